@@ -1,0 +1,145 @@
+/**
+ * The BrokerAdapter contract. Every broker (paper included) implements it and passes the one
+ * conformance suite in test/brokers/conformance.ts. Vendor shapes never leave a broker's folder.
+ * Prices and quantities cross this boundary as decimal strings.
+ */
+
+export type BrokerOrderSide = 'BUY' | 'SELL';
+export type BrokerOrderType = 'MARKET' | 'LIMIT' | 'STOP' | 'STOP_LIMIT';
+export type BrokerTimeInForce = 'DAY' | 'GTC' | 'IOC';
+export type BrokerOrderStatus = 'OPEN' | 'PARTIALLY_FILLED' | 'FILLED' | 'CANCELED' | 'REJECTED' | 'EXPIRED';
+
+export interface BrokerInstrument {
+  symbol: string;
+  exchange: string;
+  currency: string;
+  tickSize: string;
+  lotSize: string;
+}
+
+export interface BrokerOrderRequest {
+  /** Our order id, sent as the broker's client order id / tag, so an order can be found again after a crash. */
+  clientOrderId: string;
+  account: string;
+  instrument: BrokerInstrument;
+  side: BrokerOrderSide;
+  type: BrokerOrderType;
+  timeInForce: BrokerTimeInForce;
+  quantity: string;
+  limitPrice?: string | null;
+  stopPrice?: string | null;
+}
+
+export interface BrokerOrder {
+  brokerOrderId: string;
+  clientOrderId: string;
+  symbol: string;
+  exchange: string;
+  side: BrokerOrderSide;
+  type: BrokerOrderType;
+  quantity: string;
+  filledQuantity: string;
+  averagePrice: string | null;
+  status: BrokerOrderStatus;
+  rejectReason?: string | null;
+  updatedAt: string;
+}
+
+export interface BrokerFill {
+  /** Unique per order at the broker: replays of the same fill carry the same id. */
+  brokerFillId: string;
+  brokerOrderId: string;
+  clientOrderId: string;
+  quantity: string;
+  price: string;
+  fee: string;
+  executedAt: string;
+}
+
+export interface BrokerPosition {
+  symbol: string;
+  exchange: string;
+  quantity: string;
+  averagePrice: string;
+}
+
+export interface BrokerFunds {
+  currency: string;
+  cash: string;
+  available: string;
+}
+
+export interface BrokerQuote {
+  symbol: string;
+  exchange: string;
+  bid: string | null;
+  ask: string | null;
+  last: string;
+  timestamp: string;
+}
+
+/** What a broker pushes: executions and order status changes (e.g. expiry, cancel). */
+export type BrokerEvent = { kind: 'fill'; account: string; fill: BrokerFill } | { kind: 'order'; account: string; order: BrokerOrder };
+
+export interface BrokerAdapter {
+  /** Registry name, e.g. 'paper', 'zerodha'. */
+  readonly name: string;
+  /** Requests allowed per window per account, enforced by the shared rate limiter. */
+  readonly rateLimit: { limit: number; windowMs: number };
+
+  placeOrder(req: BrokerOrderRequest): Promise<BrokerOrder>;
+  cancelOrder(account: string, brokerOrderId: string): Promise<BrokerOrder>;
+  getOrder(account: string, ref: { brokerOrderId: string } | { clientOrderId: string }): Promise<BrokerOrder | null>;
+  listOrders(account: string): Promise<BrokerOrder[]>;
+  /** Executions of one order, for reconciliation (fills missed while no one listened). */
+  getFills(account: string, brokerOrderId: string): Promise<BrokerFill[]>;
+  getPositions(account: string): Promise<BrokerPosition[]>;
+  getFunds(account: string): Promise<BrokerFunds>;
+  getQuotes(instruments: { symbol: string; exchange: string }[]): Promise<BrokerQuote[]>;
+  /** Subscribe to fills and order updates for every account this process serves. */
+  onEvent(listener: (event: BrokerEvent) => void): () => void;
+  close(): Promise<void>;
+}
+
+/** The broker refused the order (bad price, no margin, market closed...). Final: never retried. */
+export class BrokerRejectedError extends Error {
+  constructor(
+    message: string,
+    readonly reason: string = message,
+  ) {
+    super(message);
+    this.name = 'BrokerRejectedError';
+  }
+}
+
+/** A network failure, timeout or 5xx: retried with backoff. The broker may or may not have the order. */
+export class BrokerTransientError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BrokerTransientError';
+  }
+}
+
+/** The broker said slow down: retried after `retryAfterMs`. */
+export class BrokerRateLimitedError extends BrokerTransientError {
+  constructor(readonly retryAfterMs: number) {
+    super(`rate limited, retry after ${retryAfterMs} ms`);
+    this.name = 'BrokerRateLimitedError';
+  }
+}
+
+/** Credentials are missing, expired or revoked: the user must reconnect. Not retried. */
+export class BrokerAuthError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BrokerAuthError';
+  }
+}
+
+/** The broker has no such order. */
+export class BrokerOrderNotFoundError extends Error {
+  constructor(ref: string) {
+    super(`order ${ref} not found at broker`);
+    this.name = 'BrokerOrderNotFoundError';
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * The one registry of domain errors. Each class carries a stable `code` that clients see in
+ * `extensions.code`; the GraphQL boundary (server/errors.ts) maps them and hides everything else.
+ */
+export const ErrorCode = {
+  UNAUTHENTICATED: 'UNAUTHENTICATED',
+  FORBIDDEN: 'FORBIDDEN',
+  NOT_FOUND: 'NOT_FOUND',
+  BAD_USER_INPUT: 'BAD_USER_INPUT',
+  INVALID_CREDENTIALS: 'INVALID_CREDENTIALS',
+  EMAIL_TAKEN: 'EMAIL_TAKEN',
+  WEAK_PASSWORD: 'WEAK_PASSWORD',
+  INVALID_TOKEN: 'INVALID_TOKEN',
+  INSUFFICIENT_FUNDS: 'INSUFFICIENT_FUNDS',
+  INSUFFICIENT_QUANTITY: 'INSUFFICIENT_QUANTITY',
+  INVALID_QUANTITY: 'INVALID_QUANTITY',
+  INVALID_PRICE: 'INVALID_PRICE',
+  UNKNOWN_INSTRUMENT: 'UNKNOWN_INSTRUMENT',
+  INSTRUMENT_NOT_TRADABLE: 'INSTRUMENT_NOT_TRADABLE',
+  RISK_LIMIT_EXCEEDED: 'RISK_LIMIT_EXCEEDED',
+  IDEMPOTENCY_CONFLICT: 'IDEMPOTENCY_CONFLICT',
+  INVALID_ORDER_STATE: 'INVALID_ORDER_STATE',
+  RATE_LIMITED: 'RATE_LIMITED',
+  QUERY_TOO_COMPLEX: 'QUERY_TOO_COMPLEX',
+  INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** Base of every error a client may see. `details` must be safe to show (no internals). */
+export class DomainError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+export class UnauthenticatedError extends DomainError {
+  constructor(message = 'Authentication required') {
+    super(ErrorCode.UNAUTHENTICATED, message);
+  }
+}
+export class ForbiddenError extends DomainError {
+  constructor(message = 'Not allowed') {
+    super(ErrorCode.FORBIDDEN, message);
+  }
+}
+/** Also used for objects that exist but belong to someone else, so nothing leaks. */
+export class NotFoundError extends DomainError {
+  constructor(what: string, id?: string) {
+    super(ErrorCode.NOT_FOUND, `${what} not found`, id ? { id } : undefined);
+  }
+}
+export class BadInputError extends DomainError {
+  constructor(message: string, field?: string, code: ErrorCode = ErrorCode.BAD_USER_INPUT) {
+    super(code, message, field ? { field } : undefined);
+  }
+}
+export class InvalidCredentialsError extends DomainError {
+  constructor() {
+    super(ErrorCode.INVALID_CREDENTIALS, 'Invalid email or password');
+  }
+}
+export class InvalidTokenError extends DomainError {
+  constructor(message = 'Invalid or expired token') {
+    super(ErrorCode.INVALID_TOKEN, message);
+  }
+}
+export class InsufficientFundsError extends DomainError {
+  constructor(required: string, available: string) {
+    super(ErrorCode.INSUFFICIENT_FUNDS, `Insufficient funds: requires ${required}, available ${available}`, { required, available });
+  }
+}
+export class InsufficientQuantityError extends DomainError {
+  constructor(required: string, available: string) {
+    super(ErrorCode.INSUFFICIENT_QUANTITY, `Insufficient quantity: requires ${required}, available ${available}`, {
+      required,
+      available,
+    });
+  }
+}
+export class IdempotencyConflictError extends DomainError {
+  constructor(clientOrderId: string) {
+    super(ErrorCode.IDEMPOTENCY_CONFLICT, `clientOrderId ${clientOrderId} was already used with different parameters`, {
+      clientOrderId,
+    });
+  }
+}
+export class InvalidOrderStateError extends DomainError {
+  constructor(status: string, action: string) {
+    super(ErrorCode.INVALID_ORDER_STATE, `Cannot ${action} an order in status ${status}`, { status });
+  }
+}
+export class RateLimitedError extends DomainError {
+  constructor(retryAfterMs: number) {
+    super(ErrorCode.RATE_LIMITED, 'Too many requests; slow down', { retryAfterMs });
+  }
+}

@@ -1,0 +1,36 @@
+/**
+ * Typed topic map: publishing the wrong payload for a topic is a compile error.
+ * Payloads are JSON-safe: decimals as strings, dates as ISO strings.
+ */
+
+/** A portfolio event as stored in the outbox and pushed to subscribers. */
+export interface PortfolioEventMessage {
+  portfolioId: string;
+  sequence: number;
+  type: PortfolioEventType;
+  payload: Record<string, unknown>;
+  createdAt: string;
+}
+
+export type PortfolioEventType = 'ORDER_UPDATED' | 'FILL_RECEIVED' | 'BALANCE_CHANGED' | 'POSITION_CHANGED';
+
+export interface QuoteMessage {
+  symbol: string;
+  exchange: string;
+  bid: string | null;
+  ask: string | null;
+  bidSize: string | null;
+  askSize: string | null;
+  last: string;
+  volume: string | null;
+  timestamp: string;
+}
+
+export interface TopicMap {
+  /** key: portfolio id */
+  'portfolio-events': PortfolioEventMessage;
+  /** key: `${exchange}:${symbol}` */
+  quotes: QuoteMessage;
+  /** key: '*' — nudges the outbox relay that new rows were committed. */
+  'outbox-committed': { count: number };
+}

@@ -1,0 +1,64 @@
+/**
+ * The job queue port. Two adapters implement it with one contract (test/ports/queue.contract.ts):
+ * BullMQ on Redis (bullmq.queue.ts) and in process (memory.queue.ts). Domain code never knows which.
+ */
+
+/** Options for one job. `jobId` makes `add` idempotent: adding a job whose id exists is a no-op. */
+export interface JobOptions {
+  jobId?: string;
+  /** Run no sooner than this many ms from now. */
+  delayMs?: number;
+  /** Total attempts including the first (default 1). */
+  attempts?: number;
+  /** Exponential backoff base: attempt n waits backoffMs * 2^(n-1). */
+  backoffMs?: number;
+}
+
+export interface Job<P> {
+  id: string;
+  name: string;
+  data: P;
+  /** Attempts already made before this one (0 on the first run). */
+  attemptsMade: number;
+  /** Total attempts allowed. */
+  attempts: number;
+}
+
+export type JobHandler<P> = (job: Job<P>) => Promise<void>;
+
+/** Thrown by a handler to fail the job at once, without the remaining retries. */
+export class UnrecoverableJobError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UnrecoverableJobError';
+  }
+}
+
+export interface QueueCounts {
+  waiting: number;
+  active: number;
+  delayed: number;
+  completed: number;
+  failed: number;
+}
+
+/** A job that runs every `everyMs`, once across all workers. */
+export interface RepeatSpec {
+  everyMs: number;
+}
+
+export interface JobQueue<M extends object> {
+  /** Enqueue a job. Resolves once the job is durably stored (in Redis for BullMQ). */
+  add<N extends keyof M & string>(name: N, data: M[N], opts?: JobOptions): Promise<void>;
+  /** Register a repeating job (idempotent by name). */
+  repeat<N extends keyof M & string>(name: N, data: M[N], spec: RepeatSpec): Promise<void>;
+  /**
+   * Start consuming jobs with these handlers. A handler that throws UnrecoverableJobError fails the job
+   * at once; any other error is retried with backoff until attempts run out. A job whose worker died
+   * comes back (stalled-job recovery) and runs again.
+   */
+  work(handlers: { [N in keyof M]: JobHandler<M[N]> }, opts?: { concurrency?: number }): Promise<void>;
+  counts(): Promise<QueueCounts>;
+  /** Stop taking new jobs, wait for the running ones to finish, release connections. */
+  close(): Promise<void>;
+}
