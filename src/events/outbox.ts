@@ -1,0 +1,143 @@
+import { and, eq, inArray, isNull, lt, sql } from 'drizzle-orm';
+import type { Db, DbOrTx } from '../db/client.js';
+import { outboxEvents, portfolios } from '../db/schema/index.js';
+import type { Clock } from '../lib/clock.js';
+import type { Logger } from '../lib/logger.js';
+import type { PubSub } from './pubsub.js';
+import type { PortfolioEventMessage, PortfolioEventType } from './topics.js';
+
+export interface NewEvent {
+  type: PortfolioEventType;
+  payload: Record<string, unknown>;
+}
+
+/**
+ * Lock a portfolio row for the rest of the transaction. Every money move takes this lock first, so two
+ * transactions on one portfolio are serialised (no double spend) and its sequence numbers are gap-free.
+ */
+export async function lockPortfolio(tx: DbOrTx, portfolioId: string) {
+  const [row] = await tx.select().from(portfolios).where(eq(portfolios.id, portfolioId)).for('update');
+  return row ?? null;
+}
+
+/**
+ * Write events to the outbox in the caller's transaction, numbered by the portfolio's sequence.
+ * Call after lockPortfolio in the same transaction.
+ */
+export async function appendEvents(tx: DbOrTx, portfolioId: string, events: NewEvent[], now: Date): Promise<StoredEvent[]> {
+  if (events.length === 0) return [];
+  const [p] = await tx
+    .update(portfolios)
+    .set({ eventSequence: sql`${portfolios.eventSequence} + ${events.length}` })
+    .where(eq(portfolios.id, portfolioId))
+    .returning({ seq: portfolios.eventSequence });
+  const first = p.seq - events.length + 1;
+  const rows = await tx
+    .insert(outboxEvents)
+    .values(events.map((e, i) => ({ portfolioId, sequence: first + i, type: e.type, payload: e.payload, createdAt: now })))
+    .returning({ id: outboxEvents.id, sequence: outboxEvents.sequence });
+  return rows.map((r, i) => ({
+    id: r.id,
+    message: { portfolioId, sequence: r.sequence, type: events[i].type, payload: events[i].payload, createdAt: now.toISOString() },
+  }));
+}
+
+export interface StoredEvent {
+  id: number;
+  message: PortfolioEventMessage;
+}
+
+export function toMessage(row: typeof outboxEvents.$inferSelect): PortfolioEventMessage {
+  return {
+    portfolioId: row.portfolioId,
+    sequence: row.sequence,
+    type: row.type as PortfolioEventType,
+    payload: row.payload as Record<string, unknown>,
+    createdAt: row.createdAt.toISOString(),
+  };
+}
+
+/**
+ * Publishes committed outbox rows. The process that committed them publishes at once (`published`);
+ * a poller picks up rows a crashed process never published. Delivery is at least once: subscribers
+ * drop what they have already seen by sequence number.
+ */
+export class OutboxRelay {
+  private timer: NodeJS.Timeout | undefined;
+  private polling: Promise<unknown> | undefined;
+  private pendingMarks: number[] = [];
+  private markTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly deps: { db: Db; pubsub: PubSub; clock: Clock; logger: Logger },
+    private readonly opts: { pollMs: number; graceMs: number; batch: number } = { pollMs: 1000, graceMs: 2000, batch: 500 },
+  ) {}
+
+  /** Publish events this process just committed, then mark them published (batched). */
+  async published(events: StoredEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    try {
+      await Promise.all(events.map((e) => this.deps.pubsub.publish('portfolio-events', e.message.portfolioId, e.message)));
+      this.pendingMarks.push(...events.map((e) => e.id));
+      this.markTimer ??= setTimeout(() => void this.flushMarks(), 20);
+    } catch (err) {
+      // Left unmarked: the poller publishes it after the grace period.
+      this.deps.logger.warn({ err }, 'publishing outbox events failed; the relay will retry');
+    }
+  }
+
+  private async flushMarks(): Promise<void> {
+    this.markTimer = undefined;
+    const ids = this.pendingMarks;
+    this.pendingMarks = [];
+    if (ids.length === 0) return;
+    try {
+      await this.deps.db.update(outboxEvents).set({ publishedAt: this.deps.clock.now() }).where(inArray(outboxEvents.id, ids));
+    } catch (err) {
+      this.deps.logger.warn({ err }, 'marking outbox events published failed; they may be published twice');
+    }
+  }
+
+  start(): void {
+    this.stopped = false;
+    const loop = () => {
+      if (this.stopped) return;
+      this.polling = this.pollOnce()
+        .catch((err) => this.deps.logger.error({ err }, 'outbox relay poll failed'))
+        .finally(() => {
+          if (!this.stopped) this.timer = setTimeout(loop, this.opts.pollMs);
+        });
+    };
+    this.timer = setTimeout(loop, this.opts.pollMs);
+  }
+
+  /** Publish rows older than the grace period that nobody published (their committer died). */
+  async pollOnce(): Promise<number> {
+    const cutoff = new Date(this.deps.clock.now().getTime() - this.opts.graceMs);
+    return this.deps.db.transaction(async (tx) => {
+      const rows = await tx
+        .select()
+        .from(outboxEvents)
+        .where(and(isNull(outboxEvents.publishedAt), lt(outboxEvents.createdAt, cutoff)))
+        .orderBy(outboxEvents.id)
+        .limit(this.opts.batch)
+        .for('update', { skipLocked: true });
+      if (rows.length === 0) return 0;
+      for (const r of rows) await this.deps.pubsub.publish('portfolio-events', r.portfolioId, toMessage(r));
+      await tx
+        .update(outboxEvents)
+        .set({ publishedAt: this.deps.clock.now() })
+        .where(inArray(outboxEvents.id, rows.map((r) => r.id)));
+      return rows.length;
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.polling;
+    if (this.markTimer) clearTimeout(this.markTimer);
+    await this.flushMarks();
+  }
+}

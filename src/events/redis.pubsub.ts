@@ -1,0 +1,141 @@
+/**
+ * Redis pub/sub of the scaled mode, so an event published by any worker or api replica reaches the
+ * subscribers of every api replica. Contract: test/ports/pubsub.contract.ts.
+ *
+ * Delivery is at most once: a message published while the subscriber connection is down is lost. That
+ * is by design — subscribers resume from the outbox by sequence number (DESIGN.md §5).
+ */
+import { Redis, type RedisOptions } from 'ioredis';
+import type { Logger } from '../lib/logger.js';
+import type { PubSub, Unsubscribe } from './pubsub.js';
+import type { TopicMap } from './topics.js';
+
+type Handler = (payload: unknown) => void;
+
+interface Channel {
+  handlers: Set<Handler>;
+  /** Settles when Redis has confirmed the SUBSCRIBE for this channel. */
+  ready: Promise<void>;
+}
+
+export interface RedisPubSubOptions {
+  /** A Redis URL or ioredis options; two connections are opened (publisher, subscriber) and closed by close(). */
+  connection: string | RedisOptions;
+  /** Channel prefix: channel = `${prefix}:${topic}:${key}`. */
+  prefix: string;
+  logger: Logger;
+}
+
+/** {@link PubSub} on Redis: one publisher and one subscriber connection, one SUBSCRIBE per channel in use. */
+export class RedisPubSub implements PubSub {
+  private readonly prefix: string;
+  private readonly logger: Logger;
+  private readonly pub: Redis;
+  private readonly sub: Redis;
+  private readonly channels = new Map<string, Channel>();
+  private closed = false;
+
+  constructor(opts: RedisPubSubOptions) {
+    this.prefix = opts.prefix;
+    this.logger = opts.logger.child({ component: 'pubsub' });
+    this.pub = connect(opts.connection, `${opts.prefix}:pubsub:pub`);
+    this.sub = connect(opts.connection, `${opts.prefix}:pubsub:sub`);
+    for (const [role, conn] of [['pub', this.pub], ['sub', this.sub]] as const) {
+      conn.on('error', (err) => this.logger.warn({ err, role }, 'redis connection error'));
+    }
+    this.sub.on('message', (channel: string, message: string) => this.dispatch(channel, message));
+  }
+
+  async publish<T extends keyof TopicMap & string>(topic: T, key: string, payload: TopicMap[T]): Promise<void> {
+    if (this.closed) throw new Error('pubsub is closed');
+    await this.pub.publish(this.channelOf(topic, key), JSON.stringify(payload));
+  }
+
+  async subscribe<T extends keyof TopicMap & string>(
+    topic: T,
+    key: string,
+    handler: (payload: TopicMap[T]) => void,
+  ): Promise<Unsubscribe> {
+    if (this.closed) throw new Error('pubsub is closed');
+    const name = this.channelOf(topic, key);
+    let channel = this.channels.get(name);
+    if (!channel) {
+      // The first subscriber of a channel sends SUBSCRIBE; later ones wait for the same confirmation.
+      channel = { handlers: new Set(), ready: this.sub.subscribe(name).then(() => undefined) };
+      this.channels.set(name, channel);
+    }
+    // Wrapped so the same function subscribed twice is two subscriptions, each removed by its own unsubscribe.
+    const entry: Handler = (payload) => handler(payload as TopicMap[T]);
+    channel.handlers.add(entry);
+    const current = channel;
+    try {
+      // ioredis resolves subscribe() on Redis's confirmation: from here on no publish is missed.
+      await current.ready;
+    } catch (err) {
+      await this.release(name, current, entry);
+      throw err;
+    }
+    let done = false;
+    return async () => {
+      if (done) return;
+      done = true;
+      await this.release(name, current, entry);
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.channels.clear();
+    await Promise.all(
+      [this.pub, this.sub].map(async (c) => {
+        try {
+          await c.quit();
+        } catch {
+          c.disconnect();
+        }
+      }),
+    );
+  }
+
+  private channelOf(topic: string, key: string): string {
+    return `${this.prefix}:${topic}:${key}`;
+  }
+
+  private async release(name: string, channel: Channel, entry: Handler): Promise<void> {
+    channel.handlers.delete(entry);
+    if (channel.handlers.size > 0 || this.channels.get(name) !== channel) return;
+    this.channels.delete(name);
+    if (this.closed) return;
+    await channel.ready.catch(() => undefined);
+    // A new subscriber may have come while we waited: its SUBSCRIBE is already queued, leave the channel.
+    if (this.channels.has(name) || this.closed) return;
+    // Commands on one connection run in order, so a SUBSCRIBE sent after this UNSUBSCRIBE still wins.
+    await this.sub.unsubscribe(name);
+  }
+
+  private dispatch(channel: string, message: string): void {
+    const entry = this.channels.get(channel);
+    if (!entry) return;
+    let payload: unknown;
+    try {
+      payload = JSON.parse(message);
+    } catch (err) {
+      this.logger.error({ err, channel }, 'dropped a message that is not JSON');
+      return;
+    }
+    for (const handler of [...entry.handlers]) {
+      try {
+        handler(payload);
+      } catch (err) {
+        this.logger.error({ err, channel }, 'subscriber handler threw');
+      }
+    }
+  }
+}
+
+function connect(connection: string | RedisOptions, connectionName: string): Redis {
+  return typeof connection === 'string'
+    ? new Redis(connection, { connectionName })
+    : new Redis({ ...connection, connectionName });
+}

@@ -1,0 +1,21 @@
+import type { BrokerFill } from '../brokers/broker.js';
+import type { JobQueue } from './queue.js';
+
+/** Every job the order loop runs, with its typed, JSON-safe payload. One handler file per job. */
+export interface JobMap {
+  /** Send a PENDING order to its broker (or adopt it there after a crash). Job id = order id. */
+  'submit-order': { orderId: string };
+  /** Ask the broker to cancel an order in CANCEL_REQUESTED. */
+  'cancel-order': { orderId: string };
+  /** Apply one execution from the broker: fill, position, ledger, hold, events in one transaction. */
+  'apply-fill': { orderId: string; fill: BrokerFill };
+  /** Bring one order in line with the broker (missed fills, cancels, expiries). */
+  'sync-order': { orderId: string };
+  /** Periodic sweep: re-enqueue lost submissions, sync open orders. */
+  reconcile: { at?: string };
+}
+
+export type OrderQueue = JobQueue<JobMap>;
+
+/** Attempts and backoff for broker-facing jobs: transient errors retry 200 ms, 400 ms, 800 ms, ... */
+export const BROKER_JOB_OPTIONS = { attempts: 6, backoffMs: 200 } as const;
