@@ -19,3 +19,8 @@ export interface QuoteSource {
   /** Called on every new quote. Returns an unsubscribe function. */
   onQuote(listener: (q: Quote) => void): () => void;
 }
+
+/** The key an instrument is known by across the market code and on the 'quotes' topic: `${exchange}:${symbol}`. */
+export function instrumentKey(exchange: string, symbol: string): string {
+  return `${exchange}:${symbol}`;
+}
