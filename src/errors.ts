@@ -13,10 +13,6 @@ export const ErrorCode = {
   INVALID_TOKEN: 'INVALID_TOKEN',
   INSUFFICIENT_FUNDS: 'INSUFFICIENT_FUNDS',
   INSUFFICIENT_QUANTITY: 'INSUFFICIENT_QUANTITY',
-  INVALID_QUANTITY: 'INVALID_QUANTITY',
-  INVALID_PRICE: 'INVALID_PRICE',
-  UNKNOWN_INSTRUMENT: 'UNKNOWN_INSTRUMENT',
-  INSTRUMENT_NOT_TRADABLE: 'INSTRUMENT_NOT_TRADABLE',
   RISK_LIMIT_EXCEEDED: 'RISK_LIMIT_EXCEEDED',
   IDEMPOTENCY_CONFLICT: 'IDEMPOTENCY_CONFLICT',
   INVALID_ORDER_STATE: 'INVALID_ORDER_STATE',
@@ -54,9 +50,28 @@ export class NotFoundError extends DomainError {
     super(ErrorCode.NOT_FOUND, `${what} not found`, id ? { id } : undefined);
   }
 }
+/**
+ * Input that can never succeed as sent. `field` names the argument; `reason` is a stable sub-code
+ * (INVALID_QUANTITY, INVALID_PRICE, OFF_TICK, UNKNOWN_SYMBOL, ...) for clients that want to branch.
+ */
 export class BadInputError extends DomainError {
-  constructor(message: string, field?: string, code: ErrorCode = ErrorCode.BAD_USER_INPUT) {
-    super(code, message, field ? { field } : undefined);
+  constructor(message: string, field?: string, reason?: string) {
+    super(ErrorCode.BAD_USER_INPUT, message, { ...(field ? { field } : {}), ...(reason ? { reason } : {}) });
+  }
+}
+export class EmailTakenError extends DomainError {
+  constructor() {
+    super(ErrorCode.EMAIL_TAKEN, 'That email cannot be used to register; log in instead if it is yours', { field: 'email' });
+  }
+}
+export class WeakPasswordError extends DomainError {
+  constructor(minLength: number) {
+    super(ErrorCode.WEAK_PASSWORD, `Password must be at least ${minLength} characters`, { field: 'password', minLength });
+  }
+}
+export class RiskLimitError extends DomainError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super(ErrorCode.RISK_LIMIT_EXCEEDED, message, details);
   }
 }
 export class InvalidCredentialsError extends DomainError {

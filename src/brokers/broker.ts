@@ -94,7 +94,11 @@ export interface BrokerAdapter {
   /** Executions of one order, for reconciliation (fills missed while no one listened). */
   getFills(account: string, brokerOrderId: string): Promise<BrokerFill[]>;
   getPositions(account: string): Promise<BrokerPosition[]>;
-  getFunds(account: string): Promise<BrokerFunds>;
+  /**
+   * Cash of the account. `currency` picks one balance of a multi-currency account (the paper exchange
+   * keeps one per currency); adapters of single-currency accounts may ignore it.
+   */
+  getFunds(account: string, currency?: string): Promise<BrokerFunds>;
   getQuotes(instruments: { symbol: string; exchange: string }[]): Promise<BrokerQuote[]>;
   /** Subscribe to fills and order updates for every account this process serves. */
   onEvent(listener: (event: BrokerEvent) => void): () => void;

@@ -13,6 +13,8 @@ export const portfolios = pgTable(
     broker: text('broker').notNull().default('paper'),
     brokerConnectionId: uuid('broker_connection_id').references(() => brokerConnections.id, { onDelete: 'set null' }),
     baseCurrency: text('base_currency').notNull(),
+    /** Settled cash: kept equal to the sum of the ledger entries in the same transaction (checked by tests). */
+    cash: money('cash').notNull().default('0'),
     /** Last event sequence number handed out for this portfolio; bumping it also serialises money moves. */
     eventSequence: bigint('event_sequence', { mode: 'number' }).notNull().default(0),
     createdAt: createdAt(),

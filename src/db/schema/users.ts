@@ -3,6 +3,7 @@ import { index, pgEnum, pgTable, text, uniqueIndex, uuid, type AnyPgColumn } fro
 import { createdAt, id, ts } from './common.js';
 
 export const roleEnum = pgEnum('role', ['CLIENT', 'ADVISOR', 'ADMIN']);
+export type Role = (typeof roleEnum.enumValues)[number];
 
 export const users = pgTable(
   'users',

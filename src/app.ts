@@ -1,0 +1,216 @@
+import type { Config, Role } from './config.js';
+import { migrate, openDb, type DbHandle } from './db/client.js';
+import { createLogger, type Logger } from './lib/logger.js';
+import { systemClock, type Clock } from './lib/clock.js';
+import { createQueue } from './jobs/index.js';
+import type { OrderQueue, JobMap } from './jobs/jobs.js';
+import { createPubSub } from './events/index.js';
+import type { PubSub } from './events/pubsub.js';
+import { OutboxRelay } from './events/outbox.js';
+import { createRateLimiter, type ClosableRateLimiter } from './lib/rate-limiter.factory.js';
+import { RedisLeadership, SoleLeadership, type Leadership } from './lib/leader.js';
+import { AccessTokens } from './auth/tokens.js';
+import { AuthService } from './services/auth.service.js';
+import { UserService } from './services/user.service.js';
+import { InstrumentService } from './services/instrument.service.js';
+import { PortfolioService } from './services/portfolio.service.js';
+import { OrderService } from './services/orders/order.service.js';
+import { OrderExecutionService } from './services/orders/order-execution.service.js';
+import { EventService } from './services/event.service.js';
+import type { Services } from './services/index.js';
+import { BrokerRegistry } from './brokers/registry.js';
+import { PaperBroker } from './brokers/paper/index.js';
+import { MarketFeedService } from './market/market-feed.service.js';
+import { MarketRepository } from './market/market.repository.js';
+import { QuoteCache } from './market/quote-cache.js';
+import type { QuoteSource } from './market/quote.js';
+import { seedInstruments } from './db/seed/instruments.js';
+import { seedDemo } from './db/seed/demo.js';
+import { buildAppSchema } from './schema/index.js';
+import { Metrics } from './server/metrics.js';
+import { startHttpServer, type RunningHttpServer } from './server/http.js';
+import { graphiqlMiddleware, ensureGraphiqlBuilt } from './server/graphiql.js';
+import { registerWorkers } from './jobs/workers.js';
+
+export interface App {
+  role: Role;
+  config: Config;
+  logger: Logger;
+  clock: Clock;
+  db: DbHandle;
+  queue: OrderQueue;
+  pubsub: PubSub;
+  services: Services;
+  execution: OrderExecutionService;
+  brokers: BrokerRegistry;
+  quotes: QuoteSource;
+  metrics: Metrics;
+  /** The simulated market, in the process that runs it (embedded, or the leader worker). */
+  market(): MarketFeedService | undefined;
+  http?: RunningHttpServer;
+  /** Stop accepting, drain in-flight requests and jobs, close sockets and pools. Idempotent. */
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  logger?: Logger;
+  clock?: Clock;
+  /** Extra broker adapters (tests); the paper broker is always registered. */
+  brokers?: (deps: { quotes: QuoteSource; db: DbHandle }) => import('./brokers/broker.js').BrokerAdapter[];
+}
+
+/**
+ * The composition root: builds every port from configuration and starts what the role runs.
+ * `all` = api + worker + market in one process; `api` and `worker` are the scaled roles.
+ */
+export async function startApp(config: Config, role: Exclude<Role, 'migrate'>, opts: StartOptions = {}): Promise<App> {
+  const logger = opts.logger ?? createLogger(config.logLevel);
+  const clock = opts.clock ?? systemClock;
+  const metrics = new Metrics({ role });
+  const stops: Array<() => Promise<void>> = [];
+  const onStop = (fn: () => Promise<void>) => stops.unshift(fn);
+
+  const db = await openDb({ url: config.databaseUrl, dataDir: config.dataDir, poolSize: config.databasePoolSize });
+  onStop(() => db.close());
+  try {
+    if (config.mode === 'embedded' || role === 'all') {
+      await migrate(db);
+      await seedInstruments(db.db);
+    }
+    const pubsub = createPubSub({ redisUrl: config.redisUrl, prefix: config.redisPrefix, logger });
+    onStop(() => pubsub.close());
+    const rateLimiter: ClosableRateLimiter = createRateLimiter({ redisUrl: config.redisUrl, prefix: config.redisPrefix, clock });
+    onStop(() => rateLimiter.close());
+    const queue: OrderQueue = createQueue<JobMap>({ redisUrl: config.redisUrl, prefix: config.redisPrefix, name: 'orders', logger });
+    metrics.gaugeOnScrape('job_queue_jobs', 'Jobs in the order queue by state', ['state'], async (set) => {
+      const c = await queue.counts();
+      for (const [state, n] of Object.entries(c)) set({ state }, n);
+    });
+
+    // Market data: the feed runs in one process; everyone else (and, when scaled, the feed's own
+    // process too) reads quotes from a cache fed by pub/sub, so there is one code path.
+    const repo = new MarketRepository(db.db);
+    const runsWorker = role === 'all' || role === 'worker';
+    const leadership: Leadership =
+      config.redisUrl && role !== 'all' ? new RedisLeadership({ url: config.redisUrl, key: `${config.redisPrefix}:leader:market`, logger }) : new SoleLeadership();
+    let market: MarketFeedService | undefined;
+    const cache = new QuoteCache({ snapshot: repo, logger });
+    await cache.start(pubsub, await repo.loadInstruments());
+    onStop(() => cache.stop());
+
+    const brokers = new BrokerRegistry();
+    const paper = new PaperBroker({ db: db.db, quotes: cache, clock, logger: logger.child({ broker: 'paper' }), matching: false });
+    brokers.register(paper);
+    for (const b of opts.brokers?.({ quotes: cache, db }) ?? []) brokers.register(b);
+    onStop(() => brokers.close());
+
+    const relay = new OutboxRelay({ db: db.db, pubsub, clock, logger });
+    const accessTokens = new AccessTokens(config.jwtSecret, config.accessTokenTtlSeconds);
+    const instruments = new InstrumentService({ db: db.db, quotes: cache });
+    const portfolios = new PortfolioService({ db: db.db, clock, relay, instruments, brokers });
+    const orders = new OrderService({ db: db.db, clock, logger, queue, relay, rateLimiter, instruments, portfolios, limits: config.limits });
+    const services: Services = {
+      auth: new AuthService({ db: db.db, clock, logger, accessTokens, refreshTtlSeconds: config.refreshTokenTtlSeconds }),
+      users: new UserService({ db: db.db }),
+      instruments,
+      portfolios,
+      orders,
+      events: new EventService({ db: db.db, pubsub, portfolios, instruments }),
+      accessTokens,
+      rateLimiter,
+      pubsub,
+      limits: config.limits,
+    };
+    const execution = new OrderExecutionService({ db: db.db, clock, logger, queue, relay, rateLimiter, brokers, metrics });
+
+    if (config.seedDemo && role === 'all') await seedDemo({ db: db.db, services, config, logger });
+
+    if (runsWorker) {
+      relay.start();
+      onStop(() => relay.stop());
+    }
+    // Drain jobs before the relay, brokers and pools they use are closed (stops run in reverse).
+    onStop(() => queue.close());
+    if (runsWorker) {
+      await registerWorkers({ queue, execution, brokers, logger, metrics, concurrency: config.workerConcurrency });
+      await leadership.start(
+        async () => {
+          if (config.market.simulate) {
+            market = await MarketFeedService.create({ db: db.db, pubsub, clock, logger, seed: config.market.seed, tickMs: config.market.tickMs });
+            market.start();
+          }
+          paper.setMatching(true);
+        },
+        async () => {
+          paper.setMatching(false);
+          await market?.stop();
+          market = undefined;
+        },
+      );
+      onStop(() => leadership.stop());
+    }
+
+    let http: RunningHttpServer | undefined;
+    if (role === 'all' || role === 'api') {
+      await ensureGraphiqlBuilt();
+      http = await startHttpServer({
+        config,
+        logger,
+        metrics,
+        schema: await buildAppSchema(),
+        services,
+        graphiql: graphiqlMiddleware({ endpoint: '/graphql' }),
+        readiness: {
+          database: () => db.ping(),
+          ...(config.redisUrl ? { redis: () => rateLimiter.tryAcquire('readyz', { limit: 1_000_000, windowMs: 1000 }).then(() => undefined) } : {}),
+        },
+      });
+      // Stop accepting first: it is the first thing to stop.
+      stops.unshift(() => http!.close());
+    }
+
+    let stopping: Promise<void> | undefined;
+    return {
+      role,
+      config,
+      logger,
+      clock,
+      db,
+      queue,
+      pubsub,
+      services,
+      execution,
+      brokers,
+      quotes: cache,
+      metrics,
+      market: () => market,
+      http,
+      stop: () => (stopping ??= runStops(stops, logger)),
+    };
+  } catch (err) {
+    await runStops(stops, logger);
+    throw err;
+  }
+}
+
+async function runStops(stops: Array<() => Promise<void>>, logger: Logger): Promise<void> {
+  for (const s of stops) {
+    try {
+      await s();
+    } catch (err) {
+      logger.error({ err }, 'error during shutdown');
+    }
+  }
+}
+
+/** The one-shot `migrate` role: apply migrations and reference data, then exit. */
+export async function runMigrations(config: Config, logger: Logger): Promise<void> {
+  const db = await openDb({ url: config.databaseUrl, dataDir: config.dataDir, poolSize: 2 });
+  try {
+    await migrate(db);
+    const n = (await seedInstruments(db.db)).length;
+    logger.info({ instruments: n }, 'migrations applied');
+  } finally {
+    await db.close();
+  }
+}

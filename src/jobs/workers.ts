@@ -1,0 +1,70 @@
+import type { BrokerRegistry } from '../brokers/registry.js';
+import type { Logger } from '../lib/logger.js';
+import type { Metrics } from '../server/metrics.js';
+import type { OrderExecutionService } from '../services/orders/order-execution.service.js';
+import { BROKER_JOB_OPTIONS, type JobMap, type OrderQueue } from './jobs.js';
+import type { JobHandler } from './queue.js';
+import { submitOrderJob } from './submit-order.job.js';
+import { cancelOrderJob } from './cancel-order.job.js';
+import { applyFillJob } from './apply-fill.job.js';
+import { syncOrderJob } from './sync-order.job.js';
+import { reconcileJob } from './reconcile.job.js';
+
+export const RECONCILE_EVERY_MS = 5_000;
+
+function timed<P>(name: string, metrics: Metrics, handler: JobHandler<P>): JobHandler<P> {
+  return async (job) => {
+    const end = metrics.jobDuration.startTimer({ name });
+    try {
+      await handler(job);
+      metrics.jobs.inc({ name, outcome: 'ok' });
+    } catch (err) {
+      metrics.jobs.inc({ name, outcome: 'error' });
+      throw err;
+    } finally {
+      end();
+    }
+  };
+}
+
+/**
+ * The worker role: consume the order jobs, turn broker events (fills, status changes) into durable
+ * jobs, and schedule the reconciler.
+ */
+export async function registerWorkers(deps: {
+  queue: OrderQueue;
+  execution: OrderExecutionService;
+  brokers: BrokerRegistry;
+  logger: Logger;
+  metrics: Metrics;
+  concurrency: number;
+}): Promise<void> {
+  const { queue, execution, logger, metrics } = deps;
+  for (const broker of deps.brokers.all()) {
+    broker.onEvent((ev) => {
+      const add =
+        ev.kind === 'fill'
+          ? queue.add(
+              'apply-fill',
+              { orderId: ev.fill.clientOrderId, fill: ev.fill },
+              { jobId: `fill-${ev.fill.clientOrderId}-${ev.fill.brokerFillId}`, ...BROKER_JOB_OPTIONS },
+            )
+          : queue.add(
+              'sync-order',
+              { orderId: ev.order.clientOrderId },
+              { jobId: `sync-${ev.order.clientOrderId}-${ev.order.status}-${ev.order.filledQuantity}`, ...BROKER_JOB_OPTIONS },
+            );
+      // If this fails (Redis down), the reconciler finds the order out of step and syncs it.
+      add.catch((err) => logger.error({ err, broker: broker.name }, 'could not enqueue a broker event'));
+    });
+  }
+  const handlers: { [N in keyof JobMap]: JobHandler<JobMap[N]> } = {
+    'submit-order': timed('submit-order', metrics, submitOrderJob(execution)),
+    'cancel-order': timed('cancel-order', metrics, cancelOrderJob(execution)),
+    'apply-fill': timed('apply-fill', metrics, applyFillJob(execution)),
+    'sync-order': timed('sync-order', metrics, syncOrderJob(execution)),
+    reconcile: timed('reconcile', metrics, reconcileJob(execution, logger)),
+  };
+  await queue.work(handlers, { concurrency: deps.concurrency });
+  await queue.repeat('reconcile', {}, { everyMs: RECONCILE_EVERY_MS });
+}

@@ -1,0 +1,41 @@
+import { Arg, Ctx, Mutation, Query, Resolver } from 'type-graphql';
+import { AuthPayload, User } from '../schema/user.type.js';
+import { requireUser, type GqlContext } from './context.js';
+import { NotFoundError } from '../errors.js';
+
+@Resolver()
+export class AuthResolver {
+  @Mutation(() => AuthPayload, { description: 'Create a CLIENT account and log in. Passwords: at least 10 characters.' })
+  register(
+    @Arg('email', () => String) email: string,
+    @Arg('password', () => String) password: string,
+    @Arg('name', () => String, { nullable: true }) name: string | null,
+    @Ctx() ctx: GqlContext,
+  ) {
+    return ctx.services.auth.register({ email, password, name });
+  }
+
+  @Mutation(() => AuthPayload, { description: 'Log in with email and password.' })
+  login(@Arg('email', () => String) email: string, @Arg('password', () => String) password: string, @Ctx() ctx: GqlContext) {
+    return ctx.services.auth.login(email, password);
+  }
+
+  @Mutation(() => AuthPayload, { description: 'Exchange a refresh token for a new access and refresh token (rotation).' })
+  refreshToken(@Arg('refreshToken', () => String) refreshToken: string, @Ctx() ctx: GqlContext) {
+    return ctx.services.auth.refresh(refreshToken);
+  }
+
+  @Mutation(() => Boolean, { description: 'Revoke this refresh token and every token rotated from the same login.' })
+  async logout(@Arg('refreshToken', () => String) refreshToken: string, @Ctx() ctx: GqlContext) {
+    await ctx.services.auth.logout(refreshToken);
+    return true;
+  }
+
+  @Query(() => User, { description: 'The authenticated user.' })
+  async me(@Ctx() ctx: GqlContext) {
+    const p = requireUser(ctx);
+    const u = await ctx.services.users.byId(p.userId);
+    if (!u) throw new NotFoundError('User', p.userId);
+    return u;
+  }
+}

@@ -1,0 +1,29 @@
+import DataLoader from 'dataloader';
+import type { Services } from '../services/index.js';
+import type { UserRow } from '../services/user.service.js';
+import type { InstrumentRow } from '../services/instrument.service.js';
+import type { ValuedPosition } from '../services/portfolio.service.js';
+import type { Balances } from '../services/ledger.js';
+
+/** Per-request batch loaders, so a list of orders asks for its instruments once. */
+export interface Loaders {
+  user: DataLoader<string, UserRow | null>;
+  instrument: DataLoader<string, InstrumentRow | null>;
+  /** By portfolio id: cash, held and available, read once per request. */
+  balances: DataLoader<string, Balances>;
+  /** By portfolio id: positions valued at market, read once per request. */
+  positions: DataLoader<string, ValuedPosition[]>;
+}
+
+export function createLoaders(services: Services): Loaders {
+  return {
+    user: new DataLoader(async (ids) => Promise.all(ids.map((id) => services.users.byId(id)))),
+    instrument: new DataLoader(async (ids) => {
+      const rows = await services.instruments.byIds([...ids]);
+      const byId = new Map(rows.map((r) => [r.id, r]));
+      return ids.map((id) => byId.get(id) ?? null);
+    }),
+    balances: new DataLoader(async (ids) => Promise.all(ids.map((id) => services.portfolios.balances(id)))),
+    positions: new DataLoader(async (ids) => Promise.all(ids.map((id) => services.portfolios.positions(id)))),
+  };
+}

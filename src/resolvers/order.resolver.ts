@@ -1,0 +1,53 @@
+import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Fill, Order, PlaceOrderInput } from '../schema/order.type.js';
+import { Portfolio } from '../schema/portfolio.type.js';
+import { Instrument } from '../schema/instrument.type.js';
+import { requireUser, type GqlContext } from './context.js';
+import { NotFoundError } from '../errors.js';
+import type { OrderRow, FillRow } from '../services/orders/order.snapshot.js';
+
+@Resolver(() => Order)
+export class OrderResolver {
+  @Query(() => Order, { description: 'One of your orders.' })
+  order(@Arg('id', () => ID) id: string, @Ctx() ctx: GqlContext) {
+    return ctx.services.orders.get(requireUser(ctx), id);
+  }
+
+  @Mutation(() => Order, {
+    description:
+      'Place an order. It is recorded with its funds (or shares) held and sent to the broker by the job loop; watch orderUpdated and fillReceived. Same clientOrderId, same order.',
+  })
+  placeOrder(@Arg('input', () => PlaceOrderInput) input: PlaceOrderInput, @Ctx() ctx: GqlContext) {
+    return ctx.services.orders.place(requireUser(ctx), input);
+  }
+
+  @Mutation(() => Order, { description: 'Cancel an order. Finished orders give INVALID_ORDER_STATE.' })
+  cancelOrder(@Arg('id', () => ID) id: string, @Ctx() ctx: GqlContext) {
+    return ctx.services.orders.cancel(requireUser(ctx), id);
+  }
+
+  @FieldResolver(() => Portfolio, { description: 'The portfolio it trades in.' })
+  portfolio(@Root() o: OrderRow, @Ctx() ctx: GqlContext) {
+    return ctx.services.portfolios.get(requireUser(ctx), o.portfolioId);
+  }
+
+  @FieldResolver(() => Instrument, { description: 'What it trades.' })
+  async instrument(@Root() o: OrderRow, @Ctx() ctx: GqlContext) {
+    const i = await ctx.loaders.instrument.load(o.instrumentId);
+    if (!i) throw new NotFoundError('Instrument', o.instrumentId);
+    return i;
+  }
+
+  @FieldResolver(() => [Fill], { description: 'Its executions, oldest first.' })
+  fills(@Root() o: OrderRow, @Ctx() ctx: GqlContext) {
+    return ctx.services.orders.fillsOf(o.id);
+  }
+}
+
+@Resolver(() => Fill)
+export class FillResolver {
+  @FieldResolver(() => Order, { description: 'The order it belongs to.' })
+  order(@Root() f: FillRow, @Ctx() ctx: GqlContext) {
+    return ctx.services.orders.get(requireUser(ctx), f.orderId);
+  }
+}

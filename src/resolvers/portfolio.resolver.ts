@@ -1,0 +1,102 @@
+import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Portfolio, Position } from '../schema/portfolio.type.js';
+import { Instrument } from '../schema/instrument.type.js';
+import { OrderConnection, OrderStatus } from '../schema/order.type.js';
+import { User } from '../schema/user.type.js';
+import { DecimalScalar } from '../schema/scalars.js';
+import { requireUser, type GqlContext } from './context.js';
+import { pageSize } from './pagination.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
+import { dec, fmt } from '../lib/decimal.js';
+import type { PortfolioRow } from '../services/portfolio.service.js';
+import { NotFoundError } from '../errors.js';
+
+@Resolver(() => Portfolio)
+export class PortfolioResolver {
+  @Query(() => [Portfolio], { description: "Your portfolios (an advisor also sees their clients')." })
+  portfolios(@Ctx() ctx: GqlContext) {
+    return ctx.services.portfolios.list(requireUser(ctx));
+  }
+
+  @Query(() => Portfolio, { description: 'One portfolio you may see.' })
+  portfolio(@Arg('id', () => ID) id: string, @Ctx() ctx: GqlContext) {
+    return ctx.services.portfolios.get(requireUser(ctx), id);
+  }
+
+  @Mutation(() => Portfolio, { description: "Create a portfolio. broker defaults to 'paper', baseCurrency to INR." })
+  createPortfolio(
+    @Arg('name', () => String) name: string,
+    @Arg('broker', () => String, { nullable: true }) broker: string | null,
+    @Arg('baseCurrency', () => String, { nullable: true }) baseCurrency: string | null,
+    @Ctx() ctx: GqlContext,
+  ) {
+    return ctx.services.portfolios.create(requireUser(ctx), { name, broker, baseCurrency });
+  }
+
+  @Mutation(() => Portfolio, { description: 'Add cash (paper funding). Amount > 0 with at most 2 decimals.' })
+  deposit(@Arg('portfolioId', () => ID) portfolioId: string, @Arg('amount', () => DecimalScalar) amount: string, @Ctx() ctx: GqlContext) {
+    return ctx.services.portfolios.deposit(requireUser(ctx), portfolioId, amount);
+  }
+
+  @Mutation(() => Portfolio, { description: 'Take cash out; never more than the available cash.' })
+  withdraw(@Arg('portfolioId', () => ID) portfolioId: string, @Arg('amount', () => DecimalScalar) amount: string, @Ctx() ctx: GqlContext) {
+    return ctx.services.portfolios.withdraw(requireUser(ctx), portfolioId, amount);
+  }
+
+  @FieldResolver(() => User, { description: 'Who owns it.' })
+  async owner(@Root() p: PortfolioRow, @Ctx() ctx: GqlContext) {
+    const u = await ctx.loaders.user.load(p.ownerId);
+    if (!u) throw new NotFoundError('User', p.ownerId);
+    return u;
+  }
+
+  @FieldResolver(() => DecimalScalar, { description: 'Settled cash: the sum of the ledger.' })
+  async cash(@Root() p: PortfolioRow, @Ctx() ctx: GqlContext) {
+    return fmt((await ctx.loaders.balances.load(p.id)).cash, 2);
+  }
+
+  @FieldResolver(() => DecimalScalar, { description: 'Cash minus holds for open buy orders.' })
+  async availableCash(@Root() p: PortfolioRow, @Ctx() ctx: GqlContext) {
+    return fmt((await ctx.loaders.balances.load(p.id)).available, 2);
+  }
+
+  @FieldResolver(() => DecimalScalar, { description: 'Positions at market.' })
+  async marketValue(@Root() p: PortfolioRow, @Ctx() ctx: GqlContext) {
+    const positions = await ctx.loaders.positions.load(p.id);
+    return fmt(positions.reduce((acc, x) => acc.add(x.marketValue ?? 0), dec(0)), 2);
+  }
+
+  @FieldResolver(() => DecimalScalar, { description: 'cash + marketValue.' })
+  async totalValue(@Root() p: PortfolioRow, @Ctx() ctx: GqlContext) {
+    const [b, positions] = await Promise.all([ctx.loaders.balances.load(p.id), ctx.loaders.positions.load(p.id)]);
+    return fmt(positions.reduce((acc, x) => acc.add(x.marketValue ?? 0), b.cash), 2);
+  }
+
+  @FieldResolver(() => [Position], { description: 'Open positions (and closed ones with realised P&L).' })
+  positions(@Root() p: PortfolioRow, @Ctx() ctx: GqlContext) {
+    return ctx.loaders.positions.load(p.id);
+  }
+
+  @FieldResolver(() => OrderConnection, { description: 'Orders, newest first.' })
+  async orders(
+    @Root() p: PortfolioRow,
+    @Arg('first', () => Int, { nullable: true }) first: number | null,
+    @Arg('after', () => String, { nullable: true }) after: string | null,
+    @Arg('status', () => [OrderStatus], { nullable: true }) status: OrderStatus[] | null,
+    @Ctx() ctx: GqlContext,
+  ) {
+    const page = await ctx.services.orders.listForPortfolio(p.id, { first: pageSize(first, ctx, 50), after: after ? decodeCursor(after) : null, status });
+    const edges = page.rows.map((o) => ({ cursor: encodeCursor(o), node: o }));
+    return { edges, pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null } };
+  }
+}
+
+@Resolver(() => Position)
+export class PositionResolver {
+  @FieldResolver(() => Instrument, { description: 'What is held.' })
+  async instrument(@Root() p: Position, @Ctx() ctx: GqlContext) {
+    const i = await ctx.loaders.instrument.load(p.instrumentId);
+    if (!i) throw new NotFoundError('Instrument', p.instrumentId);
+    return i;
+  }
+}

@@ -1,0 +1,28 @@
+import 'reflect-metadata';
+import { buildSchema } from 'type-graphql';
+import type { GraphQLSchema } from 'graphql';
+import { AuthResolver } from '../resolvers/auth.resolver.js';
+import { UserResolver } from '../resolvers/user.resolver.js';
+import { InstrumentFieldsResolver, InstrumentResolver } from '../resolvers/instrument.resolver.js';
+import { PortfolioResolver, PositionResolver } from '../resolvers/portfolio.resolver.js';
+import { FillResolver, OrderResolver } from '../resolvers/order.resolver.js';
+import { SubscriptionResolver } from '../resolvers/subscription.resolver.js';
+
+/** The one GraphQL schema, built from the type-graphql classes. */
+export async function buildAppSchema(): Promise<GraphQLSchema> {
+  return buildSchema({
+    resolvers: [
+      AuthResolver,
+      UserResolver,
+      InstrumentResolver,
+      InstrumentFieldsResolver,
+      PortfolioResolver,
+      PositionResolver,
+      OrderResolver,
+      FillResolver,
+      SubscriptionResolver,
+    ],
+    validate: false,
+    emitSchemaFile: false,
+  });
+}

@@ -1,0 +1,49 @@
+import { GraphQLError, GraphQLScalarType, Kind } from 'graphql';
+import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
+import { Decimal } from '../lib/decimal.js';
+
+const DECIMAL_TEXT = /^-?(?:0|[1-9]\d{0,29})(?:\.\d{1,12})?$/;
+
+/** Raised while parsing a Decimal argument; the error boundary reports it as BAD_USER_INPUT. */
+export class DecimalParseError extends GraphQLError {
+  constructor(value: unknown) {
+    super(`Decimal must be a string holding an exact decimal like "1234.50"; got ${JSON.stringify(value)?.slice(0, 40)}`, {
+      extensions: { code: 'BAD_USER_INPUT', reason: 'INVALID_DECIMAL' },
+    });
+  }
+}
+
+function parseDecimal(value: unknown): string {
+  // Strings are the contract. Integers are accepted too (exact); floats are refused, they are not exact.
+  if (typeof value === 'number' && Number.isSafeInteger(value)) return String(value);
+  if (typeof value !== 'string') throw new DecimalParseError(value);
+  const v = value.trim();
+  if (!DECIMAL_TEXT.test(v)) throw new DecimalParseError(value);
+  return new Decimal(v).toFixed();
+}
+
+/** Exact decimal as a string, e.g. "1234.50". Up to 30 integer digits and 12 decimals on input. */
+export const DecimalScalar = new GraphQLScalarType<string, string>({
+  name: 'Decimal',
+  description: 'An exact decimal number as a string, e.g. "1234.50". Money, prices and quantities are never floats.',
+  serialize(value) {
+    if (value instanceof Decimal) return value.toFixed();
+    if (typeof value === 'string') return value;
+    if (typeof value === 'number' && Number.isSafeInteger(value)) return String(value);
+    throw new GraphQLError('Decimal cannot represent a non-decimal value');
+  },
+  parseValue: parseDecimal,
+  parseLiteral(ast) {
+    if (ast.kind === Kind.STRING) return parseDecimal(ast.value);
+    if (ast.kind === Kind.INT) return parseDecimal(Number(ast.value));
+    throw new DecimalParseError(ast.kind === Kind.FLOAT ? Number(ast.value) : ast.kind);
+  },
+});
+
+export const DateTimeScalar = new GraphQLScalarType({
+  ...DateTimeResolver.toConfig(),
+  name: 'DateTime',
+  description: 'An ISO-8601 timestamp in UTC, e.g. "2026-01-05T09:15:00.000Z".',
+});
+
+export const JSONScalar = JSONResolver;

@@ -1,0 +1,160 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express, { type RequestHandler } from 'express';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { expressMiddleware } from '@as-integrations/express5';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { GraphQLError, type GraphQLSchema } from 'graphql';
+import type { Config } from '../config.js';
+import type { Logger } from '../lib/logger.js';
+import type { Metrics } from './metrics.js';
+import type { Services } from '../services/index.js';
+import type { GqlContext } from '../resolvers/context.js';
+import { makeFormatError } from './errors.js';
+import { ErrorCode } from '../errors.js';
+import { armorFor } from './limits.js';
+import { contextFor, principalFrom } from './auth-context.js';
+import { attachGraphqlWs } from './ws.js';
+
+export interface HttpServerDeps {
+  config: Config;
+  logger: Logger;
+  metrics: Metrics;
+  schema: GraphQLSchema;
+  services: Services;
+  /** Readiness checks by name; each throws when its dependency is down. */
+  readiness: Record<string, () => Promise<void>>;
+  /** Serves GraphiQL to browsers on GET /graphql (falls through otherwise). */
+  graphiql?: RequestHandler;
+}
+
+export interface RunningHttpServer {
+  url: string;
+  port: number;
+  /** Stop accepting, finish in-flight requests, close sockets. */
+  close(): Promise<void>;
+}
+
+/** Express + Apollo Server 5 + graphql-ws on one port and path, with health, readiness and metrics. */
+export async function startHttpServer(deps: HttpServerDeps): Promise<RunningHttpServer> {
+  const { config, logger, metrics, services } = deps;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', 'loopback');
+  const httpServer = http.createServer(app);
+  const formatError = makeFormatError(logger);
+  const armor = armorFor(config).protect();
+
+  const ws = attachGraphqlWs({ httpServer, schema: deps.schema, services, logger, metrics, config, formatError });
+
+  const apollo = new ApolloServer<GqlContext>({
+    schema: deps.schema,
+    formatError,
+    includeStacktraceInErrorResponses: false,
+    allowBatchedHttpRequests: false,
+    introspection: true,
+    validationRules: armor.validationRules,
+    plugins: [
+      ...(armor.plugins as ApolloServerPlugin<GqlContext>[]),
+      ApolloServerPluginDrainHttpServer({ httpServer }) as ApolloServerPlugin<GqlContext>,
+      ApolloServerPluginLandingPageDisabled() as ApolloServerPlugin<GqlContext>,
+      {
+        async serverWillStart() {
+          return { drainServer: () => ws.dispose() };
+        },
+        async requestDidStart() {
+          return {
+            async willSendResponse(rc) {
+              const type = rc.operation?.operation ?? 'unknown';
+              const outcome = rc.errors?.length ? 'error' : 'ok';
+              metrics.graphqlOperations.inc({ type, outcome });
+            },
+          };
+        },
+      },
+    ],
+  });
+  await apollo.start();
+
+  app.use(metrics.httpMiddleware());
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    const checks: Record<string, string> = {};
+    let ok = true;
+    await Promise.all(
+      Object.entries(deps.readiness).map(async ([name, check]) => {
+        try {
+          await withTimeout(check(), 2000);
+          checks[name] = 'ok';
+        } catch (err) {
+          ok = false;
+          checks[name] = 'down';
+          logger.warn({ err, check: name }, 'readiness check failed');
+        }
+      }),
+    );
+    res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'unavailable', checks });
+  });
+  app.get('/metrics', metrics.handler());
+  if (deps.graphiql) app.get('/graphql', deps.graphiql);
+  app.use(
+    '/graphql',
+    express.json({ limit: config.limits.bodyLimit }),
+    expressMiddleware(apollo, {
+      context: async ({ req }) => {
+        const principal = await principalFrom(services, req.headers.authorization);
+        const who = principal === 'invalid' ? null : principal;
+        const key = who ? `user:${who.userId}` : `ip:${req.ip ?? 'unknown'}`;
+        const wait = await services.rateLimiter.tryAcquire(`rl:${key}`, { limit: config.limits.userRequestsPerMinute, windowMs: 60_000 });
+        if (wait > 0) {
+          throw new GraphQLError('Too many requests; slow down', {
+            extensions: { code: ErrorCode.RATE_LIMITED, retryAfterMs: wait, http: { status: 429, headers: new Map([['retry-after', String(Math.ceil(wait / 1000))]]) } },
+          });
+        }
+        return contextFor(services, principal);
+      },
+    }),
+  );
+  // A body over the limit (or malformed JSON) gets a GraphQL-shaped error, not an HTML page.
+  app.use(((err, _req, res, next) => {
+    if (res.headersSent) return next(err);
+    const status = typeof err?.status === 'number' ? err.status : 500;
+    if (status >= 500) logger.error({ err }, 'http error');
+    const code = status === 413 ? 'PAYLOAD_TOO_LARGE' : status < 500 ? 'BAD_REQUEST' : ErrorCode.INTERNAL_SERVER_ERROR;
+    const message = status === 413 ? `Request body exceeds ${config.limits.bodyLimit}` : status < 500 ? 'Malformed request' : 'Internal server error';
+    res.status(status).json({ errors: [{ message, extensions: { code } }] });
+  }) as express.ErrorRequestHandler);
+
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once('error', reject);
+    httpServer.listen(config.port, config.host, () => resolve());
+  });
+  const port = (httpServer.address() as AddressInfo).port;
+  return {
+    port,
+    url: `http://127.0.0.1:${port}`,
+    close: async () => {
+      // Apollo's drain plugin stops accepting, closes idle keep-alive sockets and waits for in-flight requests.
+      await apollo.stop();
+    },
+  };
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e) => {
+        clearTimeout(t);
+        reject(e);
+      },
+    );
+  });
+}

@@ -1,0 +1,15 @@
+import { ApolloArmor } from '@escape.tech/graphql-armor';
+import type { Config } from '../config.js';
+
+/** Query depth, cost, alias, token and directive limits, the same for HTTP and sockets. */
+export function armorFor(config: Config) {
+  return new ApolloArmor({
+    maxDepth: { n: config.limits.maxDepth, ignoreIntrospection: true },
+    costLimit: { maxCost: config.limits.maxCost, ignoreIntrospection: true },
+    maxAliases: { n: config.limits.maxAliases },
+    maxTokens: { n: config.limits.maxTokens },
+    maxDirectives: { n: 10 },
+    blockFieldSuggestion: { enabled: config.env === 'production' },
+  });
+}
+

@@ -1,0 +1,142 @@
+import { and, asc, eq, gt, inArray, lt } from 'drizzle-orm';
+import type { Db } from '../db/client.js';
+import { outboxEvents, portfolios } from '../db/schema/index.js';
+import type { Principal } from '../auth/tokens.js';
+import { BadInputError } from '../errors.js';
+import type { PubSub } from '../events/pubsub.js';
+import type { PortfolioEventMessage, PortfolioEventType, QuoteMessage } from '../events/topics.js';
+import { toAsyncIterator, type SubscriptionIterator } from '../events/async-iterator.js';
+import { toMessage } from '../events/outbox.js';
+import type { PortfolioService } from './portfolio.service.js';
+import type { InstrumentService } from './instrument.service.js';
+
+export const MAX_QUOTE_SYMBOLS = 100;
+const REPLAY_LIMIT = 10_000;
+
+/**
+ * Live portfolio events for subscriptions: replay from the outbox after `afterSequence`, then live,
+ * in sequence order with no gaps and no duplicates (delivery from the relay is at least once, and two
+ * processes may publish out of order; a gap is filled from the outbox, a repeat is dropped).
+ */
+export class EventService {
+  constructor(private readonly deps: { db: Db; pubsub: PubSub; portfolios: PortfolioService; instruments: InstrumentService }) {}
+
+  async stream(
+    viewer: Principal,
+    opts: { portfolioId?: string | null; afterSequence?: number | null; types: PortfolioEventType[] },
+  ): Promise<AsyncIterableIterator<PortfolioEventMessage>> {
+    if (opts.afterSequence != null && opts.afterSequence < 0) throw new BadInputError('afterSequence must be >= 0', 'afterSequence');
+    const ids = opts.portfolioId
+      ? [(await this.deps.portfolios.get(viewer, opts.portfolioId)).id]
+      : (await this.deps.portfolios.list(viewer)).map((p) => p.id);
+    const live = toAsyncIterator<PortfolioEventMessage>(async (push) => {
+      const unsubs = await Promise.all(ids.map((id) => this.deps.pubsub.subscribe('portfolio-events', id, push)));
+      return async () => {
+        await Promise.all(unsubs.map((u) => u()));
+      };
+    });
+    await live.ready;
+    // Only after the subscription is live do we read where each portfolio stands, so nothing falls between.
+    const last = new Map<string, number>();
+    const backlog: PortfolioEventMessage[] = [];
+    if (ids.length) {
+      const rows = await this.deps.db.select({ id: portfolios.id, seq: portfolios.eventSequence }).from(portfolios).where(inArray(portfolios.id, ids));
+      for (const r of rows) last.set(r.id, opts.afterSequence ?? r.seq);
+      if (opts.afterSequence != null) {
+        const replay = await this.deps.db
+          .select()
+          .from(outboxEvents)
+          .where(and(inArray(outboxEvents.portfolioId, ids), gt(outboxEvents.sequence, opts.afterSequence)))
+          .orderBy(asc(outboxEvents.portfolioId), asc(outboxEvents.sequence))
+          .limit(REPLAY_LIMIT);
+        for (const r of replay) {
+          backlog.push(toMessage(r));
+          last.set(r.portfolioId, Math.max(last.get(r.portfolioId) ?? 0, r.sequence));
+        }
+      }
+    }
+    return new SequencedStream(live, last, backlog, new Set(opts.types), (pid, from, to) => this.gap(pid, from, to));
+  }
+
+  private async gap(portfolioId: string, after: number, before: number): Promise<PortfolioEventMessage[]> {
+    const rows = await this.deps.db
+      .select()
+      .from(outboxEvents)
+      .where(and(eq(outboxEvents.portfolioId, portfolioId), gt(outboxEvents.sequence, after), lt(outboxEvents.sequence, before)))
+      .orderBy(asc(outboxEvents.sequence));
+    return rows.map(toMessage);
+  }
+
+  /** Quotes for up to 100 symbols ("AAPL" or "NSE:RELIANCE"): the current quote first, then every tick. */
+  async quotes(symbols: string[]): Promise<AsyncIterableIterator<QuoteMessage>> {
+    if (symbols.length === 0 || symbols.length > MAX_QUOTE_SYMBOLS) {
+      throw new BadInputError(`symbols must list 1 to ${MAX_QUOTE_SYMBOLS} symbols`, 'symbols');
+    }
+    const insts = await Promise.all(
+      symbols.map((s) => {
+        const [a, b] = s.includes(':') ? s.split(':', 2) : [null, s];
+        return this.deps.instruments.resolve(b, a);
+      }),
+    );
+    const keys = [...new Set(insts.map((i) => `${i.exchange}:${i.symbol}`))];
+    const it = toAsyncIterator<QuoteMessage>(
+      async (push) => {
+        const unsubs = await Promise.all(keys.map((k) => this.deps.pubsub.subscribe('quotes', k, push)));
+        for (const i of insts) {
+          const q = this.deps.instruments.quoteOf(i);
+          if (q) push(q);
+        }
+        return async () => {
+          await Promise.all(unsubs.map((u) => u()));
+        };
+      },
+      { overflow: 'drop-oldest', bufferSize: 256 },
+    );
+    await it.ready;
+    return it;
+  }
+}
+
+/**
+ * Orders a live stream by per-portfolio sequence: drops what was already delivered, fills gaps from the
+ * outbox, filters by event type. `return()` ends the live subscription at once, even mid-wait.
+ */
+class SequencedStream implements AsyncIterableIterator<PortfolioEventMessage> {
+  private readonly out: PortfolioEventMessage[] = [];
+
+  constructor(
+    private readonly live: SubscriptionIterator<PortfolioEventMessage>,
+    private readonly last: Map<string, number>,
+    backlog: PortfolioEventMessage[],
+    private readonly types: Set<PortfolioEventType>,
+    private readonly fetchGap: (portfolioId: string, after: number, before: number) => Promise<PortfolioEventMessage[]>,
+  ) {
+    for (const m of backlog) if (types.has(m.type)) this.out.push(m);
+  }
+
+  [Symbol.asyncIterator]() {
+    return this;
+  }
+
+  async next(): Promise<IteratorResult<PortfolioEventMessage>> {
+    while (this.out.length === 0) {
+      const r = await this.live.next();
+      if (r.done) return { value: undefined, done: true };
+      const m = r.value;
+      const seen = this.last.get(m.portfolioId) ?? 0;
+      if (m.sequence <= seen) continue;
+      if (m.sequence > seen + 1) {
+        for (const g of await this.fetchGap(m.portfolioId, seen, m.sequence)) if (this.types.has(g.type)) this.out.push(g);
+      }
+      this.last.set(m.portfolioId, m.sequence);
+      if (this.types.has(m.type)) this.out.push(m);
+    }
+    return { value: this.out.shift()!, done: false };
+  }
+
+  async return(): Promise<IteratorResult<PortfolioEventMessage>> {
+    this.out.length = 0;
+    await this.live.return?.();
+    return { value: undefined, done: true };
+  }
+}

@@ -1,0 +1,413 @@
+import { and, eq, inArray, isNull, lt, sql } from 'drizzle-orm';
+import type { Db, Tx } from '../../db/client.js';
+import { fills, holds, instruments, orders, positions } from '../../db/schema/index.js';
+import type { Clock } from '../../lib/clock.js';
+import type { Logger } from '../../lib/logger.js';
+import type { RateLimiter } from '../../lib/rate-limiter.js';
+import { dec, fmt, toDb, Decimal } from '../../lib/decimal.js';
+import {
+  BrokerAuthError,
+  BrokerRateLimitedError,
+  BrokerRejectedError,
+  BrokerTransientError,
+  type BrokerAdapter,
+  type BrokerFill,
+  type BrokerOrder,
+} from '../../brokers/broker.js';
+import type { BrokerRegistry } from '../../brokers/registry.js';
+import { appendEvents, lockPortfolio, type NewEvent, type OutboxRelay } from '../../events/outbox.js';
+import { BROKER_JOB_OPTIONS, type OrderQueue } from '../../jobs/jobs.js';
+import { UnrecoverableJobError } from '../../jobs/queue.js';
+import { balances, postLedger, reduceHold } from '../ledger.js';
+import { canTransition, isTerminal, statusAfterFill, type OrderStatus } from './order.state.js';
+import { fillSnapshot, orderSnapshot, type OrderRow } from './order.snapshot.js';
+import type { Metrics } from '../../server/metrics.js';
+
+export interface OrderExecutionDeps {
+  db: Db;
+  clock: Clock;
+  logger: Logger;
+  queue: OrderQueue;
+  relay: OutboxRelay;
+  rateLimiter: RateLimiter;
+  brokers: BrokerRegistry;
+  metrics?: Metrics;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The worker side of the order loop: submit to the broker (adopting after a crash), apply fills,
+ * cancel at the broker, and reconcile. Every status move is guarded by the status it expects.
+ */
+export class OrderExecutionService {
+  constructor(private readonly deps: OrderExecutionDeps) {}
+
+  /** The account at the broker: for the paper exchange, each portfolio is its own account. */
+  private account(o: Pick<OrderRow, 'portfolioId'>): string {
+    return o.portfolioId;
+  }
+
+  private async load(orderId: string): Promise<OrderRow | null> {
+    const [o] = await this.deps.db.select().from(orders).where(eq(orders.id, orderId)).limit(1);
+    return o ?? null;
+  }
+
+  /** Wait for a permit from the per-account limit shared by all workers (in Redis when scaled). */
+  private async throttle(broker: BrokerAdapter, account: string): Promise<void> {
+    const key = `broker:${broker.name}:${account}`;
+    for (let waited = 0; ; ) {
+      const wait = await this.deps.rateLimiter.tryAcquire(key, broker.rateLimit);
+      if (wait === 0) return;
+      if (waited > 5_000) throw new BrokerRateLimitedError(wait);
+      await sleep(wait);
+      waited += wait;
+    }
+  }
+
+  /**
+   * submit-order. PENDING → SUBMITTING, then place with our order id as the client order id. An order
+   * found already SUBMITTING (a retry, or a job whose worker died) is first looked up at the broker and
+   * adopted if there, so the broker never receives it twice.
+   */
+  async submit(orderId: string, attempt: { attemptsMade: number; attempts: number }): Promise<void> {
+    let o = await this.load(orderId);
+    if (!o) throw new UnrecoverableJobError(`order ${orderId} does not exist`);
+    const broker = this.deps.brokers.get(o.broker);
+    const account = this.account(o);
+    const isLastAttempt = attempt.attemptsMade + 1 >= attempt.attempts;
+
+    if (o.status === 'PENDING') {
+      const moved = await this.move(o, 'PENDING', 'SUBMITTING', { submitAttempts: sql`${orders.submitAttempts} + 1` });
+      if (!moved) return this.submit(orderId, attempt); // canceled or picked up meanwhile: look again
+      o = moved;
+    } else if (o.status === 'SUBMITTING' || (o.status === 'CANCEL_REQUESTED' && !o.brokerOrderId)) {
+      await this.throttle(broker, account);
+      const found = await broker.getOrder(account, { clientOrderId: o.id });
+      if (found) {
+        this.deps.logger.info({ orderId, brokerOrderId: found.brokerOrderId }, 'adopted order already at broker');
+        this.deps.metrics?.orders.inc({ event: 'adopted' });
+        return this.acknowledge(o.id, found);
+      }
+      if (o.status === 'CANCEL_REQUESTED') {
+        // Canceled before the broker ever saw it.
+        await this.finish(o.id, 'CANCELED', null);
+        return;
+      }
+    } else {
+      return; // already past submission: nothing to do (duplicate or late job)
+    }
+
+    const inst = await this.instrumentOf(o.instrumentId);
+    try {
+      await this.throttle(broker, account);
+      const ack = await broker.placeOrder({
+        clientOrderId: o.id,
+        account,
+        instrument: inst,
+        side: o.side,
+        type: o.type,
+        timeInForce: o.timeInForce,
+        quantity: o.quantity,
+        limitPrice: o.limitPrice,
+        stopPrice: o.stopPrice,
+      });
+      this.deps.metrics?.orders.inc({ event: 'submitted' });
+      await this.acknowledge(o.id, ack);
+    } catch (err) {
+      if (err instanceof BrokerRejectedError) {
+        this.deps.metrics?.orders.inc({ event: 'rejected' });
+        await this.finish(o.id, 'REJECTED', err.reason);
+        return;
+      }
+      if (err instanceof BrokerAuthError) {
+        // Nothing was placed: the broker refused our credentials. The user must reconnect.
+        await this.finish(o.id, 'FAILED', `broker authentication failed: ${err.message}`);
+        return;
+      }
+      if (err instanceof BrokerTransientError && isLastAttempt) {
+        await this.giveUp(o.id, broker, account);
+        return;
+      }
+      throw err; // transient: retried with backoff; the retry looks the order up first
+    }
+  }
+
+  /** Out of retries: FAILED only once the broker confirms it never saw the order; else adopt it. */
+  private async giveUp(orderId: string, broker: BrokerAdapter, account: string): Promise<void> {
+    let found: BrokerOrder | null;
+    try {
+      found = await broker.getOrder(account, { clientOrderId: orderId });
+    } catch (err) {
+      // Cannot confirm either way: leave it SUBMITTING for the reconciler rather than guess.
+      this.deps.logger.warn({ err, orderId }, 'broker unreachable after last attempt; leaving order for the reconciler');
+      return;
+    }
+    if (found) return this.acknowledge(orderId, found);
+    this.deps.metrics?.orders.inc({ event: 'failed' });
+    await this.finish(orderId, 'FAILED', 'broker unavailable; the order was not placed');
+  }
+
+  /** Record the broker's acknowledgement (and id); then make sure fills and terminal states follow. */
+  private async acknowledge(orderId: string, ack: BrokerOrder): Promise<void> {
+    const now = this.deps.clock.now();
+    const o = await this.load(orderId);
+    if (!o) return;
+    if (o.status === 'SUBMITTING') {
+      await this.move(o, 'SUBMITTING', 'OPEN', { brokerOrderId: ack.brokerOrderId });
+    } else if (!o.brokerOrderId) {
+      await this.deps.db
+        .update(orders)
+        .set({ brokerOrderId: ack.brokerOrderId, updatedAt: now })
+        .where(and(eq(orders.id, orderId), isNull(orders.brokerOrderId)));
+    }
+    const after = await this.load(orderId);
+    if (after?.status === 'CANCEL_REQUESTED') {
+      await this.deps.queue.add('cancel-order', { orderId }, { jobId: `cancel-${orderId}`, ...BROKER_JOB_OPTIONS });
+    }
+    if (ack.status === 'REJECTED' || ack.status === 'CANCELED' || ack.status === 'EXPIRED' || dec(ack.filledQuantity).gt(after?.filledQuantity ?? 0)) {
+      // Fills normally arrive as broker events; a sync makes sure none is missed (e.g. adopted orders).
+      await this.deps.queue.add('sync-order', { orderId }, { jobId: `sync-${orderId}-${ack.filledQuantity}-${ack.status}`, ...BROKER_JOB_OPTIONS });
+    }
+  }
+
+  /** cancel-order: ask the broker; then sync so fills that beat the cancel are applied first. */
+  async cancelAtBroker(orderId: string): Promise<void> {
+    const o = await this.load(orderId);
+    if (!o || o.status !== 'CANCEL_REQUESTED') return;
+    if (!o.brokerOrderId) return; // still being submitted; the submit job cancels it after the ack
+    const broker = this.deps.brokers.get(o.broker);
+    await this.throttle(broker, this.account(o));
+    try {
+      await broker.cancelOrder(this.account(o), o.brokerOrderId);
+    } catch (err) {
+      if (!(err instanceof BrokerRejectedError)) throw err;
+      // Already filled or gone at the broker: the sync below records what really happened.
+    }
+    await this.sync(orderId);
+  }
+
+  /** sync-order: apply every broker fill we lack, then a terminal status the broker reports. */
+  async sync(orderId: string): Promise<void> {
+    const o = await this.load(orderId);
+    if (!o || isTerminal(o.status as OrderStatus)) return;
+    const broker = this.deps.brokers.get(o.broker);
+    const account = this.account(o);
+    await this.throttle(broker, account);
+    const remote = o.brokerOrderId
+      ? await broker.getOrder(account, { brokerOrderId: o.brokerOrderId })
+      : await broker.getOrder(account, { clientOrderId: o.id });
+    if (!remote) return;
+    if (!o.brokerOrderId || o.status === 'SUBMITTING') await this.acknowledgeOnly(o, remote);
+    for (const f of await broker.getFills(account, remote.brokerOrderId)) await this.applyFill(orderId, f);
+    const after = await this.load(orderId);
+    if (!after || isTerminal(after.status as OrderStatus)) return;
+    if (remote.status === 'CANCELED' || remote.status === 'EXPIRED' || remote.status === 'REJECTED') {
+      if (dec(after.filledQuantity).gte(remote.filledQuantity)) await this.finish(orderId, remote.status, remote.rejectReason ?? null);
+    }
+  }
+
+  private async acknowledgeOnly(o: OrderRow, remote: BrokerOrder): Promise<void> {
+    if (o.status === 'SUBMITTING') await this.move(o, 'SUBMITTING', 'OPEN', { brokerOrderId: remote.brokerOrderId });
+    else
+      await this.deps.db
+        .update(orders)
+        .set({ brokerOrderId: remote.brokerOrderId })
+        .where(and(eq(orders.id, o.id), isNull(orders.brokerOrderId)));
+  }
+
+  /**
+   * apply-fill, in ONE transaction: insert the fill (unique per order and broker fill id, so a replay
+   * is a no-op), update the order's filled quantity, average price and status, the position, the cash
+   * ledger (trade and fee), release the matching part of the hold, and write the events.
+   */
+  async applyFill(orderId: string, f: BrokerFill): Promise<boolean> {
+    const o0 = await this.load(orderId);
+    if (!o0) throw new UnrecoverableJobError(`fill for unknown order ${orderId}`);
+    const now = this.deps.clock.now();
+    const res = await this.deps.db.transaction(async (tx: Tx) => {
+      const p = await lockPortfolio(tx, o0.portfolioId);
+      if (!p) return null;
+      const [fill] = await tx
+        .insert(fills)
+        .values({
+          orderId,
+          portfolioId: o0.portfolioId,
+          brokerFillId: f.brokerFillId,
+          quantity: toDb(f.quantity),
+          price: toDb(f.price),
+          fee: toDb(f.fee),
+          executedAt: new Date(f.executedAt),
+          createdAt: now,
+        })
+        .onConflictDoNothing({ target: [fills.orderId, fills.brokerFillId] })
+        .returning();
+      if (!fill) return null; // already applied
+      const [o] = await tx.select().from(orders).where(eq(orders.id, orderId)).for('update');
+      const qty = dec(f.quantity);
+      const price = dec(f.price);
+      const fee = dec(f.fee);
+      const filledBefore = dec(o.filledQuantity);
+      const filled = filledBefore.add(qty);
+      if (filled.gt(o.quantity)) throw new UnrecoverableJobError(`fill ${f.brokerFillId} overfills order ${orderId}`);
+      const complete = filled.eq(o.quantity);
+      const status = statusAfterFill(o.status as OrderStatus, { isComplete: complete });
+      const avg = dec(o.averageFillPrice ?? 0).mul(filledBefore).add(price.mul(qty)).div(filled).toDecimalPlaces(8);
+      const [order] = await tx
+        .update(orders)
+        .set({
+          filledQuantity: toDb(filled),
+          averageFillPrice: toDb(avg),
+          feesPaid: toDb(dec(o.feesPaid).add(fee)),
+          status,
+          brokerOrderId: o.brokerOrderId ?? f.brokerOrderId,
+          updatedAt: now,
+          closedAt: complete ? now : null,
+        })
+        .where(eq(orders.id, orderId))
+        .returning();
+
+      // Position: average cost on buys; realised P&L on sells (fees are ledger lines of their own).
+      const [pos] = await tx
+        .select()
+        .from(positions)
+        .where(and(eq(positions.portfolioId, o.portfolioId), eq(positions.instrumentId, o.instrumentId)))
+        .for('update');
+      const q0 = dec(pos?.quantity ?? 0);
+      const avg0 = dec(pos?.averageCost ?? 0);
+      let q1: Decimal;
+      let avg1 = avg0;
+      let realized = dec(pos?.realizedPnl ?? 0);
+      if (o.side === 'BUY') {
+        q1 = q0.add(qty);
+        avg1 = q0.mul(avg0).add(qty.mul(price)).div(q1).toDecimalPlaces(8);
+      } else {
+        q1 = q0.sub(qty);
+        realized = realized.add(price.sub(avg0).mul(qty));
+        if (q1.isZero()) avg1 = dec(0);
+      }
+      const posValues = { quantity: toDb(q1), averageCost: toDb(avg1), realizedPnl: toDb(realized), updatedAt: now };
+      const [position] = await tx
+        .insert(positions)
+        .values({ portfolioId: o.portfolioId, instrumentId: o.instrumentId, ...posValues })
+        .onConflictDoUpdate({ target: [positions.portfolioId, positions.instrumentId], set: posValues })
+        .returning();
+
+      const notional = qty.mul(price);
+      const cash = await postLedger(
+        tx,
+        o.portfolioId,
+        p.baseCurrency,
+        [
+          { kind: 'TRADE', amount: o.side === 'BUY' ? notional.neg() : notional, orderId, fillId: fill.id, description: `${o.side} ${fmt(qty)} @ ${fmt(price)}` },
+          { kind: 'FEE', amount: fee.neg(), orderId, fillId: fill.id, description: 'broker fee' },
+        ],
+        now,
+      );
+      // Release the hold in proportion to what filled; all of it once the order is complete.
+      const remainingQty = dec(o.quantity).sub(filledBefore);
+      if (complete) await reduceHold(tx, orderId, 'all', now);
+      else if (o.side === 'SELL') await reduceHold(tx, orderId, qty, now);
+      else await reduceHoldProportionally(tx, orderId, qty, remainingQty, now);
+
+      const b = await balances(tx, o.portfolioId, cash);
+      const events: NewEvent[] = [
+        { type: 'FILL_RECEIVED', payload: { fill: fillSnapshot(fill), order: orderSnapshot(order) } },
+        { type: 'ORDER_UPDATED', payload: { order: orderSnapshot(order) } },
+        { type: 'POSITION_CHANGED', payload: { position: { ...position, updatedAt: position.updatedAt.toISOString() } } },
+        { type: 'BALANCE_CHANGED', payload: { cash: fmt(b.cash, 2), availableCash: fmt(b.available, 2), reason: 'FILL' } },
+      ];
+      return appendEvents(tx, o.portfolioId, events, now);
+    });
+    if (!res) return false;
+    this.deps.metrics?.orders.inc({ event: 'fill' });
+    await this.deps.relay.published(res);
+    return true;
+  }
+
+  /** Guarded status move (no hold change). Returns the updated row, or null if the status had moved. */
+  private async move(o: OrderRow, from: OrderStatus, to: OrderStatus, extra: Partial<Record<keyof OrderRow, unknown>> = {}): Promise<OrderRow | null> {
+    if (!canTransition(from, to)) throw new Error(`illegal transition ${from} → ${to}`);
+    const now = this.deps.clock.now();
+    const res = await this.deps.db.transaction(async (tx) => {
+      await lockPortfolio(tx, o.portfolioId);
+      const [u] = await tx
+        .update(orders)
+        .set({ ...(extra as object), status: to, updatedAt: now })
+        .where(and(eq(orders.id, o.id), eq(orders.status, from)))
+        .returning();
+      if (!u) return null;
+      return { u, events: await appendEvents(tx, o.portfolioId, [{ type: 'ORDER_UPDATED', payload: { order: orderSnapshot(u) } }], now) };
+    });
+    if (!res) return null;
+    await this.deps.relay.published(res.events);
+    return res.u;
+  }
+
+  /** End an order that will get no more fills: status, reason, hold released, events. */
+  async finish(orderId: string, to: 'CANCELED' | 'REJECTED' | 'EXPIRED' | 'FAILED', reason: string | null): Promise<void> {
+    const now = this.deps.clock.now();
+    const o0 = await this.load(orderId);
+    if (!o0) return;
+    const res = await this.deps.db.transaction(async (tx) => {
+      await lockPortfolio(tx, o0.portfolioId);
+      const [o] = await tx.select().from(orders).where(eq(orders.id, orderId)).for('update');
+      if (!canTransition(o.status as OrderStatus, to)) return null;
+      const [u] = await tx
+        .update(orders)
+        .set({ status: to, rejectReason: reason, updatedAt: now, closedAt: now })
+        .where(and(eq(orders.id, orderId), eq(orders.status, o.status)))
+        .returning();
+      await reduceHold(tx, orderId, 'all', now);
+      const events: NewEvent[] = [{ type: 'ORDER_UPDATED', payload: { order: orderSnapshot(u) } }];
+      if (o.side === 'BUY') {
+        const b = await balances(tx, o.portfolioId);
+        events.push({ type: 'BALANCE_CHANGED', payload: { cash: fmt(b.cash, 2), availableCash: fmt(b.available, 2), reason: `ORDER_${to}` } });
+      }
+      return appendEvents(tx, o.portfolioId, events, now);
+    });
+    if (res) await this.deps.relay.published(res);
+  }
+
+  /**
+   * The reconciler: re-enqueue PENDING orders whose job was lost, retry SUBMITTING orders stuck past
+   * any job's lifetime (the handler looks them up at the broker first), and sync open orders.
+   */
+  async reconcile(opts: { pendingAfterMs?: number; submittingAfterMs?: number; openAfterMs?: number; batch?: number } = {}): Promise<{ requeued: number; synced: number }> {
+    const now = this.deps.clock.now().getTime();
+    const batch = opts.batch ?? 200;
+    const older = (ms: number) => lt(orders.updatedAt, new Date(now - ms));
+    const bucket = Math.floor(now / 10_000);
+    const pending = await this.deps.db
+      .select({ id: orders.id, status: orders.status })
+      .from(orders)
+      .where(
+        sql`(${orders.status} = 'PENDING' and ${older(opts.pendingAfterMs ?? 5_000)}) or (${orders.status} = 'SUBMITTING' and ${older(opts.submittingAfterMs ?? 60_000)})`,
+      )
+      .limit(batch);
+    for (const r of pending) {
+      await this.deps.queue.add('submit-order', { orderId: r.id }, { jobId: `submit-${r.id}-${bucket}`, ...BROKER_JOB_OPTIONS });
+    }
+    const open = await this.deps.db
+      .select({ id: orders.id })
+      .from(orders)
+      .where(and(inArray(orders.status, ['OPEN', 'PARTIALLY_FILLED', 'CANCEL_REQUESTED']), older(opts.openAfterMs ?? 30_000)))
+      .limit(batch);
+    for (const r of open) await this.deps.queue.add('sync-order', { orderId: r.id }, { jobId: `sync-${r.id}-${bucket}`, ...BROKER_JOB_OPTIONS });
+    return { requeued: pending.length, synced: open.length };
+  }
+
+  private async instrumentOf(id: string) {
+    const [i] = await this.deps.db.select().from(instruments).where(eq(instruments.id, id));
+    return { symbol: i.symbol, exchange: i.exchange, currency: i.currency, tickSize: i.tickSize, lotSize: i.lotSize };
+  }
+}
+
+/** A buy's cash hold shrinks by the share of the unfilled quantity that just filled. */
+async function reduceHoldProportionally(tx: Tx, orderId: string, qty: Decimal, remainingQty: Decimal, now: Date): Promise<void> {
+  const [h] = await tx.select().from(holds).where(and(eq(holds.orderId, orderId), isNull(holds.releasedAt)));
+  if (!h) return;
+  const release = dec(h.amount).mul(qty).div(remainingQty).toDecimalPlaces(8, Decimal.ROUND_DOWN);
+  await reduceHold(tx, orderId, release, now);
+}
+

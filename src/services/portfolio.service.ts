@@ -1,0 +1,173 @@
+import { and, eq, inArray, or } from 'drizzle-orm';
+import type { Db } from '../db/client.js';
+import { portfolios, positions, users } from '../db/schema/index.js';
+import { BadInputError, InsufficientFundsError, NotFoundError } from '../errors.js';
+import type { Principal } from '../auth/tokens.js';
+import type { Clock } from '../lib/clock.js';
+import { dec, fmt, type Decimal } from '../lib/decimal.js';
+import { appendEvents, lockPortfolio, type OutboxRelay } from '../events/outbox.js';
+import { balances, postLedger } from './ledger.js';
+import type { InstrumentService } from './instrument.service.js';
+import type { BrokerRegistry } from '../brokers/registry.js';
+
+export type PortfolioRow = typeof portfolios.$inferSelect;
+export type PositionRow = typeof positions.$inferSelect;
+
+export const SUPPORTED_CURRENCIES = ['INR', 'USD'] as const;
+const MAX_TRANSFER = dec('1000000000');
+
+export interface ValuedPosition {
+  portfolioId: string;
+  instrumentId: string;
+  quantity: string;
+  averageCost: string;
+  realizedPnl: string;
+  marketPrice: string | null;
+  marketValue: string | null;
+  unrealizedPnl: string | null;
+}
+
+function checkAmount(raw: string): Decimal {
+  const a = dec(raw);
+  if (a.lte(0)) throw new BadInputError('amount must be greater than zero', 'amount', 'INVALID_AMOUNT');
+  if (a.decimalPlaces() > 2) throw new BadInputError('amount has more than 2 decimal places', 'amount', 'INVALID_AMOUNT');
+  if (a.gt(MAX_TRANSFER)) throw new BadInputError(`amount must be at most ${MAX_TRANSFER.toFixed()}`, 'amount', 'INVALID_AMOUNT');
+  return a;
+}
+
+/** Portfolios, their cash (deposits and withdrawals through the ledger) and their positions at market. */
+export class PortfolioService {
+  constructor(
+    private readonly deps: { db: Db; clock: Clock; relay: OutboxRelay; instruments: InstrumentService; brokers: BrokerRegistry },
+  ) {}
+
+  /** Owner, the owner's advisor, or an admin may read. */
+  private async canRead(viewer: Principal, p: PortfolioRow): Promise<boolean> {
+    if (viewer.role === 'ADMIN' || p.ownerId === viewer.userId) return true;
+    if (viewer.role !== 'ADVISOR') return false;
+    const [owner] = await this.deps.db.select({ advisorId: users.advisorId }).from(users).where(eq(users.id, p.ownerId));
+    return owner?.advisorId === viewer.userId;
+  }
+
+  /** A portfolio the viewer may read; anyone else's is NOT_FOUND. */
+  async get(viewer: Principal, id: string): Promise<PortfolioRow> {
+    const [p] = await this.deps.db.select().from(portfolios).where(eq(portfolios.id, id)).limit(1);
+    if (!p || !(await this.canRead(viewer, p))) throw new NotFoundError('Portfolio', id);
+    return p;
+  }
+
+  /** A portfolio the viewer may move money or trade in: its owner (or an admin). */
+  async getForTrading(viewer: Principal, id: string): Promise<PortfolioRow> {
+    const p = await this.get(viewer, id);
+    if (p.ownerId !== viewer.userId && viewer.role !== 'ADMIN') throw new NotFoundError('Portfolio', id);
+    return p;
+  }
+
+  /** The caller's own portfolios; an advisor also sees those of their clients. */
+  async list(viewer: Principal): Promise<PortfolioRow[]> {
+    if (viewer.role === 'ADVISOR') {
+      const clients = this.deps.db.select({ id: users.id }).from(users).where(eq(users.advisorId, viewer.userId));
+      return this.deps.db
+        .select()
+        .from(portfolios)
+        .where(or(eq(portfolios.ownerId, viewer.userId), inArray(portfolios.ownerId, clients)))
+        .orderBy(portfolios.createdAt);
+    }
+    return this.deps.db.select().from(portfolios).where(eq(portfolios.ownerId, viewer.userId)).orderBy(portfolios.createdAt);
+  }
+
+  async create(viewer: Principal, input: { name: string; broker?: string | null; baseCurrency?: string | null }): Promise<PortfolioRow> {
+    const name = input.name.trim();
+    if (!name || name.length > 100) throw new BadInputError('name must be 1–100 characters', 'name');
+    const broker = (input.broker ?? 'paper').trim().toLowerCase();
+    if (!this.deps.brokers.has(broker)) throw new BadInputError(`Unknown broker ${broker}`, 'broker', 'UNKNOWN_BROKER');
+    const baseCurrency = (input.baseCurrency ?? 'INR').trim().toUpperCase();
+    if (!(SUPPORTED_CURRENCIES as readonly string[]).includes(baseCurrency)) {
+      throw new BadInputError(`baseCurrency must be one of ${SUPPORTED_CURRENCIES.join(', ')}`, 'baseCurrency', 'UNSUPPORTED_CURRENCY');
+    }
+    try {
+      const [p] = await this.deps.db.insert(portfolios).values({ ownerId: viewer.userId, name, broker, baseCurrency }).returning();
+      return p;
+    } catch (err) {
+      const e = err as { code?: string; cause?: { code?: string } };
+      if (e.code === '23505' || e.cause?.code === '23505') throw new BadInputError(`You already have a portfolio named ${name}`, 'name', 'DUPLICATE_NAME');
+      throw err;
+    }
+  }
+
+  async deposit(viewer: Principal, portfolioId: string, rawAmount: string): Promise<PortfolioRow> {
+    const amount = checkAmount(rawAmount);
+    await this.getForTrading(viewer, portfolioId);
+    return this.moveCash(portfolioId, amount, 'DEPOSIT');
+  }
+
+  async withdraw(viewer: Principal, portfolioId: string, rawAmount: string): Promise<PortfolioRow> {
+    const amount = checkAmount(rawAmount);
+    await this.getForTrading(viewer, portfolioId);
+    return this.moveCash(portfolioId, amount.neg(), 'WITHDRAWAL');
+  }
+
+  /** One transaction: lock, check available cash (withdrawals), ledger line, balance event. */
+  private async moveCash(portfolioId: string, amount: Decimal, kind: 'DEPOSIT' | 'WITHDRAWAL'): Promise<PortfolioRow> {
+    const now = this.deps.clock.now();
+    const { row, events } = await this.deps.db.transaction(async (tx) => {
+      const p = await lockPortfolio(tx, portfolioId);
+      if (!p) throw new NotFoundError('Portfolio', portfolioId);
+      if (amount.isNegative()) {
+        const b = await balances(tx, portfolioId, dec(p.cash));
+        if (b.available.lt(amount.abs())) throw new InsufficientFundsError(fmt(amount.abs(), 2), fmt(b.available, 2));
+      }
+      const cash = await postLedger(tx, portfolioId, p.baseCurrency, [{ kind, amount, description: kind.toLowerCase() }], now);
+      const b = await balances(tx, portfolioId, cash);
+      const events = await appendEvents(
+        tx,
+        portfolioId,
+        [{ type: 'BALANCE_CHANGED', payload: { cash: fmt(b.cash, 2), availableCash: fmt(b.available, 2), reason: kind } }],
+        now,
+      );
+      return { row: { ...p, cash: cash.toFixed() }, events };
+    });
+    await this.deps.relay.published(events);
+    return row;
+  }
+
+  async balances(portfolioId: string) {
+    return balances(this.deps.db, portfolioId);
+  }
+
+  async positions(portfolioId: string): Promise<ValuedPosition[]> {
+    const rows = await this.deps.db.select().from(positions).where(eq(positions.portfolioId, portfolioId));
+    const instruments = await this.deps.instruments.byIds(rows.map((r) => r.instrumentId));
+    const byId = new Map(instruments.map((i) => [i.id, i]));
+    return rows
+      .filter((r) => !dec(r.quantity).isZero() || !dec(r.realizedPnl).isZero())
+      .map((r) => {
+        const inst = byId.get(r.instrumentId);
+        return valuePosition(r, inst ? this.deps.instruments.quoteOf(inst)?.last ?? null : null);
+      });
+  }
+
+  async position(portfolioId: string, instrumentId: string): Promise<PositionRow | null> {
+    const [r] = await this.deps.db
+      .select()
+      .from(positions)
+      .where(and(eq(positions.portfolioId, portfolioId), eq(positions.instrumentId, instrumentId)));
+    return r ?? null;
+  }
+}
+
+/** A position valued at `last`: market value and unrealised P&L against average cost. */
+export function valuePosition(r: Pick<PositionRow, 'portfolioId' | 'instrumentId' | 'quantity' | 'averageCost' | 'realizedPnl'>, last: string | null): ValuedPosition {
+  const q = dec(r.quantity);
+  const avg = dec(r.averageCost);
+  return {
+    portfolioId: r.portfolioId,
+    instrumentId: r.instrumentId,
+    quantity: fmt(q),
+    averageCost: fmt(avg),
+    realizedPnl: fmt(r.realizedPnl),
+    marketPrice: last,
+    marketValue: last === null ? null : fmt(q.mul(last)),
+    unrealizedPnl: last === null ? null : fmt(dec(last).sub(avg).mul(q)),
+  };
+}

@@ -1,0 +1,28 @@
+import { eq } from 'drizzle-orm';
+import type { Db } from '../db/client.js';
+import { users } from '../db/schema/index.js';
+import { NotFoundError } from '../errors.js';
+import type { Principal } from '../auth/tokens.js';
+
+export type UserRow = typeof users.$inferSelect;
+
+/** Who may see whom: self; an advisor their assigned clients; an admin everyone. */
+export function canSeeUser(viewer: Principal, target: Pick<UserRow, 'id' | 'advisorId'>): boolean {
+  return viewer.role === 'ADMIN' || viewer.userId === target.id || (viewer.role === 'ADVISOR' && target.advisorId === viewer.userId);
+}
+
+export class UserService {
+  constructor(private readonly deps: { db: Db }) {}
+
+  async byId(id: string): Promise<UserRow | null> {
+    const [u] = await this.deps.db.select().from(users).where(eq(users.id, id)).limit(1);
+    return u ?? null;
+  }
+
+  /** The user as `viewer` may see them; someone they may not see is NOT_FOUND, never leaked. */
+  async get(viewer: Principal, id: string): Promise<UserRow> {
+    const u = await this.byId(id);
+    if (!u || !canSeeUser(viewer, u)) throw new NotFoundError('User', id);
+    return u;
+  }
+}
