@@ -70,6 +70,7 @@ CREATE TABLE "portfolios" (
 	"broker" text DEFAULT 'paper' NOT NULL,
 	"broker_connection_id" uuid,
 	"base_currency" text NOT NULL,
+	"cash" numeric(24, 8) DEFAULT '0' NOT NULL,
 	"event_sequence" bigint DEFAULT 0 NOT NULL,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL
 );
@@ -231,6 +232,50 @@ CREATE TABLE "latest_quotes" (
 	"updated_at" timestamp with time zone NOT NULL
 );
 --> statement-breakpoint
+CREATE TABLE "paper_fills" (
+	"id" text PRIMARY KEY NOT NULL,
+	"order_id" text NOT NULL,
+	"seq" bigserial NOT NULL,
+	"account" text NOT NULL,
+	"client_order_id" text NOT NULL,
+	"symbol" text NOT NULL,
+	"exchange" text NOT NULL,
+	"currency" text NOT NULL,
+	"side" text NOT NULL,
+	"quantity" numeric(24, 8) NOT NULL,
+	"price" numeric(24, 8) NOT NULL,
+	"fee" numeric(24, 8) DEFAULT '0' NOT NULL,
+	"executed_at" timestamp with time zone NOT NULL
+);
+--> statement-breakpoint
+CREATE TABLE "paper_orders" (
+	"id" text PRIMARY KEY NOT NULL,
+	"seq" bigserial NOT NULL,
+	"account" text NOT NULL,
+	"client_order_id" text NOT NULL,
+	"symbol" text NOT NULL,
+	"exchange" text NOT NULL,
+	"currency" text NOT NULL,
+	"tick_size" numeric(24, 8) NOT NULL,
+	"lot_size" numeric(24, 8) NOT NULL,
+	"side" text NOT NULL,
+	"type" text NOT NULL,
+	"time_in_force" text NOT NULL,
+	"quantity" numeric(24, 8) NOT NULL,
+	"limit_price" numeric(24, 8),
+	"stop_price" numeric(24, 8),
+	"status" text NOT NULL,
+	"triggered" boolean DEFAULT false NOT NULL,
+	"filled_quantity" numeric(24, 8) DEFAULT '0' NOT NULL,
+	"average_price" numeric(24, 8),
+	"fees_paid" numeric(24, 8) DEFAULT '0' NOT NULL,
+	"reject_reason" text,
+	"last_quote_at" timestamp with time zone,
+	"created_at" timestamp with time zone NOT NULL,
+	"updated_at" timestamp with time zone NOT NULL,
+	"closed_at" timestamp with time zone
+);
+--> statement-breakpoint
 ALTER TABLE "api_keys" ADD CONSTRAINT "api_keys_user_id_users_id_fk" FOREIGN KEY ("user_id") REFERENCES "public"."users"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "refresh_tokens" ADD CONSTRAINT "refresh_tokens_user_id_users_id_fk" FOREIGN KEY ("user_id") REFERENCES "public"."users"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "users" ADD CONSTRAINT "users_advisor_id_users_id_fk" FOREIGN KEY ("advisor_id") REFERENCES "public"."users"("id") ON DELETE set null ON UPDATE no action;--> statement-breakpoint
@@ -263,6 +308,7 @@ ALTER TABLE "strategies" ADD CONSTRAINT "strategies_owner_id_users_id_fk" FOREIG
 ALTER TABLE "strategies" ADD CONSTRAINT "strategies_portfolio_id_portfolios_id_fk" FOREIGN KEY ("portfolio_id") REFERENCES "public"."portfolios"("id") ON DELETE set null ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "candles" ADD CONSTRAINT "candles_instrument_id_instruments_id_fk" FOREIGN KEY ("instrument_id") REFERENCES "public"."instruments"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "latest_quotes" ADD CONSTRAINT "latest_quotes_instrument_id_instruments_id_fk" FOREIGN KEY ("instrument_id") REFERENCES "public"."instruments"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "paper_fills" ADD CONSTRAINT "paper_fills_order_id_paper_orders_id_fk" FOREIGN KEY ("order_id") REFERENCES "public"."paper_orders"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 CREATE UNIQUE INDEX "api_keys_hash_uq" ON "api_keys" USING btree ("key_hash");--> statement-breakpoint
 CREATE INDEX "api_keys_user_idx" ON "api_keys" USING btree ("user_id");--> statement-breakpoint
 CREATE UNIQUE INDEX "refresh_tokens_hash_uq" ON "refresh_tokens" USING btree ("token_hash");--> statement-breakpoint
@@ -290,4 +336,9 @@ CREATE INDEX "smallcase_investments_portfolio_idx" ON "smallcase_investments" US
 CREATE INDEX "smallcases_owner_idx" ON "smallcases" USING btree ("owner_id");--> statement-breakpoint
 CREATE INDEX "watchlists_owner_idx" ON "watchlists" USING btree ("owner_id");--> statement-breakpoint
 CREATE UNIQUE INDEX "watchlists_owner_name_uq" ON "watchlists" USING btree ("owner_id","name");--> statement-breakpoint
-CREATE INDEX "strategies_owner_idx" ON "strategies" USING btree ("owner_id");
+CREATE INDEX "strategies_owner_idx" ON "strategies" USING btree ("owner_id");--> statement-breakpoint
+CREATE INDEX "paper_fills_order_idx" ON "paper_fills" USING btree ("order_id","seq");--> statement-breakpoint
+CREATE INDEX "paper_fills_account_idx" ON "paper_fills" USING btree ("account","seq");--> statement-breakpoint
+CREATE UNIQUE INDEX "paper_orders_account_client_order_uq" ON "paper_orders" USING btree ("account","client_order_id");--> statement-breakpoint
+CREATE INDEX "paper_orders_account_seq_idx" ON "paper_orders" USING btree ("account","seq");--> statement-breakpoint
+CREATE INDEX "paper_orders_resting_idx" ON "paper_orders" USING btree ("symbol","exchange","seq") WHERE "paper_orders"."status" in ('OPEN','PARTIALLY_FILLED');

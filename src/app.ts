@@ -143,7 +143,7 @@ export async function startApp(config: Config, role: Exclude<Role, 'migrate'>, o
         },
         async () => {
           paper.setMatching(false);
-          await market?.stop();
+          await market?.close();
           market = undefined;
         },
       );
@@ -152,7 +152,8 @@ export async function startApp(config: Config, role: Exclude<Role, 'migrate'>, o
 
     let http: RunningHttpServer | undefined;
     if (role === 'all' || role === 'api') {
-      await ensureGraphiqlBuilt();
+      // A missing GraphiQL bundle must not keep the API down: the page then says how to build it.
+      await ensureGraphiqlBuilt().catch((err: unknown) => logger.warn({ err }, 'GraphiQL bundle unavailable'));
       http = await startHttpServer({
         config,
         logger,

@@ -42,6 +42,9 @@ export async function registerWorkers(deps: {
   const { queue, execution, logger, metrics } = deps;
   for (const broker of deps.brokers.all()) {
     broker.onEvent((ev) => {
+      // Fills carry themselves; of order updates only endings matter here (an acknowledgement is
+      // recorded by the submit job, a fill by its own event).
+      if (ev.kind === 'order' && !['CANCELED', 'EXPIRED', 'REJECTED'].includes(ev.order.status)) return;
       const add =
         ev.kind === 'fill'
           ? queue.add(

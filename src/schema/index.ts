@@ -23,6 +23,16 @@ export async function buildAppSchema(): Promise<GraphQLSchema> {
       SubscriptionResolver,
     ],
     validate: false,
+    // Every subscription supplies its own `subscribe` (outbox replay + our PubSub port); type-graphql
+    // still insists on a pubSub object, so give it one that says so if anything ever reaches it.
+    pubSub: {
+      publish: () => {
+        throw new Error('use the PubSub port (src/events), not type-graphql pubSub');
+      },
+      subscribe: () => {
+        throw new Error('use the PubSub port (src/events), not type-graphql pubSub');
+      },
+    },
     emitSchemaFile: false,
   });
 }

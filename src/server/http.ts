@@ -26,7 +26,7 @@ export interface HttpServerDeps {
   /** Readiness checks by name; each throws when its dependency is down. */
   readiness: Record<string, () => Promise<void>>;
   /** Serves GraphiQL to browsers on GET /graphql (falls through otherwise). */
-  graphiql?: RequestHandler;
+  graphiql?: RequestHandler | express.Router;
 }
 
 export interface RunningHttpServer {
@@ -99,7 +99,7 @@ export async function startHttpServer(deps: HttpServerDeps): Promise<RunningHttp
     res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'unavailable', checks });
   });
   app.get('/metrics', metrics.handler());
-  if (deps.graphiql) app.get('/graphql', deps.graphiql);
+  if (deps.graphiql) app.use(deps.graphiql);
   app.use(
     '/graphql',
     express.json({ limit: config.limits.bodyLimit }),

@@ -1,0 +1,174 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sql } from 'drizzle-orm';
+import { startTestServer, type TestServer } from './support/server.js';
+import { modes } from './support/env.js';
+import { collect, errorCode, gql, must, newUser, waitFor, wsClient } from './support/gql.js';
+import { assertLedgerInvariants, createFundedPortfolio, placeOrder, portfolioState, waitForQuote, waitForStatus } from './support/trading.js';
+import { Decimal } from '../src/lib/decimal.js';
+
+describe.each(modes())('orders from mutation to fills pushed live (%s)', (mode) => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ mode });
+    await waitForQuote(server, 'RELIANCE');
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it('fills a market buy through the job loop, pushes fill and order events, and settles cash to the cent', async () => {
+    const u = await newUser(server);
+    const pid = await createFundedPortfolio(server, u.token, { amount: '1000000' });
+    const ws = wsClient(server, u.token);
+    const fills = collect<{ fillReceived: { sequence: number; fill: { quantity: string; price: string; fee: string }; order: { id: string; status: string } } }>(
+      ws,
+      `subscription($p:ID){ fillReceived(portfolioId:$p){ sequence fill { quantity price fee } order { id status } } }`,
+      { p: pid },
+    );
+    const updates = collect<{ orderUpdated: { sequence: number; order: { id: string; status: string } } }>(
+      ws,
+      `subscription($p:ID){ orderUpdated(portfolioId:$p){ sequence order { id status } } }`,
+      { p: pid },
+    );
+    await new Promise((r) => setTimeout(r, 300)); // let both subscriptions go live
+
+    const order = await placeOrder(server, u.token, { portfolioId: pid, symbol: 'RELIANCE', side: 'BUY', type: 'MARKET', quantity: '10' });
+    expect(order.status).toBe('PENDING');
+    const done = await waitForStatus(server, u.token, order.id, ['FILLED']);
+    expect(done.filledQuantity).toBe('10');
+    expect(done.brokerOrderId).toBeTruthy();
+
+    await waitFor('fill events', () => fills.items.reduce((n, f) => n + Number(f.fillReceived.fill.quantity), 0) === 10);
+    await waitFor('FILLED order event', () => updates.items.some((u) => u.orderUpdated.order.status === 'FILLED'));
+    const seqs = updates.items.map((u) => u.orderUpdated.sequence);
+    expect([...seqs].sort((a, b) => a - b)).toEqual(seqs);
+    expect(updates.items.map((u) => u.orderUpdated.order.status)).toContain('PENDING');
+
+    const cost = done.fills.reduce((acc: Decimal, f: { quantity: string; price: string; fee: string }) => acc.add(new Decimal(f.quantity).mul(f.price)).add(f.fee), new Decimal(0));
+    const state = await portfolioState(server, u.token, pid);
+    expect(new Decimal(state.cash).eq(new Decimal('1000000').sub(cost))).toBe(true);
+    expect(state.availableCash).toBe(state.cash); // the hold is fully released
+    expect(state.positions).toHaveLength(1);
+    expect(state.positions[0]).toMatchObject({ quantity: '10', instrument: { symbol: 'RELIANCE' } });
+    await assertLedgerInvariants(server.app.db.db, pid);
+    fills.dispose();
+    updates.dispose();
+    await ws.dispose();
+  });
+
+  it('sells part of a position and books realised P&L', async () => {
+    const u = await newUser(server);
+    const pid = await createFundedPortfolio(server, u.token);
+    const buy = await placeOrder(server, u.token, { portfolioId: pid, symbol: 'TCS', side: 'BUY', type: 'MARKET', quantity: '5' });
+    await waitForStatus(server, u.token, buy.id, ['FILLED']);
+    const sell = await placeOrder(server, u.token, { portfolioId: pid, symbol: 'TCS', side: 'SELL', type: 'MARKET', quantity: '2' });
+    const sold = await waitForStatus(server, u.token, sell.id, ['FILLED']);
+    const state = await portfolioState(server, u.token, pid);
+    const pos = state.positions.find((p) => p.instrument.symbol === 'TCS')!;
+    expect(pos.quantity).toBe('3');
+    const expected = new Decimal(sold.averageFillPrice).sub(pos.averageCost).mul(2);
+    expect(new Decimal(pos.realizedPnl).eq(expected)).toBe(true);
+    await assertLedgerInvariants(server.app.db.db, pid);
+  });
+
+  it('rests a limit order, fills it when the market crosses, and refuses to cancel it afterwards', async () => {
+    const u = await newUser(server);
+    const pid = await createFundedPortfolio(server, u.token);
+    const q = await waitForQuote(server, 'INFY');
+    const limit = new Decimal(q.last).mul('0.9').toDecimalPlaces(0).toFixed(2);
+    const o = await placeOrder(server, u.token, { portfolioId: pid, symbol: 'INFY', side: 'BUY', type: 'LIMIT', quantity: '3', limitPrice: limit, timeInForce: 'GTC' });
+    await waitForStatus(server, u.token, o.id, ['OPEN']);
+    const before = await portfolioState(server, u.token, pid);
+    expect(new Decimal(before.cash).sub(before.availableCash).eq(new Decimal(limit).mul(3))).toBe(true); // held at the limit
+    server.app.market()!.feed.setPrice('INFY', 'NSE', new Decimal(limit).sub(5).toFixed(2));
+    const filled = await waitForStatus(server, u.token, o.id, ['FILLED']);
+    expect(new Decimal(filled.averageFillPrice).lte(limit)).toBe(true);
+    const again = await gql(server, `mutation($id:ID!){ cancelOrder(id:$id){ id } }`, { id: o.id }, u.token);
+    expect(errorCode(again)).toBe('INVALID_ORDER_STATE');
+    await assertLedgerInvariants(server.app.db.db, pid);
+  });
+
+  it('cancels an open order at the broker and releases its hold', async () => {
+    const u = await newUser(server);
+    const pid = await createFundedPortfolio(server, u.token);
+    const q = await waitForQuote(server, 'HDFCBANK');
+    const limit = new Decimal(q.last).mul('0.5').toDecimalPlaces(0).toFixed(2);
+    const o = await placeOrder(server, u.token, { portfolioId: pid, symbol: 'HDFCBANK', side: 'BUY', type: 'LIMIT', quantity: '10', limitPrice: limit });
+    await waitForStatus(server, u.token, o.id, ['OPEN']);
+    const c = await must<{ cancelOrder: { status: string } }>(server, `mutation($id:ID!){ cancelOrder(id:$id){ status } }`, { id: o.id }, u.token);
+    expect(['CANCEL_REQUESTED', 'CANCELED']).toContain(c.cancelOrder.status);
+    await waitForStatus(server, u.token, o.id, ['CANCELED']);
+    const state = await portfolioState(server, u.token, pid);
+    expect(state.availableCash).toBe(state.cash);
+    expect(errorCode(await gql(server, `mutation($id:ID!){ cancelOrder(id:$id){ id } }`, { id: o.id }, u.token))).toBe('INVALID_ORDER_STATE');
+    await assertLedgerInvariants(server.app.db.db, pid);
+  });
+
+  it('returns the first order for a repeated clientOrderId and refuses the same key with other parameters', async () => {
+    const u = await newUser(server);
+    const pid = await createFundedPortfolio(server, u.token);
+    const input = { portfolioId: pid, symbol: 'ITC', side: 'BUY', type: 'LIMIT', quantity: '1', limitPrice: '100.00', clientOrderId: 'bot-1' };
+    const [a, b] = await Promise.all([placeOrder(server, u.token, input), placeOrder(server, u.token, input)]);
+    expect(a.id).toBe(b.id);
+    const conflict = await gql(server, `mutation($i:PlaceOrderInput!){ placeOrder(input:$i){ id } }`, { i: { ...input, quantity: '2' } }, u.token);
+    expect(errorCode(conflict)).toBe('IDEMPOTENCY_CONFLICT');
+    const count = await server.app.db.db.execute(sql`select count(*)::int as n from orders where portfolio_id = ${pid}`);
+    const n = Array.isArray(count) ? count[0].n : (count as unknown as { rows: { n: number }[] }).rows[0].n;
+    expect(n).toBe(1);
+  });
+
+  describe('bad input is refused cleanly, leaving no order, hold or job', () => {
+    let u: Awaited<ReturnType<typeof newUser>>;
+    let pid: string;
+    beforeAll(async () => {
+      u = await newUser(server);
+      pid = await createFundedPortfolio(server, u.token, { amount: '10000' });
+    });
+
+    const base = { symbol: 'RELIANCE', side: 'BUY', type: 'LIMIT', quantity: '1', limitPrice: '1000.00' };
+    const cases: [string, Record<string, unknown>, string, string?][] = [
+      ['negative quantity', { quantity: '-1' }, 'BAD_USER_INPUT', 'quantity'],
+      ['zero quantity', { quantity: '0' }, 'BAD_USER_INPUT', 'quantity'],
+      ['non-numeric quantity', { quantity: 'ten' }, 'BAD_USER_INPUT'],
+      ['float quantity', { quantity: 1.5 }, 'BAD_USER_INPUT'],
+      ['absurdly large quantity', { quantity: '99999999999999' }, 'BAD_USER_INPUT', 'quantity'],
+      ['over-precise quantity', { quantity: '1.000000001' }, 'BAD_USER_INPUT'],
+      ['negative price', { limitPrice: '-1000.00' }, 'BAD_USER_INPUT', 'limitPrice'],
+      ['limit order without a limit price', { limitPrice: null }, 'BAD_USER_INPUT', 'limitPrice'],
+      ['price off the tick grid', { limitPrice: '1000.03' }, 'BAD_USER_INPUT', 'limitPrice'],
+      ['unknown symbol', { symbol: 'NOPE' }, 'BAD_USER_INPUT', 'symbol'],
+      ['wrong currency for the portfolio', { symbol: 'AAPL', limitPrice: '100.00' }, 'BAD_USER_INPUT', 'symbol'],
+      ['sell of more than is held', { side: 'SELL' }, 'INSUFFICIENT_QUANTITY'],
+      ['buy beyond available cash', { quantity: '100' }, 'INSUFFICIENT_FUNDS'],
+    ];
+    it.each(cases)('%s', async (_name, patch, code, field) => {
+      const before = await portfolioState(server, u.token, pid);
+      const r = await gql(server, `mutation($i:PlaceOrderInput!){ placeOrder(input:$i){ id } }`, { i: { portfolioId: pid, ...base, ...patch } }, u.token);
+      expect(errorCode(r)).toBe(code);
+      if (field) expect(r.errors?.[0].extensions?.field).toBe(field);
+      expect(r.data?.placeOrder ?? null).toBeNull();
+      const after = await portfolioState(server, u.token, pid);
+      expect(after).toEqual(before);
+      const rows = await server.app.db.db.execute(sql`select (select count(*) from orders where portfolio_id = ${pid})::int as o, (select count(*) from holds where portfolio_id = ${pid})::int as h`);
+      const r0 = Array.isArray(rows) ? rows[0] : (rows as unknown as { rows: Record<string, number>[] }).rows[0];
+      expect(r0).toEqual({ o: 0, h: 0 });
+      expect((await server.app.queue.counts()).waiting).toBe(0);
+    });
+
+    it("reports another user's portfolio as NOT_FOUND", async () => {
+      const other = await newUser(server);
+      const r = await gql(server, `mutation($i:PlaceOrderInput!){ placeOrder(input:$i){ id } }`, { i: { portfolioId: pid, ...base } }, other.token);
+      expect(errorCode(r)).toBe('NOT_FOUND');
+      expect(errorCode(await gql(server, `query($id:ID!){ portfolio(id:$id){ id } }`, { id: pid }, other.token))).toBe('NOT_FOUND');
+    });
+
+    it('refuses withdrawals beyond available cash and bad amounts', async () => {
+      const over = await gql(server, `mutation($p:ID!,$a:Decimal!){ withdraw(portfolioId:$p, amount:$a){ cash } }`, { p: pid, a: '10000.01' }, u.token);
+      expect(errorCode(over)).toBe('INSUFFICIENT_FUNDS');
+      const precise = await gql(server, `mutation($p:ID!,$a:Decimal!){ deposit(portfolioId:$p, amount:$a){ cash } }`, { p: pid, a: '1.001' }, u.token);
+      expect(errorCode(precise)).toBe('BAD_USER_INPUT');
+      const ok = await must<{ withdraw: { cash: string } }>(server, `mutation($p:ID!,$a:Decimal!){ withdraw(portfolioId:$p, amount:$a){ cash availableCash } }`, { p: pid, a: '0.01' }, u.token);
+      expect(ok.withdraw.cash).toBe('9999.99');
+    });
+  });
+});
