@@ -29,6 +29,7 @@ import { seedDemo } from './db/seed/demo.js';
 import { buildAppSchema } from './schema/index.js';
 import { Metrics } from './server/metrics.js';
 import { startHttpServer, type RunningHttpServer } from './server/http.js';
+import { startOpsServer } from './server/ops.js';
 import { graphiqlMiddleware, ensureGraphiqlBuilt } from './server/graphiql.js';
 import { registerWorkers } from './jobs/workers.js';
 
@@ -150,7 +151,15 @@ export async function startApp(config: Config, role: Exclude<Role, 'migrate'>, o
       onStop(() => leadership.stop());
     }
 
+    const readiness = {
+      database: () => db.ping(),
+      ...(config.redisUrl ? { redis: () => rateLimiter.tryAcquire('readyz', { limit: 1_000_000, windowMs: 1000 }).then(() => undefined) } : {}),
+    };
     let http: RunningHttpServer | undefined;
+    if (role === 'worker') {
+      const ops = await startOpsServer({ host: config.host, port: config.port, logger, metrics, readiness });
+      stops.unshift(() => ops.close());
+    }
     if (role === 'all' || role === 'api') {
       // A missing GraphiQL bundle must not keep the API down: the page then says how to build it.
       await ensureGraphiqlBuilt().catch((err: unknown) => logger.warn({ err }, 'GraphiQL bundle unavailable'));
@@ -161,10 +170,7 @@ export async function startApp(config: Config, role: Exclude<Role, 'migrate'>, o
         schema: await buildAppSchema(),
         services,
         graphiql: graphiqlMiddleware({ endpoint: '/graphql' }),
-        readiness: {
-          database: () => db.ping(),
-          ...(config.redisUrl ? { redis: () => rateLimiter.tryAcquire('readyz', { limit: 1_000_000, windowMs: 1000 }).then(() => undefined) } : {}),
-        },
+        readiness,
       });
       // Stop accepting first: it is the first thing to stop.
       stops.unshift(() => http!.close());

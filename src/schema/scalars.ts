@@ -13,6 +13,18 @@ export class DecimalParseError extends GraphQLError {
   }
 }
 
+const DECIMAL_OUT = /^-?\d+(\.\d+)?$/;
+
+/**
+ * One text form for every Decimal the API returns, whatever scale the column has: no trailing zeros,
+ * except that a fraction keeps two places ("10", "1234.50", "0.125", "2500.05").
+ */
+export function canonical(d: Decimal): string {
+  const s = d.toFixed();
+  const dot = s.indexOf('.');
+  return dot >= 0 && s.length - dot - 1 === 1 ? `${s}0` : s;
+}
+
 function parseDecimal(value: unknown): string {
   // Strings are the contract. Integers are accepted too (exact); floats are refused, they are not exact.
   if (typeof value === 'number' && Number.isSafeInteger(value)) return String(value);
@@ -27,8 +39,8 @@ export const DecimalScalar = new GraphQLScalarType<string, string>({
   name: 'Decimal',
   description: 'An exact decimal number as a string, e.g. "1234.50". Money, prices and quantities are never floats.',
   serialize(value) {
-    if (value instanceof Decimal) return value.toFixed();
-    if (typeof value === 'string') return value;
+    if (value instanceof Decimal) return canonical(value);
+    if (typeof value === 'string' && DECIMAL_OUT.test(value)) return canonical(new Decimal(value));
     if (typeof value === 'number' && Number.isSafeInteger(value)) return String(value);
     throw new GraphQLError('Decimal cannot represent a non-decimal value');
   },

@@ -16,6 +16,7 @@ import { ErrorCode } from '../errors.js';
 import { armorFor } from './limits.js';
 import { contextFor, principalFrom } from './auth-context.js';
 import { attachGraphqlWs } from './ws.js';
+import { mountOps } from './ops.js';
 
 export interface HttpServerDeps {
   config: Config;
@@ -78,27 +79,7 @@ export async function startHttpServer(deps: HttpServerDeps): Promise<RunningHttp
   await apollo.start();
 
   app.use(metrics.httpMiddleware());
-  app.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
-  });
-  app.get('/readyz', async (_req, res) => {
-    const checks: Record<string, string> = {};
-    let ok = true;
-    await Promise.all(
-      Object.entries(deps.readiness).map(async ([name, check]) => {
-        try {
-          await withTimeout(check(), 2000);
-          checks[name] = 'ok';
-        } catch (err) {
-          ok = false;
-          checks[name] = 'down';
-          logger.warn({ err, check: name }, 'readiness check failed');
-        }
-      }),
-    );
-    res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'unavailable', checks });
-  });
-  app.get('/metrics', metrics.handler());
+  mountOps(app, { logger, metrics, readiness: deps.readiness });
   if (deps.graphiql) app.use(deps.graphiql);
   app.use(
     '/graphql',
@@ -141,20 +122,4 @@ export async function startHttpServer(deps: HttpServerDeps): Promise<RunningHttp
       await apollo.stop();
     },
   };
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-    p.then(
-      (v) => {
-        clearTimeout(t);
-        resolve(v);
-      },
-      (e) => {
-        clearTimeout(t);
-        reject(e);
-      },
-    );
-  });
 }
