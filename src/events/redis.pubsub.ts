@@ -135,7 +135,8 @@ export class RedisPubSub implements PubSub {
 }
 
 function connect(connection: string | RedisOptions, connectionName: string): Redis {
-  return typeof connection === 'string'
-    ? new Redis(connection, { connectionName })
-    : new Redis({ ...connection, connectionName });
+  // The ready check sends INFO, which a connection already in subscriber mode may not send: a
+  // SUBSCRIBE queued before the connection was up would make it fail and reconnect in a loop.
+  const opts: RedisOptions = { connectionName, enableReadyCheck: false };
+  return typeof connection === 'string' ? new Redis(connection, opts) : new Redis({ ...connection, ...opts });
 }
