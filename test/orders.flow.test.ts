@@ -38,7 +38,7 @@ describe.each(modes())('orders from mutation to fills pushed live (%s)', (mode) 
     expect(done.filledQuantity).toBe('10');
     expect(done.brokerOrderId).toBeTruthy();
 
-    await waitFor('fill events', () => fills.items.reduce((n, f) => n + Number(f.fillReceived.fill.quantity), 0) === 10);
+    await waitFor('fill events', () => fills.items.reduce((n, f) => n.add(f.fillReceived.fill.quantity), new Decimal(0)).eq(10));
     await waitFor('FILLED order event', () => updates.items.some((u) => u.orderUpdated.order.status === 'FILLED'));
     const seqs = updates.items.map((u) => u.orderUpdated.sequence);
     expect([...seqs].sort((a, b) => a - b)).toEqual(seqs);
