@@ -2,21 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { and, desc, eq, inArray, lt, or, type SQL } from 'drizzle-orm';
 import type { Db, Tx } from '../../db/client.js';
 import { fills, holds, orders, positions } from '../../db/schema/index.js';
-import {
-  IdempotencyConflictError,
-  InsufficientFundsError,
-  InsufficientQuantityError,
-  InvalidOrderStateError,
-  NotFoundError,
-  RateLimitedError,
-  RiskLimitError,
-  BadInputError,
-} from '../../errors.js';
+import { IdempotencyConflictError, InvalidOrderStateError, NotFoundError, RateLimitedError, BadInputError } from '../../errors.js';
 import type { Principal } from '../../auth/tokens.js';
 import type { Clock } from '../../lib/clock.js';
 import type { Logger } from '../../lib/logger.js';
 import type { RateLimiter } from '../../lib/rate-limiter.js';
-import { dec, fmt, toDb, Decimal } from '../../lib/decimal.js';
+import { dec, fmt, toDb, type Decimal } from '../../lib/decimal.js';
+import { cashToReserve, checkBuyingPower, checkNotional, checkSellable } from './order.risk.js';
 import { appendEvents, lockPortfolio, type NewEvent, type OutboxRelay, type StoredEvent } from '../../events/outbox.js';
 import type { OrderQueue } from '../../jobs/jobs.js';
 import { BROKER_JOB_OPTIONS } from '../../jobs/jobs.js';
@@ -90,14 +82,8 @@ export class OrderService {
       throw new BadInputError(`No market price for ${instrument.symbol} yet; use a limit order`, 'type', 'NO_MARKET_PRICE');
     }
     const notionalRef = valid.side === 'BUY' ? refPrice : (valid.limitPrice ?? valid.stopPrice ?? (quote ? dec(quote.bid ?? quote.last) : dec(0)));
-    const notional = valid.quantity.mul(notionalRef);
-    if (notional.gt(this.deps.limits.maxOrderNotional)) {
-      throw new RiskLimitError(`Order notional ${fmt(notional, 2)} exceeds the limit ${this.deps.limits.maxOrderNotional}`, {
-        notional: fmt(notional, 2),
-        limit: this.deps.limits.maxOrderNotional,
-      });
-    }
-    const reserve = valid.side === 'BUY' ? notional.toDecimalPlaces(8, Decimal.ROUND_UP) : valid.quantity;
+    checkNotional(valid.quantity, notionalRef, this.deps.limits.maxOrderNotional);
+    const reserve = valid.side === 'BUY' ? cashToReserve(valid.quantity, refPrice) : valid.quantity;
     const now = this.deps.clock.now();
 
     let result: { order: OrderRow; events: StoredEvent[] };
@@ -108,7 +94,7 @@ export class OrderService {
         const events: NewEvent[] = [];
         if (valid.side === 'BUY') {
           const b = await balances(tx, p.id, dec(p.cash));
-          if (b.available.lt(reserve)) throw new InsufficientFundsError(fmt(reserve, 2), fmt(b.available, 2));
+          checkBuyingPower(b.available, reserve);
           events.push({
             type: 'BALANCE_CHANGED',
             payload: { cash: fmt(b.cash, 2), availableCash: fmt(b.available.sub(reserve), 2), reason: 'ORDER_HOLD' },
@@ -118,8 +104,7 @@ export class OrderService {
             .select({ quantity: positions.quantity })
             .from(positions)
             .where(and(eq(positions.portfolioId, p.id), eq(positions.instrumentId, instrument.id)));
-          const free = dec(pos?.quantity ?? 0).sub(await heldQuantity(tx, p.id, instrument.id));
-          if (free.lt(valid.quantity)) throw new InsufficientQuantityError(fmt(valid.quantity), fmt(free));
+          checkSellable(dec(pos?.quantity ?? 0), await heldQuantity(tx, p.id, instrument.id), valid.quantity);
         }
         const [order] = await tx
           .insert(orders)
