@@ -1,3 +1,5 @@
+import type { Quote } from '../market/quote.js';
+
 /**
  * Typed topic map: publishing the wrong payload for a topic is a compile error.
  * Payloads are JSON-safe: decimals as strings, dates as ISO strings.
@@ -14,17 +16,8 @@ export interface PortfolioEventMessage {
 
 export type PortfolioEventType = 'ORDER_UPDATED' | 'FILL_RECEIVED' | 'BALANCE_CHANGED' | 'POSITION_CHANGED';
 
-export interface QuoteMessage {
-  symbol: string;
-  exchange: string;
-  bid: string | null;
-  ask: string | null;
-  bidSize: string | null;
-  askSize: string | null;
-  last: string;
-  volume: string | null;
-  timestamp: string;
-}
+/** A quote as it travels on the 'quotes' topic: the same shape as the market's Quote. */
+export type QuoteMessage = Quote;
 
 export interface TopicMap {
   /** key: portfolio id */

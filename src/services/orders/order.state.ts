@@ -2,18 +2,10 @@
  * The order state machine: one table of legal moves and one function that applies it. Every status
  * update in SQL is also guarded by the status it expects (`UPDATE … WHERE status = $from`).
  */
-export const ORDER_STATUSES = [
-  'PENDING',
-  'SUBMITTING',
-  'OPEN',
-  'PARTIALLY_FILLED',
-  'FILLED',
-  'CANCEL_REQUESTED',
-  'CANCELED',
-  'REJECTED',
-  'EXPIRED',
-  'FAILED',
-] as const;
+import { orderStatusEnum } from '../../db/schema/index.js';
+
+/** The statuses, in lifecycle order: the database enum is the one list. */
+export const ORDER_STATUSES = orderStatusEnum.enumValues;
 export type OrderStatus = (typeof ORDER_STATUSES)[number];
 
 export const TERMINAL_STATUSES: ReadonlySet<OrderStatus> = new Set(['FILLED', 'CANCELED', 'REJECTED', 'EXPIRED', 'FAILED']);
