@@ -9,6 +9,8 @@ FROM node:20-bookworm-slim AS build
 WORKDIR /app
 ENV NPM_CONFIG_UPDATE_NOTIFIER=false NPM_CONFIG_FUND=false NPM_CONFIG_AUDIT=false
 COPY package.json package-lock.json .npmrc ./
+# postinstall (scripts/postinstall.mjs) prebuilds what it can; it never fails the install.
+COPY scripts ./scripts
 RUN --mount=type=cache,target=/root/.npm npm ci
 COPY . .
 # tsc -p tsconfig.build.json (src -> dist, rootDir src) + node scripts/build-graphiql.mjs

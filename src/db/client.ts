@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import * as schema from './schema/index.js';
+import { isFreshDataDir, pgliteTemplate } from './pglite-template.js';
 
 export { schema };
 
@@ -41,12 +42,16 @@ export async function openDb(opts: { url?: string; dataDir?: string; poolSize?: 
   }
   const { PGlite } = await import('@electric-sql/pglite');
   const { drizzle } = await import('drizzle-orm/pglite');
+  const memory = opts.dataDir === undefined || opts.dataDir === 'memory://';
+  // A fresh cluster starts from the prebuilt template when there is one (initdb in WASM takes seconds).
+  const template = memory || isFreshDataDir(opts.dataDir!) ? await pgliteTemplate() : null;
+  const options = template ? { loadDataDir: template } : {};
   let client;
-  if (opts.dataDir === undefined || opts.dataDir === 'memory://') {
-    client = new PGlite();
+  if (memory) {
+    client = new PGlite(options);
   } else {
-    mkdirSync(opts.dataDir, { recursive: true });
-    client = new PGlite(opts.dataDir);
+    mkdirSync(opts.dataDir!, { recursive: true });
+    client = new PGlite(opts.dataDir, options);
   }
   await client.waitReady;
   const db = drizzle(client, { schema }) as unknown as Db;
