@@ -109,7 +109,7 @@ export async function startApp(config: Config, role: Exclude<Role, 'migrate'>, o
     const accessTokens = new AccessTokens(config.jwtSecret, config.accessTokenTtlSeconds);
     const instruments = new InstrumentService({ db: db.db, quotes: cache });
     const portfolios = new PortfolioService({ db: db.db, clock, relay, instruments, brokers });
-    const orders = new OrderService({ db: db.db, clock, logger, queue, relay, rateLimiter, instruments, portfolios, limits: config.limits });
+    const orders = new OrderService({ db: db.db, clock, logger, queue, relay, rateLimiter, instruments, portfolios, brokers, limits: config.limits });
     const services: Services = {
       auth: new AuthService({ db: db.db, clock, logger, accessTokens, refreshTtlSeconds: config.refreshTokenTtlSeconds }),
       users: new UserService({ db: db.db }),

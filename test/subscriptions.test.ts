@@ -23,8 +23,7 @@ describe.each(modes())('subscriptions: resume, isolation and quotes (%s)', (mode
     const u = await newUser(server);
     const pid = await createFundedPortfolio(server, u.token);
     const ws1 = wsClient(server, u.token);
-    const first = collect<OrderEv>(ws1, ORDERS, { p: pid });
-    await new Promise((r) => setTimeout(r, 200));
+    const first = collect<OrderEv>(ws1, ORDERS, { p: pid, a: 0 });
     const a = await placeOrder(server, u.token, { portfolioId: pid, symbol: 'SBIN', side: 'BUY', type: 'MARKET', quantity: '1' });
     await waitFor('first order filled event', () => first.items.some((e) => e.orderUpdated.order.id === a.id && e.orderUpdated.order.status === 'FILLED'));
     const lastSeen = first.items.at(-1)!.orderUpdated.sequence;
@@ -60,7 +59,7 @@ describe.each(modes())('subscriptions: resume, isolation and quotes (%s)', (mode
     const pid = await createFundedPortfolio(server, u.token, { amount: '0' });
     const mine = wsClient(server, u.token);
     const theirs = wsClient(server, other.token);
-    const balances = collect<BalanceEv>(mine, `subscription{ balanceChanged{ sequence cash availableCash reason } }`);
+    const balances = collect<BalanceEv>(mine, `subscription{ balanceChanged(afterSequence:0){ sequence cash availableCash reason } }`);
     const spy = collect<BalanceEv>(theirs, `subscription{ balanceChanged{ sequence cash reason } }`);
     const direct = collect<BalanceEv>(theirs, `subscription($p:ID){ balanceChanged(portfolioId:$p){ sequence } }`, { p: pid });
     await new Promise((r) => setTimeout(r, 300));

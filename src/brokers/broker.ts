@@ -100,6 +100,12 @@ export interface BrokerAdapter {
    */
   getFunds(account: string, currency?: string): Promise<BrokerFunds>;
   getQuotes(instruments: { symbol: string; exchange: string }[]): Promise<BrokerQuote[]>;
+  /**
+   * An upper bound on the fees an order of this notional can be charged, however it fills (decimal
+   * string). The platform holds it with a buy's notional, so fees never overdraw available cash.
+   * Omit for a commission-free broker.
+   */
+  feeBound?(currency: string, notional: string): string;
   /** Subscribe to fills and order updates for every account this process serves. */
   onEvent(listener: (event: BrokerEvent) => void): () => void;
   close(): Promise<void>;

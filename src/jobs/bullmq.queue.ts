@@ -67,6 +67,12 @@ export class BullMqQueue<M extends object> implements JobQueue<M> {
   private readonly queue: Queue;
   private worker: Worker | undefined;
   private closing: Promise<void> | undefined;
+  /**
+   * add() keeps working while close() waits for the running jobs: a job finishing during a graceful
+   * drain still enqueues its follow-ups (a fill's apply-fill, a sync after an acknowledgement). Refusing
+   * them would leave those orders to the reconciler's next sweep instead.
+   */
+  private acceptingAdds = true;
 
   constructor(opts: BullMqQueueOptions) {
     this.opts = opts;
@@ -80,7 +86,7 @@ export class BullMqQueue<M extends object> implements JobQueue<M> {
   }
 
   async add<N extends keyof M & string>(name: N, data: M[N], opts: JobOptions = {}): Promise<void> {
-    this.assertOpen();
+    if (!this.acceptingAdds) throw new Error(`queue ${this.opts.name} is closed`);
     const { attempts, backoffMs, delayMs } = normalizeJobOptions(opts);
     // A duplicate jobId resolves to the existing job without adding one: that is BullMQ's dedupe.
     await this.queue.add(name, data, {
@@ -148,6 +154,7 @@ export class BullMqQueue<M extends object> implements JobQueue<M> {
   private async shutdown(): Promise<void> {
     // Worker first: it stops fetching and waits for its running jobs, which still need the connection.
     if (this.worker) await this.worker.close();
+    this.acceptingAdds = false;
     await this.queue.close();
     await Promise.all(
       this.connections.map(async (c) => {

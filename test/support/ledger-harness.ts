@@ -4,6 +4,7 @@
  * OrderExecutionService itself. The broker is a stub named 'paper' that acknowledges every order and
  * remembers what it was asked; fills are whatever the test feeds to `applyFill`.
  */
+import { DEFAULT_FEES, feeBound } from '../../src/brokers/paper/fees.js';
 import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import type { BrokerAdapter, BrokerFill, BrokerOrder, BrokerOrderRequest } from '../../src/brokers/broker.js';
@@ -59,6 +60,10 @@ export class FixedQuotes implements QuoteSource {
 export class AckingBroker implements BrokerAdapter {
   readonly name = 'paper';
   readonly rateLimit = { limit: 1_000_000, windowMs: 1000 };
+  /** The paper broker's fee schedule, so buy holds are sized as in the product. */
+  feeBound(currency: string, notional: string): string {
+    return feeBound(DEFAULT_FEES, currency, notional).toFixed(2);
+  }
   readonly placed: BrokerOrderRequest[] = [];
   private readonly byClientId = new Map<string, BrokerOrder>();
 
@@ -157,7 +162,7 @@ export async function createLedgerHarness(opts: { maxOrderNotional?: string } = 
   const instruments = new InstrumentService({ db, quotes });
   const portfolios = new PortfolioService({ db, clock, relay, instruments, brokers });
   const limits = { ordersPerSecond: 1_000_000, maxOrderNotional: opts.maxOrderNotional ?? '100000000' };
-  const orders = new OrderService({ db, clock, logger: silentLogger, queue, relay, rateLimiter, instruments, portfolios, limits });
+  const orders = new OrderService({ db, clock, logger: silentLogger, queue, relay, rateLimiter, instruments, portfolios, brokers, limits });
   const execution = new OrderExecutionService({ db, clock, logger: silentLogger, queue, relay, rateLimiter, brokers });
 
   return {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_FEES, computeFee, feeText, type FeeSchedule } from './fees.js';
+import { DEFAULT_FEES, computeFee, feeBound, feeText, type FeeSchedule } from './fees.js';
 
 describe('paper fees', () => {
   it('charges 3 bps on a small INR fill', () => {
@@ -24,11 +24,15 @@ describe('paper fees', () => {
     expect(feeText(schedule, 'USD', '100')).toBe('1.00');
   });
 
-  it('rounds half up to 2 dp without floats', () => {
+  it('rounds each fill down to 2 dp without floats, so partial fills never cost more than the bound', () => {
     const schedule: FeeSchedule = { INR: { bps: '5', min: '0' } };
-    // 10 × 5 bps = 0.005 exactly → 0.01; 9.98 × 5 bps = 0.00499 → 0.00
-    expect(feeText(schedule, 'INR', '10')).toBe('0.01');
-    expect(feeText(schedule, 'INR', '9.98')).toBe('0.00');
+    // 10 × 5 bps = 0.005 → 0.00; 30 × 5 bps = 0.015 → 0.01
+    expect(feeText(schedule, 'INR', '10')).toBe('0.00');
+    expect(feeText(schedule, 'INR', '30')).toBe('0.01');
+    // An order of 30 filled as 10 + 10 + 10 pays 0.00 ×3, within its bound of 0.02 (0.015 rounded up).
+    expect(feeBound(schedule, 'INR', '30').toFixed(2)).toBe('0.02');
+    expect(feeBound(DEFAULT_FEES, 'INR', '15456').toFixed(2)).toBe('4.64');
+    expect(feeBound(DEFAULT_FEES, 'USD', '15456').toFixed(2)).toBe('0.00');
   });
 
   it('treats a sell notional the same as a buy', () => {

@@ -1,4 +1,4 @@
-import { dec, fmt, type Decimal, type DecimalLike } from '../../lib/decimal.js';
+import { Decimal, dec, fmt, type DecimalLike } from '../../lib/decimal.js';
 
 /** One currency's brokerage: `bps` of the fill notional, at least `min`, at most `max` (decimal strings). */
 export interface FeeRule {
@@ -19,14 +19,28 @@ export const DEFAULT_FEES: FeeSchedule = {
   USD: { bps: '0', min: '0' },
 };
 
-/** The fee for one execution of `notional` (quantity × price) in `currency`, rounded half-up to 2 dp. */
+/**
+ * The fee for one execution of `notional` (quantity × price) in `currency`, rounded down to 2 dp.
+ * Rounding down keeps the fees of an order's partial fills within {@link feeBound} of the whole order.
+ */
 export function computeFee(schedule: FeeSchedule, currency: string, notional: DecimalLike): Decimal {
   const rule = schedule[currency];
   if (!rule) return dec(0);
   let fee = dec(notional).abs().mul(dec(rule.bps)).div(10_000);
   if (fee.lessThan(rule.min)) fee = dec(rule.min);
   if (rule.max !== undefined && fee.greaterThan(rule.max)) fee = dec(rule.max);
-  return fee.toDecimalPlaces(2);
+  return fee.toDecimalPlaces(2, Decimal.ROUND_DOWN);
+}
+
+/**
+ * An upper bound on the fees of an order of `notional`, however it fills: each fill pays at most its
+ * share of the bps (the cap only lowers it, rounding is down), plus the minimum once (exact when the
+ * minimum is zero, as in the defaults). What the platform holds on top of a buy's notional.
+ */
+export function feeBound(schedule: FeeSchedule, currency: string, notional: DecimalLike): Decimal {
+  const rule = schedule[currency];
+  if (!rule) return dec(0);
+  return dec(notional).abs().mul(dec(rule.bps)).div(10_000).toDecimalPlaces(2, Decimal.ROUND_UP).add(rule.min);
 }
 
 /** Same as {@link computeFee}, as a decimal string with 2 dp. */

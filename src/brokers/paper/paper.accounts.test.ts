@@ -7,11 +7,11 @@ const exchange = usePaperExchange();
 describe('paper broker: funds, positions and fees', () => {
   it('charges INR fees and moves cash by exactly the notional plus fees', async () => {
     const { broker, account, req } = await exchange();
-    // buy 10 at the ask 100.10: 1001.00 + 3 bps (0.30); sell 4 at the bid 99.90: 399.60 − 0.12
+    // buy 10 at the ask 100.10: 1001.00 + 3 bps (0.3003 → 0.30); sell 4 at the bid 99.90: 399.60 − 0.11 (0.11988, rounded down)
     const buy = await broker.placeOrder(req({ type: 'MARKET', limitPrice: null, quantity: '10' }));
     expect((await broker.getFills(account, buy.brokerOrderId))[0]).toMatchObject({ price: '100.1', fee: '0.30' });
     await broker.placeOrder(req({ side: 'SELL', type: 'MARKET', limitPrice: null, quantity: '4' }));
-    expect(await broker.getFunds(account, 'INR')).toEqual({ currency: 'INR', cash: '9999398.18', available: '9999398.18' });
+    expect(await broker.getFunds(account, 'INR')).toEqual({ currency: 'INR', cash: '9999398.19', available: '9999398.19' });
     expect(await broker.getPositions(account)).toEqual([expect.objectContaining({ quantity: '6', averagePrice: '100.1' })]);
   });
 

@@ -17,7 +17,7 @@ import {
   type BrokerPosition,
   type BrokerQuote,
 } from '../broker.js';
-import { DEFAULT_FEES, type FeeSchedule } from './fees.js';
+import { DEFAULT_FEES, feeBound, type FeeSchedule } from './fees.js';
 import { FaultInjector, type FaultKind, type FaultSpec } from './faults.js';
 import { DEFAULT_STARTING_CASH, fundsOf, positionsOf } from './paper.accounts.js';
 import {
@@ -178,6 +178,10 @@ export class PaperBroker implements BrokerAdapter {
 
   getFunds(account: string, currency: string = this.baseCurrency): Promise<BrokerFunds> {
     return fundsOf(this.db, account, currency, this.startingCash[currency] ?? DEFAULT_STARTING_CASH);
+  }
+
+  feeBound(currency: string, notional: string): string {
+    return feeBound(this.fees, currency, notional).toFixed(2);
   }
 
   async getQuotes(instruments: { symbol: string; exchange: string }[]): Promise<BrokerQuote[]> {

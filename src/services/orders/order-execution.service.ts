@@ -153,9 +153,10 @@ export class OrderExecutionService {
     const now = this.deps.clock.now();
     const o = await this.load(orderId);
     if (!o) return;
-    if (o.status === 'SUBMITTING') {
-      await this.move(o, 'SUBMITTING', 'OPEN', { brokerOrderId: ack.brokerOrderId });
-    } else if (!o.brokerOrderId) {
+    const moved = o.status === 'SUBMITTING' ? await this.move(o, 'SUBMITTING', 'OPEN', { brokerOrderId: ack.brokerOrderId }) : null;
+    if (!moved) {
+      // Not SUBMITTING, or no longer: a cancel may have moved it to CANCEL_REQUESTED since we read it. The
+      // broker id must be recorded all the same, or the cancel job below finds none and does nothing.
       await this.deps.db
         .update(orders)
         .set({ brokerOrderId: ack.brokerOrderId, updatedAt: now })
@@ -208,8 +209,9 @@ export class OrderExecutionService {
   }
 
   private async acknowledgeOnly(o: OrderRow, remote: BrokerOrder): Promise<void> {
-    if (o.status === 'SUBMITTING') await this.move(o, 'SUBMITTING', 'OPEN', { brokerOrderId: remote.brokerOrderId });
-    else
+    const moved = o.status === 'SUBMITTING' ? await this.move(o, 'SUBMITTING', 'OPEN', { brokerOrderId: remote.brokerOrderId }) : null;
+    // As in acknowledge(): if a cancel moved it meanwhile, still record the broker id.
+    if (!moved)
       await this.deps.db
         .update(orders)
         .set({ brokerOrderId: remote.brokerOrderId })
@@ -224,6 +226,13 @@ export class OrderExecutionService {
   async applyFill(orderId: string, f: BrokerFill): Promise<boolean> {
     const o0 = await this.load(orderId);
     if (!o0) throw new UnrecoverableJobError(`fill for unknown order ${orderId}`);
+    // An adapter is a trust boundary: a zero or negative quantity would shrink filledQuantity and the
+    // position and credit cash (or divide by zero in the averages); a non-positive price is no trade.
+    const fq = dec(f.quantity);
+    const fp = dec(f.price);
+    if (!fq.isFinite() || fq.lte(0) || !fp.isFinite() || fp.lte(0) || !dec(f.fee).isFinite()) {
+      throw new UnrecoverableJobError(`fill ${f.brokerFillId} of order ${orderId} has a non-positive quantity or price`);
+    }
     const now = this.deps.clock.now();
     const res = await this.deps.db.transaction(async (tx: Tx) => {
       const p = await lockPortfolio(tx, o0.portfolioId);

@@ -15,6 +15,7 @@ import { BROKER_JOB_OPTIONS } from '../../jobs/jobs.js';
 import { balances, heldQuantity, reduceHold } from '../ledger.js';
 import type { InstrumentService } from '../instrument.service.js';
 import type { PortfolioService } from '../portfolio.service.js';
+import type { BrokerRegistry } from '../../brokers/registry.js';
 import { requestFingerprint, reservationPrice, validateClientOrderId, validateOrder, type PlaceOrderRequest } from './order.validation.js';
 import { canTransition, type OrderStatus } from './order.state.js';
 import { orderSnapshot, type FillRow, type OrderRow } from './order.snapshot.js';
@@ -28,6 +29,7 @@ export interface OrderServiceDeps {
   rateLimiter: RateLimiter;
   instruments: InstrumentService;
   portfolios: PortfolioService;
+  brokers: BrokerRegistry;
   limits: { ordersPerSecond: number; maxOrderNotional: string };
   /** Fraction added to the ask when sizing a market buy's cash hold (covers slippage and fees). */
   marketBuffer?: string;
@@ -83,7 +85,12 @@ export class OrderService {
     }
     const notionalRef = valid.side === 'BUY' ? refPrice : (valid.limitPrice ?? valid.stopPrice ?? (quote ? dec(quote.bid ?? quote.last) : dec(0)));
     checkNotional(valid.quantity, notionalRef, this.deps.limits.maxOrderNotional);
-    const reserve = valid.side === 'BUY' ? cashToReserve(valid.quantity, refPrice) : valid.quantity;
+    // A buy holds its notional at the reservation price plus the most its broker can charge in fees.
+    const broker = this.deps.brokers.get(portfolio.broker);
+    const reserve =
+      valid.side === 'BUY'
+        ? cashToReserve(valid.quantity, refPrice).add(broker.feeBound?.(portfolio.baseCurrency, valid.quantity.mul(refPrice).toFixed()) ?? 0)
+        : valid.quantity;
     const now = this.deps.clock.now();
 
     let result: { order: OrderRow; events: StoredEvent[] };
