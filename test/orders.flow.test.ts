@@ -36,7 +36,7 @@ describe.each(modes())('orders from mutation to fills pushed live (%s)', (mode) 
     const order = await placeOrder(server, u.token, { portfolioId: pid, symbol: 'RELIANCE', side: 'BUY', type: 'MARKET', quantity: '10' });
     expect(order.status).toBe('PENDING');
     const done = await waitForStatus(server, u.token, order.id, ['FILLED']);
-    expect(done.filledQuantity).toBe('10');
+    expect(done.filledQuantity).toBe('10.00');
     expect(done.brokerOrderId).toBeTruthy();
 
     await waitFor('fill events', () => fills.items.reduce((n, f) => n.add(f.fillReceived.fill.quantity), new Decimal(0)).eq(10));
@@ -50,7 +50,7 @@ describe.each(modes())('orders from mutation to fills pushed live (%s)', (mode) 
     expect(new Decimal(state.cash).eq(new Decimal('1000000').sub(cost))).toBe(true);
     expect(state.availableCash).toBe(state.cash); // the hold is fully released
     expect(state.positions).toHaveLength(1);
-    expect(state.positions[0]).toMatchObject({ quantity: '10', instrument: { symbol: 'RELIANCE' } });
+    expect(state.positions[0]).toMatchObject({ quantity: '10.00', instrument: { symbol: 'RELIANCE' } });
     await assertLedgerInvariants(server.app.db.db, pid);
     fills.dispose();
     updates.dispose();
@@ -66,7 +66,7 @@ describe.each(modes())('orders from mutation to fills pushed live (%s)', (mode) 
     const sold = await waitForStatus(server, u.token, sell.id, ['FILLED']);
     const state = await portfolioState(server, u.token, pid);
     const pos = state.positions.find((p) => p.instrument.symbol === 'TCS')!;
-    expect(pos.quantity).toBe('3');
+    expect(pos.quantity).toBe('3.00');
     const expected = new Decimal(sold.averageFillPrice).sub(pos.averageCost).mul(2);
     expect(new Decimal(pos.realizedPnl).eq(expected)).toBe(true);
     await assertLedgerInvariants(server.app.db.db, pid);

@@ -4,10 +4,12 @@ import { DecimalScalar, DecimalParseError } from './scalars.js';
 
 describe('Decimal scalar', () => {
   it('serialises numeric column text in one canonical form', () => {
-    expect(DecimalScalar.serialize('10.00000000')).toBe('10');
+    expect(DecimalScalar.serialize('10.00000000')).toBe('10.00');
+    expect(DecimalScalar.serialize('1000000.00')).toBe('1000000.00');
     expect(DecimalScalar.serialize('1234.50000000')).toBe('1234.50');
     expect(DecimalScalar.serialize('2500.05')).toBe('2500.05');
     expect(DecimalScalar.serialize('0.12500000')).toBe('0.125');
+    expect(DecimalScalar.serialize(7)).toBe('7.00');
     expect(DecimalScalar.serialize('-3.10')).toBe('-3.10');
   });
 

@@ -16,13 +16,11 @@ export class DecimalParseError extends GraphQLError {
 const DECIMAL_OUT = /^-?\d+(\.\d+)?$/;
 
 /**
- * One text form for every Decimal the API returns, whatever scale the column has: no trailing zeros,
- * except that a fraction keeps two places ("10", "1234.50", "0.125", "2500.05").
+ * One text form for every Decimal the API returns, whatever the scale of its column: at least two
+ * decimal places and no trailing zeros beyond them ("10.00", "1234.50", "0.125", "2500.05").
  */
 export function canonical(d: Decimal): string {
-  const s = d.toFixed();
-  const dot = s.indexOf('.');
-  return dot >= 0 && s.length - dot - 1 === 1 ? `${s}0` : s;
+  return d.decimalPlaces() < 2 ? d.toFixed(2) : d.toFixed();
 }
 
 function parseDecimal(value: unknown): string {
@@ -41,7 +39,7 @@ export const DecimalScalar = new GraphQLScalarType<string, string>({
   serialize(value) {
     if (value instanceof Decimal) return canonical(value);
     if (typeof value === 'string' && DECIMAL_OUT.test(value)) return canonical(new Decimal(value));
-    if (typeof value === 'number' && Number.isSafeInteger(value)) return String(value);
+    if (typeof value === 'number' && Number.isSafeInteger(value)) return canonical(new Decimal(value));
     throw new GraphQLError('Decimal cannot represent a non-decimal value');
   },
   parseValue: parseDecimal,

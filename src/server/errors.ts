@@ -41,7 +41,7 @@ export function makeFormatError(logger: Logger) {
     const code = formatted.extensions?.code;
     if (typeof code === 'string' && REQUEST_CODES.has(code)) {
       // graphql-armor reports its limits as validation failures; give them their own code.
-      const limit = /(depth|aliases|cost|tokens|directives)/i.test(formatted.message) && /limit|exceed|maximum/i.test(formatted.message);
+      const limit = /(depth|alias|cost|token|directive)/i.test(formatted.message) && /limit|exceed|maximum|more th/i.test(formatted.message);
       return { ...formatted, extensions: { code: limit ? ErrorCode.QUERY_TOO_COMPLEX : code } };
     }
     if (original instanceof GraphQLError && !original.originalError && code === undefined) {

@@ -56,6 +56,7 @@ export async function startHttpServer(deps: HttpServerDeps): Promise<RunningHttp
     allowBatchedHttpRequests: false,
     introspection: true,
     validationRules: armor.validationRules,
+    parseOptions: { maxTokens: config.limits.maxTokens },
     plugins: [
       ...(armor.plugins as ApolloServerPlugin<GqlContext>[]),
       ApolloServerPluginDrainHttpServer({ httpServer }) as ApolloServerPlugin<GqlContext>,

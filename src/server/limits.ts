@@ -7,7 +7,8 @@ export function armorFor(config: Config) {
     maxDepth: { n: config.limits.maxDepth, ignoreIntrospection: true },
     costLimit: { maxCost: config.limits.maxCost, ignoreIntrospection: true },
     maxAliases: { n: config.limits.maxAliases },
-    maxTokens: { n: config.limits.maxTokens },
+    // Tokens are limited by graphql-js's own parser (Apollo `parseOptions`), which fails as a 400 parse error.
+    maxTokens: { enabled: false },
     maxDirectives: { n: 10 },
     blockFieldSuggestion: { enabled: config.env === 'production' },
   });
