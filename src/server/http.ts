@@ -54,6 +54,8 @@ export async function startHttpServer(deps: HttpServerDeps): Promise<RunningHttp
     formatError,
     includeStacktraceInErrorResponses: false,
     allowBatchedHttpRequests: false,
+    // main.ts owns SIGTERM/SIGINT and drains every part in order; Apollo must not race it with its own.
+    stopOnTerminationSignals: false,
     introspection: true,
     validationRules: armor.validationRules,
     parseOptions: { maxTokens: config.limits.maxTokens },

@@ -95,7 +95,12 @@ export class OrderExecutionService {
         return;
       }
     } else {
-      return; // already past submission: nothing to do (duplicate or late job)
+      // Already past submission (a duplicate or a job whose worker died after the acknowledgement):
+      // nothing to send, but make sure no fill of an open order was lost with that worker.
+      if (o.status === 'OPEN' || o.status === 'PARTIALLY_FILLED') {
+        await this.deps.queue.add('sync-order', { orderId }, { jobId: `sync-${orderId}-resubmitted-${o.filledQuantity}`, ...BROKER_JOB_OPTIONS });
+      }
+      return;
     }
 
     const inst = await this.instrumentOf(o.instrumentId);
@@ -205,6 +210,13 @@ export class OrderExecutionService {
     if (!after || isTerminal(after.status as OrderStatus)) return;
     if (remote.status === 'CANCELED' || remote.status === 'EXPIRED' || remote.status === 'REJECTED') {
       if (dec(after.filledQuantity).gte(remote.filledQuantity)) await this.finish(orderId, remote.status, remote.rejectReason ?? null);
+    } else if (after.status === 'CANCEL_REQUESTED' && (remote.status === 'OPEN' || remote.status === 'PARTIALLY_FILLED')) {
+      // The cancel was lost (its job died, or the broker dropped it): ask again; the result comes back
+      // as an order event or on the next sync.
+      await this.throttle(broker, account);
+      await broker.cancelOrder(account, remote.brokerOrderId).catch((err: unknown) => {
+        if (!(err instanceof BrokerRejectedError)) throw err;
+      });
     }
   }
 

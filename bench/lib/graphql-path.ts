@@ -1,0 +1,220 @@
+/**
+ * The product as deployed in the scaled mode: one `api` and one `worker` process on a fresh database and
+ * Redis prefix, driven over GraphQL (keep-alive HTTP) with fills watched over graphql-ws.
+ */
+import type { Client } from 'graphql-ws';
+import { createDatabase, deleteRedisPrefix, freePort, newRedisPrefix, type FreshDatabase } from './infra.js';
+import { runToCompletion, startRole, waitReady, type RoleProcess, type Runtime } from './processes.js';
+import { GqlHttp, wsClient } from './gql-client.js';
+import type { PlaceOutcome, Placer } from './load.js';
+import { wallNow } from './stats.js';
+
+export const BENCH_JWT_SECRET = 'bench-secret-that-is-long-enough-for-hs256-0000';
+export const BENCH_ENCRYPTION_KEY = Buffer.alloc(32, 9).toString('base64');
+
+/** Cheap NSE names (one share well under ₹500), rotated so positions spread over instruments. */
+export const SYMBOLS = ['ITC', 'WIPRO', 'NTPC', 'POWERGRID', 'ONGC', 'TATASTEEL', 'NIFTYBEES'] as const;
+
+/** Cash per portfolio: enough for every order of a run at one share each. Decimal string. */
+export const FUNDING = '10000000';
+
+export interface PathOptions {
+  runtime: Runtime;
+  users: number;
+  workerConcurrency: number;
+  poolSize: number;
+  tickMs: number;
+  /** Extra node flags for api and worker (e.g. --cpu-prof). */
+  nodeArgs: string[];
+  /** LOG_LEVEL of api and worker (warn: what goes wrong is still in the logs). */
+  logLevel: string;
+}
+
+const PLACE = `mutation($i: PlaceOrderInput!) { placeOrder(input: $i) { id status } }`;
+const FILLS = `subscription($p: ID) { fillReceived(portfolioId: $p) { sequence fill { id quantity price fee } order { id clientOrderId status filledQuantity } } }`;
+
+interface Account {
+  token: string;
+  portfolioId: string;
+}
+
+/** Arrivals of fillReceived events at the client, by client order id. */
+export class FillWatcher {
+  readonly counts = new Map<string, number>();
+  readonly firstAt = new Map<string, number>();
+  lastAt = 0;
+  private waiters: { prefix: string; n: number; resolve: () => void }[] = [];
+  private byPrefix = new Map<string, number>();
+
+  record(clientOrderId: string): void {
+    const at = wallNow();
+    const n = (this.counts.get(clientOrderId) ?? 0) + 1;
+    this.counts.set(clientOrderId, n);
+    if (n > 1) return;
+    this.firstAt.set(clientOrderId, at);
+    this.lastAt = at;
+    const prefix = clientOrderId.replace(/\d+$/, '');
+    const seen = (this.byPrefix.get(prefix) ?? 0) + 1;
+    this.byPrefix.set(prefix, seen);
+    this.waiters = this.waiters.filter((w) => {
+      if (w.prefix === prefix && seen >= w.n) {
+        w.resolve();
+        return false;
+      }
+      return true;
+    });
+  }
+
+  seen(prefix: string): number {
+    return this.byPrefix.get(prefix) ?? 0;
+  }
+
+  /** Resolves true once `n` distinct orders with this id prefix have had a fill event, false on timeout. */
+  waitFor(prefix: string, n: number, timeoutMs: number): Promise<boolean> {
+    if (this.seen(prefix) >= n) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        resolve(false);
+      }, timeoutMs);
+      const waiter = {
+        prefix,
+        n,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve(true);
+        },
+      };
+      this.waiters.push(waiter);
+    });
+  }
+}
+
+export class GraphqlPath {
+  readonly fills = new FillWatcher();
+  readonly subscriptionErrors: string[] = [];
+  api!: RoleProcess;
+  worker!: RoleProcess;
+  db!: FreshDatabase;
+  prefix!: string;
+  private http!: GqlHttp;
+  private accounts: Account[] = [];
+  private sockets: Client[] = [];
+  private disposers: (() => void)[] = [];
+  private apiUrl = '';
+
+  constructor(
+    private readonly env: { databaseUrl: string; redisUrl: string },
+    private readonly opts: PathOptions,
+  ) {}
+
+  get portfolioIds(): string[] {
+    return this.accounts.map((a) => a.portfolioId);
+  }
+
+  async start(maxSockets: number): Promise<void> {
+    this.db = await createDatabase(this.env.databaseUrl);
+    this.prefix = newRedisPrefix('g');
+    const [apiPort, workerPort] = [await freePort(), await freePort()];
+    const base: Record<string, string> = {
+      NODE_ENV: 'production',
+      HOST: '127.0.0.1',
+      DATABASE_URL: this.db.url,
+      DATABASE_POOL_SIZE: String(this.opts.poolSize),
+      REDIS_URL: this.env.redisUrl,
+      REDIS_PREFIX: this.prefix,
+      JWT_SECRET: BENCH_JWT_SECRET,
+      ENCRYPTION_KEY: BENCH_ENCRYPTION_KEY,
+      LOG_LEVEL: this.opts.logLevel,
+      SEED_DEMO: 'false',
+      MARKET_TICK_MS: String(this.opts.tickMs),
+      WORKER_CONCURRENCY: String(this.opts.workerConcurrency),
+      USER_RATE_LIMIT_PER_MINUTE: '100000000',
+      ORDER_RATE_LIMIT_PER_SECOND: '1000000',
+      ACCESS_TOKEN_TTL_SECONDS: '7200',
+    };
+    await runToCompletion(this.opts.runtime, 'migrate', { ...base, PORT: '0' });
+    this.worker = startRole(this.opts.runtime, 'worker', { ...base, PORT: String(workerPort) }, this.opts.nodeArgs);
+    this.api = startRole(this.opts.runtime, 'api', { ...base, PORT: String(apiPort) }, this.opts.nodeArgs);
+    this.apiUrl = `http://127.0.0.1:${apiPort}`;
+    await Promise.all([waitReady(this.api, `${this.apiUrl}/readyz`), waitReady(this.worker, `http://127.0.0.1:${workerPort}/readyz`)]);
+    this.http = new GqlHttp(this.apiUrl, maxSockets);
+  }
+
+  /** K users, each with one funded INR paper portfolio (a paper account each) and a fillReceived subscription. */
+  async setUp(): Promise<void> {
+    const run = Date.now().toString(36);
+    this.accounts = await Promise.all(
+      Array.from({ length: this.opts.users }, async (_, i) => {
+        const reg = await this.http.must<{ register: { accessToken: string } }>(
+          `mutation($e: String!, $p: String!) { register(email: $e, password: $p, name: "Bench") { accessToken } }`,
+          { e: `bench-${run}-${i}@example.com`, p: 'bench-password-123' },
+        );
+        const token = reg.register.accessToken;
+        const p = await this.http.must<{ createPortfolio: { id: string } }>(
+          `mutation($n: String!) { createPortfolio(name: $n, baseCurrency: "INR") { id } }`,
+          { n: `bench-${i}` },
+          token,
+        );
+        await this.http.must(`mutation($p: ID!, $a: Decimal!) { deposit(portfolioId: $p, amount: $a) { id } }`, { p: p.createPortfolio.id, a: FUNDING }, token);
+        return { token, portfolioId: p.createPortfolio.id };
+      }),
+    );
+    const wsUrl = `${this.apiUrl.replace(/^http/, 'ws')}/graphql`;
+    for (const a of this.accounts) {
+      const client = wsClient(wsUrl, a.token);
+      this.sockets.push(client);
+      this.disposers.push(
+        client.subscribe<{ fillReceived: { order: { clientOrderId: string } } }>(
+          { query: FILLS, variables: { p: a.portfolioId } },
+          {
+            next: (v) => {
+              if (v.errors?.length) this.subscriptionErrors.push(JSON.stringify(v.errors));
+              const id = v.data?.fillReceived.order.clientOrderId;
+              if (id) this.fills.record(id);
+            },
+            error: (e) => this.subscriptionErrors.push(String((e as Error)?.message ?? JSON.stringify(e))),
+            complete: () => {},
+          },
+        ),
+      );
+    }
+  }
+
+  readonly place: Placer = async (portfolioIndex, clientOrderId) => {
+    const a = this.accounts[portfolioIndex];
+    const r = await this.http.request<{ placeOrder: { id: string } }>(
+      PLACE,
+      {
+        i: {
+          portfolioId: a.portfolioId,
+          symbol: SYMBOLS[portfolioIndex % SYMBOLS.length],
+          exchange: 'NSE',
+          side: 'BUY',
+          type: 'MARKET',
+          quantity: '1',
+          clientOrderId,
+        },
+      },
+      a.token,
+    );
+    if (r.data?.placeOrder?.id) return { ok: true } satisfies PlaceOutcome;
+    return { ok: false, code: r.errors?.[0]?.extensions?.code ?? `HTTP_${r.status}` };
+  };
+
+  async stop(): Promise<{ api: number | null; worker: number | null }> {
+    for (const d of this.disposers) d();
+    await Promise.all(this.sockets.map((s) => s.dispose()));
+    this.http?.close();
+    const [api, worker] = await Promise.all([this.api?.stop(), this.worker?.stop()]);
+    return { api: api ?? null, worker: worker ?? null };
+  }
+
+  async cleanUp(): Promise<void> {
+    try {
+      await this.db?.drop();
+    } finally {
+      if (this.prefix) await deleteRedisPrefix(this.env.redisUrl, this.prefix);
+    }
+  }
+}

@@ -1,0 +1,428 @@
+/**
+ * `npm run bench:orders` — the order loop on Postgres + Redis with separate api and worker processes.
+ *
+ *   Phase 1  throughput: C closed-loop clients place MARKET buys over GraphQL (keep-alive HTTP) for D s;
+ *            placed/s, and filled/s from the first placement to the last fillReceived event.
+ *   Phase 2  latency: an open loop at R orders/s for D s; mutation start → fillReceived (graphql-ws).
+ *   Phase 3  plumbing: the same services, SQL transactions and BullMQ jobs in this process, no GraphQL,
+ *            same C and D; the ratio GraphQL path / plumbing path.
+ *
+ * Every phase is checked in SQL: every order FILLED, exactly one broker order, broker fill, fill row and
+ * trade line each, no open hold, cash = ledger, and (GraphQL) exactly one fillReceived event per order.
+ * Figures are printed with the targets and PASS/MISS; the exit code is 1 only if something was lost or
+ * duplicated (or the run broke), never because a figure missed its target.
+ *
+ * Options (flag or env): --duration=10 (BENCH_DURATION_S) --users=20 --concurrency=32 --rate=100
+ * --worker-concurrency=16 --pool=10 --tick-ms=500 --runtime=dist|tsx --no-build --cpu-prof
+ * --phases=1,2,3 --warmup=5 (orders per portfolio) --log-level=warn
+ */
+import 'reflect-metadata';
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import { requireEnv } from './lib/infra.js';
+import { LOG_DIR, buildDist, type Runtime } from './lib/processes.js';
+import { GraphqlPath } from './lib/graphql-path.js';
+import { PlumbingPath } from './lib/plumbing.js';
+import { closedLoop, openLoop, type LoadResult, type Placer } from './lib/load.js';
+import { cpuBetween, cpuSnapshot, type CpuUsage } from './lib/cpu.js';
+import { backendPids, openSql, serverTimes, verifyPhase, waitAllFilled, type Sql, type Verification } from './lib/verify.js';
+import { ms, rate, sleep, summarize, table, type Summary } from './lib/stats.js';
+import { summarizeProfile } from './lib/profile-summary.js';
+
+const TARGET_THROUGHPUT = 500;
+const TARGET_P99_MS = 50;
+const DRAIN_TIMEOUT_MS = 120_000;
+
+interface Options {
+  durationS: number;
+  users: number;
+  concurrency: number;
+  rate: number;
+  workerConcurrency: number;
+  poolSize: number;
+  tickMs: number;
+  runtime: Runtime;
+  build: boolean;
+  cpuProf: boolean;
+  phases: Set<number>;
+  warmupPerPortfolio: number;
+  logLevel: string;
+}
+
+function parseOptions(argv: string[]): Options {
+  const flags = new Map<string, string>();
+  for (const a of argv) {
+    const m = /^--([a-z-]+)(?:=(.*))?$/.exec(a);
+    if (!m) throw new Error(`unknown argument ${a}`);
+    flags.set(m[1], m[2] ?? 'true');
+  }
+  const get = (name: string, env: string, dflt: string) => flags.get(name) ?? process.env[env] ?? dflt;
+  const int = (name: string, env: string, dflt: number, min: number) => {
+    const v = Number(get(name, env, String(dflt)));
+    if (!Number.isInteger(v) || v < min) throw new Error(`--${name} must be an integer >= ${min}`);
+    return v;
+  };
+  const runtime = get('runtime', 'BENCH_RUNTIME', 'dist');
+  if (runtime !== 'dist' && runtime !== 'tsx') throw new Error('--runtime must be dist or tsx');
+  return {
+    durationS: int('duration', 'BENCH_DURATION_S', 10, 1),
+    users: int('users', 'BENCH_USERS', 20, 1),
+    concurrency: int('concurrency', 'BENCH_CONCURRENCY', 32, 1),
+    rate: int('rate', 'BENCH_RATE', 100, 1),
+    workerConcurrency: int('worker-concurrency', 'WORKER_CONCURRENCY', 16, 1),
+    poolSize: int('pool', 'DATABASE_POOL_SIZE', 10, 1),
+    tickMs: int('tick-ms', 'MARKET_TICK_MS', 500, 10),
+    runtime,
+    build: runtime === 'dist' && !flags.has('no-build') && !flags.has('skip-build'),
+    cpuProf: flags.has('cpu-prof'),
+    phases: new Set(get('phases', 'BENCH_PHASES', '1,2,3').split(',').map(Number)),
+    warmupPerPortfolio: int('warmup', 'BENCH_WARMUP', 5, 1),
+    logLevel: get('log-level', 'BENCH_LOG_LEVEL', 'warn'),
+  };
+}
+
+/** Place `perPortfolio` orders in each portfolio, retrying until the market has quotes. */
+async function warmUp(place: Placer, portfolios: number, perPortfolio: number, prefix: string): Promise<Set<string>> {
+  const ids = new Set<string>();
+  const deadline = performance.now() + 60_000;
+  await Promise.all(
+    Array.from({ length: portfolios }, async (_, p) => {
+      for (let i = 0; i < perPortfolio; i++) {
+        const id = `${prefix}${p * perPortfolio + i}`;
+        for (;;) {
+          const r = await place(p, id);
+          if (r.ok) break;
+          if (performance.now() > deadline) throw new Error(`warm-up order kept failing: ${r.code}`);
+          await sleep(200); // no quote yet (NO_MARKET_PRICE) right after start
+        }
+        ids.add(id);
+      }
+    }),
+  );
+  return ids;
+}
+
+/** Tag this run's Postgres backends in `roles`, so their CPU is told apart from other databases'. */
+async function tagBackends(sql: Sql, database: string, roles: Map<number, string>): Promise<void> {
+  for (const pid of await backendPids(sql, database)) if (!roles.has(pid)) roles.set(pid, 'pg backends');
+}
+
+/** Sum of Redis command calls (INFO commandstats). The server is shared, so this is approximate. */
+async function redisCalls(redisUrl: string): Promise<number> {
+  const r = new Redis(redisUrl, { maxRetriesPerRequest: 2 });
+  try {
+    const info = await r.info('commandstats');
+    let calls = 0;
+    for (const m of info.matchAll(/calls=(\d+)/g)) calls += Number(m[1]);
+    return calls;
+  } finally {
+    r.disconnect();
+  }
+}
+
+interface ThroughputFigures {
+  placed: number;
+  placedPerS: number;
+  filledPerS: number;
+  placeLatency: Summary;
+  errors: Map<string, number>;
+  cpuPlacing?: CpuUsage;
+  cpuAll?: CpuUsage;
+  redisPerOrder: number;
+  drained: boolean;
+}
+
+function throughputFigures(load: LoadResult, lastFillAt: number | null, filled: number): Omit<ThroughputFigures, 'cpuPlacing' | 'cpuAll' | 'redisPerOrder' | 'drained'> {
+  const placeSeconds = (load.lastAnswer - load.firstStart) / 1000;
+  const fillSeconds = lastFillAt ? (lastFillAt - load.firstStart) / 1000 : Number.NaN;
+  return {
+    placed: load.accepted.length,
+    placedPerS: load.accepted.length / placeSeconds,
+    filledPerS: filled / fillSeconds,
+    placeLatency: summarize(load.accepted.map((a) => a.answeredAt - a.startedAt)),
+    errors: load.errors,
+  };
+}
+
+function cpuTable(title: string, usages: [string, CpuUsage | undefined][]): string {
+  const groups = ['api', 'worker', 'bench', 'pg backends', 'postgres', 'redis', 'other'];
+  const rows = groups.map((g) => [g, ...usages.map(([, u]) => (u ? (u.cores[g] ?? 0).toFixed(2) : '—'))]);
+  rows.push(['machine (busy cores of 2)', ...usages.map(([, u]) => (u ? u.machine.toFixed(2) : '—'))]);
+  return `${title}\n${table(['CPU, cores used', ...usages.map(([n]) => n)], rows)}`;
+}
+
+function verificationLines(name: string, v: Verification): string {
+  const status = v.ok ? 'OK' : 'FAIL';
+  const base = `${name}: ${status} — ${v.filled}/${v.inDb} orders FILLED (${v.accepted} acknowledged), lost ${v.lost}, duplicated ${
+    v.duplicateBrokerOrders + v.duplicateBrokerFills + v.duplicateFills + v.duplicateTradeLines
+  }${v.eventsMissing !== undefined ? `, fillReceived missing ${v.eventsMissing} / duplicated ${v.eventsDuplicated}` : ''}`;
+  return v.ok ? base : `${base}\n    ${v.problems.join('\n    ')}`;
+}
+
+async function main(): Promise<void> {
+  const env = requireEnv();
+  const o = parseOptions(process.argv.slice(2));
+  const durationMs = o.durationS * 1000;
+  console.log(
+    `bench:orders — ${o.users} users/portfolios, ${o.concurrency} closed-loop clients, ${o.durationS} s per phase, open loop ${o.rate}/s, ` +
+      `worker concurrency ${o.workerConcurrency}, DB pool ${o.poolSize}/process, market tick ${o.tickMs} ms, runtime ${o.runtime}` +
+      `${o.cpuProf ? ', --cpu-prof' : ''}\n  logs: ${LOG_DIR}`,
+  );
+  if (o.build && (o.phases.has(1) || o.phases.has(2))) buildDist();
+
+  const failures: string[] = [];
+  const warnings: string[] = [];
+  const verifications: [string, Verification][] = [];
+  let p1: ThroughputFigures | undefined;
+  let p2: { e2e: Summary; mutation: Summary; stages: Record<string, Summary>; achievedRate: number; errors: Map<string, number>; cpu?: CpuUsage } | undefined;
+  let p3: (ThroughputFigures & { statementsPerOrder: number; statementKinds: string; backgroundPerS: number }) | undefined;
+  let profiles: string[] = [];
+  let idleCpu: CpuUsage | undefined;
+  const rolePids = new Map<number, string>();
+  const profDir = path.join(LOG_DIR, 'prof');
+
+  // ---------------------------------------------------------------- GraphQL path (phases 1 and 2)
+  if (o.phases.has(1) || o.phases.has(2)) {
+    const g = new GraphqlPath(env, {
+      runtime: o.runtime,
+      users: o.users,
+      workerConcurrency: o.workerConcurrency,
+      poolSize: o.poolSize,
+      tickMs: o.tickMs,
+      nodeArgs: o.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [],
+      logLevel: o.logLevel,
+    });
+    let sql: Sql | undefined;
+    try {
+      const t0 = performance.now();
+      await g.start(Math.max(o.concurrency, 64));
+      rolePids.set(g.api.pid, 'api').set(g.worker.pid, 'worker');
+      await g.setUp();
+      sql = openSql(g.db.url);
+      const roles = new Map([
+        [g.api.pid, 'api'],
+        [g.worker.pid, 'worker'],
+        [process.pid, 'bench'],
+      ]);
+      await tagBackends(sql, g.db.name, roles);
+      const warm = await warmUp(g.place, o.users, o.warmupPerPortfolio, 'w-');
+      if (!(await g.fills.waitFor('w-', warm.size, 60_000))) throw new Error(`warm-up: only ${g.fills.seen('w-')}/${warm.size} fills reached the subscribers`);
+      console.log(`  api + worker up, ${o.users} users set up and warmed (${warm.size} orders) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+      verifications.push(['warm-up (GraphQL)', await verifyPhase(sql, 'w-', warm, g.fills.counts)]);
+      // What api and worker cost with no orders flowing (market feed, matching passes, relay, reconciler).
+      const i0 = cpuSnapshot();
+      await sleep(3000);
+      idleCpu = cpuBetween(i0, cpuSnapshot(), roles);
+
+      if (o.phases.has(1)) {
+        console.log(`  phase 1: ${o.concurrency} clients for ${o.durationS} s…`);
+        const redis0 = await redisCalls(env.redisUrl);
+        const c0 = cpuSnapshot();
+        const load = await closedLoop({ place: g.place, concurrency: o.concurrency, durationMs, portfolios: o.users, idPrefix: 't-' });
+        await tagBackends(sql, g.db.name, roles);
+        const c1 = cpuSnapshot();
+        const drained = await g.fills.waitFor('t-', load.accepted.length, DRAIN_TIMEOUT_MS);
+        await tagBackends(sql, g.db.name, roles);
+        const c2 = cpuSnapshot();
+        const redis1 = await redisCalls(env.redisUrl);
+        const db = await waitAllFilled(sql, 't-', load.accepted.length, drained ? 5_000 : 1_000);
+        const ids = new Set(load.accepted.map((a) => a.clientOrderId));
+        p1 = {
+          ...throughputFigures(load, drained ? g.fills.lastAt : null, g.fills.seen('t-')),
+          cpuPlacing: cpuBetween(c0, c1, roles),
+          cpuAll: cpuBetween(c0, c2, roles),
+          redisPerOrder: (redis1 - redis0) / Math.max(1, db.filled),
+          drained,
+        };
+        verifications.push(['phase 1 (GraphQL, closed loop)', await verifyPhase(sql, 't-', ids, g.fills.counts)]);
+        await sleep(1000);
+      }
+
+      if (o.phases.has(2)) {
+        console.log(`  phase 2: open loop at ${o.rate}/s for ${o.durationS} s…`);
+        const c0 = cpuSnapshot();
+        const load = await openLoop({ place: g.place, ratePerSecond: o.rate, durationMs, portfolios: o.users, idPrefix: 'l-' });
+        await g.fills.waitFor('l-', load.accepted.length, DRAIN_TIMEOUT_MS);
+        await tagBackends(sql, g.db.name, roles);
+        const c1 = cpuSnapshot();
+        const ids = new Set(load.accepted.map((a) => a.clientOrderId));
+        const e2e: number[] = [];
+        const times = await serverTimes(sql, 'l-');
+        const stages = { toOrderRow: [] as number[], toBroker: [] as number[], toFill: [] as number[], toClient: [] as number[] };
+        for (const a of load.accepted) {
+          const at = g.fills.firstAt.get(a.clientOrderId);
+          if (at === undefined) continue;
+          e2e.push(at - a.startedAt);
+          const t = times.get(a.clientOrderId);
+          if (t) {
+            stages.toOrderRow.push(t.order - a.startedAt);
+            stages.toBroker.push(t.broker - t.order);
+            stages.toFill.push(t.fill - t.broker);
+            stages.toClient.push(at - t.fill);
+          }
+        }
+        const starts = load.accepted.map((a) => a.startedAt);
+        p2 = {
+          e2e: summarize(e2e),
+          mutation: summarize(load.accepted.map((a) => a.answeredAt - a.startedAt)),
+          stages: Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, summarize(v)])),
+          achievedRate: (starts.length - 1) / ((Math.max(...starts) - Math.min(...starts)) / 1000),
+          errors: load.errors,
+          cpu: cpuBetween(c0, c1, roles),
+        };
+        verifications.push(['phase 2 (GraphQL, open loop)', await verifyPhase(sql, 'l-', ids, g.fills.counts)]);
+      }
+      if (g.subscriptionErrors.length) failures.push(`subscription errors: ${g.subscriptionErrors.slice(0, 3).join('; ')}`);
+    } catch (err) {
+      failures.push(`GraphQL path broke: ${(err as Error).stack ?? String(err)}`);
+    } finally {
+      await sql?.end();
+      const codes = await g.stop();
+      // Not an integrity failure, but worth seeing: a role that does not drain on SIGTERM in time.
+      if (codes.api !== 0 || codes.worker !== 0) warnings.push(`api/worker exit codes after SIGTERM: ${codes.api}/${codes.worker} (0 = drained cleanly); logs in ${LOG_DIR}`);
+      await g.cleanUp().catch((err: unknown) => console.error('cleanup failed:', err));
+    }
+    if (o.cpuProf && existsSync(profDir)) profiles = readdirSync(profDir).map((f) => path.join(profDir, f));
+  }
+
+  // ---------------------------------------------------------------- plumbing path (phase 3)
+  if (o.phases.has(3)) {
+    const pl = new PlumbingPath(env, { users: o.users, workerConcurrency: o.workerConcurrency, poolSize: o.poolSize, tickMs: o.tickMs });
+    let sql: Sql | undefined;
+    try {
+      console.log(`  phase 3: plumbing in process, ${o.concurrency} clients for ${o.durationS} s…`);
+      await pl.start();
+      sql = openSql(pl.db.url);
+      const roles = new Map([[process.pid, 'bench']]);
+      await tagBackends(sql, pl.db.name, roles);
+      const warm = await warmUp(pl.place, o.users, o.warmupPerPortfolio, 'w-');
+      await waitAllFilled(sql, 'w-', warm.size, 60_000);
+      verifications.push(['warm-up (plumbing)', await verifyPhase(sql, 'w-', warm)]);
+      // What the market feed, matching passes, relay and reconciler cost with no orders flowing.
+      const idle0 = pl.statements.snapshot();
+      await sleep(2000);
+      const backgroundPerS = (pl.statements.total - idle0.total) / 2;
+
+      const s0 = pl.statements.snapshot();
+      const redis0 = await redisCalls(env.redisUrl);
+      const c0 = cpuSnapshot();
+      const load = await closedLoop({ place: pl.place, concurrency: o.concurrency, durationMs, portfolios: o.users, idPrefix: 't-' });
+      await tagBackends(sql, pl.db.name, roles);
+      const c1 = cpuSnapshot();
+      const db = await waitAllFilled(sql, 't-', load.accepted.length, DRAIN_TIMEOUT_MS);
+      await tagBackends(sql, pl.db.name, roles);
+      const c2 = cpuSnapshot();
+      const redis1 = await redisCalls(env.redisUrl);
+      const s1 = pl.statements.snapshot();
+      const elapsedS = (c2.at - c0.at) / 1000;
+      const perOrder = (s1.total - s0.total - backgroundPerS * elapsedS) / Math.max(1, db.filled);
+      const kinds = [...s1.byKind]
+        .map(([k, n]) => [k, (n - (s0.byKind.get(k) ?? 0)) / Math.max(1, db.filled)] as const)
+        .filter(([, n]) => n >= 0.05)
+        .sort((a, b) => b[1] - a[1])
+        .map(([k, n]) => `${k} ${n.toFixed(1)}`)
+        .join(', ');
+      const drained = db.filled === db.total && db.filled >= load.accepted.length;
+      p3 = {
+        ...throughputFigures(load, drained ? db.lastFillAt : null, db.filled),
+        cpuPlacing: cpuBetween(c0, c1, roles),
+        cpuAll: cpuBetween(c0, c2, roles),
+        redisPerOrder: (redis1 - redis0) / Math.max(1, db.filled),
+        drained,
+        statementsPerOrder: perOrder,
+        statementKinds: kinds,
+        backgroundPerS,
+      };
+      verifications.push(['phase 3 (plumbing)', await verifyPhase(sql, 't-', new Set(load.accepted.map((a) => a.clientOrderId)))]);
+    } catch (err) {
+      failures.push(`plumbing path broke: ${(err as Error).stack ?? String(err)}`);
+    } finally {
+      await sql?.end();
+      await pl.stop();
+      await pl.cleanUp().catch((err: unknown) => console.error('cleanup failed:', err));
+    }
+  }
+
+  // ---------------------------------------------------------------- report
+  const out: string[] = ['', '=== bench:orders ==='];
+  const pass = (ok: boolean) => (ok ? 'PASS' : 'MISS');
+  const rows: string[][] = [];
+  if (p1) {
+    rows.push(['phase 1  placed over GraphQL', rate(p1.placedPerS), '', '']);
+    rows.push(['phase 1  filled (first placement → last fillReceived)', rate(p1.filledPerS), `>= ${TARGET_THROUGHPUT}/s`, pass(p1.drained && p1.filledPerS >= TARGET_THROUGHPUT)]);
+    rows.push(['phase 1  placeOrder latency p50 / p99', `${ms(p1.placeLatency.p50)} / ${ms(p1.placeLatency.p99)}`, '', '']);
+  }
+  if (p2) {
+    rows.push([`phase 2  achieved open-loop rate`, rate(p2.achievedRate), '', '']);
+    rows.push(['phase 2  start → fillReceived p50', ms(p2.e2e.p50), '', '']);
+    rows.push(['phase 2  start → fillReceived p90', ms(p2.e2e.p90), '', '']);
+    rows.push(['phase 2  start → fillReceived p99', ms(p2.e2e.p99), `< ${TARGET_P99_MS} ms`, pass(p2.e2e.p99 < TARGET_P99_MS)]);
+    rows.push(['phase 2  start → fillReceived max', ms(p2.e2e.max), '', '']);
+    rows.push(['phase 2  placeOrder response p50 / p99', `${ms(p2.mutation.p50)} / ${ms(p2.mutation.p99)}`, '', '']);
+  }
+  if (p3) {
+    rows.push(['phase 3  plumbing placed (no GraphQL)', rate(p3.placedPerS), '', '']);
+    rows.push(['phase 3  plumbing filled', rate(p3.filledPerS), '', '']);
+    rows.push(['phase 3  place() latency p50 / p99', `${ms(p3.placeLatency.p50)} / ${ms(p3.placeLatency.p99)}`, '', '']);
+  }
+  if (p1 && p3) {
+    rows.push(['ratio GraphQL / plumbing, placed/s', (p1.placedPerS / p3.placedPerS).toFixed(2), '', '']);
+    rows.push(['ratio GraphQL / plumbing, filled/s', (p1.filledPerS / p3.filledPerS).toFixed(2), '', '']);
+  }
+  const lostOrDup = verifications.some(([, v]) => !v.ok);
+  rows.push(['lost / duplicated orders (all phases)', lostOrDup ? 'SOME' : '0 / 0', '0 / 0', lostOrDup ? 'FAIL' : 'PASS']);
+  out.push(table(['figure', 'measured', 'target', ''], rows));
+
+  if (p1?.errors.size || p2?.errors.size || p3?.errors.size) {
+    const e = (m?: Map<string, number>) => (m && m.size ? [...m].map(([k, n]) => `${k}×${n}`).join(', ') : 'none');
+    out.push('', `rejected placements — phase 1: ${e(p1?.errors)}; phase 2: ${e(p2?.errors)}; phase 3: ${e(p3?.errors)}`);
+  }
+  if (p2) {
+    const st = p2.stages;
+    out.push(
+      '',
+      'phase 2 stage breakdown (server timestamps, ms resolution):',
+      table(
+        ['stage', 'p50', 'p90', 'p99'],
+        [
+          ['client start → order row (HTTP, auth, reads before the transaction)', st.toOrderRow],
+          ['order row → broker order (place tx, enqueue, submit job: PENDING→SUBMITTING)', st.toBroker],
+          ['broker order → fill row (broker tx, fill event, apply-fill enqueue + pick-up)', st.toFill],
+          ['fill row → client (apply-fill tx, publish, api stream, graphql-ws)', st.toClient],
+        ].map(([name, s]) => [name as string, ms((s as Summary).p50), ms((s as Summary).p90), ms((s as Summary).p99)]),
+      ),
+    );
+  }
+  if (p3) {
+    out.push(
+      '',
+      `plumbing cost per order: ${p3.statementsPerOrder.toFixed(1)} SQL statements (${p3.statementKinds}; background ${p3.backgroundPerS.toFixed(0)} statements/s subtracted)`,
+      `Redis commands per order (whole shared server, approximate): phase 1 ${p1 ? p1.redisPerOrder.toFixed(1) : '—'}, phase 3 ${p3.redisPerOrder.toFixed(1)}`,
+    );
+  }
+  const cpuCols: [string, CpuUsage | undefined][] = [];
+  if (idleCpu) cpuCols.push(['idle (3 s)', idleCpu]);
+  if (p1) cpuCols.push(['p1 placing', p1.cpuPlacing], ['p1 until filled', p1.cpuAll]);
+  if (p2) cpuCols.push(['p2', p2.cpu]);
+  if (p3) cpuCols.push(['p3 placing', p3.cpuPlacing], ['p3 until filled', p3.cpuAll]);
+  if (cpuCols.length) out.push('', cpuTable('CPU during the phases (from /proc; "pg backends" = this run\'s database connections, "postgres" = the server\'s other processes and databases, "other" = anything else on the machine):', cpuCols));
+  for (const f of profiles.filter((f) => f.endsWith('.cpuprofile'))) {
+    const pid = Number(/\.(\d+)\.\d+\.\d+\.cpuprofile$/.exec(f)?.[1]);
+    out.push('', `CPU profile of ${rolePids.get(pid) ?? 'pid ' + pid} (${f}):`, summarizeProfile(f));
+  }
+  out.push('', 'integrity checks (SQL on each phase database):', ...verifications.map(([n, v]) => '  ' + verificationLines(n, v)));
+  if (warnings.length) out.push('', 'warnings:', ...warnings.map((w) => '  ' + w));
+  if (failures.length) out.push('', 'FAILURES:', ...failures.map((f) => '  ' + f));
+  console.log(out.join('\n'));
+  process.exitCode = lostOrDup || failures.length ? 1 : 0;
+}
+
+main().then(
+  // Exit explicitly: a stray handle in a library must not keep a finished benchmark alive.
+  () => process.exit(process.exitCode ?? 0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
