@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { usePaperExchange } from '../../../test/brokers/paper-exchange.js';
-import { BrokerRejectedError } from '../broker.js';
+import { BrokerRejectedError, BrokerTransientError } from '../broker.js';
 
 const exchange = usePaperExchange();
 
@@ -47,12 +47,15 @@ describe('paper broker: funds, positions and fees', () => {
     expect(placed.averagePrice).toBe('100.25');
   });
 
-  it('rejects an order for an instrument with no quote, and records nothing', async () => {
+  it('asks for a retry of a market order with no quote yet, rests a limit order, and rejects a bad one', async () => {
     const { broker, account, req, instrument } = await exchange();
-    const r = req({ instrument: { ...instrument, symbol: 'NOQUOTE' } });
-    await expect(broker.placeOrder(r)).rejects.toMatchObject({ name: 'BrokerRejectedError', reason: 'NO_QUOTE' });
-    await expect(broker.placeOrder(req({ quantity: '0' }))).rejects.toBeInstanceOf(BrokerRejectedError);
+    const noQuote = { ...instrument, symbol: 'NOQUOTE' };
+    await expect(broker.placeOrder(req({ instrument: noQuote, type: 'MARKET', limitPrice: null }))).rejects.toBeInstanceOf(BrokerTransientError);
     expect(await broker.listOrders(account)).toEqual([]);
+    const resting = await broker.placeOrder(req({ instrument: noQuote, clientOrderId: 'noquote-limit' }));
+    expect(resting).toMatchObject({ status: 'OPEN', filledQuantity: '0' });
+    await expect(broker.placeOrder(req({ quantity: '0' }))).rejects.toBeInstanceOf(BrokerRejectedError);
+    expect((await broker.listOrders(account)).map((o) => o.clientOrderId)).toEqual(['noquote-limit']);
   });
 
   it('cancel of an order it does not have is not found', async () => {

@@ -8,6 +8,7 @@ import type { Quote, QuoteSource } from '../../market/quote.js';
 import {
   BrokerOrderNotFoundError,
   BrokerRejectedError,
+  BrokerTransientError,
   type BrokerAdapter,
   type BrokerEvent,
   type BrokerFill,
@@ -235,8 +236,10 @@ export class PaperBroker implements BrokerAdapter {
     const existing = await this.findOrder(req.account, { clientOrderId: req.clientOrderId });
     if (existing) return this.adopt(existing, req);
     const quote = this.quotes.get(req.instrument.symbol, req.instrument.exchange);
-    if (!quote) {
-      throw new BrokerRejectedError(`no market data for ${req.instrument.exchange}:${req.instrument.symbol}`, 'NO_QUOTE');
+    if (!quote && req.type === 'MARKET') {
+      // Nothing to price it against yet (e.g. a new feed leader is taking over): not the order's fault,
+      // so a retry, not a rejection. Priced orders rest until quotes arrive.
+      throw new BrokerTransientError(`no market data yet for ${req.instrument.exchange}:${req.instrument.symbol}`);
     }
     const now = this.clock.now();
     const result = await this.db.transaction(async (tx) => {
@@ -271,7 +274,7 @@ export class PaperBroker implements BrokerAdapter {
           .where(and(eq(paperOrders.account, req.account), eq(paperOrders.clientOrderId, req.clientOrderId)));
         return { order: row, fills: [] as PaperFillRow[], created: false };
       }
-      const { order, fills } = await this.matchLocked(tx, inserted, quote, now);
+      const { order, fills } = quote ? await this.matchLocked(tx, inserted, quote, now) : { order: inserted, fills: [] as PaperFillRow[] };
       const final = req.timeInForce === 'IOC' && isOpen(order.status) ? ((await closeOrder(tx, order, 'CANCELED', now)) ?? order) : order;
       return { order: final, fills, created: true };
     });

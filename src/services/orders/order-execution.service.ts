@@ -11,6 +11,7 @@ import {
   BrokerRejectedError,
   BrokerTransientError,
   type BrokerAdapter,
+  type BrokerInstrument,
   type BrokerFill,
   type BrokerOrder,
 } from '../../brokers/broker.js';
@@ -87,7 +88,7 @@ export class OrderExecutionService {
       if (found) {
         this.deps.logger.info({ orderId, brokerOrderId: found.brokerOrderId }, 'adopted order already at broker');
         this.deps.metrics?.orders.inc({ event: 'adopted' });
-        return this.acknowledge(o.id, found);
+        return this.acknowledge(o, found, { adopted: true });
       }
       if (o.status === 'CANCEL_REQUESTED') {
         // Canceled before the broker ever saw it.
@@ -118,7 +119,7 @@ export class OrderExecutionService {
         stopPrice: o.stopPrice,
       });
       this.deps.metrics?.orders.inc({ event: 'submitted' });
-      await this.acknowledge(o.id, ack);
+      await this.acknowledge(o, ack, { adopted: false });
     } catch (err) {
       if (err instanceof BrokerRejectedError) {
         this.deps.metrics?.orders.inc({ event: 'rejected' });
@@ -148,17 +149,20 @@ export class OrderExecutionService {
       this.deps.logger.warn({ err, orderId }, 'broker unreachable after last attempt; leaving order for the reconciler');
       return;
     }
-    if (found) return this.acknowledge(orderId, found);
+    if (found) {
+      const o = await this.load(orderId);
+      if (o) return this.acknowledge(o, found, { adopted: true });
+      return;
+    }
     this.deps.metrics?.orders.inc({ event: 'failed' });
     await this.finish(orderId, 'FAILED', 'broker unavailable; the order was not placed');
   }
 
   /** Record the broker's acknowledgement (and id); then make sure fills and terminal states follow. */
-  private async acknowledge(orderId: string, ack: BrokerOrder): Promise<void> {
+  private async acknowledge(seen: OrderRow, ack: BrokerOrder, opts: { adopted: boolean }): Promise<void> {
     const now = this.deps.clock.now();
-    const o = await this.load(orderId);
-    if (!o) return;
-    const moved = o.status === 'SUBMITTING' ? await this.move(o, 'SUBMITTING', 'OPEN', { brokerOrderId: ack.brokerOrderId }) : null;
+    const orderId = seen.id;
+    const moved = seen.status === 'SUBMITTING' ? await this.move(seen, 'SUBMITTING', 'OPEN', { brokerOrderId: ack.brokerOrderId }) : null;
     if (!moved) {
       // Not SUBMITTING, or no longer: a cancel may have moved it to CANCEL_REQUESTED since we read it. The
       // broker id must be recorded all the same, or the cancel job below finds none and does nothing.
@@ -167,12 +171,14 @@ export class OrderExecutionService {
         .set({ brokerOrderId: ack.brokerOrderId, updatedAt: now })
         .where(and(eq(orders.id, orderId), isNull(orders.brokerOrderId)));
     }
-    const after = await this.load(orderId);
+    const after = moved ?? (await this.load(orderId));
     if (after?.status === 'CANCEL_REQUESTED') {
       await this.deps.queue.add('cancel-order', { orderId }, { jobId: `cancel-${orderId}`, ...BROKER_JOB_OPTIONS });
     }
-    if (ack.status === 'REJECTED' || ack.status === 'CANCELED' || ack.status === 'EXPIRED' || dec(ack.filledQuantity).gt(after?.filledQuantity ?? 0)) {
-      // Fills normally arrive as broker events; a sync makes sure none is missed (e.g. adopted orders).
+    // Fills of an order we just placed arrive as broker events. An adopted order's fills may have been
+    // emitted to a worker that died, and an order the broker ended at once has no more events: sync those.
+    const ended = ack.status === 'REJECTED' || ack.status === 'CANCELED' || ack.status === 'EXPIRED';
+    if (ended || (opts.adopted && dec(ack.filledQuantity).gt(after?.filledQuantity ?? 0))) {
       await this.deps.queue.add('sync-order', { orderId }, { jobId: `sync-${orderId}-${ack.filledQuantity}-${ack.status}`, ...BROKER_JOB_OPTIONS });
     }
   }
@@ -418,9 +424,15 @@ export class OrderExecutionService {
     return { requeued: pending.length, synced: open.length };
   }
 
-  private async instrumentOf(id: string) {
+  /** Instruments' broker-facing fields, cached: reference data that does not change under an order. */
+  private readonly instrumentCache = new Map<string, BrokerInstrument>();
+  private async instrumentOf(id: string): Promise<BrokerInstrument> {
+    const hit = this.instrumentCache.get(id);
+    if (hit) return hit;
     const [i] = await this.deps.db.select().from(instruments).where(eq(instruments.id, id));
-    return { symbol: i.symbol, exchange: i.exchange, currency: i.currency, tickSize: i.tickSize, lotSize: i.lotSize };
+    const inst = { symbol: i.symbol, exchange: i.exchange, currency: i.currency, tickSize: i.tickSize, lotSize: i.lotSize };
+    this.instrumentCache.set(id, inst);
+    return inst;
   }
 }
 
