@@ -97,12 +97,21 @@ export class EventService {
   }
 }
 
+/** How long an out-of-order event waits for the ones before it to arrive live, before the outbox is asked. */
+export const GAP_WAIT_MS = 50;
+
 /**
- * Orders a live stream by per-portfolio sequence: drops what was already delivered, fills gaps from the
- * outbox, filters by event type. `return()` ends the live subscription at once, even mid-wait.
+ * Orders a live stream by per-portfolio sequence: drops what was already delivered, holds an event that
+ * arrives ahead of its predecessors (the api and the worker publish independently) until they arrive,
+ * and after GAP_WAIT_MS reads the missing ones from the outbox. Filters by event type. `return()` ends
+ * the live subscription at once, even mid-wait.
  */
-class SequencedStream implements AsyncIterableIterator<PortfolioEventMessage> {
+export class SequencedStream implements AsyncIterableIterator<PortfolioEventMessage> {
   private readonly out: PortfolioEventMessage[] = [];
+  /** Events ahead of a gap, per portfolio, by sequence. */
+  private readonly ahead = new Map<string, Map<number, PortfolioEventMessage>>();
+  private gapSince: number | null = null;
+  private pendingLive: Promise<IteratorResult<PortfolioEventMessage>> | null = null;
 
   constructor(
     private readonly live: SubscriptionIterator<PortfolioEventMessage>,
@@ -118,24 +127,67 @@ class SequencedStream implements AsyncIterableIterator<PortfolioEventMessage> {
     return this;
   }
 
+  /** Deliver in order whatever is now contiguous for this portfolio. */
+  private drain(portfolioId: string): void {
+    const held = this.ahead.get(portfolioId);
+    if (!held) return;
+    let seen = this.last.get(portfolioId) ?? 0;
+    for (let m = held.get(seen + 1); m; m = held.get(seen + 1)) {
+      held.delete(m.sequence);
+      seen = m.sequence;
+      if (this.types.has(m.type)) this.out.push(m);
+    }
+    this.last.set(portfolioId, seen);
+    for (const k of held.keys()) if (k <= seen) held.delete(k);
+    if (held.size === 0) this.ahead.delete(portfolioId);
+    if (this.ahead.size === 0) this.gapSince = null;
+  }
+
+  private accept(m: PortfolioEventMessage): void {
+    if (m.sequence <= (this.last.get(m.portfolioId) ?? 0)) return; // already delivered
+    const held = this.ahead.get(m.portfolioId) ?? new Map<number, PortfolioEventMessage>();
+    held.set(m.sequence, m);
+    this.ahead.set(m.portfolioId, held);
+    this.drain(m.portfolioId);
+    if (this.ahead.size > 0) this.gapSince ??= Date.now();
+  }
+
+  /** The gap did not close by itself: read what is missing from the outbox (it is committed). */
+  private async fillGaps(): Promise<void> {
+    for (const [portfolioId, held] of [...this.ahead]) {
+      const first = Math.min(...held.keys());
+      for (const g of await this.fetchGap(portfolioId, this.last.get(portfolioId) ?? 0, first)) held.set(g.sequence, g);
+      this.drain(portfolioId);
+    }
+    this.gapSince = this.ahead.size > 0 ? Date.now() : null;
+  }
+
   async next(): Promise<IteratorResult<PortfolioEventMessage>> {
     while (this.out.length === 0) {
-      const r = await this.live.next();
-      if (r.done) return { value: undefined, done: true };
-      const m = r.value;
-      const seen = this.last.get(m.portfolioId) ?? 0;
-      if (m.sequence <= seen) continue;
-      if (m.sequence > seen + 1) {
-        for (const g of await this.fetchGap(m.portfolioId, seen, m.sequence)) if (this.types.has(g.type)) this.out.push(g);
+      this.pendingLive ??= this.live.next();
+      let r: IteratorResult<PortfolioEventMessage> | 'timeout';
+      if (this.gapSince === null) {
+        r = await this.pendingLive;
+      } else {
+        const wait = Math.max(0, this.gapSince + GAP_WAIT_MS - Date.now());
+        let timer: NodeJS.Timeout | undefined;
+        r = await Promise.race([this.pendingLive, new Promise<'timeout'>((res) => (timer = setTimeout(() => res('timeout'), wait)))]);
+        clearTimeout(timer);
       }
-      this.last.set(m.portfolioId, m.sequence);
-      if (this.types.has(m.type)) this.out.push(m);
+      if (r === 'timeout') {
+        await this.fillGaps();
+        continue;
+      }
+      this.pendingLive = null;
+      if (r.done) return { value: undefined, done: true };
+      this.accept(r.value);
     }
     return { value: this.out.shift()!, done: false };
   }
 
   async return(): Promise<IteratorResult<PortfolioEventMessage>> {
     this.out.length = 0;
+    this.ahead.clear();
     await this.live.return?.();
     return { value: undefined, done: true };
   }
