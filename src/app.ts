@@ -88,8 +88,8 @@ export async function startApp(config: Config, role: Exclude<Role, 'migrate'>, o
       for (const [state, n] of Object.entries(c)) set({ state }, n);
     });
 
-    // Market data: the feed runs in one process; everyone else (and, when scaled, the feed's own
-    // process too) reads quotes from a cache fed by pub/sub, so there is one code path.
+    // Market data: the feed runs in one process (the leader); every process, the feed's own included,
+    // reads quotes from a cache fed by pub/sub, so embedded and scaled share one code path.
     const repo = new MarketRepository(db.db);
     const runsWorker = role === 'all' || role === 'worker';
     const leadership: Leadership =
