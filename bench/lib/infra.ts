@@ -1,4 +1,5 @@
 /** Fresh databases and Redis prefixes for a benchmark run, and their removal afterwards. */
+import { unixSocket } from '../../src/db/client.js';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import postgres from 'postgres';
@@ -30,10 +31,16 @@ export interface FreshDatabase {
   drop(): Promise<void>;
 }
 
+/** An admin connection (libpq-style `?host=/socket/dir` URLs go over the Unix socket). */
+function connect(url: string) {
+  const { url: u, path } = unixSocket(url);
+  return postgres(u, { max: 1, onnotice: () => {}, ...(path ? { path } : {}) });
+}
+
 /** An empty database on the server of `adminUrl`, named tg_bench_<random>. */
 export async function createDatabase(adminUrl: string): Promise<FreshDatabase> {
   const name = `tg_bench_${randomBytes(5).toString('hex')}`;
-  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  const admin = connect(adminUrl);
   try {
     await admin.unsafe(`create database ${name}`);
   } finally {
@@ -45,7 +52,7 @@ export async function createDatabase(adminUrl: string): Promise<FreshDatabase> {
     name,
     url: url.toString(),
     drop: async () => {
-      const a = postgres(adminUrl, { max: 1, onnotice: () => {} });
+      const a = connect(adminUrl);
       try {
         for (let attempt = 1; ; attempt++) {
           try {

@@ -4,6 +4,7 @@
  * OrderService the api role uses), on its own fresh database and Redis prefix. Its Postgres client counts
  * statements, so the report can say how many round trips an order costs.
  */
+import { unixSocket } from '../../src/db/client.js';
 import postgres from 'postgres';
 import { drizzle } from 'drizzle-orm/postgres-js';
 import { migrate, schema, type Db, type DbHandle } from '../../src/db/client.js';
@@ -73,7 +74,9 @@ export class PlumbingPath {
     const clock = systemClock;
     const onStop = (fn: () => Promise<void>) => this.stops.unshift(fn);
 
-    const sql = postgres(this.db.url, {
+    const { url: dbUrl, path: socketPath } = unixSocket(this.db.url);
+    const sql = postgres(dbUrl, {
+      ...(socketPath ? { path: socketPath } : {}),
       max: this.opts.poolSize,
       onnotice: () => {},
       connection: { application_name: 'tradegraph-bench' },

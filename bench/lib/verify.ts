@@ -4,13 +4,15 @@
  * and left no order). "Duplicated" = more than one broker order, broker fill, fill, trade ledger line or
  * fillReceived event for one order. Money comparisons are done by Postgres on numerics, never in JS.
  */
+import { unixSocket } from '../../src/db/client.js';
 import postgres from 'postgres';
 import { sleep } from './stats.js';
 
 export type Sql = postgres.Sql;
 
 export function openSql(url: string): Sql {
-  return postgres(url, { max: 2, onnotice: () => {} });
+  const { url: u, path } = unixSocket(url);
+  return postgres(u, { max: 2, onnotice: () => {}, ...(path ? { path } : {}) });
 }
 
 /** Wait until every order whose client order id starts with `prefix` is FILLED (or the timeout). */

@@ -1,3 +1,4 @@
+import { unixSocket } from '../../src/db/client.js';
 import { randomBytes, randomUUID } from 'node:crypto';
 import postgres from 'postgres';
 import { loadConfig, type Config } from '../../src/config.js';
@@ -19,11 +20,16 @@ export interface TestServer {
 export const TEST_JWT_SECRET = 'test-secret-that-is-long-enough-for-hs256-000000';
 export const TEST_ENCRYPTION_KEY = Buffer.alloc(32, 7).toString('base64');
 
+function adminSql() {
+  const { url, path } = unixSocket(DATABASE_URL!);
+  return postgres(url, { max: 1, onnotice: () => {}, ...(path ? { path } : {}) });
+}
+
 /** A fresh, empty database on the test Postgres (dropped again by the returned function). */
 export async function createTestDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
   if (!DATABASE_URL) throw new Error('DATABASE_URL is required for the scaled mode');
   const name = `tg_test_${randomBytes(6).toString('hex')}`;
-  const admin = postgres(DATABASE_URL, { max: 1, onnotice: () => {} });
+  const admin = adminSql();
   try {
     await admin.unsafe(`create database ${name}`);
   } finally {
@@ -34,7 +40,7 @@ export async function createTestDatabase(): Promise<{ url: string; drop(): Promi
   return {
     url: url.toString(),
     drop: async () => {
-      const a = postgres(DATABASE_URL!, { max: 1, onnotice: () => {} });
+      const a = adminSql();
       try {
         await a.unsafe(`drop database if exists ${name} with (force)`);
       } finally {
