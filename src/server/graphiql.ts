@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import express, { type Request, type Response } from 'express';
+import express, { type Request } from 'express';
 
 /**
  * GraphiQL served from our own bundle (dist/graphiql/, built by scripts/build-graphiql.mjs): the page works
