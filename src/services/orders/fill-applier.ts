@@ -1,13 +1,12 @@
-import { and, eq, isNull } from 'drizzle-orm';
+import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { Db, Tx } from '../../db/client.js';
-import { fills, holds, orders, positions } from '../../db/schema/index.js';
+import { fills, holds, ledgerEntries, orders, outboxEvents, portfolios, positions } from '../../db/schema/index.js';
 import type { Clock } from '../../lib/clock.js';
 import { dec, fmt, toDb, Decimal } from '../../lib/decimal.js';
 import type { BrokerFill } from '../../brokers/broker.js';
-import { appendEvents, lockPortfolio, type NewEvent, type OutboxRelay } from '../../events/outbox.js';
+import type { NewEvent, OutboxRelay, StoredEvent } from '../../events/outbox.js';
 import { UnrecoverableJobError } from '../../jobs/queue.js';
 import type { Metrics } from '../../server/metrics.js';
-import { balances, postLedger, reduceHold } from '../ledger.js';
 import { statusAfterFill, type OrderStatus } from './order.state.js';
 import { fillSnapshot, orderSnapshot } from './order.snapshot.js';
 
@@ -31,54 +30,62 @@ export class FillApplier {
       throw new UnrecoverableJobError(`fill ${f.brokerFillId} of order ${orderId} has a non-positive quantity or price`);
     }
     const now = this.deps.clock.now();
+    const qty = fq;
+    const price = fp;
+    const fee = dec(f.fee);
+    const pid = o0.portfolioId;
+    // Two round trips, each a pipeline of statements: read and lock everything, then write everything.
+    // The portfolio lock is first in the pipeline, so it is taken before anything else is touched.
     const res = await this.deps.db.transaction(async (tx: Tx) => {
-      const p = await lockPortfolio(tx, o0.portfolioId);
-      if (!p) return null;
-      const [fill] = await tx
-        .insert(fills)
-        .values({
-          orderId,
-          portfolioId: o0.portfolioId,
-          brokerFillId: f.brokerFillId,
-          quantity: toDb(f.quantity),
-          price: toDb(f.price),
-          fee: toDb(f.fee),
-          executedAt: new Date(f.executedAt),
-          createdAt: now,
-        })
-        .onConflictDoNothing({ target: [fills.orderId, fills.brokerFillId] })
-        .returning();
-      if (!fill) return null; // already applied
-      const [o] = await tx.select().from(orders).where(eq(orders.id, orderId)).for('update');
-      const qty = dec(f.quantity);
-      const price = dec(f.price);
-      const fee = dec(f.fee);
+      const [[p], [fill], [o], [pos], [hold], [held]] = await Promise.all([
+        tx.select().from(portfolios).where(eq(portfolios.id, pid)).for('update'),
+        tx
+          .insert(fills)
+          .values({
+            orderId,
+            portfolioId: pid,
+            brokerFillId: f.brokerFillId,
+            quantity: toDb(qty),
+            price: toDb(price),
+            fee: toDb(fee),
+            executedAt: new Date(f.executedAt),
+            createdAt: now,
+          })
+          .onConflictDoNothing({ target: [fills.orderId, fills.brokerFillId] })
+          .returning(),
+        tx.select().from(orders).where(eq(orders.id, orderId)).for('update'),
+        tx
+          .select()
+          .from(positions)
+          .where(and(eq(positions.portfolioId, pid), eq(positions.instrumentId, o0.instrumentId)))
+          .for('update'),
+        tx.select().from(holds).where(and(eq(holds.orderId, orderId), isNull(holds.releasedAt))),
+        tx
+          .select({ total: sql<string>`coalesce(sum(${holds.amount}), 0)` })
+          .from(holds)
+          .where(and(eq(holds.portfolioId, pid), eq(holds.kind, 'CASH'), isNull(holds.releasedAt))),
+      ]);
+      if (!p || !fill) return null; // no portfolio, or this fill was applied already (a replay)
+
+      // The order: filled quantity, average price, fees, status.
       const filledBefore = dec(o.filledQuantity);
       const filled = filledBefore.add(qty);
       if (filled.gt(o.quantity)) throw new UnrecoverableJobError(`fill ${f.brokerFillId} overfills order ${orderId}`);
       const complete = filled.eq(o.quantity);
       const status = statusAfterFill(o.status as OrderStatus, { isComplete: complete });
       const avg = dec(o.averageFillPrice ?? 0).mul(filledBefore).add(price.mul(qty)).div(filled).toDecimalPlaces(8);
-      const [order] = await tx
-        .update(orders)
-        .set({
-          filledQuantity: toDb(filled),
-          averageFillPrice: toDb(avg),
-          feesPaid: toDb(dec(o.feesPaid).add(fee)),
-          status,
-          brokerOrderId: o.brokerOrderId ?? f.brokerOrderId,
-          updatedAt: now,
-          closedAt: complete ? now : null,
-        })
-        .where(eq(orders.id, orderId))
-        .returning();
+      const orderSet = {
+        filledQuantity: toDb(filled),
+        averageFillPrice: toDb(avg),
+        feesPaid: toDb(dec(o.feesPaid).add(fee)),
+        status,
+        brokerOrderId: o.brokerOrderId ?? f.brokerOrderId,
+        updatedAt: now,
+        closedAt: complete ? now : null,
+      };
+      const order = { ...o, ...orderSet };
 
       // Position: average cost on buys; realised P&L on sells (fees are ledger lines of their own).
-      const [pos] = await tx
-        .select()
-        .from(positions)
-        .where(and(eq(positions.portfolioId, o.portfolioId), eq(positions.instrumentId, o.instrumentId)))
-        .for('update');
       const q0 = dec(pos?.quantity ?? 0);
       const avg0 = dec(pos?.averageCost ?? 0);
       let q1: Decimal;
@@ -93,37 +100,71 @@ export class FillApplier {
         if (q1.isZero()) avg1 = dec(0);
       }
       const posValues = { quantity: toDb(q1), averageCost: toDb(avg1), realizedPnl: toDb(realized), updatedAt: now };
-      const [position] = await tx
-        .insert(positions)
-        .values({ portfolioId: o.portfolioId, instrumentId: o.instrumentId, ...posValues })
-        .onConflictDoUpdate({ target: [positions.portfolioId, positions.instrumentId], set: posValues })
-        .returning();
+      const position = { portfolioId: pid, instrumentId: o.instrumentId, ...posValues };
 
+      // Cash: the trade and the fee, as ledger lines; the portfolio's cash moves by their sum.
       const notional = qty.mul(price);
-      const cash = await postLedger(
-        tx,
-        o.portfolioId,
-        p.baseCurrency,
-        [
-          { kind: 'TRADE', amount: o.side === 'BUY' ? notional.neg() : notional, orderId, fillId: fill.id, description: `${o.side} ${fmt(qty)} @ ${fmt(price)}` },
-          { kind: 'FEE', amount: fee.neg(), orderId, fillId: fill.id, description: 'broker fee' },
-        ],
-        now,
-      );
-      // Release the hold in proportion to what filled; all of it once the order is complete.
-      const remainingQty = dec(o.quantity).sub(filledBefore);
-      if (complete) await reduceHold(tx, orderId, 'all', now);
-      else if (o.side === 'SELL') await reduceHold(tx, orderId, qty, now);
-      else await reduceHoldProportionally(tx, orderId, qty, remainingQty, now);
+      const lines = [
+        { kind: 'TRADE' as const, amount: o.side === 'BUY' ? notional.neg() : notional, description: `${o.side} ${fmt(qty)} @ ${fmt(price)}` },
+        { kind: 'FEE' as const, amount: fee.neg(), description: 'broker fee' },
+      ].filter((l) => !l.amount.isZero());
+      const delta = lines.reduce((acc, l) => acc.add(l.amount), dec(0));
+      const cash = dec(p.cash).add(delta);
 
-      const b = await balances(tx, o.portfolioId, cash);
+      // The hold: released in proportion to what filled; all of it once the order is complete.
+      let holdLeft: Decimal | null = null;
+      let cashReleased = dec(0);
+      if (hold) {
+        const amount = dec(hold.amount);
+        const remainingQty = dec(o.quantity).sub(filledBefore);
+        const release = complete
+          ? amount
+          : o.side === 'SELL'
+            ? Decimal.min(amount, qty)
+            : amount.mul(qty).div(remainingQty).toDecimalPlaces(8, Decimal.ROUND_DOWN);
+        holdLeft = amount.sub(release);
+        if (hold.kind === 'CASH') cashReleased = release;
+      }
+      const available = cash.sub(dec(held.total).sub(cashReleased));
+
       const events: NewEvent[] = [
         { type: 'FILL_RECEIVED', payload: { fill: fillSnapshot(fill), order: orderSnapshot(order) } },
         { type: 'ORDER_UPDATED', payload: { order: orderSnapshot(order) } },
-        { type: 'POSITION_CHANGED', payload: { position: { ...position, updatedAt: position.updatedAt.toISOString() } } },
-        { type: 'BALANCE_CHANGED', payload: { cash: fmt(b.cash, 2), availableCash: fmt(b.available, 2), reason: 'FILL' } },
+        { type: 'POSITION_CHANGED', payload: { position: { ...position, updatedAt: now.toISOString() } } },
+        { type: 'BALANCE_CHANGED', payload: { cash: fmt(cash, 2), availableCash: fmt(available, 2), reason: 'FILL' } },
       ];
-      return appendEvents(tx, o.portfolioId, events, now);
+      const firstSeq = p.eventSequence + 1;
+      const writes = await Promise.all([
+        tx.update(orders).set(orderSet).where(eq(orders.id, orderId)),
+        tx
+          .insert(positions)
+          .values(position)
+          .onConflictDoUpdate({ target: [positions.portfolioId, positions.instrumentId], set: posValues }),
+        lines.length
+          ? tx.insert(ledgerEntries).values(
+              lines.map((l) => ({ portfolioId: pid, kind: l.kind, amount: toDb(l.amount), currency: p.baseCurrency, orderId, fillId: fill.id, description: l.description, createdAt: now })),
+            )
+          : Promise.resolve(),
+        tx
+          .update(portfolios)
+          .set({ cash: sql`${portfolios.cash} + ${toDb(delta)}::numeric`, eventSequence: sql`${portfolios.eventSequence} + ${events.length}` })
+          .where(eq(portfolios.id, pid)),
+        hold && holdLeft
+          ? tx
+              .update(holds)
+              .set({ amount: toDb(holdLeft), releasedAt: holdLeft.isZero() ? now : null, updatedAt: now })
+              .where(eq(holds.id, hold.id))
+          : Promise.resolve(),
+        tx
+          .insert(outboxEvents)
+          .values(events.map((e, i) => ({ portfolioId: pid, sequence: firstSeq + i, type: e.type, payload: e.payload, createdAt: now })))
+          .returning({ id: outboxEvents.id, sequence: outboxEvents.sequence }),
+      ]);
+      const inserted = writes[5];
+      return inserted.map((r, i): StoredEvent => ({
+        id: r.id,
+        message: { portfolioId: pid, sequence: r.sequence, type: events[i].type, payload: events[i].payload, createdAt: now.toISOString() },
+      }));
     });
     if (!res) return false;
     this.deps.metrics?.orders.inc({ event: 'fill' });
@@ -131,12 +172,3 @@ export class FillApplier {
     return true;
   }
 }
-
-/** A buy's cash hold shrinks by the share of the unfilled quantity that just filled. */
-async function reduceHoldProportionally(tx: Tx, orderId: string, qty: Decimal, remainingQty: Decimal, now: Date): Promise<void> {
-  const [h] = await tx.select().from(holds).where(and(eq(holds.orderId, orderId), isNull(holds.releasedAt)));
-  if (!h) return;
-  const release = dec(h.amount).mul(qty).div(remainingQty).toDecimalPlaces(8, Decimal.ROUND_DOWN);
-  await reduceHold(tx, orderId, release, now);
-}
-
