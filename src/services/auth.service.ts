@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { isUniqueViolation } from '../db/errors.js';
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { refreshTokens, users, type Role } from '../db/schema/index.js';
@@ -45,10 +46,6 @@ function checkPassword(password: string): void {
     throw new BadInputError(`Password must be at most ${MAX_PASSWORD_LENGTH} characters`, 'password', 'PASSWORD_TOO_LONG');
 }
 
-function isUniqueViolation(err: unknown): boolean {
-  const e = err as { code?: string; cause?: { code?: string } };
-  return e?.code === '23505' || e?.cause?.code === '23505';
-}
 
 /** Registration, login and rotating refresh tokens (a reused refresh token revokes its whole family). */
 export class AuthService {

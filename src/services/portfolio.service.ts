@@ -1,4 +1,5 @@
 import { and, eq, inArray, or } from 'drizzle-orm';
+import { isUniqueViolation } from '../db/errors.js';
 import type { Db } from '../db/client.js';
 import { portfolios, positions, users } from '../db/schema/index.js';
 import { BadInputError, InsufficientFundsError, NotFoundError } from '../errors.js';
@@ -89,8 +90,7 @@ export class PortfolioService {
       const [p] = await this.deps.db.insert(portfolios).values({ ownerId: viewer.userId, name, broker, baseCurrency }).returning();
       return p;
     } catch (err) {
-      const e = err as { code?: string; cause?: { code?: string } };
-      if (e.code === '23505' || e.cause?.code === '23505') throw new BadInputError(`You already have a portfolio named ${name}`, 'name', 'DUPLICATE_NAME');
+      if (isUniqueViolation(err)) throw new BadInputError(`You already have a portfolio named ${name}`, 'name', 'DUPLICATE_NAME');
       throw err;
     }
   }

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { isUniqueViolation } from '../../db/errors.js';
 import { and, desc, eq, inArray, lt, or, type SQL } from 'drizzle-orm';
 import type { Db, Tx } from '../../db/client.js';
 import { fills, holds, orders, positions } from '../../db/schema/index.js';
@@ -35,10 +36,6 @@ export interface OrderServiceDeps {
   marketBuffer?: string;
 }
 
-function isUniqueViolation(err: unknown): boolean {
-  const e = err as { code?: string; cause?: { code?: string } };
-  return e?.code === '23505' || e?.cause?.code === '23505';
-}
 
 export interface OrderPage {
   rows: OrderRow[];
