@@ -4,7 +4,7 @@ import { instruments, orders } from '../../db/schema/index.js';
 import type { Clock } from '../../lib/clock.js';
 import type { Logger } from '../../lib/logger.js';
 import type { RateLimiter } from '../../lib/rate-limiter.js';
-import { dec, fmt } from '../../lib/decimal.js';
+import { dec } from '../../lib/decimal.js';
 import {
   BrokerAuthError,
   BrokerRateLimitedError,
@@ -16,14 +16,14 @@ import {
   type BrokerOrder,
 } from '../../brokers/broker.js';
 import type { BrokerRegistry } from '../../brokers/registry.js';
-import { appendEvents, lockPortfolio, type NewEvent, type OutboxRelay } from '../../events/outbox.js';
+import type { OutboxRelay } from '../../events/outbox.js';
 import { BROKER_JOB_OPTIONS, type OrderQueue } from '../../jobs/jobs.js';
 import { UnrecoverableJobError } from '../../jobs/queue.js';
-import { balances, reduceHold } from '../ledger.js';
-import { canTransition, isTerminal, type OrderStatus } from './order.state.js';
-import { orderSnapshot, type OrderRow } from './order.snapshot.js';
+import { isTerminal, type OrderStatus } from './order.state.js';
+import type { OrderRow } from './order.snapshot.js';
 import type { Metrics } from '../../server/metrics.js';
 import { FillApplier } from './fill-applier.js';
+import { OrderTransitions } from './order.transitions.js';
 
 export interface OrderExecutionDeps {
   db: Db;
@@ -44,9 +44,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 export class OrderExecutionService {
   private readonly fills: FillApplier;
+  private readonly transitions: OrderTransitions;
 
   constructor(private readonly deps: OrderExecutionDeps) {
     this.fills = new FillApplier(deps);
+    this.transitions = new OrderTransitions(deps);
   }
 
   /** The account at the broker: for the paper exchange, each portfolio is its own account. */
@@ -84,7 +86,7 @@ export class OrderExecutionService {
     const isLastAttempt = attempt.attemptsMade + 1 >= attempt.attempts;
 
     if (o.status === 'PENDING') {
-      const moved = await this.move(o, 'PENDING', 'SUBMITTING', { submitAttempts: sql`${orders.submitAttempts} + 1` });
+      const moved = await this.transitions.move(o, 'PENDING', 'SUBMITTING', { submitAttempts: sql`${orders.submitAttempts} + 1` });
       if (!moved) return this.submit(orderId, attempt); // canceled or picked up meanwhile: look again
       o = moved;
     } else if (o.status === 'SUBMITTING' || (o.status === 'CANCEL_REQUESTED' && !o.brokerOrderId)) {
@@ -167,7 +169,7 @@ export class OrderExecutionService {
   private async acknowledge(seen: OrderRow, ack: BrokerOrder, opts: { adopted: boolean }): Promise<void> {
     const now = this.deps.clock.now();
     const orderId = seen.id;
-    const moved = seen.status === 'SUBMITTING' ? await this.move(seen, 'SUBMITTING', 'OPEN', { brokerOrderId: ack.brokerOrderId }) : null;
+    const moved = seen.status === 'SUBMITTING' ? await this.transitions.move(seen, 'SUBMITTING', 'OPEN', { brokerOrderId: ack.brokerOrderId }) : null;
     if (!moved) {
       // Not SUBMITTING, or no longer: a cancel may have moved it to CANCEL_REQUESTED since we read it. The
       // broker id must be recorded all the same, or the cancel job below finds none and does nothing.
@@ -232,7 +234,7 @@ export class OrderExecutionService {
   }
 
   private async acknowledgeOnly(o: OrderRow, remote: BrokerOrder): Promise<void> {
-    const moved = o.status === 'SUBMITTING' ? await this.move(o, 'SUBMITTING', 'OPEN', { brokerOrderId: remote.brokerOrderId }) : null;
+    const moved = o.status === 'SUBMITTING' ? await this.transitions.move(o, 'SUBMITTING', 'OPEN', { brokerOrderId: remote.brokerOrderId }) : null;
     // As in acknowledge(): if a cancel moved it meanwhile, still record the broker id.
     if (!moved)
       await this.deps.db
@@ -246,48 +248,9 @@ export class OrderExecutionService {
     return this.fills.apply(orderId, f);
   }
 
-  /** Guarded status move (no hold change). Returns the updated row, or null if the status had moved. */
-  private async move(o: OrderRow, from: OrderStatus, to: OrderStatus, extra: Partial<Record<keyof OrderRow, unknown>> = {}): Promise<OrderRow | null> {
-    if (!canTransition(from, to)) throw new Error(`illegal transition ${from} → ${to}`);
-    const now = this.deps.clock.now();
-    const res = await this.deps.db.transaction(async (tx) => {
-      await lockPortfolio(tx, o.portfolioId);
-      const [u] = await tx
-        .update(orders)
-        .set({ ...(extra as object), status: to, updatedAt: now })
-        .where(and(eq(orders.id, o.id), eq(orders.status, from)))
-        .returning();
-      if (!u) return null;
-      return { u, events: await appendEvents(tx, o.portfolioId, [{ type: 'ORDER_UPDATED', payload: { order: orderSnapshot(u) } }], now) };
-    });
-    if (!res) return null;
-    await this.deps.relay.published(res.events);
-    return res.u;
-  }
-
   /** End an order that will get no more fills: status, reason, hold released, events. */
-  async finish(orderId: string, to: 'CANCELED' | 'REJECTED' | 'EXPIRED' | 'FAILED', reason: string | null): Promise<void> {
-    const now = this.deps.clock.now();
-    const o0 = await this.load(orderId);
-    if (!o0) return;
-    const res = await this.deps.db.transaction(async (tx) => {
-      await lockPortfolio(tx, o0.portfolioId);
-      const [o] = await tx.select().from(orders).where(eq(orders.id, orderId)).for('update');
-      if (!canTransition(o.status as OrderStatus, to)) return null;
-      const [u] = await tx
-        .update(orders)
-        .set({ status: to, rejectReason: reason, updatedAt: now, closedAt: now })
-        .where(and(eq(orders.id, orderId), eq(orders.status, o.status)))
-        .returning();
-      await reduceHold(tx, orderId, 'all', now);
-      const events: NewEvent[] = [{ type: 'ORDER_UPDATED', payload: { order: orderSnapshot(u) } }];
-      if (o.side === 'BUY') {
-        const b = await balances(tx, o.portfolioId);
-        events.push({ type: 'BALANCE_CHANGED', payload: { cash: fmt(b.cash, 2), availableCash: fmt(b.available, 2), reason: `ORDER_${to}` } });
-      }
-      return appendEvents(tx, o.portfolioId, events, now);
-    });
-    if (res) await this.deps.relay.published(res);
+  finish(orderId: string, to: 'CANCELED' | 'REJECTED' | 'EXPIRED' | 'FAILED', reason: string | null): Promise<void> {
+    return this.transitions.end(orderId, to, reason);
   }
 
   /**

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { isUniqueViolation } from '../../db/errors.js';
 import { and, desc, eq, inArray, lt, or, type SQL } from 'drizzle-orm';
-import type { Db, Tx } from '../../db/client.js';
+import type { Db } from '../../db/client.js';
 import { fills, holds, orders, positions } from '../../db/schema/index.js';
 import { IdempotencyConflictError, InvalidOrderStateError, NotFoundError, RateLimitedError, BadInputError } from '../../errors.js';
 import type { Principal } from '../../auth/tokens.js';
@@ -13,13 +13,14 @@ import { cashToReserve, checkBuyingPower, checkNotional, checkSellable } from '.
 import { appendEvents, lockPortfolio, type NewEvent, type OutboxRelay, type StoredEvent } from '../../events/outbox.js';
 import type { OrderQueue } from '../../jobs/jobs.js';
 import { BROKER_JOB_OPTIONS } from '../../jobs/jobs.js';
-import { balances, heldQuantity, reduceHold } from '../ledger.js';
+import { balances, heldQuantity } from '../ledger.js';
 import type { InstrumentService } from '../instrument.service.js';
 import type { PortfolioService } from '../portfolio.service.js';
 import type { BrokerRegistry } from '../../brokers/registry.js';
 import { requestFingerprint, reservationPrice, validateClientOrderId, validateOrder, type PlaceOrderRequest } from './order.validation.js';
 import { canTransition, type OrderStatus } from './order.state.js';
 import { orderSnapshot, type FillRow, type OrderRow } from './order.snapshot.js';
+import { OrderTransitions } from './order.transitions.js';
 
 export interface OrderServiceDeps {
   db: Db;
@@ -46,8 +47,11 @@ export interface OrderPage {
 export class OrderService {
   private readonly buffer: Decimal;
 
+  private readonly transitions: OrderTransitions;
+
   constructor(private readonly deps: OrderServiceDeps) {
     this.buffer = dec(deps.marketBuffer ?? '0.05');
+    this.transitions = new OrderTransitions(deps);
   }
 
   /**
@@ -210,7 +214,7 @@ export class OrderService {
         throw new InvalidOrderStateError(status, 'cancel');
       }
       const target: OrderStatus = status === 'PENDING' ? 'CANCELED' : 'CANCEL_REQUESTED';
-      const updated = await this.setStatusGuarded(current, status, target);
+      const updated = await this.transitions.move(current, status, target);
       if (!updated) continue; // someone moved it meanwhile: look again
       if (target === 'CANCEL_REQUESTED' && status !== 'SUBMITTING') {
         // A SUBMITTING order is canceled by the submit job once the broker has acknowledged it.
@@ -219,32 +223,6 @@ export class OrderService {
       return updated;
     }
     throw new InvalidOrderStateError('changing', 'cancel');
-  }
-
-  /** Guarded status move with its events; releases the hold when the order ends here. */
-  private async setStatusGuarded(o: OrderRow, from: OrderStatus, to: OrderStatus): Promise<OrderRow | null> {
-    const now = this.deps.clock.now();
-    const res = await this.deps.db.transaction(async (tx: Tx) => {
-      await lockPortfolio(tx, o.portfolioId);
-      const [u] = await tx
-        .update(orders)
-        .set({ status: to, updatedAt: now, closedAt: to === 'CANCELED' ? now : null })
-        .where(and(eq(orders.id, o.id), eq(orders.status, from)))
-        .returning();
-      if (!u) return null;
-      const events: NewEvent[] = [{ type: 'ORDER_UPDATED', payload: { order: orderSnapshot(u) } }];
-      if (to === 'CANCELED') {
-        await reduceHold(tx, o.id, 'all', now);
-        if (o.side === 'BUY') {
-          const b = await balances(tx, o.portfolioId);
-          events.push({ type: 'BALANCE_CHANGED', payload: { cash: fmt(b.cash, 2), availableCash: fmt(b.available, 2), reason: 'ORDER_CANCELED' } });
-        }
-      }
-      return { order: u, events: await appendEvents(tx, o.portfolioId, events, now) };
-    });
-    if (!res) return null;
-    await this.deps.relay.published(res.events);
-    return res.order;
   }
 
   /** Newest first, keyset-paginated by (createdAt, id). */
