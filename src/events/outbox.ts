@@ -32,10 +32,17 @@ export async function appendEvents(tx: DbOrTx, portfolioId: string, events: NewE
     .where(eq(portfolios.id, portfolioId))
     .returning({ seq: portfolios.eventSequence });
   const first = p.seq - events.length + 1;
-  const rows = await tx
-    .insert(outboxEvents)
-    .values(events.map((e, i) => ({ portfolioId, sequence: first + i, type: e.type, payload: e.payload, createdAt: now })))
-    .returning({ id: outboxEvents.id, sequence: outboxEvents.sequence });
+  const rows = await tx.insert(outboxEvents).values(outboxRows(portfolioId, first, events, now)).returning({ id: outboxEvents.id, sequence: outboxEvents.sequence });
+  return storedEvents(portfolioId, rows, events, now);
+}
+
+/** Outbox rows for `events`, numbered from `firstSequence`. */
+export function outboxRows(portfolioId: string, firstSequence: number, events: NewEvent[], now: Date) {
+  return events.map((e, i) => ({ portfolioId, sequence: firstSequence + i, type: e.type, payload: e.payload, createdAt: now }));
+}
+
+/** The events as written (with their row ids), ready for the relay. */
+export function storedEvents(portfolioId: string, rows: { id: number; sequence: number }[], events: NewEvent[], now: Date): StoredEvent[] {
   return rows.map((r, i) => ({
     id: r.id,
     message: { portfolioId, sequence: r.sequence, type: events[i].type, payload: events[i].payload, createdAt: now.toISOString() },

@@ -4,7 +4,7 @@ import { fills, holds, ledgerEntries, orders, outboxEvents, portfolios, position
 import type { Clock } from '../../lib/clock.js';
 import { dec, fmt, toDb, Decimal } from '../../lib/decimal.js';
 import type { BrokerFill } from '../../brokers/broker.js';
-import type { NewEvent, OutboxRelay, StoredEvent } from '../../events/outbox.js';
+import { outboxRows, storedEvents, type NewEvent, type OutboxRelay } from '../../events/outbox.js';
 import { UnrecoverableJobError } from '../../jobs/queue.js';
 import type { Metrics } from '../../server/metrics.js';
 import { statusAfterFill, type OrderStatus } from './order.state.js';
@@ -157,14 +157,10 @@ export class FillApplier {
           : Promise.resolve(),
         tx
           .insert(outboxEvents)
-          .values(events.map((e, i) => ({ portfolioId: pid, sequence: firstSeq + i, type: e.type, payload: e.payload, createdAt: now })))
+          .values(outboxRows(pid, firstSeq, events, now))
           .returning({ id: outboxEvents.id, sequence: outboxEvents.sequence }),
       ]);
-      const inserted = writes[5];
-      return inserted.map((r, i): StoredEvent => ({
-        id: r.id,
-        message: { portfolioId: pid, sequence: r.sequence, type: events[i].type, payload: events[i].payload, createdAt: now.toISOString() },
-      }));
+      return storedEvents(pid, writes[5], events, now);
     });
     if (!res) return false;
     this.deps.metrics?.orders.inc({ event: 'fill' });
