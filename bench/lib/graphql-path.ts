@@ -15,6 +15,19 @@ export const BENCH_ENCRYPTION_KEY = Buffer.alloc(32, 9).toString('base64');
 /** Cheap NSE names (one share well under ₹500), rotated so positions spread over instruments. */
 export const SYMBOLS = ['ITC', 'WIPRO', 'NTPC', 'POWERGRID', 'ONGC', 'TATASTEEL', 'NIFTYBEES'] as const;
 
+/** The one order both paths place, so the GraphQL / plumbing ratio compares the same work. */
+export function benchOrder(portfolioId: string, portfolioIndex: number, clientOrderId: string) {
+  return {
+    portfolioId,
+    symbol: SYMBOLS[portfolioIndex % SYMBOLS.length],
+    exchange: 'NSE',
+    side: 'BUY',
+    type: 'MARKET',
+    quantity: '1',
+    clientOrderId,
+  } as const;
+}
+
 /** Cash per portfolio: enough for every order of a run at one share each. Decimal string. */
 export const FUNDING = '10000000';
 
@@ -185,17 +198,7 @@ export class GraphqlPath {
     const a = this.accounts[portfolioIndex];
     const r = await this.http.request<{ placeOrder: { id: string } }>(
       PLACE,
-      {
-        i: {
-          portfolioId: a.portfolioId,
-          symbol: SYMBOLS[portfolioIndex % SYMBOLS.length],
-          exchange: 'NSE',
-          side: 'BUY',
-          type: 'MARKET',
-          quantity: '1',
-          clientOrderId,
-        },
-      },
+      { i: benchOrder(a.portfolioId, portfolioIndex, clientOrderId) },
       a.token,
     );
     if (r.data?.placeOrder?.id) return { ok: true } satisfies PlaceOutcome;

@@ -32,7 +32,7 @@ import { registerWorkers } from '../../src/jobs/workers.js';
 import { DomainError } from '../../src/errors.js';
 import { createDatabase, deleteRedisPrefix, newRedisPrefix, type FreshDatabase } from './infra.js';
 import type { Placer } from './load.js';
-import { BENCH_JWT_SECRET, FUNDING, SYMBOLS, type PathOptions } from './graphql-path.js';
+import { BENCH_JWT_SECRET, FUNDING, benchOrder, type PathOptions } from './graphql-path.js';
 
 /** Statements sent to Postgres by this process, by leading keyword. */
 export class StatementCounter {
@@ -148,15 +148,7 @@ export class PlumbingPath {
   readonly place: Placer = async (portfolioIndex, clientOrderId) => {
     const a = this.accounts[portfolioIndex];
     try {
-      await this.orders.place(a.principal, {
-        portfolioId: a.portfolioId,
-        symbol: SYMBOLS[portfolioIndex % SYMBOLS.length],
-        exchange: 'NSE',
-        side: 'BUY',
-        type: 'MARKET',
-        quantity: '1',
-        clientOrderId,
-      });
+      await this.orders.place(a.principal, benchOrder(a.portfolioId, portfolioIndex, clientOrderId));
       return { ok: true };
     } catch (err) {
       if (err instanceof DomainError) return { ok: false, code: err.code };
