@@ -2,6 +2,7 @@
 // install (the server builds or initialises the same things itself, only slower).
 const steps = [
   ['GraphiQL bundle', async () => (await import('./build-graphiql.mjs')).buildGraphiql({ quiet: true })],
+  ['dashboard bundle', async () => (await import('./build-web.mjs')).buildWeb({ quiet: true })],
   ['PGlite template', async () => (await import('./pglite-template.mjs')).buildPgliteTemplate()],
 ];
 for (const [name, run] of steps) {

@@ -32,6 +32,7 @@ import { startHttpServer, type RunningHttpServer } from './server/http.js';
 import { startOpsServer } from './server/ops.js';
 import { graphiqlMiddleware, ensureGraphiqlBuilt } from './server/graphiql.js';
 import { registerWorkers } from './jobs/workers.js';
+import { ensureWebBuilt, webMiddleware } from './server/web.js';
 
 export interface App {
   role: Role;
@@ -163,6 +164,7 @@ export async function startApp(config: Config, role: Exclude<Role, 'migrate'>, o
     if (role === 'all' || role === 'api') {
       // A missing GraphiQL bundle must not keep the API down: the page then says how to build it.
       await ensureGraphiqlBuilt().catch((err: unknown) => logger.warn({ err }, 'GraphiQL bundle unavailable'));
+      await ensureWebBuilt().catch((err: unknown) => logger.warn({ err }, 'dashboard bundle unavailable'));
       http = await startHttpServer({
         config,
         logger,
@@ -170,6 +172,7 @@ export async function startApp(config: Config, role: Exclude<Role, 'migrate'>, o
         schema: await buildAppSchema(),
         services,
         graphiql: graphiqlMiddleware({ endpoint: '/graphql' }),
+        web: webMiddleware({ demo: config.seedDemo ? config.demo : undefined }),
         readiness,
       });
       // Stop accepting first: it is the first thing to stop.

@@ -65,7 +65,8 @@ async function main(): Promise<void> {
       '',
       `  TradeGraph is running (${config.mode} mode, role ${role}) — ready in ${ms} ms`,
       '',
-      `  GraphiQL:   ${url}   (open in a browser)`,
+      `  Dashboard:  ${config.publicUrl}/   (open in a browser)`,
+      `  GraphiQL:   ${url}`,
       `  GraphQL:    POST ${url}   ·   WebSocket ${url.replace(/^http/, 'ws')}`,
       `  Health:     ${config.publicUrl}/healthz  ·  ${config.publicUrl}/readyz  ·  ${config.publicUrl}/metrics`,
     ];

@@ -28,6 +28,8 @@ export interface HttpServerDeps {
   readiness: Record<string, () => Promise<void>>;
   /** Serves GraphiQL to browsers on GET /graphql (falls through otherwise). */
   graphiql?: RequestHandler | express.Router;
+  /** Serves the dashboard at GET / (and its assets under /app/assets). */
+  web?: RequestHandler | express.Router;
 }
 
 export interface RunningHttpServer {
@@ -84,6 +86,7 @@ export async function startHttpServer(deps: HttpServerDeps): Promise<RunningHttp
   app.use(metrics.httpMiddleware());
   mountOps(app, { logger, metrics, readiness: deps.readiness });
   if (deps.graphiql) app.use(deps.graphiql);
+  if (deps.web) app.use(deps.web);
   app.use(
     '/graphql',
     express.json({ limit: config.limits.bodyLimit }),
