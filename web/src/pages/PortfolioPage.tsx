@@ -1,9 +1,9 @@
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { memo, useCallback, useEffect, useRef, useState } from 'react';
 import { gql } from '../api';
 import { add, formatDateTime, formatMoney, formatNumber, formatSignedMoney, formatTime, pnl, pnlClass, times } from '../format';
 import { useLiveEvents, useQuotes } from '../live';
 import { OrderTicket } from '../components/OrderTicket';
-import { Empty, ErrorNote, Loading, useQuery } from '../components/ui';
+import { Empty, ErrorNote, explain, Loading, useQuery } from '../components/ui';
 
 interface Instrument {
   symbol: string;
@@ -167,13 +167,13 @@ function LivePortfolio({ initial, instruments, reload }: { initial: Portfolio; i
   const totalValue = add(balance.cash, marketValue);
   const totalUnrealized = add(...rows.map((r) => r.unrealized));
 
-  async function cancel(orderId: string) {
+  const cancel = useCallback(async (orderId: string) => {
     try {
       await gql('mutation C($id: ID!) { cancelOrder(id: $id) { id status } }', { id: orderId });
     } catch (err) {
-      alert((err as Error).message);
+      alert(explain(err));
     }
-  }
+  }, []);
 
   return (
     <section>
@@ -266,32 +266,7 @@ function LivePortfolio({ initial, instruments, reload }: { initial: Portfolio; i
                 </thead>
                 <tbody>
                   {orders.map((o) => (
-                    <tr key={o.id} data-order-id={o.id} data-status={o.status}>
-                      <td className="small">{formatTime(o.createdAt)}</td>
-                      <td>
-                        <span className={o.side === 'BUY' ? 'buy-text' : 'sell-text'}>{o.side}</span> {formatNumber(o.quantity)} {o.instrument.symbol}{' '}
-                        <span className="muted small">
-                          {o.type.replace('_', ' ')}
-                          {o.limitPrice ? ` @ ${o.limitPrice}` : ''}
-                          {o.stopPrice ? ` stop ${o.stopPrice}` : ''} · {o.timeInForce}
-                        </span>
-                      </td>
-                      <td className="num">{formatNumber(o.filledQuantity)}</td>
-                      <td className="num">{formatMoney(o.averageFillPrice, ccy)}</td>
-                      <td>
-                        <span className={`status s-${o.status.toLowerCase()}`} title={o.rejectReason ?? undefined}>
-                          {o.status.replace('_', ' ')}
-                        </span>
-                        {o.rejectReason && <div className="small loss">{o.rejectReason}</div>}
-                      </td>
-                      <td>
-                        {OPEN.has(o.status) && o.status !== 'CANCEL_REQUESTED' && (
-                          <button type="button" className="link" onClick={() => cancel(o.id)} aria-label={`Cancel order ${o.id}`}>
-                            Cancel
-                          </button>
-                        )}
-                      </td>
-                    </tr>
+                    <OrderLine key={o.id} o={o} ccy={ccy} onCancel={cancel} />
                   ))}
                 </tbody>
               </table>
@@ -306,11 +281,7 @@ function LivePortfolio({ initial, instruments, reload }: { initial: Portfolio; i
           ) : (
             <ul className="feed" aria-label="Fills">
               {fills.map((f) => (
-                <li key={f.id} data-fill-id={f.id}>
-                  <span className="small muted">{formatTime(f.executedAt)}</span>{' '}
-                  <span className={f.side === 'BUY' ? 'buy-text' : 'sell-text'}>{f.side}</span> {formatNumber(f.quantity)} {f.symbol} @ {formatMoney(f.price, ccy)}
-                  <span className="small muted"> fee {formatMoney(f.fee, ccy)}</span>
-                </li>
+                <FillLine key={f.id} f={f} ccy={ccy} />
               ))}
             </ul>
           )}
@@ -320,3 +291,45 @@ function LivePortfolio({ initial, instruments, reload }: { initial: Portfolio; i
     </section>
   );
 }
+
+/** One order row; re-rendered only when its order changes (many events a second touch a few rows). */
+const OrderLine = memo(function OrderLine({ o, ccy, onCancel }: { o: OrderRow; ccy: string; onCancel: (id: string) => void }) {
+  return (
+    <tr data-order-id={o.id} data-status={o.status}>
+      <td className="small">{formatTime(o.createdAt)}</td>
+      <td>
+        <span className={o.side === 'BUY' ? 'buy-text' : 'sell-text'}>{o.side}</span> {formatNumber(o.quantity)} {o.instrument.symbol}{' '}
+        <span className="muted small">
+          {o.type.replace('_', ' ')}
+          {o.limitPrice ? ` @ ${o.limitPrice}` : ''}
+          {o.stopPrice ? ` stop ${o.stopPrice}` : ''} · {o.timeInForce}
+        </span>
+      </td>
+      <td className="num">{formatNumber(o.filledQuantity)}</td>
+      <td className="num">{formatMoney(o.averageFillPrice, ccy)}</td>
+      <td>
+        <span className={`status s-${o.status.toLowerCase()}`} title={o.rejectReason ?? undefined}>
+          {o.status.replace('_', ' ')}
+        </span>
+        {o.rejectReason && <div className="small loss">{o.rejectReason}</div>}
+      </td>
+      <td>
+        {OPEN.has(o.status) && o.status !== 'CANCEL_REQUESTED' && (
+          <button type="button" className="link" onClick={() => onCancel(o.id)} aria-label={`Cancel order ${o.id}`}>
+            Cancel
+          </button>
+        )}
+      </td>
+    </tr>
+  );
+});
+
+const FillLine = memo(function FillLine({ f, ccy }: { f: FillRow; ccy: string }) {
+  return (
+    <li data-fill-id={f.id}>
+      <span className="small muted">{formatTime(f.executedAt)}</span> <span className={f.side === 'BUY' ? 'buy-text' : 'sell-text'}>{f.side}</span> {formatNumber(f.quantity)} {f.symbol} @{' '}
+      {formatMoney(f.price, ccy)}
+      <span className="small muted"> fee {formatMoney(f.fee, ccy)}</span>
+    </li>
+  );
+});
