@@ -29,7 +29,7 @@ import { seedDemo } from './db/seed/demo.js';
 import { buildAppSchema } from './schema/index.js';
 import { Metrics } from './server/metrics.js';
 import { startHttpServer, type RunningHttpServer } from './server/http.js';
-import { startOpsServer } from './server/ops.js';
+import { startMetricsServer, startOpsServer } from './server/ops.js';
 import { graphiqlMiddleware, ensureGraphiqlBuilt } from './server/graphiql.js';
 import { registerWorkers } from './jobs/workers.js';
 import { ensureWebBuilt, webMiddleware } from './server/web.js';
@@ -112,7 +112,14 @@ export async function startApp(config: Config, role: Exclude<Role, 'migrate'>, o
     const portfolios = new PortfolioService({ db: db.db, clock, relay, instruments, brokers });
     const orders = new OrderService({ db: db.db, clock, logger, queue, relay, rateLimiter, instruments, portfolios, brokers, limits: config.limits });
     const services: Services = {
-      auth: new AuthService({ db: db.db, clock, logger, accessTokens, refreshTtlSeconds: config.refreshTokenTtlSeconds }),
+      auth: new AuthService({
+        db: db.db,
+        clock,
+        logger,
+        accessTokens,
+        refreshTtlSeconds: config.refreshTokenTtlSeconds,
+        onSessionRevoked: (sessionId) => pubsub.publish('session-revoked', '*', { sessionId }),
+      }),
       users: new UserService({ db: db.db }),
       instruments,
       portfolios,
@@ -157,13 +164,18 @@ export async function startApp(config: Config, role: Exclude<Role, 'migrate'>, o
       ...(config.redisUrl ? { redis: () => rateLimiter.tryAcquire('readyz', { limit: 1_000_000, windowMs: 1000 }).then(() => undefined) } : {}),
     };
     let http: RunningHttpServer | undefined;
+    const metricsAccess = { elsewhere: config.exposure.metricsPort !== undefined, token: config.exposure.metricsToken };
     if (role === 'worker') {
-      const ops = await startOpsServer({ host: config.host, port: config.port, logger, metrics, readiness });
+      const ops = await startOpsServer({ host: config.host, port: config.port, logger, metrics, readiness, metricsAccess });
       stops.unshift(() => ops.close());
+    }
+    if (config.exposure.metricsPort !== undefined) {
+      const m = await startMetricsServer({ host: config.host, port: config.exposure.metricsPort, metrics, token: config.exposure.metricsToken });
+      stops.unshift(() => m.close());
     }
     if (role === 'all' || role === 'api') {
       // A missing GraphiQL bundle must not keep the API down: the page then says how to build it.
-      await ensureGraphiqlBuilt().catch((err: unknown) => logger.warn({ err }, 'GraphiQL bundle unavailable'));
+      if (config.exposure.graphiql) await ensureGraphiqlBuilt().catch((err: unknown) => logger.warn({ err }, 'GraphiQL bundle unavailable'));
       await ensureWebBuilt().catch((err: unknown) => logger.warn({ err }, 'dashboard bundle unavailable'));
       http = await startHttpServer({
         config,
@@ -171,9 +183,10 @@ export async function startApp(config: Config, role: Exclude<Role, 'migrate'>, o
         metrics,
         schema: await buildAppSchema(),
         services,
-        graphiql: graphiqlMiddleware({ endpoint: '/graphql' }),
+        graphiql: config.exposure.graphiql ? graphiqlMiddleware({ endpoint: '/graphql' }) : undefined,
         web: webMiddleware({ demo: config.seedDemo ? config.demo : undefined }),
         readiness,
+        now: () => clock.now().getTime(),
       });
       // Stop accepting first: it is the first thing to stop.
       stops.unshift(() => http!.close());

@@ -46,6 +46,17 @@ const EnvSchema = z.object({
   USER_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(600),
   ORDER_RATE_LIMIT_PER_SECOND: z.coerce.number().int().min(1).default(50),
   MAX_ORDER_NOTIONAL: z.string().regex(/^\d+(\.\d+)?$/).default('100000000'),
+  SOCKET_SUBSCRIBES_PER_MINUTE: z.coerce.number().int().min(1).default(120),
+  MAX_SUBSCRIPTIONS_PER_SOCKET: z.coerce.number().int().min(1).default(50),
+  MAX_SUBSCRIPTIONS_PER_USER: z.coerce.number().int().min(1).default(200),
+  MAX_STRING_LENGTH: z.coerce.number().int().min(64).default(20_000),
+  /** Introspection and GraphiQL: on by default, off by default when NODE_ENV=production. */
+  INTROSPECTION: bool.optional(),
+  GRAPHIQL: bool.optional(),
+  /** Serve /metrics on this port only (not on the api port). */
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  /** Require `Authorization: Bearer <METRICS_TOKEN>` on /metrics. */
+  METRICS_TOKEN: z.string().min(16, 'METRICS_TOKEN must be at least 16 characters').optional(),
 });
 
 export type Role = 'all' | 'api' | 'worker' | 'migrate';
@@ -81,7 +92,13 @@ export interface Config {
     userRequestsPerMinute: number;
     ordersPerSecond: number;
     maxOrderNotional: string;
+    socketSubscribesPerMinute: number;
+    maxSubscriptionsPerSocket: number;
+    maxSubscriptionsPerUser: number;
+    maxStringLength: number;
   };
+  /** What the api shows beyond GraphQL itself (production posture). */
+  exposure: { introspection: boolean; graphiql: boolean; metricsPort?: number; metricsToken?: string };
 }
 
 export class ConfigError extends Error {}
@@ -113,6 +130,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`Invalid configuration:\n${lines}`);
   }
   const e = parsed.data;
+  if (e.NODE_ENV === 'production') refuseUnsafeProduction(e);
   const scaled = Boolean(e.DATABASE_URL);
   const secretDir = scaled ? undefined : e.DATA_DIR === 'memory://' ? path.join('.', 'data') : e.DATA_DIR;
   return {
@@ -131,7 +149,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS,
     refreshTokenTtlSeconds: e.REFRESH_TOKEN_TTL_SECONDS,
     logLevel: e.LOG_LEVEL,
-    seedDemo: e.SEED_DEMO ?? !scaled,
+    seedDemo: e.NODE_ENV === 'production' ? false : (e.SEED_DEMO ?? !scaled),
     demo: { email: e.DEMO_EMAIL, password: e.DEMO_PASSWORD },
     market: { simulate: e.MARKET_SIM, seed: e.MARKET_SEED, tickMs: e.MARKET_TICK_MS },
     workerConcurrency: e.WORKER_CONCURRENCY,
@@ -146,6 +164,45 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       userRequestsPerMinute: e.USER_RATE_LIMIT_PER_MINUTE,
       ordersPerSecond: e.ORDER_RATE_LIMIT_PER_SECOND,
       maxOrderNotional: e.MAX_ORDER_NOTIONAL,
+      socketSubscribesPerMinute: e.SOCKET_SUBSCRIBES_PER_MINUTE,
+      maxSubscriptionsPerSocket: e.MAX_SUBSCRIPTIONS_PER_SOCKET,
+      maxSubscriptionsPerUser: e.MAX_SUBSCRIPTIONS_PER_USER,
+      maxStringLength: e.MAX_STRING_LENGTH,
+    },
+    exposure: {
+      introspection: e.INTROSPECTION ?? e.NODE_ENV !== 'production',
+      graphiql: e.GRAPHIQL ?? e.NODE_ENV !== 'production',
+      // Production keeps /metrics off the public port: its own port (9464, Prometheus' convention) unless a token guards it.
+      metricsPort: e.METRICS_PORT ?? (e.NODE_ENV === 'production' && !e.METRICS_TOKEN ? 9464 : undefined),
+      metricsToken: e.METRICS_TOKEN,
     },
   };
+}
+
+/** Secrets that are published (docs, tests, examples) and so protect nothing. */
+const KNOWN_SECRETS = [
+  'test-secret-that-is-long-enough-for-hs256-000000',
+  Buffer.alloc(32, 7).toString('base64'),
+  Buffer.alloc(32, 0).toString('base64'),
+  'change-me',
+  'changeme',
+  'secret',
+];
+
+/**
+ * NODE_ENV=production refuses to start unsafe: secrets must be given (never generated into a data
+ * folder), must not be published defaults or trivially repetitive, and the demo user (a known
+ * password) is never seeded.
+ */
+function refuseUnsafeProduction(e: z.infer<typeof EnvSchema>): void {
+  const problems: string[] = [];
+  for (const name of ['JWT_SECRET', 'ENCRYPTION_KEY'] as const) {
+    const v = e[name];
+    if (!v) problems.push(`${name} is required in production`);
+    else if (KNOWN_SECRETS.some((k) => v.toLowerCase() === k.toLowerCase()) || new Set(v).size < 8) {
+      problems.push(`${name} is a default or example value; generate one (openssl rand -base64 48)`);
+    }
+  }
+  if (e.SEED_DEMO) problems.push('SEED_DEMO cannot be on in production (the demo password is public)');
+  if (problems.length) throw new ConfigError(`Refusing to start in production:\n${problems.map((p) => `  ${p}`).join('\n')}`);
 }

@@ -110,7 +110,13 @@ export class InvalidOrderStateError extends DomainError {
   }
 }
 export class RateLimitedError extends DomainError {
-  constructor(retryAfterMs: number) {
-    super(ErrorCode.RATE_LIMITED, 'Too many requests; slow down', { retryAfterMs });
+  constructor(
+    readonly retryAfterMs: number,
+    extra?: { reason: string; limit?: number },
+  ) {
+    super(ErrorCode.RATE_LIMITED, extra?.limit ? `Too many live subscriptions (limit ${extra.limit})` : 'Too many requests; slow down', {
+      retryAfterMs,
+      ...(extra ?? {}),
+    });
   }
 }

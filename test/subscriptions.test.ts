@@ -59,7 +59,9 @@ describe.each(modes())('subscriptions: resume, isolation and quotes (%s)', (mode
     const pid = await createFundedPortfolio(server, u.token, { amount: '0' });
     const mine = wsClient(server, u.token);
     const theirs = wsClient(server, other.token);
-    const balances = collect<BalanceEv>(mine, `subscription{ balanceChanged(afterSequence:0){ sequence cash availableCash reason } }`);
+    const balances = collect<BalanceEv>(mine, `subscription($c:[PortfolioCursorInput!]){ balanceChanged(after:$c){ sequence cash availableCash reason } }`, {
+      c: [{ portfolioId: pid, sequence: 0 }],
+    });
     const spy = collect<BalanceEv>(theirs, `subscription{ balanceChanged{ sequence cash reason } }`);
     const direct = collect<BalanceEv>(theirs, `subscription($p:ID){ balanceChanged(portfolioId:$p){ sequence } }`, { p: pid });
     await new Promise((r) => setTimeout(r, 300));

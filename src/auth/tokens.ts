@@ -6,6 +6,10 @@ import type { Role } from '../db/schema/index.js';
 export interface Principal {
   userId: string;
   role: Role;
+  /** The login (refresh-token family) this access token belongs to, when it came from one. */
+  sessionId?: string;
+  /** When the access token stops being valid (ms since epoch), when it came from one. */
+  expiresAtMs?: number;
 }
 
 const ISSUER = 'tradegraph';
@@ -18,7 +22,7 @@ export class AccessTokens {
   ) {}
 
   async sign(p: Principal): Promise<string> {
-    return new SignJWT({ role: p.role })
+    return new SignJWT({ role: p.role, ...(p.sessionId ? { sid: p.sessionId } : {}) })
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setSubject(p.userId)
       .setIssuer(ISSUER)
@@ -34,7 +38,12 @@ export class AccessTokens {
       const { payload } = await jwtVerify(token, this.secret, { issuer: ISSUER, audience: AUDIENCE, algorithms: ['HS256'] });
       const role = payload.role;
       if (typeof payload.sub !== 'string' || (role !== 'CLIENT' && role !== 'ADVISOR' && role !== 'ADMIN')) return null;
-      return { userId: payload.sub, role };
+      return {
+        userId: payload.sub,
+        role,
+        ...(typeof payload.sid === 'string' ? { sessionId: payload.sid } : {}),
+        ...(typeof payload.exp === 'number' ? { expiresAtMs: payload.exp * 1000 } : {}),
+      };
     } catch (err) {
       if (err instanceof joseErrors.JOSEError) return null;
       throw err;

@@ -26,4 +26,6 @@ export interface TopicMap {
   quotes: QuoteMessage;
   /** key: '*' — nudges the outbox relay that new rows were committed. */
   'outbox-committed': { count: number };
+  /** key: '*' — a login's refresh-token family was revoked (logout, reuse): its sockets close with 4403. */
+  'session-revoked': { sessionId: string };
 }

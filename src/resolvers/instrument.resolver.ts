@@ -8,8 +8,8 @@ import { pageSize } from './pagination.js';
 export class InstrumentResolver {
   @Query(() => [Instrument], { description: 'Instruments whose symbol starts with, or name contains, `search`.' })
   instruments(
-    @Arg('search', () => String, { nullable: true }) search: string | null,
-    @Arg('first', () => Int, { nullable: true }) first: number | null,
+    @Arg('search', () => String, { nullable: true, description: 'Symbol prefix or part of the name; all instruments when omitted.' }) search: string | null,
+    @Arg('first', () => Int, { nullable: true, description: 'How many (default 50, at most MAX_PAGE_SIZE).' }) first: number | null,
     @Ctx() ctx: GqlContext,
   ) {
     requireUser(ctx);
@@ -18,8 +18,8 @@ export class InstrumentResolver {
 
   @Query(() => Quote, { description: 'The latest quote for a symbol. Pass exchange when a symbol is listed twice.' })
   quote(
-    @Arg('symbol', () => String) symbol: string,
-    @Arg('exchange', () => String, { nullable: true }) exchange: string | null,
+    @Arg('symbol', () => String, { description: 'Ticker symbol ("RELIANCE", "AAPL").' }) symbol: string,
+    @Arg('exchange', () => String, { nullable: true, description: 'Exchange code (NSE, NASDAQ...) when the symbol is listed on several.' }) exchange: string | null,
     @Ctx() ctx: GqlContext,
   ) {
     requireUser(ctx);

@@ -9,7 +9,7 @@ import type { OrderRow, FillRow } from '../services/orders/order.snapshot.js';
 @Resolver(() => Order)
 export class OrderResolver {
   @Query(() => Order, { description: 'One of your orders.' })
-  order(@Arg('id', () => ID) id: string, @Ctx() ctx: GqlContext) {
+  order(@Arg('id', () => ID, { description: 'The order; NOT_FOUND unless it is yours.' }) id: string, @Ctx() ctx: GqlContext) {
     return ctx.services.orders.get(requireUser(ctx), id);
   }
 
@@ -17,12 +17,12 @@ export class OrderResolver {
     description:
       'Place an order. It is recorded with its funds (or shares) held and sent to the broker by the job loop; watch orderUpdated and fillReceived. Same clientOrderId, same order.',
   })
-  placeOrder(@Arg('input', () => PlaceOrderInput) input: PlaceOrderInput, @Ctx() ctx: GqlContext) {
+  placeOrder(@Arg('input', () => PlaceOrderInput, { description: 'What to trade, where and how.' }) input: PlaceOrderInput, @Ctx() ctx: GqlContext) {
     return ctx.services.orders.place(requireUser(ctx), input);
   }
 
   @Mutation(() => Order, { description: 'Cancel an order. Finished orders give INVALID_ORDER_STATE.' })
-  cancelOrder(@Arg('id', () => ID) id: string, @Ctx() ctx: GqlContext) {
+  cancelOrder(@Arg('id', () => ID, { description: 'The order to cancel (yours).' }) id: string, @Ctx() ctx: GqlContext) {
     return ctx.services.orders.cancel(requireUser(ctx), id);
   }
 

@@ -19,27 +19,35 @@ export class PortfolioResolver {
   }
 
   @Query(() => Portfolio, { description: 'One portfolio you may see.' })
-  portfolio(@Arg('id', () => ID) id: string, @Ctx() ctx: GqlContext) {
+  portfolio(@Arg('id', () => ID, { description: 'The portfolio; NOT_FOUND unless you may see it.' }) id: string, @Ctx() ctx: GqlContext) {
     return ctx.services.portfolios.get(requireUser(ctx), id);
   }
 
   @Mutation(() => Portfolio, { description: "Create a portfolio. broker defaults to 'paper', baseCurrency to INR." })
   createPortfolio(
-    @Arg('name', () => String) name: string,
-    @Arg('broker', () => String, { nullable: true }) broker: string | null,
-    @Arg('baseCurrency', () => String, { nullable: true }) baseCurrency: string | null,
+    @Arg('name', () => String, { description: 'A name for it (shown to you only).' }) name: string,
+    @Arg('broker', () => String, { nullable: true, description: "Broker adapter that executes its orders; 'paper' when omitted." }) broker: string | null,
+    @Arg('baseCurrency', () => String, { nullable: true, description: 'ISO 4217 currency of its cash (INR, USD); INR when omitted.' }) baseCurrency: string | null,
     @Ctx() ctx: GqlContext,
   ) {
     return ctx.services.portfolios.create(requireUser(ctx), { name, broker, baseCurrency });
   }
 
   @Mutation(() => Portfolio, { description: 'Add cash (paper funding). Amount > 0 with at most 2 decimals.' })
-  deposit(@Arg('portfolioId', () => ID) portfolioId: string, @Arg('amount', () => DecimalScalar) amount: string, @Ctx() ctx: GqlContext) {
+  deposit(
+    @Arg('portfolioId', () => ID, { description: 'Your portfolio to fund.' }) portfolioId: string,
+    @Arg('amount', () => DecimalScalar, { description: 'Cash to add, > 0, at most 2 decimals.' }) amount: string,
+    @Ctx() ctx: GqlContext,
+  ) {
     return ctx.services.portfolios.deposit(requireUser(ctx), portfolioId, amount);
   }
 
   @Mutation(() => Portfolio, { description: 'Take cash out; never more than the available cash.' })
-  withdraw(@Arg('portfolioId', () => ID) portfolioId: string, @Arg('amount', () => DecimalScalar) amount: string, @Ctx() ctx: GqlContext) {
+  withdraw(
+    @Arg('portfolioId', () => ID, { description: 'Your portfolio to take cash from.' }) portfolioId: string,
+    @Arg('amount', () => DecimalScalar, { description: 'Cash to take out, > 0, at most the available cash.' }) amount: string,
+    @Ctx() ctx: GqlContext,
+  ) {
     return ctx.services.portfolios.withdraw(requireUser(ctx), portfolioId, amount);
   }
 
@@ -80,9 +88,9 @@ export class PortfolioResolver {
   @FieldResolver(() => OrderConnection, { description: 'Orders, newest first.' })
   async orders(
     @Root() p: PortfolioRow,
-    @Arg('first', () => Int, { nullable: true }) first: number | null,
-    @Arg('after', () => String, { nullable: true }) after: string | null,
-    @Arg('status', () => [OrderStatus], { nullable: true }) status: OrderStatus[] | null,
+    @Arg('first', () => Int, { nullable: true, description: 'Page size (default 50, at most MAX_PAGE_SIZE).' }) first: number | null,
+    @Arg('after', () => String, { nullable: true, description: 'The endCursor of the previous page.' }) after: string | null,
+    @Arg('status', () => [OrderStatus], { nullable: true, description: 'Only orders in these statuses.' }) status: OrderStatus[] | null,
     @Ctx() ctx: GqlContext,
   ) {
     const page = await ctx.services.orders.listForPortfolio(p.id, { first: pageSize(first, ctx, 50), after: after ? decodeCursor(after) : null, status });

@@ -16,6 +16,9 @@ const REQUEST_CODES = new Set([
   'OPERATION_RESOLUTION_FAILURE',
 ]);
 
+/** Codes of the registry a boundary check may raise directly as a GraphQLError. */
+const DOMAIN_CODES = new Set<string>(Object.values(ErrorCode).filter((c) => c !== ErrorCode.INTERNAL_SERVER_ERROR));
+
 /**
  * The one boundary between errors and clients. Domain errors keep their stable code and safe details;
  * request errors (parse, validation, limits) pass through; anything else is logged with its stack and
@@ -23,7 +26,9 @@ const REQUEST_CODES = new Set([
  */
 export function makeFormatError(logger: Logger) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
-    const original = unwrapResolverError(error);
+    let original = unwrapResolverError(error);
+    // A domain error raised outside a resolver (context creation, e.g. a rate limit) arrives wrapped.
+    if (original instanceof GraphQLError && original.originalError instanceof DomainError) original = original.originalError;
     if (original instanceof DomainError) {
       return {
         message: original.message,
@@ -39,6 +44,11 @@ export function makeFormatError(logger: Logger) {
       return { message: 'Argument validation failed', path: formatted.path, extensions: { code: ErrorCode.BAD_USER_INPUT } };
     }
     const code = formatted.extensions?.code;
+    if (original instanceof GraphQLError && !original.originalError && typeof code === 'string' && DOMAIN_CODES.has(code)) {
+      // Raised by our own boundary (door, input guard) with a stable code: shown as it is, minus transport hints.
+      const { http: _http, ...extensions } = formatted.extensions ?? {};
+      return { message: formatted.message, locations: formatted.locations, path: formatted.path, extensions };
+    }
     if (typeof code === 'string' && REQUEST_CODES.has(code)) {
       // graphql-armor reports its limits as validation failures; give them their own code.
       const limit = /(depth|alias|cost|token|directive)/i.test(formatted.message) && /limit|exceed|maximum|more th/i.test(formatted.message);

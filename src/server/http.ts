@@ -12,7 +12,10 @@ import type { Metrics } from './metrics.js';
 import type { Services } from '../services/index.js';
 import type { GqlContext } from '../resolvers/context.js';
 import { makeFormatError } from './errors.js';
-import { ErrorCode } from '../errors.js';
+import { ErrorCode, RateLimitedError } from '../errors.js';
+import { Door } from './door.js';
+import { SocketSessions } from './socket-sessions.js';
+import { guardInput } from './input-guard.js';
 import { armorFor } from './limits.js';
 import { contextFor, principalFrom } from './auth-context.js';
 import { attachGraphqlWs } from './ws.js';
@@ -30,11 +33,15 @@ export interface HttpServerDeps {
   graphiql?: RequestHandler | express.Router;
   /** Serves the dashboard at GET / (and its assets under /app/assets). */
   web?: RequestHandler | express.Router;
+  /** Milliseconds since the epoch (token expiry on sockets); Date.now by default. */
+  now?: () => number;
 }
 
 export interface RunningHttpServer {
   url: string;
   port: number;
+  /** The rate limits and subscription caps every operation passes (HTTP and sockets). */
+  door: Door;
   /** Stop accepting, finish in-flight requests, close sockets. */
   close(): Promise<void>;
 }
@@ -49,7 +56,10 @@ export async function startHttpServer(deps: HttpServerDeps): Promise<RunningHttp
   const formatError = makeFormatError(logger);
   const armor = armorFor(config).protect();
 
-  const ws = attachGraphqlWs({ httpServer, schema: deps.schema, services, logger, metrics, config, formatError });
+  const door = new Door({ rateLimiter: services.rateLimiter, limits: config.limits });
+  const sessions = new SocketSessions({ pubsub: services.pubsub, logger, now: deps.now ?? Date.now });
+  await sessions.start();
+  const ws = attachGraphqlWs({ httpServer, schema: deps.schema, services, logger, metrics, config, formatError, door, sessions });
 
   const apollo = new ApolloServer<GqlContext>({
     schema: deps.schema,
@@ -58,16 +68,22 @@ export async function startHttpServer(deps: HttpServerDeps): Promise<RunningHttp
     allowBatchedHttpRequests: false,
     // main.ts owns SIGTERM/SIGINT and drains every part in order; Apollo must not race it with its own.
     stopOnTerminationSignals: false,
-    introspection: true,
+    introspection: config.exposure.introspection,
     validationRules: armor.validationRules,
     parseOptions: { maxTokens: config.limits.maxTokens },
     plugins: [
       ...(armor.plugins as ApolloServerPlugin<GqlContext>[]),
+      inputGuardPlugin(config) as ApolloServerPlugin<GqlContext>,
       ApolloServerPluginDrainHttpServer({ httpServer }) as ApolloServerPlugin<GqlContext>,
       ApolloServerPluginLandingPageDisabled() as ApolloServerPlugin<GqlContext>,
       {
         async serverWillStart() {
-          return { drainServer: () => ws.dispose() };
+          return {
+            drainServer: async () => {
+              await ws.dispose();
+              await sessions.stop();
+            },
+          };
         },
         async requestDidStart() {
           return {
@@ -84,7 +100,12 @@ export async function startHttpServer(deps: HttpServerDeps): Promise<RunningHttp
   await apollo.start();
 
   app.use(metrics.httpMiddleware());
-  mountOps(app, { logger, metrics, readiness: deps.readiness });
+  mountOps(app, {
+    logger,
+    metrics,
+    readiness: deps.readiness,
+    metricsAccess: { elsewhere: config.exposure.metricsPort !== undefined, token: config.exposure.metricsToken },
+  });
   if (deps.graphiql) app.use(deps.graphiql);
   if (deps.web) app.use(deps.web);
   app.use(
@@ -93,12 +114,14 @@ export async function startHttpServer(deps: HttpServerDeps): Promise<RunningHttp
     expressMiddleware(apollo, {
       context: async ({ req }) => {
         const principal = await principalFrom(services, req.headers.authorization);
-        const who = principal === 'invalid' ? null : principal;
-        const key = who ? `user:${who.userId}` : `ip:${req.ip ?? 'unknown'}`;
-        const wait = await services.rateLimiter.tryAcquire(`rl:${key}`, { limit: config.limits.userRequestsPerMinute, windowMs: 60_000 });
-        if (wait > 0) {
-          throw new GraphQLError('Too many requests; slow down', {
-            extensions: { code: ErrorCode.RATE_LIMITED, retryAfterMs: wait, http: { status: 429, headers: new Map([['retry-after', String(Math.ceil(wait / 1000))]]) } },
+        try {
+          await door.admit(principal === 'invalid' ? null : principal, req.ip);
+        } catch (err) {
+          if (!(err instanceof RateLimitedError)) throw err;
+          // The status and header travel in `http`; the boundary (errors.ts) reports the domain error inside.
+          throw new GraphQLError(err.message, {
+            originalError: err,
+            extensions: { code: ErrorCode.RATE_LIMITED, http: { status: 429, headers: new Map([['retry-after', String(Math.ceil(err.retryAfterMs / 1000))]]) } },
           });
         }
         return contextFor(services, principal);
@@ -123,9 +146,25 @@ export async function startHttpServer(deps: HttpServerDeps): Promise<RunningHttp
   return {
     port,
     url: `http://127.0.0.1:${port}`,
+    door,
     close: async () => {
       // Apollo's drain plugin stops accepting, closes idle keep-alive sockets and waits for in-flight requests.
       await apollo.stop();
+    },
+  };
+}
+
+/** The input guard (input-guard.ts) on HTTP, once the operation is known and before it executes. */
+function inputGuardPlugin(config: Config): ApolloServerPlugin<GqlContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation(rc) {
+          if (!rc.operation) return;
+          const bad = guardInput(rc.schema, rc.document, rc.operation, rc.request.variables, { maxStringLength: config.limits.maxStringLength });
+          if (bad) throw bad;
+        },
+      };
     },
   };
 }

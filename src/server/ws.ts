@@ -1,6 +1,7 @@
 import type http from 'node:http';
+import { randomUUID } from 'node:crypto';
 import { GraphQLError, parse, validate, specifiedRules, getOperationAST, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import { useServer } from 'graphql-ws/use/ws';
 import type { Config } from '../config.js';
 import type { Logger } from '../lib/logger.js';
@@ -9,17 +10,30 @@ import type { Services } from '../services/index.js';
 import type { Principal } from '../auth/tokens.js';
 import { createLoaders } from '../resolvers/loaders.js';
 import type { GqlContext } from '../resolvers/context.js';
+import { DomainError } from '../errors.js';
 import { armorFor } from './limits.js';
 import { principalFrom } from './auth-context.js';
+import type { Door } from './door.js';
+import { guardInput } from './input-guard.js';
+import { SocketCloseCode, type SocketSessions } from './socket-sessions.js';
+import { introspectionRules } from './exposure.js';
 
 type SocketExtra = {
+  socket: WebSocket;
+  request: http.IncomingMessage;
   principal?: Principal;
+  socketId?: string;
+  /** Live subscriptions on this socket and how to release each from the per-user count. */
+  live?: Map<string, () => void>;
+  untrack?: () => void;
 };
 
 /**
  * graphql-ws on the same HTTP server and path. The socket authenticates once in `connection_init`
- * (`connectionParams.authorization = "Bearer <token>"`); a missing or bad token closes it with 4403.
- * Subscriptions get the same limits (tokens, depth, cost, aliases) as HTTP operations.
+ * (`connectionParams.authorization = "Bearer <token>"`); a missing, bad or revoked token closes it
+ * with 4403; it closes with 4401 when its access token expires and 4403 when its login is revoked.
+ * Every operation on it passes the same door as HTTP: the same rate-limit bucket, input guard and
+ * limits (tokens, depth, cost, aliases); subscriptions are also capped per socket and per user.
  */
 export function attachGraphqlWs(opts: {
   httpServer: http.Server;
@@ -28,11 +42,17 @@ export function attachGraphqlWs(opts: {
   logger: Logger;
   metrics: Metrics;
   config: Config;
+  door: Door;
+  sessions: SocketSessions;
   formatError: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
 }): { dispose(): Promise<void> } {
-  const { schema, services, logger, metrics, config, formatError } = opts;
+  const { schema, services, logger, metrics, config, formatError, door, sessions } = opts;
   const wss = new WebSocketServer({ server: opts.httpServer, path: '/graphql', maxPayload: 64 * 1024 });
-  const rules = [...specifiedRules, ...armorFor(config).protect().validationRules];
+  const rules = [...specifiedRules, ...armorFor(config).protect().validationRules, ...introspectionRules(config)];
+  const refuse = (err: unknown): readonly GraphQLError[] => {
+    if (err instanceof DomainError) return [new GraphQLError(err.message, { originalError: err })];
+    throw err;
+  };
 
   const server = useServer<Record<string, unknown> | undefined, SocketExtra>(
     {
@@ -41,14 +61,37 @@ export function attachGraphqlWs(opts: {
         const raw = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
         const principal = await principalFrom(services, typeof raw === 'string' ? raw : null);
         if (!principal || principal === 'invalid') return false; // graphql-ws closes with 4403 Forbidden
+        if (principal.sessionId && (await services.auth.isSessionRevoked(principal.sessionId))) return false;
         ctx.extra.principal = principal;
+        ctx.extra.socketId = randomUUID();
+        ctx.extra.live = new Map();
+        const socket = ctx.extra.socket;
+        ctx.extra.untrack = sessions.track(principal, (code, reason) => {
+          if (socket.readyState === socket.OPEN) socket.close(code, reason);
+        });
         metrics.wsConnections.inc();
         return true;
       },
       onDisconnect: () => {
         metrics.wsConnections.dec();
       },
-      onSubscribe: (ctx, _id, payload) => {
+      onClose: (ctx) => {
+        ctx.extra.untrack?.();
+        for (const release of ctx.extra.live?.values() ?? []) release();
+        ctx.extra.live?.clear();
+      },
+      onSubscribe: async (ctx, id, payload) => {
+        const principal = ctx.extra.principal!;
+        if (sessions.expired(principal)) {
+          // The timer may not have fired yet: never run an operation on an expired token.
+          ctx.extra.socket.close(SocketCloseCode.TokenExpired, 'Token expired');
+          return [new GraphQLError('Access token expired', { extensions: { code: 'UNAUTHENTICATED' } })];
+        }
+        try {
+          await door.admit(principal, clientAddress(ctx.extra.request));
+        } catch (err) {
+          return refuse(err);
+        }
         let document;
         try {
           document = parse(payload.query, { maxTokens: config.limits.maxTokens });
@@ -59,8 +102,22 @@ export function attachGraphqlWs(opts: {
         if (errors.length) return errors;
         const op = getOperationAST(document, payload.operationName);
         if (!op) return [new GraphQLError('Operation not found', { extensions: { code: 'BAD_USER_INPUT' } })];
-        const contextValue: GqlContext = { principal: ctx.extra.principal ?? null, services, loaders: createLoaders(services) };
+        const bad = guardInput(schema, document, op, payload.variables, { maxStringLength: config.limits.maxStringLength });
+        if (bad) return [bad];
+        if (op.operation === 'subscription') {
+          try {
+            const live = ctx.extra.live!;
+            live.set(id, await door.openSubscription(principal, ctx.extra.socketId!, live.size));
+          } catch (err) {
+            return refuse(err);
+          }
+        }
+        const contextValue: GqlContext = { principal, services, loaders: createLoaders(services) };
         return { schema, document, operationName: payload.operationName, variableValues: payload.variables, contextValue };
+      },
+      onComplete: (ctx, id) => {
+        ctx.extra.live?.get(id)?.();
+        ctx.extra.live?.delete(id);
       },
       onNext: (_ctx, _id, _payload, _args, result) => {
         if (!result.errors?.length) return;
@@ -80,4 +137,20 @@ export function attachGraphqlWs(opts: {
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },
   };
+}
+
+/** The client's address as express computes it with `trust proxy: loopback`. */
+export function clientAddress(req: http.IncomingMessage): string | undefined {
+  const remote = req.socket.remoteAddress;
+  const forwarded = req.headers['x-forwarded-for'];
+  if (remote && isLoopback(remote) && typeof forwarded === 'string' && forwarded.trim()) {
+    const hops = forwarded.split(',').map((h) => h.trim()).filter(Boolean);
+    // The last hop not added by a trusted (loopback) proxy.
+    for (let i = hops.length - 1; i >= 0; i--) if (!isLoopback(hops[i])) return hops[i];
+  }
+  return remote;
+}
+
+function isLoopback(a: string): boolean {
+  return a === '::1' || a.startsWith('127.') || a.startsWith('::ffff:127.');
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { isUniqueViolation } from '../db/errors.js';
-import { and, eq, isNull, sql } from 'drizzle-orm';
+import { and, eq, isNotNull, isNull, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { refreshTokens, users, type Role } from '../db/schema/index.js';
 import {
@@ -29,6 +29,8 @@ export interface AuthServiceDeps {
   logger: Logger;
   accessTokens: AccessTokens;
   refreshTtlSeconds: number;
+  /** Told after a login's refresh family is revoked, so live sockets of that login can be closed. */
+  onSessionRevoked?: (sessionId: string) => Promise<void>;
 }
 
 // Practical RFC 5322 subset: one @, no spaces, a dot in the domain, sane lengths.
@@ -133,10 +135,21 @@ export class AuthService {
       .update(refreshTokens)
       .set({ revokedAt: now })
       .where(and(eq(refreshTokens.familyId, familyId), isNull(refreshTokens.revokedAt)));
+    await this.deps.onSessionRevoked?.(familyId);
+  }
+
+  /** True when this login (refresh family) was revoked: its access tokens no longer open sockets. */
+  async isSessionRevoked(sessionId: string): Promise<boolean> {
+    const [row] = await this.deps.db
+      .select({ id: refreshTokens.id })
+      .from(refreshTokens)
+      .where(and(eq(refreshTokens.familyId, sessionId), isNotNull(refreshTokens.revokedAt)))
+      .limit(1);
+    return Boolean(row);
   }
 
   private async issue(user: UserRow, familyId: string): Promise<AuthResult> {
-    const principal: Principal = { userId: user.id, role: user.role };
+    const principal: Principal = { userId: user.id, role: user.role, sessionId: familyId };
     const { token, hash } = newOpaqueToken('rt');
     const expiresAt = new Date(this.deps.clock.now().getTime() + this.deps.refreshTtlSeconds * 1000);
     await this.deps.db.insert(refreshTokens).values({ userId: user.id, familyId, tokenHash: hash, expiresAt });

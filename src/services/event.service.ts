@@ -1,8 +1,8 @@
-import { and, asc, eq, gt, inArray, lt } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, lt, or } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { outboxEvents, portfolios } from '../db/schema/index.js';
 import type { Principal } from '../auth/tokens.js';
-import { BadInputError } from '../errors.js';
+import { BadInputError, NotFoundError } from '../errors.js';
 import type { PubSub } from '../events/pubsub.js';
 import type { PortfolioEventMessage, PortfolioEventType, QuoteMessage } from '../events/topics.js';
 import { toAsyncIterator, type SubscriptionIterator } from '../events/async-iterator.js';
@@ -23,12 +23,18 @@ export class EventService {
 
   async stream(
     viewer: Principal,
-    opts: { portfolioId?: string | null; afterSequence?: number | null; types: PortfolioEventType[] },
+    opts: {
+      portfolioId?: string | null;
+      afterSequence?: number | null;
+      after?: readonly { portfolioId: string; sequence: number }[] | null;
+      types: PortfolioEventType[];
+    },
   ): Promise<AsyncIterableIterator<PortfolioEventMessage>> {
-    if (opts.afterSequence != null && opts.afterSequence < 0) throw new BadInputError('afterSequence must be >= 0', 'afterSequence');
+    const cursors = replayCursors(opts);
     const ids = opts.portfolioId
       ? [(await this.deps.portfolios.get(viewer, opts.portfolioId)).id]
       : (await this.deps.portfolios.list(viewer)).map((p) => p.id);
+    for (const id of cursors.keys()) if (!ids.includes(id)) throw new NotFoundError('Portfolio', id); // only yours
     const live = toAsyncIterator<PortfolioEventMessage>(async (push) => {
       const unsubs = await Promise.all(ids.map((id) => this.deps.pubsub.subscribe('portfolio-events', id, push)));
       return async () => {
@@ -41,12 +47,13 @@ export class EventService {
     const backlog: PortfolioEventMessage[] = [];
     if (ids.length) {
       const rows = await this.deps.db.select({ id: portfolios.id, seq: portfolios.eventSequence }).from(portfolios).where(inArray(portfolios.id, ids));
-      for (const r of rows) last.set(r.id, opts.afterSequence ?? r.seq);
-      if (opts.afterSequence != null) {
+      for (const r of rows) last.set(r.id, cursors.get(r.id) ?? r.seq);
+      const replayed = [...cursors].filter(([id]) => last.has(id));
+      if (replayed.length) {
         const replay = await this.deps.db
           .select()
           .from(outboxEvents)
-          .where(and(inArray(outboxEvents.portfolioId, ids), gt(outboxEvents.sequence, opts.afterSequence)))
+          .where(or(...replayed.map(([id, seq]) => and(eq(outboxEvents.portfolioId, id), gt(outboxEvents.sequence, seq)))))
           .orderBy(asc(outboxEvents.portfolioId), asc(outboxEvents.sequence))
           .limit(REPLAY_LIMIT);
         for (const r of replay) {
@@ -95,6 +102,40 @@ export class EventService {
     await it.ready;
     return it;
   }
+}
+
+/** Cursors per request: more than a user could have portfolios is a mistake. */
+export const MAX_CURSORS = 500;
+
+/**
+ * Where to resume, per portfolio. `afterSequence` is one portfolio's cursor, so it needs `portfolioId`:
+ * applied to several portfolios it would skip events of all but one (their sequences are independent).
+ */
+export function replayCursors(opts: {
+  portfolioId?: string | null;
+  afterSequence?: number | null;
+  after?: readonly { portfolioId: string; sequence: number }[] | null;
+}): Map<string, number> {
+  const cursors = new Map<string, number>();
+  if (opts.afterSequence != null) {
+    if (opts.after) throw new BadInputError('Give either afterSequence or after, not both', 'afterSequence', 'CONFLICTING_CURSORS');
+    if (!opts.portfolioId) {
+      throw new BadInputError('afterSequence needs portfolioId; for several portfolios pass after: [{ portfolioId, sequence }]', 'afterSequence', 'PORTFOLIO_REQUIRED');
+    }
+    if (opts.afterSequence < 0) throw new BadInputError('afterSequence must be >= 0', 'afterSequence', 'NEGATIVE');
+    cursors.set(opts.portfolioId, opts.afterSequence);
+    return cursors;
+  }
+  if (opts.after && opts.after.length > MAX_CURSORS) throw new BadInputError(`after lists at most ${MAX_CURSORS} portfolios`, 'after', 'TOO_MANY');
+  for (const c of opts.after ?? []) {
+    if (c.sequence < 0) throw new BadInputError('sequence must be >= 0', 'after.sequence', 'NEGATIVE');
+    if (cursors.has(c.portfolioId)) throw new BadInputError('A portfolio is listed twice in after', 'after.portfolioId', 'DUPLICATE');
+    if (opts.portfolioId && c.portfolioId !== opts.portfolioId) {
+      throw new BadInputError('after names a portfolio other than portfolioId', 'after.portfolioId', 'OTHER_PORTFOLIO');
+    }
+    cursors.set(c.portfolioId, c.sequence);
+  }
+  return cursors;
 }
 
 /** How long an out-of-order event waits for the ones before it to arrive live, before the outbox is asked. */
