@@ -28,6 +28,12 @@ export interface BrokerOrderRequest {
   quantity: string;
   limitPrice?: string | null;
   stopPrice?: string | null;
+  /**
+   * Market protection (Kite's `market_protection`, as an absolute price): a MARKET order, or a STOP order
+   * once triggered, never fills worse than this (above it for a buy, below for a sell); what cannot fill
+   * within it is canceled. The platform sends the price its cash hold was sized from.
+   */
+  protectionPrice?: string | null;
 }
 
 export interface BrokerOrder {

@@ -260,6 +260,7 @@ export class PaperBroker implements BrokerAdapter {
           quantity: toDb(req.quantity),
           limitPrice: req.limitPrice ? toDb(req.limitPrice) : null,
           stopPrice: req.stopPrice ? toDb(req.stopPrice) : null,
+          protectionPrice: req.protectionPrice ? toDb(req.protectionPrice) : null,
           status: 'OPEN',
           createdAt: now,
           updatedAt: now,
@@ -365,6 +366,10 @@ export class PaperBroker implements BrokerAdapter {
     const m = matchOrder(toMatchable(row), quote, { slippageBps: this.slippageBps });
     let order = row;
     if (m.triggered && !row.triggered && (row.type === 'STOP' || row.type === 'STOP_LIMIT')) order = await markTriggered(tx, row, now);
+    if (m.protectionHit) {
+      // Nothing can trade within the protection price: the unfilled rest is canceled, never filled worse.
+      return { order: (await closeOrder(tx, order, 'CANCELED', now, 'MARKET_PROTECTION')) ?? order, fills: [] };
+    }
     if (!m.fill) return { order, fills: [] };
     const applied = await applyFill(tx, order, m.fill, { now, quoteAt, fees: this.fees });
     return { order: applied.order, fills: [applied.fill] };
