@@ -1,6 +1,7 @@
 import { and, asc, eq, gt, inArray, lt } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { outboxEvents, portfolios } from '../db/schema/index.js';
+import { assertReplayWindow } from '../events/outbox-retention.js';
 import type { Principal } from '../auth/tokens.js';
 import { BadInputError } from '../errors.js';
 import type { PubSub } from '../events/pubsub.js';
@@ -29,6 +30,9 @@ export class EventService {
     const ids = opts.portfolioId
       ? [(await this.deps.portfolios.get(viewer, opts.portfolioId)).id]
       : (await this.deps.portfolios.list(viewer)).map((p) => p.id);
+    // Outbox retention may have pruned what a cursor needs: say so (REPLAY_WINDOW_EXPIRED) rather than skip it.
+    const after = opts.afterSequence;
+    if (after != null) await assertReplayWindow(this.deps.db, ids.map((portfolioId) => ({ portfolioId, afterSequence: after })));
     const live = toAsyncIterator<PortfolioEventMessage>(async (push) => {
       const unsubs = await Promise.all(ids.map((id) => this.deps.pubsub.subscribe('portfolio-events', id, push)));
       return async () => {
