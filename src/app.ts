@@ -33,6 +33,9 @@ import { startMetricsServer, startOpsServer } from './server/ops.js';
 import { graphiqlMiddleware, ensureGraphiqlBuilt } from './server/graphiql.js';
 import { registerWorkers } from './jobs/workers.js';
 import { ensureWebBuilt, webMiddleware } from './server/web.js';
+import { ExchangeCalendar, DEFAULT_SESSIONS } from './market/calendar.js';
+import { DayOrderExpiry } from './services/orders/day-expiry.service.js';
+import { OutboxRetention } from './events/outbox-retention.js';
 
 export interface App {
   role: Role;
@@ -101,7 +104,10 @@ export async function startApp(config: Config, role: Exclude<Role, 'migrate'>, o
     onStop(() => cache.stop());
 
     const brokers = new BrokerRegistry();
-    const paper = new PaperBroker({ db: db.db, quotes: cache, clock, logger: logger.child({ broker: 'paper' }), matching: false });
+    // Exchange calendars: DAY orders expire at the close; MARKET_SESSIONS=exchange also gates the simulated market.
+    const calendar = new ExchangeCalendar(DEFAULT_SESSIONS, config.sessions.holidays);
+    const isSessionOpen = config.sessions.mode === 'exchange' ? (exchange: string, at: Date) => calendar.isOpen(exchange, at) : undefined;
+    const paper = new PaperBroker({ db: db.db, quotes: cache, clock, logger: logger.child({ broker: 'paper' }), matching: false, isSessionOpen });
     brokers.register(paper);
     for (const b of opts.brokers?.({ quotes: cache, db }) ?? []) brokers.register(b);
     onStop(() => brokers.close());
@@ -141,11 +147,20 @@ export async function startApp(config: Config, role: Exclude<Role, 'migrate'>, o
     // Drain jobs before the relay, brokers and pools they use are closed (stops run in reverse).
     onStop(() => queue.close());
     if (runsWorker) {
-      await registerWorkers({ queue, execution, brokers, logger, metrics, concurrency: config.workerConcurrency });
+      await registerWorkers({
+        queue,
+        execution,
+        brokers,
+        logger,
+        metrics,
+        concurrency: config.workerConcurrency,
+        expiry: new DayOrderExpiry({ db: db.db, clock, logger, calendar, brokers, queue, execution }),
+        outboxRetention: new OutboxRetention({ db: db.db, clock, logger, retentionHours: config.outboxRetentionHours }),
+      });
       await leadership.start(
         async () => {
           if (config.market.simulate) {
-            market = await MarketFeedService.create({ db: db.db, pubsub, clock, logger, seed: config.market.seed, tickMs: config.market.tickMs });
+            market = await MarketFeedService.create({ db: db.db, pubsub, clock, logger, seed: config.market.seed, tickMs: config.market.tickMs, isSessionOpen });
             market.start();
           }
           paper.setMatching(true);

@@ -57,6 +57,12 @@ const EnvSchema = z.object({
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   /** Require `Authorization: Bearer <METRICS_TOKEN>` on /metrics. */
   METRICS_TOKEN: z.string().min(16, 'METRICS_TOKEN must be at least 16 characters').optional(),
+  /** always: the simulated market trades around the clock (embedded default); exchange: only in sessions. */
+  MARKET_SESSIONS: z.enum(['always', 'exchange']).default('always'),
+  /** JSON file of exchange holidays: {"NSE": ["2026-01-26", ...], "NYSE": [...]} (local dates). */
+  MARKET_HOLIDAYS_FILE: z.string().optional(),
+  /** Published outbox events older than this are pruned (0 keeps them forever). */
+  OUTBOX_RETENTION_HOURS: z.coerce.number().min(0).default(168),
 });
 
 export type Role = 'all' | 'api' | 'worker' | 'migrate';
@@ -82,6 +88,10 @@ export interface Config {
   market: { simulate: boolean; seed: number; tickMs: number };
   workerConcurrency: number;
   shutdownTimeoutMs: number;
+  /** Exchange sessions: whether the simulated market follows them, and the holidays of the calendar. */
+  sessions: { mode: 'always' | 'exchange'; holidays: Record<string, string[]> };
+  /** Published outbox events older than this many hours are pruned; 0 keeps them. */
+  outboxRetentionHours: number;
   limits: {
     maxDepth: number;
     maxCost: number;
@@ -154,6 +164,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     market: { simulate: e.MARKET_SIM, seed: e.MARKET_SEED, tickMs: e.MARKET_TICK_MS },
     workerConcurrency: e.WORKER_CONCURRENCY,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    sessions: { mode: e.MARKET_SESSIONS, holidays: e.MARKET_HOLIDAYS_FILE ? loadHolidays(e.MARKET_HOLIDAYS_FILE) : {} },
+    outboxRetentionHours: e.OUTBOX_RETENTION_HOURS,
     limits: {
       maxDepth: e.MAX_QUERY_DEPTH,
       maxCost: e.MAX_QUERY_COST,
@@ -205,4 +217,19 @@ function refuseUnsafeProduction(e: z.infer<typeof EnvSchema>): void {
   }
   if (e.SEED_DEMO) problems.push('SEED_DEMO cannot be on in production (the demo password is public)');
   if (problems.length) throw new ConfigError(`Refusing to start in production:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+}
+
+const HolidayFile = z.record(z.string(), z.array(z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'dates are YYYY-MM-DD')));
+
+/** MARKET_HOLIDAYS_FILE: exchange → local dates on which it does not open. */
+function loadHolidays(file: string): Record<string, string[]> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(`MARKET_HOLIDAYS_FILE: cannot read ${file} as JSON (${(err as Error).message})`);
+  }
+  const parsed = HolidayFile.safeParse(raw);
+  if (!parsed.success) throw new ConfigError(`MARKET_HOLIDAYS_FILE: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  return parsed.data;
 }

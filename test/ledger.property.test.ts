@@ -15,7 +15,7 @@ import type { BrokerFill } from '../src/brokers/broker.js';
 import { computeFee, DEFAULT_FEES, feeBound } from '../src/brokers/paper/fees.js';
 import type { Principal } from '../src/auth/tokens.js';
 import { BadInputError, InsufficientFundsError, InsufficientQuantityError, InvalidOrderStateError } from '../src/errors.js';
-import { dec, Decimal, fmt } from '../src/lib/decimal.js';
+import { dec, Decimal, fmt, Rounding, roundToStep } from '../src/lib/decimal.js';
 import { canTransition, isTerminal, type OrderStatus } from '../src/services/orders/order.state.js';
 import type { OrderSide, OrderType } from '../src/services/orders/order.validation.js';
 import { assertLedgerInvariants } from './support/trading.js';
@@ -349,7 +349,7 @@ interface FillSpec {
   order: number;
   /** Share of the unfilled quantity, in permille (at least one share). */
   permille: number;
-  /** Price improvement in ticks (below the limit/ask for buys, above the limit/bid for sells). */
+  /** Price improvement in ticks (below the limit/ask for buys, above the limit/bid for sells); negative: worse. */
   ticks: number;
   fee: 'paper' | 'zero' | { cents: number };
 }
@@ -369,7 +369,11 @@ class Fill extends Cmd {
     const quantity = Decimal.max(1, remaining.mul(this.s.permille).div(1000).floor());
     const touch = o.limitPrice ?? (o.side === 'BUY' ? mk.ask : mk.bid);
     const improved = o.side === 'BUY' ? touch.sub(mk.tick.mul(this.s.ticks)) : touch.add(mk.tick.mul(this.s.ticks));
-    const price = improved.gt(0) ? improved : touch;
+    // Negative ticks are worse than the touch: a sell as low as one tick; a buy as high as a conforming
+    // broker may fill it, its limit or its protection price (market protection: the reservation price on
+    // the tick grid, rounded down), which the hold was sized from.
+    const worst = o.side === 'SELL' ? mk.tick : (o.limitPrice ?? roundToStep(mk.ask.mul(MARKET_BUFFER.add(1)), mk.tick, Rounding.DOWN));
+    const price = improved.lte(0) ? touch : o.side === 'BUY' ? Decimal.min(improved, worst) : Decimal.max(improved, worst);
     const notional = quantity.mul(price);
     const fee = this.s.fee === 'paper' ? computeFee(DEFAULT_FEES, 'INR', notional) : this.s.fee === 'zero' ? dec(0) : dec(this.s.fee.cents).div(100);
     const fill: BrokerFill = {
@@ -593,7 +597,8 @@ const fillArb = fc
   .record({
     order: orderIndex,
     permille: fc.oneof(fc.integer({ min: 1, max: 999 }), fc.constant(1000)),
-    ticks: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 5 })),
+    // Better than the touch, at it, or worse (up to the protection price for a market buy: a gap).
+    ticks: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 5 }), fc.integer({ min: -10_000, max: -1 })),
     fee: fc.oneof(fc.constant<'paper'>('paper'), fc.constant<'zero'>('zero'), fc.integer({ min: 0, max: 2000 }).map((cents) => ({ cents }))),
   })
   .map((s) => new Fill(s));

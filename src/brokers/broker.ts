@@ -28,6 +28,12 @@ export interface BrokerOrderRequest {
   quantity: string;
   limitPrice?: string | null;
   stopPrice?: string | null;
+  /**
+   * Market protection (Kite's `market_protection`, as an absolute price): a MARKET order, or a STOP order
+   * once triggered, never fills worse than this (above it for a buy, below for a sell); what cannot fill
+   * within it is canceled. The platform sends the price its cash hold was sized from.
+   */
+  protectionPrice?: string | null;
 }
 
 export interface BrokerOrder {
@@ -106,6 +112,12 @@ export interface BrokerAdapter {
    * Omit for a commission-free broker.
    */
   feeBound?(currency: string, notional: string): string;
+  /**
+   * A simulated exchange has no clock of its own: the platform tells it when a session closed, and it
+   * expires its open DAY orders of `exchange` placed before `placedBefore` (emitting order events). Real
+   * brokers expire DAY orders themselves and omit this; the platform learns of it by syncing.
+   */
+  expireDayOrders?(scope: { exchange: string; placedBefore: Date }): Promise<BrokerOrder[]>;
   /** Subscribe to fills and order updates for every account this process serves. */
   onEvent(listener: (event: BrokerEvent) => void): () => void;
   close(): Promise<void>;

@@ -13,6 +13,10 @@ export interface JobMap {
   'sync-order': { orderId: string };
   /** Periodic sweep: re-enqueue lost submissions, sync open orders. */
   reconcile: { at?: string };
+  /** Periodic (every minute): expire DAY orders whose exchange session has closed. */
+  'expire-day-orders': { at?: string };
+  /** Periodic (hourly): delete published outbox events older than the retention. */
+  'prune-outbox': { at?: string };
 }
 
 export type OrderQueue = JobQueue<JobMap>;

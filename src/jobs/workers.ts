@@ -9,8 +9,15 @@ import { cancelOrderJob } from './cancel-order.job.js';
 import { applyFillJob } from './apply-fill.job.js';
 import { syncOrderJob } from './sync-order.job.js';
 import { reconcileJob } from './reconcile.job.js';
+import { expireDayOrdersJob } from './expire-day-orders.job.js';
+import { pruneOutboxJob } from './prune-outbox.job.js';
+import type { DayOrderExpiry } from '../services/orders/day-expiry.service.js';
+import type { OutboxRetention } from '../events/outbox-retention.js';
 
 export const RECONCILE_EVERY_MS = 5_000;
+/** DAY orders are expired within a minute of their exchange's close. */
+export const EXPIRE_DAY_ORDERS_EVERY_MS = 60_000;
+export const PRUNE_OUTBOX_EVERY_MS = 3_600_000;
 
 function timed<P>(name: string, metrics: Metrics, handler: JobHandler<P>): JobHandler<P> {
   return async (job) => {
@@ -38,6 +45,9 @@ export async function registerWorkers(deps: {
   logger: Logger;
   metrics: Metrics;
   concurrency: number;
+  /** Scheduled housekeeping; each is skipped when not given (e.g. by benchmarks of the order loop alone). */
+  expiry?: DayOrderExpiry;
+  outboxRetention?: OutboxRetention;
 }): Promise<void> {
   const { queue, execution, logger, metrics } = deps;
   for (const broker of deps.brokers.all()) {
@@ -67,7 +77,12 @@ export async function registerWorkers(deps: {
     'apply-fill': timed('apply-fill', metrics, applyFillJob(execution)),
     'sync-order': timed('sync-order', metrics, syncOrderJob(execution)),
     reconcile: timed('reconcile', metrics, reconcileJob(execution, logger)),
+    'expire-day-orders': timed('expire-day-orders', metrics, deps.expiry ? expireDayOrdersJob(deps.expiry) : async () => {}),
+    'prune-outbox': timed('prune-outbox', metrics, deps.outboxRetention ? pruneOutboxJob(deps.outboxRetention) : async () => {}),
   };
   await queue.work(handlers, { concurrency: deps.concurrency });
   await queue.repeat('reconcile', {}, { everyMs: RECONCILE_EVERY_MS });
+  // Job schedulers: once per interval however many workers share the queue (BullMQ), guarded SQL besides.
+  if (deps.expiry) await queue.repeat('expire-day-orders', {}, { everyMs: EXPIRE_DAY_ORDERS_EVERY_MS });
+  if (deps.outboxRetention) await queue.repeat('prune-outbox', {}, { everyMs: PRUNE_OUTBOX_EVERY_MS });
 }

@@ -31,6 +31,8 @@ export interface CreateMarketFeedOptions {
   seed: number;
   tickMs: number;
   flushIntervalMs?: number;
+  /** MARKET_SESSIONS=exchange: instruments quote only while their exchange is in session. */
+  isSessionOpen?: (exchange: string, at: Date) => boolean;
 }
 
 /** What one flush wrote. */
@@ -77,7 +79,7 @@ export class MarketFeedService {
     const repository = new MarketRepository(opts.db);
     const instruments = await repository.loadInstruments();
     const startPrices = new Map((await repository.loadLatestQuotes()).map((q) => [instrumentKey(q.exchange, q.symbol), q.last]));
-    const feed = new SimulatedFeed({ instruments, seed: opts.seed, clock: opts.clock, tickMs: opts.tickMs, startPrices, logger: opts.logger });
+    const feed = new SimulatedFeed({ instruments, seed: opts.seed, clock: opts.clock, tickMs: opts.tickMs, startPrices, logger: opts.logger, isSessionOpen: opts.isSessionOpen });
     return new MarketFeedService({
       feed,
       instruments,

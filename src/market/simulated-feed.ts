@@ -27,6 +27,11 @@ export interface SimulatedFeedOptions {
   startPrices?: ReadonlyMap<string, string>;
   /** Where a throwing listener is reported; the feed carries on either way. */
   logger?: Logger;
+  /**
+   * Whether an exchange is in session (MARKET_SESSIONS=exchange): outside it its instruments neither move
+   * nor quote. Default: always open (the market trades around the clock).
+   */
+  isSessionOpen?: (exchange: string, at: Date) => boolean;
 }
 
 /** Seconds in a trading year (252 sessions of 6.5 hours): volatility is quoted per trading year. */
@@ -77,6 +82,7 @@ export class SimulatedFeed implements QuoteSource {
   private readonly clock: Clock;
   private readonly tickMs: number;
   private readonly logger?: Logger;
+  private readonly isSessionOpen?: (exchange: string, at: Date) => boolean;
   private timer: NodeJS.Timeout | null = null;
 
   constructor(opts: SimulatedFeedOptions) {
@@ -84,6 +90,7 @@ export class SimulatedFeed implements QuoteSource {
     this.clock = opts.clock;
     this.tickMs = opts.tickMs;
     this.logger = opts.logger;
+    this.isSessionOpen = opts.isSessionOpen;
     const dtYears = opts.tickMs / 1000 / TRADING_YEAR_SECONDS;
     const now = this.clock.now();
     for (const instrument of opts.instruments) {
@@ -137,6 +144,7 @@ export class SimulatedFeed implements QuoteSource {
     const day = utcDay(now);
     const out: Quote[] = [];
     for (const s of this.states.values()) {
+      if (this.isSessionOpen && !this.isSessionOpen(s.instrument.exchange, now)) continue;
       // Geometric Brownian motion with no drift: E[S(t+dt)] = S(t). Floats only for the random shock.
       const z = s.rng.normal();
       const factor = Math.exp(s.sigmaStep * z - 0.5 * s.sigmaStep * s.sigmaStep);

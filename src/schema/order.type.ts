@@ -85,6 +85,13 @@ export class Order {
   @Field(() => DecimalScalar, { nullable: true, description: 'Stop (trigger) price (STOP, STOP_LIMIT).' })
   stopPrice!: string | null;
 
+  @Field(() => DecimalScalar, {
+    nullable: true,
+    description:
+      'Market protection (MARKET and STOP buys): the worst price the broker may fill it at, the price its cash hold was sized from. What cannot fill within it is canceled (rejectReason MARKET_PROTECTION).',
+  })
+  protectionPrice!: string | null;
+
   @Field(() => OrderStatus, { description: 'Current status.' })
   status!: OrderStatus;
 
@@ -100,7 +107,7 @@ export class Order {
   @Field(() => String, { nullable: true, description: "The broker's id for this order, once acknowledged." })
   brokerOrderId!: string | null;
 
-  @Field(() => String, { nullable: true, description: 'Why the broker rejected it, or why it failed.' })
+  @Field(() => String, { nullable: true, description: 'Why the broker rejected, canceled or expired it (e.g. MARKET_PROTECTION), or why it failed.' })
   rejectReason!: string | null;
 
   @Field(() => DateTimeScalar, { description: 'When it was placed.' })

@@ -1,6 +1,7 @@
 import { and, asc, eq, gt, inArray, lt, or } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { outboxEvents, portfolios } from '../db/schema/index.js';
+import { assertReplayWindow } from '../events/outbox-retention.js';
 import type { Principal } from '../auth/tokens.js';
 import { BadInputError, NotFoundError } from '../errors.js';
 import type { PubSub } from '../events/pubsub.js';
@@ -35,6 +36,8 @@ export class EventService {
       ? [(await this.deps.portfolios.get(viewer, opts.portfolioId)).id]
       : (await this.deps.portfolios.list(viewer)).map((p) => p.id);
     for (const id of cursors.keys()) if (!ids.includes(id)) throw new NotFoundError('Portfolio', id); // only yours
+    // Outbox retention may have pruned what a cursor needs: say so (REPLAY_WINDOW_EXPIRED) rather than skip it.
+    if (cursors.size) await assertReplayWindow(this.deps.db, [...cursors].map(([portfolioId, afterSequence]) => ({ portfolioId, afterSequence })));
     const live = toAsyncIterator<PortfolioEventMessage>(async (push) => {
       const unsubs = await Promise.all(ids.map((id) => this.deps.pubsub.subscribe('portfolio-events', id, push)));
       return async () => {

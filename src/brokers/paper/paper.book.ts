@@ -67,6 +67,7 @@ export function toMatchable(row: PaperOrderRow): MatchableOrder {
     triggered: row.triggered,
     tickSize: row.tickSize,
     lotSize: row.lotSize,
+    protectionPrice: row.protectionPrice,
   };
 }
 
@@ -166,11 +167,20 @@ export async function applyFill(
   return { order: updated, fill: inserted };
 }
 
-/** Move an open order to a final state (CANCELED, EXPIRED), guarded by it still being open. */
-export async function closeOrder(tx: Tx, row: PaperOrderRow, status: 'CANCELED' | 'EXPIRED', now: Date): Promise<PaperOrderRow | null> {
+/**
+ * Move an open order to a final state (CANCELED, EXPIRED), guarded by it still being open. `reason` says
+ * why the exchange ended it (e.g. MARKET_PROTECTION), reported as the order's reject reason.
+ */
+export async function closeOrder(
+  tx: Tx,
+  row: PaperOrderRow,
+  status: 'CANCELED' | 'EXPIRED',
+  now: Date,
+  reason?: string,
+): Promise<PaperOrderRow | null> {
   const [updated] = await tx
     .update(paperOrders)
-    .set({ status, updatedAt: now, closedAt: now })
+    .set({ status, updatedAt: now, closedAt: now, ...(reason ? { rejectReason: reason } : {}) })
     .where(and(eq(paperOrders.id, row.id), inArray(paperOrders.status, [...OPEN_STATUSES])))
     .returning();
   return updated ?? null;

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { and, asc, desc, eq, inArray } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, lt } from 'drizzle-orm';
 import type { Db, Tx } from '../../db/client.js';
 import type { Clock } from '../../lib/clock.js';
 import type { Logger } from '../../lib/logger.js';
@@ -70,6 +70,11 @@ export interface PaperBrokerOptions {
   failureSeed?: number;
   /** Kinds `failureRate` draws from (default transient, rate-limited, lost-response). */
   failureKinds?: FaultKind[];
+  /**
+   * Whether an exchange's session is open (MARKET_SESSIONS=exchange). Outside it orders are accepted and
+   * queued for the next session (nothing matches; an IOC is canceled at once). Default: always open.
+   */
+  isSessionOpen?: (exchange: string, at: Date) => boolean;
 }
 
 /**
@@ -91,6 +96,7 @@ export class PaperBroker implements BrokerAdapter {
   private readonly startingCash: Record<string, string>;
   private readonly baseCurrency: string;
   private readonly faults: FaultInjector;
+  private readonly isSessionOpen: (exchange: string, at: Date) => boolean;
   private readonly listeners = new Set<(event: BrokerEvent) => void>();
   private unsubscribeQuotes: (() => void) | null;
   private readonly matchQueue = new MatchQueue((quote) => (this.closed ? Promise.resolve() : this.matchPass(quote)));
@@ -105,6 +111,7 @@ export class PaperBroker implements BrokerAdapter {
     this.slippageBps = opts.slippageBps ?? '0';
     this.startingCash = opts.startingCash ?? {};
     this.baseCurrency = opts.baseCurrency ?? 'INR';
+    this.isSessionOpen = opts.isSessionOpen ?? (() => true);
     this.rateLimit = opts.rateLimit ?? { limit: 100, windowMs: 1000 };
     this.faults = new FaultInjector({
       latencyMs: opts.latencyMs,
@@ -200,15 +207,22 @@ export class PaperBroker implements BrokerAdapter {
   }
 
   /**
-   * Expire every open DAY order of the exchange (call at the end of the session). Emits an order event
-   * for each and returns them. Orders being matched at that moment are expired after the match commits.
+   * Expire open DAY orders (call at the end of a session): those of `scope.exchange` placed before
+   * `scope.placedBefore` (that session's close), or all. Emits an order event for each and returns them. Orders being matched at that moment are expired after the match commits.
    */
-  async expireDayOrders(): Promise<BrokerOrder[]> {
+  async expireDayOrders(scope: { exchange?: string; placedBefore?: Date } = {}): Promise<BrokerOrder[]> {
     const now = this.clock.now();
     const rows = await this.db
       .update(paperOrders)
       .set({ status: 'EXPIRED', updatedAt: now, closedAt: now })
-      .where(and(eq(paperOrders.timeInForce, 'DAY'), inArray(paperOrders.status, [...OPEN_STATUSES])))
+      .where(
+        and(
+          eq(paperOrders.timeInForce, 'DAY'),
+          inArray(paperOrders.status, [...OPEN_STATUSES]),
+          scope.exchange === undefined ? undefined : eq(paperOrders.exchange, scope.exchange),
+          scope.placedBefore === undefined ? undefined : lt(paperOrders.createdAt, scope.placedBefore),
+        ),
+      )
       .returning();
     for (const row of rows) this.emit({ kind: 'order', account: row.account, order: toBrokerOrder(row) });
     return rows.map(toBrokerOrder);
@@ -260,6 +274,7 @@ export class PaperBroker implements BrokerAdapter {
           quantity: toDb(req.quantity),
           limitPrice: req.limitPrice ? toDb(req.limitPrice) : null,
           stopPrice: req.stopPrice ? toDb(req.stopPrice) : null,
+          protectionPrice: req.protectionPrice ? toDb(req.protectionPrice) : null,
           status: 'OPEN',
           createdAt: now,
           updatedAt: now,
@@ -274,7 +289,9 @@ export class PaperBroker implements BrokerAdapter {
           .where(and(eq(paperOrders.account, req.account), eq(paperOrders.clientOrderId, req.clientOrderId)));
         return { order: row, fills: [] as PaperFillRow[], created: false };
       }
-      const { order, fills } = quote ? await this.matchLocked(tx, inserted, quote, now) : { order: inserted, fills: [] as PaperFillRow[] };
+      // Outside its session an order is queued for the next one: it rests unmatched (an IOC ends below).
+      const tradable = quote && this.isSessionOpen(req.instrument.exchange, now);
+      const { order, fills } = tradable ? await this.matchLocked(tx, inserted, quote, now) : { order: inserted, fills: [] as PaperFillRow[] };
       const final = req.timeInForce === 'IOC' && isOpen(order.status) ? ((await closeOrder(tx, order, 'CANCELED', now)) ?? order) : order;
       return { order: final, fills, created: true };
     });
@@ -318,6 +335,7 @@ export class PaperBroker implements BrokerAdapter {
 
   /** One pass over the resting orders of an instrument, oldest first (time priority). */
   private async matchPass(quote: Quote): Promise<void> {
+    if (!this.isSessionOpen(quote.exchange, this.clock.now())) return;
     const candidates = await this.db
       .select({ id: paperOrders.id })
       .from(paperOrders)
@@ -365,6 +383,10 @@ export class PaperBroker implements BrokerAdapter {
     const m = matchOrder(toMatchable(row), quote, { slippageBps: this.slippageBps });
     let order = row;
     if (m.triggered && !row.triggered && (row.type === 'STOP' || row.type === 'STOP_LIMIT')) order = await markTriggered(tx, row, now);
+    if (m.protectionHit) {
+      // Nothing can trade within the protection price: the unfilled rest is canceled, never filled worse.
+      return { order: (await closeOrder(tx, order, 'CANCELED', now, 'MARKET_PROTECTION')) ?? order, fills: [] };
+    }
     if (!m.fill) return { order, fills: [] };
     const applied = await applyFill(tx, order, m.fill, { now, quoteAt, fees: this.fees });
     return { order: applied.order, fills: [applied.fill] };

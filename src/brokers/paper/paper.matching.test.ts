@@ -128,4 +128,45 @@ describe('paper matching', () => {
       ),
     );
   });
+
+  describe('market protection', () => {
+    it('a protected market buy fills at the ask when the ask is within protection', () => {
+      expect(matchOrder(order({ protectionPrice: '105.10' }), quote(), NO_SLIP)).toEqual({ triggered: true, fill: { quantity: '100', price: '100.1' } });
+    });
+
+    it('a protected market buy with the ask one tick above protection does not fill and reports the hit', () => {
+      expect(matchOrder(order({ protectionPrice: '100.05' }), quote(), NO_SLIP)).toEqual({ triggered: true, fill: null, protectionHit: true });
+    });
+
+    it('slippage is capped at the protection price, put on the tick grid downward', () => {
+      // ask 100.10 + 500 bps = 105.105 → 105.15 unprotected; protection 100.17 → ceiling 100.15
+      expect(matchOrder(order({ protectionPrice: '100.17' }), quote(), { slippageBps: '500' }).fill?.price).toBe('100.15');
+    });
+
+    it('a buy stop that gaps above its protection is triggered and then hit, never filled higher', () => {
+      const gapped = quote({ bid: '149.90', ask: '150.10', last: '150.00' });
+      expect(matchOrder(order({ type: 'STOP', stopPrice: '101.00', protectionPrice: '106.05' }), gapped, NO_SLIP)).toEqual({
+        triggered: true,
+        fill: null,
+        protectionHit: true,
+      });
+    });
+
+    it('a protected sell never fills below its floor', () => {
+      expect(matchOrder(order({ side: 'SELL', protectionPrice: '99.95' }), quote(), NO_SLIP)).toEqual({ triggered: true, fill: null, protectionHit: true });
+      expect(matchOrder(order({ side: 'SELL', protectionPrice: '95.00' }), quote(), NO_SLIP).fill?.price).toBe('99.9');
+    });
+
+    it('property: a protected buy never fills above its protection price, at any quote', () => {
+      fc.assert(
+        fc.property(fc.integer({ min: 1, max: 1_000_000 }), fc.integer({ min: 1, max: 1_000_000 }), fc.integer({ min: 0, max: 1000 }), (askTicks, protTicks, slip) => {
+          const m = matchOrder(order({ protectionPrice: dec(protTicks).mul('0.05').add('0.02').toFixed() }), quote({ ask: dec(askTicks).mul('0.05').toFixed() }), {
+            slippageBps: String(slip),
+          });
+          if (m.fill) expect(dec(m.fill.price).lte(dec(protTicks).mul('0.05').add('0.02'))).toBe(true);
+          else expect(m.protectionHit).toBe(true);
+        }),
+      );
+    });
+  });
 });

@@ -29,6 +29,8 @@ export const paperOrders = pgTable(
     quantity: qty('quantity').notNull(),
     limitPrice: price('limit_price'),
     stopPrice: price('stop_price'),
+    /** Market protection: a MARKET / triggered STOP order never trades beyond it; the rest is canceled. */
+    protectionPrice: price('protection_price'),
     status: text('status').notNull(),
     /** A STOP / STOP_LIMIT order whose stop price has been crossed (then it behaves as MARKET / LIMIT). */
     triggered: boolean('triggered').notNull().default(false),

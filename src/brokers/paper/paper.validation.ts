@@ -55,4 +55,8 @@ export function validateOrderRequest(req: BrokerOrderRequest): void {
   if (!needsStop && stop !== null) reject('UNEXPECTED_STOP_PRICE', `a ${req.type} order takes no stop price`);
   if (limit !== null) checkPrice(limit, 'limit price', tick);
   if (stop !== null) checkPrice(stop, 'stop price', tick);
+  const protection = req.protectionPrice ?? null;
+  if (protection !== null && !parse(protection, 'protection price').gt(0)) {
+    reject('INVALID_PRICE', `protection price must be positive, got ${protection}`);
+  }
 }

@@ -35,6 +35,11 @@ export const orders = pgTable(
     quantity: qty('quantity').notNull(),
     limitPrice: price('limit_price'),
     stopPrice: price('stop_price'),
+    /**
+     * Market protection: the worst price a MARKET or STOP buy may fill at (its hold was sized from it). The
+     * broker caps the order there and cancels what cannot fill under it. Null for limit orders and sells.
+     */
+    protectionPrice: price('protection_price'),
     status: orderStatusEnum('status').notNull().default('PENDING'),
     filledQuantity: qty('filled_quantity').notNull().default('0'),
     averageFillPrice: price('average_fill_price'),

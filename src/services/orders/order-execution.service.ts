@@ -124,6 +124,7 @@ export class OrderExecutionService {
         quantity: o.quantity,
         limitPrice: o.limitPrice,
         stopPrice: o.stopPrice,
+        protectionPrice: o.protectionPrice,
       });
       this.deps.metrics?.orders.inc({ event: 'submitted' });
       await this.acknowledge(o, ack, { adopted: false });

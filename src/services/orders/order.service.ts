@@ -21,6 +21,7 @@ import { requestFingerprint, reservationPrice, validateClientOrderId, validateOr
 import { canTransition, type OrderStatus } from './order.state.js';
 import { orderSnapshot, type FillRow, type OrderRow } from './order.snapshot.js';
 import { OrderTransitions } from './order.transitions.js';
+import { protectionPrice } from './market-protection.js';
 
 export interface OrderServiceDeps {
   db: Db;
@@ -84,6 +85,8 @@ export class OrderService {
     if (valid.side === 'BUY' && refPrice.isZero()) {
       throw new BadInputError(`No market price for ${instrument.symbol} yet; use a limit order`, 'type', 'NO_MARKET_PRICE');
     }
+    // Market protection (market-protection.ts): the broker caps a market/stop buy at its hold's price.
+    const protection = protectionPrice(valid, refPrice, instrument.tickSize);
     const notionalRef = valid.side === 'BUY' ? refPrice : (valid.limitPrice ?? valid.stopPrice ?? (quote ? dec(quote.bid ?? quote.last) : dec(0)));
     checkNotional(valid.quantity, notionalRef, this.deps.limits.maxOrderNotional);
     // A buy holds its notional at the reservation price plus the most its broker can charge in fees.
@@ -127,6 +130,7 @@ export class OrderService {
             quantity: toDb(valid.quantity),
             limitPrice: valid.limitPrice ? toDb(valid.limitPrice) : null,
             stopPrice: valid.stopPrice ? toDb(valid.stopPrice) : null,
+            protectionPrice: protection ? toDb(protection) : null,
             status: 'PENDING',
             broker: p.broker,
             requestHash,

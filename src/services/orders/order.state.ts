@@ -14,7 +14,8 @@ export const ACTIVE_STATUSES: readonly OrderStatus[] = ['PENDING', 'SUBMITTING',
 
 const LEGAL: Record<OrderStatus, readonly OrderStatus[]> = {
   // Recorded and funds held; not yet sent. Can be canceled without asking the broker.
-  PENDING: ['SUBMITTING', 'CANCELED', 'CANCEL_REQUESTED', 'REJECTED', 'FAILED'],
+  PENDING: ['SUBMITTING', 'CANCELED', 'CANCEL_REQUESTED', 'REJECTED', 'FAILED', 'EXPIRED'],
+  // (PENDING → EXPIRED: a DAY order that never reached its broker before its session closed.)
   // Being sent. A market order can fill inside the broker call, before we record OPEN.
   SUBMITTING: ['OPEN', 'PARTIALLY_FILLED', 'FILLED', 'REJECTED', 'FAILED', 'CANCEL_REQUESTED', 'CANCELED', 'EXPIRED'],
   OPEN: ['PARTIALLY_FILLED', 'FILLED', 'CANCEL_REQUESTED', 'CANCELED', 'EXPIRED', 'REJECTED'],

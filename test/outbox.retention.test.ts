@@ -1,0 +1,69 @@
+/**
+ * Outbox retention: published events older than OUTBOX_RETENTION_HOURS are pruned by the `prune-outbox`
+ * job (OutboxRetention); a subscriber resuming from a pruned sequence is told so with a stable code
+ * instead of silently missing events. Both modes; the job's clock is pinned in the future.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sql } from 'drizzle-orm';
+import { startTestServer, type TestServer } from './support/server.js';
+import { modes } from './support/env.js';
+import { collect, must, newUser, waitFor, wsClient } from './support/gql.js';
+import { createFundedPortfolio } from './support/trading.js';
+import { ManualClock } from '../src/lib/clock.js';
+import { silentLogger } from '../src/lib/logger.js';
+import { OutboxRetention } from '../src/events/outbox-retention.js';
+import { sqlRows } from './support/ledger-harness.js';
+
+const SUB = `subscription($p:ID, $a:Int){ balanceChanged(portfolioId:$p, afterSequence:$a){ sequence cash } }`;
+
+describe.each(modes())('outbox retention and replay windows (%s)', (mode) => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ mode });
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  const outbox = async (pid: string) =>
+    (
+      await sqlRows<{ n: number; unpublished: number; last: number }>(
+        server.app.db.db,
+        sql`select count(*)::int as n, count(*) filter (where published_at is null)::int as unpublished,
+                   (select event_sequence::int from portfolios where id = ${pid}) as last
+            from outbox_events where portfolio_id = ${pid}`,
+      )
+    )[0];
+
+  it('prunes published events past the retention, refuses a replay from before the window with REPLAY_WINDOW_EXPIRED, and serves one from inside it', async () => {
+    const u = await newUser(server);
+    const pid = await createFundedPortfolio(server, u.token, { amount: '1000' });
+    await waitFor('events published', async () => (await outbox(pid)).unpublished === 0);
+    const before = await outbox(pid);
+    expect(before.n).toBeGreaterThan(0);
+
+    const now = Date.now();
+    // Within the retention: nothing goes. A retention of 0 keeps everything.
+    expect(await new OutboxRetention({ db: server.app.db.db, clock: new ManualClock(new Date(now + 3_600_000)), logger: silentLogger, retentionHours: 168 }).prune()).toBe(0);
+    expect(await new OutboxRetention({ db: server.app.db.db, clock: new ManualClock(new Date(now + 1e12)), logger: silentLogger, retentionHours: 0 }).prune()).toBe(0);
+    // A week and an hour later: the portfolio's events are pruned.
+    const pruned = await new OutboxRetention({ db: server.app.db.db, clock: new ManualClock(new Date(now + 169 * 3_600_000)), logger: silentLogger, retentionHours: 168 }).prune();
+    expect(pruned).toBeGreaterThanOrEqual(before.n);
+    expect((await outbox(pid)).n).toBe(0);
+
+    const ws = wsClient(server, u.token);
+    const stale = collect<unknown>(ws, SUB, { p: pid, a: 0 });
+    await waitFor('the replay to be refused', () => stale.isDone());
+    const errs = stale.errors.flat() as { extensions?: { code?: string; reason?: string; field?: string } }[];
+    expect(errs[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'afterSequence', reason: 'REPLAY_WINDOW_EXPIRED' });
+
+    // From the last sequence seen (nothing missed): accepted, and new events flow.
+    const fresh = collect<{ balanceChanged: { sequence: number; cash: string } }>(ws, SUB, { p: pid, a: before.last });
+    await must(server, `mutation($p:ID!){ deposit(portfolioId:$p, amount:"5.00"){ cash } }`, { p: pid }, u.token);
+    await waitFor('the new event', () => fresh.items.length > 0);
+    expect(fresh.errors).toEqual([]);
+    expect(fresh.items[0].balanceChanged.sequence).toBe(before.last + 1);
+    fresh.dispose();
+    await ws.dispose();
+  });
+});
