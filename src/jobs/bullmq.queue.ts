@@ -10,6 +10,7 @@ import {
   UnrecoverableJobError,
   type JobHandler,
   type JobOptions,
+  type BulkJob,
   type JobQueue,
   type QueueCounts,
   type RepeatSpec,
@@ -95,6 +96,21 @@ export class BullMqQueue<M extends object> implements JobQueue<M> {
       attempts,
       backoff: backoffMs > 0 ? { type: 'exponential', delay: backoffMs } : undefined,
     });
+  }
+
+  async addBulk<N extends keyof M & string>(jobs: BulkJob<M, N>[]): Promise<void> {
+    if (!this.acceptingAdds) throw new Error(`queue ${this.opts.name} is closed`);
+    if (jobs.length === 0) return;
+    await this.queue.addBulk(
+      jobs.map((j) => {
+        const { attempts, backoffMs, delayMs } = normalizeJobOptions(j.opts);
+        return {
+          name: j.name,
+          data: j.data,
+          opts: { jobId: j.opts?.jobId, delay: delayMs > 0 ? delayMs : undefined, attempts, backoff: backoffMs > 0 ? { type: 'exponential' as const, delay: backoffMs } : undefined },
+        };
+      }),
+    );
   }
 
   async repeat<N extends keyof M & string>(name: N, data: M[N], spec: RepeatSpec): Promise<void> {

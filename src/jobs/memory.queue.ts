@@ -10,6 +10,7 @@ import {
   UnrecoverableJobError,
   type Job,
   type JobHandler,
+  type BulkJob,
   type JobOptions,
   type JobQueue,
   type QueueCounts,
@@ -65,6 +66,11 @@ export class MemoryQueue<M extends object> implements JobQueue<M> {
 
   async add<N extends keyof M & string>(name: N, data: M[N], opts: JobOptions = {}): Promise<void> {
     this.enqueue(name, data, opts);
+  }
+
+  async addBulk<N extends keyof M & string>(jobs: BulkJob<M, N>[]): Promise<void> {
+    for (const j of jobs) normalizeJobOptions(j.opts); // all or nothing, as one Redis transaction
+    for (const j of jobs) this.enqueue(j.name, j.data, j.opts ?? {});
   }
 
   async repeat<N extends keyof M & string>(name: N, data: M[N], spec: RepeatSpec): Promise<void> {

@@ -47,9 +47,21 @@ export interface RepeatSpec {
   everyMs: number;
 }
 
+/** One job of {@link JobQueue.addBulk}. */
+export interface BulkJob<M extends object, N extends keyof M & string> {
+  name: N;
+  data: M[N];
+  opts?: JobOptions;
+}
+
 export interface JobQueue<M extends object> {
   /** Enqueue a job. Resolves once the job is durably stored (in Redis for BullMQ). */
   add<N extends keyof M & string>(name: N, data: M[N], opts?: JobOptions): Promise<void>;
+  /**
+   * Enqueue several jobs in one round trip (BullMQ `addBulk`), each as `add` would: a job whose id
+   * exists is a no-op. Resolves once all are durably stored.
+   */
+  addBulk<N extends keyof M & string>(jobs: BulkJob<M, N>[]): Promise<void>;
   /** Register a repeating job (idempotent by name). */
   repeat<N extends keyof M & string>(name: N, data: M[N], spec: RepeatSpec): Promise<void>;
   /**

@@ -55,6 +55,8 @@ export async function registerWorkers(deps: {
       // Fills carry themselves; of order updates only endings matter here (an acknowledgement is
       // recorded by the submit job, a fill by its own event).
       if (ev.kind === 'order' && !['CANCELED', 'EXPIRED', 'REJECTED'].includes(ev.order.status)) return;
+      // An execution of an order this process is placing is applied with its acknowledgement.
+      if (ev.kind === 'fill' && execution.takeOverFill(ev.fill)) return;
       const add =
         ev.kind === 'fill'
           ? queue.add(

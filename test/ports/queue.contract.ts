@@ -79,6 +79,23 @@ export function queueContract(label: string, harness: QueueHarness): void {
       expect(await q.counts()).toMatchObject({ completed: 2, waiting: 0, active: 0 });
     });
 
+    it('adds a bulk of jobs at once, each once however often its jobId is added', async () => {
+      const q = open<Jobs>();
+      const runs: number[] = [];
+      await q.add('ping', { n: 0 }, { jobId: 'bulk-0' });
+      await q.addBulk([
+        { name: 'ping', data: { n: 1 }, opts: { jobId: 'bulk-1' } },
+        { name: 'ping', data: { n: 2 }, opts: { jobId: 'bulk-2', attempts: 2, backoffMs: 10 } },
+        { name: 'ping', data: { n: 99 }, opts: { jobId: 'bulk-0' } },
+        { name: 'ping', data: { n: 98 }, opts: { jobId: 'bulk-1' } },
+      ]);
+      await q.work({ submit: async () => undefined, ping: async (job) => void runs.push(job.data.n) });
+      await waitFor('three jobs', () => runs.length >= 3);
+      await sleep(200);
+      expect(runs.sort()).toEqual([0, 1, 2]);
+      await expect(q.addBulk([{ name: 'ping', data: { n: 3 }, opts: { jobId: '42' } }])).rejects.toThrow(RangeError);
+    });
+
     it('keeps a delayed job back until its delay has passed', async () => {
       const q = open<Jobs>();
       const ranAt: number[] = [];

@@ -4,11 +4,11 @@ import { fills, holds, ledgerEntries, orders, outboxEvents, portfolios, position
 import type { Clock } from '../../lib/clock.js';
 import { dec, fmt, toDb, Decimal } from '../../lib/decimal.js';
 import type { BrokerFill } from '../../brokers/broker.js';
-import { outboxRows, storedEvents, type NewEvent, type OutboxRelay } from '../../events/outbox.js';
+import { appendEvents, lockPortfolio, outboxRows, storedEvents, type NewEvent, type OutboxRelay, type StoredEvent } from '../../events/outbox.js';
 import { UnrecoverableJobError } from '../../jobs/queue.js';
 import type { Metrics } from '../../server/metrics.js';
 import { statusAfterFill, type OrderStatus } from './order.state.js';
-import { fillSnapshot, orderSnapshot } from './order.snapshot.js';
+import { fillSnapshot, orderSnapshot, type OrderRow } from './order.snapshot.js';
 
 /** Applies one broker execution to the books: the heart of apply-fill. */
 export class FillApplier {
@@ -22,149 +22,197 @@ export class FillApplier {
   async apply(orderId: string, f: BrokerFill): Promise<boolean> {
     const [o0] = await this.deps.db.select().from(orders).where(eq(orders.id, orderId)).limit(1);
     if (!o0) throw new UnrecoverableJobError(`fill for unknown order ${orderId}`);
-    // An adapter is a trust boundary: a zero or negative quantity would shrink filledQuantity and the
-    // position and credit cash (or divide by zero in the averages); a non-positive price is no trade.
-    const fq = dec(f.quantity);
-    const fp = dec(f.price);
-    if (!fq.isFinite() || fq.lte(0) || !fp.isFinite() || fp.lte(0) || !dec(f.fee).isFinite()) {
-      throw new UnrecoverableJobError(`fill ${f.brokerFillId} of order ${orderId} has a non-positive quantity or price`);
-    }
+    checkFill(orderId, f);
     const now = this.deps.clock.now();
-    const qty = fq;
-    const price = fp;
+    const res = await this.deps.db.transaction((tx: Tx) => this.applyInTx(tx, o0, f, now));
+    if (!res) return false;
+    this.deps.metrics?.orders.inc({ event: 'fill' });
+    await this.deps.relay.published(res.events);
+    return true;
+  }
+
+  /**
+   * The order's acknowledgement and the executions the broker reported with it, in ONE transaction:
+   * SUBMITTING → OPEN (guarded) with the broker's order id, then each fill as {@link apply} would. A
+   * marketable order thus goes SUBMITTING → OPEN → FILLED in one commit, with the same events as before.
+   * Null (nothing written) if the order was no longer SUBMITTING.
+   */
+  async acknowledge(seen: OrderRow, brokerOrderId: string, executions: BrokerFill[]): Promise<OrderRow | null> {
+    for (const f of executions) checkFill(seen.id, f);
+    const now = this.deps.clock.now();
+    const res = await this.deps.db.transaction(async (tx: Tx) => {
+      const [, [u]] = await Promise.all([
+        lockPortfolio(tx, seen.portfolioId),
+        tx
+          .update(orders)
+          .set({ status: 'OPEN', brokerOrderId, updatedAt: now })
+          .where(and(eq(orders.id, seen.id), eq(orders.status, 'SUBMITTING')))
+          .returning(),
+      ]);
+      if (!u) return null;
+      const events = await appendEvents(tx, seen.portfolioId, [{ type: 'ORDER_UPDATED', payload: { order: orderSnapshot(u) } }], now);
+      let order: OrderRow = u;
+      for (const f of executions) {
+        const r = await this.applyInTx(tx, u, f, now);
+        if (!r) continue;
+        events.push(...r.events);
+        order = r.order;
+      }
+      return { order, events };
+    });
+    if (!res) return null;
+    this.deps.metrics?.orders.inc({ event: 'fill' }, res.events.filter((e) => e.message.type === 'FILL_RECEIVED').length);
+    await this.deps.relay.published(res.events);
+    return res.order;
+  }
+
+  /**
+   * One execution applied in the caller's transaction (which may already hold the portfolio lock).
+   * Null if it was applied before (a replay) or the portfolio is gone.
+   */
+  async applyInTx(tx: Tx, o0: Pick<OrderRow, 'id' | 'portfolioId' | 'instrumentId'>, f: BrokerFill, now: Date): Promise<{ order: OrderRow; events: StoredEvent[] } | null> {
+    const orderId = o0.id;
+    const qty = dec(f.quantity);
+    const price = dec(f.price);
     const fee = dec(f.fee);
     const pid = o0.portfolioId;
     // Two round trips, each a pipeline of statements: read and lock everything, then write everything.
     // The portfolio lock is first in the pipeline, so it is taken before anything else is touched.
-    const res = await this.deps.db.transaction(async (tx: Tx) => {
-      const [[p], [fill], [o], [pos], [hold], [held]] = await Promise.all([
-        tx.select().from(portfolios).where(eq(portfolios.id, pid)).for('update'),
-        tx
-          .insert(fills)
-          .values({
-            orderId,
-            portfolioId: pid,
-            brokerFillId: f.brokerFillId,
-            quantity: toDb(qty),
-            price: toDb(price),
-            fee: toDb(fee),
-            executedAt: new Date(f.executedAt),
-            createdAt: now,
-          })
-          .onConflictDoNothing({ target: [fills.orderId, fills.brokerFillId] })
-          .returning(),
-        tx.select().from(orders).where(eq(orders.id, orderId)).for('update'),
-        tx
-          .select()
-          .from(positions)
-          .where(and(eq(positions.portfolioId, pid), eq(positions.instrumentId, o0.instrumentId)))
-          .for('update'),
-        tx.select().from(holds).where(and(eq(holds.orderId, orderId), isNull(holds.releasedAt))),
-        tx
-          .select({ total: sql<string>`coalesce(sum(${holds.amount}), 0)` })
-          .from(holds)
-          .where(and(eq(holds.portfolioId, pid), eq(holds.kind, 'CASH'), isNull(holds.releasedAt))),
-      ]);
-      if (!p || !fill) return null; // no portfolio, or this fill was applied already (a replay)
+    const [[p], [fill], [o], [pos], [hold], [held]] = await Promise.all([
+      tx.select().from(portfolios).where(eq(portfolios.id, pid)).for('update'),
+      tx
+        .insert(fills)
+        .values({
+          orderId,
+          portfolioId: pid,
+          brokerFillId: f.brokerFillId,
+          quantity: toDb(qty),
+          price: toDb(price),
+          fee: toDb(fee),
+          executedAt: new Date(f.executedAt),
+          createdAt: now,
+        })
+        .onConflictDoNothing({ target: [fills.orderId, fills.brokerFillId] })
+        .returning(),
+      tx.select().from(orders).where(eq(orders.id, orderId)).for('update'),
+      tx
+        .select()
+        .from(positions)
+        .where(and(eq(positions.portfolioId, pid), eq(positions.instrumentId, o0.instrumentId)))
+        .for('update'),
+      tx.select().from(holds).where(and(eq(holds.orderId, orderId), isNull(holds.releasedAt))),
+      tx
+        .select({ total: sql<string>`coalesce(sum(${holds.amount}), 0)` })
+        .from(holds)
+        .where(and(eq(holds.portfolioId, pid), eq(holds.kind, 'CASH'), isNull(holds.releasedAt))),
+    ]);
+    if (!p || !fill) return null; // no portfolio, or this fill was applied already (a replay)
 
-      // The order: filled quantity, average price, fees, status.
-      const filledBefore = dec(o.filledQuantity);
-      const filled = filledBefore.add(qty);
-      if (filled.gt(o.quantity)) throw new UnrecoverableJobError(`fill ${f.brokerFillId} overfills order ${orderId}`);
-      const complete = filled.eq(o.quantity);
-      const status = statusAfterFill(o.status as OrderStatus, { isComplete: complete });
-      const avg = dec(o.averageFillPrice ?? 0).mul(filledBefore).add(price.mul(qty)).div(filled).toDecimalPlaces(8);
-      const orderSet = {
-        filledQuantity: toDb(filled),
-        averageFillPrice: toDb(avg),
-        feesPaid: toDb(dec(o.feesPaid).add(fee)),
-        status,
-        brokerOrderId: o.brokerOrderId ?? f.brokerOrderId,
-        updatedAt: now,
-        closedAt: complete ? now : null,
-      };
-      const order = { ...o, ...orderSet };
+    // The order: filled quantity, average price, fees, status.
+    const filledBefore = dec(o.filledQuantity);
+    const filled = filledBefore.add(qty);
+    if (filled.gt(o.quantity)) throw new UnrecoverableJobError(`fill ${f.brokerFillId} overfills order ${orderId}`);
+    const complete = filled.eq(o.quantity);
+    const status = statusAfterFill(o.status as OrderStatus, { isComplete: complete });
+    const avg = dec(o.averageFillPrice ?? 0).mul(filledBefore).add(price.mul(qty)).div(filled).toDecimalPlaces(8);
+    const orderSet = {
+      filledQuantity: toDb(filled),
+      averageFillPrice: toDb(avg),
+      feesPaid: toDb(dec(o.feesPaid).add(fee)),
+      status,
+      brokerOrderId: o.brokerOrderId ?? f.brokerOrderId,
+      updatedAt: now,
+      closedAt: complete ? now : null,
+    };
+    const order = { ...o, ...orderSet };
 
-      // Position: average cost on buys; realised P&L on sells (fees are ledger lines of their own).
-      const q0 = dec(pos?.quantity ?? 0);
-      const avg0 = dec(pos?.averageCost ?? 0);
-      let q1: Decimal;
-      let avg1 = avg0;
-      let realized = dec(pos?.realizedPnl ?? 0);
-      if (o.side === 'BUY') {
-        q1 = q0.add(qty);
-        avg1 = q0.mul(avg0).add(qty.mul(price)).div(q1).toDecimalPlaces(8);
-      } else {
-        q1 = q0.sub(qty);
-        realized = realized.add(price.sub(avg0).mul(qty));
-        if (q1.isZero()) avg1 = dec(0);
-      }
-      const posValues = { quantity: toDb(q1), averageCost: toDb(avg1), realizedPnl: toDb(realized), updatedAt: now };
-      const position = { portfolioId: pid, instrumentId: o.instrumentId, ...posValues };
+    // Position: average cost on buys; realised P&L on sells (fees are ledger lines of their own).
+    const q0 = dec(pos?.quantity ?? 0);
+    const avg0 = dec(pos?.averageCost ?? 0);
+    let q1: Decimal;
+    let avg1 = avg0;
+    let realized = dec(pos?.realizedPnl ?? 0);
+    if (o.side === 'BUY') {
+      q1 = q0.add(qty);
+      avg1 = q0.mul(avg0).add(qty.mul(price)).div(q1).toDecimalPlaces(8);
+    } else {
+      q1 = q0.sub(qty);
+      realized = realized.add(price.sub(avg0).mul(qty));
+      if (q1.isZero()) avg1 = dec(0);
+    }
+    const posValues = { quantity: toDb(q1), averageCost: toDb(avg1), realizedPnl: toDb(realized), updatedAt: now };
+    const position = { portfolioId: pid, instrumentId: o.instrumentId, ...posValues };
 
-      // Cash: the trade and the fee, as ledger lines; the portfolio's cash moves by their sum.
-      const notional = qty.mul(price);
-      const lines = [
-        { kind: 'TRADE' as const, amount: o.side === 'BUY' ? notional.neg() : notional, description: `${o.side} ${fmt(qty)} @ ${fmt(price)}` },
-        { kind: 'FEE' as const, amount: fee.neg(), description: 'broker fee' },
-      ].filter((l) => !l.amount.isZero());
-      const delta = lines.reduce((acc, l) => acc.add(l.amount), dec(0));
-      const cash = dec(p.cash).add(delta);
+    // Cash: the trade and the fee, as ledger lines; the portfolio's cash moves by their sum.
+    const notional = qty.mul(price);
+    const lines = [
+      { kind: 'TRADE' as const, amount: o.side === 'BUY' ? notional.neg() : notional, description: `${o.side} ${fmt(qty)} @ ${fmt(price)}` },
+      { kind: 'FEE' as const, amount: fee.neg(), description: 'broker fee' },
+    ].filter((l) => !l.amount.isZero());
+    const delta = lines.reduce((acc, l) => acc.add(l.amount), dec(0));
+    const cash = dec(p.cash).add(delta);
 
-      // The hold: released in proportion to what filled; all of it once the order is complete.
-      let holdLeft: Decimal | null = null;
-      let cashReleased = dec(0);
-      if (hold) {
-        const amount = dec(hold.amount);
-        const remainingQty = dec(o.quantity).sub(filledBefore);
-        const release = complete
-          ? amount
-          : o.side === 'SELL'
-            ? Decimal.min(amount, qty)
-            : amount.mul(qty).div(remainingQty).toDecimalPlaces(8, Decimal.ROUND_DOWN);
-        holdLeft = amount.sub(release);
-        if (hold.kind === 'CASH') cashReleased = release;
-      }
-      const available = cash.sub(dec(held.total).sub(cashReleased));
+    // The hold: released in proportion to what filled; all of it once the order is complete.
+    let holdLeft: Decimal | null = null;
+    let cashReleased = dec(0);
+    if (hold) {
+      const amount = dec(hold.amount);
+      const remainingQty = dec(o.quantity).sub(filledBefore);
+      const release = complete
+        ? amount
+        : o.side === 'SELL'
+          ? Decimal.min(amount, qty)
+          : amount.mul(qty).div(remainingQty).toDecimalPlaces(8, Decimal.ROUND_DOWN);
+      holdLeft = amount.sub(release);
+      if (hold.kind === 'CASH') cashReleased = release;
+    }
+    const available = cash.sub(dec(held.total).sub(cashReleased));
 
-      const events: NewEvent[] = [
-        { type: 'FILL_RECEIVED', payload: { fill: fillSnapshot(fill), order: orderSnapshot(order) } },
-        { type: 'ORDER_UPDATED', payload: { order: orderSnapshot(order) } },
-        { type: 'POSITION_CHANGED', payload: { position: { ...position, updatedAt: now.toISOString() } } },
-        { type: 'BALANCE_CHANGED', payload: { cash: fmt(cash, 2), availableCash: fmt(available, 2), reason: 'FILL' } },
-      ];
-      const firstSeq = p.eventSequence + 1;
-      const writes = await Promise.all([
-        tx.update(orders).set(orderSet).where(eq(orders.id, orderId)),
-        tx
-          .insert(positions)
-          .values(position)
-          .onConflictDoUpdate({ target: [positions.portfolioId, positions.instrumentId], set: posValues }),
-        lines.length
-          ? tx.insert(ledgerEntries).values(
-              lines.map((l) => ({ portfolioId: pid, kind: l.kind, amount: toDb(l.amount), currency: p.baseCurrency, orderId, fillId: fill.id, description: l.description, createdAt: now })),
-            )
-          : Promise.resolve(),
-        tx
-          .update(portfolios)
-          .set({ cash: sql`${portfolios.cash} + ${toDb(delta)}::numeric`, eventSequence: sql`${portfolios.eventSequence} + ${events.length}` })
-          .where(eq(portfolios.id, pid)),
-        hold && holdLeft
-          ? tx
-              .update(holds)
-              .set({ amount: toDb(holdLeft), releasedAt: holdLeft.isZero() ? now : null, updatedAt: now })
-              .where(eq(holds.id, hold.id))
-          : Promise.resolve(),
-        tx
-          .insert(outboxEvents)
-          .values(outboxRows(pid, firstSeq, events, now))
-          .returning({ id: outboxEvents.id, sequence: outboxEvents.sequence }),
-      ]);
-      return storedEvents(pid, writes[5], events, now);
-    });
-    if (!res) return false;
-    this.deps.metrics?.orders.inc({ event: 'fill' });
-    await this.deps.relay.published(res);
-    return true;
+    const events: NewEvent[] = [
+      { type: 'FILL_RECEIVED', payload: { fill: fillSnapshot(fill), order: orderSnapshot(order) } },
+      { type: 'ORDER_UPDATED', payload: { order: orderSnapshot(order) } },
+      { type: 'POSITION_CHANGED', payload: { position: { ...position, updatedAt: now.toISOString() } } },
+      { type: 'BALANCE_CHANGED', payload: { cash: fmt(cash, 2), availableCash: fmt(available, 2), reason: 'FILL' } },
+    ];
+    const firstSeq = p.eventSequence + 1;
+    const writes = await Promise.all([
+      tx.update(orders).set(orderSet).where(eq(orders.id, orderId)),
+      tx
+        .insert(positions)
+        .values(position)
+        .onConflictDoUpdate({ target: [positions.portfolioId, positions.instrumentId], set: posValues }),
+      lines.length
+        ? tx.insert(ledgerEntries).values(
+            lines.map((l) => ({ portfolioId: pid, kind: l.kind, amount: toDb(l.amount), currency: p.baseCurrency, orderId, fillId: fill.id, description: l.description, createdAt: now })),
+          )
+        : Promise.resolve(),
+      tx
+        .update(portfolios)
+        .set({ cash: sql`${portfolios.cash} + ${toDb(delta)}::numeric`, eventSequence: sql`${portfolios.eventSequence} + ${events.length}` })
+        .where(eq(portfolios.id, pid)),
+      hold && holdLeft
+        ? tx
+            .update(holds)
+            .set({ amount: toDb(holdLeft), releasedAt: holdLeft.isZero() ? now : null, updatedAt: now })
+            .where(eq(holds.id, hold.id))
+        : Promise.resolve(),
+      tx
+        .insert(outboxEvents)
+        .values(outboxRows(pid, firstSeq, events, now))
+        .returning({ id: outboxEvents.id, sequence: outboxEvents.sequence }),
+    ]);
+    return { order: order as OrderRow, events: storedEvents(pid, writes[5], events, now) };
+  }
+}
+
+/**
+ * An adapter is a trust boundary: a zero or negative quantity would shrink filledQuantity and the
+ * position and credit cash (or divide by zero in the averages); a non-positive price is no trade.
+ */
+function checkFill(orderId: string, f: BrokerFill): void {
+  const fq = dec(f.quantity);
+  const fp = dec(f.price);
+  if (!fq.isFinite() || fq.lte(0) || !fp.isFinite() || fp.lte(0) || !dec(f.fee).isFinite()) {
+    throw new UnrecoverableJobError(`fill ${f.brokerFillId} of order ${orderId} has a non-positive quantity or price`);
   }
 }

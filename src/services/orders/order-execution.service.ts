@@ -45,6 +45,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export class OrderExecutionService {
   private readonly fills: FillApplier;
   private readonly transitions: OrderTransitions;
+  /**
+   * Executions the broker reported while this process was placing the order (the paper exchange fills a
+   * marketable order inside its placeOrder call): the submit job applies them in the acknowledgement's
+   * transaction instead of a job per fill. See {@link takeOverFill}.
+   */
+  private readonly placing = new Map<string, BrokerFill[]>();
 
   constructor(private readonly deps: OrderExecutionDeps) {
     this.fills = new FillApplier(deps);
@@ -112,6 +118,8 @@ export class OrderExecutionService {
     }
 
     const inst = await this.instrumentOf(o.instrumentId);
+    const executions: BrokerFill[] = [];
+    this.placing.set(o.id, executions);
     try {
       await this.throttle(broker, account);
       const ack = await broker.placeOrder({
@@ -127,8 +135,13 @@ export class OrderExecutionService {
         protectionPrice: o.protectionPrice,
       });
       this.deps.metrics?.orders.inc({ event: 'submitted' });
-      await this.acknowledge(o, ack, { adopted: false });
+      this.placing.delete(o.id);
+      await this.acknowledge(o, ack, { adopted: false }, executions);
     } catch (err) {
+      this.placing.delete(o.id);
+      // Executions taken over and not yet written must not be dropped: back to the job loop (a replay
+      // is harmless). Should that fail too, the retried job adopts the order and syncs its fills.
+      if (executions.length) await this.enqueueFills(executions.splice(0));
       if (err instanceof BrokerRejectedError) {
         this.deps.metrics?.orders.inc({ event: 'rejected' });
         await this.finish(o.id, 'REJECTED', err.reason);
@@ -166,12 +179,36 @@ export class OrderExecutionService {
     await this.finish(orderId, 'FAILED', 'broker unavailable; the order was not placed');
   }
 
-  /** Record the broker's acknowledgement (and id); then make sure fills and terminal states follow. */
-  private async acknowledge(seen: OrderRow, ack: BrokerOrder, opts: { adopted: boolean }): Promise<void> {
+  /**
+   * A broker event listener offers each execution here first. True if the submit job now placing its
+   * order will apply it in the acknowledgement's transaction (or hand it back to the job loop if that
+   * fails); false if the caller must enqueue `apply-fill` itself. If this process dies first, the
+   * retried submit job adopts the order and its sync applies the fills the broker has.
+   */
+  takeOverFill(fill: BrokerFill): boolean {
+    const mine = this.placing.get(fill.clientOrderId);
+    if (!mine) return false;
+    mine.push(fill);
+    return true;
+  }
+
+  private async enqueueFills(fills: BrokerFill[]): Promise<void> {
+    for (const f of fills) {
+      await this.deps.queue.add('apply-fill', { orderId: f.clientOrderId, fill: f }, { jobId: `fill-${f.clientOrderId}-${f.brokerFillId}`, ...BROKER_JOB_OPTIONS });
+    }
+  }
+
+  /**
+   * Record the broker's acknowledgement (and id), with the executions reported during the call in the
+   * same transaction; then make sure fills and terminal states follow.
+   */
+  private async acknowledge(seen: OrderRow, ack: BrokerOrder, opts: { adopted: boolean }, executions: BrokerFill[] = []): Promise<void> {
     const now = this.deps.clock.now();
     const orderId = seen.id;
-    const moved = seen.status === 'SUBMITTING' ? await this.transitions.move(seen, 'SUBMITTING', 'OPEN', { brokerOrderId: ack.brokerOrderId }) : null;
+    const moved = seen.status === 'SUBMITTING' ? await this.fills.acknowledge(seen, ack.brokerOrderId, executions) : null;
+    if (moved) executions.length = 0; // written with the acknowledgement
     if (!moved) {
+      await this.enqueueFills(executions.splice(0));
       // Not SUBMITTING, or no longer: a cancel may have moved it to CANCEL_REQUESTED since we read it. The
       // broker id must be recorded all the same, or the cancel job below finds none and does nothing.
       await this.deps.db

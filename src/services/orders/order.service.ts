@@ -22,6 +22,8 @@ import { canTransition, type OrderStatus } from './order.state.js';
 import { orderSnapshot, type FillRow, type OrderRow } from './order.snapshot.js';
 import { OrderTransitions } from './order.transitions.js';
 import { protectionPrice } from './market-protection.js';
+import { PlacementBatcher } from './placement-batcher.js';
+import type { PreparedOrder } from './order.placement.js';
 
 export interface OrderServiceDeps {
   db: Db;
@@ -49,17 +51,37 @@ export class OrderService {
   private readonly buffer: Decimal;
 
   private readonly transitions: OrderTransitions;
+  private readonly batcher: PlacementBatcher;
 
   constructor(private readonly deps: OrderServiceDeps) {
     this.buffer = dec(deps.marketBuffer ?? '0.05');
     this.transitions = new OrderTransitions(deps);
+    this.batcher = new PlacementBatcher(deps);
   }
 
   /**
    * Validate, check risk, and in ONE transaction insert the order, its hold and its outbox events; then
-   * enqueue `submit-order` (job id = order id). A repeated clientOrderId returns the first order.
+   * enqueue `submit-order` (job id = order id). A repeated clientOrderId returns the first order. Orders
+   * arriving together share that transaction (group commit, see PlacementBatcher).
    */
   async place(viewer: Principal, req: PlaceOrderRequest): Promise<OrderRow> {
+    const prepared = await this.prepare(viewer, req);
+    if ('replay' in prepared) return prepared.replay;
+    const r = await this.batcher.place(prepared);
+    if (r.kind === 'placed') return r.order;
+    if (r.kind === 'refused') throw r.error;
+    // Lost a race with the same clientOrderId: the winner's order is the answer.
+    const winner = await this.byClientOrderId(viewer.userId, prepared.clientOrderId);
+    if (!winner) throw new InvalidOrderStateError('being placed', 'place');
+    return this.idempotentReplay(winner, prepared.requestHash, prepared.clientOrderId);
+  }
+
+  /**
+   * Everything about placing an order that needs no lock: access, validation, idempotency, the rate
+   * limit, the reservation price, the notional limit and the hold. Returns the order to record (with
+   * {@link placeOrdersInTx}, in any transaction) or, for a repeated clientOrderId, the first order.
+   */
+  async prepare(viewer: Principal, req: PlaceOrderRequest): Promise<PreparedOrder | { replay: OrderRow }> {
     const clientOrderId = req.clientOrderId == null ? randomUUID() : validateClientOrderId(req.clientOrderId.trim());
     const portfolio = await this.deps.portfolios.getForTrading(viewer, req.portfolioId);
     const instrument = await this.deps.instruments.resolve(req.symbol, req.exchange);
@@ -74,8 +96,11 @@ export class OrderService {
     }
     const requestHash = requestFingerprint(portfolio.id, instrument.id, valid);
 
-    const existing = await this.byClientOrderId(viewer.userId, clientOrderId);
-    if (existing) return this.idempotentReplay(existing, requestHash, clientOrderId);
+    // Only a client-chosen id can repeat; a generated one is new.
+    if (req.clientOrderId != null) {
+      const existing = await this.byClientOrderId(viewer.userId, clientOrderId);
+      if (existing) return { replay: await this.idempotentReplay(existing, requestHash, clientOrderId) };
+    }
 
     const wait = await this.deps.rateLimiter.tryAcquire(`orders:${viewer.userId}`, { limit: this.deps.limits.ordersPerSecond, windowMs: 1000 });
     if (wait > 0) throw new RateLimitedError(wait);
@@ -95,72 +120,7 @@ export class OrderService {
       valid.side === 'BUY'
         ? cashToReserve(valid.quantity, refPrice).add(broker.feeBound?.(portfolio.baseCurrency, valid.quantity.mul(refPrice).toFixed()) ?? 0)
         : valid.quantity;
-    const now = this.deps.clock.now();
-
-    let result: { order: OrderRow; events: StoredEvent[] };
-    try {
-      result = await this.deps.db.transaction(async (tx) => {
-        const p = await lockPortfolio(tx, portfolio.id);
-        if (!p) throw new NotFoundError('Portfolio', portfolio.id);
-        const events: NewEvent[] = [];
-        if (valid.side === 'BUY') {
-          const b = await balances(tx, p.id, dec(p.cash));
-          checkBuyingPower(b.available, reserve);
-          events.push({
-            type: 'BALANCE_CHANGED',
-            payload: { cash: fmt(b.cash, 2), availableCash: fmt(b.available.sub(reserve), 2), reason: 'ORDER_HOLD' },
-          });
-        } else {
-          const [pos] = await tx
-            .select({ quantity: positions.quantity })
-            .from(positions)
-            .where(and(eq(positions.portfolioId, p.id), eq(positions.instrumentId, instrument.id)));
-          checkSellable(dec(pos?.quantity ?? 0), await heldQuantity(tx, p.id, instrument.id), valid.quantity);
-        }
-        const [order] = await tx
-          .insert(orders)
-          .values({
-            userId: viewer.userId,
-            portfolioId: p.id,
-            instrumentId: instrument.id,
-            clientOrderId,
-            side: valid.side,
-            type: valid.type,
-            timeInForce: valid.timeInForce,
-            quantity: toDb(valid.quantity),
-            limitPrice: valid.limitPrice ? toDb(valid.limitPrice) : null,
-            stopPrice: valid.stopPrice ? toDb(valid.stopPrice) : null,
-            protectionPrice: protection ? toDb(protection) : null,
-            status: 'PENDING',
-            broker: p.broker,
-            requestHash,
-            createdAt: now,
-            updatedAt: now,
-          })
-          .returning();
-        await tx.insert(holds).values({
-          portfolioId: p.id,
-          orderId: order.id,
-          kind: valid.side === 'BUY' ? 'CASH' : 'QUANTITY',
-          instrumentId: valid.side === 'SELL' ? instrument.id : null,
-          amount: toDb(reserve),
-          createdAt: now,
-          updatedAt: now,
-        });
-        events.unshift({ type: 'ORDER_UPDATED', payload: { order: orderSnapshot(order) } });
-        return { order, events: await appendEvents(tx, p.id, events, now) };
-      });
-    } catch (err) {
-      if (isUniqueViolation(err)) {
-        // Lost a race with the same clientOrderId: the winner's order is the answer.
-        const winner = await this.byClientOrderId(viewer.userId, clientOrderId);
-        if (winner) return this.idempotentReplay(winner, requestHash, clientOrderId);
-      }
-      throw err;
-    }
-    await this.deps.relay.published(result.events);
-    await this.deps.queue.add('submit-order', { orderId: result.order.id }, { jobId: result.order.id, ...BROKER_JOB_OPTIONS });
-    return result.order;
+    return { userId: viewer.userId, portfolioId: portfolio.id, instrumentId: instrument.id, clientOrderId, valid, reserve, requestHash, protectionPrice: protection };
   }
 
   private async idempotentReplay(existing: OrderRow, requestHash: string, clientOrderId: string): Promise<OrderRow> {

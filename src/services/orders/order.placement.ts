@@ -1,0 +1,186 @@
+import { randomUUID } from 'node:crypto';
+import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
+import type { Tx } from '../../db/client.js';
+import { holds, orders, outboxEvents, portfolios, positions } from '../../db/schema/index.js';
+import { NotFoundError } from '../../errors.js';
+import { dec, fmt, toDb, type Decimal } from '../../lib/decimal.js';
+import { outboxRows, storedEvents, type NewEvent, type StoredEvent } from '../../events/outbox.js';
+import { checkBuyingPower, checkSellable } from './order.risk.js';
+import type { ValidOrder } from './order.validation.js';
+import { orderSnapshot, type OrderRow } from './order.snapshot.js';
+
+/**
+ * The building blocks of placing orders, usable inside a caller's transaction: an order that passed
+ * validation and pre-trade checks outside the transaction (see OrderService.prepare), and
+ * {@link placeOrdersInTx}, which records many of them at once. The group commit of OrderService uses
+ * it for orders arriving together; a basket run uses it for its N orders in its own transaction.
+ */
+export interface PreparedOrder {
+  userId: string;
+  portfolioId: string;
+  instrumentId: string;
+  clientOrderId: string;
+  valid: ValidOrder;
+  /** Cash (buy: notional at the reservation price plus the fee bound) or quantity (sell) to hold. */
+  reserve: Decimal;
+  requestHash: string;
+  /** Market protection (market-protection.ts): the price a market or stop buy may never fill beyond. */
+  protectionPrice?: Decimal | null;
+}
+
+export type PlacementResult =
+  | { kind: 'placed'; order: OrderRow; events: StoredEvent[] }
+  /** A domain error of this order alone (insufficient funds or quantity, portfolio gone). */
+  | { kind: 'refused'; error: Error }
+  /** Its (userId, clientOrderId) already exists, or repeats an earlier input: answer it as a replay. */
+  | { kind: 'duplicate' };
+
+/** An input's clientOrderId was taken by a concurrent transaction; retry the inputs one by one. */
+export class PlacementConflictError extends Error {
+  constructor() {
+    super('a client order id was taken concurrently');
+    this.name = 'PlacementConflictError';
+  }
+}
+
+/**
+ * Record `inputs` in the caller's transaction, with their portfolios locked (in id order, so concurrent
+ * batches cannot deadlock) and the risk rules checked against the balances as each earlier input of the
+ * same portfolio left them: the order rows, their holds, the portfolios' event sequences and the outbox
+ * rows, each ONE multi-row statement. Results are in input order; a refused input writes nothing. If a
+ * concurrent transaction inserted one of the client order ids meanwhile, throws PlacementConflictError
+ * (the caller's transaction must roll back), as the other inputs' checks counted that order's hold.
+ */
+export async function placeOrdersInTx(tx: Tx, inputs: PreparedOrder[], now: Date): Promise<PlacementResult[]> {
+  const results: PlacementResult[] = inputs.map(() => ({ kind: 'duplicate' }) as PlacementResult);
+  if (inputs.length === 0) return results;
+  const pids = [...new Set(inputs.map((i) => i.portfolioId))].sort();
+  const sells = inputs.filter((i) => i.valid.side === 'SELL');
+  const sellInstruments = [...new Set(sells.map((i) => i.instrumentId))];
+  // One round trip: lock the portfolios, and read what their open holds and positions are.
+  const [locked, heldCash, heldQty, held] = await Promise.all([
+    tx.select().from(portfolios).where(inArray(portfolios.id, pids)).orderBy(asc(portfolios.id)).for('update'),
+    tx
+      .select({ portfolioId: holds.portfolioId, total: sql<string>`coalesce(sum(${holds.amount}), 0)` })
+      .from(holds)
+      .where(and(inArray(holds.portfolioId, pids), eq(holds.kind, 'CASH'), isNull(holds.releasedAt)))
+      .groupBy(holds.portfolioId),
+    sells.length
+      ? tx
+          .select({ portfolioId: holds.portfolioId, instrumentId: holds.instrumentId, total: sql<string>`coalesce(sum(${holds.amount}), 0)` })
+          .from(holds)
+          .where(and(inArray(holds.portfolioId, pids), eq(holds.kind, 'QUANTITY'), inArray(holds.instrumentId, sellInstruments), isNull(holds.releasedAt)))
+          .groupBy(holds.portfolioId, holds.instrumentId)
+      : Promise.resolve([]),
+    sells.length
+      ? tx
+          .select({ portfolioId: positions.portfolioId, instrumentId: positions.instrumentId, quantity: positions.quantity })
+          .from(positions)
+          .where(and(inArray(positions.portfolioId, pids), inArray(positions.instrumentId, sellInstruments)))
+      : Promise.resolve([]),
+  ]);
+  const byId = new Map(locked.map((p) => [p.id, p]));
+  const available = new Map(locked.map((p) => [p.id, dec(p.cash)]));
+  for (const h of heldCash) available.set(h.portfolioId, available.get(h.portfolioId)!.sub(h.total));
+  const key = (pid: string, iid: string | null) => `${pid}/${iid}`;
+  const promised = new Map(heldQty.map((h) => [key(h.portfolioId, h.instrumentId), dec(h.total)]));
+  const owned = new Map(held.map((p) => [key(p.portfolioId, p.instrumentId), dec(p.quantity)]));
+
+  // Risk in input order, each seeing the holds of the inputs before it.
+  const accepted: { index: number; id: string; input: PreparedOrder; events: NewEvent[] }[] = [];
+  const seen = new Set<string>();
+  inputs.forEach((input, index) => {
+    const idem = `${input.userId}/${input.clientOrderId}`;
+    if (seen.has(idem)) return; // a repeat within the batch: a replay of the first
+    seen.add(idem);
+    const p = byId.get(input.portfolioId);
+    if (!p) {
+      results[index] = { kind: 'refused', error: new NotFoundError('Portfolio', input.portfolioId) };
+      return;
+    }
+    const events: NewEvent[] = [];
+    try {
+      if (input.valid.side === 'BUY') {
+        const before = available.get(p.id)!;
+        checkBuyingPower(before, input.reserve);
+        available.set(p.id, before.sub(input.reserve));
+        events.push({ type: 'BALANCE_CHANGED', payload: { cash: fmt(dec(p.cash), 2), availableCash: fmt(before.sub(input.reserve), 2), reason: 'ORDER_HOLD' } });
+      } else {
+        const k = key(p.id, input.instrumentId);
+        checkSellable(owned.get(k) ?? dec(0), promised.get(k) ?? dec(0), input.reserve);
+        promised.set(k, (promised.get(k) ?? dec(0)).add(input.reserve));
+      }
+    } catch (error) {
+      results[index] = { kind: 'refused', error: error as Error };
+      return;
+    }
+    accepted.push({ index, id: randomUUID(), input, events });
+  });
+  if (accepted.length === 0) return results;
+
+  // Second round trip: the orders. A client order id taken meanwhile is skipped here, not an error.
+  const rows = await tx
+    .insert(orders)
+    .values(
+      accepted.map(({ id, input }) => ({
+        id,
+        userId: input.userId,
+        portfolioId: input.portfolioId,
+        instrumentId: input.instrumentId,
+        clientOrderId: input.clientOrderId,
+        side: input.valid.side,
+        type: input.valid.type,
+        timeInForce: input.valid.timeInForce,
+        quantity: toDb(input.valid.quantity),
+        limitPrice: input.valid.limitPrice ? toDb(input.valid.limitPrice) : null,
+        stopPrice: input.valid.stopPrice ? toDb(input.valid.stopPrice) : null,
+        protectionPrice: input.protectionPrice ? toDb(input.protectionPrice) : null,
+        status: 'PENDING' as const,
+        broker: byId.get(input.portfolioId)!.broker,
+        requestHash: input.requestHash,
+        createdAt: now,
+        updatedAt: now,
+      })),
+    )
+    .onConflictDoNothing({ target: [orders.userId, orders.clientOrderId] })
+    .returning();
+  if (rows.length !== accepted.length) throw new PlacementConflictError();
+  const orderById = new Map(rows.map((r) => [r.id, r]));
+
+  // Third round trip: holds, event sequences and outbox rows, numbered per portfolio in input order.
+  const nextSeq = new Map(locked.map((p) => [p.id, p.eventSequence]));
+  const outbox: ReturnType<typeof outboxRows> = [];
+  const numbered = accepted.map((a) => {
+    const order = orderById.get(a.id)!;
+    const events: NewEvent[] = [{ type: 'ORDER_UPDATED', payload: { order: orderSnapshot(order) } }, ...a.events];
+    const first = nextSeq.get(order.portfolioId)! + 1;
+    nextSeq.set(order.portfolioId, first + events.length - 1);
+    outbox.push(...outboxRows(order.portfolioId, first, events, now));
+    return { ...a, order, events, first };
+  });
+  const seqValues = sql.join(
+    pids.filter((pid) => nextSeq.get(pid) !== byId.get(pid)?.eventSequence).map((pid) => sql`(${pid}::uuid, ${nextSeq.get(pid)}::bigint)`),
+    sql`, `,
+  );
+  const [, , stored] = await Promise.all([
+    tx.insert(holds).values(
+      numbered.map(({ order, input }) => ({
+        portfolioId: order.portfolioId,
+        orderId: order.id,
+        kind: input.valid.side === 'BUY' ? ('CASH' as const) : ('QUANTITY' as const),
+        instrumentId: input.valid.side === 'SELL' ? input.instrumentId : null,
+        amount: toDb(input.reserve),
+        createdAt: now,
+        updatedAt: now,
+      })),
+    ),
+    tx.execute(sql`update ${portfolios} set event_sequence = v.seq from (values ${seqValues}) as v(id, seq) where ${portfolios.id} = v.id`),
+    tx.insert(outboxEvents).values(outbox).returning({ id: outboxEvents.id, sequence: outboxEvents.sequence, portfolioId: outboxEvents.portfolioId }),
+  ]);
+  const storedAt = new Map(stored.map((r) => [`${r.portfolioId}/${r.sequence}`, r]));
+  for (const n of numbered) {
+    const rowsOfOrder = n.events.map((_, i) => storedAt.get(`${n.order.portfolioId}/${n.first + i}`)!);
+    results[n.index] = { kind: 'placed', order: n.order, events: storedEvents(n.order.portfolioId, rowsOfOrder, n.events, now) };
+  }
+  return results;
+}
