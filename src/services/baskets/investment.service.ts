@@ -15,6 +15,16 @@ import type { RunOrderView } from './run-summary.js';
 
 const MAX_AMOUNT = dec('1000000000');
 
+export interface ValuedHolding {
+  instrumentId: string;
+  quantity: string;
+  averageCost: string;
+  targetQuantity: string;
+  marketValue: string | null;
+  currentWeight: number | null;
+  targetWeight: string;
+}
+
 /** An amount: a positive decimal with at most 2 places. */
 export function checkAmount(raw: string, field = 'amount'): Decimal {
   let a: Decimal;
@@ -95,6 +105,28 @@ export class InvestmentService {
     if (deficits.size === 0) return inv.status;
     const held = await this.repo.holdings(inv.id);
     return held.some((h) => dec(h.quantity).gt(0) && deficits.has(h.instrumentId)) ? 'OUT_OF_SYNC' : inv.status;
+  }
+
+  /** Holdings valued at last prices, with current and target weights; drift = max |current − target|. */
+  async valuation(inv: InvestmentRow): Promise<{ holdings: ValuedHolding[]; currentValue: Decimal; drift: number }> {
+    const rows = await this.repo.holdings(inv.id);
+    const cons = await this.deps.smallcases.constituents(inv.smallcaseId, inv.version);
+    const weight = new Map(cons.map((c) => [c.instrumentId, c.weight]));
+    const insts = new Map((await this.deps.instruments.byIds(rows.map((r) => r.instrumentId))).map((i) => [i.id, i]));
+    const live = rows.filter((r) => dec(r.quantity).gt(0) || weight.has(r.instrumentId));
+    const values = live.map((r) => {
+      const q = this.deps.instruments.quoteOf(insts.get(r.instrumentId)!);
+      return q ? dec(r.quantity).mul(q.last) : null;
+    });
+    const total = values.reduce<Decimal>((a, v) => a.add(v ?? 0), dec(0));
+    let drift = 0;
+    const holdings = live.map((r, i) => {
+      const target = dec(weight.get(r.instrumentId) ?? 0);
+      const cw = values[i] && total.gt(0) ? values[i]!.div(total).toNumber() : null;
+      drift = Math.max(drift, Math.abs((cw ?? 0) - target.toNumber()));
+      return { instrumentId: r.instrumentId, quantity: r.quantity, averageCost: r.averageCost, targetQuantity: r.targetQuantity, marketValue: values[i]?.toFixed(2) ?? null, currentWeight: cw, targetWeight: target.toFixed() };
+    });
+    return { holdings, currentValue: total, drift };
   }
 
   private price(inst: InstrumentRow): { last: Decimal; bid: Decimal; ask: Decimal } {
@@ -192,12 +224,13 @@ export class InvestmentService {
   async previewRebalance(viewer: Principal, investmentId: string): Promise<Plan> {
     const inv = await this.get(viewer, investmentId);
     const portfolio = await this.deps.portfolios.get(viewer, inv.portfolioId);
-    const sc = await this.deps.smallcases.get(viewer, inv.smallcaseId).catch(() => this.smallcaseOf(inv));
+    const sc = await this.smallcaseOf(inv);
     return (await this.rebalancePlan(inv, portfolio, sc)).tp.plan;
   }
 
-  private async smallcaseOf(inv: InvestmentRow): Promise<SmallcaseRow> {
-    return this.deps.smallcases.get({ userId: '', role: 'ADMIN' }, inv.smallcaseId);
+  /** The investment's smallcase, even if its owner has since made it private (the investor keeps seeing it). */
+  async smallcaseOf(inv: InvestmentRow): Promise<SmallcaseRow> {
+    return this.deps.smallcases.byId(inv.smallcaseId);
   }
 
   private requireState(inv: InvestmentRow, allowed: InvestmentStatus[], action: string, status?: InvestmentStatus): void {

@@ -108,6 +108,13 @@ export class SmallcaseService {
     return sc;
   }
 
+  /** Internal read with no access check (an investor keeps seeing the smallcase they hold). */
+  async byId(id: string): Promise<SmallcaseRow> {
+    const [sc] = await this.deps.db.select().from(smallcases).where(eq(smallcases.id, id)).limit(1);
+    if (!sc) throw new NotFoundError('Smallcase', id);
+    return sc;
+  }
+
   /** Changeable: by its owner or an admin. Someone else's public one is FORBIDDEN (they can see it). */
   private async getForChange(viewer: Principal, id: string): Promise<SmallcaseRow> {
     const sc = await this.get(viewer, id);
