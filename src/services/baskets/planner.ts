@@ -251,7 +251,7 @@ export function planRebalance(held: HeldLine[], extraCash: Decimal, minTicket: D
     } else if (target.gt(current)) {
       const want = target.sub(current);
       if (want.gte(minTicket)) {
-        buyWants.push({ instrumentId: h.instrumentId, price: h.ask, lotSize: h.lotSize, targetValue: want, maxQuantity: floorToLot(want.div(h.ask), h.lotSize).add(h.lotSize) });
+        buyWants.push({ instrumentId: h.instrumentId, price: h.ask, lotSize: h.lotSize, targetValue: want, maxQuantity: null });
       }
     }
   }
@@ -268,9 +268,12 @@ export function estimatedProceeds(sells: PlanLine[], cost: CostModel): Decimal {
 /** The buy phase: the wanted buys sized on `budget` (what the sells raised), small tickets dropped. */
 export function sizeBuys(budget: Decimal, wants: BuyCandidate[], minTicket: Decimal, cost: CostModel): PlanLine[] {
   if (wants.length === 0 || budget.lte(0)) return [];
-  const alloc = allocateBuys(budget, wants, cost);
+  // Wanted quantities (targets, repairs, explicit lines) are bought as they are when the budget covers them all.
+  const capped = wants.every((w) => w.maxQuantity != null) ? wants.map((w) => floorToLot(w.maxQuantity!, w.lotSize)) : null;
+  const fits = capped && capped.reduce((a, q, i) => a.add(reserveFor(q, wants[i].price, cost)), dec(0)).lte(budget);
+  const quantities = fits ? capped : allocateBuys(budget, wants, cost).quantities;
   return wants
-    .map((w, i) => line(w.instrumentId, 'BUY', alloc.quantities[i], w.price, null))
+    .map((w, i) => line(w.instrumentId, 'BUY', quantities[i], w.price, null))
     .filter((l) => l.quantity.gt(0) && l.estimatedValue.gte(minTicket));
 }
 
