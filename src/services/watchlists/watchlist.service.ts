@@ -76,7 +76,8 @@ export class WatchlistService {
     return this.nameTaken(
       this.deps.db.transaction(async (tx) => {
         const [w] = await tx.insert(watchlists).values({ ownerId: viewer.userId, name, createdAt: now, updatedAt: now }).returning();
-        if (insts.length) await tx.insert(watchlistItems).values(insts.map((i) => ({ watchlistId: w.id, instrumentId: i.id, addedAt: now })));
+        // One millisecond apart, so the list keeps the order it was given in.
+        if (insts.length) await tx.insert(watchlistItems).values(insts.map((i, k) => ({ watchlistId: w.id, instrumentId: i.id, addedAt: new Date(now.getTime() + k) })));
         return w;
       }),
     );
