@@ -36,6 +36,8 @@ import { ensureWebBuilt, webMiddleware } from './server/web.js';
 import { ExchangeCalendar, DEFAULT_SESSIONS } from './market/calendar.js';
 import { DayOrderExpiry } from './services/orders/day-expiry.service.js';
 import { OutboxRetention } from './events/outbox-retention.js';
+import { createBasketServices } from './services/baskets/index.js';
+import { WatchlistService } from './services/watchlists/watchlist.service.js';
 
 export interface App {
   role: Role;
@@ -117,6 +119,7 @@ export async function startApp(config: Config, role: Exclude<Role, 'migrate'>, o
     const instruments = new InstrumentService({ db: db.db, quotes: cache });
     const portfolios = new PortfolioService({ db: db.db, clock, relay, instruments, brokers });
     const orders = new OrderService({ db: db.db, clock, logger, queue, relay, rateLimiter, instruments, portfolios, brokers, limits: config.limits });
+    const baskets = createBasketServices({ db: db.db, clock, logger, queue, relay, instruments, portfolios, brokers, maxOrderNotional: config.limits.maxOrderNotional, minTicket: config.baskets.minTicket });
     const services: Services = {
       auth: new AuthService({
         db: db.db,
@@ -135,6 +138,8 @@ export async function startApp(config: Config, role: Exclude<Role, 'migrate'>, o
       rateLimiter,
       pubsub,
       limits: config.limits,
+      baskets,
+      watchlists: new WatchlistService({ db: db.db, clock, instruments, pubsub }),
     };
     const execution = new OrderExecutionService({ db: db.db, clock, logger, queue, relay, rateLimiter, brokers, metrics });
 
@@ -156,6 +161,8 @@ export async function startApp(config: Config, role: Exclude<Role, 'migrate'>, o
         concurrency: config.workerConcurrency,
         expiry: new DayOrderExpiry({ db: db.db, clock, logger, calendar, brokers, queue, execution }),
         outboxRetention: new OutboxRetention({ db: db.db, clock, logger, retentionHours: config.outboxRetentionHours }),
+        basketRuns: baskets.runs,
+        basketSweepMs: config.baskets.sweepMs,
       });
       await leadership.start(
         async () => {

@@ -63,6 +63,10 @@ const EnvSchema = z.object({
   MARKET_HOLIDAYS_FILE: z.string().optional(),
   /** Published outbox events older than this are pruned (0 keeps them forever). */
   OUTBOX_RETENTION_HOURS: z.coerce.number().min(0).default(168),
+  /** Rebalances skip trades worth less than this, per currency ("INR:500,USD:10"). */
+  BASKET_MIN_TICKET: z.string().regex(/^([A-Z]{3}:\d+(\.\d+)?)(,[A-Z]{3}:\d+(\.\d+)?)*$/).default('INR:500,USD:10'),
+  /** How often the worker sweeps basket runs whose phase has ended (a safety net for missed nudges). */
+  BASKET_SWEEP_MS: z.coerce.number().int().min(100).default(2000),
 });
 
 export type Role = 'all' | 'api' | 'worker' | 'migrate';
@@ -92,6 +96,7 @@ export interface Config {
   sessions: { mode: 'always' | 'exchange'; holidays: Record<string, string[]> };
   /** Published outbox events older than this many hours are pruned; 0 keeps them. */
   outboxRetentionHours: number;
+  baskets: { minTicket: Record<string, string>; sweepMs: number };
   limits: {
     maxDepth: number;
     maxCost: number;
@@ -166,6 +171,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     sessions: { mode: e.MARKET_SESSIONS, holidays: e.MARKET_HOLIDAYS_FILE ? loadHolidays(e.MARKET_HOLIDAYS_FILE) : {} },
     outboxRetentionHours: e.OUTBOX_RETENTION_HOURS,
+    baskets: { minTicket: Object.fromEntries(e.BASKET_MIN_TICKET.split(',').map((p) => p.split(':') as [string, string])), sweepMs: e.BASKET_SWEEP_MS },
     limits: {
       maxDepth: e.MAX_QUERY_DEPTH,
       maxCost: e.MAX_QUERY_COST,

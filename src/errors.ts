@@ -19,6 +19,7 @@ export const ErrorCode = {
   RATE_LIMITED: 'RATE_LIMITED',
   QUERY_TOO_COMPLEX: 'QUERY_TOO_COMPLEX',
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
+  INVALID_STATE: 'INVALID_STATE',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -118,5 +119,11 @@ export class RateLimitedError extends DomainError {
       retryAfterMs,
       ...(extra ?? {}),
     });
+  }
+}
+/** Any object other than an order that is not in a state allowing the action (a run in flight, an archived smallcase...). */
+export class InvalidStateError extends DomainError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super(ErrorCode.INVALID_STATE, message, details);
   }
 }

@@ -17,6 +17,8 @@ export interface JobMap {
   'expire-day-orders': { at?: string };
   /** Periodic (hourly): delete published outbox events older than the retention. */
   'prune-outbox': { at?: string };
+  /** Periodic: advance basket runs whose current phase has ended (safety net for the order-settled nudge). */
+  'basket-sweep': { at?: string };
 }
 
 export type OrderQueue = JobQueue<JobMap>;

@@ -13,6 +13,8 @@ import { expireDayOrdersJob } from './expire-day-orders.job.js';
 import { pruneOutboxJob } from './prune-outbox.job.js';
 import type { DayOrderExpiry } from '../services/orders/day-expiry.service.js';
 import type { OutboxRetention } from '../events/outbox-retention.js';
+import { basketSweepJob } from './basket-sweep.job.js';
+import type { BasketRunService } from '../services/baskets/basket-run.service.js';
 
 export const RECONCILE_EVERY_MS = 5_000;
 /** DAY orders are expired within a minute of their exchange's close. */
@@ -48,6 +50,9 @@ export async function registerWorkers(deps: {
   /** Scheduled housekeeping; each is skipped when not given (e.g. by benchmarks of the order loop alone). */
   expiry?: DayOrderExpiry;
   outboxRetention?: OutboxRetention;
+  /** Basket runs: nudged after every order job, swept every `basketSweepMs`. */
+  basketRuns?: BasketRunService;
+  basketSweepMs?: number;
 }): Promise<void> {
   const { queue, execution, logger, metrics } = deps;
   for (const broker of deps.brokers.all()) {
@@ -81,10 +86,24 @@ export async function registerWorkers(deps: {
     reconcile: timed('reconcile', metrics, reconcileJob(execution, logger)),
     'expire-day-orders': timed('expire-day-orders', metrics, deps.expiry ? expireDayOrdersJob(deps.expiry) : async () => {}),
     'prune-outbox': timed('prune-outbox', metrics, deps.outboxRetention ? pruneOutboxJob(deps.outboxRetention) : async () => {}),
+    'basket-sweep': timed('basket-sweep', metrics, deps.basketRuns ? basketSweepJob(deps.basketRuns) : async () => {}),
   };
+  if (deps.basketRuns) {
+    // After any job on an order, a basket run it belongs to may move on (buy phase, summary).
+    const runs = deps.basketRuns;
+    const nudge = <P extends { orderId: string }>(h: JobHandler<P>): JobHandler<P> => async (job) => {
+      await h(job);
+      await runs.onOrderSettled(job.data.orderId).catch((err) => logger.warn({ err, orderId: job.data.orderId }, 'basket run nudge failed; the sweep will retry'));
+    };
+    handlers['submit-order'] = nudge(handlers['submit-order']);
+    handlers['cancel-order'] = nudge(handlers['cancel-order']);
+    handlers['apply-fill'] = nudge(handlers['apply-fill']);
+    handlers['sync-order'] = nudge(handlers['sync-order']);
+  }
   await queue.work(handlers, { concurrency: deps.concurrency });
   await queue.repeat('reconcile', {}, { everyMs: RECONCILE_EVERY_MS });
   // Job schedulers: once per interval however many workers share the queue (BullMQ), guarded SQL besides.
   if (deps.expiry) await queue.repeat('expire-day-orders', {}, { everyMs: EXPIRE_DAY_ORDERS_EVERY_MS });
   if (deps.outboxRetention) await queue.repeat('prune-outbox', {}, { everyMs: PRUNE_OUTBOX_EVERY_MS });
+  if (deps.basketRuns) await queue.repeat('basket-sweep', {}, { everyMs: deps.basketSweepMs ?? 2000 });
 }
