@@ -32,6 +32,7 @@ import { startHttpServer, type RunningHttpServer } from './server/http.js';
 import { startOpsServer } from './server/ops.js';
 import { graphiqlMiddleware, ensureGraphiqlBuilt } from './server/graphiql.js';
 import { registerWorkers } from './jobs/workers.js';
+import { createAnalytics } from './services/analytics/index.js';
 
 export interface App {
   role: Role;
@@ -121,6 +122,7 @@ export async function startApp(config: Config, role: Exclude<Role, 'migrate'>, o
       rateLimiter,
       pubsub,
       limits: config.limits,
+      analytics: createAnalytics({ db: db.db, clock, logger, instruments, portfolios, config: config.analytics }),
     };
     const execution = new OrderExecutionService({ db: db.db, clock, logger, queue, relay, rateLimiter, brokers, metrics });
 
@@ -141,8 +143,10 @@ export async function startApp(config: Config, role: Exclude<Role, 'migrate'>, o
             market.start();
           }
           paper.setMatching(true);
+          services.analytics.job.start();
         },
         async () => {
+          await services.analytics.job.stop();
           paper.setMatching(false);
           await market?.close();
           market = undefined;

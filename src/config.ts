@@ -46,6 +46,13 @@ const EnvSchema = z.object({
   USER_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(600),
   ORDER_RATE_LIMIT_PER_SECOND: z.coerce.number().int().min(1).default(50),
   MAX_ORDER_NOTIONAL: z.string().regex(/^\d+(\.\d+)?$/).default('100000000'),
+  /** UTC times (HH:MM, comma-separated) after which the daily valuation job runs: NSE closes 10:00 UTC, NYSE 21:00 UTC (20:00 in US summer). */
+  ANALYTICS_CLOSE_TIMES_UTC: z
+    .string()
+    .regex(/^$|^([01]\d|2[0-3]):[0-5]\d(,([01]\d|2[0-3]):[0-5]\d)*$/, 'comma-separated HH:MM times')
+    .default('10:05,21:05'),
+  /** Annual risk-free rate for Sharpe, Sortino and alpha, as a fraction (0.065 = 6.5 %). */
+  ANALYTICS_RISK_FREE_RATE: z.coerce.number().min(-1).max(1).default(0),
 });
 
 export type Role = 'all' | 'api' | 'worker' | 'migrate';
@@ -82,6 +89,7 @@ export interface Config {
     ordersPerSecond: number;
     maxOrderNotional: string;
   };
+  analytics: { closeTimesUtc: string[]; riskFreeRate: number };
 }
 
 export class ConfigError extends Error {}
@@ -147,5 +155,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       ordersPerSecond: e.ORDER_RATE_LIMIT_PER_SECOND,
       maxOrderNotional: e.MAX_ORDER_NOTIONAL,
     },
+    analytics: { closeTimesUtc: e.ANALYTICS_CLOSE_TIMES_UTC.split(',').filter(Boolean), riskFreeRate: e.ANALYTICS_RISK_FREE_RATE },
   };
 }

@@ -8,6 +8,7 @@ import type { PortfolioService } from './portfolio.service.js';
 import type { OrderService } from './orders/order.service.js';
 import type { EventService } from './event.service.js';
 import type { PubSub } from '../events/pubsub.js';
+import type { AnalyticsServices } from './analytics/index.js';
 
 /** Everything resolvers may call. Built once per process in app.ts from the configured ports. */
 export interface Services {
@@ -21,4 +22,5 @@ export interface Services {
   rateLimiter: RateLimiter;
   pubsub: PubSub;
   limits: Config['limits'];
+  analytics: AnalyticsServices;
 }
