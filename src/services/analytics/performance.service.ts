@@ -39,8 +39,12 @@ export class PerformanceService {
     await this.deps.portfolios.get(viewer, portfolioId);
     // First request on a portfolio with history and no valuations yet: build them now.
     const repo = this.deps.valuations.repo;
-    if ((await repo.firstDay([portfolioId])) === null && (await repo.hasHistory(portfolioId))) await this.deps.valuations.backfill(portfolioId);
-    return this.over([portfolioId], args);
+    let first = await repo.firstDay([portfolioId]);
+    if (first === null && (await repo.hasHistory(portfolioId))) {
+      await this.deps.valuations.backfill(portfolioId);
+      first = await repo.firstDay([portfolioId]);
+    }
+    return this.over([portfolioId], args, first);
   }
 
   /** Rebuild a portfolio's valuations on demand (its owner or an admin). */
@@ -69,25 +73,29 @@ export class PerformanceService {
   }
 
   /** Performance of the sum of some portfolios (one currency), exposed for other services (investments). */
-  async over(portfolioIds: string[], args: PerformanceArgs): Promise<PerformanceResult> {
+  async over(portfolioIds: string[], args: PerformanceArgs, knownFirst?: Day | null): Promise<PerformanceResult> {
     const now = this.deps.clock.now();
     const window = resolveWindow(args, now);
     const bench = args.benchmark ? await this.benchmarkInstrument(args.benchmark) : null;
     const repo = this.deps.valuations.repo;
     const today = dayOf(now);
-    const first = await repo.firstDay(portfolioIds);
+    const first = knownFirst !== undefined ? knownFirst : await repo.firstDay(portfolioIds);
     // A custom range that ends before the first valuation has nothing to measure.
     if (window.custom && (first === null ? window.to < today : window.to < first)) {
       throw new BadInputError(`the range ends before the first valuation (${first ?? 'none yet'})`, 'to', 'BEFORE_INCEPTION');
     }
-    const baseDay = window.from ? await repo.lastDayBefore(portfolioIds, window.from) : null;
-    const startDay = baseDay ?? first ?? today;
-    const rows = await repo.range(portfolioIds, startDay, window.to);
+    // The stored series and today's live value are independent reads: run them together.
+    const stored = (async () => {
+      const baseDay = window.from ? await repo.lastDayBefore(portfolioIds, window.from) : null;
+      const rows = await repo.range(portfolioIds, baseDay ?? first ?? today, window.to);
+      return { baseDay, rows };
+    })();
+    const livePromise = window.to === today && portfolioIds.length > 0 ? this.liveValue(portfolioIds, today) : Promise.resolve(null);
+    const [{ baseDay, rows }, live] = await Promise.all([stored, livePromise]);
     const points = sumByDay(portfolioIds, rows);
     // No close before the window: the series starts from nothing the day before the first valuation.
     if (!baseDay && points.length > 0) points.unshift({ time: dayStart(addDays(dayOf(points[0]!.time), -1)), value: '0', netFlow: '0' });
-    if (window.to === today && portfolioIds.length > 0) {
-      const live = await this.liveValue(portfolioIds, today);
+    {
       if (live) {
         if (points.length > 0 && dayOf(points[points.length - 1]!.time) === today) points.pop();
         if (points.length === 0) points.push({ time: dayStart(addDays(today, -1)), value: '0', netFlow: '0' });
