@@ -33,6 +33,8 @@ import { startOpsServer } from './server/ops.js';
 import { graphiqlMiddleware, ensureGraphiqlBuilt } from './server/graphiql.js';
 import { registerWorkers } from './jobs/workers.js';
 import { createAnalytics } from './services/analytics/index.js';
+import { createBasketServices } from './services/baskets/index.js';
+import { WatchlistService } from './services/watchlists/watchlist.service.js';
 
 export interface App {
   role: Role;
@@ -111,6 +113,7 @@ export async function startApp(config: Config, role: Exclude<Role, 'migrate'>, o
     const instruments = new InstrumentService({ db: db.db, quotes: cache });
     const portfolios = new PortfolioService({ db: db.db, clock, relay, instruments, brokers });
     const orders = new OrderService({ db: db.db, clock, logger, queue, relay, rateLimiter, instruments, portfolios, brokers, limits: config.limits });
+    const baskets = createBasketServices({ db: db.db, clock, logger, queue, relay, instruments, portfolios, brokers, maxOrderNotional: config.limits.maxOrderNotional, minTicket: config.baskets.minTicket });
     const services: Services = {
       auth: new AuthService({ db: db.db, clock, logger, accessTokens, refreshTtlSeconds: config.refreshTokenTtlSeconds }),
       users: new UserService({ db: db.db }),
@@ -123,6 +126,8 @@ export async function startApp(config: Config, role: Exclude<Role, 'migrate'>, o
       pubsub,
       limits: config.limits,
       analytics: createAnalytics({ db: db.db, clock, logger, instruments, portfolios, config: config.analytics }),
+      baskets,
+      watchlists: new WatchlistService({ db: db.db, clock, instruments, pubsub }),
     };
     const execution = new OrderExecutionService({ db: db.db, clock, logger, queue, relay, rateLimiter, brokers, metrics });
 
@@ -135,7 +140,7 @@ export async function startApp(config: Config, role: Exclude<Role, 'migrate'>, o
     // Drain jobs before the relay, brokers and pools they use are closed (stops run in reverse).
     onStop(() => queue.close());
     if (runsWorker) {
-      await registerWorkers({ queue, execution, brokers, logger, metrics, concurrency: config.workerConcurrency });
+      await registerWorkers({ queue, execution, brokers, logger, metrics, concurrency: config.workerConcurrency, basketRuns: baskets.runs, basketSweepMs: config.baskets.sweepMs });
       await leadership.start(
         async () => {
           if (config.market.simulate) {

@@ -53,6 +53,10 @@ const EnvSchema = z.object({
     .default('10:05,21:05'),
   /** Annual risk-free rate for Sharpe, Sortino and alpha, as a fraction (0.065 = 6.5 %). */
   ANALYTICS_RISK_FREE_RATE: z.coerce.number().min(-1).max(1).default(0),
+  /** Rebalances skip trades worth less than this, per currency ("INR:500,USD:10"). */
+  BASKET_MIN_TICKET: z.string().regex(/^([A-Z]{3}:\d+(\.\d+)?)(,[A-Z]{3}:\d+(\.\d+)?)*$/).default('INR:500,USD:10'),
+  /** How often the worker sweeps basket runs whose phase has ended (a safety net for missed nudges). */
+  BASKET_SWEEP_MS: z.coerce.number().int().min(100).default(2000),
 });
 
 export type Role = 'all' | 'api' | 'worker' | 'migrate';
@@ -78,6 +82,7 @@ export interface Config {
   market: { simulate: boolean; seed: number; tickMs: number };
   workerConcurrency: number;
   shutdownTimeoutMs: number;
+  baskets: { minTicket: Record<string, string>; sweepMs: number };
   limits: {
     maxDepth: number;
     maxCost: number;
@@ -144,6 +149,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     market: { simulate: e.MARKET_SIM, seed: e.MARKET_SEED, tickMs: e.MARKET_TICK_MS },
     workerConcurrency: e.WORKER_CONCURRENCY,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    baskets: { minTicket: Object.fromEntries(e.BASKET_MIN_TICKET.split(',').map((p) => p.split(':') as [string, string])), sweepMs: e.BASKET_SWEEP_MS },
     limits: {
       maxDepth: e.MAX_QUERY_DEPTH,
       maxCost: e.MAX_QUERY_COST,

@@ -8,6 +8,10 @@ import { PortfolioResolver, PositionResolver } from '../resolvers/portfolio.reso
 import { FillResolver, OrderResolver } from '../resolvers/order.resolver.js';
 import { SubscriptionResolver } from '../resolvers/subscription.resolver.js';
 import { AnalyticsResolver } from '../resolvers/analytics.resolver.js';
+import { BasketLineResolver, ConstituentResolver, SmallcaseResolver } from '../resolvers/smallcase.resolver.js';
+import { InvestmentHoldingResolver, InvestmentResolver } from '../resolvers/investment.resolver.js';
+import { BasketRunResolver, ExecutionLineResolver } from '../resolvers/basket-run.resolver.js';
+import { WatchlistItemResolver, WatchlistResolver } from '../resolvers/watchlist.resolver.js';
 
 /** The one GraphQL schema, built from the type-graphql classes. */
 export async function buildAppSchema(): Promise<GraphQLSchema> {
@@ -23,6 +27,15 @@ export async function buildAppSchema(): Promise<GraphQLSchema> {
       FillResolver,
       SubscriptionResolver,
       AnalyticsResolver,
+      SmallcaseResolver,
+      ConstituentResolver,
+      BasketLineResolver,
+      InvestmentResolver,
+      InvestmentHoldingResolver,
+      BasketRunResolver,
+      ExecutionLineResolver,
+      WatchlistResolver,
+      WatchlistItemResolver,
     ],
     validate: false,
     // Every subscription supplies its own `subscribe` (outbox replay + our PubSub port); type-graphql
