@@ -125,7 +125,7 @@ export async function startApp(config: Config, role: Exclude<Role, 'migrate'>, o
       rateLimiter,
       pubsub,
       limits: config.limits,
-      analytics: createAnalytics({ db: db.db, clock, logger, instruments, portfolios, config: config.analytics }),
+      analytics: createAnalytics({ db: db.db, clock, logger, instruments, portfolios, investments: baskets.investments, config: config.analytics }),
       baskets,
       watchlists: new WatchlistService({ db: db.db, clock, instruments, pubsub }),
     };

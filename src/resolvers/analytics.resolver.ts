@@ -18,6 +18,17 @@ export class AnalyticsResolver {
     return ctx.services.analytics.performance.portfolio(requireUser(ctx), portfolioId, { range, from, to, benchmark });
   }
 
+  @Query(() => Performance, { description: "A smallcase investment's performance from its own fills, against the smallcase's index (beta, alpha, benchmarkReturn)." })
+  investmentPerformance(
+    @Arg('investmentId', () => ID, { description: 'The investment.' }) investmentId: string,
+    @Arg('range', () => PerformanceRange, { nullable: true, description: 'Preset window (default MAX when no dates are given).' }) range: PerformanceRange | null,
+    @Arg('from', () => DateTimeScalar, { nullable: true, description: 'Custom start day (overrides range).' }) from: Date | null,
+    @Arg('to', () => DateTimeScalar, { nullable: true, description: 'Custom end day (default today).' }) to: Date | null,
+    @Ctx() ctx: GqlContext,
+  ) {
+    return ctx.services.analytics.investments.performance(requireUser(ctx), investmentId, { range, from, to });
+  }
+
   @Query(() => Performance, { description: "An advisor's book: the clients' portfolios in one currency, summed by day. Advisors see their own; admins anyone's." })
   advisorPerformance(
     @Arg('advisorId', () => ID, { description: 'The advisor.' }) advisorId: string,

@@ -121,6 +121,9 @@ export class Performance {
 
   @Field(() => [EquityPoint], { description: 'One point per valuation day, the base first.' })
   series!: EquityPoint[];
+
+  @Field(() => Float, { nullable: true, description: "The benchmark's return over the same days (for investments: the smallcase's index); null without one." })
+  benchmarkReturn!: number | null;
 }
 
 @InputType({ description: 'One past activity. amount is positive for DEPOSIT, WITHDRAWAL, DIVIDEND and FEE; BUY and SELL take quantity and price (and fee).' })

@@ -3,6 +3,8 @@ import type { Clock } from '../../lib/clock.js';
 import type { Logger } from '../../lib/logger.js';
 import type { InstrumentService } from '../instrument.service.js';
 import type { PortfolioService } from '../portfolio.service.js';
+import type { InvestmentService } from '../baskets/investment.service.js';
+import { InvestmentPerformanceService } from './investment-performance.service.js';
 import { ActivityImportService } from './activity-import.service.js';
 import { PerformanceService } from './performance.service.js';
 import { ValuationJob } from './valuation.job.js';
@@ -13,6 +15,7 @@ export interface AnalyticsServices {
   valuations: ValuationService;
   performance: PerformanceService;
   imports: ActivityImportService;
+  investments: InvestmentPerformanceService;
   job: ValuationJob;
 }
 
@@ -22,6 +25,7 @@ export function createAnalytics(deps: {
   logger: Logger;
   instruments: InstrumentService;
   portfolios: PortfolioService;
+  investments: InvestmentService;
   config: { closeTimesUtc: string[]; riskFreeRate: number };
 }): AnalyticsServices {
   const valuations = new ValuationService({ db: deps.db, clock: deps.clock, logger: deps.logger.child({ component: 'valuations' }) });
@@ -29,6 +33,7 @@ export function createAnalytics(deps: {
     valuations,
     performance: new PerformanceService({ ...deps, valuations, riskFreeRate: deps.config.riskFreeRate }),
     imports: new ActivityImportService({ ...deps, valuations }),
+    investments: new InvestmentPerformanceService({ db: deps.db, clock: deps.clock, investments: deps.investments, repo: valuations.repo, riskFreeRate: deps.config.riskFreeRate }),
     job: new ValuationJob({ clock: deps.clock, logger: deps.logger, valuations, closeTimesUtc: deps.config.closeTimesUtc }),
   };
 }

@@ -95,6 +95,8 @@ export interface PerformanceResult {
   series: SeriesPoint[];
   /** the daily returns used (null where a period had no capital) */
   returns: (number | null)[];
+  /** the benchmark's own return over the series (first aligned close to the last); null without one */
+  benchmarkReturn: number | null;
 }
 
 const PLAIN = /^-?\d+(\.\d+)?$/;
@@ -250,8 +252,12 @@ export function computePerformance(input: MetricsInput): PerformanceResult {
   // beta / alpha against the benchmark (pairs where both returns exist)
   let beta: number | null = null;
   let alpha: number | null = null;
+  let benchmarkReturn: number | null = null;
   if (input.benchmark && input.benchmark.length > 0) {
     const closes = alignBenchmark(points, input.benchmark);
+    const firstClose = closes.find((c) => c !== null && c > 0);
+    const lastClose = closes[closes.length - 1];
+    if (firstClose && lastClose !== null && lastClose !== undefined) benchmarkReturn = lastClose / firstClose - 1;
     const pr: number[] = [];
     const br: number[] = [];
     for (let i = 1; i < points.length; i++) {
@@ -328,5 +334,6 @@ export function computePerformance(input: MetricsInput): PerformanceResult {
     },
     series,
     returns,
+    benchmarkReturn,
   };
 }

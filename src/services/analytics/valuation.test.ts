@@ -118,3 +118,34 @@ describe('ValuationJob.nextRun', () => {
     expect(ValuationJob.nextRun(new Date('2024-01-05T22:00:00Z'), [])).toBeNull();
   });
 });
+
+describe('smallcase index and investment events', () => {
+  it('chains versions from their index base and carries closes', async () => {
+    const { smallcaseIndex } = await import('./investment.js');
+    const idx = smallcaseIndex(
+      ['2024-01-01', '2024-01-02', '2024-01-03'],
+      [
+        { version: 1, indexBase: '100', from: '2024-01-01', constituents: [{ instrumentId: 'A', weight: '0.5', basePrice: '10' }, { instrumentId: 'B', weight: '0.5', basePrice: '20' }] },
+        { version: 2, indexBase: '110', from: '2024-01-03', constituents: [{ instrumentId: 'A', weight: '1', basePrice: '12' }] },
+      ],
+      [
+        { instrumentId: 'A', day: '2024-01-01', close: '10' },
+        { instrumentId: 'B', day: '2024-01-01', close: '20' },
+        { instrumentId: 'A', day: '2024-01-02', close: '12' },
+        { instrumentId: 'A', day: '2024-01-03', close: '13.2' },
+      ],
+    );
+    // day 2: B carried at 20 → 100 × (0.5 × 1.2 + 0.5 × 1) = 110; day 3: version 2 → 110 × 13.2 / 12 = 121
+    expect(idx.map((x) => x.value?.toFixed())).toEqual(['100', '110', '121']);
+  });
+  it('turns fills into flows in and out with no cash left behind', async () => {
+    const { investmentEvents } = await import('./investment.js');
+    const { cash, trades } = investmentEvents([
+      { at: new Date('2024-01-01T10:00:00Z'), instrumentId: 'A', side: 'BUY', quantity: '10', price: '5', fee: '1' },
+      { at: new Date('2024-01-02T10:00:00Z'), instrumentId: 'A', side: 'SELL', quantity: '4', price: '6', fee: '0.5' },
+    ]);
+    expect(cash.filter((c) => c.external).map((c) => dec(c.amount).toFixed())).toEqual(['51', '-23.5']);
+    expect(cash.reduce((s, c) => s.add(c.amount), dec(0)).toFixed()).toBe('0');
+    expect(trades.map((t) => dec(t.quantity).toFixed())).toEqual(['10', '-4']);
+  });
+});
