@@ -149,6 +149,8 @@ describe.each(modes())('analytics: imported history, valuations and performance 
     const rs = returns(values.slice(5), flows.slice(5), values[4]!);
     expect(perf.metrics.twr).toBeCloseTo(rs.reduce((p, x) => p * (1 + x), 1) - 1, 10);
     expect(perf.series).toHaveLength(6);
+    const few = await must(server, `query($p:ID!,$f:DateTime,$t:DateTime){ performance(portfolioId:$p, from:$f, to:$t){ series(points:3){ value } } }`, { p: pid, f: iso(5), t: iso(9) }, user.token);
+    expect(few.performance.series.map((x: { value: string }) => Number(x.value))).toEqual([values[4], expect.any(Number), values[9]]);
   });
 
   it('answers the preset ranges: MAX and Y1 since inception, D1 and W1 flat after the last close', async () => {

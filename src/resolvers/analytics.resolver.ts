@@ -1,5 +1,6 @@
-import { Arg, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
-import { ActivityInput, Performance, PerformanceRange } from '../schema/analytics.type.js';
+import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { ActivityInput, EquityPoint, Performance, PerformanceRange } from '../schema/analytics.type.js';
+import { downsample, type PerformanceResult } from '../services/analytics/metrics.js';
 import { ImportResult } from '../schema/import.type.js';
 import { DateTimeScalar } from '../schema/scalars.js';
 import { requireUser, type GqlContext } from './context.js';
@@ -58,5 +59,16 @@ export class AnalyticsResolver {
     @Ctx() ctx: GqlContext,
   ) {
     return ctx.services.analytics.performance.backfill(requireUser(ctx), portfolioId, from);
+  }
+}
+
+@Resolver(() => Performance)
+export class PerformanceFieldsResolver {
+  @FieldResolver(() => [EquityPoint], { description: 'One point per valuation day, the base first; with `points`, at most that many (evenly spaced, keeping the ends and the deepest drawdown).' })
+  series(
+    @Root() p: PerformanceResult,
+    @Arg('points', () => Int, { nullable: true, description: 'Most points to return (a chart needs a few hundred).' }) points: number | null,
+  ) {
+    return points ? downsample(p.series, points) : p.series;
   }
 }

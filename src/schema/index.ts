@@ -7,7 +7,7 @@ import { InstrumentFieldsResolver, InstrumentResolver } from '../resolvers/instr
 import { PortfolioResolver, PositionResolver } from '../resolvers/portfolio.resolver.js';
 import { FillResolver, OrderResolver } from '../resolvers/order.resolver.js';
 import { SubscriptionResolver } from '../resolvers/subscription.resolver.js';
-import { AnalyticsResolver } from '../resolvers/analytics.resolver.js';
+import { AnalyticsResolver, PerformanceFieldsResolver } from '../resolvers/analytics.resolver.js';
 import { BasketLineResolver, ConstituentResolver, SmallcaseResolver } from '../resolvers/smallcase.resolver.js';
 import { InvestmentHoldingResolver, InvestmentResolver } from '../resolvers/investment.resolver.js';
 import { BasketRunResolver, ExecutionLineResolver } from '../resolvers/basket-run.resolver.js';
@@ -27,6 +27,7 @@ export async function buildAppSchema(): Promise<GraphQLSchema> {
       FillResolver,
       SubscriptionResolver,
       AnalyticsResolver,
+      PerformanceFieldsResolver,
       SmallcaseResolver,
       ConstituentResolver,
       BasketLineResolver,

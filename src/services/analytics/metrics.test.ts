@@ -215,3 +215,19 @@ describe('metrics properties', () => {
     );
   });
 });
+
+describe('downsample for charts', () => {
+  it('keeps at most n points with both ends and the deepest drawdown', async () => {
+    const { downsample } = await import('./metrics.js');
+    const values = Array.from({ length: 500 }, (_, i) => (i === 333 ? 50 : 100 + i));
+    const res = computePerformance({ points: values.map((v, i) => ({ time: day(i), value: String(v) })) });
+    const d = downsample(res.series, 20);
+    expect(d.length).toBeLessThanOrEqual(20);
+    expect(d[0]).toBe(res.series[0]);
+    expect(d[d.length - 1]).toBe(res.series[499]);
+    expect(d).toContain(res.series[333]);
+    expect(d).toContain(res.series[332]);
+    expect(d.map((p) => p.time.getTime())).toEqual([...d.map((p) => p.time.getTime())].sort((a, b) => a - b));
+    expect(downsample(res.series, 1000)).toHaveLength(500);
+  });
+});

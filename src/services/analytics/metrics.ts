@@ -337,3 +337,24 @@ export function computePerformance(input: MetricsInput): PerformanceResult {
     benchmarkReturn,
   };
 }
+
+/**
+ * At most `max` points of a series for a chart: evenly spaced, always keeping the first and last points
+ * and the deepest drawdown's trough (and the peak before it). Order is kept.
+ */
+export function downsample<T extends { drawdown: number; twrIndex: number }>(series: readonly T[], max: number): T[] {
+  if (max <= 0 || series.length <= max) return [...series];
+  const n = Math.max(max, 2);
+  const keep = new Set<number>([0, series.length - 1]);
+  let trough = 0;
+  for (let i = 1; i < series.length; i++) if (series[i]!.drawdown < series[trough]!.drawdown) trough = i;
+  if (series[trough]!.drawdown < 0) {
+    if (keep.size < n) keep.add(trough);
+    let peak = 0;
+    for (let i = 0; i <= trough; i++) if (series[i]!.twrIndex >= series[peak]!.twrIndex) peak = i;
+    if (keep.size < n) keep.add(peak);
+  }
+  const slots = n - keep.size;
+  for (let k = 1; k <= slots; k++) keep.add(Math.round((k * (series.length - 1)) / (slots + 1)));
+  return [...keep].sort((a, b) => a - b).map((i) => series[i]!);
+}
