@@ -36,6 +36,7 @@ import { ensureWebBuilt, webMiddleware } from './server/web.js';
 import { ExchangeCalendar, DEFAULT_SESSIONS } from './market/calendar.js';
 import { DayOrderExpiry } from './services/orders/day-expiry.service.js';
 import { OutboxRetention } from './events/outbox-retention.js';
+import { createAnalytics } from './services/analytics/index.js';
 import { createBasketServices } from './services/baskets/index.js';
 import { WatchlistService } from './services/watchlists/watchlist.service.js';
 
@@ -138,6 +139,7 @@ export async function startApp(config: Config, role: Exclude<Role, 'migrate'>, o
       rateLimiter,
       pubsub,
       limits: config.limits,
+      analytics: createAnalytics({ db: db.db, clock, logger, instruments, portfolios, investments: baskets.investments, config: config.analytics }),
       baskets,
       watchlists: new WatchlistService({ db: db.db, clock, instruments, pubsub }),
     };
@@ -171,8 +173,10 @@ export async function startApp(config: Config, role: Exclude<Role, 'migrate'>, o
             market.start();
           }
           paper.setMatching(true);
+          services.analytics.job.start();
         },
         async () => {
+          await services.analytics.job.stop();
           paper.setMatching(false);
           await market?.close();
           market = undefined;

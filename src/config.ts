@@ -63,6 +63,13 @@ const EnvSchema = z.object({
   MARKET_HOLIDAYS_FILE: z.string().optional(),
   /** Published outbox events older than this are pruned (0 keeps them forever). */
   OUTBOX_RETENTION_HOURS: z.coerce.number().min(0).default(168),
+  /** UTC times (HH:MM, comma-separated) after which the daily valuation job runs: NSE closes 10:00 UTC, NYSE 21:00 UTC (20:00 in US summer). */
+  ANALYTICS_CLOSE_TIMES_UTC: z
+    .string()
+    .regex(/^$|^([01]\d|2[0-3]):[0-5]\d(,([01]\d|2[0-3]):[0-5]\d)*$/, 'comma-separated HH:MM times')
+    .default('10:05,21:05'),
+  /** Annual risk-free rate for Sharpe, Sortino and alpha, as a fraction (0.065 = 6.5 %). */
+  ANALYTICS_RISK_FREE_RATE: z.coerce.number().min(-1).max(1).default(0),
   /** Rebalances skip trades worth less than this, per currency ("INR:500,USD:10"). */
   BASKET_MIN_TICKET: z.string().regex(/^([A-Z]{3}:\d+(\.\d+)?)(,[A-Z]{3}:\d+(\.\d+)?)*$/).default('INR:500,USD:10'),
   /** How often the worker sweeps basket runs whose phase has ended (a safety net for missed nudges). */
@@ -114,6 +121,7 @@ export interface Config {
   };
   /** What the api shows beyond GraphQL itself (production posture). */
   exposure: { introspection: boolean; graphiql: boolean; metricsPort?: number; metricsToken?: string };
+  analytics: { closeTimesUtc: string[]; riskFreeRate: number };
 }
 
 export class ConfigError extends Error {}
@@ -194,6 +202,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       metricsPort: e.METRICS_PORT ?? (e.NODE_ENV === 'production' && !e.METRICS_TOKEN ? 9464 : undefined),
       metricsToken: e.METRICS_TOKEN,
     },
+    analytics: { closeTimesUtc: e.ANALYTICS_CLOSE_TIMES_UTC.split(',').filter(Boolean), riskFreeRate: e.ANALYTICS_RISK_FREE_RATE },
   };
 }
 

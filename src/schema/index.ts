@@ -7,6 +7,7 @@ import { InstrumentFieldsResolver, InstrumentResolver } from '../resolvers/instr
 import { PortfolioResolver, PositionResolver } from '../resolvers/portfolio.resolver.js';
 import { FillResolver, OrderResolver } from '../resolvers/order.resolver.js';
 import { SubscriptionResolver } from '../resolvers/subscription.resolver.js';
+import { AnalyticsResolver, PerformanceFieldsResolver } from '../resolvers/analytics.resolver.js';
 import { BasketLineResolver, ConstituentResolver, SmallcaseResolver } from '../resolvers/smallcase.resolver.js';
 import { InvestmentHoldingResolver, InvestmentResolver } from '../resolvers/investment.resolver.js';
 import { BasketRunResolver, ExecutionLineResolver } from '../resolvers/basket-run.resolver.js';
@@ -25,6 +26,8 @@ export async function buildAppSchema(): Promise<GraphQLSchema> {
       OrderResolver,
       FillResolver,
       SubscriptionResolver,
+      AnalyticsResolver,
+      PerformanceFieldsResolver,
       SmallcaseResolver,
       ConstituentResolver,
       BasketLineResolver,

@@ -8,6 +8,7 @@ import type { PortfolioService } from './portfolio.service.js';
 import type { OrderService } from './orders/order.service.js';
 import type { EventService } from './event.service.js';
 import type { PubSub } from '../events/pubsub.js';
+import type { AnalyticsServices } from './analytics/index.js';
 import type { BasketServices } from './baskets/index.js';
 import type { WatchlistService } from './watchlists/watchlist.service.js';
 
@@ -23,6 +24,7 @@ export interface Services {
   rateLimiter: RateLimiter;
   pubsub: PubSub;
   limits: Config['limits'];
+  analytics: AnalyticsServices;
   baskets: BasketServices;
   watchlists: WatchlistService;
 }
