@@ -32,6 +32,7 @@ import { startHttpServer, type RunningHttpServer } from './server/http.js';
 import { startOpsServer } from './server/ops.js';
 import { graphiqlMiddleware, ensureGraphiqlBuilt } from './server/graphiql.js';
 import { registerWorkers } from './jobs/workers.js';
+import { MarketHistoryService, type HistoryWriteResult } from './market/history.service.js';
 
 export interface App {
   role: Role;
@@ -48,6 +49,8 @@ export interface App {
   metrics: Metrics;
   /** The simulated market, in the process that runs it (embedded, or the leader worker). */
   market(): MarketFeedService | undefined;
+  /** Settles when the simulated history of this process's first election is written (or was not needed). */
+  marketHistory(): Promise<HistoryWriteResult | undefined>;
   http?: RunningHttpServer;
   /** Stop accepting, drain in-flight requests and jobs, close sockets and pools. Idempotent. */
   stop(): Promise<void>;
@@ -95,6 +98,7 @@ export async function startApp(config: Config, role: Exclude<Role, 'migrate'>, o
     const leadership: Leadership =
       config.redisUrl && role !== 'all' ? new RedisLeadership({ url: config.redisUrl, key: `${config.redisPrefix}:leader:market`, logger }) : new SoleLeadership();
     let market: MarketFeedService | undefined;
+    let history: Promise<HistoryWriteResult | undefined> = Promise.resolve(undefined);
     const cache = new QuoteCache({ snapshot: repo, logger });
     await cache.start(pubsub, await repo.loadInstruments());
     onStop(() => cache.stop());
@@ -139,6 +143,18 @@ export async function startApp(config: Config, role: Exclude<Role, 'migrate'>, o
           if (config.market.simulate) {
             market = await MarketFeedService.create({ db: db.db, pubsub, clock, logger, seed: config.market.seed, tickMs: config.market.tickMs });
             market.start();
+            // In the background: the API answers while half a million bars are written on a first start.
+            if (config.market.history.enabled) {
+              const writer = new MarketHistoryService({ db: db.db, clock, logger, seed: config.market.seed, ...config.market.history });
+              onStop(async () => {
+                writer.stop();
+                await history;
+              });
+              history = repo.loadInstruments().then((list) => writer.ensure(list)).catch((err: unknown) => {
+                logger.error({ err }, 'writing market history failed');
+                return undefined;
+              });
+            }
           }
           paper.setMatching(true);
         },
@@ -191,6 +207,7 @@ export async function startApp(config: Config, role: Exclude<Role, 'migrate'>, o
       quotes: cache,
       metrics,
       market: () => market,
+      marketHistory: () => history,
       http,
       stop: () => (stopping ??= runStops(stops, logger)),
     };
