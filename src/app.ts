@@ -33,6 +33,7 @@ import { startOpsServer } from './server/ops.js';
 import { graphiqlMiddleware, ensureGraphiqlBuilt } from './server/graphiql.js';
 import { registerWorkers } from './jobs/workers.js';
 import { MarketHistoryService, type HistoryWriteResult } from './market/history.service.js';
+import { createStrategyCapability } from './services/strategies/index.js';
 
 export interface App {
   role: Role;
@@ -114,7 +115,10 @@ export async function startApp(config: Config, role: Exclude<Role, 'migrate'>, o
     const instruments = new InstrumentService({ db: db.db, quotes: cache });
     const portfolios = new PortfolioService({ db: db.db, clock, relay, instruments, brokers });
     const orders = new OrderService({ db: db.db, clock, logger, queue, relay, rateLimiter, instruments, portfolios, brokers, limits: config.limits });
+    const strategyCapability = createStrategyCapability({ config, db: db.db, clock, logger, pubsub, instruments, portfolios, orders });
+    onStop(() => strategyCapability.stop());
     const services: Services = {
+      ...strategyCapability.services,
       auth: new AuthService({ db: db.db, clock, logger, accessTokens, refreshTtlSeconds: config.refreshTokenTtlSeconds }),
       users: new UserService({ db: db.db }),
       instruments,
@@ -138,6 +142,7 @@ export async function startApp(config: Config, role: Exclude<Role, 'migrate'>, o
     onStop(() => queue.close());
     if (runsWorker) {
       await registerWorkers({ queue, execution, brokers, logger, metrics, concurrency: config.workerConcurrency });
+      await strategyCapability.startWorker();
       await leadership.start(
         async () => {
           if (config.market.simulate) {

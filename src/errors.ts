@@ -19,6 +19,7 @@ export const ErrorCode = {
   RATE_LIMITED: 'RATE_LIMITED',
   QUERY_TOO_COMPLEX: 'QUERY_TOO_COMPLEX',
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
+  INVALID_STATE: 'INVALID_STATE',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -112,5 +113,11 @@ export class InvalidOrderStateError extends DomainError {
 export class RateLimitedError extends DomainError {
   constructor(retryAfterMs: number) {
     super(ErrorCode.RATE_LIMITED, 'Too many requests; slow down', { retryAfterMs });
+  }
+}
+/** An object (other than an order) is not in a state that allows the action. */
+export class InvalidStateError extends DomainError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super(ErrorCode.INVALID_STATE, message, details);
   }
 }

@@ -26,4 +26,14 @@ export interface TopicMap {
   quotes: QuoteMessage;
   /** key: '*' — nudges the outbox relay that new rows were committed. */
   'outbox-committed': { count: number };
+  /** key: the strategy owner's user id. */
+  'strategy-signals': StrategySignalMessage;
+  /** key: backtest id. */
+  'backtest-progress': { backtestId: string };
+}
+
+/** A signal was recorded (or changed status): subscribers load it by id. */
+export interface StrategySignalMessage {
+  signalId: string;
+  strategyId: string;
 }

@@ -23,7 +23,10 @@ const arrayLiteral = (values: readonly (string | number)[]) => `{${values.join('
  * 20,000 bars, each column sent as one array (`unnest`), so a first start writes half a million bars in
  * seconds even in PGlite.
  */
-export async function insertBars(db: DbOrTx, instrumentId: string, interval: IntervalCode, bars: readonly Bar[]): Promise<number> {
+/** A bar to write: numbers or exact decimal strings. */
+export type BarRow = { [K in keyof Bar]: K extends 'time' ? number : number | string };
+
+export async function insertBars(db: DbOrTx, instrumentId: string, interval: IntervalCode, bars: readonly BarRow[]): Promise<number> {
   for (let i = 0; i < bars.length; i += CHUNK) {
     const part = bars.slice(i, i + CHUNK);
     const times = arrayLiteral(part.map((b) => b.time / 1000));

@@ -7,6 +7,8 @@ import { InstrumentFieldsResolver, InstrumentResolver } from '../resolvers/instr
 import { PortfolioResolver, PositionResolver } from '../resolvers/portfolio.resolver.js';
 import { FillResolver, OrderResolver } from '../resolvers/order.resolver.js';
 import { SubscriptionResolver } from '../resolvers/subscription.resolver.js';
+import { MarketResolver } from '../resolvers/market.resolver.js';
+import { SignalResolver, StrategyResolver, StrategyRunResolver } from '../resolvers/strategy.resolver.js';
 
 /** The one GraphQL schema, built from the type-graphql classes. */
 export async function buildAppSchema(): Promise<GraphQLSchema> {
@@ -21,6 +23,10 @@ export async function buildAppSchema(): Promise<GraphQLSchema> {
       OrderResolver,
       FillResolver,
       SubscriptionResolver,
+      MarketResolver,
+      StrategyResolver,
+      StrategyRunResolver,
+      SignalResolver,
     ],
     validate: false,
     // Every subscription supplies its own `subscribe` (outbox replay + our PubSub port); type-graphql

@@ -8,6 +8,7 @@ import type { PortfolioService } from './portfolio.service.js';
 import type { OrderService } from './orders/order.service.js';
 import type { EventService } from './event.service.js';
 import type { PubSub } from '../events/pubsub.js';
+import type { StrategyServices } from './strategies/index.js';
 
 /** Everything resolvers may call. Built once per process in app.ts from the configured ports. */
 export interface Services {
@@ -22,3 +23,6 @@ export interface Services {
   pubsub: PubSub;
   limits: Config['limits'];
 }
+
+/** Everything resolvers may call, with the strategies capability (market data, strategies, screeners, backtests). */
+export interface Services extends StrategyServices {}

@@ -118,7 +118,7 @@ export function check(n: Node): ValueType {
 
 /**
  * Bars a rule needs before it can be true: the warm-up of its deepest indicator chain plus look-backs.
- * EMAs (and so MACD and RSI) are counted three times their period, so seeded values have converged.
+ * EMAs (and so MACD and RSI) are counted ten times their period, so seeded values have converged.
  */
 export function lookback(n: Node): number {
   switch (n.kind) {
@@ -144,11 +144,11 @@ export function lookback(n: Node): number {
         case 'ema':
         case 'rsi':
         case 'atr':
-          return inner + 3 * ps[0]!;
+          return inner + 10 * ps[0]!;
         case 'macd':
         case 'macdSignal':
         case 'macdHist':
-          return inner + 3 * ps[1]! + ps[2]!;
+          return inner + 10 * ps[1]! + 10 * ps[2]!;
         case 'vwap':
           return 1;
         default:
