@@ -34,6 +34,9 @@ import { graphiqlMiddleware, ensureGraphiqlBuilt } from './server/graphiql.js';
 import { registerWorkers } from './jobs/workers.js';
 import { MarketHistoryService, type HistoryWriteResult } from './market/history.service.js';
 import { createStrategyCapability } from './services/strategies/index.js';
+import { createAnalytics } from './services/analytics/index.js';
+import { createBasketServices } from './services/baskets/index.js';
+import { WatchlistService } from './services/watchlists/watchlist.service.js';
 
 export interface App {
   role: Role;
@@ -115,7 +118,9 @@ export async function startApp(config: Config, role: Exclude<Role, 'migrate'>, o
     const instruments = new InstrumentService({ db: db.db, quotes: cache });
     const portfolios = new PortfolioService({ db: db.db, clock, relay, instruments, brokers });
     const orders = new OrderService({ db: db.db, clock, logger, queue, relay, rateLimiter, instruments, portfolios, brokers, limits: config.limits });
-    const strategyCapability = createStrategyCapability({ config, db: db.db, clock, logger, pubsub, instruments, portfolios, orders });
+    const baskets = createBasketServices({ db: db.db, clock, logger, queue, relay, instruments, portfolios, brokers, maxOrderNotional: config.limits.maxOrderNotional, minTicket: config.baskets.minTicket });
+    const watchlists = new WatchlistService({ db: db.db, clock, instruments, pubsub });
+    const strategyCapability = createStrategyCapability({ config, db: db.db, clock, logger, pubsub, instruments, portfolios, orders, watchlists, smallcases: baskets.smallcases });
     onStop(() => strategyCapability.stop());
     const services: Services = {
       ...strategyCapability.services,
@@ -129,6 +134,9 @@ export async function startApp(config: Config, role: Exclude<Role, 'migrate'>, o
       rateLimiter,
       pubsub,
       limits: config.limits,
+      analytics: createAnalytics({ db: db.db, clock, logger, instruments, portfolios, investments: baskets.investments, config: config.analytics }),
+      baskets,
+      watchlists,
     };
     const execution = new OrderExecutionService({ db: db.db, clock, logger, queue, relay, rateLimiter, brokers, metrics });
 
@@ -143,6 +151,7 @@ export async function startApp(config: Config, role: Exclude<Role, 'migrate'>, o
     if (runsWorker) {
       await registerWorkers({ queue, execution, brokers, logger, metrics, concurrency: config.workerConcurrency });
       await strategyCapability.startWorker();
+      await registerWorkers({ queue, execution, brokers, logger, metrics, concurrency: config.workerConcurrency, basketRuns: baskets.runs, basketSweepMs: config.baskets.sweepMs });
       await leadership.start(
         async () => {
           if (config.market.simulate) {
@@ -162,8 +171,10 @@ export async function startApp(config: Config, role: Exclude<Role, 'migrate'>, o
             }
           }
           paper.setMatching(true);
+          services.analytics.job.start();
         },
         async () => {
+          await services.analytics.job.stop();
           paper.setMatching(false);
           await market?.close();
           market = undefined;

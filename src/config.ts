@@ -53,6 +53,17 @@ const EnvSchema = z.object({
   USER_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(600),
   ORDER_RATE_LIMIT_PER_SECOND: z.coerce.number().int().min(1).default(50),
   MAX_ORDER_NOTIONAL: z.string().regex(/^\d+(\.\d+)?$/).default('100000000'),
+  /** UTC times (HH:MM, comma-separated) after which the daily valuation job runs: NSE closes 10:00 UTC, NYSE 21:00 UTC (20:00 in US summer). */
+  ANALYTICS_CLOSE_TIMES_UTC: z
+    .string()
+    .regex(/^$|^([01]\d|2[0-3]):[0-5]\d(,([01]\d|2[0-3]):[0-5]\d)*$/, 'comma-separated HH:MM times')
+    .default('10:05,21:05'),
+  /** Annual risk-free rate for Sharpe, Sortino and alpha, as a fraction (0.065 = 6.5 %). */
+  ANALYTICS_RISK_FREE_RATE: z.coerce.number().min(-1).max(1).default(0),
+  /** Rebalances skip trades worth less than this, per currency ("INR:500,USD:10"). */
+  BASKET_MIN_TICKET: z.string().regex(/^([A-Z]{3}:\d+(\.\d+)?)(,[A-Z]{3}:\d+(\.\d+)?)*$/).default('INR:500,USD:10'),
+  /** How often the worker sweeps basket runs whose phase has ended (a safety net for missed nudges). */
+  BASKET_SWEEP_MS: z.coerce.number().int().min(100).default(2000),
 });
 
 export type Role = 'all' | 'api' | 'worker' | 'migrate';
@@ -79,6 +90,7 @@ export interface Config {
   strategies: { backtestMaxDays: number; backtestMaxBars: number };
   workerConcurrency: number;
   shutdownTimeoutMs: number;
+  baskets: { minTicket: Record<string, string>; sweepMs: number };
   limits: {
     maxDepth: number;
     maxCost: number;
@@ -90,6 +102,7 @@ export interface Config {
     ordersPerSecond: number;
     maxOrderNotional: string;
   };
+  analytics: { closeTimesUtc: string[]; riskFreeRate: number };
 }
 
 export class ConfigError extends Error {}
@@ -150,6 +163,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     strategies: { backtestMaxDays: e.BACKTEST_MAX_DAYS, backtestMaxBars: e.BACKTEST_MAX_BARS },
     workerConcurrency: e.WORKER_CONCURRENCY,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    baskets: { minTicket: Object.fromEntries(e.BASKET_MIN_TICKET.split(',').map((p) => p.split(':') as [string, string])), sweepMs: e.BASKET_SWEEP_MS },
     limits: {
       maxDepth: e.MAX_QUERY_DEPTH,
       maxCost: e.MAX_QUERY_COST,
@@ -161,5 +175,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       ordersPerSecond: e.ORDER_RATE_LIMIT_PER_SECOND,
       maxOrderNotional: e.MAX_ORDER_NOTIONAL,
     },
+    analytics: { closeTimesUtc: e.ANALYTICS_CLOSE_TIMES_UTC.split(',').filter(Boolean), riskFreeRate: e.ANALYTICS_RISK_FREE_RATE },
   };
 }

@@ -115,7 +115,7 @@ export class RateLimitedError extends DomainError {
     super(ErrorCode.RATE_LIMITED, 'Too many requests; slow down', { retryAfterMs });
   }
 }
-/** An object (other than an order) is not in a state that allows the action. */
+/** Any object other than an order that is not in a state allowing the action (a run in flight, an archived smallcase...). */
 export class InvalidStateError extends DomainError {
   constructor(message: string, details?: Record<string, unknown>) {
     super(ErrorCode.INVALID_STATE, message, details);

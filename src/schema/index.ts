@@ -9,6 +9,11 @@ import { FillResolver, OrderResolver } from '../resolvers/order.resolver.js';
 import { SubscriptionResolver } from '../resolvers/subscription.resolver.js';
 import { MarketResolver } from '../resolvers/market.resolver.js';
 import { SignalResolver, StrategyResolver, StrategyRunResolver } from '../resolvers/strategy.resolver.js';
+import { AnalyticsResolver } from '../resolvers/analytics.resolver.js';
+import { BasketLineResolver, ConstituentResolver, SmallcaseResolver } from '../resolvers/smallcase.resolver.js';
+import { InvestmentHoldingResolver, InvestmentResolver } from '../resolvers/investment.resolver.js';
+import { BasketRunResolver, ExecutionLineResolver } from '../resolvers/basket-run.resolver.js';
+import { WatchlistItemResolver, WatchlistResolver } from '../resolvers/watchlist.resolver.js';
 
 /** The one GraphQL schema, built from the type-graphql classes. */
 export async function buildAppSchema(): Promise<GraphQLSchema> {
@@ -27,6 +32,16 @@ export async function buildAppSchema(): Promise<GraphQLSchema> {
       StrategyResolver,
       StrategyRunResolver,
       SignalResolver,
+      AnalyticsResolver,
+      SmallcaseResolver,
+      ConstituentResolver,
+      BasketLineResolver,
+      InvestmentResolver,
+      InvestmentHoldingResolver,
+      BasketRunResolver,
+      ExecutionLineResolver,
+      WatchlistResolver,
+      WatchlistItemResolver,
     ],
     validate: false,
     // Every subscription supplies its own `subscribe` (outbox replay + our PubSub port); type-graphql

@@ -42,7 +42,7 @@ export function makeFormatError(logger: Logger) {
     if (typeof code === 'string' && REQUEST_CODES.has(code)) {
       // graphql-armor reports its limits as validation failures; give them their own code.
       const limit = /(depth|alias|cost|token|directive)/i.test(formatted.message) && /limit|exceed|maximum|more th/i.test(formatted.message);
-      return { ...formatted, extensions: { code: limit ? ErrorCode.QUERY_TOO_COMPLEX : code } };
+      return { ...formatted, extensions: { ...(limit ? {} : variableLocation(formatted.message)), code: limit ? ErrorCode.QUERY_TOO_COMPLEX : code } };
     }
     if (original instanceof GraphQLError && !original.originalError && code === undefined) {
       // A GraphQLError raised by graphql-js itself (e.g. non-null violation, unknown variable): a client mistake.
@@ -50,5 +50,24 @@ export function makeFormatError(logger: Logger) {
     }
     logger.error({ err: original, path: formatted.path }, 'unhandled error in GraphQL operation');
     return { message: 'Internal server error', locations: formatted.locations, path: formatted.path, extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } };
+  };
+}
+
+/**
+ * Where in a variable graphql-js found a bad value ('Variable "$a" got invalid value "x" at "a[1].date"'):
+ * the input field as `field`, the 1-based list position as `line` (imports), INVALID_DATE or INVALID_VALUE
+ * as `reason`.
+ */
+export function variableLocation(message: string): { field?: string; line?: number; reason?: string } {
+  const m = /got invalid value .*? at "([^"]+)"/.exec(message);
+  if (!m) return {};
+  const path = m[1]!;
+  const field = /([A-Za-z_][A-Za-z0-9_]*)$/.exec(path)?.[1];
+  const indexes = [...path.matchAll(/\[(\d+)\]/g)];
+  const last = indexes.at(-1);
+  return {
+    ...(field ? { field } : {}),
+    ...(last ? { line: Number(last[1]) + 1 } : {}),
+    reason: /DateTime/.test(message) ? 'INVALID_DATE' : 'INVALID_VALUE',
   };
 }

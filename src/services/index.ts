@@ -9,6 +9,9 @@ import type { OrderService } from './orders/order.service.js';
 import type { EventService } from './event.service.js';
 import type { PubSub } from '../events/pubsub.js';
 import type { StrategyServices } from './strategies/index.js';
+import type { AnalyticsServices } from './analytics/index.js';
+import type { BasketServices } from './baskets/index.js';
+import type { WatchlistService } from './watchlists/watchlist.service.js';
 
 /** Everything resolvers may call. Built once per process in app.ts from the configured ports. */
 export interface Services {
@@ -22,6 +25,9 @@ export interface Services {
   rateLimiter: RateLimiter;
   pubsub: PubSub;
   limits: Config['limits'];
+  analytics: AnalyticsServices;
+  baskets: BasketServices;
+  watchlists: WatchlistService;
 }
 
 /** Everything resolvers may call, with the strategies capability (market data, strategies, screeners, backtests). */

@@ -95,6 +95,26 @@ export interface PerformanceResult {
   series: SeriesPoint[];
   /** the daily returns used (null where a period had no capital) */
   returns: (number | null)[];
+  /** the benchmark's own return over the series (first aligned close to the last); null without one */
+  benchmarkReturn: number | null;
+}
+
+const PLAIN = /^-?\d+(\.\d+)?$/;
+
+/** Exact decimal text without trailing zeros (fast path for plain strings; Decimal otherwise). */
+function text(v: DecimalLike): string {
+  if (typeof v === 'string' && PLAIN.test(v)) {
+    let s = v.includes('.') ? v.replace(/\.?0+$/, '') : v;
+    s = s.replace(/^(-?)0+(?=\d)/, '$1');
+    return s === '-0' ? '0' : s;
+  }
+  return fmt(v);
+}
+
+function isZero(v: DecimalLike | undefined): boolean {
+  if (v === undefined || v === 0) return true;
+  if (typeof v === 'string') return /^-?0*(\.0*)?$/.test(v) && v !== '' && v !== '-';
+  return dec(v).isZero();
 }
 
 function num(v: DecimalLike): number {
@@ -181,8 +201,8 @@ export function computePerformance(input: MetricsInput): PerformanceResult {
     const p = points[i]!;
     series.push({
       time: p.time,
-      value: fmt(p.value),
-      netFlow: i === 0 ? '0' : fmt(p.netFlow ?? 0),
+      value: text(p.value),
+      netFlow: i === 0 || isZero(p.netFlow) ? '0' : text(p.netFlow!),
       twrIndex: index,
       drawdown: Math.min(dd, 0),
     });
@@ -195,8 +215,8 @@ export function computePerformance(input: MetricsInput): PerformanceResult {
   let inflows: Decimal = ZERO;
   for (let i = 1; i < points.length; i++) {
     const f = points[i]!.netFlow;
-    if (f === undefined || f === 0 || f === '0') continue;
-    const d = dec(f);
+    if (isZero(f)) continue;
+    const d = dec(f!);
     netFlows = netFlows.add(d);
     if (d.gt(0)) inflows = inflows.add(d);
   }
@@ -224,7 +244,7 @@ export function computePerformance(input: MetricsInput): PerformanceResult {
   if (!start.isZero()) flows.push({ time: from, amount: start.neg().toNumber() });
   for (let i = 1; i < points.length; i++) {
     const f = points[i]!.netFlow;
-    if (f !== undefined && !dec(f).isZero()) flows.push({ time: points[i]!.time, amount: -num(f) });
+    if (!isZero(f)) flows.push({ time: points[i]!.time, amount: -num(f!) });
   }
   flows.push({ time: to, amount: end.toNumber() });
   const x = xirr(flows);
@@ -232,8 +252,12 @@ export function computePerformance(input: MetricsInput): PerformanceResult {
   // beta / alpha against the benchmark (pairs where both returns exist)
   let beta: number | null = null;
   let alpha: number | null = null;
+  let benchmarkReturn: number | null = null;
   if (input.benchmark && input.benchmark.length > 0) {
     const closes = alignBenchmark(points, input.benchmark);
+    const firstClose = closes.find((c) => c !== null && c > 0);
+    const lastClose = closes[closes.length - 1];
+    if (firstClose && lastClose !== null && lastClose !== undefined) benchmarkReturn = lastClose / firstClose - 1;
     const pr: number[] = [];
     const br: number[] = [];
     for (let i = 1; i < points.length; i++) {
@@ -310,5 +334,6 @@ export function computePerformance(input: MetricsInput): PerformanceResult {
     },
     series,
     returns,
+    benchmarkReturn,
   };
 }

@@ -13,6 +13,7 @@ import { MarketDataService } from './market-data.service.js';
 import { SignalStream } from './signal-stream.js';
 import { StrategyRunner } from './strategy-runner.js';
 import { StrategyService } from './strategy.service.js';
+import type { UniverseSources } from './universe.js';
 
 /** The strategies capability's doors, merged into `Services`. */
 export interface StrategyServices {
@@ -42,15 +43,18 @@ export function createStrategyCapability(deps: {
   instruments: InstrumentService;
   portfolios: PortfolioService;
   orders: OrderService;
+  watchlists: UniverseSources['watchlists'];
+  smallcases: UniverseSources['smallcases'];
 }): StrategyCapability {
   const { config, db, clock, pubsub } = deps;
   const logger = deps.logger.child({ capability: 'strategies' });
   const scheduler: SchedulerPort = config.redisUrl
     ? new BullMqScheduler({ url: config.redisUrl, prefix: config.redisPrefix, logger })
     : new MemoryScheduler({ clock, logger });
+  const universe: UniverseSources = { db, instruments: deps.instruments, watchlists: deps.watchlists, smallcases: deps.smallcases };
   const marketData = new MarketDataService({ db, instruments: deps.instruments });
-  const runner = new StrategyRunner({ db, clock, logger, pubsub, instruments: deps.instruments, portfolios: deps.portfolios, orders: deps.orders, marketData });
-  const strategies = new StrategyService({ db, clock, logger, instruments: deps.instruments, portfolios: deps.portfolios, runner, scheduler });
+  const runner = new StrategyRunner({ db, clock, logger, pubsub, instruments: deps.instruments, portfolios: deps.portfolios, orders: deps.orders, marketData, universe });
+  const strategies = new StrategyService({ db, clock, logger, instruments: deps.instruments, portfolios: deps.portfolios, runner, scheduler, universe });
   const strategySignals = new SignalStream({ db, pubsub, strategies });
   return {
     services: { marketData, strategies, strategySignals },

@@ -16,7 +16,7 @@ import type { InstrumentRow, InstrumentService } from '../instrument.service.js'
 import type { OrderService } from '../orders/order.service.js';
 import type { PortfolioService } from '../portfolio.service.js';
 import type { MarketDataService } from './market-data.service.js';
-import { resolveUniverse, type UniverseInput } from './universe.js';
+import { resolveUniverse, type UniverseInput, type UniverseSources } from './universe.js';
 
 export type StrategyRow = typeof strategies.$inferSelect;
 export type RunRow = typeof strategyRuns.$inferSelect;
@@ -52,6 +52,7 @@ export interface RunnerDeps {
   portfolios: PortfolioService;
   orders: OrderService;
   marketData: MarketDataService;
+  universe: UniverseSources;
 }
 
 /**
@@ -79,7 +80,8 @@ export class StrategyRunner {
     const errors: string[] = [];
     try {
       const rules = buildRuleSet(strategy.kind as StrategyKind, (strategy.params ?? {}) as Record<string, unknown>, strategy.rules as RulesSpec | null);
-      const universe = await resolveUniverse(db, this.deps.instruments, strategy.ownerId, strategy.universe as UniverseInput);
+      const [owner] = await db.select({ role: users.role }).from(users).where(eq(users.id, strategy.ownerId));
+      const universe = await resolveUniverse(this.deps.universe, { userId: strategy.ownerId, role: owner!.role }, strategy.universe as UniverseInput);
       const interval = strategy.interval as IntervalCode;
       const now = clock.now();
       for (const inst of universe) {

@@ -15,7 +15,7 @@ import type { InstrumentService } from '../instrument.service.js';
 import type { PortfolioService } from '../portfolio.service.js';
 import { intervalCode } from './market-data.service.js';
 import type { RunRow, StrategyRow, StrategyRunner } from './strategy-runner.js';
-import { checkUniverseShape, resolveUniverse, type UniverseInput } from './universe.js';
+import { checkUniverseShape, resolveUniverse, type UniverseInput, type UniverseSources } from './universe.js';
 
 export type SignalRow = typeof strategySignals.$inferSelect;
 
@@ -60,6 +60,7 @@ export class StrategyService {
       portfolios: PortfolioService;
       runner: StrategyRunner;
       scheduler: SchedulerPort;
+      universe: UniverseSources;
     },
   ) {}
 
@@ -78,7 +79,7 @@ export class StrategyService {
     if (!['SIGNAL_ONLY', 'AUTO', 'APPROVAL'].includes(mode)) throw new BadInputError(`Unknown mode ${input.mode}`, 'mode', 'UNKNOWN_MODE');
     const universe = checkUniverseShape(input.universe);
     try {
-      await resolveUniverse(this.deps.db, this.deps.instruments, viewer.userId, universe);
+      await resolveUniverse(this.deps.universe, viewer, universe);
     } catch (e) {
       // A screener that has not run yet is an empty universe today and a full one after its first run.
       if (!(universe.screenerId && e instanceof BadInputError && e.details?.reason === 'EMPTY_UNIVERSE')) throw e;

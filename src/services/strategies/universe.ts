@@ -1,8 +1,11 @@
-import { and, desc, eq, inArray, isNull, or } from 'drizzle-orm';
+import { and, desc, eq, inArray } from 'drizzle-orm';
+import type { Principal } from '../../auth/tokens.js';
 import type { Db } from '../../db/client.js';
-import { instruments, screenerRuns, screeners, smallcaseConstituents, smallcases, watchlistItems, watchlists } from '../../db/schema/index.js';
-import { BadInputError } from '../../errors.js';
+import { instruments, screenerRuns, screeners } from '../../db/schema/index.js';
+import { BadInputError, NotFoundError } from '../../errors.js';
 import type { InstrumentRow, InstrumentService } from '../instrument.service.js';
+import type { SmallcaseService } from '../baskets/smallcase.service.js';
+import type { WatchlistService } from '../watchlists/watchlist.service.js';
 
 /** Where a strategy or screener finds its instruments: exactly one source. */
 export interface UniverseInput {
@@ -28,21 +31,34 @@ export function checkUniverseShape(u: UniverseInput | null | undefined): Univers
   return { [key]: value } as UniverseInput;
 }
 
+/** The other capabilities a universe reads through (watchlists and smallcases are theirs). */
+export interface UniverseSources {
+  db: Db;
+  instruments: InstrumentService;
+  watchlists: Pick<WatchlistService, 'instrumentsOf'>;
+  smallcases: Pick<SmallcaseService, 'get' | 'constituents'>;
+}
+
 /**
  * The instruments of a universe, for its owner. Another user's (or a missing) watchlist, smallcase or
  * screener is BAD_USER_INPUT with reason NOT_FOUND on its field; an empty one is EMPTY_UNIVERSE.
  */
-export async function resolveUniverse(db: Db, instrumentService: InstrumentService, ownerId: string, raw: UniverseInput): Promise<InstrumentRow[]> {
+export async function resolveUniverse(src: UniverseSources, owner: Principal, raw: UniverseInput): Promise<InstrumentRow[]> {
+  const { db } = src;
   const u = checkUniverseShape(raw);
   let rows: InstrumentRow[];
   let field: string;
+  const notFound = (e: unknown, what: string): never => {
+    if (e instanceof NotFoundError) throw new BadInputError(`No such ${what} of yours`, field, 'NOT_FOUND');
+    throw e;
+  };
   if (u.symbols) {
     field = 'universe.symbols';
     rows = [];
     for (const s of u.symbols) {
       const [ex, sym] = s.includes(':') ? s.split(':', 2) : [null, s];
       try {
-        rows.push(await instrumentService.resolve(sym!, ex));
+        rows.push(await src.instruments.resolve(sym!, ex));
       } catch (e) {
         if (e instanceof BadInputError) throw new BadInputError(`universe.symbols: ${e.message}`, field, String(e.details?.reason ?? 'UNKNOWN_SYMBOL'));
         throw e;
@@ -50,26 +66,18 @@ export async function resolveUniverse(db: Db, instrumentService: InstrumentServi
     }
   } else if (u.watchlistId) {
     field = 'universe.watchlistId';
-    const [w] = await db.select({ id: watchlists.id }).from(watchlists).where(and(eq(watchlists.id, u.watchlistId), eq(watchlists.ownerId, ownerId)));
-    if (!w) throw new BadInputError('No such watchlist of yours', field, 'NOT_FOUND');
-    const items = await db.select({ id: watchlistItems.instrumentId }).from(watchlistItems).where(eq(watchlistItems.watchlistId, w.id));
-    rows = await instrumentService.byIds(items.map((i) => i.id));
+    rows = await src.watchlists.instrumentsOf(owner, u.watchlistId).catch((e) => notFound(e, 'watchlist'));
   } else if (u.smallcaseId) {
     field = 'universe.smallcaseId';
-    const [sc] = await db
-      .select({ id: smallcases.id })
-      .from(smallcases)
-      .where(and(eq(smallcases.id, u.smallcaseId), or(eq(smallcases.ownerId, ownerId), eq(smallcases.isPublic, true), isNull(smallcases.ownerId))));
-    if (!sc) throw new BadInputError('No such smallcase you can see', field, 'NOT_FOUND');
-    const items = await db.select({ id: smallcaseConstituents.instrumentId }).from(smallcaseConstituents).where(eq(smallcaseConstituents.smallcaseId, sc.id));
-    rows = await instrumentService.byIds(items.map((i) => i.id));
+    const sc = await src.smallcases.get(owner, u.smallcaseId).catch((e) => notFound(e, 'smallcase'));
+    const items = await src.smallcases.constituents(sc.id, sc.version);
+    rows = await src.instruments.byIds(items.map((i) => i.instrumentId));
   } else {
     field = 'universe.screenerId';
-    const [s] = await db.select().from(screeners).where(and(eq(screeners.id, u.screenerId!), eq(screeners.ownerId, ownerId)));
+    const [s] = await db.select().from(screeners).where(and(eq(screeners.id, u.screenerId!), eq(screeners.ownerId, owner.userId)));
     if (!s) throw new BadInputError('No such screener of yours', field, 'NOT_FOUND');
     if (s.outputWatchlistId) {
-      const items = await db.select({ id: watchlistItems.instrumentId }).from(watchlistItems).where(eq(watchlistItems.watchlistId, s.outputWatchlistId));
-      rows = await instrumentService.byIds(items.map((i) => i.id));
+      rows = await src.watchlists.instrumentsOf(owner, s.outputWatchlistId).catch(() => []);
     } else {
       const [run] = await db.select().from(screenerRuns).where(eq(screenerRuns.screenerId, s.id)).orderBy(desc(screenerRuns.createdAt)).limit(1);
       const ids = ((run?.matches ?? []) as { instrumentId: string }[]).map((m) => m.instrumentId);

@@ -1,0 +1,22 @@
+import { Field, Int, ObjectType } from 'type-graphql';
+
+@ObjectType({ description: 'One line an import could not take.' })
+export class ImportError {
+  @Field(() => Int, { description: 'The line: 1-based (for CSV files the header is line 1; for lists, the position in the list).' })
+  line!: number;
+
+  @Field(() => String, { description: 'What is wrong with it.' })
+  message!: string;
+}
+
+@ObjectType({ description: 'What an import did.' })
+export class ImportResult {
+  @Field(() => Int, { description: 'Lines imported now.' })
+  imported!: number;
+
+  @Field(() => Int, { description: 'Lines already imported before (a re-import changes nothing).' })
+  skipped!: number;
+
+  @Field(() => [ImportError], { description: 'Lines refused, with their line numbers.' })
+  errors!: ImportError[];
+}
