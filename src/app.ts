@@ -149,9 +149,8 @@ export async function startApp(config: Config, role: Exclude<Role, 'migrate'>, o
     // Drain jobs before the relay, brokers and pools they use are closed (stops run in reverse).
     onStop(() => queue.close());
     if (runsWorker) {
-      await registerWorkers({ queue, execution, brokers, logger, metrics, concurrency: config.workerConcurrency });
-      await strategyCapability.startWorker();
       await registerWorkers({ queue, execution, brokers, logger, metrics, concurrency: config.workerConcurrency, basketRuns: baskets.runs, basketSweepMs: config.baskets.sweepMs });
+      await strategyCapability.startWorker();
       await leadership.start(
         async () => {
           if (config.market.simulate) {
