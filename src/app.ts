@@ -36,6 +36,8 @@ import { ensureWebBuilt, webMiddleware } from './server/web.js';
 import { ExchangeCalendar, DEFAULT_SESSIONS } from './market/calendar.js';
 import { DayOrderExpiry } from './services/orders/day-expiry.service.js';
 import { OutboxRetention } from './events/outbox-retention.js';
+import { MarketHistoryService, type HistoryWriteResult } from './market/history.service.js';
+import { createStrategyCapability } from './services/strategies/index.js';
 import { createAnalytics } from './services/analytics/index.js';
 import { createBasketServices } from './services/baskets/index.js';
 import { WatchlistService } from './services/watchlists/watchlist.service.js';
@@ -55,6 +57,8 @@ export interface App {
   metrics: Metrics;
   /** The simulated market, in the process that runs it (embedded, or the leader worker). */
   market(): MarketFeedService | undefined;
+  /** Settles when the simulated history of this process's first election is written (or was not needed). */
+  marketHistory(): Promise<HistoryWriteResult | undefined>;
   http?: RunningHttpServer;
   /** Stop accepting, drain in-flight requests and jobs, close sockets and pools. Idempotent. */
   stop(): Promise<void>;
@@ -102,6 +106,7 @@ export async function startApp(config: Config, role: Exclude<Role, 'migrate'>, o
     const leadership: Leadership =
       config.redisUrl && role !== 'all' ? new RedisLeadership({ url: config.redisUrl, key: `${config.redisPrefix}:leader:market`, logger }) : new SoleLeadership();
     let market: MarketFeedService | undefined;
+    let history: Promise<HistoryWriteResult | undefined> = Promise.resolve(undefined);
     const cache = new QuoteCache({ snapshot: repo, logger });
     await cache.start(pubsub, await repo.loadInstruments());
     onStop(() => cache.stop());
@@ -121,7 +126,11 @@ export async function startApp(config: Config, role: Exclude<Role, 'migrate'>, o
     const portfolios = new PortfolioService({ db: db.db, clock, relay, instruments, brokers });
     const orders = new OrderService({ db: db.db, clock, logger, queue, relay, rateLimiter, instruments, portfolios, brokers, limits: config.limits });
     const baskets = createBasketServices({ db: db.db, clock, logger, queue, relay, instruments, portfolios, brokers, maxOrderNotional: config.limits.maxOrderNotional, minTicket: config.baskets.minTicket });
+    const watchlists = new WatchlistService({ db: db.db, clock, instruments, pubsub });
+    const strategyCapability = createStrategyCapability({ config, db: db.db, clock, logger, pubsub, instruments, portfolios, orders, watchlists, smallcases: baskets.smallcases });
+    onStop(() => strategyCapability.stop());
     const services: Services = {
+      ...strategyCapability.services,
       auth: new AuthService({
         db: db.db,
         clock,
@@ -141,7 +150,7 @@ export async function startApp(config: Config, role: Exclude<Role, 'migrate'>, o
       limits: config.limits,
       analytics: createAnalytics({ db: db.db, clock, logger, instruments, portfolios, investments: baskets.investments, config: config.analytics }),
       baskets,
-      watchlists: new WatchlistService({ db: db.db, clock, instruments, pubsub }),
+      watchlists,
     };
     const execution = new OrderExecutionService({ db: db.db, clock, logger, queue, relay, rateLimiter, brokers, metrics });
 
@@ -166,11 +175,24 @@ export async function startApp(config: Config, role: Exclude<Role, 'migrate'>, o
         basketRuns: baskets.runs,
         basketSweepMs: config.baskets.sweepMs,
       });
+      await strategyCapability.startWorker();
       await leadership.start(
         async () => {
           if (config.market.simulate) {
             market = await MarketFeedService.create({ db: db.db, pubsub, clock, logger, seed: config.market.seed, tickMs: config.market.tickMs, isSessionOpen });
             market.start();
+            // In the background: the API answers while half a million bars are written on a first start.
+            if (config.market.history.enabled) {
+              const writer = new MarketHistoryService({ db: db.db, clock, logger, seed: config.market.seed, ...config.market.history });
+              onStop(async () => {
+                writer.stop();
+                await history;
+              });
+              history = repo.loadInstruments().then((list) => writer.ensure(list)).catch((err: unknown) => {
+                logger.error({ err }, 'writing market history failed');
+                return undefined;
+              });
+            }
           }
           paper.setMatching(true);
           services.analytics.job.start();
@@ -233,6 +255,7 @@ export async function startApp(config: Config, role: Exclude<Role, 'migrate'>, o
       quotes: cache,
       metrics,
       market: () => market,
+      marketHistory: () => history,
       http,
       stop: () => (stopping ??= runStops(stops, logger)),
     };

@@ -35,6 +35,13 @@ const EnvSchema = z.object({
   MARKET_SIM: bool.default(true),
   MARKET_SEED: z.coerce.number().int().default(20260105),
   MARKET_TICK_MS: z.coerce.number().int().min(10).default(1000),
+  /** Write simulated history (daily and one-minute bars) for instruments that have none, on start. */
+  MARKET_HISTORY: bool.default(true),
+  MARKET_HISTORY_DAILY_DAYS: z.coerce.number().int().min(0).max(3650).default(730),
+  MARKET_HISTORY_MINUTE_DAYS: z.coerce.number().int().min(0).max(90).default(30),
+  /** Longest backtest range in days, and most bars one backtest may replay. */
+  BACKTEST_MAX_DAYS: z.coerce.number().int().min(1).default(3660),
+  BACKTEST_MAX_BARS: z.coerce.number().int().min(1000).default(5_000_000),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(15_000),
   MAX_QUERY_DEPTH: z.coerce.number().int().min(2).default(10),
@@ -96,7 +103,8 @@ export interface Config {
   logLevel: string;
   seedDemo: boolean;
   demo: { email: string; password: string };
-  market: { simulate: boolean; seed: number; tickMs: number };
+  market: { simulate: boolean; seed: number; tickMs: number; history: { enabled: boolean; dailyDays: number; minuteDays: number } };
+  strategies: { backtestMaxDays: number; backtestMaxBars: number };
   workerConcurrency: number;
   shutdownTimeoutMs: number;
   /** Exchange sessions: whether the simulated market follows them, and the holidays of the calendar. */
@@ -174,7 +182,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: e.LOG_LEVEL,
     seedDemo: e.NODE_ENV === 'production' ? false : (e.SEED_DEMO ?? !scaled),
     demo: { email: e.DEMO_EMAIL, password: e.DEMO_PASSWORD },
-    market: { simulate: e.MARKET_SIM, seed: e.MARKET_SEED, tickMs: e.MARKET_TICK_MS },
+    market: {
+      simulate: e.MARKET_SIM,
+      seed: e.MARKET_SEED,
+      tickMs: e.MARKET_TICK_MS,
+      history: { enabled: e.MARKET_HISTORY, dailyDays: e.MARKET_HISTORY_DAILY_DAYS, minuteDays: e.MARKET_HISTORY_MINUTE_DAYS },
+    },
+    strategies: { backtestMaxDays: e.BACKTEST_MAX_DAYS, backtestMaxBars: e.BACKTEST_MAX_BARS },
     workerConcurrency: e.WORKER_CONCURRENCY,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     sessions: { mode: e.MARKET_SESSIONS, holidays: e.MARKET_HOLIDAYS_FILE ? loadHolidays(e.MARKET_HOLIDAYS_FILE) : {} },

@@ -28,4 +28,14 @@ export interface TopicMap {
   'outbox-committed': { count: number };
   /** key: '*' — a login's refresh-token family was revoked (logout, reuse): its sockets close with 4403. */
   'session-revoked': { sessionId: string };
+  /** key: the strategy owner's user id. */
+  'strategy-signals': StrategySignalMessage;
+  /** key: backtest id. */
+  'backtest-progress': { backtestId: string };
+}
+
+/** A signal was recorded (or changed status): subscribers load it by id. */
+export interface StrategySignalMessage {
+  signalId: string;
+  strategyId: string;
 }

@@ -43,8 +43,14 @@ describe('MarketFeedService', () => {
     const lastMsg = relianceMsgs.at(-1)!.payload as QuoteMessage;
     expect(lastMsg).toEqual(service.feed.get('RELIANCE', 'NSE'));
 
-    const rows = await h.db.select().from(candles);
+    const rows = await h.db.select().from(candles).where(eq(candles.interval, '1m'));
     expect(rows).toHaveLength(2 * n);
+    // The 09:15 five-minute bar so far is the two closed minutes merged.
+    const rel = rows.filter((r) => r.instrumentId === rows[0]!.instrumentId).sort((a, b) => a.startsAt.getTime() - b.startsAt.getTime());
+    const [five] = await h.db.select().from(candles).where(eq(candles.interval, '5m')).then((r) => r.filter((x) => x.instrumentId === rel[0]!.instrumentId));
+    expect(five!.open).toBe(rel[0]!.open);
+    expect(five!.close).toBe(rel[1]!.close);
+    expect(dec(five!.volume).eq(dec(rel[0]!.volume).plus(rel[1]!.volume))).toBe(true);
     for (const r of rows) {
       const [o, hi, lo, c] = [r.open, r.high, r.low, r.close].map((x) => dec(x));
       expect(lo.lte(o) && lo.lte(c) && o.lte(hi) && c.lte(hi), `${r.instrumentId} ${r.startsAt.toISOString()}`).toBe(true);
@@ -58,7 +64,7 @@ describe('MarketFeedService', () => {
 
     await service.stop();
     // stop() wrote the partial 09:17 candle.
-    const [{ n: afterStop }] = await h.db.select({ n: count() }).from(candles);
+    const [{ n: afterStop }] = await h.db.select({ n: count() }).from(candles).where(eq(candles.interval, '1m'));
     expect(afterStop).toBe(3 * n);
 
     // A new service resumes each walk from the stored last price.

@@ -7,6 +7,7 @@ import { CandleAggregator, type Candle } from './candle-aggregator.js';
 import { MarketRepository, type CandleRow, type MarketInstrument } from './market.repository.js';
 import { instrumentKey, type Quote, type QuoteSource } from './quote.js';
 import { SimulatedFeed } from './simulated-feed.js';
+import { bucketStart, DERIVED_INTERVALS } from './intervals.js';
 
 /** The writes the feed service needs; `MarketRepository` provides them. */
 export type MarketStore = Pick<MarketRepository, 'upsertCandles' | 'upsertLatestQuotes'>;
@@ -148,7 +149,9 @@ export class MarketFeedService {
     this.pendingQuotes.clear();
     const result: FlushResult = { candles: 0, quotes: 0 };
     try {
-      result.candles = await this.deps.store.upsertCandles(candles);
+      await this.deps.store.upsertCandles(candles);
+      // Reported: one-minute bars (the 5m/15m/1h/1d rows derived from them are written alongside).
+      result.candles = new Set(candles.filter((c) => c.interval === '1m').map((c) => `${c.instrumentId}|${c.startsAt.getTime()}`)).size;
     } catch (err) {
       // Segments merge on write, so retrying them later (before newer ones) stays correct.
       this.pendingCandles = [...candles, ...this.pendingCandles];
@@ -185,7 +188,12 @@ export class MarketFeedService {
   private enqueueCandles(closed: Candle[]): void {
     for (const c of closed) {
       const instrumentId = this.idByKey.get(instrumentKey(c.exchange, c.symbol));
-      if (instrumentId !== undefined) this.pendingCandles.push({ ...c, instrumentId });
+      if (instrumentId === undefined) continue;
+      this.pendingCandles.push({ ...c, instrumentId });
+      // Longer bars are the same segments under a wider bucket: the upsert merges them alike.
+      for (const interval of DERIVED_INTERVALS) {
+        this.pendingCandles.push({ ...c, instrumentId, interval, startsAt: new Date(bucketStart(c.startsAt.getTime(), interval)) });
+      }
     }
   }
 }

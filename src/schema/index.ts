@@ -8,6 +8,8 @@ import { PortfolioResolver, PositionResolver } from '../resolvers/portfolio.reso
 import { FillResolver, OrderResolver } from '../resolvers/order.resolver.js';
 import { SubscriptionResolver } from '../resolvers/subscription.resolver.js';
 import { AnalyticsResolver, PerformanceFieldsResolver } from '../resolvers/analytics.resolver.js';
+import { MarketResolver } from '../resolvers/market.resolver.js';
+import { SignalResolver, StrategyResolver, StrategyRunResolver } from '../resolvers/strategy.resolver.js';
 import { BasketLineResolver, ConstituentResolver, SmallcaseResolver } from '../resolvers/smallcase.resolver.js';
 import { InvestmentHoldingResolver, InvestmentResolver } from '../resolvers/investment.resolver.js';
 import { BasketRunResolver, ExecutionLineResolver } from '../resolvers/basket-run.resolver.js';
@@ -26,6 +28,10 @@ export async function buildAppSchema(): Promise<GraphQLSchema> {
       OrderResolver,
       FillResolver,
       SubscriptionResolver,
+      MarketResolver,
+      StrategyResolver,
+      StrategyRunResolver,
+      SignalResolver,
       AnalyticsResolver,
       PerformanceFieldsResolver,
       SmallcaseResolver,

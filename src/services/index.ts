@@ -8,6 +8,7 @@ import type { PortfolioService } from './portfolio.service.js';
 import type { OrderService } from './orders/order.service.js';
 import type { EventService } from './event.service.js';
 import type { PubSub } from '../events/pubsub.js';
+import type { StrategyServices } from './strategies/index.js';
 import type { AnalyticsServices } from './analytics/index.js';
 import type { BasketServices } from './baskets/index.js';
 import type { WatchlistService } from './watchlists/watchlist.service.js';
@@ -28,3 +29,6 @@ export interface Services {
   baskets: BasketServices;
   watchlists: WatchlistService;
 }
+
+/** Everything resolvers may call, with the strategies capability (market data, strategies, screeners, backtests). */
+export interface Services extends StrategyServices {}

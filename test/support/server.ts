@@ -69,6 +69,8 @@ export async function startTestServer(opts: { mode?: Mode; env?: Record<string, 
     USER_RATE_LIMIT_PER_MINUTE: '100000',
     ORDER_RATE_LIMIT_PER_SECOND: '1000',
     DATA_DIR: 'memory://',
+    // Simulated history is half a million bars: tests that want it turn it on with a few days.
+    MARKET_HISTORY: 'false',
   };
   if (mode === 'scaled') {
     if (!REDIS_URL) throw new Error('REDIS_URL is required for the scaled mode');

@@ -1,0 +1,87 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RSI, SMA } from 'technicalindicators';
+import { startTestServer, type TestServer } from './support/server.js';
+import { modes } from './support/env.js';
+import { errorCode, gql, must, newUser } from './support/gql.js';
+
+const CANDLES = `query($s:String!,$i:CandleInterval!,$l:Int,$f:DateTime,$t:DateTime){ candles(symbol:$s, interval:$i, last:$l, from:$f, to:$t){ time open high low close volume } }`;
+const INDICATOR = `query($s:String!,$i:CandleInterval!,$e:String!,$l:Int){ indicator(symbol:$s, interval:$i, expression:$e, last:$l){ time value } }`;
+
+describe.each(modes())('market history, candles, indicators and imports over GraphQL (%s)', (mode) => {
+  let server: TestServer;
+  let token: string;
+  beforeAll(async () => {
+    server = await startTestServer({ mode, env: { MARKET_HISTORY: 'true', MARKET_HISTORY_DAILY_DAYS: '400', MARKET_HISTORY_MINUTE_DAYS: '3' } });
+    await server.app.marketHistory();
+    token = (await newUser(server)).token;
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it('has deterministic daily history ending before today at the reference price, and 5m bars that aggregate the 1m bars', async () => {
+    const d = await must(server, CANDLES, { s: 'RELIANCE', i: 'D1', l: 300 }, token);
+    const daily = d.candles as { time: string; open: string; high: string; low: string; close: string }[];
+    expect(daily.length).toBeGreaterThanOrEqual(250);
+    const lastHistorical = daily.filter((c) => new Date(c.time).getTime() < Math.floor(Date.now() / 86_400_000) * 86_400_000).at(-1)!;
+    expect(lastHistorical.close).toBe('1545.60');
+    for (const c of daily) expect(Number(c.low) <= Math.min(Number(c.open), Number(c.close)) && Number(c.high) >= Math.max(Number(c.open), Number(c.close))).toBe(true);
+    const m5 = (await must(server, CANDLES, { s: 'TCS', i: 'M5', l: 3 }, token)).candles as { time: string; open: string; close: string; volume: string }[];
+    const bucket = m5[0]!;
+    const to = new Date(new Date(bucket.time).getTime() + 4 * 60_000).toISOString();
+    const m1 = (await must(server, CANDLES, { s: 'TCS', i: 'M1', f: bucket.time, t: to }, token)).candles as { open: string; close: string; volume: string }[];
+    expect(m1).toHaveLength(5);
+    expect(bucket.open).toBe(m1[0]!.open);
+    expect(bucket.close).toBe(m1[4]!.close);
+    expect(Number(bucket.volume)).toBe(m1.reduce((s, c) => s + Number(c.volume), 0));
+  });
+
+  it('serves indicator series that match an independent implementation on the same candles', async () => {
+    const candles = (await must(server, CANDLES, { s: 'INFY', i: 'D1', l: 250 }, token)).candles as { close: string }[];
+    const closes = candles.map((c) => Number(c.close));
+    const sma = (await must(server, INDICATOR, { s: 'INFY', i: 'D1', e: 'sma(close, 20)', l: 250 }, token)).indicator as { value: number | null }[];
+    const lib = SMA.calculate({ period: 20, values: closes });
+    // The series is warmed with bars before the range, so even its first point has a value.
+    expect(sma).toHaveLength(250);
+    sma.slice(19).forEach((p, i) => expect(p.value!).toBeCloseTo(lib[i]!, 6));
+    const rsi = (await must(server, INDICATOR, { s: 'INFY', i: 'D1', e: 'rsi(close, 14)', l: 250 }, token)).indicator as { value: number | null }[];
+    const libRsi = RSI.calculate({ period: 14, values: closes });
+    // Ours has more warm-up before the range; far from its start the two agree to the library's 2 places.
+    expect(rsi.at(-1)!.value!).toBeCloseTo(libRsi.at(-1)!, 1);
+    const cond = (await must(server, INDICATOR, { s: 'INFY', i: 'D1', e: 'close > sma(close, 20)', l: 5 }, token)).indicator as { value: number }[];
+    expect(cond.every((p) => p.value === 0 || p.value === 1)).toBe(true);
+  });
+
+  it('imports CSV bars with per-line errors, and replaces a bar on re-import', async () => {
+    const csv = ['time,open,high,low,close,volume', '2020-01-01T00:00:00Z,10,11,9,10.5,100', '1577923200,10.5,12,10,11.5,200', 'garbage', '2020-01-03T00:00:00Z,10,9,9,10,1', '2020-01-04T00:00:00Z,11.5,13,11,12.5,300'].join('\n');
+    const r = await must(server, `mutation($c:String!){ importCandles(symbol:"WIPRO", interval:D1, csv:$c){ imported skipped errors { line message } } }`, { c: csv }, token);
+    expect(r.importCandles.imported).toBe(3);
+    expect(r.importCandles.errors.map((e: { line: number }) => e.line)).toEqual([4, 5]);
+    const again = await must(server, `mutation($c:String!){ importCandles(symbol:"WIPRO", interval:D1, csv:$c){ imported } }`, { c: 'time,open,high,low,close,volume\n2020-01-02T00:00:00Z,10.5,12,10,11.75,250' }, token);
+    expect(again.importCandles.imported).toBe(1);
+    const got = (await must(server, CANDLES, { s: 'WIPRO', i: 'D1', f: '2020-01-01T00:00:00Z', t: '2020-01-05T00:00:00Z' }, token)).candles as { close: string; volume: string }[];
+    expect(got.map((c) => c.close)).toEqual(['10.50', '11.75', '12.50']);
+    expect(got[1]!.volume).toBe('250.00');
+    const bad = await gql(server, `mutation{ importCandles(symbol:"WIPRO", interval:D1, csv:"nope"){ imported errors { line message } } }`, {}, token);
+    expect(bad.data!.importCandles.errors[0].line).toBe(1);
+  });
+
+  it('validates rules with line and column, and refuses bad indicator expressions with field and reason', async () => {
+    const ok = await must(server, `{ validateRule(expression:"rsi(close,14) < 30 and not (close < sma(close,200))"){ valid normalized } }`, {}, token);
+    expect(ok.validateRule.valid).toBe(true);
+    const bad = await must(server, `query($e:String!){ validateRule(expression:$e){ valid message line column reason } }`, { e: 'close > 1\n and foo(close)' }, token);
+    expect(bad.validateRule).toMatchObject({ valid: false, line: 2, column: 6, reason: 'UNKNOWN_INDICATOR' });
+    for (const [e, reason] of [
+      ['sma(close)', 'WRONG_ARITY'],
+      ['sma(close, 0)', 'INVALID_PERIOD'],
+      ['sma(close, 99999)', 'PERIOD_TOO_LARGE'],
+      ['nosuch(close, 3)', 'UNKNOWN_INDICATOR'],
+    ]) {
+      const r = await gql(server, INDICATOR, { s: 'INFY', i: 'D1', e, l: 5 }, token);
+      expect(errorCode(r)).toBe('BAD_USER_INPUT');
+      expect(r.errors![0]!.extensions).toMatchObject({ field: 'expression', reason });
+    }
+    const unknownInterval = await gql(server, INDICATOR, { s: 'INFY', i: 'M2', e: 'close', l: 5 }, token);
+    expect(errorCode(unknownInterval)).toBe('BAD_USER_INPUT');
+  });
+});
