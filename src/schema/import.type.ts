@@ -11,10 +11,10 @@ export class ImportError {
 
 @ObjectType({ description: 'What an import did.' })
 export class ImportResult {
-  @Field(() => Int, { description: 'Lines imported now.' })
+  @Field(() => Int, { description: 'Lines imported now (for candles, a bar already stored is replaced).' })
   imported!: number;
 
-  @Field(() => Int, { description: 'Lines already imported before (a re-import changes nothing).' })
+  @Field(() => Int, { description: 'Lines not imported: already there unchanged (a re-import changes nothing), or refused (see errors).' })
   skipped!: number;
 
   @Field(() => [ImportError], { description: 'Lines refused, with their line numbers.' })

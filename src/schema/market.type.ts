@@ -37,23 +37,8 @@ export class IndicatorPoint {
   value!: number | null;
 }
 
-@ObjectType({ description: 'A line of an import that was refused.' })
-export class ImportError {
-  @Field(() => Int, { description: 'File line number (the header is line 1).' })
-  line!: number;
-  @Field(() => String, { description: 'What was wrong with it.' })
-  message!: string;
-}
-
-@ObjectType({ description: 'What an import did.' })
-export class ImportResult {
-  @Field(() => Int, { description: 'Rows written (a row already stored is replaced).' })
-  imported!: number;
-  @Field(() => Int, { description: 'Rows refused or already present unchanged.' })
-  skipped!: number;
-  @Field(() => [ImportError], { description: 'Why each refused row was refused.' })
-  errors!: ImportError[];
-}
+// One ImportResult type for every import (candles, earnings, activities).
+export { ImportError, ImportResult } from './import.type.js';
 
 @ObjectType({ description: 'The verdict on a rule-language expression.' })
 export class RuleCheck {
