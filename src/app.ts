@@ -32,6 +32,13 @@ import { startHttpServer, type RunningHttpServer } from './server/http.js';
 import { startOpsServer } from './server/ops.js';
 import { graphiqlMiddleware, ensureGraphiqlBuilt } from './server/graphiql.js';
 import { registerWorkers } from './jobs/workers.js';
+import { AccessPolicy } from './services/people/access.policy.js';
+import { AuditService } from './services/people/audit.service.js';
+import { PeopleService } from './services/people/people.service.js';
+import { ProfileService } from './services/people/profile.service.js';
+import { ApiKeyService } from './auth/api-keys.service.js';
+import { PrincipalResolver } from './auth/principals.js';
+import { OidcVerifier } from './auth/oidc.js';
 
 export interface App {
   role: Role;
@@ -108,10 +115,16 @@ export async function startApp(config: Config, role: Exclude<Role, 'migrate'>, o
     const relay = new OutboxRelay({ db: db.db, pubsub, clock, logger });
     const accessTokens = new AccessTokens(config.jwtSecret, config.accessTokenTtlSeconds);
     const instruments = new InstrumentService({ db: db.db, quotes: cache });
-    const portfolios = new PortfolioService({ db: db.db, clock, relay, instruments, brokers });
-    const orders = new OrderService({ db: db.db, clock, logger, queue, relay, rateLimiter, instruments, portfolios, brokers, limits: config.limits });
+    const policy = new AccessPolicy({ db: db.db });
+    const audit = new AuditService({ db: db.db, clock, logger });
+    const portfolios = new PortfolioService({ db: db.db, clock, relay, instruments, brokers, policy });
+    const orders = new OrderService({ db: db.db, clock, logger, queue, relay, rateLimiter, instruments, portfolios, brokers, limits: config.limits, audit });
+    const apiKeys = new ApiKeyService({ db: db.db, clock, audit });
+    const oidc = config.people.oidc ? new OidcVerifier({ db: db.db, logger, audit }, config.people.oidc) : null;
+    const people = new PeopleService({ db: db.db, policy, audit, logger });
+    await people.promoteConfiguredAdmin(config.people.adminEmail);
     const services: Services = {
-      auth: new AuthService({ db: db.db, clock, logger, accessTokens, refreshTtlSeconds: config.refreshTokenTtlSeconds }),
+      auth: new AuthService({ db: db.db, clock, logger, accessTokens, refreshTtlSeconds: config.refreshTokenTtlSeconds, audit, adminEmail: config.people.adminEmail }),
       users: new UserService({ db: db.db }),
       instruments,
       portfolios,
@@ -121,6 +134,12 @@ export async function startApp(config: Config, role: Exclude<Role, 'migrate'>, o
       rateLimiter,
       pubsub,
       limits: config.limits,
+      policy,
+      people,
+      profiles: new ProfileService({ db: db.db, clock, policy, audit }),
+      audit,
+      apiKeys,
+      principals: new PrincipalResolver({ db: db.db, accessTokens, apiKeys, oidc }),
     };
     const execution = new OrderExecutionService({ db: db.db, clock, logger, queue, relay, rateLimiter, brokers, metrics });
 

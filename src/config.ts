@@ -46,6 +46,19 @@ const EnvSchema = z.object({
   USER_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(600),
   ORDER_RATE_LIMIT_PER_SECOND: z.coerce.number().int().min(1).default(50),
   MAX_ORDER_NOTIONAL: z.string().regex(/^\d+(\.\d+)?$/).default('100000000'),
+  // People: roles, API keys, OIDC, notifications
+  ADMIN_EMAIL: z.string().email().optional(),
+  OIDC_ISSUER: z.string().url().optional(),
+  OIDC_AUDIENCE: z.string().optional(),
+  OIDC_AUTO_PROVISION: bool.default(false),
+  OIDC_JWKS_COOLDOWN_MS: z.coerce.number().int().min(0).default(30_000),
+  WEBHOOK_ALLOW_PRIVATE: bool.default(false),
+  WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(6),
+  WEBHOOK_BACKOFF_MS: z.coerce.number().int().min(1).default(1000),
+  WEBHOOK_DISABLE_AFTER: z.coerce.number().int().min(1).default(3),
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).default(5000),
+  SMTP_URL: z.string().url().optional(),
+  EMAIL_FROM: z.string().default('TradeGraph <no-reply@tradegraph.dev>'),
 });
 
 export type Role = 'all' | 'api' | 'worker' | 'migrate';
@@ -81,6 +94,12 @@ export interface Config {
     userRequestsPerMinute: number;
     ordersPerSecond: number;
     maxOrderNotional: string;
+  };
+  people: {
+    adminEmail?: string;
+    oidc?: { issuer: string; audience?: string; autoProvision: boolean; jwksCooldownMs: number };
+    webhooks: { allowPrivate: boolean; maxAttempts: number; backoffMs: number; disableAfter: number; timeoutMs: number };
+    email: { smtpUrl?: string; from: string };
   };
 }
 
@@ -146,6 +165,20 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       userRequestsPerMinute: e.USER_RATE_LIMIT_PER_MINUTE,
       ordersPerSecond: e.ORDER_RATE_LIMIT_PER_SECOND,
       maxOrderNotional: e.MAX_ORDER_NOTIONAL,
+    },
+    people: {
+      adminEmail: e.ADMIN_EMAIL?.toLowerCase(),
+      oidc: e.OIDC_ISSUER
+        ? { issuer: e.OIDC_ISSUER, audience: e.OIDC_AUDIENCE, autoProvision: e.OIDC_AUTO_PROVISION, jwksCooldownMs: e.OIDC_JWKS_COOLDOWN_MS }
+        : undefined,
+      webhooks: {
+        allowPrivate: e.WEBHOOK_ALLOW_PRIVATE,
+        maxAttempts: e.WEBHOOK_MAX_ATTEMPTS,
+        backoffMs: e.WEBHOOK_BACKOFF_MS,
+        disableAfter: e.WEBHOOK_DISABLE_AFTER,
+        timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+      },
+      email: { smtpUrl: e.SMTP_URL, from: e.EMAIL_FROM },
     },
   };
 }

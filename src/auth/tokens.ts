@@ -6,7 +6,14 @@ import type { Role } from '../db/schema/index.js';
 export interface Principal {
   userId: string;
   role: Role;
+  /** Set when the caller authenticated with an API key: its scopes (READ, TRADE). */
+  scopes?: ApiKeyScope[];
+  apiKeyId?: string;
+  /** How the caller authenticated. */
+  via?: 'token' | 'apiKey' | 'oidc';
 }
+
+export type ApiKeyScope = 'READ' | 'TRADE';
 
 const ISSUER = 'tradegraph';
 const AUDIENCE = 'tradegraph-api';

@@ -7,6 +7,10 @@ import { InstrumentFieldsResolver, InstrumentResolver } from '../resolvers/instr
 import { PortfolioResolver, PositionResolver } from '../resolvers/portfolio.resolver.js';
 import { FillResolver, OrderResolver } from '../resolvers/order.resolver.js';
 import { SubscriptionResolver } from '../resolvers/subscription.resolver.js';
+import { PeopleResolver, PortfolioProfileResolver } from '../resolvers/people.resolver.js';
+import { ApiKeyResolver } from '../resolvers/api-key.resolver.js';
+import { AuditResolver } from '../resolvers/audit.resolver.js';
+import { mutationScopeGuard } from '../auth/scope.middleware.js';
 
 /** The one GraphQL schema, built from the type-graphql classes. */
 export async function buildAppSchema(): Promise<GraphQLSchema> {
@@ -21,7 +25,12 @@ export async function buildAppSchema(): Promise<GraphQLSchema> {
       OrderResolver,
       FillResolver,
       SubscriptionResolver,
+      PeopleResolver,
+      PortfolioProfileResolver,
+      ApiKeyResolver,
+      AuditResolver,
     ],
+    globalMiddlewares: [mutationScopeGuard],
     validate: false,
     // Every subscription supplies its own `subscribe` (outbox replay + our PubSub port); type-graphql
     // still insists on a pubSub object, so give it one that says so if anything ever reaches it.

@@ -23,7 +23,9 @@ const REQUEST_CODES = new Set([
  */
 export function makeFormatError(logger: Logger) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
-    const original = unwrapResolverError(error);
+    const unwrapped = unwrapResolverError(error);
+    // A GraphQLError raised outside a resolver (e.g. graphql-ws onSubscribe) may carry a domain error too.
+    const original = unwrapped instanceof GraphQLError && unwrapped.originalError instanceof DomainError ? unwrapped.originalError : unwrapped;
     if (original instanceof DomainError) {
       return {
         message: original.message,

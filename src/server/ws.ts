@@ -11,6 +11,7 @@ import { createLoaders } from '../resolvers/loaders.js';
 import type { GqlContext } from '../resolvers/context.js';
 import { armorFor } from './limits.js';
 import { principalFrom } from './auth-context.js';
+import { UnauthenticatedError } from '../errors.js';
 
 type SocketExtra = {
   principal?: Principal;
@@ -48,7 +49,7 @@ export function attachGraphqlWs(opts: {
       onDisconnect: () => {
         metrics.wsConnections.dec();
       },
-      onSubscribe: (ctx, _id, payload) => {
+      onSubscribe: async (ctx, _id, payload) => {
         let document;
         try {
           document = parse(payload.query, { maxTokens: config.limits.maxTokens });
@@ -59,7 +60,12 @@ export function attachGraphqlWs(opts: {
         if (errors.length) return errors;
         const op = getOperationAST(document, payload.operationName);
         if (!op) return [new GraphQLError('Operation not found', { extensions: { code: 'BAD_USER_INPUT' } })];
-        const contextValue: GqlContext = { principal: ctx.extra.principal ?? null, services, loaders: createLoaders(services) };
+        const principal = ctx.extra.principal ?? null;
+        // A revoked API key stops at once: every new operation on its socket re-checks it.
+        if (principal?.apiKeyId && !(await services.apiKeys.isActive(principal.apiKeyId))) {
+          return [new GraphQLError('API key revoked', { originalError: new UnauthenticatedError('API key revoked') })];
+        }
+        const contextValue: GqlContext = { principal, services, loaders: createLoaders(services) };
         return { schema, document, operationName: payload.operationName, variableValues: payload.variables, contextValue };
       },
       onNext: (_ctx, _id, _payload, _args, result) => {

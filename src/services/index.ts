@@ -8,6 +8,12 @@ import type { PortfolioService } from './portfolio.service.js';
 import type { OrderService } from './orders/order.service.js';
 import type { EventService } from './event.service.js';
 import type { PubSub } from '../events/pubsub.js';
+import type { AccessPolicy } from './people/access.policy.js';
+import type { PeopleService } from './people/people.service.js';
+import type { ProfileService } from './people/profile.service.js';
+import type { AuditService } from './people/audit.service.js';
+import type { ApiKeyService } from '../auth/api-keys.service.js';
+import type { PrincipalResolver } from '../auth/principals.js';
 
 /** Everything resolvers may call. Built once per process in app.ts from the configured ports. */
 export interface Services {
@@ -21,4 +27,10 @@ export interface Services {
   rateLimiter: RateLimiter;
   pubsub: PubSub;
   limits: Config['limits'];
+  policy: AccessPolicy;
+  people: PeopleService;
+  profiles: ProfileService;
+  audit: AuditService;
+  apiKeys: ApiKeyService;
+  principals: PrincipalResolver;
 }

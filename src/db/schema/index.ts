@@ -9,3 +9,4 @@ export * from './smallcases.js';
 export * from './watchlists.js';
 export * from './strategies.js';
 export * from './market.js';
+export * from './people.js';

@@ -21,6 +21,7 @@ import { requestFingerprint, reservationPrice, validateClientOrderId, validateOr
 import { canTransition, type OrderStatus } from './order.state.js';
 import { orderSnapshot, type FillRow, type OrderRow } from './order.snapshot.js';
 import { OrderTransitions } from './order.transitions.js';
+import type { AuditPort } from '../people/audit.service.js';
 
 export interface OrderServiceDeps {
   db: Db;
@@ -35,6 +36,8 @@ export interface OrderServiceDeps {
   limits: { ordersPerSecond: number; maxOrderNotional: string };
   /** Fraction added to the ask when sizing a market buy's cash hold (covers slippage and fees). */
   marketBuffer?: string;
+  /** The audit log (orders placed and cancels requested). */
+  audit?: AuditPort;
 }
 
 
@@ -156,6 +159,12 @@ export class OrderService {
     }
     await this.deps.relay.published(result.events);
     await this.deps.queue.add('submit-order', { orderId: result.order.id }, { jobId: result.order.id, ...BROKER_JOB_OPTIONS });
+    await this.deps.audit?.record({
+      actorId: viewer.userId,
+      action: 'order.placed',
+      subjectId: result.order.id,
+      data: { portfolioId: portfolio.id, symbol: instrument.symbol, side: valid.side, type: valid.type, quantity: result.order.quantity, via: viewer.via ?? 'token' },
+    });
     return result.order;
   }
 
@@ -201,10 +210,8 @@ export class OrderService {
    */
   async cancel(viewer: Principal, id: string): Promise<OrderRow> {
     const o = await this.get(viewer, id);
-    // Advisors may read a client's orders but only the owner (or an admin) may cancel them.
-    await this.deps.portfolios.getForTrading(viewer, o.portfolioId).catch(() => {
-      throw new NotFoundError('Order', id);
-    });
+    // Advisors and admins may read a client's orders but only the owner may cancel them (FORBIDDEN).
+    await this.deps.portfolios.getForTrading(viewer, o.portfolioId);
     for (let attempt = 0; attempt < 5; attempt++) {
       const current = attempt === 0 ? o : await this.byId(id);
       if (!current) throw new NotFoundError('Order', id);
@@ -216,6 +223,7 @@ export class OrderService {
       const target: OrderStatus = status === 'PENDING' ? 'CANCELED' : 'CANCEL_REQUESTED';
       const updated = await this.transitions.move(current, status, target);
       if (!updated) continue; // someone moved it meanwhile: look again
+      await this.deps.audit?.record({ actorId: viewer.userId, action: 'order.cancel_requested', subjectId: id, data: { from: status, to: target } });
       if (target === 'CANCEL_REQUESTED' && status !== 'SUBMITTING') {
         // A SUBMITTING order is canceled by the submit job once the broker has acknowledged it.
         await this.deps.queue.add('cancel-order', { orderId: id }, { jobId: `cancel-${id}`, ...BROKER_JOB_OPTIONS });
