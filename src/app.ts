@@ -39,6 +39,7 @@ import { ProfileService } from './services/people/profile.service.js';
 import { ApiKeyService } from './auth/api-keys.service.js';
 import { PrincipalResolver } from './auth/principals.js';
 import { OidcVerifier } from './auth/oidc.js';
+import { buildPeople } from './services/people/people.module.js';
 
 export interface App {
   role: Role;
@@ -123,6 +124,8 @@ export async function startApp(config: Config, role: Exclude<Role, 'migrate'>, o
     const oidc = config.people.oidc ? new OidcVerifier({ db: db.db, logger, audit }, config.people.oidc) : null;
     const people = new PeopleService({ db: db.db, policy, audit, logger });
     await people.promoteConfiguredAdmin(config.people.adminEmail);
+    const peopleParts = buildPeople({ config, db: db.db, clock, logger, pubsub, relay, policy, audit, instruments, orders });
+    onStop(() => peopleParts.close());
     const services: Services = {
       auth: new AuthService({ db: db.db, clock, logger, accessTokens, refreshTtlSeconds: config.refreshTokenTtlSeconds, audit, adminEmail: config.people.adminEmail }),
       users: new UserService({ db: db.db }),
@@ -140,6 +143,7 @@ export async function startApp(config: Config, role: Exclude<Role, 'migrate'>, o
       audit,
       apiKeys,
       principals: new PrincipalResolver({ db: db.db, accessTokens, apiKeys, oidc }),
+      ...peopleParts.services,
     };
     const execution = new OrderExecutionService({ db: db.db, clock, logger, queue, relay, rateLimiter, brokers, metrics });
 
@@ -153,6 +157,7 @@ export async function startApp(config: Config, role: Exclude<Role, 'migrate'>, o
     onStop(() => queue.close());
     if (runsWorker) {
       await registerWorkers({ queue, execution, brokers, logger, metrics, concurrency: config.workerConcurrency });
+      await peopleParts.startWorkers();
       await leadership.start(
         async () => {
           if (config.market.simulate) {

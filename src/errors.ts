@@ -114,3 +114,10 @@ export class RateLimitedError extends DomainError {
     super(ErrorCode.RATE_LIMITED, 'Too many requests; slow down', { retryAfterMs });
   }
 }
+
+/** Any object other than an order not in a state that allows the action (a decided proposal, ...). */
+export class InvalidStateError extends DomainError {
+  constructor(what: string, status: string, action: string) {
+    super('INVALID_STATE' as ErrorCode, `Cannot ${action} a ${what} in status ${status}`, { status });
+  }
+}

@@ -26,4 +26,19 @@ export interface TopicMap {
   quotes: QuoteMessage;
   /** key: '*' — nudges the outbox relay that new rows were committed. */
   'outbox-committed': { count: number };
+  /** key: user id — an in-app notification for that user. */
+  notifications: NotificationMessage;
+  /** key: user id (the advisor and the client each get one) — a proposal changed. */
+  proposals: { proposalId: string; status: string };
+}
+
+/** An in-app notification as pushed to its user. */
+export interface NotificationMessage {
+  id: string;
+  kind: string;
+  title: string;
+  body: string;
+  data: Record<string, unknown> | null;
+  createdAt: string;
+  readAt: string | null;
 }

@@ -11,6 +11,8 @@ import { PeopleResolver, PortfolioProfileResolver } from '../resolvers/people.re
 import { ApiKeyResolver } from '../resolvers/api-key.resolver.js';
 import { AuditResolver } from '../resolvers/audit.resolver.js';
 import { mutationScopeGuard } from '../auth/scope.middleware.js';
+import { ProposalResolver } from '../resolvers/proposal.resolver.js';
+import { NotificationResolver, WebhookResolver } from '../resolvers/notification.resolver.js';
 
 /** The one GraphQL schema, built from the type-graphql classes. */
 export async function buildAppSchema(): Promise<GraphQLSchema> {
@@ -29,6 +31,9 @@ export async function buildAppSchema(): Promise<GraphQLSchema> {
       PortfolioProfileResolver,
       ApiKeyResolver,
       AuditResolver,
+      ProposalResolver,
+      NotificationResolver,
+      WebhookResolver,
     ],
     globalMiddlewares: [mutationScopeGuard],
     validate: false,

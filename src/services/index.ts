@@ -14,6 +14,10 @@ import type { ProfileService } from './people/profile.service.js';
 import type { AuditService } from './people/audit.service.js';
 import type { ApiKeyService } from '../auth/api-keys.service.js';
 import type { PrincipalResolver } from '../auth/principals.js';
+import type { NotificationService } from '../notifications/notification.service.js';
+import type { WebhookService } from '../notifications/webhook.service.js';
+import type { ProposalService } from './people/proposal.service.js';
+import type { ProposalDecisions } from './people/proposal.decisions.js';
 
 /** Everything resolvers may call. Built once per process in app.ts from the configured ports. */
 export interface Services {
@@ -33,4 +37,8 @@ export interface Services {
   audit: AuditService;
   apiKeys: ApiKeyService;
   principals: PrincipalResolver;
+  notifications: NotificationService;
+  webhooks: WebhookService;
+  proposals: ProposalService;
+  proposalDecisions: ProposalDecisions;
 }
