@@ -111,6 +111,13 @@ describe.each(modes())('roles, API keys and the audit log (%s)', (mode) => {
     expect(errorCode(await gql(server, `mutation($id:ID!){ revokeApiKey(id:$id){ id } }`, { id: firm.tradeKey.id }, firm.otherClient.token))).toBe('NOT_FOUND');
   });
 
+  it('refuses webhooks to loopback and private addresses by default', async () => {
+    for (const url of ['http://127.0.0.1:8080/hook', 'http://localhost/hook', 'http://10.0.0.5/hook', 'http://169.254.169.254/latest/meta-data', 'http://[::1]/hook']) {
+      const r = await gql(server, `mutation($u:String!){ createWebhook(url:$u, events:["order.filled"]){ secret } }`, { u: url }, firm.owner.token);
+      expect(r.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'url', reason: 'UNSAFE_URL' });
+    }
+  });
+
   it('chains the audit log, lists it for admins only, and finds the first tampered entry', async () => {
     await gql(server, `mutation($e:String!){ login(email:$e, password:"wrong-password-123"){ accessToken } }`, { e: firm.owner.email });
     await must(server, `mutation($e:String!,$p:String!){ login(email:$e, password:$p){ accessToken } }`, { e: firm.owner.email, p: firm.owner.password });

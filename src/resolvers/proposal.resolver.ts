@@ -73,8 +73,10 @@ export class ProposalResolver {
     description: 'Every change of a proposal you made or received (creation, decision, expiry, execution).',
     subscribe: ({ context }: SubscribeResolverData<unknown, Record<string, unknown>, GqlContext>) => proposalStream(context.services.pubsub, requireUser(context)),
   })
-  proposalUpdated(@Root() m: { proposalId: string }, @Ctx() ctx: GqlContext) {
-    return ctx.services.proposals.get(requireUser(ctx), m.proposalId);
+  async proposalUpdated(@Root() m: { proposalId: string; status: string }, @Ctx() ctx: GqlContext) {
+    // Read fresh (and access-checked), but report the status this push is about, so no change is skipped.
+    const p = await ctx.services.proposals.get(requireUser(ctx), m.proposalId);
+    return { ...p, status: m.status };
   }
 
   @FieldResolver(() => User, { description: 'Who proposed it.' })
