@@ -40,11 +40,16 @@ describe.each(modes())('notifications: in-app, webhooks and email (%s)', (mode) 
     const hook = await must(server, CREATE_HOOK, { u: `${hooks.base}/ok-${u.id}`, e: ['order.filled'] }, u.token);
     const ws = wsClient(server, u.token);
     const live = collect<{ notificationReceived: { id: string; kind: string; data: { orderId: string } } }>(ws, `subscription { notificationReceived { id kind title body data createdAt readAt } }`);
-    await new Promise((r) => setTimeout(r, 100)); // let the subscription go live before the fill can happen
+    // The subscription is live once a probe pushed on its topic arrives (no fixed sleep).
+    const probe = { id: '00000000-0000-4000-8000-000000000000', kind: 'probe', title: 'probe', body: '', data: null, createdAt: new Date().toISOString(), readAt: null };
+    await waitFor('the subscription to be live', async () => {
+      await server.app.pubsub.publish('notifications', u.id, probe);
+      return live.items.some((i) => i.notificationReceived.kind === 'probe');
+    });
     const orderId = await filledOrder(u.token, pid);
 
-    await waitFor('the live notification', () => live.items.length > 0);
-    expect(live.items[0].notificationReceived).toMatchObject({ kind: 'order.filled', data: { orderId } });
+    await waitFor('the live notification', () => live.items.some((i) => i.notificationReceived.kind === 'order.filled'));
+    expect(live.items.find((i) => i.notificationReceived.kind === 'order.filled')!.notificationReceived).toMatchObject({ kind: 'order.filled', data: { orderId } });
     const list = await must(server, `{ notifications(unreadOnly: true) { edges { node { id kind title body readAt } } } }`, {}, u.token);
     expect(list.notifications.edges).toHaveLength(1);
     expect(list.notifications.edges[0].node).toMatchObject({ kind: 'order.filled', title: 'Order filled', readAt: null });
