@@ -41,6 +41,14 @@ import { createStrategyCapability } from './services/strategies/index.js';
 import { createAnalytics } from './services/analytics/index.js';
 import { createBasketServices } from './services/baskets/index.js';
 import { WatchlistService } from './services/watchlists/watchlist.service.js';
+import { AccessPolicy } from './services/people/access.policy.js';
+import { AuditService } from './services/people/audit.service.js';
+import { PeopleService } from './services/people/people.service.js';
+import { ProfileService } from './services/people/profile.service.js';
+import { ApiKeyService } from './auth/api-keys.service.js';
+import { PrincipalResolver } from './auth/principals.js';
+import { OidcVerifier } from './auth/oidc.js';
+import { buildPeople } from './services/people/people.module.js';
 
 export interface App {
   role: Role;
@@ -123,8 +131,16 @@ export async function startApp(config: Config, role: Exclude<Role, 'migrate'>, o
     const relay = new OutboxRelay({ db: db.db, pubsub, clock, logger });
     const accessTokens = new AccessTokens(config.jwtSecret, config.accessTokenTtlSeconds);
     const instruments = new InstrumentService({ db: db.db, quotes: cache });
-    const portfolios = new PortfolioService({ db: db.db, clock, relay, instruments, brokers });
-    const orders = new OrderService({ db: db.db, clock, logger, queue, relay, rateLimiter, instruments, portfolios, brokers, limits: config.limits });
+    const policy = new AccessPolicy({ db: db.db });
+    const audit = new AuditService({ db: db.db, clock, logger });
+    const portfolios = new PortfolioService({ db: db.db, clock, relay, instruments, brokers, policy });
+    const orders = new OrderService({ db: db.db, clock, logger, queue, relay, rateLimiter, instruments, portfolios, brokers, limits: config.limits, audit });
+    const apiKeys = new ApiKeyService({ db: db.db, clock, audit });
+    const oidc = config.people.oidc ? new OidcVerifier({ db: db.db, logger, audit }, config.people.oidc) : null;
+    const people = new PeopleService({ db: db.db, policy, audit, logger });
+    await people.promoteConfiguredAdmin(config.people.adminEmail);
+    const peopleParts = buildPeople({ config, db: db.db, clock, logger, pubsub, relay, policy, audit, instruments, orders });
+    onStop(() => peopleParts.close());
     const baskets = createBasketServices({ db: db.db, clock, logger, queue, relay, instruments, portfolios, brokers, maxOrderNotional: config.limits.maxOrderNotional, minTicket: config.baskets.minTicket });
     const watchlists = new WatchlistService({ db: db.db, clock, instruments, pubsub });
     const strategyCapability = createStrategyCapability({ config, db: db.db, clock, logger, pubsub, instruments, portfolios, orders, watchlists, smallcases: baskets.smallcases });
@@ -138,6 +154,8 @@ export async function startApp(config: Config, role: Exclude<Role, 'migrate'>, o
         accessTokens,
         refreshTtlSeconds: config.refreshTokenTtlSeconds,
         onSessionRevoked: (sessionId) => pubsub.publish('session-revoked', '*', { sessionId }),
+        audit,
+        adminEmail: config.people.adminEmail,
       }),
       users: new UserService({ db: db.db }),
       instruments,
@@ -151,6 +169,13 @@ export async function startApp(config: Config, role: Exclude<Role, 'migrate'>, o
       analytics: createAnalytics({ db: db.db, clock, logger, instruments, portfolios, investments: baskets.investments, config: config.analytics }),
       baskets,
       watchlists,
+      policy,
+      people,
+      profiles: new ProfileService({ db: db.db, clock, policy, audit }),
+      audit,
+      apiKeys,
+      principals: new PrincipalResolver({ db: db.db, accessTokens, apiKeys, oidc }),
+      ...peopleParts.services,
     };
     const execution = new OrderExecutionService({ db: db.db, clock, logger, queue, relay, rateLimiter, brokers, metrics });
 
@@ -176,6 +201,7 @@ export async function startApp(config: Config, role: Exclude<Role, 'migrate'>, o
         basketSweepMs: config.baskets.sweepMs,
       });
       await strategyCapability.startWorker();
+      await peopleParts.startWorkers();
       await leadership.start(
         async () => {
           if (config.market.simulate) {

@@ -81,6 +81,19 @@ const EnvSchema = z.object({
   BASKET_MIN_TICKET: z.string().regex(/^([A-Z]{3}:\d+(\.\d+)?)(,[A-Z]{3}:\d+(\.\d+)?)*$/).default('INR:500,USD:10'),
   /** How often the worker sweeps basket runs whose phase has ended (a safety net for missed nudges). */
   BASKET_SWEEP_MS: z.coerce.number().int().min(100).default(2000),
+  // People: roles, API keys, OIDC, notifications
+  ADMIN_EMAIL: z.string().email().optional(),
+  OIDC_ISSUER: z.string().url().optional(),
+  OIDC_AUDIENCE: z.string().optional(),
+  OIDC_AUTO_PROVISION: bool.default(false),
+  OIDC_JWKS_COOLDOWN_MS: z.coerce.number().int().min(0).default(30_000),
+  WEBHOOK_ALLOW_PRIVATE: bool.default(false),
+  WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(6),
+  WEBHOOK_BACKOFF_MS: z.coerce.number().int().min(1).default(1000),
+  WEBHOOK_DISABLE_AFTER: z.coerce.number().int().min(1).default(3),
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).default(5000),
+  SMTP_URL: z.string().url().optional(),
+  EMAIL_FROM: z.string().default('TradeGraph <no-reply@tradegraph.dev>'),
 });
 
 export type Role = 'all' | 'api' | 'worker' | 'migrate';
@@ -130,6 +143,12 @@ export interface Config {
   /** What the api shows beyond GraphQL itself (production posture). */
   exposure: { introspection: boolean; graphiql: boolean; metricsPort?: number; metricsToken?: string };
   analytics: { closeTimesUtc: string[]; riskFreeRate: number };
+  people: {
+    adminEmail?: string;
+    oidc?: { issuer: string; audience?: string; autoProvision: boolean; jwksCooldownMs: number };
+    webhooks: { allowPrivate: boolean; maxAttempts: number; backoffMs: number; disableAfter: number; timeoutMs: number };
+    email: { smtpUrl?: string; from: string };
+  };
 }
 
 export class ConfigError extends Error {}
@@ -217,6 +236,20 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       metricsToken: e.METRICS_TOKEN,
     },
     analytics: { closeTimesUtc: e.ANALYTICS_CLOSE_TIMES_UTC.split(',').filter(Boolean), riskFreeRate: e.ANALYTICS_RISK_FREE_RATE },
+    people: {
+      adminEmail: e.ADMIN_EMAIL?.toLowerCase(),
+      oidc: e.OIDC_ISSUER
+        ? { issuer: e.OIDC_ISSUER, audience: e.OIDC_AUDIENCE, autoProvision: e.OIDC_AUTO_PROVISION, jwksCooldownMs: e.OIDC_JWKS_COOLDOWN_MS }
+        : undefined,
+      webhooks: {
+        allowPrivate: e.WEBHOOK_ALLOW_PRIVATE,
+        maxAttempts: e.WEBHOOK_MAX_ATTEMPTS,
+        backoffMs: e.WEBHOOK_BACKOFF_MS,
+        disableAfter: e.WEBHOOK_DISABLE_AFTER,
+        timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+      },
+      email: { smtpUrl: e.SMTP_URL, from: e.EMAIL_FROM },
+    },
   };
 }
 

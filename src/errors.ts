@@ -127,3 +127,4 @@ export class InvalidStateError extends DomainError {
     super(ErrorCode.INVALID_STATE, message, details);
   }
 }
+

@@ -10,7 +10,14 @@ export interface Principal {
   sessionId?: string;
   /** When the access token stops being valid (ms since epoch), when it came from one. */
   expiresAtMs?: number;
+  /** Set when the caller authenticated with an API key: its scopes (READ, TRADE). */
+  scopes?: ApiKeyScope[];
+  apiKeyId?: string;
+  /** How the caller authenticated. */
+  via?: 'token' | 'apiKey' | 'oidc';
 }
+
+export type ApiKeyScope = 'READ' | 'TRADE';
 
 const ISSUER = 'tradegraph';
 const AUDIENCE = 'tradegraph-api';

@@ -75,17 +75,34 @@ export class OutboxRelay {
   private pendingMarks: number[] = [];
   private markTimer: NodeJS.Timeout | undefined;
   private stopped = false;
+  private readonly listeners: Array<(m: PortfolioEventMessage) => void> = [];
 
   constructor(
     private readonly deps: { db: Db; pubsub: PubSub; clock: Clock; logger: Logger },
     private readonly opts: { pollMs: number; graceMs: number; batch: number } = { pollMs: 1000, graceMs: 2000, batch: 500 },
   ) {}
 
+  /** Called with every event this relay publishes (at least once), for fan-out such as notifications. */
+  onPublish(listener: (m: PortfolioEventMessage) => void): void {
+    this.listeners.push(listener);
+  }
+
+  private tell(m: PortfolioEventMessage): void {
+    for (const l of this.listeners) {
+      try {
+        l(m);
+      } catch (err) {
+        this.deps.logger.error({ err }, 'outbox listener failed');
+      }
+    }
+  }
+
   /** Publish events this process just committed, then mark them published (batched). */
   async published(events: StoredEvent[]): Promise<void> {
     if (events.length === 0) return;
     try {
       await Promise.all(events.map((e) => this.deps.pubsub.publish('portfolio-events', e.message.portfolioId, e.message)));
+      for (const e of events) this.tell(e.message);
       this.pendingMarks.push(...events.map((e) => e.id));
       this.markTimer ??= setTimeout(() => void this.flushMarks(), 20);
     } catch (err) {
@@ -131,7 +148,11 @@ export class OutboxRelay {
         .limit(this.opts.batch)
         .for('update', { skipLocked: true });
       if (rows.length === 0) return 0;
-      for (const r of rows) await this.deps.pubsub.publish('portfolio-events', r.portfolioId, toMessage(r));
+      for (const r of rows) {
+        const m = toMessage(r);
+        await this.deps.pubsub.publish('portfolio-events', r.portfolioId, m);
+        this.tell(m);
+      }
       await tx
         .update(outboxEvents)
         .set({ publishedAt: this.deps.clock.now() })

@@ -32,10 +32,25 @@ export interface TopicMap {
   'strategy-signals': StrategySignalMessage;
   /** key: backtest id. */
   'backtest-progress': { backtestId: string };
+  /** key: user id — an in-app notification for that user. */
+  notifications: NotificationMessage;
+  /** key: user id (the advisor and the client each get one) — a proposal changed. */
+  proposals: { proposalId: string; status: string };
 }
 
 /** A signal was recorded (or changed status): subscribers load it by id. */
 export interface StrategySignalMessage {
   signalId: string;
   strategyId: string;
+}
+
+/** An in-app notification as pushed to its user. */
+export interface NotificationMessage {
+  id: string;
+  kind: string;
+  title: string;
+  body: string;
+  data: Record<string, unknown> | null;
+  createdAt: string;
+  readAt: string | null;
 }

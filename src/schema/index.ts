@@ -14,6 +14,12 @@ import { BasketLineResolver, ConstituentResolver, SmallcaseResolver } from '../r
 import { InvestmentHoldingResolver, InvestmentResolver } from '../resolvers/investment.resolver.js';
 import { BasketRunResolver, ExecutionLineResolver } from '../resolvers/basket-run.resolver.js';
 import { WatchlistItemResolver, WatchlistResolver } from '../resolvers/watchlist.resolver.js';
+import { PeopleResolver, PortfolioProfileResolver } from '../resolvers/people.resolver.js';
+import { ApiKeyResolver } from '../resolvers/api-key.resolver.js';
+import { AuditResolver } from '../resolvers/audit.resolver.js';
+import { mutationScopeGuard } from '../auth/scope.middleware.js';
+import { ProposalResolver } from '../resolvers/proposal.resolver.js';
+import { NotificationResolver, WebhookResolver } from '../resolvers/notification.resolver.js';
 
 /** The one GraphQL schema, built from the type-graphql classes. */
 export async function buildAppSchema(): Promise<GraphQLSchema> {
@@ -43,7 +49,15 @@ export async function buildAppSchema(): Promise<GraphQLSchema> {
       ExecutionLineResolver,
       WatchlistResolver,
       WatchlistItemResolver,
+      PeopleResolver,
+      PortfolioProfileResolver,
+      ApiKeyResolver,
+      AuditResolver,
+      ProposalResolver,
+      NotificationResolver,
+      WebhookResolver,
     ],
+    globalMiddlewares: [mutationScopeGuard],
     validate: false,
     // Every subscription supplies its own `subscribe` (outbox replay + our PubSub port); type-graphql
     // still insists on a pubSub object, so give it one that says so if anything ever reaches it.

@@ -8,7 +8,7 @@ import { UnauthenticatedError } from '../errors.js';
 export async function principalFrom(services: Services, header: string | undefined | null) {
   const token = bearer(header);
   if (!token) return null;
-  return (await services.accessTokens.verify(token)) ?? ('invalid' as const);
+  return (await services.principals.resolve(token)) ?? ('invalid' as const);
 }
 
 export function contextFor(services: Services, principal: Awaited<ReturnType<typeof principalFrom>>): GqlContext {

@@ -17,6 +17,7 @@ import type { Door } from './door.js';
 import { guardInput } from './input-guard.js';
 import { SocketCloseCode, type SocketSessions } from './socket-sessions.js';
 import { introspectionRules } from './exposure.js';
+import { UnauthenticatedError } from '../errors.js';
 
 type SocketExtra = {
   socket: WebSocket;
@@ -102,6 +103,10 @@ export function attachGraphqlWs(opts: {
         if (errors.length) return errors;
         const op = getOperationAST(document, payload.operationName);
         if (!op) return [new GraphQLError('Operation not found', { extensions: { code: 'BAD_USER_INPUT' } })];
+        // A revoked API key stops at once: every new operation on its socket re-checks it.
+        if (principal.apiKeyId && !(await services.apiKeys.isActive(principal.apiKeyId))) {
+          return [new GraphQLError('API key revoked', { originalError: new UnauthenticatedError('API key revoked') })];
+        }
         const bad = guardInput(schema, document, op, payload.variables, { maxStringLength: config.limits.maxStringLength });
         if (bad) return [bad];
         if (op.operation === 'subscription') {

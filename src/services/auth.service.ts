@@ -14,6 +14,7 @@ import { burnVerification, hashPassword, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGT
 import { hashOpaqueToken, newOpaqueToken, type AccessTokens, type Principal } from '../auth/tokens.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
+import type { AuditPort } from './people/audit.service.js';
 
 export type UserRow = typeof users.$inferSelect;
 
@@ -31,6 +32,10 @@ export interface AuthServiceDeps {
   refreshTtlSeconds: number;
   /** Told after a login's refresh family is revoked, so live sockets of that login can be closed. */
   onSessionRevoked?: (sessionId: string) => Promise<void>;
+  /** Logins, failures and registrations go to the audit log. */
+  audit?: AuditPort;
+  /** This email becomes ADMIN on registration (the first administrator). */
+  adminEmail?: string;
 }
 
 // Practical RFC 5322 subset: one @, no spaces, a dot in the domain, sane lengths.
@@ -64,12 +69,13 @@ export class AuthService {
     try {
       [user] = await this.deps.db
         .insert(users)
-        .values({ email, passwordHash, name, role: input.role ?? 'CLIENT' })
+        .values({ email, passwordHash, name, role: input.role ?? (this.deps.adminEmail && email === this.deps.adminEmail.toLowerCase() ? 'ADMIN' : 'CLIENT') })
         .returning();
     } catch (err) {
       if (isUniqueViolation(err)) throw new EmailTakenError();
       throw err;
     }
+    await this.deps.audit?.record({ actorId: user.id, action: 'auth.registered', subjectId: user.id, data: { role: user.role } });
     return this.issue(user, randomUUID());
   }
 
@@ -84,9 +90,14 @@ export class AuthService {
     const [user] = await this.deps.db.select().from(users).where(eq(sql`lower(${users.email})`, email)).limit(1);
     if (!user) {
       await burnVerification(password);
+      await this.deps.audit?.record({ actorId: null, action: 'auth.login_failed', data: { email, reason: 'UNKNOWN_EMAIL' } });
       throw new InvalidCredentialsError();
     }
-    if (!(await verifyPassword(user.passwordHash, password))) throw new InvalidCredentialsError();
+    if (!(await verifyPassword(user.passwordHash, password))) {
+      await this.deps.audit?.record({ actorId: null, action: 'auth.login_failed', subjectId: user.id, data: { email, reason: 'WRONG_PASSWORD' } });
+      throw new InvalidCredentialsError();
+    }
+    await this.deps.audit?.record({ actorId: user.id, action: 'auth.login', subjectId: user.id });
     return this.issue(user, randomUUID());
   }
 

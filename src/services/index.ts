@@ -12,6 +12,16 @@ import type { StrategyServices } from './strategies/index.js';
 import type { AnalyticsServices } from './analytics/index.js';
 import type { BasketServices } from './baskets/index.js';
 import type { WatchlistService } from './watchlists/watchlist.service.js';
+import type { AccessPolicy } from './people/access.policy.js';
+import type { PeopleService } from './people/people.service.js';
+import type { ProfileService } from './people/profile.service.js';
+import type { AuditService } from './people/audit.service.js';
+import type { ApiKeyService } from '../auth/api-keys.service.js';
+import type { PrincipalResolver } from '../auth/principals.js';
+import type { NotificationService } from '../notifications/notification.service.js';
+import type { WebhookService } from '../notifications/webhook.service.js';
+import type { ProposalService } from './people/proposal.service.js';
+import type { ProposalDecisions } from './people/proposal.decisions.js';
 
 /** Everything resolvers may call. Built once per process in app.ts from the configured ports. */
 export interface Services {
@@ -28,6 +38,16 @@ export interface Services {
   analytics: AnalyticsServices;
   baskets: BasketServices;
   watchlists: WatchlistService;
+  policy: AccessPolicy;
+  people: PeopleService;
+  profiles: ProfileService;
+  audit: AuditService;
+  apiKeys: ApiKeyService;
+  principals: PrincipalResolver;
+  notifications: NotificationService;
+  webhooks: WebhookService;
+  proposals: ProposalService;
+  proposalDecisions: ProposalDecisions;
 }
 
 /** Everything resolvers may call, with the strategies capability (market data, strategies, screeners, backtests). */

@@ -2,7 +2,8 @@ import { and, eq, inArray, or } from 'drizzle-orm';
 import { isUniqueViolation } from '../db/errors.js';
 import type { Db } from '../db/client.js';
 import { portfolios, positions, users } from '../db/schema/index.js';
-import { BadInputError, InsufficientFundsError, NotFoundError } from '../errors.js';
+import { BadInputError, ForbiddenError, InsufficientFundsError, NotFoundError } from '../errors.js';
+import { AccessPolicy, allows, isUuid } from './people/access.policy.js';
 import type { Principal } from '../auth/tokens.js';
 import type { Clock } from '../lib/clock.js';
 import { dec, fmt, type Decimal } from '../lib/decimal.js';
@@ -39,28 +40,35 @@ function checkAmount(raw: string): Decimal {
 /** Portfolios, their cash (deposits and withdrawals through the ledger) and their positions at market. */
 export class PortfolioService {
   constructor(
-    private readonly deps: { db: Db; clock: Clock; relay: OutboxRelay; instruments: InstrumentService; brokers: BrokerRegistry },
-  ) {}
+    private readonly deps: { db: Db; clock: Clock; relay: OutboxRelay; instruments: InstrumentService; brokers: BrokerRegistry; policy?: AccessPolicy },
+  ) {
+    this.policy = deps.policy ?? new AccessPolicy({ db: deps.db });
+  }
 
-  /** Owner, the owner's advisor, or an admin may read. */
+  private readonly policy: AccessPolicy;
+
+  /** Owner, the owner's advisor, or an admin may read (the one access policy). */
   private async canRead(viewer: Principal, p: PortfolioRow): Promise<boolean> {
-    if (viewer.role === 'ADMIN' || p.ownerId === viewer.userId) return true;
-    if (viewer.role !== 'ADVISOR') return false;
-    const [owner] = await this.deps.db.select({ advisorId: users.advisorId }).from(users).where(eq(users.id, p.ownerId));
-    return owner?.advisorId === viewer.userId;
+    if (p.ownerId === viewer.userId) return true;
+    const owner = await this.policy.userFacts(p.ownerId);
+    return owner !== null && allows(viewer, owner, 'read');
   }
 
   /** A portfolio the viewer may read; anyone else's is NOT_FOUND. */
   async get(viewer: Principal, id: string): Promise<PortfolioRow> {
+    if (!isUuid(id)) throw new NotFoundError('Portfolio', id);
     const [p] = await this.deps.db.select().from(portfolios).where(eq(portfolios.id, id)).limit(1);
     if (!p || !(await this.canRead(viewer, p))) throw new NotFoundError('Portfolio', id);
     return p;
   }
 
-  /** A portfolio the viewer may move money or trade in: its owner (or an admin). */
+  /**
+   * A portfolio the viewer may move money or trade in: its owner only. Someone who may read it (the
+   * owner's advisor, an admin) is FORBIDDEN; anyone else gets NOT_FOUND.
+   */
   async getForTrading(viewer: Principal, id: string): Promise<PortfolioRow> {
     const p = await this.get(viewer, id);
-    if (p.ownerId !== viewer.userId && viewer.role !== 'ADMIN') throw new NotFoundError('Portfolio', id);
+    if (!allows(viewer, { id: p.ownerId, advisorId: null }, 'trade')) throw new ForbiddenError('Only the owner trades in a portfolio');
     return p;
   }
 

@@ -6,10 +6,9 @@ import type { Principal } from '../auth/tokens.js';
 
 export type UserRow = typeof users.$inferSelect;
 
-/** Who may see whom: self; an advisor their assigned clients; an admin everyone. */
-export function canSeeUser(viewer: Principal, target: Pick<UserRow, 'id' | 'advisorId'>): boolean {
-  return viewer.role === 'ADMIN' || viewer.userId === target.id || (viewer.role === 'ADVISOR' && target.advisorId === viewer.userId);
-}
+/** Who may see whom: self; an advisor their assigned clients; an admin everyone (the one access policy). */
+export { canSeeUser } from './people/access.policy.js';
+import { canSeeUser } from './people/access.policy.js';
 
 export class UserService {
   constructor(private readonly deps: { db: Db }) {}

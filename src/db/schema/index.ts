@@ -10,3 +10,4 @@ export * from './watchlists.js';
 export * from './strategies.js';
 export * from './market.js';
 export * from './analytics.js';
+export * from './people.js';

@@ -47,6 +47,8 @@ export const apiKeys = pgTable(
     name: text('name').notNull(),
     prefix: text('prefix').notNull(),
     keyHash: text('key_hash').notNull(),
+    /** READ and/or TRADE: a key without TRADE cannot run mutations. */
+    scopes: text('scopes').array().notNull().default(sql`'{}'::text[]`),
     lastUsedAt: ts('last_used_at'),
     revokedAt: ts('revoked_at'),
     createdAt: createdAt(),

@@ -24,6 +24,7 @@ import { OrderTransitions } from './order.transitions.js';
 import { protectionPrice } from './market-protection.js';
 import { PlacementBatcher } from './placement-batcher.js';
 import type { PreparedOrder } from './order.placement.js';
+import type { AuditPort } from '../people/audit.service.js';
 
 export interface OrderServiceDeps {
   db: Db;
@@ -38,6 +39,8 @@ export interface OrderServiceDeps {
   limits: { ordersPerSecond: number; maxOrderNotional: string };
   /** Fraction added to the ask when sizing a market buy's cash hold (covers slippage and fees). */
   marketBuffer?: string;
+  /** The audit log (orders placed and cancels requested). */
+  audit?: AuditPort;
 }
 
 
@@ -68,7 +71,15 @@ export class OrderService {
     const prepared = await this.prepare(viewer, req);
     if ('replay' in prepared) return prepared.replay;
     const r = await this.batcher.place(prepared);
-    if (r.kind === 'placed') return r.order;
+    if (r.kind === 'placed') {
+      await this.deps.audit?.record({
+        actorId: viewer.userId,
+        action: 'order.placed',
+        subjectId: r.order.id,
+        data: { portfolioId: prepared.portfolioId, symbol: req.symbol, side: prepared.valid.side, type: prepared.valid.type, quantity: r.order.quantity, via: viewer.via ?? 'token' },
+      });
+      return r.order;
+    }
     if (r.kind === 'refused') throw r.error;
     // Lost a race with the same clientOrderId: the winner's order is the answer.
     const winner = await this.byClientOrderId(viewer.userId, prepared.clientOrderId);
@@ -165,10 +176,8 @@ export class OrderService {
    */
   async cancel(viewer: Principal, id: string): Promise<OrderRow> {
     const o = await this.get(viewer, id);
-    // Advisors may read a client's orders but only the owner (or an admin) may cancel them.
-    await this.deps.portfolios.getForTrading(viewer, o.portfolioId).catch(() => {
-      throw new NotFoundError('Order', id);
-    });
+    // Advisors and admins may read a client's orders but only the owner may cancel them (FORBIDDEN).
+    await this.deps.portfolios.getForTrading(viewer, o.portfolioId);
     for (let attempt = 0; attempt < 5; attempt++) {
       const current = attempt === 0 ? o : await this.byId(id);
       if (!current) throw new NotFoundError('Order', id);
@@ -180,6 +189,7 @@ export class OrderService {
       const target: OrderStatus = status === 'PENDING' ? 'CANCELED' : 'CANCEL_REQUESTED';
       const updated = await this.transitions.move(current, status, target);
       if (!updated) continue; // someone moved it meanwhile: look again
+      await this.deps.audit?.record({ actorId: viewer.userId, action: 'order.cancel_requested', subjectId: id, data: { from: status, to: target } });
       if (target === 'CANCEL_REQUESTED' && status !== 'SUBMITTING') {
         // A SUBMITTING order is canceled by the submit job once the broker has acknowledged it.
         await this.deps.queue.add('cancel-order', { orderId: id }, { jobId: `cancel-${id}`, ...BROKER_JOB_OPTIONS });

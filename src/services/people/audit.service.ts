@@ -1,0 +1,99 @@
+import { and, asc, desc, eq, gt, lt, sql, type SQL } from 'drizzle-orm';
+import type { Db, DbOrTx } from '../../db/client.js';
+import { auditLog } from '../../db/schema/index.js';
+import type { Principal } from '../../auth/tokens.js';
+import type { Clock } from '../../lib/clock.js';
+import type { Logger } from '../../lib/logger.js';
+import { BadInputError } from '../../errors.js';
+import { assertAdmin } from './access.policy.js';
+import { entryHash, firstBroken, GENESIS_HASH, type StoredAuditEntry } from './audit.chain.js';
+
+export type AuditRow = typeof auditLog.$inferSelect;
+
+export interface AuditRecord {
+  actorId?: string | null;
+  action: string;
+  subjectId?: string | null;
+  data?: Record<string, unknown> | null;
+}
+
+/** What other services need: record an entry. Recording never fails the caller's action. */
+export interface AuditPort {
+  record(e: AuditRecord): Promise<void>;
+}
+
+// One lock key for the chain: appends are serialised so each entry links to the one before it.
+const CHAIN_LOCK = 7_310_021;
+
+/**
+ * The append-only, hash-chained audit log. Appends take a transaction-scoped advisory lock, read the
+ * last hash and insert the new entry linked to it, so concurrent appenders (any process) form one chain.
+ */
+export class AuditService implements AuditPort {
+  constructor(private readonly deps: { db: Db; clock: Clock; logger: Logger }) {}
+
+  async record(e: AuditRecord): Promise<void> {
+    try {
+      await this.append(e);
+    } catch (err) {
+      this.deps.logger.error({ err, action: e.action }, 'audit append failed');
+    }
+  }
+
+  async append(e: AuditRecord): Promise<AuditRow> {
+    // Microsecond-exact in Postgres and in JS alike: keep whole milliseconds.
+    const at = this.deps.clock.now();
+    const content = { at, actorId: e.actorId ?? null, action: e.action, subjectId: e.subjectId ?? null, data: e.data ?? null };
+    return this.deps.db.transaction(async (tx) => {
+      await tx.execute(sql`select pg_advisory_xact_lock(${CHAIN_LOCK})`);
+      const prevHash = await lastHash(tx);
+      const [row] = await tx.insert(auditLog).values({ ...content, prevHash, hash: entryHash(prevHash, content) }).returning();
+      return row;
+    });
+  }
+
+  async list(
+    viewer: Principal,
+    opts: { userId?: string | null; action?: string | null; first: number; after?: string | null },
+  ): Promise<{ rows: AuditRow[]; hasNextPage: boolean }> {
+    assertAdmin(viewer);
+    const conds: SQL[] = [];
+    if (opts.userId) conds.push(eq(auditLog.actorId, opts.userId));
+    if (opts.action) conds.push(eq(auditLog.action, opts.action));
+    if (opts.after) {
+      const id = Number(opts.after);
+      if (!Number.isSafeInteger(id) || id < 1) throw new BadInputError('Invalid cursor', 'after', 'INVALID_CURSOR');
+      conds.push(lt(auditLog.id, id));
+    }
+    const rows = await this.deps.db
+      .select()
+      .from(auditLog)
+      .where(conds.length ? and(...conds) : undefined)
+      .orderBy(desc(auditLog.id))
+      .limit(opts.first + 1);
+    return { rows: rows.slice(0, opts.first), hasNextPage: rows.length > opts.first };
+  }
+
+  /** Recompute the whole chain in order; the first entry that does not match, if any. */
+  async verify(viewer: Principal): Promise<{ valid: boolean; entries: number; firstBrokenId: string | null }> {
+    assertAdmin(viewer);
+    let prev = GENESIS_HASH;
+    let after = 0;
+    let entries = 0;
+    for (;;) {
+      const rows = await this.deps.db.select().from(auditLog).where(gt(auditLog.id, after)).orderBy(asc(auditLog.id)).limit(1000);
+      if (rows.length === 0) break;
+      entries += rows.length;
+      const r = firstBroken(rows as StoredAuditEntry[], prev);
+      if (r.brokenId !== null) return { valid: false, entries, firstBrokenId: String(r.brokenId) };
+      prev = r.lastHash;
+      after = rows[rows.length - 1].id;
+    }
+    return { valid: true, entries, firstBrokenId: null };
+  }
+}
+
+async function lastHash(tx: DbOrTx): Promise<string> {
+  const [last] = await tx.select({ hash: auditLog.hash }).from(auditLog).orderBy(desc(auditLog.id)).limit(1);
+  return last?.hash ?? GENESIS_HASH;
+}
