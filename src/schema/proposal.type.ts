@@ -16,33 +16,8 @@ registerEnumType(ProposalStatus, {
   description: 'PENDING until the client decides; APPROVED, then EXECUTED once its trades are placed; REJECTED, EXPIRED or CANCELED (by its advisor).',
 });
 
-/**
- * One line of a plan. NOTE for the merge with baskets: the basket service defines the same GraphQL type;
- * keep one class (theirs) and delete this one.
- */
-@ObjectType({ description: 'One trade of a plan or proposal.' })
-export class BasketLine {
-  @Field(() => Instrument, { description: 'What to trade.' })
-  instrument!: Instrument;
-
-  @Field(() => OrderSide, { description: 'Buy or sell.' })
-  side!: OrderSide;
-
-  @Field(() => DecimalScalar, { description: 'How many.' })
-  quantity!: string;
-
-  @Field(() => DecimalScalar, { description: 'Estimated price (limit price, or the last price).' })
-  estimatedPrice!: string;
-
-  @Field(() => DecimalScalar, { description: 'quantity × estimatedPrice.' })
-  estimatedValue!: string;
-
-  @Field(() => DecimalScalar, { nullable: true, description: 'Target weight in the portfolio, when the plan has one.' })
-  targetWeight!: string | null;
-
-  @Field(() => DecimalScalar, { nullable: true, description: 'Weight after the trade, when known.' })
-  resultingWeight!: string | null;
-}
+// A proposal's lines are the baskets' plan lines (one GraphQL type).
+export { BasketLine } from './basket.type.js';
 
 @ObjectType({ description: "An advisor's recommendation for a client's portfolio; it trades only when the client approves." })
 export class Proposal {
