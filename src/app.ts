@@ -32,6 +32,12 @@ import { startHttpServer, type RunningHttpServer } from './server/http.js';
 import { startOpsServer } from './server/ops.js';
 import { graphiqlMiddleware, ensureGraphiqlBuilt } from './server/graphiql.js';
 import { registerWorkers } from './jobs/workers.js';
+import { Vault } from './brokers/connections/vault.js';
+import { isConnectable } from './brokers/connections/connector.js';
+import { realBrokers } from './brokers/real-brokers.js';
+import { ConnectionRepository } from './services/brokers/connection.repository.js';
+import { ConnectionService } from './services/brokers/connection.service.js';
+import { BrokerPushService } from './services/brokers/push.service.js';
 
 export interface App {
   role: Role;
@@ -102,14 +108,19 @@ export async function startApp(config: Config, role: Exclude<Role, 'migrate'>, o
     const brokers = new BrokerRegistry();
     const paper = new PaperBroker({ db: db.db, quotes: cache, clock, logger: logger.child({ broker: 'paper' }), matching: false });
     brokers.register(paper);
+    // Real brokers: every adapter reads its connection's sealed credentials through the repository.
+    const vault = new Vault(config.encryptionKey, config.previousEncryptionKeys);
+    const connectionRepo = new ConnectionRepository({ db: db.db, vault, clock, logger: logger.child({ part: 'broker-connections' }), brokers });
+    for (const b of realBrokers({ config, sessions: connectionRepo, refs: connectionRepo, limiter: rateLimiter, logger })) brokers.register(b);
     for (const b of opts.brokers?.({ quotes: cache, db }) ?? []) brokers.register(b);
+    const brokerConnections = new ConnectionService({ db: db.db, clock, logger, brokers, repo: connectionRepo, publicUrl: config.publicUrl });
     onStop(() => brokers.close());
 
     const relay = new OutboxRelay({ db: db.db, pubsub, clock, logger });
     const accessTokens = new AccessTokens(config.jwtSecret, config.accessTokenTtlSeconds);
     const instruments = new InstrumentService({ db: db.db, quotes: cache });
-    const portfolios = new PortfolioService({ db: db.db, clock, relay, instruments, brokers });
-    const orders = new OrderService({ db: db.db, clock, logger, queue, relay, rateLimiter, instruments, portfolios, brokers, limits: config.limits });
+    const portfolios = new PortfolioService({ db: db.db, clock, relay, instruments, brokers, connections: brokerConnections });
+    const orders = new OrderService({ db: db.db, clock, logger, queue, relay, rateLimiter, instruments, portfolios, brokers, limits: config.limits, connections: brokerConnections });
     const services: Services = {
       auth: new AuthService({ db: db.db, clock, logger, accessTokens, refreshTtlSeconds: config.refreshTokenTtlSeconds }),
       users: new UserService({ db: db.db }),
@@ -121,6 +132,8 @@ export async function startApp(config: Config, role: Exclude<Role, 'migrate'>, o
       rateLimiter,
       pubsub,
       limits: config.limits,
+      brokerConnections,
+      brokerPush: new BrokerPushService({ brokers, queue, logger }),
     };
     const execution = new OrderExecutionService({ db: db.db, clock, logger, queue, relay, rateLimiter, brokers, metrics });
 
@@ -141,6 +154,8 @@ export async function startApp(config: Config, role: Exclude<Role, 'migrate'>, o
             market.start();
           }
           paper.setMatching(true);
+          // The leader polls connected brokers' books: the safety net for pushes that never arrive.
+          for (const b of brokers.all()) if (isConnectable(b)) b.startPolling?.(config.brokers.pollIntervalMs);
         },
         async () => {
           paper.setMatching(false);

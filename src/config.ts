@@ -46,7 +46,44 @@ const EnvSchema = z.object({
   USER_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(600),
   ORDER_RATE_LIMIT_PER_SECOND: z.coerce.number().int().min(1).default(50),
   MAX_ORDER_NOTIONAL: z.string().regex(/^\d+(\.\d+)?$/).default('100000000'),
+  /** Old ENCRYPTION_KEYs (comma-separated, base64) still readable until `rotate-key` re-seals under the new one. */
+  ENCRYPTION_KEY_PREVIOUS: z.string().optional(),
+  /** How often workers poll connected brokers' order and trade books (the safety net for lost pushes). */
+  BROKER_POLL_INTERVAL_MS: z.coerce.number().int().min(20).default(5_000),
 });
+
+/** Production endpoints of each real broker; BROKER_<NAME>_BASE_URL / _LOGIN_URL / _WS_URL override them. */
+const BROKER_DEFAULTS: Record<string, { baseUrl: string; loginUrl?: string; wsUrl?: string; product: string }> = {
+  zerodha: { baseUrl: 'https://api.kite.trade', loginUrl: 'https://kite.zerodha.com/connect/login', wsUrl: 'wss://ws.kite.trade', product: 'CNC' },
+  upstox: { baseUrl: 'https://api.upstox.com', loginUrl: 'https://api.upstox.com/v2/login/authorization/dialog', product: 'D' },
+  fyers: { baseUrl: 'https://api-t1.fyers.in', loginUrl: 'https://api-t1.fyers.in/api/v3/generate-authcode', wsUrl: 'wss://socket.fyers.in/trade/v3', product: 'CNC' },
+  angelone: { baseUrl: 'https://apiconnect.angelone.in', wsUrl: 'wss://tns.angelone.in/smart-order-update', product: 'DELIVERY' },
+  groww: { baseUrl: 'https://api.groww.in', product: 'CNC' },
+};
+
+export interface BrokerEndpoint {
+  baseUrl: string;
+  loginUrl?: string;
+  wsUrl?: string;
+  /** Product for orders (delivery by default): BROKER_<NAME>_PRODUCT. */
+  product: string;
+}
+
+function brokerEndpoints(env: Record<string, string | undefined>): Record<string, BrokerEndpoint> {
+  const out: Record<string, BrokerEndpoint> = {};
+  const url = z.string().url();
+  for (const [name, d] of Object.entries(BROKER_DEFAULTS)) {
+    const key = `BROKER_${name.toUpperCase()}_`;
+    const pick = (suffix: string, fallback?: string) => {
+      const v = env[key + suffix];
+      if (v === undefined) return fallback;
+      if (!url.safeParse(v).success) throw new ConfigError(`Invalid configuration:\n  ${key + suffix}: must be a URL`);
+      return v;
+    };
+    out[name] = { baseUrl: pick('BASE_URL', d.baseUrl)!, loginUrl: pick('LOGIN_URL', d.loginUrl), wsUrl: pick('WS_URL', d.wsUrl), product: env[key + 'PRODUCT'] ?? d.product };
+  }
+  return out;
+}
 
 export type Role = 'all' | 'api' | 'worker' | 'migrate';
 
@@ -82,6 +119,9 @@ export interface Config {
     ordersPerSecond: number;
     maxOrderNotional: string;
   };
+  /** Keys that sealed broker secrets before the current ENCRYPTION_KEY. */
+  previousEncryptionKeys: Buffer[];
+  brokers: { pollIntervalMs: number; endpoints: Record<string, BrokerEndpoint> };
 }
 
 export class ConfigError extends Error {}
@@ -147,5 +187,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       ordersPerSecond: e.ORDER_RATE_LIMIT_PER_SECOND,
       maxOrderNotional: e.MAX_ORDER_NOTIONAL,
     },
+    previousEncryptionKeys: (e.ENCRYPTION_KEY_PREVIOUS ?? '').split(',').filter(Boolean).map((k) => decodeKey(k.trim())),
+    brokers: { pollIntervalMs: e.BROKER_POLL_INTERVAL_MS, endpoints: brokerEndpoints(present) },
   };
 }

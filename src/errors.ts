@@ -19,6 +19,7 @@ export const ErrorCode = {
   RATE_LIMITED: 'RATE_LIMITED',
   QUERY_TOO_COMPLEX: 'QUERY_TOO_COMPLEX',
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
+  BROKER_AUTH_REQUIRED: 'BROKER_AUTH_REQUIRED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -112,5 +113,12 @@ export class InvalidOrderStateError extends DomainError {
 export class RateLimitedError extends DomainError {
   constructor(retryAfterMs: number) {
     super(ErrorCode.RATE_LIMITED, 'Too many requests; slow down', { retryAfterMs });
+  }
+}
+
+/** The portfolio's broker connection is expired, revoked or not yet connected: the user must reconnect it. */
+export class BrokerAuthRequiredError extends DomainError {
+  constructor(connectionId: string, status: string) {
+    super(ErrorCode.BROKER_AUTH_REQUIRED, `The broker connection is ${status}; reconnect it (startBrokerConnection) before trading`, { connectionId, status });
   }
 }

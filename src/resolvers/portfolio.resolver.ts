@@ -28,9 +28,11 @@ export class PortfolioResolver {
     @Arg('name', () => String) name: string,
     @Arg('broker', () => String, { nullable: true }) broker: string | null,
     @Arg('baseCurrency', () => String, { nullable: true }) baseCurrency: string | null,
+    @Arg('brokerConnectionId', () => ID, { nullable: true, description: 'Trade through this broker connection (from startBrokerConnection).' })
+    brokerConnectionId: string | null,
     @Ctx() ctx: GqlContext,
   ) {
-    return ctx.services.portfolios.create(requireUser(ctx), { name, broker, baseCurrency });
+    return ctx.services.portfolios.create(requireUser(ctx), { name, broker, baseCurrency, brokerConnectionId });
   }
 
   @Mutation(() => Portfolio, { description: 'Add cash (paper funding). Amount > 0 with at most 2 decimals.' })

@@ -7,6 +7,7 @@ import { InstrumentFieldsResolver, InstrumentResolver } from '../resolvers/instr
 import { PortfolioResolver, PositionResolver } from '../resolvers/portfolio.resolver.js';
 import { FillResolver, OrderResolver } from '../resolvers/order.resolver.js';
 import { SubscriptionResolver } from '../resolvers/subscription.resolver.js';
+import { BrokerResolver } from '../resolvers/broker.resolver.js';
 
 /** The one GraphQL schema, built from the type-graphql classes. */
 export async function buildAppSchema(): Promise<GraphQLSchema> {
@@ -21,6 +22,7 @@ export async function buildAppSchema(): Promise<GraphQLSchema> {
       OrderResolver,
       FillResolver,
       SubscriptionResolver,
+      BrokerResolver,
     ],
     validate: false,
     // Every subscription supplies its own `subscribe` (outbox replay + our PubSub port); type-graphql

@@ -17,6 +17,7 @@ import { armorFor } from './limits.js';
 import { contextFor, principalFrom } from './auth-context.js';
 import { attachGraphqlWs } from './ws.js';
 import { mountOps } from './ops.js';
+import { mountBrokerRoutes } from './broker-routes.js';
 
 export interface HttpServerDeps {
   config: Config;
@@ -83,6 +84,7 @@ export async function startHttpServer(deps: HttpServerDeps): Promise<RunningHttp
 
   app.use(metrics.httpMiddleware());
   mountOps(app, { logger, metrics, readiness: deps.readiness });
+  mountBrokerRoutes(app, { services, logger });
   if (deps.graphiql) app.use(deps.graphiql);
   app.use(
     '/graphql',

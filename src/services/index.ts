@@ -8,6 +8,8 @@ import type { PortfolioService } from './portfolio.service.js';
 import type { OrderService } from './orders/order.service.js';
 import type { EventService } from './event.service.js';
 import type { PubSub } from '../events/pubsub.js';
+import type { ConnectionService } from './brokers/connection.service.js';
+import type { BrokerPushService } from './brokers/push.service.js';
 
 /** Everything resolvers may call. Built once per process in app.ts from the configured ports. */
 export interface Services {
@@ -21,4 +23,6 @@ export interface Services {
   rateLimiter: RateLimiter;
   pubsub: PubSub;
   limits: Config['limits'];
+  brokerConnections: ConnectionService;
+  brokerPush: BrokerPushService;
 }

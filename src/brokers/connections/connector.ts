@@ -59,6 +59,8 @@ export interface ConnectableBroker extends BrokerAdapter {
   handlePush?(body: unknown, headers: Record<string, string | string[] | undefined>): Promise<BrokerOrder[]>;
   /** Poll every active connection once: emits fill and order events for anything new. */
   poll?(): Promise<void>;
+  /** Poll every `intervalMs` until close() (run by the leader worker only). */
+  startPolling?(intervalMs: number): void;
 }
 
 export function isConnectable(a: BrokerAdapter): a is ConnectableBroker {

@@ -35,6 +35,8 @@ export interface OrderServiceDeps {
   limits: { ordersPerSecond: number; maxOrderNotional: string };
   /** Fraction added to the ask when sizing a market buy's cash hold (covers slippage and fees). */
   marketBuffer?: string;
+  /** Fails fast (BROKER_AUTH_REQUIRED) when a portfolio's broker connection must be reconnected. */
+  connections?: { assertTradable(connectionId: string): Promise<void> };
 }
 
 
@@ -61,6 +63,7 @@ export class OrderService {
   async place(viewer: Principal, req: PlaceOrderRequest): Promise<OrderRow> {
     const clientOrderId = req.clientOrderId == null ? randomUUID() : validateClientOrderId(req.clientOrderId.trim());
     const portfolio = await this.deps.portfolios.getForTrading(viewer, req.portfolioId);
+    if (portfolio.brokerConnectionId) await this.deps.connections?.assertTradable(portfolio.brokerConnectionId);
     const instrument = await this.deps.instruments.resolve(req.symbol, req.exchange);
     const valid = validateOrder(req, instrument);
     if (!instrument.tradable) throw new BadInputError(`${instrument.symbol} is not tradable`, 'symbol', 'NOT_TRADABLE');

@@ -109,8 +109,8 @@ export class KiteFake {
   }
 
   /** Kite's 06:00 reset: every access token stops working. */
-  expireAllTokens(): void {
-    for (const t of this.tokens.values()) t.valid = false;
+  expireAllTokens(apiKey?: string): void {
+    for (const t of this.tokens.values()) if (!apiKey || t.apiKey === apiKey) t.valid = false;
   }
 
   setQuote(exchange: string, symbol: string, q: { bid: string; ask: string; last: string; tick?: string }): void {
