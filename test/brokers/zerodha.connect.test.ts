@@ -16,7 +16,7 @@ const CONN = 'id broker label accountId status expiresAt lastError createdAt';
  * bound to the connection (fills by postback and by polling), loses the session, and is told to
  * reconnect. Secrets never appear in a response or a log line.
  */
-describe.each(modes())('Zerodha connection and trading through Kite (%s)', (mode) => {
+describe.each(modes())('Zerodha connection and trading through Kite (%s)', { timeout: 90_000 }, (mode) => {
   let server: TestServer;
   let kite: KiteFake;
   const logLines: string[] = [];
@@ -36,7 +36,7 @@ describe.each(modes())('Zerodha connection and trading through Kite (%s)', (mode
       env: {
         BROKER_ZERODHA_BASE_URL: kite.url,
         BROKER_ZERODHA_LOGIN_URL: `${kite.url}/connect/login`,
-        BROKER_POLL_INTERVAL_MS: '100',
+        BROKER_POLL_INTERVAL_MS: '250',
       },
     });
     await waitForQuote(server, 'INFY');
@@ -174,7 +174,7 @@ describe.each(modes())('Zerodha connection and trading through Kite (%s)', (mode
     const second = await gql(server, `mutation($i:PlaceOrderInput!){ placeOrder(input:$i){ id } }`, { i: { portfolioId: pid, symbol: 'INFY', side: 'BUY', type: 'MARKET', quantity: '1' } }, u.token);
     expect(errorCode(second)).toBe('BROKER_AUTH_REQUIRED');
     expect(second.errors?.[0].message).toMatch(/reconnect/i);
-    await new Promise((r) => setTimeout(r, 400)); // several poll intervals
+    await new Promise((r) => setTimeout(r, 800)); // several poll intervals
     expect(kite.requests.slice(before).filter((r) => r.headers.authorization?.includes(c.apiKey))).toHaveLength(0);
 
     // Reconnecting the same connection brings it back, and the portfolio trades again.
