@@ -38,6 +38,7 @@ import { realBrokers } from './brokers/real-brokers.js';
 import { ConnectionRepository } from './services/brokers/connection.repository.js';
 import { ConnectionService } from './services/brokers/connection.service.js';
 import { BrokerPushService } from './services/brokers/push.service.js';
+import { InstrumentMasterRepository } from './services/brokers/instrument-master.repository.js';
 
 export interface App {
   role: Role;
@@ -111,7 +112,8 @@ export async function startApp(config: Config, role: Exclude<Role, 'migrate'>, o
     // Real brokers: every adapter reads its connection's sealed credentials through the repository.
     const vault = new Vault(config.encryptionKey, config.previousEncryptionKeys);
     const connectionRepo = new ConnectionRepository({ db: db.db, vault, clock, logger: logger.child({ part: 'broker-connections' }), brokers });
-    for (const b of realBrokers({ config, sessions: connectionRepo, refs: connectionRepo, limiter: rateLimiter, logger })) brokers.register(b);
+    const brokerInstruments = new InstrumentMasterRepository(db.db);
+    for (const b of realBrokers({ config, sessions: connectionRepo, refs: connectionRepo, limiter: rateLimiter, logger, instruments: brokerInstruments })) brokers.register(b);
     for (const b of opts.brokers?.({ quotes: cache, db }) ?? []) brokers.register(b);
     const brokerConnections = new ConnectionService({ db: db.db, clock, logger, brokers, repo: connectionRepo, publicUrl: config.publicUrl });
     onStop(() => brokers.close());

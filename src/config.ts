@@ -53,9 +53,9 @@ const EnvSchema = z.object({
 });
 
 /** Production endpoints of each real broker; BROKER_<NAME>_BASE_URL / _LOGIN_URL / _WS_URL override them. */
-const BROKER_DEFAULTS: Record<string, { baseUrl: string; loginUrl?: string; wsUrl?: string; product: string }> = {
+const BROKER_DEFAULTS: Record<string, { baseUrl: string; loginUrl?: string; wsUrl?: string; orderUrl?: string; product: string }> = {
   zerodha: { baseUrl: 'https://api.kite.trade', loginUrl: 'https://kite.zerodha.com/connect/login', wsUrl: 'wss://ws.kite.trade', product: 'CNC' },
-  upstox: { baseUrl: 'https://api.upstox.com', loginUrl: 'https://api.upstox.com/v2/login/authorization/dialog', product: 'D' },
+  upstox: { baseUrl: 'https://api.upstox.com', loginUrl: 'https://api.upstox.com/v2/login/authorization/dialog', orderUrl: 'https://api-hft.upstox.com', product: 'D' },
   fyers: { baseUrl: 'https://api-t1.fyers.in', loginUrl: 'https://api-t1.fyers.in/api/v3/generate-authcode', wsUrl: 'wss://socket.fyers.in/trade/v3', product: 'CNC' },
   angelone: { baseUrl: 'https://apiconnect.angelone.in', wsUrl: 'wss://tns.angelone.in/smart-order-update', product: 'DELIVERY' },
   groww: { baseUrl: 'https://api.groww.in', product: 'CNC' },
@@ -65,6 +65,8 @@ export interface BrokerEndpoint {
   baseUrl: string;
   loginUrl?: string;
   wsUrl?: string;
+  /** Upstox's order host (BROKER_UPSTOX_ORDER_URL); follows BASE_URL when only that is set. */
+  orderUrl?: string;
   /** Product for orders (delivery by default): BROKER_<NAME>_PRODUCT. */
   product: string;
 }
@@ -80,7 +82,9 @@ function brokerEndpoints(env: Record<string, string | undefined>): Record<string
       if (!url.safeParse(v).success) throw new ConfigError(`Invalid configuration:\n  ${key + suffix}: must be a URL`);
       return v;
     };
-    out[name] = { baseUrl: pick('BASE_URL', d.baseUrl)!, loginUrl: pick('LOGIN_URL', d.loginUrl), wsUrl: pick('WS_URL', d.wsUrl), product: env[key + 'PRODUCT'] ?? d.product };
+    const baseUrl = pick('BASE_URL', d.baseUrl)!;
+    const orderUrl = pick('ORDER_URL', env[key + 'BASE_URL'] ? baseUrl : d.orderUrl);
+    out[name] = { baseUrl, loginUrl: pick('LOGIN_URL', d.loginUrl), wsUrl: pick('WS_URL', d.wsUrl), orderUrl, product: env[key + 'PRODUCT'] ?? d.product };
   }
   return out;
 }

@@ -4,6 +4,8 @@ import type { RateLimiter } from '../lib/rate-limiter.js';
 import type { ConnectableBroker } from './connections/connector.js';
 import type { BrokerSessions, OrderRefs } from './connections/sessions.js';
 import { KiteAdapter } from './zerodha/index.js';
+import { UpstoxAdapter } from './upstox/index.js';
+import type { BrokerInstruments } from './connections/sessions.js';
 
 export interface RealBrokerDeps {
   config: Pick<Config, 'brokers'>;
@@ -11,6 +13,8 @@ export interface RealBrokerDeps {
   refs: OrderRefs;
   limiter: RateLimiter;
   logger: Logger;
+  /** Broker tokens from the imported instrument masters. */
+  instruments: BrokerInstruments;
 }
 
 /**
@@ -18,10 +22,11 @@ export interface RealBrokerDeps {
  * connected an account. One line per broker: add yours at the end.
  */
 export function realBrokers(deps: RealBrokerDeps): ConnectableBroker[] {
-  const { config, sessions, refs, limiter } = deps;
+  const { config, sessions, refs, limiter, instruments } = deps;
   const ep = config.brokers.endpoints;
   const log = (name: string) => deps.logger.child({ broker: name });
   return [
     new KiteAdapter({ baseUrl: ep.zerodha.baseUrl, loginUrl: ep.zerodha.loginUrl!, product: ep.zerodha.product, sessions, refs, limiter, logger: log('zerodha') }),
+    new UpstoxAdapter({ baseUrl: ep.upstox.baseUrl, orderUrl: ep.upstox.orderUrl ?? ep.upstox.baseUrl, loginUrl: ep.upstox.loginUrl!, product: ep.upstox.product, sessions, refs, instruments, limiter, logger: log('upstox') }),
   ];
 }

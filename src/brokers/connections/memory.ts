@@ -49,3 +49,14 @@ export class MemoryOrderRefs implements OrderRefs {
     return this.refs.get(`${broker}|${account}|${ref}`) ?? null;
   }
 }
+
+export class MemoryBrokerInstruments {
+  private readonly tokens = new Map<string, string>();
+  set(broker: string, exchange: string, symbol: string, token: string): this {
+    this.tokens.set(`${broker}|${exchange}|${symbol}`, token);
+    return this;
+  }
+  async tokenOf(broker: string, exchange: string, symbol: string): Promise<string | null> {
+    return this.tokens.get(`${broker}|${exchange}|${symbol}`) ?? null;
+  }
+}

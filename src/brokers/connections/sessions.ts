@@ -35,3 +35,9 @@ export interface OrderRefs {
 }
 
 export type { AppCredentials, BrokerSession };
+
+/** Broker instrument tokens from the imported instrument masters (Upstox `NSE_EQ|INE009A01021`...). */
+export interface BrokerInstruments {
+  /** The broker's token for an instrument we know by exchange and symbol, or null if not imported. */
+  tokenOf(broker: string, exchange: string, symbol: string): Promise<string | null>;
+}

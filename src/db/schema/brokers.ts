@@ -1,6 +1,7 @@
 import { index, pgTable, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { createdAt, id, ts, updatedAt } from './common.js';
 import { users } from './users.js';
+import { instruments } from './instruments.js';
 
 /**
  * A user's link to a broker account. App credentials and session tokens are sealed together
@@ -45,4 +46,24 @@ export const brokerOrderRefs = pgTable(
     createdAt: createdAt(),
   },
   (t) => [uniqueIndex('broker_order_refs_ref_uq').on(t.broker, t.account, t.ref), index('broker_order_refs_order_idx').on(t.broker, t.account, t.brokerOrderId)],
+);
+
+/**
+ * Each broker's instrument master as imported (`import-instruments <broker> <file>`): the broker's token
+ * for an instrument, matched to ours by exchange + symbol, or by ISIN through another broker's row.
+ */
+export const brokerInstruments = pgTable(
+  'broker_instruments',
+  {
+    broker: text('broker').notNull(),
+    exchange: text('exchange').notNull(),
+    symbol: text('symbol').notNull(),
+    token: text('token').notNull(),
+    isin: text('isin'),
+    lotSize: text('lot_size'),
+    tickSize: text('tick_size'),
+    instrumentId: uuid('instrument_id').references(() => instruments.id, { onDelete: 'set null' }),
+    updatedAt: updatedAt(),
+  },
+  (t) => [uniqueIndex('broker_instruments_symbol_uq').on(t.broker, t.exchange, t.symbol), index('broker_instruments_token_idx').on(t.broker, t.token), index('broker_instruments_isin_idx').on(t.isin)],
 );
