@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseCsv, parseKiteMaster, parseUpstoxMaster } from './instrument-master.js';
+import { parseAngelMaster, parseCsv, parseKiteMaster, parseUpstoxMaster } from './instrument-master.js';
 
 describe('broker instrument masters', () => {
   it("reads Kite's CSV dump (the documented sample)", () => {
@@ -19,6 +19,11 @@ describe('broker instrument masters', () => {
       { segment: 'NSE_EQ', name: 'INFOSYS LIMITED', exchange: 'NSE', isin: 'INE009A01021', instrument_type: 'EQ', instrument_key: 'NSE_EQ|INE009A01021', lot_size: 1, exchange_token: '1594', tick_size: 5.0, trading_symbol: 'INFY' },
     ]);
     expect(parseUpstoxMaster(json)).toEqual([{ exchange: 'NSE', symbol: 'INFY', token: 'NSE_EQ|INE009A01021', isin: 'INE009A01021', lotSize: '1', tickSize: '0.05' }]);
+  });
+
+  it("reads Angel One's scrip master, dropping the -EQ series so equities match our symbols", () => {
+    const json = JSON.stringify([{ token: '1594', symbol: 'INFY-EQ', name: 'INFY', expiry: '', strike: '-1.000000', lotsize: '1', instrumenttype: '', exch_seg: 'NSE', tick_size: '5.000000' }]);
+    expect(parseAngelMaster(json)).toEqual([{ exchange: 'NSE', symbol: 'INFY', token: '1594', isin: null, lotSize: '1', tickSize: '0.05' }]);
   });
 
   it('reads quoted CSV fields with commas and doubled quotes', () => {

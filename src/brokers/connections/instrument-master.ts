@@ -70,7 +70,28 @@ export function parseUpstoxMaster(text: string): MasterRow[] {
     }));
 }
 
+/**
+ * Angel One's scrip master (JSON array): token, symbol (`INFY-EQ`), name, expiry, strike, lotsize,
+ * instrumenttype, exch_seg, tick_size (in paise, as Upstox's: unconfirmed). The `-EQ` series suffix is
+ * dropped so equities match our symbols; the adapter adds it back on orders.
+ */
+export function parseAngelMaster(text: string): MasterRow[] {
+  const rows = JSON.parse(text) as Array<Record<string, unknown>>;
+  if (!Array.isArray(rows)) throw new Error('the Angel One scrip master is a JSON array');
+  return rows
+    .filter((r) => typeof r.token === 'string' && typeof r.symbol === 'string' && typeof r.exch_seg === 'string')
+    .map((r) => ({
+      exchange: String(r.exch_seg),
+      symbol: String(r.symbol).replace(/-EQ$/, ''),
+      token: String(r.token),
+      isin: null,
+      lotSize: decOrNull(r.lotsize),
+      tickSize: r.tick_size === undefined || r.tick_size === '' ? null : fmt(dec(String(r.tick_size)).div(100)),
+    }));
+}
+
 export const MASTER_PARSERS: Record<string, (text: string) => MasterRow[]> = {
   zerodha: parseKiteMaster,
   upstox: parseUpstoxMaster,
+  angelone: parseAngelMaster,
 };
