@@ -49,6 +49,13 @@ import { ApiKeyService } from './auth/api-keys.service.js';
 import { PrincipalResolver } from './auth/principals.js';
 import { OidcVerifier } from './auth/oidc.js';
 import { buildPeople } from './services/people/people.module.js';
+import { Vault } from './brokers/connections/vault.js';
+import { isConnectable } from './brokers/connections/connector.js';
+import { realBrokers } from './brokers/real-brokers.js';
+import { ConnectionRepository } from './services/brokers/connection.repository.js';
+import { ConnectionService } from './services/brokers/connection.service.js';
+import { BrokerPushService } from './services/brokers/push.service.js';
+import { InstrumentMasterRepository } from './services/brokers/instrument-master.repository.js';
 
 export interface App {
   role: Role;
@@ -125,7 +132,13 @@ export async function startApp(config: Config, role: Exclude<Role, 'migrate'>, o
     const isSessionOpen = config.sessions.mode === 'exchange' ? (exchange: string, at: Date) => calendar.isOpen(exchange, at) : undefined;
     const paper = new PaperBroker({ db: db.db, quotes: cache, clock, logger: logger.child({ broker: 'paper' }), matching: false, isSessionOpen });
     brokers.register(paper);
+    // Real brokers: every adapter reads its connection's sealed credentials through the repository.
+    const vault = new Vault(config.encryptionKey, config.previousEncryptionKeys);
+    const connectionRepo = new ConnectionRepository({ db: db.db, vault, clock, logger: logger.child({ part: 'broker-connections' }), brokers });
+    const brokerInstruments = new InstrumentMasterRepository(db.db);
+    for (const b of realBrokers({ config, sessions: connectionRepo, refs: connectionRepo, limiter: rateLimiter, logger, instruments: brokerInstruments })) brokers.register(b);
     for (const b of opts.brokers?.({ quotes: cache, db }) ?? []) brokers.register(b);
+    const brokerConnections = new ConnectionService({ db: db.db, clock, logger, brokers, repo: connectionRepo, publicUrl: config.publicUrl });
     onStop(() => brokers.close());
 
     const relay = new OutboxRelay({ db: db.db, pubsub, clock, logger });
@@ -133,8 +146,8 @@ export async function startApp(config: Config, role: Exclude<Role, 'migrate'>, o
     const instruments = new InstrumentService({ db: db.db, quotes: cache });
     const policy = new AccessPolicy({ db: db.db });
     const audit = new AuditService({ db: db.db, clock, logger });
-    const portfolios = new PortfolioService({ db: db.db, clock, relay, instruments, brokers, policy });
-    const orders = new OrderService({ db: db.db, clock, logger, queue, relay, rateLimiter, instruments, portfolios, brokers, limits: config.limits, audit });
+    const portfolios = new PortfolioService({ db: db.db, clock, relay, instruments, brokers, policy, connections: brokerConnections });
+    const orders = new OrderService({ db: db.db, clock, logger, queue, relay, rateLimiter, instruments, portfolios, brokers, limits: config.limits, audit, connections: brokerConnections });
     const apiKeys = new ApiKeyService({ db: db.db, clock, audit });
     const oidc = config.people.oidc ? new OidcVerifier({ db: db.db, logger, audit }, config.people.oidc) : null;
     const people = new PeopleService({ db: db.db, policy, audit, logger });
@@ -176,6 +189,8 @@ export async function startApp(config: Config, role: Exclude<Role, 'migrate'>, o
       apiKeys,
       principals: new PrincipalResolver({ db: db.db, accessTokens, apiKeys, oidc }),
       ...peopleParts.services,
+      brokerConnections,
+      brokerPush: new BrokerPushService({ brokers, queue, logger }),
     };
     const execution = new OrderExecutionService({ db: db.db, clock, logger, queue, relay, rateLimiter, brokers, metrics });
 
@@ -222,6 +237,8 @@ export async function startApp(config: Config, role: Exclude<Role, 'migrate'>, o
           }
           paper.setMatching(true);
           services.analytics.job.start();
+          // The leader polls connected brokers' books: the safety net for pushes that never arrive.
+          for (const b of brokers.all()) if (isConnectable(b)) b.startPolling?.(config.brokers.pollIntervalMs);
         },
         async () => {
           await services.analytics.job.stop();

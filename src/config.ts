@@ -94,7 +94,48 @@ const EnvSchema = z.object({
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).default(5000),
   SMTP_URL: z.string().url().optional(),
   EMAIL_FROM: z.string().default('TradeGraph <no-reply@tradegraph.dev>'),
+  /** Old ENCRYPTION_KEYs (comma-separated, base64) still readable until `rotate-key` re-seals under the new one. */
+  ENCRYPTION_KEY_PREVIOUS: z.string().optional(),
+  /** How often workers poll connected brokers' order and trade books (the safety net for lost pushes). */
+  BROKER_POLL_INTERVAL_MS: z.coerce.number().int().min(20).default(5_000),
 });
+
+/** Production endpoints of each real broker; BROKER_<NAME>_BASE_URL / _LOGIN_URL / _WS_URL override them. */
+const BROKER_DEFAULTS: Record<string, { baseUrl: string; loginUrl?: string; wsUrl?: string; orderUrl?: string; product: string }> = {
+  zerodha: { baseUrl: 'https://api.kite.trade', loginUrl: 'https://kite.zerodha.com/connect/login', wsUrl: 'wss://ws.kite.trade', product: 'CNC' },
+  upstox: { baseUrl: 'https://api.upstox.com', loginUrl: 'https://api.upstox.com/v2/login/authorization/dialog', orderUrl: 'https://api-hft.upstox.com', product: 'D' },
+  fyers: { baseUrl: 'https://api-t1.fyers.in', loginUrl: 'https://api-t1.fyers.in/api/v3/generate-authcode', wsUrl: 'wss://socket.fyers.in/trade/v3', product: 'CNC' },
+  angelone: { baseUrl: 'https://apiconnect.angelone.in', wsUrl: 'wss://tns.angelone.in/smart-order-update', product: 'DELIVERY' },
+  groww: { baseUrl: 'https://api.groww.in', product: 'CNC' },
+};
+
+export interface BrokerEndpoint {
+  baseUrl: string;
+  loginUrl?: string;
+  wsUrl?: string;
+  /** Upstox's order host (BROKER_UPSTOX_ORDER_URL); follows BASE_URL when only that is set. */
+  orderUrl?: string;
+  /** Product for orders (delivery by default): BROKER_<NAME>_PRODUCT. */
+  product: string;
+}
+
+function brokerEndpoints(env: Record<string, string | undefined>): Record<string, BrokerEndpoint> {
+  const out: Record<string, BrokerEndpoint> = {};
+  const url = z.string().url();
+  for (const [name, d] of Object.entries(BROKER_DEFAULTS)) {
+    const key = `BROKER_${name.toUpperCase()}_`;
+    const pick = (suffix: string, fallback?: string) => {
+      const v = env[key + suffix];
+      if (v === undefined) return fallback;
+      if (!url.safeParse(v).success) throw new ConfigError(`Invalid configuration:\n  ${key + suffix}: must be a URL`);
+      return v;
+    };
+    const baseUrl = pick('BASE_URL', d.baseUrl)!;
+    const orderUrl = pick('ORDER_URL', env[key + 'BASE_URL'] ? baseUrl : d.orderUrl);
+    out[name] = { baseUrl, loginUrl: pick('LOGIN_URL', d.loginUrl), wsUrl: pick('WS_URL', d.wsUrl), orderUrl, product: env[key + 'PRODUCT'] ?? d.product };
+  }
+  return out;
+}
 
 export type Role = 'all' | 'api' | 'worker' | 'migrate';
 
@@ -149,6 +190,9 @@ export interface Config {
     webhooks: { allowPrivate: boolean; maxAttempts: number; backoffMs: number; disableAfter: number; timeoutMs: number };
     email: { smtpUrl?: string; from: string };
   };
+  /** Keys that sealed broker secrets before the current ENCRYPTION_KEY. */
+  previousEncryptionKeys: Buffer[];
+  brokers: { pollIntervalMs: number; endpoints: Record<string, BrokerEndpoint> };
 }
 
 export class ConfigError extends Error {}
@@ -250,6 +294,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       },
       email: { smtpUrl: e.SMTP_URL, from: e.EMAIL_FROM },
     },
+    previousEncryptionKeys: (e.ENCRYPTION_KEY_PREVIOUS ?? '').split(',').filter(Boolean).map((k) => decodeKey(k.trim())),
+    brokers: { pollIntervalMs: e.BROKER_POLL_INTERVAL_MS, endpoints: brokerEndpoints(present) },
   };
 }
 

@@ -20,6 +20,7 @@ export const ErrorCode = {
   QUERY_TOO_COMPLEX: 'QUERY_TOO_COMPLEX',
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
   INVALID_STATE: 'INVALID_STATE',
+  BROKER_AUTH_REQUIRED: 'BROKER_AUTH_REQUIRED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -128,3 +129,10 @@ export class InvalidStateError extends DomainError {
   }
 }
 
+
+/** The portfolio's broker connection is expired, revoked or not yet connected: the user must reconnect it. */
+export class BrokerAuthRequiredError extends DomainError {
+  constructor(connectionId: string, status: string) {
+    super(ErrorCode.BROKER_AUTH_REQUIRED, `The broker connection is ${status}; reconnect it (startBrokerConnection) before trading`, { connectionId, status });
+  }
+}

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { ConfigError, loadConfig, type Role } from './config.js';
 import { createLogger } from './lib/logger.js';
 import { runMigrations, startApp } from './app.js';
+import { runCommand } from './commands.js';
 
 const ROLES: readonly Role[] = ['all', 'api', 'worker', 'migrate'];
 
@@ -12,6 +13,8 @@ const ROLES: readonly Role[] = ['all', 'api', 'worker', 'migrate'];
 async function main(): Promise<void> {
   const started = performance.now();
   const role = (process.argv[2] ?? 'all') as Role;
+  // One-shot commands (rotate-key, import-instruments): run, print, exit.
+  if (await runCommand(process.argv.slice(2))) return;
   if (!ROLES.includes(role)) {
     console.error(`Unknown role "${role}". Use one of: ${ROLES.join(', ')}`);
     process.exit(2);

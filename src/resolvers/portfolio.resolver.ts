@@ -28,9 +28,11 @@ export class PortfolioResolver {
     @Arg('name', () => String, { description: 'A name for it (shown to you only).' }) name: string,
     @Arg('broker', () => String, { nullable: true, description: "Broker adapter that executes its orders; 'paper' when omitted." }) broker: string | null,
     @Arg('baseCurrency', () => String, { nullable: true, description: 'ISO 4217 currency of its cash (INR, USD); INR when omitted.' }) baseCurrency: string | null,
+    @Arg('brokerConnectionId', () => ID, { nullable: true, description: 'Trade through this broker connection (from startBrokerConnection).' })
+    brokerConnectionId: string | null,
     @Ctx() ctx: GqlContext,
   ) {
-    return ctx.services.portfolios.create(requireUser(ctx), { name, broker, baseCurrency });
+    return ctx.services.portfolios.create(requireUser(ctx), { name, broker, baseCurrency, brokerConnectionId });
   }
 
   @Mutation(() => Portfolio, { description: 'Add cash (paper funding). Amount > 0 with at most 2 decimals.' })

@@ -20,6 +20,7 @@ import { AuditResolver } from '../resolvers/audit.resolver.js';
 import { mutationScopeGuard } from '../auth/scope.middleware.js';
 import { ProposalResolver } from '../resolvers/proposal.resolver.js';
 import { NotificationResolver, WebhookResolver } from '../resolvers/notification.resolver.js';
+import { BrokerResolver } from '../resolvers/broker.resolver.js';
 
 /** The one GraphQL schema, built from the type-graphql classes. */
 export async function buildAppSchema(): Promise<GraphQLSchema> {
@@ -56,6 +57,7 @@ export async function buildAppSchema(): Promise<GraphQLSchema> {
       ProposalResolver,
       NotificationResolver,
       WebhookResolver,
+      BrokerResolver,
     ],
     globalMiddlewares: [mutationScopeGuard],
     validate: false,

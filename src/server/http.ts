@@ -20,6 +20,7 @@ import { armorFor } from './limits.js';
 import { contextFor, principalFrom } from './auth-context.js';
 import { attachGraphqlWs } from './ws.js';
 import { mountOps } from './ops.js';
+import { mountBrokerRoutes } from './broker-routes.js';
 
 export interface HttpServerDeps {
   config: Config;
@@ -106,6 +107,7 @@ export async function startHttpServer(deps: HttpServerDeps): Promise<RunningHttp
     readiness: deps.readiness,
     metricsAccess: { elsewhere: config.exposure.metricsPort !== undefined, token: config.exposure.metricsToken },
   });
+  mountBrokerRoutes(app, { services, logger });
   if (deps.graphiql) app.use(deps.graphiql);
   if (deps.web) app.use(deps.web);
   app.use(

@@ -22,6 +22,8 @@ import type { NotificationService } from '../notifications/notification.service.
 import type { WebhookService } from '../notifications/webhook.service.js';
 import type { ProposalService } from './people/proposal.service.js';
 import type { ProposalDecisions } from './people/proposal.decisions.js';
+import type { ConnectionService } from './brokers/connection.service.js';
+import type { BrokerPushService } from './brokers/push.service.js';
 
 /** Everything resolvers may call. Built once per process in app.ts from the configured ports. */
 export interface Services {
@@ -48,6 +50,8 @@ export interface Services {
   webhooks: WebhookService;
   proposals: ProposalService;
   proposalDecisions: ProposalDecisions;
+  brokerConnections: ConnectionService;
+  brokerPush: BrokerPushService;
 }
 
 /** Everything resolvers may call, with the strategies capability (market data, strategies, screeners, backtests). */

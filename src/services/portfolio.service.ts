@@ -40,7 +40,10 @@ function checkAmount(raw: string): Decimal {
 /** Portfolios, their cash (deposits and withdrawals through the ledger) and their positions at market. */
 export class PortfolioService {
   constructor(
-    private readonly deps: { db: Db; clock: Clock; relay: OutboxRelay; instruments: InstrumentService; brokers: BrokerRegistry; policy?: AccessPolicy },
+    private readonly deps: { db: Db; clock: Clock; relay: OutboxRelay; instruments: InstrumentService; brokers: BrokerRegistry; policy?: AccessPolicy;
+      /** The viewer's broker connection a new portfolio trades through. */
+      connections?: { forPortfolio(viewer: Principal, id: string): Promise<{ id: string; broker: string }> };
+    },
   ) {
     this.policy = deps.policy ?? new AccessPolicy({ db: deps.db });
   }
@@ -85,17 +88,24 @@ export class PortfolioService {
     return this.deps.db.select().from(portfolios).where(eq(portfolios.ownerId, viewer.userId)).orderBy(portfolios.createdAt);
   }
 
-  async create(viewer: Principal, input: { name: string; broker?: string | null; baseCurrency?: string | null }): Promise<PortfolioRow> {
+  async create(
+    viewer: Principal,
+    input: { name: string; broker?: string | null; baseCurrency?: string | null; brokerConnectionId?: string | null },
+  ): Promise<PortfolioRow> {
     const name = input.name.trim();
     if (!name || name.length > 100) throw new BadInputError('name must be 1–100 characters', 'name');
-    const broker = (input.broker ?? 'paper').trim().toLowerCase();
+    // A portfolio on a connection trades through that connection's broker account.
+    const connection = input.brokerConnectionId && this.deps.connections ? await this.deps.connections.forPortfolio(viewer, input.brokerConnectionId) : null;
+    const broker = (input.broker ?? connection?.broker ?? 'paper').trim().toLowerCase();
     if (!this.deps.brokers.has(broker)) throw new BadInputError(`Unknown broker ${broker}`, 'broker', 'UNKNOWN_BROKER');
+    if (connection && connection.broker !== broker) throw new BadInputError(`That connection is for ${connection.broker}, not ${broker}`, 'brokerConnectionId', 'BROKER_MISMATCH');
+    if (!connection && broker !== 'paper') throw new BadInputError(`A ${broker} portfolio needs a brokerConnectionId (connect the broker first)`, 'brokerConnectionId', 'CONNECTION_REQUIRED');
     const baseCurrency = (input.baseCurrency ?? 'INR').trim().toUpperCase();
     if (!(SUPPORTED_CURRENCIES as readonly string[]).includes(baseCurrency)) {
       throw new BadInputError(`baseCurrency must be one of ${SUPPORTED_CURRENCIES.join(', ')}`, 'baseCurrency', 'UNSUPPORTED_CURRENCY');
     }
     try {
-      const [p] = await this.deps.db.insert(portfolios).values({ ownerId: viewer.userId, name, broker, baseCurrency }).returning();
+      const [p] = await this.deps.db.insert(portfolios).values({ ownerId: viewer.userId, name, broker, baseCurrency, brokerConnectionId: connection?.id ?? null }).returning();
       return p;
     } catch (err) {
       if (isUniqueViolation(err)) throw new BadInputError(`You already have a portfolio named ${name}`, 'name', 'DUPLICATE_NAME');

@@ -54,7 +54,9 @@ export async function createTestDatabase(): Promise<{ url: string; drop(): Promi
  * Start the whole product in one process on a free port: embedded (PGlite in memory, in-process queue
  * and pub/sub) or scaled (a fresh Postgres database and a unique Redis prefix). Real HTTP and sockets.
  */
-export async function startTestServer(opts: { mode?: Mode; env?: Record<string, string>; role?: 'all' | 'api' | 'worker' } = {}): Promise<TestServer> {
+export async function startTestServer(
+  opts: { mode?: Mode; env?: Record<string, string>; role?: 'all' | 'api' | 'worker'; logger?: import('../../src/lib/logger.js').Logger } = {},
+): Promise<TestServer> {
   const mode = opts.mode ?? 'embedded';
   let drop: (() => Promise<void>) | undefined;
   const env: Record<string, string> = {
@@ -82,7 +84,7 @@ export async function startTestServer(opts: { mode?: Mode; env?: Record<string, 
   }
   Object.assign(env, opts.env);
   const config = loadConfig(env);
-  const logger = env.LOG_LEVEL === 'silent' ? silentLogger : createLogger(env.LOG_LEVEL);
+  const logger = opts.logger ?? (env.LOG_LEVEL === 'silent' ? silentLogger : createLogger(env.LOG_LEVEL));
   let app: App;
   try {
     app = await startApp(config, opts.role ?? 'all', { logger });

@@ -1,6 +1,6 @@
 import { and, eq, inArray, isNull, lt, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
-import { instruments, orders } from '../../db/schema/index.js';
+import { instruments, orders, portfolios } from '../../db/schema/index.js';
 import type { Clock } from '../../lib/clock.js';
 import type { Logger } from '../../lib/logger.js';
 import type { RateLimiter } from '../../lib/rate-limiter.js';
@@ -57,9 +57,25 @@ export class OrderExecutionService {
     this.transitions = new OrderTransitions(deps);
   }
 
-  /** The account at the broker: for the paper exchange, each portfolio is its own account. */
-  private account(o: Pick<OrderRow, 'portfolioId'>): string {
-    return o.portfolioId;
+  /**
+   * The account at the broker: a portfolio on a broker connection trades through that connection (the
+   * adapter reads its credentials); for the paper exchange each portfolio is its own account. A
+   * portfolio's connection never changes, so it is cached.
+   */
+  private readonly accounts = new Map<string, string>();
+  private async account(o: Pick<OrderRow, 'portfolioId'>): Promise<string> {
+    const hit = this.accounts.get(o.portfolioId);
+    if (hit) return hit;
+    const [p] = await this.deps.db.select({ c: portfolios.brokerConnectionId }).from(portfolios).where(eq(portfolios.id, o.portfolioId));
+    const account = p?.c ?? o.portfolioId;
+    this.accounts.set(o.portfolioId, account);
+    return account;
+  }
+
+  /** The broker refused the connection's credentials: nothing is retried until the user reconnects. */
+  private authRequired(orderId: string, err: BrokerAuthError): never {
+    this.deps.logger.warn({ orderId, reason: err.message }, 'broker connection needs reconnecting; not retrying');
+    throw new UnrecoverableJobError(`BROKER_AUTH_REQUIRED: ${err.message}`);
   }
 
   private async load(orderId: string): Promise<OrderRow | null> {
@@ -88,7 +104,7 @@ export class OrderExecutionService {
     let o = await this.load(orderId);
     if (!o) throw new UnrecoverableJobError(`order ${orderId} does not exist`);
     const broker = this.deps.brokers.get(o.broker);
-    const account = this.account(o);
+    const account = await this.account(o);
     const isLastAttempt = attempt.attemptsMade + 1 >= attempt.attempts;
 
     if (o.status === 'PENDING') {
@@ -97,7 +113,11 @@ export class OrderExecutionService {
       o = moved;
     } else if (o.status === 'SUBMITTING' || (o.status === 'CANCEL_REQUESTED' && !o.brokerOrderId)) {
       await this.throttle(broker, account);
-      const found = await broker.getOrder(account, { clientOrderId: o.id });
+      const found = await broker.getOrder(account, { clientOrderId: o.id }).catch((err: unknown) => {
+        // Cannot look: it stays SUBMITTING and the reconciler looks again once the user reconnects.
+        if (err instanceof BrokerAuthError) this.authRequired(o!.id, err);
+        throw err;
+      });
       if (found) {
         this.deps.logger.info({ orderId, brokerOrderId: found.brokerOrderId }, 'adopted order already at broker');
         this.deps.metrics?.orders.inc({ event: 'adopted' });
@@ -149,7 +169,7 @@ export class OrderExecutionService {
       }
       if (err instanceof BrokerAuthError) {
         // Nothing was placed: the broker refused our credentials. The user must reconnect.
-        await this.finish(o.id, 'FAILED', `broker authentication failed: ${err.message}`);
+        await this.finish(o.id, 'FAILED', `BROKER_AUTH_REQUIRED: the broker connection must be reconnected (${err.message})`);
         return;
       }
       if (err instanceof BrokerTransientError && isLastAttempt) {
@@ -234,10 +254,12 @@ export class OrderExecutionService {
     if (!o || o.status !== 'CANCEL_REQUESTED') return;
     if (!o.brokerOrderId) return; // still being submitted; the submit job cancels it after the ack
     const broker = this.deps.brokers.get(o.broker);
-    await this.throttle(broker, this.account(o));
+    const account = await this.account(o);
+    await this.throttle(broker, account);
     try {
-      await broker.cancelOrder(this.account(o), o.brokerOrderId);
+      await broker.cancelOrder(account, o.brokerOrderId);
     } catch (err) {
+      if (err instanceof BrokerAuthError) this.authRequired(orderId, err);
       if (!(err instanceof BrokerRejectedError)) throw err;
       // Already filled or gone at the broker: the sync below records what really happened.
     }
@@ -246,10 +268,19 @@ export class OrderExecutionService {
 
   /** sync-order: apply every broker fill we lack, then a terminal status the broker reports. */
   async sync(orderId: string): Promise<void> {
+    try {
+      await this.syncOnce(orderId);
+    } catch (err) {
+      if (err instanceof BrokerAuthError) this.authRequired(orderId, err);
+      throw err;
+    }
+  }
+
+  private async syncOnce(orderId: string): Promise<void> {
     const o = await this.load(orderId);
     if (!o || isTerminal(o.status as OrderStatus)) return;
     const broker = this.deps.brokers.get(o.broker);
-    const account = this.account(o);
+    const account = await this.account(o);
     await this.throttle(broker, account);
     const remote = o.brokerOrderId
       ? await broker.getOrder(account, { brokerOrderId: o.brokerOrderId })

@@ -41,6 +41,8 @@ export interface OrderServiceDeps {
   marketBuffer?: string;
   /** The audit log (orders placed and cancels requested). */
   audit?: AuditPort;
+  /** Fails fast (BROKER_AUTH_REQUIRED) when a portfolio's broker connection must be reconnected. */
+  connections?: { assertTradable(connectionId: string): Promise<void> };
 }
 
 
@@ -95,6 +97,7 @@ export class OrderService {
   async prepare(viewer: Principal, req: PlaceOrderRequest): Promise<PreparedOrder | { replay: OrderRow }> {
     const clientOrderId = req.clientOrderId == null ? randomUUID() : validateClientOrderId(req.clientOrderId.trim());
     const portfolio = await this.deps.portfolios.getForTrading(viewer, req.portfolioId);
+    if (portfolio.brokerConnectionId) await this.deps.connections?.assertTradable(portfolio.brokerConnectionId);
     const instrument = await this.deps.instruments.resolve(req.symbol, req.exchange);
     const valid = validateOrder(req, instrument);
     if (!instrument.tradable) throw new BadInputError(`${instrument.symbol} is not tradable`, 'symbol', 'NOT_TRADABLE');

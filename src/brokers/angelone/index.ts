@@ -1,0 +1,1 @@
+export { AngelOneAdapter, ANGEL_BUDGETS, type AngelOneAdapterOptions } from './adapter.js';

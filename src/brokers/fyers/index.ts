@@ -1,0 +1,1 @@
+export { FyersAdapter, type FyersAdapterOptions } from './adapter.js';

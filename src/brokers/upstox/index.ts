@@ -1,0 +1,1 @@
+export { UpstoxAdapter, type UpstoxAdapterOptions } from './adapter.js';

@@ -1,0 +1,1 @@
+export { KiteAdapter, type KiteAdapterOptions } from './adapter.js';

@@ -1,0 +1,112 @@
+import { and, eq } from 'drizzle-orm';
+import type { Db } from '../../db/client.js';
+import { brokerConnections, brokerOrderRefs } from '../../db/schema/index.js';
+import type { Clock } from '../../lib/clock.js';
+import type { Logger } from '../../lib/logger.js';
+import { BrokerAuthError } from '../../brokers/broker.js';
+import type { BrokerRegistry } from '../../brokers/registry.js';
+import { isConnectable, type AppCredentials, type BrokerSession } from '../../brokers/connections/connector.js';
+import type { BrokerSessions, OpenConnection, OrderRefs } from '../../brokers/connections/sessions.js';
+import type { Vault } from '../../brokers/connections/vault.js';
+
+export type ConnectionRow = typeof brokerConnections.$inferSelect;
+
+/** What is sealed in a connection row: the user's app credentials and, once connected, the session. */
+export interface ConnectionSecrets {
+  app: AppCredentials;
+  session?: BrokerSession;
+}
+
+/**
+ * The one place that reads and writes broker_connections and unseals them. Adapters see it as
+ * {@link BrokerSessions}: credentials of ACTIVE connections only, expiry and refresh handled here.
+ */
+export class ConnectionRepository implements BrokerSessions, OrderRefs {
+  constructor(private readonly deps: { db: Db; vault: Vault; clock: Clock; logger: Logger; brokers: BrokerRegistry }) {}
+
+  async byId(id: string): Promise<ConnectionRow | null> {
+    const [r] = await this.deps.db.select().from(brokerConnections).where(eq(brokerConnections.id, id)).limit(1);
+    return r ?? null;
+  }
+
+  secretsOf(row: ConnectionRow): ConnectionSecrets {
+    if (!row.credentialsSealed) throw new BrokerAuthError('broker connection has no credentials; reconnect it');
+    return this.deps.vault.open<ConnectionSecrets>(row.credentialsSealed, row.id);
+  }
+
+  sealFor(id: string, secrets: ConnectionSecrets): { credentialsSealed: string; keyId: string } {
+    return { credentialsSealed: this.deps.vault.seal(secrets, id), keyId: this.deps.vault.keyId };
+  }
+
+  async update(id: string, set: Partial<typeof brokerConnections.$inferInsert>): Promise<ConnectionRow | null> {
+    const [r] = await this.deps.db
+      .update(brokerConnections)
+      .set({ ...set, updatedAt: this.deps.clock.now() })
+      .where(eq(brokerConnections.id, id))
+      .returning();
+    return r ?? null;
+  }
+
+  /** Is this ACTIVE connection past its token's life? */
+  isExpired(row: ConnectionRow): boolean {
+    return Boolean(row.expiresAt && row.expiresAt.getTime() <= this.deps.clock.now().getTime());
+  }
+
+  async open(connectionId: string): Promise<OpenConnection> {
+    const row = await this.byId(connectionId);
+    if (!row || row.status !== 'ACTIVE') throw new BrokerAuthError(`broker connection is ${row?.status ?? 'missing'}; reconnect it`);
+    let secrets = this.secretsOf(row);
+    if (!secrets.session) throw new BrokerAuthError('broker connection has no session; reconnect it');
+    if (this.isExpired(row)) secrets = await this.refreshOrExpire(row, secrets);
+    return { connectionId, broker: row.broker, accountId: row.accountId, app: secrets.app, session: secrets.session! };
+  }
+
+  /** Refresh where the broker has a refresh grant; otherwise (or if it fails) the connection is EXPIRED. */
+  private async refreshOrExpire(row: ConnectionRow, secrets: ConnectionSecrets): Promise<ConnectionSecrets> {
+    const adapter = this.deps.brokers.has(row.broker) ? this.deps.brokers.get(row.broker) : null;
+    const connector = adapter && isConnectable(adapter) ? adapter.connector : null;
+    if (connector?.refresh && secrets.session?.refreshToken) {
+      try {
+        const session = await connector.refresh(secrets.app, secrets.session, this.deps.clock.now());
+        const next = { app: secrets.app, session: { ...session, refreshToken: session.refreshToken ?? secrets.session.refreshToken } };
+        await this.update(row.id, { ...this.sealFor(row.id, next), expiresAt: session.expiresAt ? new Date(session.expiresAt) : null, lastError: null });
+        this.deps.logger.info({ connectionId: row.id, broker: row.broker }, 'broker session refreshed');
+        return next;
+      } catch (err) {
+        this.deps.logger.warn({ connectionId: row.id, broker: row.broker, error: (err as Error).name }, 'broker session refresh failed');
+      }
+    }
+    await this.expire(row.id, `session expired at ${row.expiresAt?.toISOString()}; reconnect`);
+    throw new BrokerAuthError('broker session expired; reconnect it');
+  }
+
+  async expire(connectionId: string, reason: string): Promise<void> {
+    await this.deps.db
+      .update(brokerConnections)
+      .set({ status: 'EXPIRED', lastError: reason, updatedAt: this.deps.clock.now() })
+      .where(and(eq(brokerConnections.id, connectionId), eq(brokerConnections.status, 'ACTIVE')));
+    this.deps.logger.warn({ connectionId, reason }, 'broker connection expired: orders fail until it is reconnected');
+  }
+
+  async active(broker: string): Promise<Array<{ connectionId: string; accountId: string | null }>> {
+    const rows = await this.deps.db
+      .select({ connectionId: brokerConnections.id, accountId: brokerConnections.accountId })
+      .from(brokerConnections)
+      .where(and(eq(brokerConnections.broker, broker), eq(brokerConnections.status, 'ACTIVE')));
+    return rows;
+  }
+
+  async remember(broker: string, account: string, ref: string, clientOrderId: string): Promise<boolean> {
+    const rows = await this.deps.db.insert(brokerOrderRefs).values({ broker, account, ref, clientOrderId }).onConflictDoNothing().returning({ ref: brokerOrderRefs.ref });
+    return rows.length > 0;
+  }
+
+  async clientOrderIdOf(broker: string, account: string, ref: string): Promise<string | null> {
+    const [r] = await this.deps.db
+      .select({ id: brokerOrderRefs.clientOrderId })
+      .from(brokerOrderRefs)
+      .where(and(eq(brokerOrderRefs.broker, broker), eq(brokerOrderRefs.account, account), eq(brokerOrderRefs.ref, ref)))
+      .limit(1);
+    return r?.id ?? null;
+  }
+}
