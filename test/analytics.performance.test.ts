@@ -203,7 +203,10 @@ describe.each(modes())('analytics: imported history, valuations and performance 
   it('reports an unparseable activity date as BAD_USER_INPUT with the field and line', async () => {
     const r = await gql(server, IMPORT, { p: pid, a: [{ date: iso(1), type: 'DEPOSIT', amount: '1' }, { date: 'yesterday-ish', type: 'DEPOSIT', amount: '1' }] }, user.token);
     expect(errorCode(r)).toBe('BAD_USER_INPUT');
-    expect(r.errors![0]!.extensions).toMatchObject({ field: 'date', line: 2 });
+    expect(r.errors![0]!.extensions).toMatchObject({ field: 'date', line: 2, reason: 'INVALID_DATE' });
+    // written inline in the query: still BAD_USER_INPUT (graphql-js gives no path there)
+    const inline = await gql(server, `mutation{ importActivities(portfolioId:"${pid}", activities:[{date:"31/02/2024", type:DEPOSIT, amount:"1"}]){ imported } }`, {}, user.token);
+    expect(inline.errors![0]!.extensions).toMatchObject({ code: 'BAD_USER_INPUT', reason: 'INVALID_DATE' });
   });
 
   it('rejects reversed, future and pre-inception ranges and an unknown benchmark', async () => {
