@@ -4,11 +4,11 @@
  * the conventions (not with the metrics module).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eq } from 'drizzle-orm';
+import { and, eq, lt } from 'drizzle-orm';
 import { startTestServer, type TestServer } from './support/server.js';
 import { modes } from './support/env.js';
 import { errorCode, gql, must, newUser } from './support/gql.js';
-import { candles, instruments, users } from '../src/db/schema/index.js';
+import { candles, instruments, portfolioValuations, users } from '../src/db/schema/index.js';
 
 const DAY = 86_400_000;
 /** A Monday at least five weeks ago, 00:00 UTC. */
@@ -169,6 +169,13 @@ describe.each(modes())('analytics: imported history, valuations and performance 
     const d1 = (await must(server, PERF, { p: pid, r: 'D1' }, user.token)).performance;
     expect(d1.series.length).toBeGreaterThanOrEqual(1);
     expect(d1.metrics.totalReturn).toBe(0);
+  });
+
+  it('rebuilds valuations that are missing before the stored ones from the history', async () => {
+    const db = server.app.db.db;
+    await db.delete(portfolioValuations).where(and(eq(portfolioValuations.portfolioId, pid), lt(portfolioValuations.day, iso(5).slice(0, 10))));
+    const r = await must(server, PERF, { p: pid, f: iso(0), t: iso(9) }, user.token);
+    expect(r.performance.series.map((s: { value: string }) => Number(s.value))).toEqual([0, ...values]);
   });
 
   it('refuses a sell of more than is held at its date, naming the line, and writes nothing', async () => {
