@@ -4,11 +4,11 @@
  * the conventions (not with the metrics module).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eq } from 'drizzle-orm';
+import { and, eq, lt } from 'drizzle-orm';
 import { startTestServer, type TestServer } from './support/server.js';
 import { modes } from './support/env.js';
 import { errorCode, gql, must, newUser } from './support/gql.js';
-import { candles, instruments, users } from '../src/db/schema/index.js';
+import { candles, instruments, portfolioValuations, users } from '../src/db/schema/index.js';
 
 const DAY = 86_400_000;
 /** A Monday at least five weeks ago, 00:00 UTC. */
@@ -171,6 +171,13 @@ describe.each(modes())('analytics: imported history, valuations and performance 
     expect(d1.metrics.totalReturn).toBe(0);
   });
 
+  it('rebuilds valuations that are missing before the stored ones from the history', async () => {
+    const db = server.app.db.db;
+    await db.delete(portfolioValuations).where(and(eq(portfolioValuations.portfolioId, pid), lt(portfolioValuations.day, iso(5).slice(0, 10))));
+    const r = await must(server, PERF, { p: pid, f: iso(0), t: iso(9) }, user.token);
+    expect(r.performance.series.map((s: { value: string }) => Number(s.value))).toEqual([0, ...values]);
+  });
+
   it('refuses a sell of more than is held at its date, naming the line, and writes nothing', async () => {
     const r = await gql(server, IMPORT, {
       p: pid,
@@ -203,7 +210,10 @@ describe.each(modes())('analytics: imported history, valuations and performance 
   it('reports an unparseable activity date as BAD_USER_INPUT with the field and line', async () => {
     const r = await gql(server, IMPORT, { p: pid, a: [{ date: iso(1), type: 'DEPOSIT', amount: '1' }, { date: 'yesterday-ish', type: 'DEPOSIT', amount: '1' }] }, user.token);
     expect(errorCode(r)).toBe('BAD_USER_INPUT');
-    expect(r.errors![0]!.extensions).toMatchObject({ field: 'date', line: 2 });
+    expect(r.errors![0]!.extensions).toMatchObject({ field: 'date', line: 2, reason: 'INVALID_DATE' });
+    // written inline in the query: still BAD_USER_INPUT (graphql-js gives no path there)
+    const inline = await gql(server, `mutation{ importActivities(portfolioId:"${pid}", activities:[{date:"31/02/2024", type:DEPOSIT, amount:"1"}]){ imported } }`, {}, user.token);
+    expect(inline.errors![0]!.extensions).toMatchObject({ code: 'BAD_USER_INPUT', reason: 'INVALID_DATE' });
   });
 
   it('rejects reversed, future and pre-inception ranges and an unknown benchmark', async () => {

@@ -52,6 +52,10 @@ export function makeFormatError(logger: Logger) {
     if (typeof code === 'string' && REQUEST_CODES.has(code)) {
       // graphql-armor reports its limits as validation failures; give them their own code.
       const limit = /(depth|alias|cost|token|directive)/i.test(formatted.message) && /limit|exceed|maximum|more th/i.test(formatted.message);
+      // An unparseable DateTime written inline in the query is a bad input, like one sent in a variable.
+      if (code === 'GRAPHQL_VALIDATION_FAILED' && /^DateTime cannot represent/.test(formatted.message)) {
+        return { ...formatted, extensions: { code: ErrorCode.BAD_USER_INPUT, reason: 'INVALID_DATE' } };
+      }
       return { ...formatted, extensions: { ...(limit ? {} : variableLocation(formatted.message)), code: limit ? ErrorCode.QUERY_TOO_COMPLEX : code } };
     }
     if (original instanceof GraphQLError && !original.originalError && code === undefined) {

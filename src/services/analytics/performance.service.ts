@@ -37,10 +37,12 @@ export class PerformanceService {
 
   async portfolio(viewer: Principal, portfolioId: string, args: PerformanceArgs): Promise<PerformanceResult> {
     await this.deps.portfolios.get(viewer, portfolioId);
-    // First request on a portfolio with history and no valuations yet: build them now.
+    // History older than the stored valuations (never valued, or traded before the daily job ran):
+    // build the missing days now from the ledger, fills, imports and candles.
     const repo = this.deps.valuations.repo;
-    let first = await repo.firstDay([portfolioId]);
-    if (first === null && (await repo.hasHistory(portfolioId))) {
+    const [stored, activity] = await Promise.all([repo.firstDay([portfolioId]), repo.firstActivityDay(portfolioId)]);
+    let first = stored;
+    if (activity !== null && (first === null || activity < first)) {
       await this.deps.valuations.backfill(portfolioId);
       first = await repo.firstDay([portfolioId]);
     }

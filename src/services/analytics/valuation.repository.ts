@@ -135,10 +135,13 @@ export class ValuationRepository {
     return r?.day ?? null;
   }
 
-  /** Whether a portfolio has any history (ledger lines) at all. */
-  async hasHistory(portfolioId: string): Promise<boolean> {
-    const [r] = await this.db.select({ one: sql<number>`1` }).from(ledgerEntries).where(eq(ledgerEntries.portfolioId, portfolioId)).limit(1);
-    return Boolean(r);
+  /** The day of a portfolio's first ledger line (its history starts there), or null. */
+  async firstActivityDay(portfolioId: string): Promise<Day | null> {
+    const [r] = await this.db
+      .select({ day: sql<string | null>`to_char(min(${ledgerEntries.createdAt}) at time zone 'UTC', 'YYYY-MM-DD')` })
+      .from(ledgerEntries)
+      .where(eq(ledgerEntries.portfolioId, portfolioId));
+    return r?.day ?? null;
   }
 }
 

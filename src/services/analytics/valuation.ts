@@ -16,7 +16,8 @@ export function dayOf(t: Date): Day {
   return t.toISOString().slice(0, 10);
 }
 export function dayStart(day: Day): Date {
-  return new Date(`${day}T00:00:00.000Z`);
+  // Date.UTC over the parts: several times faster than parsing an ISO string (hot in performance).
+  return new Date(Date.UTC(Number(day.slice(0, 4)), Number(day.slice(5, 7)) - 1, Number(day.slice(8, 10))));
 }
 export function addDays(day: Day, n: number): Day {
   return dayOf(new Date(dayStart(day).getTime() + n * DAY_MS));
