@@ -5,10 +5,18 @@ import { href, useRoute } from './router';
 import { Login } from './pages/Login';
 import { Portfolios } from './pages/Portfolios';
 import { PortfolioPage } from './pages/PortfolioPage';
+import { Smallcases } from './pages/Smallcases';
+import { Watchlists } from './pages/Watchlists';
+import { Proposals } from './pages/Proposals';
 import './styles.css';
 
 /** The pages, by the first part of the route; each appears in the menu once its API exists. */
-const NAV: { path: string; label: string }[] = [{ path: '', label: 'Portfolios' }];
+const NAV: { path: string; label: string }[] = [
+  { path: '', label: 'Portfolios' },
+  { path: 'smallcases', label: 'Smallcases' },
+  { path: 'watchlists', label: 'Watchlists' },
+  { path: 'proposals', label: 'Proposals' },
+];
 
 function App() {
   const [signedIn, setSignedIn] = useState(isSignedIn());
@@ -56,6 +64,12 @@ function renderPage(page: string, rest: string[]) {
   switch (page) {
     case 'portfolio':
       return rest[0] ? <PortfolioPage id={rest[0]} /> : <Portfolios />;
+    case 'smallcases':
+      return <Smallcases id={rest[0]} />;
+    case 'watchlists':
+      return <Watchlists />;
+    case 'proposals':
+      return <Proposals />;
     default:
       return <Portfolios />;
   }

@@ -38,6 +38,7 @@ export function explain(error: unknown): string {
     case 'INSUFFICIENT_QUANTITY':
       return `${error.message} You can only sell what you hold and have not already offered.`;
     case 'BAD_USER_INPUT':
+      if (details?.reason === 'BELOW_MINIMUM_INVESTMENT' && typeof details.minimum === 'string') return `${error.message} Invest at least ${details.minimum} (it moves with prices).`;
       return `${error.message}${field}`;
     case 'RATE_LIMITED':
       return 'Too many requests just now. Wait a few seconds and try again.';

@@ -3,6 +3,7 @@ import { gql } from '../api';
 import { add, formatDateTime, formatMoney, formatNumber, formatSignedMoney, formatTime, pnl, pnlClass, times } from '../format';
 import { useLiveEvents, useQuotes } from '../live';
 import { OrderTicket } from '../components/OrderTicket';
+import { PerformancePanel } from '../components/PerformancePanel';
 import { Empty, ErrorNote, explain, Loading, useQuery } from '../components/ui';
 
 interface Instrument {
@@ -210,6 +211,7 @@ function LivePortfolio({ initial, instruments, reload }: { initial: Portfolio; i
           <dd className={pnlClass(totalUnrealized)}>{formatSignedMoney(totalUnrealized, ccy)}</dd>
         </div>
       </dl>
+      <PerformancePanel portfolioId={initial.id} currency={ccy} />
       {ordersLive.error && <ErrorNote error={new Error(`Live updates stopped: ${ordersLive.error}`)} />}
       <div className="two-col">
         <div>
