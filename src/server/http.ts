@@ -102,7 +102,7 @@ export async function startHttpServer(deps: HttpServerDeps): Promise<RunningHttp
     logger,
     metrics,
     readiness: deps.readiness,
-    metricsAccess: { elsewhere: config.exposure.metricsPort !== undefined, token: config.exposure.metricsToken },
+    metricsAccess: { elsewhere: config.exposure.metricsPort !== undefined || config.exposure.metricsOff, token: config.exposure.metricsToken },
   });
   if (deps.graphiql) app.use(deps.graphiql);
   app.use(
