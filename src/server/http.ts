@@ -16,6 +16,7 @@ import { ErrorCode, RateLimitedError } from '../errors.js';
 import { Door } from './door.js';
 import { SocketSessions } from './socket-sessions.js';
 import { guardInput } from './input-guard.js';
+import { BoundedDocumentStore } from './document-store.js';
 import { armorFor } from './limits.js';
 import { contextFor, principalFrom } from './auth-context.js';
 import { attachGraphqlWs } from './ws.js';
@@ -67,6 +68,7 @@ export async function startHttpServer(deps: HttpServerDeps): Promise<RunningHttp
     // main.ts owns SIGTERM/SIGINT and drains every part in order; Apollo must not race it with its own.
     stopOnTerminationSignals: false,
     introspection: config.exposure.introspection,
+    documentStore: new BoundedDocumentStore(),
     validationRules: armor.validationRules,
     parseOptions: { maxTokens: config.limits.maxTokens },
     plugins: [
