@@ -56,7 +56,7 @@ export async function startHttpServer(deps: HttpServerDeps): Promise<RunningHttp
   const armor = armorFor(config).protect();
 
   const door = new Door({ rateLimiter: services.rateLimiter, limits: config.limits });
-  const sessions = new SocketSessions({ pubsub: services.pubsub, logger, now: deps.now ?? Date.now });
+  const sessions = new SocketSessions({ pubsub: services.pubsub, logger, now: deps.now ?? Date.now, accessTokenTtlMs: config.accessTokenTtlSeconds * 1000 });
   await sessions.start();
   const ws = attachGraphqlWs({ httpServer, schema: deps.schema, services, logger, metrics, config, formatError, door, sessions });
 
@@ -112,7 +112,9 @@ export async function startHttpServer(deps: HttpServerDeps): Promise<RunningHttp
     express.json({ limit: config.limits.bodyLimit }),
     expressMiddleware(apollo, {
       context: async ({ req }) => {
-        const principal = await principalFrom(services, req.headers.authorization);
+        let principal = await principalFrom(services, req.headers.authorization);
+        // A token of a login revoked by logout is refused at once, as on sockets.
+        if (principal && principal !== 'invalid' && sessions.isRevoked(principal.sessionId)) principal = 'invalid';
         try {
           await door.admit(principal === 'invalid' ? null : principal, req.ip);
         } catch (err) {
