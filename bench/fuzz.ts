@@ -46,6 +46,8 @@ async function main() {
     SEED_DEMO: 'false',
     DATA_DIR: 'memory://',
     USER_RATE_LIMIT_PER_MINUTE: '10000000',
+    // The run can outlast the default 15 minutes of an access token on a busy machine.
+    ACCESS_TOKEN_TTL_SECONDS: '7200',
     ORDER_RATE_LIMIT_PER_SECOND: '100000',
     ...(db ? { DATABASE_URL: db.url, REDIS_URL: process.env.REDIS_URL, REDIS_PREFIX: `fuzz${randomUUID().slice(0, 8)}` } : {}),
   });
@@ -56,8 +58,9 @@ async function main() {
     const world = await setupFuzzWorld(url);
     console.log(`fuzz: ${ops} operations, ${concurrency} in flight, seed ${seed}, ${config.mode} mode, against ${url}`);
     // Warm up (JIT, pools, caches) before the first memory reading, so "flat" compares like with like.
-    await runFuzz({ url, schema, world, count: 500, concurrency, seed: seed + 1, maxDepth: config.limits.maxDepth });
+    await runFuzz({ url, schema, world, count: 1000, concurrency, seed: seed + 1, maxDepth: config.limits.maxDepth });
     const before = memory();
+    const t0 = performance.now();
     const marks: string[] = [];
     const report = await runFuzz({
       url,
@@ -70,7 +73,7 @@ async function main() {
       onProgress: (done) => {
         const m = memory();
         marks.push(`${done}: rss ${mb(m.rss)}`);
-        if (done % 2000 === 0) console.log(`  ${done} done, rss ${mb(m.rss)}, heap ${mb(m.heap)}`);
+        if (done % 2000 === 0) console.log(`  ${done} done, rss ${mb(m.rss)}, heap ${mb(m.heap)}, ${((performance.now() - t0) / 1000).toFixed(0)} s`);
       },
     });
     const after = memory();

@@ -255,7 +255,7 @@ export async function startApp(config: Config, role: Exclude<Role, 'migrate'>, o
       ...(config.redisUrl ? { redis: () => rateLimiter.tryAcquire('readyz', { limit: 1_000_000, windowMs: 1000 }).then(() => undefined) } : {}),
     };
     let http: RunningHttpServer | undefined;
-    const metricsAccess = { elsewhere: config.exposure.metricsPort !== undefined, token: config.exposure.metricsToken };
+    const metricsAccess = { elsewhere: config.exposure.metricsPort !== undefined || config.exposure.metricsOff, token: config.exposure.metricsToken };
     if (role === 'worker') {
       const ops = await startOpsServer({ host: config.host, port: config.port, logger, metrics, readiness, metricsAccess });
       stops.unshift(() => ops.close());

@@ -182,7 +182,14 @@ export interface Config {
     maxStringLength: number;
   };
   /** What the api shows beyond GraphQL itself (production posture). */
-  exposure: { introspection: boolean; graphiql: boolean; metricsPort?: number; metricsToken?: string };
+  exposure: {
+    introspection: boolean;
+    graphiql: boolean;
+    metricsPort?: number;
+    metricsToken?: string;
+    /** Production without METRICS_PORT or METRICS_TOKEN: /metrics is not served at all. */
+    metricsOff: boolean;
+  };
   analytics: { closeTimesUtc: string[]; riskFreeRate: number };
   people: {
     adminEmail?: string;
@@ -275,9 +282,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     exposure: {
       introspection: e.INTROSPECTION ?? e.NODE_ENV !== 'production',
       graphiql: e.GRAPHIQL ?? e.NODE_ENV !== 'production',
-      // Production keeps /metrics off the public port: its own port (9464, Prometheus' convention) unless a token guards it.
-      metricsPort: e.METRICS_PORT ?? (e.NODE_ENV === 'production' && !e.METRICS_TOKEN ? 9464 : undefined),
+      metricsPort: e.METRICS_PORT,
       metricsToken: e.METRICS_TOKEN,
+      // Production never shows /metrics on the public port unguarded: its own port, a token, or not at all.
+      metricsOff: e.NODE_ENV === 'production' && e.METRICS_PORT === undefined && !e.METRICS_TOKEN,
     },
     analytics: { closeTimesUtc: e.ANALYTICS_CLOSE_TIMES_UTC.split(',').filter(Boolean), riskFreeRate: e.ANALYTICS_RISK_FREE_RATE },
     people: {
@@ -319,7 +327,7 @@ function refuseUnsafeProduction(e: z.infer<typeof EnvSchema>): void {
   for (const name of ['JWT_SECRET', 'ENCRYPTION_KEY'] as const) {
     const v = e[name];
     if (!v) problems.push(`${name} is required in production`);
-    else if (KNOWN_SECRETS.some((k) => v.toLowerCase() === k.toLowerCase()) || new Set(v).size < 8) {
+    else if (KNOWN_SECRETS.some((k) => v.toLowerCase() === k.toLowerCase()) || (name === 'JWT_SECRET' && new Set(v).size < 8)) {
       problems.push(`${name} is a default or example value; generate one (openssl rand -base64 48)`);
     }
   }

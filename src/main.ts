@@ -69,9 +69,9 @@ async function main(): Promise<void> {
       `  TradeGraph is running (${config.mode} mode, role ${role}) — ready in ${ms} ms`,
       '',
       `  Dashboard:  ${config.publicUrl}/   (open in a browser)`,
-      `  GraphiQL:   ${url}`,
+      config.exposure.graphiql ? `  GraphiQL:   ${url}` : '  GraphiQL:   off (GRAPHIQL=true serves it)',
       `  GraphQL:    POST ${url}   ·   WebSocket ${url.replace(/^http/, 'ws')}`,
-      `  Health:     ${config.publicUrl}/healthz  ·  ${config.publicUrl}/readyz  ·  ${config.publicUrl}/metrics`,
+      `  Health:     ${config.publicUrl}/healthz  ·  ${config.publicUrl}/readyz  ·  ${metricsWhere(config)}`,
     ];
     if (config.seedDemo) {
       lines.push(
@@ -86,6 +86,13 @@ async function main(): Promise<void> {
   } else {
     logger.info({ ms }, 'worker started');
   }
+}
+
+function metricsWhere(config: ReturnType<typeof loadConfig>): string {
+  const e = config.exposure;
+  if (e.metricsPort !== undefined) return `metrics on port ${e.metricsPort}${e.metricsToken ? ' (token)' : ''}`;
+  if (e.metricsOff) return 'metrics off (METRICS_PORT or METRICS_TOKEN)';
+  return `${config.publicUrl}/metrics${e.metricsToken ? ' (token)' : ''}`;
 }
 
 main().catch((err) => {

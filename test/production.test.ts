@@ -28,12 +28,13 @@ describe('production posture: configuration', () => {
     expect(loadConfig({ NODE_ENV: 'development', DATA_DIR: 'memory://', ...GOOD }).seedDemo).toBe(true);
   });
 
-  it('turns introspection and GraphiQL off and moves /metrics to its own port, unless configured', () => {
+  it('turns introspection, GraphiQL and a public /metrics off, unless configured', () => {
     const c = loadConfig({ NODE_ENV: 'production', ...GOOD });
-    expect(c.exposure).toEqual({ introspection: false, graphiql: false, metricsPort: 9464, metricsToken: undefined });
+    expect(c.exposure).toEqual({ introspection: false, graphiql: false, metricsPort: undefined, metricsToken: undefined, metricsOff: true });
+    expect(loadConfig({ NODE_ENV: 'production', ...GOOD, METRICS_PORT: '9464' }).exposure).toMatchObject({ metricsPort: 9464, metricsOff: false });
     const opened = loadConfig({ NODE_ENV: 'production', ...GOOD, INTROSPECTION: 'true', GRAPHIQL: 'true', METRICS_TOKEN: 'x'.repeat(8) + 'y'.repeat(8) });
-    expect(opened.exposure).toMatchObject({ introspection: true, graphiql: true, metricsPort: undefined });
-    expect(loadConfig({ NODE_ENV: 'development', ...GOOD }).exposure).toMatchObject({ introspection: true, graphiql: true, metricsPort: undefined });
+    expect(opened.exposure).toMatchObject({ introspection: true, graphiql: true, metricsPort: undefined, metricsOff: false });
+    expect(loadConfig({ NODE_ENV: 'development', ...GOOD }).exposure).toMatchObject({ introspection: true, graphiql: true, metricsPort: undefined, metricsOff: false });
   });
 });
 
@@ -64,6 +65,7 @@ describe.each(modes())('production posture: a running api (%s)', (mode) => {
   });
 
   it('has no demo user', async () => {
+    expect(server.config.seedDemo).toBe(false);
     const res = await request(server.url)
       .post('/graphql')
       .send({ query: `mutation { login(email: "${server.config.demo.email}", password: "${server.config.demo.password}") { accessToken } }` });

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from 'graphql-ws';
 import { startTestServer, type TestServer } from './support/server.js';
 import { modes } from './support/env.js';
-import { collect, must, waitFor, wsClient } from './support/gql.js';
+import { collect, gql, must, waitFor, wsClient } from './support/gql.js';
 import { createFundedPortfolio } from './support/trading.js';
 import { AccessTokens } from '../src/auth/tokens.js';
 
@@ -73,6 +73,8 @@ describe.each(modes())('a socket lives no longer than its credentials (%s)', (mo
     await waitFor('the socket to be live', () => server.app.http!.door.liveSubscriptions(u.id) === 1);
     await must(server, `mutation($r:String!){ logout(refreshToken:$r) }`, { r: u.refreshToken });
     expect(await closed).toBe(4403);
+    // HTTP refuses that login's access token at once too.
+    await waitFor('HTTP to refuse the revoked login', async () => (await gql(server, '{ me { id } }', {}, u.token)).errors?.[0]?.extensions?.code === 'UNAUTHENTICATED', 5000);
     await waitFor('the subscription to end with the socket', () => sub.isDone());
 
     const again = wsClient(server, u.token);

@@ -1,4 +1,5 @@
 /** Drives Fuzzer operations against a running api over HTTP and tallies the answers. */
+import http from 'node:http';
 import type { GraphQLSchema } from 'graphql';
 import { Fuzzer, judge, type FuzzIds } from './fuzz-ops.js';
 
@@ -18,20 +19,40 @@ export interface FuzzReport {
   failureCount: number;
 }
 
-async function post(url: string, body: unknown, token?: string): Promise<{ status: number; json: unknown }> {
-  const res = await fetch(`${url}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify(body),
+/**
+ * One POST on a fresh connection (no keep-alive): a reused idle socket that the server closes at the
+ * same moment would show up as "no answer" though the server is fine.
+ */
+function post(url: string, body: unknown, token?: string): Promise<{ status: number; json: unknown }> {
+  const payload = Buffer.from(JSON.stringify(body));
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      `${url}/graphql`,
+      {
+        method: 'POST',
+        agent: false,
+        headers: { 'content-type': 'application/json', 'content-length': payload.length, ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        timeout: 60_000,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          let json: unknown = null;
+          try {
+            json = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+          } catch {
+            /* a non-JSON body is judged by its status */
+          }
+          resolve({ status: res.statusCode ?? 0, json });
+        });
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('no answer within 60 s')));
+    req.on('error', reject);
+    req.end(payload);
   });
-  const text = await res.text();
-  let json: unknown = null;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    /* a non-JSON body is judged by its status */
-  }
-  return { status: res.status, json };
 }
 
 /** Two users: the attacker (portfolio, deposit, open order) and a victim whose ids the attacker tries. */
@@ -94,7 +115,8 @@ export async function runFuzz(opts: {
           if (leaked) verdict = { code: 'LEAK', failure: `another user's object ${leaked} in data` };
         }
       } catch (err) {
-        verdict = { code: 'NO_ANSWER', failure: `no answer: ${(err as Error).message}` };
+        const e = err as Error & { code?: string };
+        verdict = { code: 'NO_ANSWER', failure: `no answer: ${e.message}${e.code ? ` (${e.code})` : ''}` };
       }
       tally[verdict.code] = (tally[verdict.code] ?? 0) + 1;
       if (verdict.failure) {

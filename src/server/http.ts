@@ -16,6 +16,7 @@ import { ErrorCode, RateLimitedError } from '../errors.js';
 import { Door } from './door.js';
 import { SocketSessions } from './socket-sessions.js';
 import { guardInput } from './input-guard.js';
+import { BoundedDocumentStore } from './document-store.js';
 import { armorFor } from './limits.js';
 import { contextFor, principalFrom } from './auth-context.js';
 import { attachGraphqlWs } from './ws.js';
@@ -58,7 +59,7 @@ export async function startHttpServer(deps: HttpServerDeps): Promise<RunningHttp
   const armor = armorFor(config).protect();
 
   const door = new Door({ rateLimiter: services.rateLimiter, limits: config.limits });
-  const sessions = new SocketSessions({ pubsub: services.pubsub, logger, now: deps.now ?? Date.now });
+  const sessions = new SocketSessions({ pubsub: services.pubsub, logger, now: deps.now ?? Date.now, accessTokenTtlMs: config.accessTokenTtlSeconds * 1000 });
   await sessions.start();
   const ws = attachGraphqlWs({ httpServer, schema: deps.schema, services, logger, metrics, config, formatError, door, sessions });
 
@@ -70,6 +71,7 @@ export async function startHttpServer(deps: HttpServerDeps): Promise<RunningHttp
     // main.ts owns SIGTERM/SIGINT and drains every part in order; Apollo must not race it with its own.
     stopOnTerminationSignals: false,
     introspection: config.exposure.introspection,
+    documentStore: new BoundedDocumentStore(),
     validationRules: armor.validationRules,
     parseOptions: { maxTokens: config.limits.maxTokens },
     plugins: [
@@ -105,7 +107,7 @@ export async function startHttpServer(deps: HttpServerDeps): Promise<RunningHttp
     logger,
     metrics,
     readiness: deps.readiness,
-    metricsAccess: { elsewhere: config.exposure.metricsPort !== undefined, token: config.exposure.metricsToken },
+    metricsAccess: { elsewhere: config.exposure.metricsPort !== undefined || config.exposure.metricsOff, token: config.exposure.metricsToken },
   });
   mountBrokerRoutes(app, { services, logger });
   if (deps.graphiql) app.use(deps.graphiql);
@@ -115,7 +117,9 @@ export async function startHttpServer(deps: HttpServerDeps): Promise<RunningHttp
     express.json({ limit: config.limits.bodyLimit }),
     expressMiddleware(apollo, {
       context: async ({ req }) => {
-        const principal = await principalFrom(services, req.headers.authorization);
+        let principal = await principalFrom(services, req.headers.authorization);
+        // A token of a login revoked by logout is refused at once, as on sockets.
+        if (principal && principal !== 'invalid' && sessions.isRevoked(principal.sessionId)) principal = 'invalid';
         try {
           await door.admit(principal === 'invalid' ? null : principal, req.ip);
         } catch (err) {

@@ -25,12 +25,30 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  */
 export class SocketSessions {
   private readonly bySession = new Map<string, Set<Close>>();
+  /** Logins revoked while this process ran, until no access token of theirs can still be valid. */
+  private readonly revoked = new Map<string, number>();
   private unsubscribe?: Unsubscribe;
 
-  constructor(private readonly deps: { pubsub: PubSub; logger: Logger; now: () => number }) {}
+  constructor(private readonly deps: { pubsub: PubSub; logger: Logger; now: () => number; accessTokenTtlMs: number }) {}
+
+  /**
+   * True when this login was revoked: HTTP then treats its still-unexpired access tokens as invalid too.
+   * Known from the revocations this process heard (a replica started later relies on token expiry).
+   */
+  isRevoked(sessionId: string | undefined): boolean {
+    if (!sessionId) return false;
+    const until = this.revoked.get(sessionId);
+    if (until === undefined) return false;
+    if (until > this.deps.now()) return true;
+    this.revoked.delete(sessionId);
+    return false;
+  }
 
   async start(): Promise<void> {
     this.unsubscribe = await this.deps.pubsub.subscribe('session-revoked', '*', ({ sessionId }) => {
+      const now = this.deps.now();
+      this.revoked.set(sessionId, now + this.deps.accessTokenTtlMs);
+      if (this.revoked.size > 10_000) for (const [k, until] of this.revoked) if (until <= now) this.revoked.delete(k);
       const closers = this.bySession.get(sessionId);
       if (!closers) return;
       this.deps.logger.info({ sessionId, sockets: closers.size }, 'login revoked: closing its sockets');

@@ -10,7 +10,7 @@ import type { Services } from '../services/index.js';
 import type { Principal } from '../auth/tokens.js';
 import { createLoaders } from '../resolvers/loaders.js';
 import type { GqlContext } from '../resolvers/context.js';
-import { DomainError } from '../errors.js';
+import { DomainError, ErrorCode } from '../errors.js';
 import { armorFor } from './limits.js';
 import { principalFrom } from './auth-context.js';
 import type { Door } from './door.js';
@@ -86,7 +86,11 @@ export function attachGraphqlWs(opts: {
         if (sessions.expired(principal)) {
           // The timer may not have fired yet: never run an operation on an expired token.
           ctx.extra.socket.close(SocketCloseCode.TokenExpired, 'Token expired');
-          return [new GraphQLError('Access token expired', { extensions: { code: 'UNAUTHENTICATED' } })];
+          return [new GraphQLError('Access token expired', { extensions: { code: ErrorCode.UNAUTHENTICATED } })];
+        }
+        if (sessions.isRevoked(principal.sessionId)) {
+          ctx.extra.socket.close(SocketCloseCode.Forbidden, 'Session revoked');
+          return [new GraphQLError('Session revoked', { extensions: { code: ErrorCode.UNAUTHENTICATED } })];
         }
         try {
           await door.admit(principal, clientAddress(ctx.extra.request));
@@ -102,7 +106,7 @@ export function attachGraphqlWs(opts: {
         const errors = validate(schema, document, rules);
         if (errors.length) return errors;
         const op = getOperationAST(document, payload.operationName);
-        if (!op) return [new GraphQLError('Operation not found', { extensions: { code: 'BAD_USER_INPUT' } })];
+        if (!op) return [new GraphQLError('Operation not found', { extensions: { code: ErrorCode.BAD_USER_INPUT } })];
         // A revoked API key stops at once: every new operation on its socket re-checks it.
         if (principal.apiKeyId && !(await services.apiKeys.isActive(principal.apiKeyId))) {
           return [new GraphQLError('API key revoked', { originalError: new UnauthenticatedError('API key revoked') })];
