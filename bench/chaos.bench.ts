@@ -24,7 +24,7 @@ import { openSql, type Sql } from './lib/verify.js';
 
 const arg = (name: string, dflt: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? dflt;
 const RUNTIME = arg('runtime', 'dist') as Runtime;
-const RATE = Number(arg('rate', '8'));
+const RATE = Number(arg('rate', '2'));
 const KILLS = Number(arg('kills', '20'));
 const MAX_MINUTES = Number(arg('max-minutes', '8'));
 const USERS = 4;
