@@ -3,6 +3,7 @@
  * expired by the platform itself: EXPIRED, hold released, events. Pinned clock, services on PGlite.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BrokerRegistry } from '../src/brokers/registry.js';
 import { ManualClock } from '../src/lib/clock.js';
 import { silentLogger } from '../src/lib/logger.js';
 import { ExchangeCalendar } from '../src/market/calendar.js';
@@ -27,7 +28,7 @@ describe('DAY orders still PENDING at the close', () => {
     const day = await h.orders.place(viewer, { portfolioId, symbol: 'ITC', exchange: 'NSE', side: 'BUY', type: 'LIMIT', quantity: '2', limitPrice: '400.00' });
     const gtc = await h.orders.place(viewer, { portfolioId, symbol: 'ITC', exchange: 'NSE', side: 'BUY', type: 'LIMIT', quantity: '2', limitPrice: '400.00', timeInForce: 'GTC' });
     const clock = new ManualClock(new Date('2026-01-05T09:59:59Z')); // Monday, one second before 15:30 IST
-    const expiry = new DayOrderExpiry({ db: h.db, clock, logger: silentLogger, calendar: new ExchangeCalendar(), brokers: new (await import('../src/brokers/registry.js')).BrokerRegistry(), queue: h.queue, execution: h.execution });
+    const expiry = new DayOrderExpiry({ db: h.db, clock, logger: silentLogger, calendar: new ExchangeCalendar(), brokers: new BrokerRegistry(), queue: h.queue, execution: h.execution });
     expect(await expiry.run()).toEqual({ expiredAtBroker: 0, expiredPending: 0, synced: 0 });
     clock.set(new Date('2026-01-05T10:00:00Z'));
     expect(await expiry.run()).toEqual({ expiredAtBroker: 0, expiredPending: 1, synced: 0 });

@@ -40,18 +40,21 @@ export interface RoleProcess {
   stop(graceMs?: number): Promise<number | null>;
 }
 
-export function startRole(runtime: Runtime, role: string, env: Record<string, string>, nodeArgs: string[] = []): RoleProcess {
+export function startRole(runtime: Runtime, role: string, env: Record<string, string>, nodeArgs: string[] = [], logName: string = role): RoleProcess {
   if (runtime === 'dist' && !existsSync(path.join(ROOT, 'dist/main.js'))) throw new Error('dist/main.js is missing: build first');
-  const logFile = path.join(LOG_DIR, `${role}.log`);
-  const log = createWriteStream(logFile);
+  const logFile = path.join(LOG_DIR, `${logName}.log`);
+  // Appended: a restarted process (chaos bench) keeps its predecessor's log above its own.
+  const log = createWriteStream(logFile, { flags: 'a' });
   const child = spawn(process.execPath, entryArgs(runtime, role, nodeArgs), {
     cwd: ROOT,
     // Only what the role needs: config.ts reads the environment, and nothing of the bench's leaks in.
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  child.stdout?.pipe(log);
-  child.stderr?.pipe(log);
+  // Both streams share the log: end it once the child's stdio is closed, not when the first one ends.
+  child.stdout?.pipe(log, { end: false });
+  child.stderr?.pipe(log, { end: false });
+  child.once('close', () => log.end());
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   if (child.pid === undefined) throw new Error(`could not start ${role}`);
   const pid = child.pid;

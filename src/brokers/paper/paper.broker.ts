@@ -208,7 +208,8 @@ export class PaperBroker implements BrokerAdapter {
 
   /**
    * Expire open DAY orders (call at the end of a session): those of `scope.exchange` placed before
-   * `scope.placedBefore` (that session's close), or all. Emits an order event for each and returns them. Orders being matched at that moment are expired after the match commits.
+   * `scope.placedBefore` (that session's close), or all. Emits an order event for each and returns them.
+   * Orders being matched at that moment are expired after the match commits.
    */
   async expireDayOrders(scope: { exchange?: string; placedBefore?: Date } = {}): Promise<BrokerOrder[]> {
     const now = this.clock.now();

@@ -7,9 +7,8 @@ import type { Logger } from '../../lib/logger.js';
 import type { ExchangeCalendar } from '../../market/calendar.js';
 import { BROKER_JOB_OPTIONS, type OrderQueue } from '../../jobs/jobs.js';
 import type { OrderExecutionService } from './order-execution.service.js';
+import { ACTIVE_STATUSES } from './order.state.js';
 
-/** Statuses of a DAY order that is still alive on the platform. */
-const ALIVE = ['PENDING', 'SUBMITTING', 'OPEN', 'PARTIALLY_FILLED', 'CANCEL_REQUESTED'] as const;
 
 export interface DayExpiryResult {
   /** Orders the paper exchange (or any broker that takes the platform's clock) expired. */
@@ -56,7 +55,7 @@ export class DayOrderExpiry {
         .select({ id: orders.id, status: orders.status })
         .from(orders)
         .innerJoin(instruments, eq(instruments.id, orders.instrumentId))
-        .where(and(eq(orders.timeInForce, 'DAY'), inArray(orders.status, [...ALIVE]), eq(instruments.exchange, exchange), lt(orders.createdAt, close)))
+        .where(and(eq(orders.timeInForce, 'DAY'), inArray(orders.status, [...ACTIVE_STATUSES]), eq(instruments.exchange, exchange), lt(orders.createdAt, close)))
         .limit(1000);
       for (const o of due) {
         if (o.status === 'PENDING') {
