@@ -4,6 +4,7 @@ import type { UserRow } from '../services/user.service.js';
 import type { InstrumentRow } from '../services/instrument.service.js';
 import type { ValuedPosition } from '../services/portfolio.service.js';
 import type { Balances } from '../services/ledger.js';
+import type { FillRow } from '../services/orders/order.snapshot.js';
 
 /** Per-request batch loaders, so a list of orders asks for its instruments once. */
 export interface Loaders {
@@ -13,6 +14,8 @@ export interface Loaders {
   balances: DataLoader<string, Balances>;
   /** By portfolio id: positions valued at market, read once per request. */
   positions: DataLoader<string, ValuedPosition[]>;
+  /** By order id: its fills, oldest first; a page of orders asks once. */
+  fills: DataLoader<string, FillRow[]>;
 }
 
 export function createLoaders(services: Services): Loaders {
@@ -25,5 +28,9 @@ export function createLoaders(services: Services): Loaders {
     }),
     balances: new DataLoader(async (ids) => Promise.all(ids.map((id) => services.portfolios.balances(id)))),
     positions: new DataLoader(async (ids) => Promise.all(ids.map((id) => services.portfolios.positions(id)))),
+    fills: new DataLoader(async (ids) => {
+      const byOrder = await services.orders.fillsOfMany(ids);
+      return ids.map((id) => byOrder.get(id) ?? []);
+    }),
   };
 }

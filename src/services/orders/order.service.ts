@@ -202,6 +202,15 @@ export class OrderService {
     return { rows: rows.slice(0, opts.first), hasNextPage: rows.length > opts.first };
   }
 
+  /** The fills of many orders in one query (for a per-request loader), oldest first, by order id. */
+  async fillsOfMany(orderIds: readonly string[]): Promise<Map<string, FillRow[]>> {
+    const out = new Map<string, FillRow[]>(orderIds.map((id) => [id, []]));
+    if (orderIds.length === 0) return out;
+    const rows = await this.deps.db.select().from(fills).where(inArray(fills.orderId, [...orderIds])).orderBy(fills.executedAt, fills.id);
+    for (const f of rows) out.get(f.orderId)?.push(f);
+    return out;
+  }
+
   async fillsOf(orderId: string): Promise<FillRow[]> {
     return this.deps.db.select().from(fills).where(eq(fills.orderId, orderId)).orderBy(fills.executedAt, fills.id);
   }
