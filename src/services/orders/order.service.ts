@@ -64,15 +64,18 @@ export class OrderService {
    * arriving together share that transaction (group commit, see PlacementBatcher).
    */
   async place(viewer: Principal, req: PlaceOrderRequest): Promise<OrderRow> {
-    const prepared = await this.prepare(viewer, req);
-    if ('replay' in prepared) return prepared.replay;
-    const r = await this.batcher.place(prepared);
-    if (r.kind === 'placed') return r.order;
-    if (r.kind === 'refused') throw r.error;
-    // Lost a race with the same clientOrderId: the winner's order is the answer.
-    const winner = await this.byClientOrderId(viewer.userId, prepared.clientOrderId);
-    if (!winner) throw new InvalidOrderStateError('being placed', 'place');
-    return this.idempotentReplay(winner, prepared.requestHash, prepared.clientOrderId);
+    for (let attempt = 0; ; attempt++) {
+      const prepared = await this.prepare(viewer, req);
+      if ('replay' in prepared) return prepared.replay;
+      const r = await this.batcher.place(prepared);
+      if (r.kind === 'placed') return r.order;
+      if (r.kind === 'refused') throw r.error;
+      // Lost a race with the same clientOrderId: the winner's order is the answer.
+      const winner = await this.byClientOrderId(viewer.userId, prepared.clientOrderId);
+      if (winner) return this.idempotentReplay(winner, prepared.requestHash, prepared.clientOrderId);
+      // The winner's transaction rolled back after all: try again.
+      if (attempt >= 2) throw new InvalidOrderStateError('being placed', 'place');
+    }
   }
 
   /**
