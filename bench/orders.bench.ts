@@ -4,6 +4,7 @@
  *   Phase 1  throughput: C closed-loop clients place MARKET buys over GraphQL (keep-alive HTTP) for D s;
  *            placed/s, and filled/s from the first placement to the last fillReceived event.
  *   Phase 2  latency: an open loop at R orders/s for D s; mutation start → fillReceived (graphql-ws).
+ *   Phase 4  embedded: the plumbing on PGlite with the in-process queue and pub/sub (npm start's mode).
  *   Phase 3  plumbing: the same services, SQL transactions and BullMQ jobs in this process, no GraphQL,
  *            same C and D; the ratio GraphQL path / plumbing path.
  *
@@ -14,7 +15,13 @@
  *
  * Options (flag or env): --duration=10 (BENCH_DURATION_S) --users=20 --concurrency=32 --rate=100
  * --worker-concurrency=16 --pool=10 --tick-ms=500 --runtime=dist|tsx --no-build --cpu-prof
- * --phases=1,2,3 --warmup=5 (orders per portfolio) --log-level=warn
+ * --phases=1,2,3 --warmup=5 (orders per portfolio) --log-level=warn --pgbench-seconds=10 (0: skip)
+ * --pgbench-clients=8
+ *
+ * Before the phases, pgbench's built-in TPC-B-like script runs against the same Postgres (a scratch
+ * database, dropped after), so orders/s can be read per pgbench TPS and compared across machines. The
+ * cost per order (SQL statements and transactions of the plumbing path, Redis commands, CPU ms of each
+ * process) is printed beside its target.
  */
 import 'reflect-metadata';
 import { existsSync, readdirSync } from 'node:fs';
@@ -29,9 +36,13 @@ import { cpuBetween, cpuSnapshot, type CpuUsage } from './lib/cpu.js';
 import { backendPids, openSql, serverTimes, verifyPhase, waitAllFilled, type Sql, type Verification } from './lib/verify.js';
 import { ms, rate, sleep, summarize, table, type Summary } from './lib/stats.js';
 import { summarizeProfile } from './lib/profile-summary.js';
+import { runPgbench, type PgbenchResult } from './lib/pgbench.js';
 
 const TARGET_THROUGHPUT = 500;
 const TARGET_P99_MS = 50;
+const TARGET_STATEMENTS = 10;
+const TARGET_TRANSACTIONS = 3;
+const TARGET_REDIS = 20;
 const DRAIN_TIMEOUT_MS = 120_000;
 
 interface Options {
@@ -48,6 +59,8 @@ interface Options {
   phases: Set<number>;
   warmupPerPortfolio: number;
   logLevel: string;
+  pgbenchSeconds: number;
+  pgbenchClients: number;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -76,9 +89,11 @@ function parseOptions(argv: string[]): Options {
     runtime,
     build: runtime === 'dist' && !flags.has('no-build') && !flags.has('skip-build'),
     cpuProf: flags.has('cpu-prof'),
-    phases: new Set(get('phases', 'BENCH_PHASES', '1,2,3').split(',').map(Number)),
+    phases: new Set(get('phases', 'BENCH_PHASES', '1,2,3,4').split(',').map(Number)),
     warmupPerPortfolio: int('warmup', 'BENCH_WARMUP', 5, 1),
     logLevel: get('log-level', 'BENCH_LOG_LEVEL', 'warn'),
+    pgbenchSeconds: int('pgbench-seconds', 'BENCH_PGBENCH_S', 10, 0),
+    pgbenchClients: int('pgbench-clients', 'BENCH_PGBENCH_CLIENTS', 8, 1),
   };
 }
 
@@ -145,6 +160,12 @@ function throughputFigures(load: LoadResult, lastFillAt: number | null, filled: 
   };
 }
 
+/** CPU milliseconds per order of each process group over a phase. */
+function cpuMsPerOrder(u: CpuUsage | undefined, orders: number): Record<string, number> {
+  if (!u || orders === 0) return {};
+  return Object.fromEntries(Object.entries(u.cores).map(([g, cores]) => [g, (cores * u.seconds * 1000) / orders]));
+}
+
 function cpuTable(title: string, usages: [string, CpuUsage | undefined][]): string {
   const groups = ['api', 'worker', 'bench', 'pg backends', 'postgres', 'redis', 'other'];
   const rows = groups.map((g) => [g, ...usages.map(([, u]) => (u ? (u.cores[g] ?? 0).toFixed(2) : '—'))]);
@@ -171,12 +192,22 @@ async function main(): Promise<void> {
   );
   if (o.build && (o.phases.has(1) || o.phases.has(2))) buildDist();
 
+  let pgbench: PgbenchResult | undefined;
+  let pgbenchError: string | undefined;
+  if (o.pgbenchSeconds > 0) {
+    console.log(`  pgbench: TPC-B-like, ${o.pgbenchClients} clients, ${o.pgbenchSeconds} s, scratch database…`);
+    pgbench = await runPgbench(env.databaseUrl, { seconds: o.pgbenchSeconds, clients: o.pgbenchClients }).catch((err: unknown) => {
+      pgbenchError = (err as Error).message;
+      return undefined;
+    });
+  }
+
   const failures: string[] = [];
   const warnings: string[] = [];
   const verifications: [string, Verification][] = [];
   let p1: ThroughputFigures | undefined;
   let p2: { e2e: Summary; mutation: Summary; stages: Record<string, Summary>; achievedRate: number; errors: Map<string, number>; cpu?: CpuUsage } | undefined;
-  let p3: (ThroughputFigures & { statementsPerOrder: number; statementKinds: string; backgroundPerS: number }) | undefined;
+  let p3: (ThroughputFigures & { redisSentPerOrder: number; redisKinds: string; statementsPerOrder: number; transactionsPerOrder: number; statementKinds: string; backgroundPerS: number; cpuPerOrder: Record<string, number> }) | undefined;
   let profiles: string[] = [];
   let idleCpu: CpuUsage | undefined;
   const rolePids = new Map<number, string>();
@@ -286,37 +317,49 @@ async function main(): Promise<void> {
     if (o.cpuProf && existsSync(profDir)) profiles = readdirSync(profDir).map((f) => path.join(profDir, f));
   }
 
-  // ---------------------------------------------------------------- plumbing path (phase 3)
-  if (o.phases.has(3)) {
-    const pl = new PlumbingPath(env, { users: o.users, workerConcurrency: o.workerConcurrency, poolSize: o.poolSize, tickMs: o.tickMs });
-    let sql: Sql | undefined;
+  // ---------------------------------------------------------------- plumbing path (phase 3; phase 4 embedded)
+  type PlumbingFigures = ThroughputFigures & { redisSentPerOrder: number; redisKinds: string; statementsPerOrder: number; transactionsPerOrder: number; statementKinds: string; backgroundPerS: number; cpuPerOrder: Record<string, number> };
+  const runPlumbing = async (embedded: boolean): Promise<PlumbingFigures | undefined> => {
+    const label = embedded ? 'phase 4 (embedded: PGlite, in-process queue)' : 'phase 3 (plumbing)';
+    const pl = new PlumbingPath(env, { users: o.users, workerConcurrency: o.workerConcurrency, poolSize: o.poolSize, tickMs: o.tickMs, embedded });
+    const redisCount = async () => (embedded ? 0 : redisCalls(env.redisUrl));
+    let out: PlumbingFigures | undefined;
     try {
-      console.log(`  phase 3: plumbing in process, ${o.concurrency} clients for ${o.durationS} s…`);
+      console.log(`  ${label}: in process, ${o.concurrency} clients for ${o.durationS} s…`);
       await pl.start();
-      sql = openSql(pl.db.url);
+      const sql = pl.verifySql;
       const roles = new Map([[process.pid, 'bench']]);
-      await tagBackends(sql, pl.db.name, roles);
+      const tag = async () => {
+        if (!embedded) await tagBackends(sql, pl.db.name, roles);
+      };
+      await tag();
       const warm = await warmUp(pl.place, o.users, o.warmupPerPortfolio, 'w-');
       await waitAllFilled(sql, 'w-', warm.size, 60_000);
-      verifications.push(['warm-up (plumbing)', await verifyPhase(sql, 'w-', warm)]);
+      verifications.push([`warm-up (${label})`, await verifyPhase(sql, 'w-', warm)]);
       // What the market feed, matching passes, relay and reconciler cost with no orders flowing.
       const idle0 = pl.statements.snapshot();
+      const idleRedis0 = pl.redisCommands.total;
       await sleep(2000);
+      const backgroundRedisPerS = (pl.redisCommands.total - idleRedis0) / 2;
       const backgroundPerS = (pl.statements.total - idle0.total) / 2;
+      const backgroundBeginsPerS = ((pl.statements.byKind.get('begin') ?? 0) - (idle0.byKind.get('begin') ?? 0)) / 2;
 
+      const r0 = pl.redisCommands.snapshot();
+      const idleR0 = r0.total;
       const s0 = pl.statements.snapshot();
-      const redis0 = await redisCalls(env.redisUrl);
+      const redis0 = await redisCount();
       const c0 = cpuSnapshot();
       const load = await closedLoop({ place: pl.place, concurrency: o.concurrency, durationMs, portfolios: o.users, idPrefix: 't-' });
-      await tagBackends(sql, pl.db.name, roles);
+      await tag();
       const c1 = cpuSnapshot();
       const db = await waitAllFilled(sql, 't-', load.accepted.length, DRAIN_TIMEOUT_MS);
-      await tagBackends(sql, pl.db.name, roles);
+      await tag();
       const c2 = cpuSnapshot();
-      const redis1 = await redisCalls(env.redisUrl);
+      const redis1 = await redisCount();
       const s1 = pl.statements.snapshot();
+      const r1 = pl.redisCommands.snapshot();
       const elapsedS = (c2.at - c0.at) / 1000;
-      const perOrder = (s1.total - s0.total - backgroundPerS * elapsedS) / Math.max(1, db.filled);
+      const perOrder = embedded ? Number.NaN : (s1.total - s0.total - backgroundPerS * elapsedS) / Math.max(1, db.filled);
       const kinds = [...s1.byKind]
         .map(([k, n]) => [k, (n - (s0.byKind.get(k) ?? 0)) / Math.max(1, db.filled)] as const)
         .filter(([, n]) => n >= 0.05)
@@ -324,25 +367,38 @@ async function main(): Promise<void> {
         .map(([k, n]) => `${k} ${n.toFixed(1)}`)
         .join(', ');
       const drained = db.filled === db.total && db.filled >= load.accepted.length;
-      p3 = {
+      const begins = (s1.byKind.get('begin') ?? 0) - (s0.byKind.get('begin') ?? 0) - backgroundBeginsPerS * elapsedS;
+      const cpuAll = cpuBetween(c0, c2, roles);
+      out = {
         ...throughputFigures(load, drained ? db.lastFillAt : null, db.filled),
+        transactionsPerOrder: embedded ? Number.NaN : begins / Math.max(1, db.filled),
+        redisSentPerOrder: embedded ? Number.NaN : (r1.total - idleR0 - backgroundRedisPerS * elapsedS) / Math.max(1, db.filled),
+        redisKinds: [...r1.byName]
+          .map(([k, n]) => [k, (n - (r0.byName.get(k) ?? 0)) / Math.max(1, db.filled)] as const)
+          .filter(([, n]) => n >= 0.05)
+          .sort((a, b) => b[1] - a[1])
+          .map(([k, n]) => `${k} ${n.toFixed(1)}`)
+          .join(', '),
+        cpuPerOrder: cpuMsPerOrder(cpuAll, db.filled),
         cpuPlacing: cpuBetween(c0, c1, roles),
-        cpuAll: cpuBetween(c0, c2, roles),
-        redisPerOrder: (redis1 - redis0) / Math.max(1, db.filled),
+        cpuAll,
+        redisPerOrder: embedded ? Number.NaN : (redis1 - redis0) / Math.max(1, db.filled),
         drained,
         statementsPerOrder: perOrder,
         statementKinds: kinds,
         backgroundPerS,
       };
-      verifications.push(['phase 3 (plumbing)', await verifyPhase(sql, 't-', new Set(load.accepted.map((a) => a.clientOrderId)))]);
+      verifications.push([label, await verifyPhase(sql, 't-', new Set(load.accepted.map((a) => a.clientOrderId)))]);
     } catch (err) {
-      failures.push(`plumbing path broke: ${(err as Error).stack ?? String(err)}`);
+      failures.push(`${label} broke: ${(err as Error).stack ?? String(err)}`);
     } finally {
-      await sql?.end();
       await pl.stop();
       await pl.cleanUp().catch((err: unknown) => console.error('cleanup failed:', err));
     }
-  }
+    return out;
+  };
+  if (o.phases.has(3)) p3 = await runPlumbing(false);
+  const p4 = o.phases.has(4) ? await runPlumbing(true) : undefined;
 
   // ---------------------------------------------------------------- report
   const out: string[] = ['', '=== bench:orders ==='];
@@ -366,9 +422,22 @@ async function main(): Promise<void> {
     rows.push(['phase 3  plumbing filled', rate(p3.filledPerS), '', '']);
     rows.push(['phase 3  place() latency p50 / p99', `${ms(p3.placeLatency.p50)} / ${ms(p3.placeLatency.p99)}`, '', '']);
   }
+  if (p4) {
+    rows.push(['phase 4  embedded placed (PGlite, in-process queue)', rate(p4.placedPerS), '', '']);
+    rows.push(['phase 4  embedded filled', rate(p4.filledPerS), `>= ${TARGET_THROUGHPUT}/s`, pass(p4.drained && p4.filledPerS >= TARGET_THROUGHPUT)]);
+    rows.push(['phase 4  place() latency p50 / p99', `${ms(p4.placeLatency.p50)} / ${ms(p4.placeLatency.p99)}`, '', '']);
+    rows.push(['phase 4  CPU ms per order (one process, database included)', (p4.cpuPerOrder.bench ?? Number.NaN).toFixed(2), '', '']);
+  }
   if (p1 && p3) {
     rows.push(['ratio GraphQL / plumbing, placed/s', (p1.placedPerS / p3.placedPerS).toFixed(2), '', '']);
     rows.push(['ratio GraphQL / plumbing, filled/s', (p1.filledPerS / p3.filledPerS).toFixed(2), '', '']);
+  }
+  if (pgbench) {
+    rows.push([`pgbench TPC-B-like, same server (${pgbench.clients} clients, ${pgbench.seconds} s)`, `${pgbench.tps.toFixed(0)} TPS`, '', '']);
+    if (p1) rows.push(['phase 1  filled orders/s per pgbench TPS', (p1.filledPerS / pgbench.tps).toFixed(3), '', '']);
+    if (p3) rows.push(['phase 3  filled orders/s per pgbench TPS', (p3.filledPerS / pgbench.tps).toFixed(3), '', '']);
+  } else if (pgbenchError) {
+    warnings.push(`pgbench did not run: ${pgbenchError}`);
   }
   const lostOrDup = verifications.some(([, v]) => !v.ok);
   rows.push(['lost / duplicated orders (all phases)', lostOrDup ? 'SOME' : '0 / 0', '0 / 0', lostOrDup ? 'FAIL' : 'PASS']);
@@ -394,11 +463,30 @@ async function main(): Promise<void> {
       ),
     );
   }
+  if (p1 || p3) {
+    const p1Cpu = p1 ? cpuMsPerOrder(p1.cpuAll, p1.placed) : {};
+    const f = (n: number | undefined, d = 1) => (n === undefined || Number.isNaN(n) ? '—' : n.toFixed(d));
+    const costRows: string[][] = [];
+    if (p3) {
+      costRows.push(['SQL statements (plumbing, api + worker sides)', f(p3.statementsPerOrder), `<= ${TARGET_STATEMENTS}`, pass(p3.statementsPerOrder <= TARGET_STATEMENTS)]);
+      costRows.push(['SQL transactions (plumbing)', f(p3.transactionsPerOrder), `<= ${TARGET_TRANSACTIONS}`, pass(p3.transactionsPerOrder <= TARGET_TRANSACTIONS)]);
+    }
+    if (p3) costRows.push(['Redis commands sent (plumbing, counted in ioredis; background subtracted)', f(p3.redisSentPerOrder), `<= ${TARGET_REDIS}`, pass(p3.redisSentPerOrder <= TARGET_REDIS)]);
+    if (p1) costRows.push(['Redis commands executed (phase 1, INFO of the whole shared server, incl. Lua inner calls)', f(p1.redisPerOrder), '', '']);
+    if (p3) costRows.push(['Redis commands executed (phase 3, same)', f(p3.redisPerOrder), '', '']);
+    // Background (market feed, matching passes, relay polls) is amortised over few orders when the box is
+    // busy: also shown with the idle rate of each process subtracted.
+    const idleMs = (g: string) => (p1?.cpuAll && idleCpu ? ((idleCpu.cores[g] ?? 0) * p1.cpuAll.seconds * 1000) / Math.max(1, p1.placed) : 0);
+    for (const g of ['api', 'worker', 'pg backends', 'redis'])
+      if (p1) costRows.push([`CPU ms, ${g} (phase 1, until filled; idle subtracted)`, `${f(p1Cpu[g], 2)} (${f((p1Cpu[g] ?? 0) - idleMs(g), 2)})`, '', '']);
+    for (const g of ['bench', 'pg backends', 'redis']) if (p3) costRows.push([`CPU ms, ${g === 'bench' ? 'api + worker in one process' : g} (phase 3)`, f(p3.cpuPerOrder[g], 2), '', '']);
+    out.push('', 'cost per order (amortised):', table(['per order', 'measured', 'target', ''], costRows));
+  }
   if (p3) {
     out.push(
       '',
       `plumbing cost per order: ${p3.statementsPerOrder.toFixed(1)} SQL statements (${p3.statementKinds}; background ${p3.backgroundPerS.toFixed(0)} statements/s subtracted)`,
-      `Redis commands per order (whole shared server, approximate): phase 1 ${p1 ? p1.redisPerOrder.toFixed(1) : '—'}, phase 3 ${p3.redisPerOrder.toFixed(1)}`,
+      `Redis commands sent per order (plumbing): ${p3.redisKinds}`,
     );
   }
   const cpuCols: [string, CpuUsage | undefined][] = [];
@@ -406,6 +494,7 @@ async function main(): Promise<void> {
   if (p1) cpuCols.push(['p1 placing', p1.cpuPlacing], ['p1 until filled', p1.cpuAll]);
   if (p2) cpuCols.push(['p2', p2.cpu]);
   if (p3) cpuCols.push(['p3 placing', p3.cpuPlacing], ['p3 until filled', p3.cpuAll]);
+  if (p4) cpuCols.push(['p4 embedded until filled', p4.cpuAll]);
   if (cpuCols.length) out.push('', cpuTable('CPU during the phases (from /proc; "pg backends" = this run\'s database connections, "postgres" = the server\'s other processes and databases, "other" = anything else on the machine):', cpuCols));
   for (const f of profiles.filter((f) => f.endsWith('.cpuprofile'))) {
     const pid = Number(/\.(\d+)\.\d+\.\d+\.cpuprofile$/.exec(f)?.[1]);

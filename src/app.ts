@@ -97,7 +97,7 @@ export async function startApp(config: Config, role: Exclude<Role, 'migrate'>, o
   const stops: Array<() => Promise<void>> = [];
   const onStop = (fn: () => Promise<void>) => stops.unshift(fn);
 
-  const db = await openDb({ url: config.databaseUrl, dataDir: config.dataDir, poolSize: config.databasePoolSize });
+  const db = await openDb({ url: config.databaseUrl, dataDir: config.dataDir, poolSize: config.databasePoolSize, onStatement: () => metrics.dbStatements.inc() });
   onStop(() => db.close());
   try {
     if (config.mode === 'embedded' || role === 'all') {

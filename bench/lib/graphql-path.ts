@@ -194,6 +194,16 @@ export class GraphqlPath {
     }
   }
 
+  /** A GraphQL request over the api's HTTP as the user of portfolio `portfolioIndex`. */
+  request<T>(portfolioIndex: number, query: string, variables: Record<string, unknown>) {
+    return this.http.request<T>(query, variables, this.accounts[portfolioIndex].token);
+  }
+
+  /** The api's base URL (http://127.0.0.1:port). */
+  get url(): string {
+    return this.apiUrl;
+  }
+
   readonly place: Placer = async (portfolioIndex, clientOrderId) => {
     const a = this.accounts[portfolioIndex];
     const r = await this.http.request<{ placeOrder: { id: string } }>(

@@ -7,7 +7,9 @@
 import { unixSocket } from '../../src/db/client.js';
 import postgres from 'postgres';
 import { drizzle } from 'drizzle-orm/postgres-js';
-import { migrate, schema, type Db, type DbHandle } from '../../src/db/client.js';
+import { migrate, openDb, schema, type Db, type DbHandle } from '../../src/db/client.js';
+import { sql as drizzleSql } from 'drizzle-orm';
+import type { Sql } from './verify.js';
 import { seedInstruments } from '../../src/db/seed/instruments.js';
 import { silentLogger } from '../../src/lib/logger.js';
 import { systemClock } from '../../src/lib/clock.js';
@@ -32,6 +34,8 @@ import { registerWorkers } from '../../src/jobs/workers.js';
 import { DomainError } from '../../src/errors.js';
 import { createDatabase, deleteRedisPrefix, newRedisPrefix, type FreshDatabase } from './infra.js';
 import type { Placer } from './load.js';
+import { RedisCommandCounter } from './redis-counter.js';
+import { openSql as openVerifySql } from './verify.js';
 import { BENCH_JWT_SECRET, FUNDING, benchOrder, type PathOptions } from './graphql-path.js';
 
 /** Statements sent to Postgres by this process, by leading keyword. */
@@ -52,15 +56,20 @@ export class StatementCounter {
 
 export class PlumbingPath {
   readonly statements = new StatementCounter();
+  readonly redisCommands = new RedisCommandCounter();
   db!: FreshDatabase;
   prefix!: string;
   private stops: (() => Promise<void>)[] = [];
   private accounts: { principal: Principal; portfolioId: string }[] = [];
   private orders!: OrderService;
 
+  /** Verification queries on this path's database (postgres.js, or PGlite behind the same tag). */
+  verifySql!: Sql;
+
+  /** `embedded`: PGlite in memory, the in-process queue, pub/sub and rate limiter (npm start's mode). */
   constructor(
     private readonly env: { databaseUrl: string; redisUrl: string },
-    private readonly opts: Omit<PathOptions, 'runtime' | 'nodeArgs' | 'logLevel'>,
+    private readonly opts: Omit<PathOptions, 'runtime' | 'nodeArgs' | 'logLevel'> & { embedded?: boolean },
   ) {}
 
   get portfolioIds(): string[] {
@@ -68,12 +77,30 @@ export class PlumbingPath {
   }
 
   async start(): Promise<void> {
-    this.db = await createDatabase(this.env.databaseUrl);
-    this.prefix = newRedisPrefix('p');
+    this.redisCommands.install();
     const logger = silentLogger;
     const clock = systemClock;
     const onStop = (fn: () => Promise<void>) => this.stops.unshift(fn);
+    let db: Db;
+    let redisUrl: string | undefined;
+    if (this.opts.embedded) {
+      const handle = await openDb({ dataDir: 'memory://' });
+      onStop(() => handle.close());
+      db = handle.db;
+      this.db = { name: 'pglite (memory)', url: '', drop: async () => {} };
+      this.verifySql = ((strings: TemplateStringsArray, ...values: unknown[]) =>
+        db.execute(drizzleSql(strings, ...values)).then((r) => (r as unknown as { rows: unknown[] }).rows)) as unknown as Sql;
+      await migrate(handle);
+    } else {
+      db = await this.openPostgres(onStop);
+      redisUrl = this.env.redisUrl;
+    }
+    this.prefix = newRedisPrefix('p');
+    await this.wire(db, redisUrl, logger, clock, onStop);
+  }
 
+  private async openPostgres(onStop: (fn: () => Promise<void>) => void): Promise<Db> {
+    this.db = await createDatabase(this.env.databaseUrl);
     const { url: dbUrl, path: socketPath } = unixSocket(this.db.url);
     const sql = postgres(dbUrl, {
       ...(socketPath ? { path: socketPath } : {}),
@@ -86,9 +113,13 @@ export class PlumbingPath {
     const db = drizzle(sql, { schema }) as unknown as Db;
     const handle: DbHandle = { db, kind: 'postgres', ping: async () => void (await sql`select 1`), close: () => sql.end({ timeout: 5 }) };
     await migrate(handle);
-    await seedInstruments(db);
+    this.verifySql = openVerifySql(this.db.url);
+    onStop(() => this.verifySql.end());
+    return db;
+  }
 
-    const redisUrl = this.env.redisUrl;
+  private async wire(db: Db, redisUrl: string | undefined, logger: typeof silentLogger, clock: typeof systemClock, onStop: (fn: () => Promise<void>) => void): Promise<void> {
+    await seedInstruments(db);
     const pubsub = createPubSub({ redisUrl, prefix: this.prefix, logger });
     onStop(() => pubsub.close());
     const rateLimiter = createRateLimiter({ redisUrl, prefix: this.prefix, clock });
@@ -170,7 +201,7 @@ export class PlumbingPath {
     try {
       await this.db?.drop();
     } finally {
-      if (this.prefix) await deleteRedisPrefix(this.env.redisUrl, this.prefix);
+      if (this.prefix && !this.opts.embedded) await deleteRedisPrefix(this.env.redisUrl, this.prefix);
     }
   }
 }

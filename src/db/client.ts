@@ -25,7 +25,7 @@ export interface DbHandle {
 export const MIGRATIONS_FOLDER = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../drizzle');
 
 /** Connect to Postgres (postgres.js) when a URL is given, else to PGlite files under `dataDir`. */
-export async function openDb(opts: { url?: string; dataDir?: string; poolSize?: number }): Promise<DbHandle> {
+export async function openDb(opts: { url?: string; dataDir?: string; poolSize?: number; onStatement?: () => void }): Promise<DbHandle> {
   if (opts.url) {
     const { default: postgres } = await import('postgres');
     const { drizzle } = await import('drizzle-orm/postgres-js');
@@ -35,6 +35,7 @@ export async function openDb(opts: { url?: string; dataDir?: string; poolSize?: 
       onnotice: () => {},
       connection: { application_name: 'tradegraph' },
       ...(socketPath ? { path: socketPath } : {}),
+      ...(opts.onStatement ? { debug: () => opts.onStatement!() } : {}),
     });
     const db = drizzle(sql, { schema }) as unknown as Db;
     return {

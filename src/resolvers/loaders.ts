@@ -5,6 +5,7 @@ import type { InstrumentRow } from '../services/instrument.service.js';
 import type { ValuedPosition } from '../services/portfolio.service.js';
 import type { Balances } from '../services/ledger.js';
 import type { ProfileRow } from '../services/people/profile.service.js';
+import type { FillRow } from '../services/orders/order.snapshot.js';
 
 /** Per-request batch loaders, so a list of orders asks for its instruments once. */
 export interface Loaders {
@@ -16,6 +17,8 @@ export interface Loaders {
   positions: DataLoader<string, ValuedPosition[]>;
   /** By portfolio id: its investment profile (the portfolio was already access-checked). */
   profile: DataLoader<string, ProfileRow | null>;
+  /** By order id: its fills, oldest first; a page of orders asks once. */
+  fills: DataLoader<string, FillRow[]>;
 }
 
 export function createLoaders(services: Services): Loaders {
@@ -31,6 +34,10 @@ export function createLoaders(services: Services): Loaders {
     profile: new DataLoader(async (ids) => {
       const byId = await services.profiles.byPortfolioIds(ids);
       return ids.map((id) => byId.get(id) ?? null);
+    }),
+    fills: new DataLoader(async (ids) => {
+      const byOrder = await services.orders.fillsOfMany(ids);
+      return ids.map((id) => byOrder.get(id) ?? []);
     }),
   };
 }

@@ -40,7 +40,7 @@ export class OrderResolver {
 
   @FieldResolver(() => [Fill], { description: 'Its executions, oldest first.' })
   fills(@Root() o: OrderRow, @Ctx() ctx: GqlContext) {
-    return ctx.services.orders.fillsOf(o.id);
+    return ctx.loaders.fills.load(o.id);
   }
 }
 

@@ -10,6 +10,8 @@ export class Metrics {
   readonly jobs: client.Counter<'name' | 'outcome'>;
   readonly jobDuration: client.Histogram<'name'>;
   readonly orders: client.Counter<'event'>;
+  /** SQL statements this process sent to Postgres (postgres.js; PGlite is not counted). */
+  readonly dbStatements: client.Counter;
 
   constructor(labels: Record<string, string> = {}) {
     this.registry.setDefaultLabels(labels);
@@ -37,6 +39,7 @@ export class Metrics {
       registers: [this.registry],
     });
     this.orders = new client.Counter({ name: 'orders_total', help: 'Order lifecycle events', labelNames: ['event'], registers: [this.registry] });
+    this.dbStatements = new client.Counter({ name: 'db_statements_total', help: 'SQL statements sent to Postgres', registers: [this.registry] });
   }
 
   /** Gauges read on each scrape (e.g. queue depth). */

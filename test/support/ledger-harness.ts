@@ -145,8 +145,9 @@ export interface LedgerHarness {
 }
 
 /** Build the services once (PGlite start and migrations take seconds); make accounts per test case. */
-export async function createLedgerHarness(opts: { maxOrderNotional?: string } = {}): Promise<LedgerHarness> {
-  const handle = await openDb({ dataDir: 'memory://' });
+export async function createLedgerHarness(opts: { maxOrderNotional?: string; databaseUrl?: string } = {}): Promise<LedgerHarness> {
+  // PGlite in memory by default; a Postgres database (empty, the caller's to drop) when a URL is given.
+  const handle = await openDb(opts.databaseUrl ? { url: opts.databaseUrl, poolSize: 4 } : { dataDir: 'memory://' });
   await migrate(handle);
   const seeded = await seedInstruments(handle.db);
   const bySymbol = new Map(seeded.filter((r) => r.exchange === 'NSE').map((r) => [r.symbol, r]));

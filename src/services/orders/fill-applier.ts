@@ -33,13 +33,44 @@ export class FillApplier {
 
   /**
    * The order's acknowledgement and the executions the broker reported with it, in ONE transaction:
-   * SUBMITTING → OPEN (guarded) with the broker's order id, then each fill as {@link apply} would. A
-   * marketable order thus goes SUBMITTING → OPEN → FILLED in one commit, with the same events as before.
-   * Null (nothing written) if the order was no longer SUBMITTING.
+   * SUBMITTING → OPEN with the broker's order id, folded into the first fill's writes, then each further
+   * fill as {@link apply} would. A marketable order thus goes SUBMITTING → OPEN → FILLED in one commit,
+   * with the same events as before. Null (nothing written) if the order was no longer SUBMITTING. The
+   * executions written are removed from `executions`; any left there are the caller's to enqueue.
    */
   async acknowledge(seen: OrderRow, brokerOrderId: string, executions: BrokerFill[]): Promise<OrderRow | null> {
     for (const f of executions) checkFill(seen.id, f);
     const now = this.deps.clock.now();
+    if (executions.length === 0) return this.acknowledgeOnly(seen, brokerOrderId, now);
+    let res: { order: OrderRow; events: StoredEvent[] } | null;
+    try {
+      res = await this.deps.db.transaction(async (tx: Tx) => {
+        const first = await this.applyInTx(tx, seen, executions[0], now, brokerOrderId);
+        // Not SUBMITTING any more, or the first fill was applied already: undo, and acknowledge alone.
+        if (!first) throw new NotFoldable();
+        const events = [...first.events];
+        let order = first.order;
+        for (const f of executions.slice(1)) {
+          const r = await this.applyInTx(tx, seen, f, now);
+          if (!r) continue;
+          events.push(...r.events);
+          order = r.order;
+        }
+        return { order, events };
+      });
+    } catch (err) {
+      if (!(err instanceof NotFoldable)) throw err;
+      return this.acknowledgeOnly(seen, brokerOrderId, now);
+    }
+    if (!res) return null;
+    this.deps.metrics?.orders.inc({ event: 'fill' }, res.events.filter((e) => e.message.type === 'FILL_RECEIVED').length);
+    executions.length = 0;
+    await this.deps.relay.published(res.events);
+    return res.order;
+  }
+
+  /** SUBMITTING → OPEN (guarded) with the broker's order id, and its event. */
+  private async acknowledgeOnly(seen: OrderRow, brokerOrderId: string, now: Date): Promise<OrderRow | null> {
     const res = await this.deps.db.transaction(async (tx: Tx) => {
       const [, [u]] = await Promise.all([
         lockPortfolio(tx, seen.portfolioId),
@@ -50,27 +81,25 @@ export class FillApplier {
           .returning(),
       ]);
       if (!u) return null;
-      const events = await appendEvents(tx, seen.portfolioId, [{ type: 'ORDER_UPDATED', payload: { order: orderSnapshot(u) } }], now);
-      let order: OrderRow = u;
-      for (const f of executions) {
-        const r = await this.applyInTx(tx, u, f, now);
-        if (!r) continue;
-        events.push(...r.events);
-        order = r.order;
-      }
-      return { order, events };
+      return { order: u, events: await appendEvents(tx, seen.portfolioId, [{ type: 'ORDER_UPDATED', payload: { order: orderSnapshot(u) } }], now) };
     });
     if (!res) return null;
-    this.deps.metrics?.orders.inc({ event: 'fill' }, res.events.filter((e) => e.message.type === 'FILL_RECEIVED').length);
     await this.deps.relay.published(res.events);
     return res.order;
   }
 
   /**
    * One execution applied in the caller's transaction (which may already hold the portfolio lock).
-   * Null if it was applied before (a replay) or the portfolio is gone.
+   * Null if it was applied before (a replay) or the portfolio is gone. With `acknowledgedAs` (the
+   * broker's order id) the order must be SUBMITTING, and moves to OPEN in the same writes (else null).
    */
-  async applyInTx(tx: Tx, o0: Pick<OrderRow, 'id' | 'portfolioId' | 'instrumentId'>, f: BrokerFill, now: Date): Promise<{ order: OrderRow; events: StoredEvent[] } | null> {
+  async applyInTx(
+    tx: Tx,
+    o0: Pick<OrderRow, 'id' | 'portfolioId' | 'instrumentId'>,
+    f: BrokerFill,
+    now: Date,
+    acknowledgedAs?: string,
+  ): Promise<{ order: OrderRow; events: StoredEvent[] } | null> {
     const orderId = o0.id;
     const qty = dec(f.quantity);
     const price = dec(f.price);
@@ -78,7 +107,8 @@ export class FillApplier {
     const pid = o0.portfolioId;
     // Two round trips, each a pipeline of statements: read and lock everything, then write everything.
     // The portfolio lock is first in the pipeline, so it is taken before anything else is touched.
-    const [[p], [fill], [o], [pos], [hold], [held]] = await Promise.all([
+    let o: OrderRow;
+    const [[p], [fill], [o1], [pos], [hold], [held]] = await Promise.all([
       tx.select().from(portfolios).where(eq(portfolios.id, pid)).for('update'),
       tx
         .insert(fills)
@@ -106,7 +136,12 @@ export class FillApplier {
         .from(holds)
         .where(and(eq(holds.portfolioId, pid), eq(holds.kind, 'CASH'), isNull(holds.releasedAt))),
     ]);
+    o = o1;
     if (!p || !fill) return null; // no portfolio, or this fill was applied already (a replay)
+    // The acknowledgement folded in: the order is locked (FOR UPDATE above), so its status is current.
+    if (acknowledgedAs !== undefined && o.status !== 'SUBMITTING') return null;
+    const acked: OrderRow | null = acknowledgedAs === undefined ? null : { ...o, status: 'OPEN', brokerOrderId: acknowledgedAs, updatedAt: now };
+    if (acked) o = acked;
 
     // The order: filled quantity, average price, fees, status.
     const filledBefore = dec(o.filledQuantity);
@@ -169,6 +204,7 @@ export class FillApplier {
     const available = cash.sub(dec(held.total).sub(cashReleased));
 
     const events: NewEvent[] = [
+      ...(acked ? [{ type: 'ORDER_UPDATED' as const, payload: { order: orderSnapshot(acked) } }] : []),
       { type: 'FILL_RECEIVED', payload: { fill: fillSnapshot(fill), order: orderSnapshot(order) } },
       { type: 'ORDER_UPDATED', payload: { order: orderSnapshot(order) } },
       { type: 'POSITION_CHANGED', payload: { position: { ...position, updatedAt: now.toISOString() } } },
@@ -204,6 +240,9 @@ export class FillApplier {
     return { order: order as OrderRow, events: storedEvents(pid, writes[5], events, now) };
   }
 }
+
+/** The acknowledgement could not be folded into the first fill's transaction. */
+class NotFoldable extends Error {}
 
 /**
  * An adapter is a trust boundary: a zero or negative quantity would shrink filledQuantity and the

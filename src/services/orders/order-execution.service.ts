@@ -24,6 +24,7 @@ import type { OrderRow } from './order.snapshot.js';
 import type { Metrics } from '../../server/metrics.js';
 import { FillApplier } from './fill-applier.js';
 import { OrderTransitions } from './order.transitions.js';
+import { SubmitBatcher } from './submit-batch.js';
 
 export interface OrderExecutionDeps {
   db: Db;
@@ -51,10 +52,12 @@ export class OrderExecutionService {
    * transaction instead of a job per fill. See {@link takeOverFill}.
    */
   private readonly placing = new Map<string, BrokerFill[]>();
+  private readonly submitting: SubmitBatcher;
 
   constructor(private readonly deps: OrderExecutionDeps) {
     this.fills = new FillApplier(deps);
     this.transitions = new OrderTransitions(deps);
+    this.submitting = new SubmitBatcher(deps);
   }
 
   /**
@@ -108,7 +111,8 @@ export class OrderExecutionService {
     const isLastAttempt = attempt.attemptsMade + 1 >= attempt.attempts;
 
     if (o.status === 'PENDING') {
-      const moved = await this.transitions.move(o, 'PENDING', 'SUBMITTING', { submitAttempts: sql`${orders.submitAttempts} + 1` });
+      // Group commit: the submit jobs running at once move their orders in one transaction.
+      const moved = await this.submitting.markSubmitting(o);
       if (!moved) return this.submit(orderId, attempt); // canceled or picked up meanwhile: look again
       o = moved;
     } else if (o.status === 'SUBMITTING' || (o.status === 'CANCEL_REQUESTED' && !o.brokerOrderId)) {
@@ -226,9 +230,10 @@ export class OrderExecutionService {
     const now = this.deps.clock.now();
     const orderId = seen.id;
     const moved = seen.status === 'SUBMITTING' ? await this.fills.acknowledge(seen, ack.brokerOrderId, executions) : null;
-    if (moved) executions.length = 0; // written with the acknowledgement
+    // Executions not written with the acknowledgement (it was not SUBMITTING, or one was applied
+    // already) go the usual way, as jobs; replays are harmless.
+    await this.enqueueFills(executions.splice(0));
     if (!moved) {
-      await this.enqueueFills(executions.splice(0));
       // Not SUBMITTING, or no longer: a cancel may have moved it to CANCEL_REQUESTED since we read it. The
       // broker id must be recorded all the same, or the cancel job below finds none and does nothing.
       await this.deps.db

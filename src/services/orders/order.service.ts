@@ -70,23 +70,26 @@ export class OrderService {
    * arriving together share that transaction (group commit, see PlacementBatcher).
    */
   async place(viewer: Principal, req: PlaceOrderRequest): Promise<OrderRow> {
-    const prepared = await this.prepare(viewer, req);
-    if ('replay' in prepared) return prepared.replay;
-    const r = await this.batcher.place(prepared);
-    if (r.kind === 'placed') {
-      await this.deps.audit?.record({
-        actorId: viewer.userId,
-        action: 'order.placed',
-        subjectId: r.order.id,
-        data: { portfolioId: prepared.portfolioId, symbol: req.symbol, side: prepared.valid.side, type: prepared.valid.type, quantity: r.order.quantity, via: viewer.via ?? 'token' },
-      });
-      return r.order;
+    for (let attempt = 0; ; attempt++) {
+      const prepared = await this.prepare(viewer, req);
+      if ('replay' in prepared) return prepared.replay;
+      const r = await this.batcher.place(prepared);
+      if (r.kind === 'placed') {
+        await this.deps.audit?.record({
+          actorId: viewer.userId,
+          action: 'order.placed',
+          subjectId: r.order.id,
+          data: { portfolioId: prepared.portfolioId, symbol: req.symbol, side: prepared.valid.side, type: prepared.valid.type, quantity: r.order.quantity, via: viewer.via ?? 'token' },
+        });
+        return r.order;
+      }
+      if (r.kind === 'refused') throw r.error;
+      // Lost a race with the same clientOrderId: the winner's order is the answer.
+      const winner = await this.byClientOrderId(viewer.userId, prepared.clientOrderId);
+      if (winner) return this.idempotentReplay(winner, prepared.requestHash, prepared.clientOrderId);
+      // The winner's transaction rolled back after all: try again.
+      if (attempt >= 2) throw new InvalidOrderStateError('being placed', 'place');
     }
-    if (r.kind === 'refused') throw r.error;
-    // Lost a race with the same clientOrderId: the winner's order is the answer.
-    const winner = await this.byClientOrderId(viewer.userId, prepared.clientOrderId);
-    if (!winner) throw new InvalidOrderStateError('being placed', 'place');
-    return this.idempotentReplay(winner, prepared.requestHash, prepared.clientOrderId);
   }
 
   /**
@@ -216,6 +219,15 @@ export class OrderService {
       .orderBy(desc(orders.createdAt), desc(orders.id))
       .limit(opts.first + 1);
     return { rows: rows.slice(0, opts.first), hasNextPage: rows.length > opts.first };
+  }
+
+  /** The fills of many orders in one query (for a per-request loader), oldest first, by order id. */
+  async fillsOfMany(orderIds: readonly string[]): Promise<Map<string, FillRow[]>> {
+    const out = new Map<string, FillRow[]>(orderIds.map((id) => [id, []]));
+    if (orderIds.length === 0) return out;
+    const rows = await this.deps.db.select().from(fills).where(inArray(fills.orderId, [...orderIds])).orderBy(fills.executedAt, fills.id);
+    for (const f of rows) out.get(f.orderId)?.push(f);
+    return out;
   }
 
   async fillsOf(orderId: string): Promise<FillRow[]> {

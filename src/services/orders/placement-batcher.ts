@@ -2,14 +2,9 @@ import type { Db } from '../../db/client.js';
 import type { Clock } from '../../lib/clock.js';
 import type { Logger } from '../../lib/logger.js';
 import type { OutboxRelay } from '../../events/outbox.js';
+import { GroupCommit } from '../../lib/group-commit.js';
 import { BROKER_JOB_OPTIONS, type OrderQueue } from '../../jobs/jobs.js';
 import { placeOrdersInTx, PlacementConflictError, type PlacementResult, type PreparedOrder } from './order.placement.js';
-
-interface Waiter {
-  input: PreparedOrder;
-  resolve: (r: PlacementResult) => void;
-  reject: (err: unknown) => void;
-}
 
 /**
  * Group commit of placements. Orders that arrive while earlier ones are committing wait, and go
@@ -20,55 +15,34 @@ interface Waiter {
  * transaction, so one input never fails another.
  */
 export class PlacementBatcher {
-  private pending: Waiter[] = [];
-  private inFlight = 0;
-  private scheduled = false;
+  private readonly group: GroupCommit<PreparedOrder, PlacementResult>;
 
   constructor(
     private readonly deps: { db: Db; clock: Clock; logger: Logger; queue: OrderQueue; relay: OutboxRelay },
-    private readonly opts: { maxBatch: number; maxInFlight: number } = { maxBatch: 64, maxInFlight: 2 },
-  ) {}
+    opts: { maxBatch: number; maxInFlight: number } = { maxBatch: 64, maxInFlight: 2 },
+  ) {
+    this.group = new GroupCommit((inputs) => this.commit(inputs), opts);
+  }
 
   place(input: PreparedOrder): Promise<PlacementResult> {
-    return new Promise((resolve, reject) => {
-      this.pending.push({ input, resolve, reject });
-      this.schedule();
-    });
+    return this.group.push(input);
   }
 
-  private schedule(): void {
-    if (this.scheduled || this.inFlight >= this.opts.maxInFlight || this.pending.length === 0) return;
-    this.scheduled = true;
-    // Requests that arrived in this turn of the event loop join the same batch.
-    setImmediate(() => {
-      this.scheduled = false;
-      while (this.inFlight < this.opts.maxInFlight && this.pending.length > 0) {
-        const batch = this.pending.splice(0, this.opts.maxBatch);
-        this.inFlight++;
-        void this.commit(batch).finally(() => {
-          this.inFlight--;
-          this.schedule();
-        });
-      }
-    });
-  }
-
-  private async commit(batch: Waiter[]): Promise<void> {
+  private async commit(inputs: PreparedOrder[]): Promise<PlacementResult[]> {
     let results: PlacementResult[];
     try {
-      results = await this.inOneTransaction(batch.map((w) => w.input));
+      results = await this.inOneTransaction(inputs);
     } catch (err) {
-      if (batch.length === 1) {
-        if (err instanceof PlacementConflictError) batch[0].resolve({ kind: 'duplicate' });
-        else batch[0].reject(err);
-        return;
+      if (inputs.length === 1) {
+        if (err instanceof PlacementConflictError) return [{ kind: 'duplicate' }];
+        throw err;
       }
-      this.deps.logger.debug({ err, size: batch.length }, 'placement batch failed as a whole; placing its orders one by one');
-      await Promise.all(batch.map((w) => this.commit([w])));
-      return;
+      this.deps.logger.debug({ err, size: inputs.length }, 'placement batch failed as a whole; placing its orders one by one');
+      const one = await Promise.allSettled(inputs.map((i) => this.commit([i])));
+      return one.map((r) => (r.status === 'fulfilled' ? r.value[0] : { kind: 'refused', error: r.reason as Error }));
     }
     await this.afterCommit(results);
-    batch.forEach((w, i) => w.resolve(results[i]));
+    return results;
   }
 
   private inOneTransaction(inputs: PreparedOrder[]): Promise<PlacementResult[]> {

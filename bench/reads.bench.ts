@@ -1,0 +1,143 @@
+/**
+ * `npm run bench:reads` — what dashboards do all day, on the scaled api (Postgres + Redis, api and worker
+ * in separate processes): C closed-loop clients over keep-alive HTTP, D seconds per shape.
+ *
+ *   me         `{ me { id email } }`
+ *   portfolio  a portfolio with 25 positions, each with its instrument
+ *   full       the same plus its last 20 orders with their instruments and fills
+ *
+ * The 25 positions come from 25 real market buys through the order loop (one per NSE symbol). For each
+ * shape: req/s, p50/p99, and SQL statements per request from the api's own `db_statements_total`
+ * (background subtracted), so an N+1 shows as a count that grows with the list. Also a baseline in the
+ * same run: an authenticated `{ __typename }` (HTTP, auth and GraphQL with no resolver work), so the figures can
+ * be read as a fraction of what the server does with no data at all.
+ *
+ * Options: --duration=10 --concurrency=32 --runtime=dist|tsx --no-build
+ */
+import 'reflect-metadata';
+import { requireEnv } from './lib/infra.js';
+import { buildDist, type Runtime } from './lib/processes.js';
+import { GraphqlPath } from './lib/graphql-path.js';
+import { openSql, waitAllFilled } from './lib/verify.js';
+import { ms, sleep, summarize, table } from './lib/stats.js';
+
+const TARGETS: Record<string, { rps?: number; p99?: number }> = { me: { rps: 1000 }, full: { rps: 300, p99: 150 } };
+
+function option(argv: string[], name: string, dflt: string): string {
+  const hit = argv.find((a) => a.startsWith(`--${name}=`));
+  if (hit) return hit.slice(name.length + 3);
+  return argv.includes(`--${name}`) ? 'true' : dflt;
+}
+
+const PORTFOLIO = `query($p: ID!) { portfolio(id: $p) { id cash availableCash marketValue positions { quantity averageCost marketValue unrealizedPnl instrument { symbol name exchange } } } }`;
+const FULL = `query($p: ID!) { portfolio(id: $p) { id cash availableCash marketValue positions { quantity averageCost marketValue unrealizedPnl instrument { symbol name exchange } }
+  orders(first: 20) { edges { node { id status side quantity filledQuantity averageFillPrice instrument { symbol name } fills { quantity price fee executedAt } } } } } }`;
+
+async function statements(apiUrl: string): Promise<number> {
+  const text = await (await fetch(`${apiUrl}/metrics`)).text();
+  const m = /^db_statements_total(?:\{[^}]*\})? (\d+(?:\.\d+)?)/m.exec(text);
+  if (!m) throw new Error('the api exposes no db_statements_total');
+  return Number(m[1]);
+}
+
+async function main(): Promise<void> {
+  const env = requireEnv();
+  const argv = process.argv.slice(2);
+  const durationMs = Number(option(argv, 'duration', process.env.BENCH_DURATION_S ?? '10')) * 1000;
+  const concurrency = Number(option(argv, 'concurrency', '32'));
+  const runtime = option(argv, 'runtime', 'dist') as Runtime;
+  if (runtime === 'dist' && !argv.includes('--no-build')) buildDist();
+  console.log(`bench:reads — ${concurrency} closed-loop clients, ${durationMs / 1000} s per shape, runtime ${runtime}`);
+
+  const g = new GraphqlPath(env, { runtime, users: 1, workerConcurrency: 16, poolSize: 10, tickMs: 500, nodeArgs: [], logLevel: 'warn' });
+  const sql0 = { end: async () => {} } as { end: () => Promise<void> };
+  let sql = sql0 as ReturnType<typeof openSql> | typeof sql0;
+  let failed = false;
+  try {
+    await g.start(concurrency + 8);
+    await g.setUp();
+    const db = openSql(g.db.url);
+    sql = db;
+    const pid = g.portfolioIds[0];
+    const symbols = (await db<{ symbol: string }[]>`select symbol from instruments where exchange = 'NSE' and currency = 'INR' and tradable order by symbol limit 25`).map((r) => r.symbol);
+    // 25 market buys through the loop: 25 positions, 25 orders with a fill each.
+    await Promise.all(
+      symbols.map(async (symbol, i) => {
+        for (let tries = 0; ; tries++) {
+          const r = await g.request<{ placeOrder: { id: string } }>(0, `mutation($i: PlaceOrderInput!) { placeOrder(input: $i) { id } }`, {
+            i: { portfolioId: pid, symbol, exchange: 'NSE', side: 'BUY', type: 'MARKET', quantity: String(1 + (i % 5)), clientOrderId: `r-${i}` },
+          });
+          if (r.data?.placeOrder?.id) return;
+          if (tries > 300) throw new Error(`could not place ${symbol}: ${JSON.stringify(r.errors)}`);
+          await sleep(200); // no quote yet right after start
+        }
+      }),
+    );
+    const filled = await waitAllFilled(db, 'r-', symbols.length, 120_000);
+    console.log(`  ${filled.filled}/${symbols.length} set-up orders filled; ${symbols.length} positions`);
+
+    const shapes: [string, string, Record<string, unknown>][] = [
+      ['baseline { __typename } (no resolver, no data)', '{ __typename }', {}],
+      ['me', '{ me { id email } }', {}],
+      ['portfolio (25 positions + instruments)', PORTFOLIO, { p: pid }],
+      ['full (+ last 20 orders, instruments, fills)', FULL, { p: pid }],
+    ];
+    const rows: string[][] = [];
+    let baselineRps = Number.NaN;
+    // What the api sends with no requests (the relay's poll): subtracted from each shape's count.
+    const b0 = await statements(g.url);
+    const bt0 = performance.now();
+    await sleep(3000);
+    const bgPerMs = ((await statements(g.url)) - b0) / (performance.now() - bt0);
+    for (const [name, query, variables] of shapes) {
+      const check = await g.request<unknown>(0, query, variables);
+      if (check.errors?.length) throw new Error(`${name}: ${JSON.stringify(check.errors)}`);
+      const latencies: number[] = [];
+      let errors = 0;
+      const s0 = await statements(g.url);
+      const t0 = performance.now();
+      const end = t0 + durationMs;
+      await Promise.all(
+        Array.from({ length: concurrency }, async () => {
+          while (performance.now() < end) {
+            const start = performance.now();
+            const r = await g.request<unknown>(0, query, variables);
+            if (r.errors?.length || r.status !== 200) errors++;
+            else latencies.push(performance.now() - start);
+          }
+        }),
+      );
+      const elapsed = performance.now() - t0;
+      const sqlPerRequest = ((await statements(g.url)) - s0 - bgPerMs * elapsed) / Math.max(1, latencies.length + errors);
+      const rps = (latencies.length / elapsed) * 1000;
+      if (name.startsWith('baseline')) baselineRps = rps;
+      const s = summarize(latencies);
+      const key = name.split(' ')[0];
+      const t = TARGETS[key];
+      const target = t ? [t.rps ? `>= ${t.rps}/s` : '', t.p99 ? `p99 <= ${t.p99} ms` : ''].filter(Boolean).join(', ') : '';
+      const ok = t ? (t.rps ? rps >= t.rps : true) && (t.p99 ? s.p99 <= t.p99 : true) : null;
+      rows.push([name, rps.toFixed(0), ms(s.p50), ms(s.p99), Math.max(0, sqlPerRequest).toFixed(1), (rps / baselineRps).toFixed(2), String(errors), target, ok === null ? '' : ok ? 'PASS' : 'MISS']);
+      console.log(`  ${name}: ${rps.toFixed(0)} req/s`);
+    }
+    console.log(
+      [
+        '',
+        '=== bench:reads ===',
+        table(['shape', 'req/s', 'p50', 'p99', 'SQL/request', 'vs baseline', 'errors', 'target', ''], rows),
+        '',
+        'SQL/request counts the statements the api process sent (db_statements_total), background subtracted.',
+        'The machine is shared (2 cores, other agents): read the ratio to the baseline as well as the absolute figures.',
+      ].join('\n'),
+    );
+  } catch (err) {
+    failed = true;
+    console.error(err);
+  } finally {
+    await sql.end();
+    await g.stop();
+    await g.cleanUp().catch((err: unknown) => console.error('cleanup failed:', err));
+  }
+  process.exit(failed ? 1 : 0);
+}
+
+void main();

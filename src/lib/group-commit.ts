@@ -1,0 +1,46 @@
+/**
+ * Group commit: calls that arrive while earlier batches are being written wait, and are handed to
+ * `run` together as the next batch. Under light load an item goes alone, at once (the next turn of the
+ * event loop); under heavy load batches grow up to `maxBatch`, and the cost per item falls. At most
+ * `maxInFlight` batches run at once. `run` returns one result per item, in order; if it throws, every
+ * item of the batch gets the error (callers decide whether to retry items alone).
+ */
+export class GroupCommit<I, R> {
+  private pending: { item: I; resolve: (r: R) => void; reject: (err: unknown) => void }[] = [];
+  private inFlight = 0;
+  private scheduled = false;
+
+  constructor(
+    private readonly run: (items: I[]) => Promise<R[]>,
+    private readonly opts: { maxBatch: number; maxInFlight: number },
+  ) {}
+
+  push(item: I): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      this.pending.push({ item, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.inFlight >= this.opts.maxInFlight || this.pending.length === 0) return;
+    this.scheduled = true;
+    // Calls made in this turn of the event loop join the same batch.
+    setImmediate(() => {
+      this.scheduled = false;
+      while (this.inFlight < this.opts.maxInFlight && this.pending.length > 0) {
+        const batch = this.pending.splice(0, this.opts.maxBatch);
+        this.inFlight++;
+        this.run(batch.map((b) => b.item))
+          .then(
+            (results) => batch.forEach((b, i) => b.resolve(results[i])),
+            (err: unknown) => batch.forEach((b) => b.reject(err)),
+          )
+          .finally(() => {
+            this.inFlight--;
+            this.schedule();
+          });
+      }
+    });
+  }
+}

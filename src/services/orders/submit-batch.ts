@@ -1,0 +1,86 @@
+import { and, asc, eq, inArray, sql } from 'drizzle-orm';
+import type { Db, Tx } from '../../db/client.js';
+import { orders, outboxEvents, portfolios } from '../../db/schema/index.js';
+import type { Clock } from '../../lib/clock.js';
+import { GroupCommit } from '../../lib/group-commit.js';
+import { outboxRows, storedEvents, type OutboxRelay, type StoredEvent } from '../../events/outbox.js';
+import { orderSnapshot, type OrderRow } from './order.snapshot.js';
+
+/**
+ * PENDING → SUBMITTING for many orders in the caller's transaction: their portfolios locked in id order,
+ * one guarded UPDATE (`status = 'PENDING'`) for all, one sequence update and one multi-row outbox insert.
+ * Returns the moved rows by id (an order no longer PENDING is absent) and their events.
+ */
+export async function markSubmittingInTx(tx: Tx, ids: string[], portfolioIds: string[], now: Date): Promise<{ moved: Map<string, OrderRow>; events: StoredEvent[] }> {
+  const pids = [...new Set(portfolioIds)].sort();
+  const [locked, moved] = await Promise.all([
+    tx.select({ id: portfolios.id, eventSequence: portfolios.eventSequence }).from(portfolios).where(inArray(portfolios.id, pids)).orderBy(asc(portfolios.id)).for('update'),
+    tx
+      .update(orders)
+      .set({ status: 'SUBMITTING', submitAttempts: sql`${orders.submitAttempts} + 1`, updatedAt: now })
+      .where(and(inArray(orders.id, ids), eq(orders.status, 'PENDING')))
+      .returning(),
+  ]);
+  if (moved.length === 0) return { moved: new Map(), events: [] };
+  const seq = new Map(locked.map((p) => [p.id, p.eventSequence]));
+  const rows: ReturnType<typeof outboxRows> = [];
+  const byPortfolio = new Map<string, { sequence: number; order: OrderRow }[]>();
+  for (const o of moved) {
+    const next = seq.get(o.portfolioId)! + 1;
+    seq.set(o.portfolioId, next);
+    rows.push(...outboxRows(o.portfolioId, next, [{ type: 'ORDER_UPDATED', payload: { order: orderSnapshot(o) } }], now));
+    byPortfolio.set(o.portfolioId, [...(byPortfolio.get(o.portfolioId) ?? []), { sequence: next, order: o }]);
+  }
+  const values = sql.join(
+    [...byPortfolio.keys()].map((pid) => sql`(${pid}::uuid, ${seq.get(pid)}::bigint)`),
+    sql`, `,
+  );
+  const [, stored] = await Promise.all([
+    tx.execute(sql`update ${portfolios} set event_sequence = v.seq from (values ${values}) as v(id, seq) where ${portfolios.id} = v.id`),
+    tx.insert(outboxEvents).values(rows).returning({ id: outboxEvents.id, sequence: outboxEvents.sequence, portfolioId: outboxEvents.portfolioId }),
+  ]);
+  const idOf = new Map(stored.map((r) => [`${r.portfolioId}/${r.sequence}`, r]));
+  const events = moved.flatMap((o, i) => storedEvents(o.portfolioId, [idOf.get(`${o.portfolioId}/${rows[i].sequence}`)!], [{ type: 'ORDER_UPDATED', payload: rows[i].payload }], now));
+  return { moved: new Map(moved.map((o) => [o.id, o])), events };
+}
+
+/**
+ * Group commit of the submit jobs' first step: the jobs a worker runs at once move their orders to
+ * SUBMITTING in one transaction. Null for an order that was no longer PENDING.
+ */
+export class SubmitBatcher {
+  private readonly group: GroupCommit<OrderRow, OrderRow | null>;
+
+  constructor(
+    private readonly deps: { db: Db; clock: Clock; relay: OutboxRelay },
+    opts: { maxBatch: number; maxInFlight: number } = { maxBatch: 64, maxInFlight: 2 },
+  ) {
+    this.group = new GroupCommit((batch) => this.commit(batch), opts);
+  }
+
+  markSubmitting(o: OrderRow): Promise<OrderRow | null> {
+    return this.group.push(o);
+  }
+
+  private async commit(batch: OrderRow[]): Promise<(OrderRow | null)[]> {
+    const now = this.deps.clock.now();
+    const ids = [...new Set(batch.map((o) => o.id))];
+    const res = await this.deps.db.transaction((tx) =>
+      markSubmittingInTx(
+        tx,
+        ids,
+        batch.map((o) => o.portfolioId),
+        now,
+      ),
+    );
+    await this.deps.relay.published(res.events);
+    // A duplicate of an order within the batch (two jobs for it) gets the move once.
+    const given = new Set<string>();
+    return batch.map((o) => {
+      const m = res.moved.get(o.id);
+      if (!m || given.has(o.id)) return null;
+      given.add(o.id);
+      return m;
+    });
+  }
+}
