@@ -53,9 +53,12 @@ describe.each(modes())('placing orders together (group commit), %s', (mode) => {
       return p;
     });
     expect(inputs[0].reserve.toFixed(2)).toBe('4001.20');
+    const jobsBefore = (await h.queue.counts()).waiting;
     const results = await h.db.transaction((tx) => placeOrdersInTx(tx, inputs, h.clock.now()));
+    await h.orders.announce(results);
 
     expect(results.map((r) => r.kind)).toEqual(['placed', 'placed', 'refused']);
+    expect((await h.queue.counts()).waiting - jobsBefore, 'one submit job per placed order').toBe(2);
     const refused = results[2];
     expect(refused.kind === 'refused' && refused.error).toBeInstanceOf(InsufficientFundsError);
     const b = await h.portfolios.balances(portfolioId);

@@ -23,7 +23,7 @@ import { orderSnapshot, type FillRow, type OrderRow } from './order.snapshot.js'
 import { OrderTransitions } from './order.transitions.js';
 import { protectionPrice } from './market-protection.js';
 import { PlacementBatcher } from './placement-batcher.js';
-import type { PreparedOrder } from './order.placement.js';
+import type { PlacementResult, PreparedOrder } from './order.placement.js';
 import type { AuditPort } from '../people/audit.service.js';
 
 export interface OrderServiceDeps {
@@ -90,6 +90,14 @@ export class OrderService {
       // The winner's transaction rolled back after all: try again.
       if (attempt >= 2) throw new InvalidOrderStateError('being placed', 'place');
     }
+  }
+
+  /**
+   * For a caller that recorded orders with {@link placeOrdersInTx} in its own transaction (a basket run):
+   * once that transaction has committed, publish their events and enqueue their `submit-order` jobs.
+   */
+  announce(results: PlacementResult[]): Promise<void> {
+    return this.batcher.announce(results);
   }
 
   /**

@@ -41,7 +41,7 @@ export class PlacementBatcher {
       const one = await Promise.allSettled(inputs.map((i) => this.commit([i])));
       return one.map((r) => (r.status === 'fulfilled' ? r.value[0] : { kind: 'refused', error: r.reason as Error }));
     }
-    await this.afterCommit(results);
+    await this.announce(results);
     return results;
   }
 
@@ -50,8 +50,8 @@ export class PlacementBatcher {
     return this.deps.db.transaction((tx) => placeOrdersInTx(tx, inputs, now));
   }
 
-  /** Publish the events and add the submit jobs of what was placed. */
-  private async afterCommit(results: PlacementResult[]): Promise<void> {
+  /** After the commit: publish the events and add the submit jobs (one addBulk) of what was placed. */
+  async announce(results: PlacementResult[]): Promise<void> {
     const placed = results.flatMap((r) => (r.kind === 'placed' ? [r] : []));
     if (placed.length === 0) return;
     await this.deps.relay.published(placed.flatMap((r) => r.events));
