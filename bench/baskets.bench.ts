@@ -23,10 +23,27 @@ import { GqlHttp } from './lib/gql-client.js';
 import { closedLoop } from './lib/load.js';
 import { openSql, waitAllFilled, type Sql } from './lib/verify.js';
 import { rate, sleep, table } from './lib/stats.js';
+import { SEED_INSTRUMENTS } from '../src/db/seed/instruments.js';
+import { Decimal } from '../src/lib/decimal.js';
+
+function priceWeights(symbols: readonly string[]): { symbol: string; weight: string }[] {
+  const prices = symbols.map((s) => new Decimal(SEED_INSTRUMENTS.find((i) => i.symbol === s && i.exchange === 'NSE')!.referencePrice));
+  const total = prices.reduce((a, p) => a.add(p), new Decimal(0));
+  let acc = new Decimal(0);
+  return symbols.map((symbol, i) => {
+    const w = i === symbols.length - 1 ? new Decimal(1).sub(acc) : prices[i].div(total).toDecimalPlaces(8, Decimal.ROUND_DOWN);
+    acc = acc.add(w);
+    return { symbol, weight: w.toFixed() };
+  });
+}
 
 const TARGET_RATIO = 3;
 
-/** 20 NSE stocks (the seed's dearest ones left out so the minimum stays modest), equal weights. */
+/**
+ * 20 NSE stocks (the seed's dearest ones left out), weighted by reference price so that an investment near
+ * the minimum buys one or two shares of each: the same per-order work as bench:orders' one-share orders
+ * (a larger order fills in several partial fills against the simulated book's displayed size).
+ */
 const STOCKS = ['RELIANCE', 'HDFCBANK', 'INFY', 'ICICIBANK', 'SBIN', 'BHARTIARTL', 'ITC', 'HINDUNILVR', 'KOTAKBANK', 'AXISBANK',
   'BAJFINANCE', 'SUNPHARMA', 'ASIANPAINT', 'WIPRO', 'HCLTECH', 'NTPC', 'POWERGRID', 'ONGC', 'TATASTEEL', 'TITAN'];
 
@@ -79,10 +96,10 @@ async function main(): Promise<void> {
     // ---------------------------------------------------------------- phase 2: basket runs
     const sc = await client.must<{ createSmallcase: { id: string; minimumInvestment: string } }>(
       `mutation($i: CreateSmallcaseInput!) { createSmallcase(input: $i) { id minimumInvestment } }`,
-      { i: { name: 'Bench 20', visibility: 'PUBLIC', constituents: STOCKS.map((symbol) => ({ symbol, weight: '0.05' })) } },
+      { i: { name: 'Bench 20', visibility: 'PUBLIC', constituents: priceWeights(STOCKS) } },
       accounts[0].token,
     );
-    const amount = Math.ceil(Number(sc.createSmallcase.minimumInvestment) * 1.2).toString();
+    const amount = Math.ceil(Number(sc.createSmallcase.minimumInvestment) * 1.1).toString();
     console.log(`  phase 2: ${o.investments} investments of ₹${amount} (minimum ₹${sc.createSmallcase.minimumInvestment}), ${o.concurrency} at a time…`);
     let next = 0;
     const errors = new Map<string, number>();
@@ -110,7 +127,7 @@ async function main(): Promise<void> {
     const [{ orders }] = await sql`select count(*)::int as orders from basket_run_orders`;
     const basketPlaced = orders / placeSeconds;
     let ended = 0;
-    const deadline = performance.now() + 300_000;
+    const deadline = performance.now() + 1_200_000;
     for (;;) {
       const [r] = await sql`select count(*) filter (where status in ('COMPLETED','PARTIAL','FAILED'))::int as ended, count(*)::int as runs from basket_runs`;
       ended = r.ended;

@@ -3,7 +3,7 @@ import { and, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { Db, Tx } from '../../db/client.js';
 import { basketRunOrders, basketRuns, orders } from '../../db/schema/index.js';
 import { isUniqueViolation } from '../../db/errors.js';
-import { IdempotencyConflictError, InvalidStateError, NotFoundError } from '../../errors.js';
+import { BadInputError, IdempotencyConflictError, InvalidStateError, NotFoundError } from '../../errors.js';
 import type { Principal } from '../../auth/tokens.js';
 import type { Clock } from '../../lib/clock.js';
 import type { Logger } from '../../lib/logger.js';
@@ -108,7 +108,12 @@ export class BasketRunService {
   /** The earlier run for this clientRequestId, if the same request; IDEMPOTENCY_CONFLICT if different. */
   async replay(userId: string, clientRequestId: string | null | undefined, requestHash: string): Promise<BasketRunRow | null> {
     if (clientRequestId == null) return null;
-    const id = validateClientOrderId(clientRequestId.trim());
+    let id: string;
+    try {
+      id = validateClientOrderId(clientRequestId.trim());
+    } catch {
+      throw new BadInputError('clientRequestId must be 1–64 characters of letters, digits, . _ : -', 'clientRequestId', 'INVALID_CLIENT_REQUEST_ID');
+    }
     const [r] = await this.deps.db
       .select()
       .from(basketRuns)
@@ -249,7 +254,7 @@ export class BasketRunService {
           if (!inst || !q) continue;
           wants.push({ instrumentId: inst.id, price: dec(q.ask ?? q.last), lotSize: dec(inst.lotSize), targetValue: dec(w.targetValue), maxQuantity: w.maxQuantity ? dec(w.maxQuantity) : null });
         }
-        const lines: RunLine[] = sizeBuys(budget, wants, dec(plan.minTicket), this.deps.cost(p)).map((l) => ({ instrument: byId.get(l.instrumentId)!, side: 'BUY', quantity: l.quantity }));
+        const lines: RunLine[] = sizeBuys(budget, wants, dec(plan.minTicket), this.deps.cost(p)).map((l) => ({ instrument: byId.get(l.instrumentId)!, side: 'BUY', quantity: l.quantity, price: l.estimatedPrice }));
         if (lines.length) {
           const batch = await this.placer.placeInTx(tx, { userId: run.userId, portfolio: p, runId, phase: 'BUY', lines, now, strict: false, cash, startIndex: runOrders.length });
           placed = batch.orders;
