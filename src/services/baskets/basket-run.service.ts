@@ -19,6 +19,8 @@ import { sizeBuys, type BuyCandidate, type CostModel } from './planner.js';
 import { RunPlacer, type RefusedLine, type RunLine } from './run-placer.js';
 import { finalStatus, isTerminal, sellProceeds, summarize, type ExecutionLineJson, type RunOrderView } from './run-summary.js';
 import type { BrokerRegistry } from '../../brokers/registry.js';
+import { runEvent } from './run-event.js';
+export { runFromSnapshot, type BasketRunSnapshot } from './run-event.js';
 
 export type BasketRunRow = typeof basketRuns.$inferSelect;
 export type RunKind = BasketRunRow['kind'];
@@ -362,46 +364,3 @@ function Decimal0(a: Decimal): Decimal {
   return a.isNegative() ? dec(0) : a;
 }
 
-/** The run as it travels in BASKET_RUN_UPDATED (JSON-safe). */
-export interface BasketRunSnapshot {
-  id: string;
-  kind: RunKind;
-  status: BasketRunRow['status'];
-  portfolioId: string;
-  investmentId: string | null;
-  summary: ExecutionLineJson[] | null;
-  createdAt: string;
-  completedAt: string | null;
-}
-
-function runEvent(run: BasketRunRow, summary: ExecutionLineJson[] | null): NewEvent {
-  const snap: BasketRunSnapshot = {
-    id: run.id,
-    kind: run.kind,
-    status: run.status,
-    portfolioId: run.portfolioId,
-    investmentId: run.investmentId,
-    summary,
-    createdAt: run.createdAt.toISOString(),
-    completedAt: run.completedAt?.toISOString() ?? null,
-  };
-  return { type: 'BASKET_RUN_UPDATED', payload: { run: snap } };
-}
-
-export function runFromSnapshot(s: BasketRunSnapshot): BasketRunRow {
-  return {
-    id: s.id,
-    userId: '',
-    portfolioId: s.portfolioId,
-    investmentId: s.investmentId,
-    kind: s.kind,
-    status: s.status,
-    clientRequestId: '',
-    requestHash: '',
-    plan: { extraCash: '0', useAvailableCash: false, buyWants: [], minTicket: '0', refused: [] } satisfies RunPlanJson,
-    summary: s.summary,
-    createdAt: new Date(s.createdAt),
-    updatedAt: new Date(s.createdAt),
-    completedAt: s.completedAt ? new Date(s.completedAt) : null,
-  };
-}
