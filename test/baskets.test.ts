@@ -92,18 +92,26 @@ describe.each(modes())('smallcases invested by amount, rebalanced, repaired and 
       { symbol: 'ITC', weight: '0.5' },
     ]);
     const q = `query($s:ID!,$p:ID!,$a:Decimal!){ previewInvestment(smallcaseId:$s, portfolioId:$p, amount:$a){ lines { quantity } } smallcase(id:$s){ minimumInvestment } }`;
-    // Prices move with every tick: read the minimum and use it in the same breath, retrying on a tick in between.
+    // Prices move with every tick: hold the market still while the boundary is checked (and retry should
+    // a quote still in flight land in between).
+    const market = server.app.market()!;
+    await market.stop();
+    await new Promise((r) => setTimeout(r, 500));
     let checked = false;
-    for (let attempt = 0; attempt < 10 && !checked; attempt++) {
-      const d = await must<{ smallcase: { minimumInvestment: string } }>(server, `query($s:ID!){ smallcase(id:$s){ minimumInvestment } }`, { s: sc.id }, u.token);
-      const min = new Decimal(d.smallcase.minimumInvestment);
-      const below = await gql(server, q, { s: sc.id, p: pid, a: min.sub('0.01').toFixed(2) }, u.token);
-      const at = await gql<{ previewInvestment: { lines: unknown[] } }>(server, q, { s: sc.id, p: pid, a: min.toFixed(2) }, u.token);
-      if (at.errors || below.errors?.[0]?.extensions?.minimum !== min.toFixed(2)) continue;
-      expect(errorCode(below)).toBe('BAD_USER_INPUT');
-      expect(below.errors![0].extensions).toMatchObject({ field: 'amount', reason: 'BELOW_MINIMUM_INVESTMENT', minimum: min.toFixed(2) });
-      expect(at.data!.previewInvestment.lines).toHaveLength(2);
-      checked = true;
+    try {
+      for (let attempt = 0; attempt < 10 && !checked; attempt++) {
+        const d = await must<{ smallcase: { minimumInvestment: string } }>(server, `query($s:ID!){ smallcase(id:$s){ minimumInvestment } }`, { s: sc.id }, u.token);
+        const min = new Decimal(d.smallcase.minimumInvestment);
+        const below = await gql(server, q, { s: sc.id, p: pid, a: min.sub('0.01').toFixed(2) }, u.token);
+        const at = await gql<{ previewInvestment: { lines: unknown[] } }>(server, q, { s: sc.id, p: pid, a: min.toFixed(2) }, u.token);
+        if (at.errors || below.errors?.[0]?.extensions?.minimum !== min.toFixed(2)) continue;
+        expect(errorCode(below)).toBe('BAD_USER_INPUT');
+        expect(below.errors![0].extensions).toMatchObject({ field: 'amount', reason: 'BELOW_MINIMUM_INVESTMENT', minimum: min.toFixed(2) });
+        expect(at.data!.previewInvestment.lines).toHaveLength(2);
+        checked = true;
+      }
+    } finally {
+      market.start();
     }
     expect(checked, 'the minimum held still long enough to be checked').toBe(true);
     const bad = await gql(server, `mutation($s:ID!,$p:ID!){ investInSmallcase(smallcaseId:$s, portfolioId:$p, amount:"10"){ id } }`, { s: sc.id, p: pid }, u.token);

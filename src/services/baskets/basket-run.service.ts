@@ -3,7 +3,7 @@ import { and, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { Db, Tx } from '../../db/client.js';
 import { basketRunOrders, basketRuns, orders } from '../../db/schema/index.js';
 import { isUniqueViolation } from '../../db/errors.js';
-import { IdempotencyConflictError, InvalidStateError, NotFoundError } from '../../errors.js';
+import { BadInputError, IdempotencyConflictError, InvalidStateError, NotFoundError } from '../../errors.js';
 import type { Principal } from '../../auth/tokens.js';
 import type { Clock } from '../../lib/clock.js';
 import type { Logger } from '../../lib/logger.js';
@@ -19,6 +19,8 @@ import { sizeBuys, type BuyCandidate, type CostModel } from './planner.js';
 import { RunPlacer, type RefusedLine, type RunLine } from './run-placer.js';
 import { finalStatus, isTerminal, sellProceeds, summarize, type ExecutionLineJson, type RunOrderView } from './run-summary.js';
 import type { BrokerRegistry } from '../../brokers/registry.js';
+import { runEvent } from './run-event.js';
+export { runFromSnapshot, type BasketRunSnapshot } from './run-event.js';
 
 export type BasketRunRow = typeof basketRuns.$inferSelect;
 export type RunKind = BasketRunRow['kind'];
@@ -108,7 +110,12 @@ export class BasketRunService {
   /** The earlier run for this clientRequestId, if the same request; IDEMPOTENCY_CONFLICT if different. */
   async replay(userId: string, clientRequestId: string | null | undefined, requestHash: string): Promise<BasketRunRow | null> {
     if (clientRequestId == null) return null;
-    const id = validateClientOrderId(clientRequestId.trim());
+    let id: string;
+    try {
+      id = validateClientOrderId(clientRequestId.trim());
+    } catch {
+      throw new BadInputError('clientRequestId must be 1–64 characters of letters, digits, . _ : -', 'clientRequestId', 'INVALID_CLIENT_REQUEST_ID');
+    }
     const [r] = await this.deps.db
       .select()
       .from(basketRuns)
@@ -249,7 +256,7 @@ export class BasketRunService {
           if (!inst || !q) continue;
           wants.push({ instrumentId: inst.id, price: dec(q.ask ?? q.last), lotSize: dec(inst.lotSize), targetValue: dec(w.targetValue), maxQuantity: w.maxQuantity ? dec(w.maxQuantity) : null });
         }
-        const lines: RunLine[] = sizeBuys(budget, wants, dec(plan.minTicket), this.deps.cost(p)).map((l) => ({ instrument: byId.get(l.instrumentId)!, side: 'BUY', quantity: l.quantity }));
+        const lines: RunLine[] = sizeBuys(budget, wants, dec(plan.minTicket), this.deps.cost(p)).map((l) => ({ instrument: byId.get(l.instrumentId)!, side: 'BUY', quantity: l.quantity, price: l.estimatedPrice }));
         if (lines.length) {
           const batch = await this.placer.placeInTx(tx, { userId: run.userId, portfolio: p, runId, phase: 'BUY', lines, now, strict: false, cash, startIndex: runOrders.length });
           placed = batch.orders;
@@ -357,46 +364,3 @@ function Decimal0(a: Decimal): Decimal {
   return a.isNegative() ? dec(0) : a;
 }
 
-/** The run as it travels in BASKET_RUN_UPDATED (JSON-safe). */
-export interface BasketRunSnapshot {
-  id: string;
-  kind: RunKind;
-  status: BasketRunRow['status'];
-  portfolioId: string;
-  investmentId: string | null;
-  summary: ExecutionLineJson[] | null;
-  createdAt: string;
-  completedAt: string | null;
-}
-
-function runEvent(run: BasketRunRow, summary: ExecutionLineJson[] | null): NewEvent {
-  const snap: BasketRunSnapshot = {
-    id: run.id,
-    kind: run.kind,
-    status: run.status,
-    portfolioId: run.portfolioId,
-    investmentId: run.investmentId,
-    summary,
-    createdAt: run.createdAt.toISOString(),
-    completedAt: run.completedAt?.toISOString() ?? null,
-  };
-  return { type: 'BASKET_RUN_UPDATED', payload: { run: snap } };
-}
-
-export function runFromSnapshot(s: BasketRunSnapshot): BasketRunRow {
-  return {
-    id: s.id,
-    userId: '',
-    portfolioId: s.portfolioId,
-    investmentId: s.investmentId,
-    kind: s.kind,
-    status: s.status,
-    clientRequestId: '',
-    requestHash: '',
-    plan: { extraCash: '0', useAvailableCash: false, buyWants: [], minTicket: '0', refused: [] } satisfies RunPlanJson,
-    summary: s.summary,
-    createdAt: new Date(s.createdAt),
-    updatedAt: new Date(s.createdAt),
-    completedAt: s.completedAt ? new Date(s.completedAt) : null,
-  };
-}

@@ -172,7 +172,7 @@ export class InvestmentService {
     const byId = new Map(insts.map((i) => [i.id, i]));
     const investmentId = randomUUID();
     const now = this.deps.clock.now();
-    const lines: RunLine[] = plan.lines.map((l) => ({ instrument: byId.get(l.instrumentId)!, side: 'BUY', quantity: l.quantity }));
+    const lines: RunLine[] = plan.lines.map((l) => ({ instrument: byId.get(l.instrumentId)!, side: 'BUY', quantity: l.quantity, price: l.estimatedPrice }));
     const run = await this.deps.runs.place(
       viewer,
       {
@@ -282,7 +282,7 @@ export class InvestmentService {
       .filter((h) => h.weight.gt(0))
       .map((h) => ({ instrumentId: h.instrumentId, price: h.ask, lotSize: h.lotSize, targetValue: Decimal0(total.mul(h.weight).sub(h.quantity.mul(h.price))) }));
     const alloc = allocateBuys(amount, wants, cost);
-    const lines: RunLine[] = wants.map((w, i) => ({ instrument: insts.get(w.instrumentId)!, side: 'BUY' as const, quantity: alloc.quantities[i] })).filter((l) => l.quantity.gt(0));
+    const lines: RunLine[] = wants.map((w, i) => ({ instrument: insts.get(w.instrumentId)!, side: 'BUY' as const, quantity: alloc.quantities[i], price: w.price })).filter((l) => l.quantity.gt(0));
     if (lines.length === 0) {
       const min = wants.reduce((m, w) => { const r = reserveFor(w.lotSize, w.price, cost); return m === null || r.lt(m) ? r : m; }, null as Decimal | null);
       throw new BelowMinimumInvestmentError((min ?? dec(0)).toDecimalPlaces(2, 0).toFixed(2));

@@ -17,6 +17,8 @@ export interface RunLine {
   instrument: InstrumentRow;
   side: 'BUY' | 'SELL';
   quantity: Decimal;
+  /** The price the plan sized a buy at: its hold is reserved at this price, so the plan's bound holds exactly. */
+  price?: Decimal;
 }
 
 /** A line the run could not place (risk or validation), kept for the execution summary. */
@@ -79,7 +81,8 @@ export class RunPlacer {
         const quote = this.deps.instruments.quoteOf(inst);
         let reserve: Decimal;
         if (line.side === 'BUY') {
-          const ref = reservationPrice(valid, quote?.ask ? dec(quote.ask) : quote ? dec(quote.last) : null, this.deps.buffer);
+          const ask = line.price ?? (quote?.ask ? dec(quote.ask) : quote ? dec(quote.last) : null);
+          const ref = reservationPrice(valid, ask, this.deps.buffer);
           if (ref.isZero()) throw new BadInputError(`No market price for ${inst.symbol} yet`, 'symbol', 'NO_MARKET_PRICE');
           checkNotional(valid.quantity, ref, this.deps.maxOrderNotional);
           reserve = cashToReserve(valid.quantity, ref).add(broker.feeBound?.(p.baseCurrency, valid.quantity.mul(ref).toFixed()) ?? 0);
