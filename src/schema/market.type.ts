@@ -1,4 +1,5 @@
 import { Field, Float, Int, ObjectType, registerEnumType } from 'type-graphql';
+export { ImportError, ImportResult } from './import.type.js';
 import { DateTimeScalar, DecimalScalar } from './scalars.js';
 
 export enum CandleInterval {
@@ -35,24 +36,6 @@ export class IndicatorPoint {
   time!: Date;
   @Field(() => Float, { nullable: true, description: 'The value; null while the indicator warms up (or where it is undefined, e.g. a division by zero). Conditions are 1 or 0.' })
   value!: number | null;
-}
-
-@ObjectType({ description: 'A line of an import that was refused.' })
-export class ImportError {
-  @Field(() => Int, { description: 'File line number (the header is line 1).' })
-  line!: number;
-  @Field(() => String, { description: 'What was wrong with it.' })
-  message!: string;
-}
-
-@ObjectType({ description: 'What an import did.' })
-export class ImportResult {
-  @Field(() => Int, { description: 'Rows written (a row already stored is replaced).' })
-  imported!: number;
-  @Field(() => Int, { description: 'Rows refused or already present unchanged.' })
-  skipped!: number;
-  @Field(() => [ImportError], { description: 'Why each refused row was refused.' })
-  errors!: ImportError[];
 }
 
 @ObjectType({ description: 'The verdict on a rule-language expression.' })
