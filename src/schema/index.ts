@@ -8,6 +8,7 @@ import { PortfolioResolver, PositionResolver } from '../resolvers/portfolio.reso
 import { FillResolver, OrderResolver } from '../resolvers/order.resolver.js';
 import { SubscriptionResolver } from '../resolvers/subscription.resolver.js';
 import { MarketResolver } from '../resolvers/market.resolver.js';
+import { BacktestResolver, BacktestTradeResolver } from '../resolvers/backtest.resolver.js';
 import { SignalResolver, StrategyResolver, StrategyRunResolver } from '../resolvers/strategy.resolver.js';
 import { AnalyticsResolver } from '../resolvers/analytics.resolver.js';
 import { BasketLineResolver, ConstituentResolver, SmallcaseResolver } from '../resolvers/smallcase.resolver.js';
@@ -32,6 +33,8 @@ export async function buildAppSchema(): Promise<GraphQLSchema> {
       StrategyResolver,
       StrategyRunResolver,
       SignalResolver,
+      BacktestResolver,
+      BacktestTradeResolver,
       AnalyticsResolver,
       SmallcaseResolver,
       ConstituentResolver,
