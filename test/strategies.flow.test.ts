@@ -95,7 +95,7 @@ describe.each(modes())('strategies over GraphQL (%s)', (mode) => {
     expect(up.updateStrategy).toMatchObject({ kind: 'SMA_CROSS', parameters: { fast: 3, slow: 9 } });
     expect((await must(server, `mutation($id:ID!){ deleteStrategy(id:$id) }`, { id: s.id }, u.token)).deleteStrategy).toBe(true);
     expect(errorCode(await gql(server, `query($id:ID!){ strategy(id:$id){ id } }`, { id: s.id }, u.token))).toBe('NOT_FOUND');
-  });
+  }, 120_000);
 
   it('a strategy that fails at run time records the error in its run; others still run', async () => {
     const wl = await must(server, `mutation{ createWatchlist(name:"doomed", symbols:["INFY"]){ id } }`, {}, u.token);

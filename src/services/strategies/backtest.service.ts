@@ -164,10 +164,13 @@ export class BacktestService {
         return;
       }
       const stored: StoredResult = summarize(result, input.initialCash);
-      await db
+      // A cancel accepted while it ran wins, even if the last chunk had already been replayed.
+      const [done] = await db
         .update(backtests)
         .set({ status: 'COMPLETED', progress: 1, barsProcessed: result.barsProcessed, metrics: stored.metrics, equity: stored.equity, trades: stored.trades, signals: result.signals.length, finishedAt: clock.now() })
-        .where(eq(backtests.id, id));
+        .where(and(eq(backtests.id, id), eq(backtests.cancelRequested, false)))
+        .returning({ id: backtests.id });
+      if (!done) await db.update(backtests).set({ status: 'CANCELED', barsProcessed: result.barsProcessed, progress: 1, finishedAt: clock.now() }).where(eq(backtests.id, id));
     } catch (err) {
       this.deps.logger.error({ err, backtestId: id }, 'backtest failed');
       await db.update(backtests).set({ status: 'FAILED', error: err instanceof Error ? err.message.slice(0, 500) : 'failed', finishedAt: clock.now() }).where(eq(backtests.id, id));
