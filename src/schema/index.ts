@@ -9,6 +9,7 @@ import { FillResolver, OrderResolver } from '../resolvers/order.resolver.js';
 import { SubscriptionResolver } from '../resolvers/subscription.resolver.js';
 import { MarketResolver } from '../resolvers/market.resolver.js';
 import { BacktestResolver, BacktestTradeResolver } from '../resolvers/backtest.resolver.js';
+import { ScreenerMatchResolver, ScreenerResolver } from '../resolvers/screener.resolver.js';
 import { SignalResolver, StrategyResolver, StrategyRunResolver } from '../resolvers/strategy.resolver.js';
 import { AnalyticsResolver } from '../resolvers/analytics.resolver.js';
 import { BasketLineResolver, ConstituentResolver, SmallcaseResolver } from '../resolvers/smallcase.resolver.js';
@@ -35,6 +36,8 @@ export async function buildAppSchema(): Promise<GraphQLSchema> {
       SignalResolver,
       BacktestResolver,
       BacktestTradeResolver,
+      ScreenerResolver,
+      ScreenerMatchResolver,
       AnalyticsResolver,
       SmallcaseResolver,
       ConstituentResolver,

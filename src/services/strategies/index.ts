@@ -15,6 +15,8 @@ import { StrategyRunner } from './strategy-runner.js';
 import { StrategyService } from './strategy.service.js';
 import type { UniverseSources } from './universe.js';
 import { BacktestService } from './backtest.service.js';
+import { ScreenerService } from './screener.service.js';
+import type { WatchlistService } from '../watchlists/watchlist.service.js';
 import { runBacktestJob, type StrategyJobMap } from './jobs.js';
 import { createQueue } from '../../jobs/index.js';
 
@@ -24,6 +26,7 @@ export interface StrategyServices {
   strategies: StrategyService;
   strategySignals: SignalStream;
   backtests: BacktestService;
+  screeners: ScreenerService;
 }
 
 export interface StrategyCapability {
@@ -47,7 +50,7 @@ export function createStrategyCapability(deps: {
   instruments: InstrumentService;
   portfolios: PortfolioService;
   orders: OrderService;
-  watchlists: UniverseSources['watchlists'];
+  watchlists: WatchlistService;
   smallcases: UniverseSources['smallcases'];
 }): StrategyCapability {
   const { config, db, clock, pubsub } = deps;
@@ -72,13 +75,15 @@ export function createStrategyCapability(deps: {
     limits: config.strategies,
     queue: () => ({ enqueue: (id) => queue.add('run-backtest', { backtestId: id }, { jobId: id }) }),
   });
+  const screeners = new ScreenerService({ db, clock, logger, instruments: deps.instruments, marketData, watchlists: deps.watchlists, universe, scheduler });
   return {
-    services: { marketData, strategies, strategySignals, backtests },
+    services: { marketData, strategies, strategySignals, backtests, screeners },
     scheduler,
     startWorker: async () => {
       await queue.work({ 'run-backtest': runBacktestJob(backtests) }, { concurrency: 2 });
       await scheduler.start(async (target, at) => {
         if (target.kind === 'strategy') await strategies.onTick(target.id, at);
+        else await screeners.onTick(target.id, at);
       });
       await strategies.restoreSchedules();
     },
