@@ -108,6 +108,19 @@ describe.each(modes())('strategies over GraphQL (%s)', (mode) => {
     expect((await must(server, RUN, { id: other.id }, u.token)).runStrategyNow.status).toBe('COMPLETED');
   });
 
+  it('a scheduled AUTO tick delivered to two workers at once runs and trades once', async () => {
+    const pid = await createFundedPortfolio(server, u.token, { amount: '1000000' });
+    const s = (await must(server, CREATE, { i: rules('close > 0', { mode: 'AUTO', portfolioId: pid, schedule: '0 0 1 1 *' }) }, u.token)).createStrategy;
+    const at = new Date(Math.floor(Date.now() / 60_000) * 60_000);
+    // What two workers receiving the same BullMQ job (or a catch-up racing a late tick) would do.
+    const runs = await Promise.all([server.app.services.strategies.onTick(s.id, at), server.app.services.strategies.onTick(s.id, new Date(at.getTime() + 1500))]);
+    expect(runs.filter((r) => r !== null)).toHaveLength(1);
+    const orders = await must(server, `query($p:ID!){ portfolio(id:$p){ orders(first:50){ edges { node { clientOrderId } } } } }`, { p: pid }, u.token);
+    expect(orders.portfolio.orders.edges).toHaveLength(1);
+    const hist = await must(server, `query($id:ID!){ strategy(id:$id){ runs(first:10){ edges { node { trigger } } } } }`, { id: s.id }, u.token);
+    expect(hist.strategy.runs.edges.map((e: { node: { trigger: string } }) => e.node.trigger)).toEqual(['SCHEDULE']);
+  });
+
   it.each([
     [{ rules: { entry: 'close >\n  foo(3)' } }, 'rules.entry', 'UNKNOWN_INDICATOR'],
     [{ rules: { entry: 'close > (' } }, 'rules.entry', 'PARSE_ERROR'],
