@@ -8,6 +8,9 @@
  *   Part 3  backtest speed over 1,000,000 one-minute bars of one symbol for SMA_CROSS and MACD_VWAP,
  *           through the same engine the backtest job runs (target ≥ 1,000,000 bars/s on one core).
  *
+ * Times are CPU time of this process (user + system), since the shared machine makes wall time mostly
+ * waiting for a core; part 1 prints wall time too.
+ *
  * Options: --symbols=5000 --window=300 --bars=1000000 --rounds=20. The machine is shared: figures are noisy.
  */
 import { performance as perf } from 'node:perf_hooks';
@@ -44,6 +47,11 @@ function walk(n: number, seed: number, start = Date.UTC(2024, 0, 1)): Bar[] {
 const pct = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))]!;
 const mb = (b: number) => (b / 1024 / 1024).toFixed(1);
 const gc = () => (globalThis as { gc?: () => void }).gc?.();
+/** CPU time (user + system) of this process since `from`, in ms: on a shared machine, wall time includes waiting for a core. */
+const cpuMs = (from: NodeJS.CpuUsage) => {
+  const d = process.cpuUsage(from);
+  return (d.user + d.system) / 1000;
+};
 
 const rules = buildRuleSet('RULES', {}, {
   entry: 'crossesAbove(macd(close,12,26,9), macdSignal(close,12,26,9)) and close > vwap() and rsi(close,14) < 70',
@@ -65,31 +73,36 @@ const engines = history.map((h) => {
 gc();
 const heapAfter = process.memoryUsage().heapUsed;
 const incremental: number[] = [];
+const incCpu: number[] = [];
 let actions = 0;
 for (let r = 0; r < ROUNDS; r++) {
+  const c0 = process.cpuUsage();
   const t0 = perf.now();
   for (let s = 0; s < SYMBOLS; s++) actions += engines[s]!.next(history[s]![WINDOW + r]!).length;
   incremental.push(perf.now() - t0);
+  incCpu.push(cpuMs(c0));
 }
-const incMedian = pct(incremental, 0.5);
-console.log(`\n1. new bar over ${SYMBOLS} symbols, incremental: median ${incMedian.toFixed(2)} ms, p95 ${pct(incremental, 0.95).toFixed(2)} ms  (target ≤ 50 ms: ${incMedian <= 50 ? 'met' : 'NOT met'}); ${actions} signals`);
+const incMedian = pct(incCpu, 0.5);
+console.log(
+  `\n1. new bar over ${SYMBOLS} symbols, incremental: median ${incMedian.toFixed(2)} ms of CPU (wall median ${pct(incremental, 0.5).toFixed(2)} ms, p95 ${pct(incremental, 0.95).toFixed(2)} ms)  (target ≤ 50 ms: ${incMedian <= 50 ? 'met' : 'NOT met'}); ${actions} signals`,
+);
 console.log(`   live evaluator memory: ${mb(heapAfter - heapBefore)} MB for ${SYMBOLS} symbols (${((heapAfter - heapBefore) / SYMBOLS / 1024).toFixed(1)} KB each)${(globalThis as { gc?: unknown }).gc ? '' : ' (run with --expose-gc for a cleaner figure)'}`);
 
 // Part 2: batch recomputation of the same bar: the rule re-run over each symbol's window.
 const batchSymbols = Math.min(SYMBOLS, 500);
 const batch: number[] = [];
 for (let r = 0; r < 3; r++) {
-  const t0 = perf.now();
+  const t0 = process.cpuUsage();
   for (let s = 0; s < batchSymbols; s++) {
     const e = new SymbolEngine(rules);
     const h = history[s]!;
     for (let k = r + 1; k <= WINDOW + r; k++) e.next(h[k]!);
   }
-  batch.push(((perf.now() - t0) * SYMBOLS) / batchSymbols);
+  batch.push((cpuMs(t0) * SYMBOLS) / batchSymbols);
 }
 const batchMedian = pct(batch, 0.5);
 const ratio = batchMedian / incMedian;
-console.log(`\n2. batch recomputation of that bar (window ${WINDOW}), scaled to ${SYMBOLS} symbols from ${batchSymbols}: ${batchMedian.toFixed(1)} ms  → incremental is ${ratio.toFixed(0)}× faster (target ≥ 20×: ${ratio >= 20 ? 'met' : 'NOT met'})`);
+console.log(`\n2. batch recomputation of that bar (window ${WINDOW}), scaled to ${SYMBOLS} symbols from ${batchSymbols}: ${batchMedian.toFixed(1)} ms of CPU  → incremental is ${ratio.toFixed(0)}× faster (target ≥ 20×: ${ratio >= 20 ? 'met' : 'NOT met'})`);
 
 // Part 3: backtests over BARS bars of one symbol.
 const bars = walk(BARS, 4242);
@@ -101,12 +114,12 @@ for (const [name, set] of [
   const runs: number[] = [];
   let trades = 0;
   for (let r = 0; r < 3; r++) {
-    const t0 = perf.now();
+    const t0 = process.cpuUsage();
     const res = await runEngine([{ symbol: 'X', instrumentId: 'x', lot: '1', warmup: [], bars }], { rules: set, sizing: { percentOfEquity: '50' }, initialCash: '1000000', feeRate: '0.0005', slippageBps: 2 });
-    runs.push(perf.now() - t0);
+    runs.push(cpuMs(t0));
     trades = res!.trades.length;
   }
   const best = Math.min(...runs);
   const rate = BARS / (best / 1000);
-  console.log(`   ${name.padEnd(22)} best of 3 ${best.toFixed(0)} ms = ${(rate / 1e6).toFixed(2)} M bars/s, ${trades} trades  (target ≥ 1 M bars/s: ${rate >= 1e6 ? 'met' : 'NOT met'})`);
+  console.log(`   ${name.padEnd(22)} best of 3 ${best.toFixed(0)} ms of CPU = ${(rate / 1e6).toFixed(2)} M bars/s, ${trades} trades  (target ≥ 1 M bars/s: ${rate >= 1e6 ? 'met' : 'NOT met'})`);
 }
