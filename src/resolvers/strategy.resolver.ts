@@ -3,7 +3,7 @@ import { CreateStrategyInput, Signal, Strategy, StrategyRun, StrategyRunConnecti
 import { Instrument } from '../schema/instrument.type.js';
 import { Order } from '../schema/order.type.js';
 import { Portfolio } from '../schema/portfolio.type.js';
-import { JSONScalar } from '../schema/scalars.js';
+import { DateTimeScalar, JSONScalar } from '../schema/scalars.js';
 import { requireUser, type GqlContext } from './context.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { pageSize } from './pagination.js';
@@ -91,10 +91,18 @@ export class StrategyResolver {
 
   @Subscription(() => Signal, {
     subscribe: ({ args, context }: SubscribeResolverData<unknown, Record<string, unknown>, GqlContext>) =>
-      context.services.strategySignals.stream(requireUser(context), (args as { strategyId?: string | null }).strategyId ?? null),
+      context.services.strategySignals.stream(
+        requireUser(context),
+        (args as { strategyId?: string | null }).strategyId ?? null,
+        (args as { after?: Date | null }).after ?? null,
+      ),
     description: "Signals of your strategies as they are recorded (one strategy, or all of yours).",
   })
-  strategySignal(@Root() s: SignalRow, @Arg('strategyId', () => ID, { nullable: true, description: 'One strategy; all of yours if omitted.' }) _strategyId: string | null): SignalRow {
+  strategySignal(
+    @Root() s: SignalRow,
+    @Arg('strategyId', () => ID, { nullable: true, description: 'One strategy; all of yours if omitted.' }) _strategyId: string | null,
+    @Arg('after', () => DateTimeScalar, { nullable: true, description: 'Replay signals recorded after this time first, then go live.' }) _after: Date | null,
+  ): SignalRow {
     return s;
   }
 }

@@ -9,6 +9,8 @@ import { FillResolver, OrderResolver } from '../resolvers/order.resolver.js';
 import { SubscriptionResolver } from '../resolvers/subscription.resolver.js';
 import { AnalyticsResolver, PerformanceFieldsResolver } from '../resolvers/analytics.resolver.js';
 import { MarketResolver } from '../resolvers/market.resolver.js';
+import { BacktestResolver, BacktestTradeResolver } from '../resolvers/backtest.resolver.js';
+import { ScreenerMatchResolver, ScreenerResolver } from '../resolvers/screener.resolver.js';
 import { SignalResolver, StrategyResolver, StrategyRunResolver } from '../resolvers/strategy.resolver.js';
 import { BasketLineResolver, ConstituentResolver, SmallcaseResolver } from '../resolvers/smallcase.resolver.js';
 import { InvestmentHoldingResolver, InvestmentResolver } from '../resolvers/investment.resolver.js';
@@ -39,6 +41,10 @@ export async function buildAppSchema(): Promise<GraphQLSchema> {
       StrategyResolver,
       StrategyRunResolver,
       SignalResolver,
+      BacktestResolver,
+      BacktestTradeResolver,
+      ScreenerResolver,
+      ScreenerMatchResolver,
       AnalyticsResolver,
       PerformanceFieldsResolver,
       SmallcaseResolver,

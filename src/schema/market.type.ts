@@ -1,4 +1,5 @@
 import { Field, Float, Int, ObjectType, registerEnumType } from 'type-graphql';
+export { ImportError, ImportResult } from './import.type.js';
 import { DateTimeScalar, DecimalScalar } from './scalars.js';
 
 export enum CandleInterval {
@@ -37,8 +38,6 @@ export class IndicatorPoint {
   value!: number | null;
 }
 
-// One ImportResult type for every import (candles, earnings, activities).
-export { ImportError, ImportResult } from './import.type.js';
 
 @ObjectType({ description: 'The verdict on a rule-language expression.' })
 export class RuleCheck {

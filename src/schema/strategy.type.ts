@@ -1,4 +1,4 @@
-import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { Field, Float, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { DateTimeScalar, DecimalScalar, JSONScalar } from './scalars.js';
 import { CandleInterval } from './market.type.js';
 import { PageInfo } from './order.type.js';
@@ -192,4 +192,64 @@ export class StrategyRunConnection {
   edges!: StrategyRunEdge[];
   @Field(() => PageInfo, { description: 'Paging.' })
   pageInfo!: PageInfo;
+}
+
+export enum ScreenerKind {
+  TOP_GAINERS = 'TOP_GAINERS',
+  STD_FILTER = 'STD_FILTER',
+  RULES = 'RULES',
+  EARNINGS = 'EARNINGS',
+}
+registerEnumType(ScreenerKind, { name: 'ScreenerKind', description: 'How a screener picks instruments (parameters in the README).' });
+
+@InputType({ description: 'A screener definition.' })
+export class CreateScreenerInput {
+  @Field(() => String, { description: 'Name.' })
+  name!: string;
+  @Field(() => ScreenerKind, { description: 'Kind.' })
+  kind!: ScreenerKind;
+  @Field(() => JSONScalar, { nullable: true, description: 'TOP_GAINERS { period, top }; STD_FILTER { period, lookback, minZ, top }; EARNINGS { quarters, minBeats }.' })
+  parameters?: Record<string, unknown> | null;
+  @Field(() => String, { nullable: true, description: 'RULES: the condition, in the rule language.' })
+  rule?: string | null;
+  @Field(() => UniverseInput, { description: 'Instruments to screen.' })
+  universe!: UniverseInput;
+  @Field(() => CandleInterval, { nullable: true, description: 'Bars to screen on (default D1).' })
+  interval?: CandleInterval | null;
+  @Field(() => String, { nullable: true, description: 'Cron (at most once a minute) for scheduled runs.' })
+  schedule?: string | null;
+  @Field(() => String, { nullable: true, description: 'Time zone of the cron.' })
+  timezone?: string | null;
+  @Field(() => ID, { nullable: true, description: 'Watchlist the matches replace (one is created if omitted).' })
+  outputWatchlistId?: string | null;
+}
+
+@ObjectType({ description: 'One instrument a screener picked.' })
+export class ScreenerMatch {
+  @Field(() => Float, { nullable: true, description: 'Strength (return, z-score, average EPS surprise); null for RULES.' })
+  score!: number | null;
+  @Field(() => JSONScalar, { nullable: true, description: 'The figures behind the pick.' })
+  values!: unknown;
+}
+
+@ObjectType({ description: 'One run of a screener.' })
+export class ScreenerRun {
+  @Field(() => ID, { description: 'Id.' })
+  id!: string;
+  @Field(() => DateTimeScalar, { nullable: true, description: 'When it finished.' })
+  finishedAt!: Date | null;
+  @Field(() => [ScreenerMatch], { description: 'Matches, strongest first.' })
+  matches!: ScreenerMatch[];
+}
+
+@ObjectType({ description: 'A screener.' })
+export class Screener {
+  @Field(() => ID, { description: 'Id.' })
+  id!: string;
+  @Field(() => String, { description: 'Name.' })
+  name!: string;
+  @Field(() => ScreenerKind, { description: 'Kind.' })
+  kind!: ScreenerKind;
+  @Field(() => String, { nullable: true, description: 'Cron.' })
+  schedule!: string | null;
 }

@@ -20,10 +20,12 @@ export class SymbolEngine {
     rules: RuleSet,
     public side: Side = 'FLAT',
   ) {
-    this.el = rules.enterLong?.create();
-    this.xl = rules.exitLong?.create();
-    this.es = rules.enterShort?.create();
-    this.xs = rules.exitShort?.create();
+    // One shared map: the four conditions compute each common indicator once per bar.
+    const shared = new Map<string, unknown>();
+    this.el = rules.enterLong?.create(shared);
+    this.xl = rules.exitLong?.create(shared);
+    this.es = rules.enterShort?.create(shared);
+    this.xs = rules.exitShort?.create(shared);
   }
 
   /** Feed a bar without acting on it (warm-up before the first bar a run may trade on). */

@@ -14,12 +14,19 @@ import { SignalStream } from './signal-stream.js';
 import { StrategyRunner } from './strategy-runner.js';
 import { StrategyService } from './strategy.service.js';
 import type { UniverseSources } from './universe.js';
+import { BacktestService } from './backtest.service.js';
+import { ScreenerService } from './screener.service.js';
+import type { WatchlistService } from '../watchlists/watchlist.service.js';
+import { runBacktestJob, type StrategyJobMap } from './jobs.js';
+import { createQueue } from '../../jobs/index.js';
 
 /** The strategies capability's doors, merged into `Services`. */
 export interface StrategyServices {
   marketData: MarketDataService;
   strategies: StrategyService;
   strategySignals: SignalStream;
+  backtests: BacktestService;
+  screeners: ScreenerService;
 }
 
 export interface StrategyCapability {
@@ -43,7 +50,7 @@ export function createStrategyCapability(deps: {
   instruments: InstrumentService;
   portfolios: PortfolioService;
   orders: OrderService;
-  watchlists: UniverseSources['watchlists'];
+  watchlists: WatchlistService;
   smallcases: UniverseSources['smallcases'];
 }): StrategyCapability {
   const { config, db, clock, pubsub } = deps;
@@ -56,15 +63,33 @@ export function createStrategyCapability(deps: {
   const runner = new StrategyRunner({ db, clock, logger, pubsub, instruments: deps.instruments, portfolios: deps.portfolios, orders: deps.orders, marketData, universe });
   const strategies = new StrategyService({ db, clock, logger, instruments: deps.instruments, portfolios: deps.portfolios, runner, scheduler, universe });
   const strategySignals = new SignalStream({ db, pubsub, strategies });
+  const queue = createQueue<StrategyJobMap>({ redisUrl: config.redisUrl, prefix: config.redisPrefix, name: 'strategies', logger });
+  const backtests = new BacktestService({
+    db,
+    clock,
+    logger,
+    pubsub,
+    marketData,
+    strategies,
+    universe,
+    limits: config.strategies,
+    queue: () => ({ enqueue: (id) => queue.add('run-backtest', { backtestId: id }, { jobId: id }) }),
+  });
+  const screeners = new ScreenerService({ db, clock, logger, instruments: deps.instruments, marketData, watchlists: deps.watchlists, universe, scheduler });
   return {
-    services: { marketData, strategies, strategySignals },
+    services: { marketData, strategies, strategySignals, backtests, screeners },
     scheduler,
     startWorker: async () => {
+      await queue.work({ 'run-backtest': runBacktestJob(backtests) }, { concurrency: 2 });
       await scheduler.start(async (target, at) => {
         if (target.kind === 'strategy') await strategies.onTick(target.id, at);
+        else await screeners.onTick(target.id, at);
       });
       await strategies.restoreSchedules();
     },
-    stop: () => scheduler.close(),
+    stop: async () => {
+      await scheduler.close();
+      await queue.close();
+    },
   };
 }

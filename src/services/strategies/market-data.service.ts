@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gte, lt, lte } from 'drizzle-orm';
+import { and, asc, desc, eq, gte, lt, lte, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
 import { candles } from '../../db/schema/market.js';
 import { BadInputError } from '../../errors.js';
@@ -84,6 +84,15 @@ export class MarketDataService {
       .orderBy(asc(candles.startsAt))
       .limit(r.max ?? 5_000_000);
     return rows.map(toBar);
+  }
+
+  /** How many bars an instrument has in [from, to]. */
+  async count(instrumentId: string, interval: IntervalCode, from: Date, to: Date): Promise<number> {
+    const [r] = await this.deps.db
+      .select({ n: sql<number>`count(*)::int` })
+      .from(candles)
+      .where(and(eq(candles.instrumentId, instrumentId), eq(candles.interval, interval), gte(candles.startsAt, from), lte(candles.startsAt, to)));
+    return Number(r?.n ?? 0);
   }
 
   /** The `count` bars strictly before `time`, oldest first (indicator warm-up). */

@@ -1,8 +1,8 @@
 import type { Bar } from '../../market/history.js';
-import { Decimal, dec, fmt, ZERO } from '../../lib/decimal.js';
+import { divDownU, mulU, text, units, unitsOf } from './fixed.js';
 import type { RuleSet, SignalAction } from '../definition.js';
 import { SymbolEngine } from '../signal-engine.js';
-import { entryQuantity, type Sizing } from '../sizing.js';
+import type { Sizing } from '../sizing.js';
 
 export interface BacktestSeries {
   symbol: string;
@@ -71,20 +71,21 @@ export interface EngineHooks {
 }
 
 interface Book {
-  qty: Decimal;
+  qty: bigint;
   side: 'LONG' | 'SHORT';
   entryTime: number;
-  entryPrice: Decimal;
-  entryFee: Decimal;
-  lastClose: number;
+  entryPrice: bigint;
+  entryFee: bigint;
 }
 
 const DAY = 86_400_000;
 
 /**
  * Replays bars through the strategy's engines with a simple fill model: a signal on a bar's close fills at
- * that close moved against us by `slippageBps`, paying `feeRate` of the notional. Cash and trade P&L are
- * exact decimals; the equity curve marks positions at closes in floating point (it feeds ratios, not money).
+ * that close moved against us by `slippageBps` (rounded to 8 places), paying `feeRate` of the notional
+ * (rounded half-up to 8 places). Cash and trade P&L are exact decimals (fixed-point, fixed.ts); the equity
+ * curve marks positions at closes in floating point (it feeds ratios, not money). Entry sizes follow the
+ * live rule (`entryQuantity`): a quantity, an amount or a percent of equity, rounded down to the lot.
  * Deterministic: the same input gives the same signals, trades and curve. Bars of several instruments are
  * merged by time (ties in the order of `series`).
  */
@@ -95,15 +96,18 @@ export async function runEngine(series: readonly BacktestSeries[], p: BacktestPa
     return e;
   });
   const books: (Book | undefined)[] = series.map(() => undefined);
-  const lots = series.map((s) => dec(s.lot));
-  let cash = dec(p.initialCash);
-  const feeRate = dec(p.feeRate);
+  const lots = series.map((s) => units(s.lot));
+  let cash = units(p.initialCash);
+  const feeRate = units(p.feeRate);
   const slip = p.slippageBps / 10_000;
+  const sizeQty = p.sizing.quantity ? units(p.sizing.quantity) : null;
+  const sizeAmount = p.sizing.amount ? units(p.sizing.amount) : null;
+  const sizePct = p.sizing.percentOfEquity ? units(p.sizing.percentOfEquity) : 0n;
   const signals: EngineSignal[] = [];
   const trades: EngineTrade[] = [];
   const daily: EnginePoint[] = [];
   // Float mirror of the book for the per-bar equity mark: cash as a number plus Σ signed qty × close.
-  let cashF = cash.toNumber();
+  let cashF = Number(cash) / 1e8;
   const qtyF = new Float64Array(series.length);
   const closeF = new Float64Array(series.length);
   let openBooks = 0;
@@ -118,41 +122,52 @@ export async function runEngine(series: readonly BacktestSeries[], p: BacktestPa
   const fill = (i: number, action: SignalAction, bar: Bar) => {
     const s = series[i]!;
     const buying = action === 'ENTER_LONG' || action === 'EXIT_SHORT';
-    const px = new Decimal(bar.close * (buying ? 1 + slip : 1 - slip)).toDecimalPlaces(8);
+    const px = unitsOf(bar.close * (buying ? 1 + slip : 1 - slip));
     signals.push({ instrumentId: s.instrumentId, symbol: s.symbol, action, time: bar.time, price: bar.close });
+    if (px <= 0n) return;
     if (action === 'ENTER_LONG' || action === 'ENTER_SHORT') {
-      const equity = dec(cashF + sumMarks(qtyF, closeF)).toDecimalPlaces(8);
-      const q = entryQuantity(p.sizing, px, equity.gt(0) ? equity : ZERO, lots[i]!);
-      if (q.isZero()) return;
-      const fee = px.mul(q).mul(feeRate);
-      cash = action === 'ENTER_LONG' ? cash.minus(px.mul(q)).minus(fee) : cash.plus(px.mul(q)).minus(fee);
-      books[i] = { qty: q, side: action === 'ENTER_LONG' ? 'LONG' : 'SHORT', entryTime: bar.time, entryPrice: px, entryFee: fee, lastClose: bar.close };
-      qtyF[i] = action === 'ENTER_LONG' ? q.toNumber() : -q.toNumber();
+      let q: bigint;
+      if (sizeQty !== null) q = sizeQty;
+      else if (sizeAmount !== null) q = divDownU(sizeAmount, px);
+      else {
+        const equity = unitsOf(cashF + sumMarks(qtyF, closeF));
+        q = equity > 0n ? divDownU(mulU(equity, sizePct) / 100n, px) : 0n;
+      }
+      const lot = lots[i]!;
+      q = lot > 0n ? q - (q % lot) : q;
+      if (q <= 0n) return;
+      const notional = mulU(px, q);
+      const fee = mulU(notional, feeRate);
+      cash = action === 'ENTER_LONG' ? cash - notional - fee : cash + notional - fee;
+      books[i] = { qty: q, side: action === 'ENTER_LONG' ? 'LONG' : 'SHORT', entryTime: bar.time, entryPrice: px, entryFee: fee };
+      qtyF[i] = (action === 'ENTER_LONG' ? 1 : -1) * (Number(q) / 1e8);
       openBooks++;
     } else {
       const b = books[i];
       if (!b) return;
-      const fee = px.mul(b.qty).mul(feeRate);
-      const gross = b.side === 'LONG' ? px.minus(b.entryPrice).mul(b.qty) : b.entryPrice.minus(px).mul(b.qty);
-      const pnl = gross.minus(fee).minus(b.entryFee);
-      cash = b.side === 'LONG' ? cash.plus(px.mul(b.qty)).minus(fee) : cash.minus(px.mul(b.qty)).minus(fee);
+      const notional = mulU(px, b.qty);
+      const entryNotional = mulU(b.entryPrice, b.qty);
+      const fee = mulU(notional, feeRate);
+      const gross = b.side === 'LONG' ? notional - entryNotional : entryNotional - notional;
+      const pnl = gross - fee - b.entryFee;
+      cash = b.side === 'LONG' ? cash + notional - fee : cash - notional - fee;
       trades.push({
         instrumentId: s.instrumentId,
         symbol: s.symbol,
         side: b.side,
-        quantity: fmt(b.qty),
+        quantity: text(b.qty),
         entryTime: b.entryTime,
-        entryPrice: fmt(b.entryPrice),
+        entryPrice: text(b.entryPrice),
         exitTime: bar.time,
-        exitPrice: fmt(px),
-        pnl: fmt(pnl.toDecimalPlaces(8)),
-        returnPct: pnl.div(b.entryPrice.mul(b.qty)).toNumber(),
+        exitPrice: text(px),
+        pnl: text(pnl),
+        returnPct: Number(pnl) / Number(entryNotional),
       });
       books[i] = undefined;
       qtyF[i] = 0;
       openBooks--;
     }
-    cashF = cash.toNumber();
+    cashF = Number(cash) / 1e8;
   };
 
   for (let k = 0; k < total; k++) {
@@ -179,15 +194,15 @@ export async function runEngine(series: readonly BacktestSeries[], p: BacktestPa
   let value = cash;
   books.forEach((b, i) => {
     if (!b) return;
-    const mark = new Decimal(closeF[i]!);
-    value = b.side === 'LONG' ? value.plus(mark.mul(b.qty)) : value.minus(mark.mul(b.qty));
+    const mark = mulU(unitsOf(closeF[i]!), b.qty);
+    value = b.side === 'LONG' ? value + mark : value - mark;
     trades.push({
       instrumentId: series[i]!.instrumentId,
       symbol: series[i]!.symbol,
       side: b.side,
-      quantity: fmt(b.qty),
+      quantity: text(b.qty),
       entryTime: b.entryTime,
-      entryPrice: fmt(b.entryPrice),
+      entryPrice: text(b.entryPrice),
       exitTime: null,
       exitPrice: null,
       pnl: null,
@@ -199,8 +214,8 @@ export async function runEngine(series: readonly BacktestSeries[], p: BacktestPa
     signals,
     trades,
     daily,
-    finalCash: fmt(cash.toDecimalPlaces(8)),
-    finalValue: fmt(value.toDecimalPlaces(8)),
+    finalCash: text(cash),
+    finalValue: text(value),
     barsProcessed: total,
     exposure: daily.length ? exposed / daily.length : 0,
   };

@@ -18,7 +18,12 @@ export interface CompiledRule {
   type: ValueType;
   /** Bars to replay before the rule's value can be trusted (see `lookback`). */
   warmup: number;
-  create(): RuleEvaluator;
+  /**
+   * A fresh evaluator. Evaluators created with the same `shared` map share identical sub-expressions
+   * (one MACD for `macd(...)` and `macdSignal(...)` of a strategy's entry and exit rules), each computed
+   * once per bar.
+   */
+  create(shared?: Map<string, unknown>): RuleEvaluator;
 }
 
 export interface RuleEvaluator {
@@ -29,7 +34,7 @@ export interface RuleEvaluator {
 export function compileRule(source: string): CompiledRule {
   const ast = parse(source);
   const type = check(ast);
-  return { source, normalized: normalize(ast), type, warmup: lookback(ast), create: () => ({ next: build(ast) }) };
+  return { source, normalized: normalize(ast), type, warmup: lookback(ast), create: (shared) => ({ next: build(ast, shared ?? new Map()) }) };
 }
 
 const truthy = (v: number | null) => v !== null && v !== 0;
@@ -63,8 +68,64 @@ function seriesIndicator(name: string, ps: number[]): SeriesIndicator {
   }
 }
 
-/** Build the step function of a checked AST. Every node runs on every bar (indicators must see each one). */
-function build(n: Node): Step {
+/** Compute once per bar: a shared node called again for the same bar returns its first answer. */
+function memo(step: Step): Step {
+  let lastBar: Bar | undefined;
+  let last: number | null = null;
+  return (b) => {
+    if (b === lastBar) return last;
+    lastBar = b;
+    last = step(b);
+    return last;
+  };
+}
+
+/**
+ * Build the step function of a checked AST. Every node runs on every bar (indicators must see each one).
+ * Indicator calls and look-backs are shared through `shared` by their canonical text, memoised per bar.
+ */
+function build(n: Node, shared: Map<string, unknown>): Step {
+  if (n.kind === 'call' || n.kind === 'offset') {
+    const key = normalize(n);
+    const hit = shared.get(key) as Step | undefined;
+    if (hit) return hit;
+    const step = memo(buildNode(n, shared));
+    shared.set(key, step);
+    return step;
+  }
+  return buildNode(n, shared);
+}
+
+/** One MACD per (source, periods) and strategy: line and signal of the current bar. */
+function macdCore(src: Step, ps: number[], key: string, shared: Map<string, unknown>): (b: Bar) => { line: number | null; signal: number | null } {
+  const hit = shared.get(key) as ((b: Bar) => { line: number | null; signal: number | null }) | undefined;
+  if (hit) return hit;
+  const fast = new Ema(ps[0]!);
+  const slow = new Ema(ps[1]!);
+  const sig = new Ema(ps[2]!);
+  const out = { line: null as number | null, signal: null as number | null };
+  let lastBar: Bar | undefined;
+  const step = (b: Bar) => {
+    if (b === lastBar) return out;
+    lastBar = b;
+    const x = src(b);
+    const f = x === null ? null : fast.next(x);
+    const s = x === null ? null : slow.next(x);
+    if (f === null || s === null) {
+      out.line = null;
+      out.signal = null;
+    } else {
+      out.line = f - s;
+      out.signal = sig.next(out.line);
+    }
+    return out;
+  };
+  shared.set(key, step);
+  return step;
+}
+
+function buildNode(n: Node, shared: Map<string, unknown>): Step {
+  const build_ = (c: Node) => build(c, shared);
   switch (n.kind) {
     case 'num': {
       const v = n.value;
@@ -75,22 +136,22 @@ function build(n: Node): Step {
       return (b) => b[f];
     }
     case 'neg': {
-      const a = build(n.arg);
+      const a = build_(n.arg);
       return (b) => {
         const v = a(b);
         return v === null ? null : -v;
       };
     }
     case 'not': {
-      const a = build(n.arg);
+      const a = build_(n.arg);
       return (b) => {
         const v = a(b);
         return v === null ? null : v === 0 ? 1 : 0;
       };
     }
     case 'arith': {
-      const l = build(n.left);
-      const r = build(n.right);
+      const l = build_(n.left);
+      const r = build_(n.right);
       switch (n.op) {
         case '+':
           return (b) => {
@@ -120,8 +181,8 @@ function build(n: Node): Step {
       break;
     }
     case 'compare': {
-      const l = build(n.left);
-      const r = build(n.right);
+      const l = build_(n.left);
+      const r = build_(n.right);
       const cmp: (x: number, y: number) => boolean =
         n.op === '<' ? (x, y) => x < y : n.op === '<=' ? (x, y) => x <= y : n.op === '>' ? (x, y) => x > y : n.op === '>=' ? (x, y) => x >= y : n.op === '==' ? (x, y) => x === y : (x, y) => x !== y;
       return (b) => {
@@ -131,8 +192,8 @@ function build(n: Node): Step {
       };
     }
     case 'logic': {
-      const l = build(n.left);
-      const r = build(n.right);
+      const l = build_(n.left);
+      const r = build_(n.right);
       // Both sides always run (their indicators must see every bar); an unknown side counts as false.
       return n.op === 'and'
         ? (b) => {
@@ -147,7 +208,7 @@ function build(n: Node): Step {
           };
     }
     case 'offset': {
-      const a = build(n.arg);
+      const a = build_(n.arg);
       const k = n.bars;
       const ring: (number | null)[] = new Array(k + 1).fill(null);
       let i = 0;
@@ -162,8 +223,8 @@ function build(n: Node): Step {
     }
     case 'call': {
       if (n.name === 'crossesAbove' || n.name === 'crossesBelow') {
-        const a = build(n.args[0]!);
-        const c = build(n.args[1]!);
+        const a = build_(n.args[0]!);
+        const c = build_(n.args[1]!);
         const above = n.name === 'crossesAbove';
         let pa: number | null = null;
         let pc: number | null = null;
@@ -186,7 +247,16 @@ function build(n: Node): Step {
         const ind = new Atr(ps[0]!);
         return (b) => ind.next(b);
       }
-      const src = build(n.args[0]!);
+      const src = build_(n.args[0]!);
+      if (n.name === 'macd' || n.name === 'macdSignal' || n.name === 'macdHist') {
+        const core = macdCore(src, ps, `macd|${normalize(n.args[0]!)}|${ps.join(',')}`, shared);
+        if (n.name === 'macd') return (b) => core(b).line;
+        if (n.name === 'macdSignal') return (b) => core(b).signal;
+        return (b) => {
+          const c = core(b);
+          return c.line === null || c.signal === null ? null : c.line - c.signal;
+        };
+      }
       const ind = seriesIndicator(n.name, ps);
       return (b) => ind.next(src(b));
     }
