@@ -3,7 +3,7 @@
  *
  * Embedded by default (PGlite, in-process queue); with DATABASE_URL and REDIS_URL it runs on a fresh
  * Postgres database and Redis. Set-up writes the advisor's clients, their portfolios (cash and a
- * position), half of them with an investment profile, and a two-stock smallcase, straight in SQL.
+ * position), half of them with an investment profile, and a two-stock smallcase (createSmallcase); the rest straight in SQL.
  *
  *   baseline   createProposal one at a time over GraphQL for 20 clients, extrapolated to N
  *   bulk       one proposeSmallcaseToClients for all N clients (warnings per client)
@@ -69,9 +69,7 @@ async function main() {
     await x.execute(sql`insert into investment_profiles (portfolio_id, risk_level, max_position_weight, excluded_symbols)
       select p.id, 'MODERATE', 0.1, '{INFY}' from portfolios p join users u on u.id = p.owner_id
       where u.advisor_id = ${advisorId} and right(u.email, 40) > '' and (hashtext(u.email) % 2) = 0`);
-    const sc = rowsOf(await x.execute(sql`insert into smallcases (owner_id, name) values (${advisorId}, 'Bench IT') returning id`))[0].id as string;
-    await x.execute(sql`insert into smallcase_constituents (smallcase_id, instrument_id, weight)
-      select ${sc}, id, 0.5 from instruments where exchange = 'NSE' and symbol in ('TCS', 'INFY')`);
+    const sc = (await gql(`mutation { createSmallcase(input: { name: "Bench IT", constituents: [{ symbol: "TCS", weight: "0.5" }, { symbol: "INFY", weight: "0.5" }] }) { id } }`, {}, token)).createSmallcase.id as string;
     const portfolios = rowsOf(await x.execute(sql`select p.id from portfolios p join users u on u.id = p.owner_id where u.advisor_id = ${advisorId} limit ${BASELINE}`)).map((r) => r.id as string);
     console.log(`set-up ${Math.round(performance.now() - t0)} ms`);
 

@@ -40,6 +40,8 @@ import { ApiKeyService } from './auth/api-keys.service.js';
 import { PrincipalResolver } from './auth/principals.js';
 import { OidcVerifier } from './auth/oidc.js';
 import { buildPeople } from './services/people/people.module.js';
+import { createBasketServices } from './services/baskets/index.js';
+import { WatchlistService } from './services/watchlists/watchlist.service.js';
 
 export interface App {
   role: Role;
@@ -124,7 +126,8 @@ export async function startApp(config: Config, role: Exclude<Role, 'migrate'>, o
     const oidc = config.people.oidc ? new OidcVerifier({ db: db.db, logger, audit }, config.people.oidc) : null;
     const people = new PeopleService({ db: db.db, policy, audit, logger });
     await people.promoteConfiguredAdmin(config.people.adminEmail);
-    const peopleParts = buildPeople({ config, db: db.db, clock, logger, pubsub, relay, policy, audit, instruments, orders });
+    const baskets = createBasketServices({ db: db.db, clock, logger, queue, relay, instruments, portfolios, brokers, maxOrderNotional: config.limits.maxOrderNotional, minTicket: config.baskets.minTicket });
+    const peopleParts = buildPeople({ config, db: db.db, clock, logger, pubsub, relay, policy, audit, instruments, orders, baskets });
     onStop(() => peopleParts.close());
     const services: Services = {
       auth: new AuthService({ db: db.db, clock, logger, accessTokens, refreshTtlSeconds: config.refreshTokenTtlSeconds, audit, adminEmail: config.people.adminEmail }),
@@ -144,6 +147,8 @@ export async function startApp(config: Config, role: Exclude<Role, 'migrate'>, o
       apiKeys,
       principals: new PrincipalResolver({ db: db.db, accessTokens, apiKeys, oidc }),
       ...peopleParts.services,
+      baskets,
+      watchlists: new WatchlistService({ db: db.db, clock, instruments, pubsub }),
     };
     const execution = new OrderExecutionService({ db: db.db, clock, logger, queue, relay, rateLimiter, brokers, metrics });
 
@@ -156,7 +161,7 @@ export async function startApp(config: Config, role: Exclude<Role, 'migrate'>, o
     // Drain jobs before the relay, brokers and pools they use are closed (stops run in reverse).
     onStop(() => queue.close());
     if (runsWorker) {
-      await registerWorkers({ queue, execution, brokers, logger, metrics, concurrency: config.workerConcurrency });
+      await registerWorkers({ queue, execution, brokers, logger, metrics, concurrency: config.workerConcurrency, basketRuns: baskets.runs, basketSweepMs: config.baskets.sweepMs });
       await peopleParts.startWorkers();
       await leadership.start(
         async () => {

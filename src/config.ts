@@ -59,6 +59,10 @@ const EnvSchema = z.object({
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).default(5000),
   SMTP_URL: z.string().url().optional(),
   EMAIL_FROM: z.string().default('TradeGraph <no-reply@tradegraph.dev>'),
+  /** Rebalances skip trades worth less than this, per currency ("INR:500,USD:10"). */
+  BASKET_MIN_TICKET: z.string().regex(/^([A-Z]{3}:\d+(\.\d+)?)(,[A-Z]{3}:\d+(\.\d+)?)*$/).default('INR:500,USD:10'),
+  /** How often the worker sweeps basket runs whose phase has ended (a safety net for missed nudges). */
+  BASKET_SWEEP_MS: z.coerce.number().int().min(100).default(2000),
 });
 
 export type Role = 'all' | 'api' | 'worker' | 'migrate';
@@ -84,6 +88,7 @@ export interface Config {
   market: { simulate: boolean; seed: number; tickMs: number };
   workerConcurrency: number;
   shutdownTimeoutMs: number;
+  baskets: { minTicket: Record<string, string>; sweepMs: number };
   limits: {
     maxDepth: number;
     maxCost: number;
@@ -155,6 +160,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     market: { simulate: e.MARKET_SIM, seed: e.MARKET_SEED, tickMs: e.MARKET_TICK_MS },
     workerConcurrency: e.WORKER_CONCURRENCY,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    baskets: { minTicket: Object.fromEntries(e.BASKET_MIN_TICKET.split(',').map((p) => p.split(':') as [string, string])), sweepMs: e.BASKET_SWEEP_MS },
     limits: {
       maxDepth: e.MAX_QUERY_DEPTH,
       maxCost: e.MAX_QUERY_COST,

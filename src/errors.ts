@@ -19,6 +19,7 @@ export const ErrorCode = {
   RATE_LIMITED: 'RATE_LIMITED',
   QUERY_TOO_COMPLEX: 'QUERY_TOO_COMPLEX',
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
+  INVALID_STATE: 'INVALID_STATE',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -114,10 +115,9 @@ export class RateLimitedError extends DomainError {
     super(ErrorCode.RATE_LIMITED, 'Too many requests; slow down', { retryAfterMs });
   }
 }
-
-/** Any object other than an order not in a state that allows the action (a decided proposal, ...). */
+/** Any object other than an order that is not in a state allowing the action (a run in flight, an archived smallcase...). */
 export class InvalidStateError extends DomainError {
-  constructor(what: string, status: string, action: string) {
-    super('INVALID_STATE' as ErrorCode, `Cannot ${action} a ${what} in status ${status}`, { status });
+  constructor(message: string, details?: Record<string, unknown>) {
+    super(ErrorCode.INVALID_STATE, message, details);
   }
 }

@@ -125,6 +125,15 @@ export class GraphqlPath {
     return this.accounts.map((a) => a.portfolioId);
   }
 
+  /** The api's base URL and the accounts set up (benchmarks that drive more than placeOrder). */
+  get apiBaseUrl(): string {
+    return this.apiUrl;
+  }
+
+  get accountList(): readonly Account[] {
+    return this.accounts;
+  }
+
   async start(maxSockets: number): Promise<void> {
     this.db = await createDatabase(this.env.databaseUrl);
     this.prefix = newRedisPrefix('g');

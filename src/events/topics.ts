@@ -14,7 +14,7 @@ export interface PortfolioEventMessage {
   createdAt: string;
 }
 
-export type PortfolioEventType = 'ORDER_UPDATED' | 'FILL_RECEIVED' | 'BALANCE_CHANGED' | 'POSITION_CHANGED';
+export type PortfolioEventType = 'ORDER_UPDATED' | 'FILL_RECEIVED' | 'BALANCE_CHANGED' | 'POSITION_CHANGED' | 'BASKET_RUN_UPDATED';
 
 /** A quote as it travels on the 'quotes' topic: the same shape as the market's Quote. */
 export type QuoteMessage = Quote;

@@ -13,6 +13,8 @@ export interface JobMap {
   'sync-order': { orderId: string };
   /** Periodic sweep: re-enqueue lost submissions, sync open orders. */
   reconcile: { at?: string };
+  /** Periodic: advance basket runs whose current phase has ended (safety net for the order-settled nudge). */
+  'basket-sweep': { at?: string };
 }
 
 export type OrderQueue = JobQueue<JobMap>;

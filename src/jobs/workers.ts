@@ -9,6 +9,8 @@ import { cancelOrderJob } from './cancel-order.job.js';
 import { applyFillJob } from './apply-fill.job.js';
 import { syncOrderJob } from './sync-order.job.js';
 import { reconcileJob } from './reconcile.job.js';
+import { basketSweepJob } from './basket-sweep.job.js';
+import type { BasketRunService } from '../services/baskets/basket-run.service.js';
 
 export const RECONCILE_EVERY_MS = 5_000;
 
@@ -38,6 +40,9 @@ export async function registerWorkers(deps: {
   logger: Logger;
   metrics: Metrics;
   concurrency: number;
+  /** Basket runs: nudged after every order job, swept every `basketSweepMs`. */
+  basketRuns?: BasketRunService;
+  basketSweepMs?: number;
 }): Promise<void> {
   const { queue, execution, logger, metrics } = deps;
   for (const broker of deps.brokers.all()) {
@@ -67,7 +72,21 @@ export async function registerWorkers(deps: {
     'apply-fill': timed('apply-fill', metrics, applyFillJob(execution)),
     'sync-order': timed('sync-order', metrics, syncOrderJob(execution)),
     reconcile: timed('reconcile', metrics, reconcileJob(execution, logger)),
+    'basket-sweep': timed('basket-sweep', metrics, deps.basketRuns ? basketSweepJob(deps.basketRuns) : async () => {}),
   };
+  if (deps.basketRuns) {
+    // After any job on an order, a basket run it belongs to may move on (buy phase, summary).
+    const runs = deps.basketRuns;
+    const nudge = <P extends { orderId: string }>(h: JobHandler<P>): JobHandler<P> => async (job) => {
+      await h(job);
+      await runs.onOrderSettled(job.data.orderId).catch((err) => logger.warn({ err, orderId: job.data.orderId }, 'basket run nudge failed; the sweep will retry'));
+    };
+    handlers['submit-order'] = nudge(handlers['submit-order']);
+    handlers['cancel-order'] = nudge(handlers['cancel-order']);
+    handlers['apply-fill'] = nudge(handlers['apply-fill']);
+    handlers['sync-order'] = nudge(handlers['sync-order']);
+  }
   await queue.work(handlers, { concurrency: deps.concurrency });
   await queue.repeat('reconcile', {}, { everyMs: RECONCILE_EVERY_MS });
+  if (deps.basketRuns) await queue.repeat('basket-sweep', {}, { everyMs: deps.basketSweepMs ?? 2000 });
 }

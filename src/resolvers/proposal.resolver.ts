@@ -105,7 +105,7 @@ export class ProposalResolver {
         const instrument = await ctx.services.instruments.resolve(l.symbol!, l.exchange);
         const last = ctx.services.instruments.quoteOf(instrument)?.last ?? null;
         const price = l.limitPrice ?? last ?? '0';
-        return { instrument, side: l.side, quantity: l.quantity, estimatedPrice: fmt(price), estimatedValue: fmt(dec(price).mul(l.quantity!)), targetWeight: null, resultingWeight: null };
+        return { instrumentId: instrument.id, instrument, side: l.side, quantity: l.quantity, estimatedPrice: fmt(price), estimatedValue: fmt(dec(price).mul(l.quantity!)), targetWeight: null, resultingWeight: null };
       }),
     );
   }

@@ -13,6 +13,10 @@ import { AuditResolver } from '../resolvers/audit.resolver.js';
 import { mutationScopeGuard } from '../auth/scope.middleware.js';
 import { ProposalResolver } from '../resolvers/proposal.resolver.js';
 import { NotificationResolver, WebhookResolver } from '../resolvers/notification.resolver.js';
+import { BasketLineResolver, ConstituentResolver, SmallcaseResolver } from '../resolvers/smallcase.resolver.js';
+import { InvestmentHoldingResolver, InvestmentResolver } from '../resolvers/investment.resolver.js';
+import { BasketRunResolver, ExecutionLineResolver } from '../resolvers/basket-run.resolver.js';
+import { WatchlistItemResolver, WatchlistResolver } from '../resolvers/watchlist.resolver.js';
 
 /** The one GraphQL schema, built from the type-graphql classes. */
 export async function buildAppSchema(): Promise<GraphQLSchema> {
@@ -34,6 +38,15 @@ export async function buildAppSchema(): Promise<GraphQLSchema> {
       ProposalResolver,
       NotificationResolver,
       WebhookResolver,
+      SmallcaseResolver,
+      ConstituentResolver,
+      BasketLineResolver,
+      InvestmentResolver,
+      InvestmentHoldingResolver,
+      BasketRunResolver,
+      ExecutionLineResolver,
+      WatchlistResolver,
+      WatchlistItemResolver,
     ],
     globalMiddlewares: [mutationScopeGuard],
     validate: false,

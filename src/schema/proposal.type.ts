@@ -1,7 +1,7 @@
 import { Field, ID, InputType, ObjectType, registerEnumType } from 'type-graphql';
 import { DateTimeScalar, DecimalScalar } from './scalars.js';
-import { Instrument } from './instrument.type.js';
 import { OrderSide, OrderType, PageInfo } from './order.type.js';
+export { BasketLine } from './basket.type.js';
 
 export enum ProposalStatus {
   PENDING = 'PENDING',
@@ -15,34 +15,6 @@ registerEnumType(ProposalStatus, {
   name: 'ProposalStatus',
   description: 'PENDING until the client decides; APPROVED, then EXECUTED once its trades are placed; REJECTED, EXPIRED or CANCELED (by its advisor).',
 });
-
-/**
- * One line of a plan. NOTE for the merge with baskets: the basket service defines the same GraphQL type;
- * keep one class (theirs) and delete this one.
- */
-@ObjectType({ description: 'One trade of a plan or proposal.' })
-export class BasketLine {
-  @Field(() => Instrument, { description: 'What to trade.' })
-  instrument!: Instrument;
-
-  @Field(() => OrderSide, { description: 'Buy or sell.' })
-  side!: OrderSide;
-
-  @Field(() => DecimalScalar, { description: 'How many.' })
-  quantity!: string;
-
-  @Field(() => DecimalScalar, { description: 'Estimated price (limit price, or the last price).' })
-  estimatedPrice!: string;
-
-  @Field(() => DecimalScalar, { description: 'quantity × estimatedPrice.' })
-  estimatedValue!: string;
-
-  @Field(() => DecimalScalar, { nullable: true, description: 'Target weight in the portfolio, when the plan has one.' })
-  targetWeight!: string | null;
-
-  @Field(() => DecimalScalar, { nullable: true, description: 'Weight after the trade, when known.' })
-  resultingWeight!: string | null;
-}
 
 @ObjectType({ description: "An advisor's recommendation for a client's portfolio; it trades only when the client approves." })
 export class Proposal {

@@ -18,6 +18,8 @@ import type { NotificationService } from '../notifications/notification.service.
 import type { WebhookService } from '../notifications/webhook.service.js';
 import type { ProposalService } from './people/proposal.service.js';
 import type { ProposalDecisions } from './people/proposal.decisions.js';
+import type { BasketServices } from './baskets/index.js';
+import type { WatchlistService } from './watchlists/watchlist.service.js';
 
 /** Everything resolvers may call. Built once per process in app.ts from the configured ports. */
 export interface Services {
@@ -41,4 +43,6 @@ export interface Services {
   webhooks: WebhookService;
   proposals: ProposalService;
   proposalDecisions: ProposalDecisions;
+  baskets: BasketServices;
+  watchlists: WatchlistService;
 }

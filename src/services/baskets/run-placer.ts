@@ -1,0 +1,144 @@
+import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
+import type { Tx } from '../../db/client.js';
+import { basketRunOrders, holds, orders, positions } from '../../db/schema/index.js';
+import { BadInputError, DomainError } from '../../errors.js';
+import { dec, fmt, toDb, type Decimal } from '../../lib/decimal.js';
+import type { NewEvent } from '../../events/outbox.js';
+import type { BrokerRegistry } from '../../brokers/registry.js';
+import type { InstrumentRow, InstrumentService } from '../instrument.service.js';
+import type { PortfolioRow } from '../portfolio.service.js';
+import { balances } from '../ledger.js';
+import { cashToReserve, checkBuyingPower, checkNotional, checkSellable } from '../orders/order.risk.js';
+import { requestFingerprint, reservationPrice, validateOrder } from '../orders/order.validation.js';
+import { orderSnapshot, type OrderRow } from '../orders/order.snapshot.js';
+
+/** One order a run wants: market, DAY, whole lots. */
+export interface RunLine {
+  instrument: InstrumentRow;
+  side: 'BUY' | 'SELL';
+  quantity: Decimal;
+  /** The price the plan sized a buy at: its hold is reserved at this price, so the plan's bound holds exactly. */
+  price?: Decimal;
+}
+
+/** A line the run could not place (risk or validation), kept for the execution summary. */
+export interface RefusedLine {
+  instrumentId: string;
+  side: 'BUY' | 'SELL';
+  quantity: string;
+  reason: string;
+}
+
+export interface PlacedBatch {
+  orders: OrderRow[];
+  refused: RefusedLine[];
+  events: NewEvent[];
+}
+
+/**
+ * Inserts many market orders of one run, with their holds and events, in the caller's transaction (the
+ * caller holds the portfolio lock): one multi-row insert each for orders, holds and links. The same
+ * validation and risk rules as single orders (order.validation, order.risk), applied cumulatively: each
+ * buy is checked against what the earlier lines of the run already reserved.
+ *
+ * `strict`: a line that fails throws (nothing is written: the caller's transaction rolls back), as for a
+ * run the user just asked for; otherwise it is refused and listed, as for a run's later buy phase.
+ */
+export class RunPlacer {
+  constructor(
+    private readonly deps: { instruments: InstrumentService; brokers: BrokerRegistry; buffer: Decimal; maxOrderNotional: string },
+  ) {}
+
+  async placeInTx(
+    tx: Tx,
+    args: { userId: string; portfolio: PortfolioRow; runId: string; phase: 'SELL' | 'BUY'; lines: RunLine[]; now: Date; strict: boolean; cash: Decimal; startIndex: number },
+  ): Promise<PlacedBatch> {
+    const { portfolio: p, now } = args;
+    const refused: RefusedLine[] = [];
+    const ids = [...new Set(args.lines.map((l) => l.instrument.id))];
+    const [posRows, heldRows, bal] = await Promise.all([
+      ids.length ? tx.select().from(positions).where(and(eq(positions.portfolioId, p.id), inArray(positions.instrumentId, ids))) : Promise.resolve([]),
+      ids.length
+        ? tx
+            .select({ instrumentId: holds.instrumentId, total: sql<string>`coalesce(sum(${holds.amount}), 0)` })
+            .from(holds)
+            .where(and(eq(holds.portfolioId, p.id), eq(holds.kind, 'QUANTITY'), isNull(holds.releasedAt), inArray(holds.instrumentId, ids)))
+            .groupBy(holds.instrumentId)
+        : Promise.resolve([]),
+      balances(tx, p.id, args.cash),
+    ]);
+    const position = new Map(posRows.map((r) => [r.instrumentId, dec(r.quantity)]));
+    const promised = new Map(heldRows.map((r) => [r.instrumentId!, dec(r.total)]));
+    let available = bal.available;
+    const broker = this.deps.brokers.get(p.broker);
+    const values: (typeof orders.$inferInsert)[] = [];
+    const reserves: Decimal[] = [];
+    let index = args.startIndex;
+    for (const line of args.lines) {
+      const inst = line.instrument;
+      try {
+        const valid = validateOrder({ portfolioId: p.id, symbol: inst.symbol, side: line.side, type: 'MARKET', quantity: line.quantity.toFixed() }, inst);
+        const quote = this.deps.instruments.quoteOf(inst);
+        let reserve: Decimal;
+        if (line.side === 'BUY') {
+          const ask = line.price ?? (quote?.ask ? dec(quote.ask) : quote ? dec(quote.last) : null);
+          const ref = reservationPrice(valid, ask, this.deps.buffer);
+          if (ref.isZero()) throw new BadInputError(`No market price for ${inst.symbol} yet`, 'symbol', 'NO_MARKET_PRICE');
+          checkNotional(valid.quantity, ref, this.deps.maxOrderNotional);
+          reserve = cashToReserve(valid.quantity, ref).add(broker.feeBound?.(p.baseCurrency, valid.quantity.mul(ref).toFixed()) ?? 0);
+          checkBuyingPower(available, reserve);
+          available = available.sub(reserve);
+        } else {
+          checkNotional(valid.quantity, quote ? dec(quote.bid ?? quote.last) : dec(0), this.deps.maxOrderNotional);
+          const already = promised.get(inst.id) ?? dec(0);
+          checkSellable(position.get(inst.id) ?? dec(0), already, valid.quantity);
+          promised.set(inst.id, already.add(valid.quantity));
+          reserve = valid.quantity;
+        }
+        values.push({
+          userId: args.userId,
+          portfolioId: p.id,
+          instrumentId: inst.id,
+          clientOrderId: `bk:${args.runId}:${index++}`,
+          side: valid.side,
+          type: 'MARKET',
+          timeInForce: valid.timeInForce,
+          quantity: toDb(valid.quantity),
+          status: 'PENDING',
+          broker: p.broker,
+          requestHash: requestFingerprint(p.id, inst.id, valid),
+          createdAt: now,
+          updatedAt: now,
+        });
+        reserves.push(reserve);
+      } catch (err) {
+        if (args.strict || !(err instanceof DomainError)) throw err;
+        refused.push({ instrumentId: inst.id, side: line.side, quantity: line.quantity.toFixed(), reason: err.code === 'BAD_USER_INPUT' ? String(err.details?.reason ?? err.code) : err.code });
+      }
+    }
+    if (values.length === 0) return { orders: [], refused, events: [] };
+    const inserted = await tx.insert(orders).values(values).returning();
+    // Returned rows follow the insert's order in Postgres; match by client order id to be safe.
+    const byClientId = new Map(inserted.map((o) => [o.clientOrderId, o]));
+    const placed = values.map((v) => byClientId.get(v.clientOrderId)!);
+    await Promise.all([
+      tx.insert(holds).values(
+        placed.map((o, i) => ({
+          portfolioId: p.id,
+          orderId: o.id,
+          kind: o.side === 'BUY' ? ('CASH' as const) : ('QUANTITY' as const),
+          instrumentId: o.side === 'SELL' ? o.instrumentId : null,
+          amount: toDb(reserves[i]),
+          createdAt: now,
+          updatedAt: now,
+        })),
+      ),
+      tx.insert(basketRunOrders).values(placed.map((o) => ({ runId: args.runId, orderId: o.id, phase: args.phase }))),
+    ]);
+    const events: NewEvent[] = placed.map((o) => ({ type: 'ORDER_UPDATED', payload: { order: orderSnapshot(o) } }));
+    if (args.phase === 'BUY') {
+      events.push({ type: 'BALANCE_CHANGED', payload: { cash: fmt(bal.cash, 2), availableCash: fmt(available, 2), reason: 'ORDER_HOLD' } });
+    }
+    return { orders: placed, refused, events };
+  }
+}
