@@ -48,7 +48,7 @@ describe.each(modes())('the access matrix (%s)', (mode) => {
       readKey: firm.readKey.token,
       tradeKey: firm.tradeKey.token,
     });
-  });
+  }, 180_000);
   afterAll(async () => {
     await server?.close();
   });
