@@ -24,8 +24,13 @@ describe.each(modes())('the access matrix (%s)', (mode) => {
     const order = await placeOrder(server, firm.owner.token, line);
     const proposal = async () =>
       (await must(server, `mutation($i:ProposalInput!){ createProposal(input:$i){ id } }`, { i: { portfolioId: pid, rationale: 'matrix', lines: [{ symbol: 'TCS', side: 'BUY', quantity: '1', type: 'LIMIT', limitPrice: '1.00' }] } }, firm.advisorA.token)).createProposal.id as string;
+    const smallcaseId = (await must(server, `mutation { createSmallcase(input: { name: "Matrix", visibility: PUBLIC, constituents: [{ symbol: "TCS", weight: "1" }] }) { id } }`, {}, firm.advisorA.token)).createSmallcase.id as string;
+    const inv = (await must(server, `mutation($s:ID!,$p:ID!){ investInSmallcase(smallcaseId:$s, portfolioId:$p, amount:"20000"){ id runs { id } } }`, { s: smallcaseId, p: pid }, firm.owner.token)).investInSmallcase;
     let n = 0;
     fx = {
+      smallcaseId,
+      investmentId: inv.id,
+      runId: inv.runs[0].id,
       portfolioId: pid,
       orderId: order.id,
       proposalId: await proposal(),

@@ -22,6 +22,10 @@ export interface Fixture {
   portfolioId: string;
   orderId: string;
   proposalId: string;
+  /** A public smallcase (made by the owner's advisor) and the owner's investment in it, with its run. */
+  smallcaseId: string;
+  investmentId: string;
+  runId: string;
   /** Make something fresh for one caller (an order to cancel, a proposal to decide...). */
   fresh: {
     order(): Promise<string>;
@@ -88,6 +92,13 @@ export const ROWS: MatrixRow[] = [
   { name: 'deleteWebhook', kind: 'mutation', doc: `mutation($id:ID!){ deleteWebhook(id:$id) }`, vars: async (f) => ({ id: await f.fresh.webhook() }), allowed: ['owner', 'tradeKey'] },
   { name: 'markNotificationsRead', kind: 'mutation', doc: `mutation { markNotificationsRead }`, allowed: MAY_MUTATE },
   { name: 'setNotificationPreference', kind: 'mutation', doc: `mutation { setNotificationPreference(type:"order.filled", email:false){ type } }`, allowed: MAY_MUTATE },
+
+  // ── baskets (merged from h/baskets)
+  { name: 'investments', kind: 'query', doc: `query($p:ID){ investments(portfolioId:$p){ id portfolio { name } } }`, vars: (f) => ({ p: f.portfolioId }), allowed: READERS },
+  { name: 'investment', kind: 'query', doc: `query($id:ID!){ investment(id:$id){ id status } }`, vars: (f) => ({ id: f.investmentId }), allowed: READERS },
+  { name: 'basketRun', kind: 'query', doc: `query($id:ID!){ basketRun(id:$id){ id kind orders { id } } }`, vars: (f) => ({ id: f.runId }), allowed: READERS },
+  { name: 'previewInvestment', kind: 'query', doc: `query($s:ID!,$p:ID!){ previewInvestment(smallcaseId:$s, portfolioId:$p, amount:"20000"){ investedAmount } }`, vars: (f) => ({ s: f.smallcaseId, p: f.portfolioId }), allowed: READERS },
+  { name: 'investInSmallcase', kind: 'mutation', doc: `mutation($s:ID!,$p:ID!){ investInSmallcase(smallcaseId:$s, portfolioId:$p, amount:"20000"){ id } }`, vars: (f) => ({ s: f.smallcaseId, p: f.portfolioId }), allowed: ['owner', 'tradeKey'], forbidden: ['ownersAdvisor', 'admin'] },
 
   // ── subscriptions
   { name: 'balanceChanged', kind: 'subscription', doc: `subscription($p:ID){ balanceChanged(portfolioId:$p, afterSequence:0){ sequence cash } }`, vars: (f) => ({ p: f.portfolioId }), allowed: READERS, expectEvent: true },
