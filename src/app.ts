@@ -152,9 +152,9 @@ export async function startApp(config: Config, role: Exclude<Role, 'migrate'>, o
     const oidc = config.people.oidc ? new OidcVerifier({ db: db.db, logger, audit }, config.people.oidc) : null;
     const people = new PeopleService({ db: db.db, policy, audit, logger });
     await people.promoteConfiguredAdmin(config.people.adminEmail);
-    const peopleParts = buildPeople({ config, db: db.db, clock, logger, pubsub, relay, policy, audit, instruments, orders });
-    onStop(() => peopleParts.close());
     const baskets = createBasketServices({ db: db.db, clock, logger, queue, relay, instruments, portfolios, brokers, maxOrderNotional: config.limits.maxOrderNotional, minTicket: config.baskets.minTicket });
+    const peopleParts = buildPeople({ config, db: db.db, clock, logger, pubsub, relay, policy, audit, instruments, orders, baskets });
+    onStop(() => peopleParts.close());
     const watchlists = new WatchlistService({ db: db.db, clock, instruments, pubsub });
     const strategyCapability = createStrategyCapability({ config, db: db.db, clock, logger, pubsub, instruments, portfolios, orders, watchlists, smallcases: baskets.smallcases });
     onStop(() => strategyCapability.stop());

@@ -21,7 +21,7 @@ describe.each(modes())('notifications: in-app, webhooks and email (%s)', (mode) 
       env: { WEBHOOK_ALLOW_PRIVATE: 'true', WEBHOOK_MAX_ATTEMPTS: '3', WEBHOOK_BACKOFF_MS: '50', WEBHOOK_DISABLE_AFTER: '2', SMTP_URL: smtp.url },
     });
     await waitForQuote(server, 'RELIANCE');
-  });
+  }, 180_000);
   afterAll(async () => {
     await server?.close();
     await hooks?.close();

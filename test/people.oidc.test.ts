@@ -59,7 +59,7 @@ describe.each(modes())('OIDC bearer tokens from our own issuer (%s)', (mode) => 
       mode,
       env: { OIDC_ISSUER: idp.issuer, OIDC_AUDIENCE: 'tradegraph', OIDC_AUTO_PROVISION: 'true', OIDC_JWKS_COOLDOWN_MS: '0' },
     });
-  });
+  }, 180_000);
   afterAll(async () => {
     await server?.close();
     await idp?.close();

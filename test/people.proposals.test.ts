@@ -18,7 +18,7 @@ describe.each(modes())('investment profiles and advisor proposals (%s)', (mode) 
     firm = await setupFirm(server);
     await waitForQuote(server, 'RELIANCE');
     await waitForQuote(server, 'TCS');
-  });
+  }, 180_000);
   afterAll(async () => {
     await server?.close();
   });
@@ -84,9 +84,10 @@ describe.each(modes())('investment profiles and advisor proposals (%s)', (mode) 
     expect(errorCode(await gql(server, APPROVE, { id: created.id, k: 'approve-2' }, firm.owner.token))).toBe('INVALID_STATE');
     const n = await server.app.db.db.execute(sql`select count(*)::int as n from orders where client_order_id like ${`proposal-${created.id}-%`}`);
     expect(JSON.stringify(n)).toMatch(/"n":2/);
-    const buy = approved.orders.find((o: { side: string; id: string }) => o.side === 'BUY' && o.id);
-    await waitForStatus(server, firm.owner.token, approved.orders[0].id, ['FILLED', 'OPEN']);
-    expect(buy).toBeTruthy();
+    // The market line trades through the ordinary order loop; the limit line far below market rests.
+    const sides = approved.orders.map((o: { side: string }) => o.side);
+    expect(sides).toEqual(['BUY', 'BUY']);
+    for (const o of approved.orders as { id: string }[]) await waitForStatus(server, firm.owner.token, o.id, ['FILLED', 'OPEN']);
 
     await waitFor('both sides to hear of creation and approval', () =>
       [toClient, toAdvisor].every((c) => c.items.some((i) => i.proposalUpdated.id === created.id && i.proposalUpdated.status === 'EXECUTED')),
@@ -136,13 +137,14 @@ describe.each(modes())('investment profiles and advisor proposals (%s)', (mode) 
   });
 
   it("proposes a smallcase to all of an advisor's clients with per-client warnings", async () => {
-    // Smallcases are built on another branch: make one in the tables they live in.
-    const res = (await server.app.db.db.execute(sql`insert into smallcases (owner_id, name, is_public) values (${firm.advisorA.id}, 'Core IT', false) returning id`)) as unknown as
-      | { id: string }[]
-      | { rows: { id: string }[] };
-    const scId = (Array.isArray(res) ? res : res.rows)[0].id;
-    await server.app.db.db.execute(sql`insert into smallcase_constituents (smallcase_id, instrument_id, weight)
-      select ${scId}, id, 0.5 from instruments where exchange = 'NSE' and symbol in ('TCS', 'INFY')`);
+    const scId = (
+      await must(
+        server,
+        `mutation { createSmallcase(input: { name: "Core IT", visibility: PUBLIC, constituents: [{ symbol: "TCS", weight: "0.5" }, { symbol: "INFY", weight: "0.5" }] }) { id } }`,
+        {},
+        firm.advisorA.token,
+      )
+    ).createSmallcase.id as string;
     const d = await must(
       server,
       `mutation($s:ID!){ proposeSmallcaseToClients(smallcaseId:$s, amount:"500000", rationale:"Core IT basket"){ id status smallcaseId amount warnings client { id } portfolio { id } } }`,
@@ -152,9 +154,20 @@ describe.each(modes())('investment profiles and advisor proposals (%s)', (mode) 
     expect(d.proposeSmallcaseToClients).toHaveLength(1);
     expect(d.proposeSmallcaseToClients[0]).toMatchObject({ status: 'PENDING', smallcaseId: scId, amount: '500000.00', client: { id: firm.owner.id }, portfolio: { id: firm.portfolioId } });
     expect(d.proposeSmallcaseToClients[0].warnings.some((w: string) => w.startsWith('POSITION_WEIGHT'))).toBe(true);
+    // The client approves: a basket run is placed, linked to the proposal, once per clientRequestId.
+    const APPROVE = `mutation($id:ID!,$k:String){ approveProposal(id:$id, clientRequestId:$k){ id status runId } }`;
+    const id = d.proposeSmallcaseToClients[0].id;
+    const approved = (await must(server, APPROVE, { id, k: 'sc-1' }, firm.owner.token)).approveProposal;
+    expect(approved.status).toBe('EXECUTED');
+    expect(approved.runId).toBeTruthy();
+    expect((await must(server, APPROVE, { id, k: 'sc-1' }, firm.owner.token)).approveProposal.runId).toBe(approved.runId);
+    const run = await must(server, `query($r:ID!){ basketRun(id:$r){ id kind portfolio { id } orders { id } } }`, { r: approved.runId }, firm.owner.token);
+    expect(run.basketRun).toMatchObject({ kind: 'INVEST', portfolio: { id: firm.portfolioId } });
+    expect(run.basketRun.orders.length).toBeGreaterThan(0);
     // Another advisor's client, a client, and a smallcase you may not use: refused.
     expect(errorCode(await gql(server, `mutation($s:ID!,$c:[ID!]){ proposeSmallcaseToClients(smallcaseId:$s, clientIds:$c, amount:"1", rationale:"x"){ id } }`, { s: scId, c: [firm.otherClient.id] }, firm.advisorA.token))).toBe('NOT_FOUND');
     expect(errorCode(await gql(server, `mutation($s:ID!){ proposeSmallcaseToClients(smallcaseId:$s, amount:"1", rationale:"x"){ id } }`, { s: scId }, firm.owner.token))).toBe('FORBIDDEN');
-    expect(errorCode(await gql(server, `mutation($s:ID!){ proposeSmallcaseToClients(smallcaseId:$s, amount:"1", rationale:"x"){ id } }`, { s: scId }, firm.advisorB.token))).toBe('NOT_FOUND');
+    const privateId = (await must(server, `mutation { createSmallcase(input: { name: "Mine", constituents: [{ symbol: "TCS", weight: "1" }] }) { id } }`, {}, firm.advisorA.token)).createSmallcase.id;
+    expect(errorCode(await gql(server, `mutation($s:ID!){ proposeSmallcaseToClients(smallcaseId:$s, amount:"1", rationale:"x"){ id } }`, { s: privateId }, firm.advisorB.token))).toBe('NOT_FOUND');
   });
 });

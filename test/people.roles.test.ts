@@ -12,7 +12,7 @@ describe.each(modes())('roles, API keys and the audit log (%s)', (mode) => {
   beforeAll(async () => {
     server = await startTestServer({ mode, env: { ADMIN_EMAIL: adminEmail() } });
     firm = await setupFirm(server);
-  });
+  }, 180_000);
   afterAll(async () => {
     await server?.close();
   });

@@ -28,6 +28,7 @@ export interface ChannelOptions {
 /** What domain services call to tell a user something (proposals, basket runs, strategies, brokers). */
 export interface NotifierPort {
   emit(e: Omit<UserEvent, 'createdAt'> & { createdAt?: string }): Promise<void>;
+  emitMany(es: Array<Omit<UserEvent, 'createdAt'> & { createdAt?: string }>): Promise<void>;
 }
 
 /**
@@ -40,8 +41,16 @@ export class NotificationService implements NotifierPort {
   constructor(private readonly deps: { db: Db; clock: Clock; logger: Logger; pubsub: PubSub; queue: NotificationQueue; channels: ChannelOptions }) {}
 
   async emit(e: Omit<UserEvent, 'createdAt'> & { createdAt?: string }): Promise<void> {
-    const event: UserEvent = { ...e, createdAt: e.createdAt ?? this.deps.clock.now().toISOString() };
-    await this.deps.queue.add('notify', { event }, { jobId: `notify-${event.id}`, attempts: 5, backoffMs: 500 });
+    await this.emitMany([e]);
+  }
+
+  /** Many events as one job (bulk proposals): the fan-out then reads and writes in a few statements. */
+  async emitMany(es: Array<Omit<UserEvent, 'createdAt'> & { createdAt?: string }>): Promise<void> {
+    if (es.length === 0) return;
+    const now = this.deps.clock.now().toISOString();
+    const events: UserEvent[] = es.map((e) => ({ ...e, createdAt: e.createdAt ?? now }));
+    const jobId = events.length === 1 ? `notify-${events[0].id}` : `notify-${eventId(events.map((e) => e.id).join(','))}`;
+    await this.deps.queue.add('notify', { events }, { jobId, attempts: 5, backoffMs: 500 });
   }
 
   /** Order endings from the outbox become `order.filled` / `order.rejected` for the order's user. */
@@ -65,51 +74,68 @@ export class NotificationService implements NotifierPort {
     }).catch((err) => this.deps.logger.error({ err, orderId: o.id }, 'could not enqueue an order notification'));
   }
 
-  /** The `notify` job: in-app row and push, then one delivery per chosen channel. Idempotent per event. */
-  async fanOut(event: UserEvent): Promise<void> {
-    const pref = await this.preference(event.userId, event.type);
-    if (pref.inApp) {
-      const [row] = await this.deps.db
+  /**
+   * The `notify` job: in-app rows and pushes, then one delivery (with its log row) per chosen channel
+   * and target. Idempotent per event: rows are unique by (user, event) and (channel, target, event),
+   * and delivery jobs by delivery id.
+   */
+  async fanOut(events: UserEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    const prefs = await this.preferencesOf(events);
+    const pref = (e: UserEvent) => prefs.get(`${e.userId}|${e.type}`) ?? { type: e.type, inApp: true, email: true, webhook: true };
+    const inApp = events.filter((e) => pref(e).inApp);
+    for (let i = 0; i < inApp.length; i += 500) {
+      const rows = await this.deps.db
         .insert(notifications)
-        .values({ userId: event.userId, eventId: event.id, kind: event.type, title: event.title, body: event.body, data: event.data, createdAt: new Date(event.createdAt) })
+        .values(inApp.slice(i, i + 500).map((e) => ({ userId: e.userId, eventId: e.id, kind: e.type, title: e.title, body: e.body, data: e.data, createdAt: new Date(e.createdAt) })))
         .onConflictDoNothing()
         .returning();
-      if (row) await this.deps.pubsub.publish('notifications', event.userId, toMessage(row));
+      await Promise.all(rows.map((row) => this.deps.pubsub.publish('notifications', row.userId, toMessage(row))));
     }
-    const payload = { id: event.id, type: event.type, createdAt: event.createdAt, data: event.data };
-    const retry = { attempts: this.deps.channels.maxAttempts, backoffMs: this.deps.channels.backoffMs };
-    if (pref.webhook) {
+    const payload = (e: UserEvent) => ({ id: e.id, type: e.type, createdAt: e.createdAt, data: e.data });
+    const wanted: Array<typeof notificationDeliveries.$inferInsert> = [];
+    const webhookUsers = [...new Set(events.filter((e) => pref(e).webhook).map((e) => e.userId))];
+    if (webhookUsers.length) {
       const hooks = await this.deps.db
-        .select({ id: webhooks.id })
+        .select({ id: webhooks.id, userId: webhooks.userId, events: webhooks.events })
         .from(webhooks)
-        .where(and(eq(webhooks.userId, event.userId), eq(webhooks.active, true), isNull(webhooks.deletedAt), sql`${event.type} = any(${webhooks.events})`));
-      for (const h of hooks) {
-        const id = await this.delivery({ userId: event.userId, channel: 'WEBHOOK', webhookId: h.id, eventId: event.id, type: event.type, payload });
-        await this.deps.queue.add('deliver-webhook', { deliveryId: id }, { jobId: `wh-${id}`, ...retry });
+        .where(and(inArray(webhooks.userId, webhookUsers), eq(webhooks.active, true), isNull(webhooks.deletedAt)));
+      for (const e of events) {
+        if (!pref(e).webhook) continue;
+        for (const h of hooks) {
+          if (h.userId === e.userId && h.events.includes(e.type)) wanted.push({ userId: e.userId, channel: 'WEBHOOK', webhookId: h.id, eventId: e.id, type: e.type, payload: payload(e) });
+        }
       }
     }
-    if (pref.email && this.deps.channels.emailEnabled) {
-      const id = await this.delivery({ userId: event.userId, channel: 'EMAIL', webhookId: null, eventId: event.id, type: event.type, payload: { ...payload, title: event.title, body: event.body } });
-      await this.deps.queue.add('deliver-email', { deliveryId: id }, { jobId: `em-${id}`, ...retry });
+    if (this.deps.channels.emailEnabled) {
+      for (const e of events) {
+        if (pref(e).email) wanted.push({ userId: e.userId, channel: 'EMAIL', webhookId: null, eventId: e.id, type: e.type, payload: { ...payload(e), title: e.title, body: e.body } });
+      }
     }
+    if (wanted.length === 0) return;
+    for (let i = 0; i < wanted.length; i += 500) await this.deps.db.insert(notificationDeliveries).values(wanted.slice(i, i + 500)).onConflictDoNothing();
+    // The pending deliveries of these events (new ones, or left by an earlier try of this job).
+    const pending = await this.deps.db
+      .select({ id: notificationDeliveries.id, channel: notificationDeliveries.channel })
+      .from(notificationDeliveries)
+      .where(and(inArray(notificationDeliveries.eventId, [...new Set(wanted.map((w) => w.eventId))]), eq(notificationDeliveries.status, 'PENDING')));
+    const retry = { attempts: this.deps.channels.maxAttempts, backoffMs: this.deps.channels.backoffMs };
+    await Promise.all(
+      pending.map((d) =>
+        d.channel === 'WEBHOOK'
+          ? this.deps.queue.add('deliver-webhook', { deliveryId: d.id }, { jobId: `wh-${d.id}`, ...retry })
+          : this.deps.queue.add('deliver-email', { deliveryId: d.id }, { jobId: `em-${d.id}`, ...retry }),
+      ),
+    );
   }
 
-  /** The delivery log row for (channel, target, event): created once, found again on a replay. */
-  private async delivery(v: typeof notificationDeliveries.$inferInsert): Promise<string> {
-    const [row] = await this.deps.db.insert(notificationDeliveries).values(v).onConflictDoNothing().returning({ id: notificationDeliveries.id });
-    if (row) return row.id;
-    const [existing] = await this.deps.db
-      .select({ id: notificationDeliveries.id })
-      .from(notificationDeliveries)
-      .where(
-        and(
-          eq(notificationDeliveries.channel, v.channel),
-          eq(notificationDeliveries.userId, v.userId),
-          eq(notificationDeliveries.eventId, v.eventId),
-          v.webhookId ? eq(notificationDeliveries.webhookId, v.webhookId) : isNull(notificationDeliveries.webhookId),
-        ),
-      );
-    return existing.id;
+  private async preferencesOf(events: UserEvent[]): Promise<Map<string, Preference>> {
+    const userIds = [...new Set(events.map((e) => e.userId))];
+    const rows = await this.deps.db
+      .select()
+      .from(notificationPreferences)
+      .where(and(inArray(notificationPreferences.userId, userIds), inArray(notificationPreferences.type, [...new Set(events.map((e) => e.type))])));
+    return new Map(rows.map((r) => [`${r.userId}|${r.type}`, { type: r.type, inApp: r.inApp, email: r.email, webhook: r.webhook }]));
   }
 
   async list(viewer: Principal, opts: { unreadOnly?: boolean | null; first: number; after?: { createdAt: Date; id: string } | null }) {

@@ -5,4 +5,4 @@ import type { NotificationService } from './notification.service.js';
 export const notifyJob =
   (notifications: NotificationService): JobHandler<NotificationJobMap['notify']> =>
   (job) =>
-    notifications.fanOut(job.data.event);
+    notifications.fanOut(job.data.events);

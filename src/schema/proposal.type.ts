@@ -1,7 +1,7 @@
 import { Field, ID, InputType, ObjectType, registerEnumType } from 'type-graphql';
 import { DateTimeScalar, DecimalScalar } from './scalars.js';
-import { Instrument } from './instrument.type.js';
 import { OrderSide, OrderType, PageInfo } from './order.type.js';
+export { BasketLine } from './basket.type.js';
 
 export enum ProposalStatus {
   PENDING = 'PENDING',
@@ -15,9 +15,6 @@ registerEnumType(ProposalStatus, {
   name: 'ProposalStatus',
   description: 'PENDING until the client decides; APPROVED, then EXECUTED once its trades are placed; REJECTED, EXPIRED or CANCELED (by its advisor).',
 });
-
-// A proposal's lines are the baskets' plan lines (one GraphQL type).
-export { BasketLine } from './basket.type.js';
 
 @ObjectType({ description: "An advisor's recommendation for a client's portfolio; it trades only when the client approves." })
 export class Proposal {

@@ -20,6 +20,8 @@ export interface AuditRecord {
 /** What other services need: record an entry. Recording never fails the caller's action. */
 export interface AuditPort {
   record(e: AuditRecord): Promise<void>;
+  /** Many entries in one transaction (one lock, one insert), chained in the given order. */
+  recordMany?(es: AuditRecord[]): Promise<void>;
 }
 
 // One lock key for the chain: appends are serialised so each entry links to the one before it.
@@ -37,6 +39,27 @@ export class AuditService implements AuditPort {
       await this.append(e);
     } catch (err) {
       this.deps.logger.error({ err, action: e.action }, 'audit append failed');
+    }
+  }
+
+  async recordMany(es: AuditRecord[]): Promise<void> {
+    if (es.length === 0) return;
+    try {
+      const at = this.deps.clock.now();
+      await this.deps.db.transaction(async (tx) => {
+        await tx.execute(sql`select pg_advisory_xact_lock(${CHAIN_LOCK})`);
+        let prevHash = await lastHash(tx);
+        const rows = es.map((e) => {
+          const content = { at, actorId: e.actorId ?? null, action: e.action, subjectId: e.subjectId ?? null, data: e.data ?? null };
+          const row = { ...content, prevHash, hash: entryHash(prevHash, content) };
+          prevHash = row.hash;
+          return row;
+        });
+        // bigserial ids follow the order of the VALUES list, so the chain order is the id order.
+        for (let i = 0; i < rows.length; i += 500) await tx.insert(auditLog).values(rows.slice(i, i + 500));
+      });
+    } catch (err) {
+      this.deps.logger.error({ err, entries: es.length }, 'audit append failed');
     }
   }
 

@@ -16,7 +16,8 @@ import type { AccessPolicy } from './access.policy.js';
 import type { AuditService } from './audit.service.js';
 import { ProposalService } from './proposal.service.js';
 import { ProposalDecisions } from './proposal.decisions.js';
-import { TableSmallcaseReader, type BasketRunPort, type SmallcaseReader } from './proposal.ports.js';
+import { BasketAdapters } from './proposal.ports.js';
+import type { BasketServices } from '../baskets/index.js';
 
 /**
  * Composition of notifications and proposals (kept out of app.ts so the root stays small): their own
@@ -34,9 +35,9 @@ export function buildPeople(deps: {
   audit: AuditService;
   instruments: InstrumentService;
   orders: OrderService;
-  smallcases?: SmallcaseReader;
-  baskets?: BasketRunPort | null;
+  baskets: BasketServices;
 }) {
+  const basketAdapters = new BasketAdapters({ baskets: deps.baskets, instruments: deps.instruments });
   const { config, db, clock, logger, pubsub } = deps;
   const queue: NotificationQueue = createQueue<NotificationJobMap>({ redisUrl: config.redisUrl, prefix: config.redisPrefix, name: 'notifications', logger });
   const w = config.people.webhooks;
@@ -62,9 +63,9 @@ export function buildPeople(deps: {
     audit: deps.audit,
     notifier: notifications,
     instruments: deps.instruments,
-    smallcases: deps.smallcases ?? new TableSmallcaseReader({ db }),
+    smallcases: basketAdapters,
   });
-  const proposalDecisions = new ProposalDecisions({ db, clock, logger, proposals, orders: deps.orders, baskets: deps.baskets ?? null });
+  const proposalDecisions = new ProposalDecisions({ db, clock, logger, proposals, orders: deps.orders, baskets: basketAdapters });
   return {
     services: { notifications, webhooks, proposals, proposalDecisions },
     queue,

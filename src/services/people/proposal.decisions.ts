@@ -7,16 +7,20 @@ import type { Clock } from '../../lib/clock.js';
 import type { Logger } from '../../lib/logger.js';
 import type { OrderService } from '../orders/order.service.js';
 import type { ProposalRow, ProposalService } from './proposal.service.js';
-import type { BasketRunPort } from './proposal.ports.js';
+import type { BasketRunPort, SmallcaseReader } from './proposal.ports.js';
 
 /**
  * A proposal's state machine: PENDING → APPROVED (the client; places the trades) | REJECTED (the
  * client) | CANCELED (its advisor) | EXPIRED (the clock). Every move is one guarded UPDATE
  * (`WHERE status = 'PENDING'`), so two deciders never both win.
  */
+function proposalState(status: string, action: string): InvalidStateError {
+  return new InvalidStateError(`Cannot ${action} a proposal in status ${status}`, { status });
+}
+
 export class ProposalDecisions {
   constructor(
-    private readonly deps: { db: Db; clock: Clock; logger: Logger; proposals: ProposalService; orders: OrderService; baskets?: BasketRunPort | null },
+    private readonly deps: { db: Db; clock: Clock; logger: Logger; proposals: ProposalService; orders: OrderService; baskets?: (BasketRunPort & SmallcaseReader) | null },
   ) {}
 
   /**
@@ -31,9 +35,13 @@ export class ProposalDecisions {
     const now = this.deps.clock.now();
     if (p.status === 'PENDING' && p.expiresAt && p.expiresAt.getTime() <= now.getTime()) {
       await this.expireDue();
-      throw new InvalidStateError('Cannot approve a proposal in status EXPIRED', { status: 'EXPIRED' });
+      throw proposalState('EXPIRED', 'approve');
     }
-    if (p.smallcaseId && !this.deps.baskets) throw new InvalidStateError(`Cannot approve a proposal in status ${p.status}: basket runs are not available on this server`, { status: p.status });
+    if (p.smallcaseId && !this.deps.baskets) throw proposalState(p.status, 'approve (basket runs are not available on this server)');
+    // The client invests in it themselves, so they must be able to see it (their advisor's public smallcase).
+    if (p.smallcaseId && p.status === 'PENDING' && !(await this.deps.baskets!.get(viewer, p.smallcaseId))) {
+      throw proposalState(p.status, 'approve (the smallcase is private to the advisor)');
+    }
     const [won] = await this.deps.db
       .update(proposals)
       .set({ status: 'APPROVED', decidedAt: now, clientRequestId: key })
@@ -43,7 +51,7 @@ export class ProposalDecisions {
       const current = await this.deps.proposals.get(viewer, id);
       // The same request again (or a retry after a crash): finish placing and return it.
       if ((current.status === 'APPROVED' || current.status === 'EXECUTED') && current.clientRequestId === key) return this.execute(viewer, current);
-      throw new InvalidStateError(`Cannot approve a proposal in status ${current.status}`, { status: current.status });
+      throw proposalState(current.status, 'approve');
     }
     const done = await this.execute(viewer, won);
     await this.deps.proposals.announce([done], 'proposal.decided');
@@ -86,10 +94,7 @@ export class ProposalDecisions {
       .set({ status: to, decidedAt: this.deps.clock.now(), ...extra })
       .where(and(eq(proposals.id, id), eq(proposals.status, 'PENDING')))
       .returning();
-    if (!row) {
-      const status = (await this.deps.proposals.get(viewer, id)).status;
-      throw new InvalidStateError(`Cannot ${action} a proposal in status ${status}`, { status });
-    }
+    if (!row) throw proposalState((await this.deps.proposals.get(viewer, id)).status, action);
     await this.deps.proposals.announce([row], 'proposal.decided');
     return row;
   }

@@ -1,6 +1,8 @@
 import { and, eq, inArray } from 'drizzle-orm';
+import { NotFoundError } from '../../errors.js';
+import type { BasketServices } from '../baskets/index.js';
 import type { Db } from '../../db/client.js';
-import { instruments, portfolios, positions, smallcaseConstituents, smallcases } from '../../db/schema/index.js';
+import { instruments, portfolios, positions } from '../../db/schema/index.js';
 import type { Principal } from '../../auth/tokens.js';
 import type { InstrumentService } from '../instrument.service.js';
 import { dec, type Decimal } from '../../lib/decimal.js';
@@ -15,7 +17,7 @@ export interface SmallcaseView {
   constituents: { symbol: string; exchange: string; instrumentId: string; weight: string }[];
 }
 
-/** Reads smallcases the viewer may use (their own or public). Swap for the basket service's when merged. */
+/** Reads smallcases the viewer may use (their own or public). */
 export interface SmallcaseReader {
   get(viewer: Principal, id: string): Promise<SmallcaseView | null>;
 }
@@ -25,19 +27,32 @@ export interface BasketRunPort {
   invest(viewer: Principal, req: { smallcaseId: string; portfolioId: string; amount: string; clientRequestId: string }): Promise<{ runId: string }>;
 }
 
-/** The default reader over the smallcase tables (no risk level there yet). */
-export class TableSmallcaseReader implements SmallcaseReader {
-  constructor(private readonly deps: { db: Db }) {}
+/** Smallcases and basket runs through the basket services (smallcases have no risk level yet: null). */
+export class BasketAdapters implements SmallcaseReader, BasketRunPort {
+  constructor(private readonly deps: { baskets: BasketServices; instruments: InstrumentService }) {}
 
   async get(viewer: Principal, id: string): Promise<SmallcaseView | null> {
-    const [s] = await this.deps.db.select().from(smallcases).where(eq(smallcases.id, id)).limit(1);
-    if (!s || (s.visibility !== 'PUBLIC' && s.ownerId !== viewer.userId)) return null;
-    const cs = await this.deps.db
-      .select({ symbol: instruments.symbol, exchange: instruments.exchange, instrumentId: instruments.id, weight: smallcaseConstituents.weight })
-      .from(smallcaseConstituents)
-      .innerJoin(instruments, eq(instruments.id, smallcaseConstituents.instrumentId))
-      .where(and(eq(smallcaseConstituents.smallcaseId, id), eq(smallcaseConstituents.version, s.version)));
-    return { id: s.id, name: s.name, riskLevel: null, constituents: cs };
+    let sc;
+    try {
+      sc = await this.deps.baskets.smallcases.get(viewer, id);
+    } catch (err) {
+      if (err instanceof NotFoundError) return null;
+      throw err;
+    }
+    const cs = await this.deps.baskets.smallcases.constituents(sc.id, sc.version);
+    const insts = new Map((await this.deps.instruments.byIds(cs.map((c) => c.instrumentId))).map((i) => [i.id, i]));
+    return {
+      id: sc.id,
+      name: sc.name,
+      riskLevel: null,
+      constituents: cs.map((c) => ({ symbol: insts.get(c.instrumentId)!.symbol, exchange: insts.get(c.instrumentId)!.exchange, instrumentId: c.instrumentId, weight: c.weight })),
+    };
+  }
+
+  async invest(viewer: Principal, req: { smallcaseId: string; portfolioId: string; amount: string; clientRequestId: string }): Promise<{ runId: string }> {
+    const inv = await this.deps.baskets.investments.invest(viewer, req.smallcaseId, req.portfolioId, req.amount, req.clientRequestId);
+    const runs = await this.deps.baskets.runs.runsOfInvestment(inv.id);
+    return { runId: runs[runs.length - 1].id };
   }
 }
 

@@ -162,23 +162,29 @@ export class ProposalService {
     const pushes: Promise<void>[] = [];
     for (const p of rows) {
       for (const userId of [p.clientId, p.advisorId]) pushes.push(this.deps.pubsub.publish('proposals', userId, { proposalId: p.id, status: p.status }));
-      const to = type === 'proposal.received' ? p.clientId : p.advisorId;
-      pushes.push(
-        this.deps.notifier.emit({
+    }
+    pushes.push(
+      this.deps.notifier.emitMany(
+        rows.map((p) => ({
           id: eventId(`proposal:${p.id}:${p.status}`),
           type,
-          userId: to,
+          userId: type === 'proposal.received' ? p.clientId : p.advisorId,
           title: type === 'proposal.received' ? 'New proposal from your advisor' : `Proposal ${p.status.toLowerCase()}`,
           body: type === 'proposal.received' ? p.rationale.slice(0, 500) : `Your proposal was ${p.status.toLowerCase()}${p.decisionReason ? `: ${p.decisionReason}` : ''}`,
           data: { proposalId: p.id, portfolioId: p.portfolioId, status: p.status, warnings: p.warnings },
-        }),
-      );
-    }
+        })),
+      ),
+    );
     const results = await Promise.allSettled(pushes);
     for (const r of results) if (r.status === 'rejected') this.deps.logger.warn({ err: r.reason }, 'proposal announcement failed');
-    for (const p of rows) {
-      await this.deps.audit.record({ actorId: type === 'proposal.received' ? p.advisorId : p.clientId, action: type === 'proposal.received' ? 'proposal.created' : `proposal.${p.status.toLowerCase()}`, subjectId: p.id, data: { portfolioId: p.portfolioId, warnings: p.warnings.length } });
-    }
+    const entries = rows.map((p) => ({
+      actorId: type === 'proposal.received' ? p.advisorId : p.clientId,
+      action: type === 'proposal.received' ? 'proposal.created' : `proposal.${p.status.toLowerCase()}`,
+      subjectId: p.id,
+      data: { portfolioId: p.portfolioId, warnings: p.warnings.length },
+    }));
+    if (this.deps.audit.recordMany) await this.deps.audit.recordMany(entries);
+    else for (const e of entries) await this.deps.audit.record(e);
   }
 
   private async smallcase(viewer: Principal, id: string): Promise<SmallcaseView> {

@@ -1,0 +1,116 @@
+/**
+ * The access matrix: one row per operation (query, mutation, subscription), each saying which callers
+ * are allowed. The test (test/people.access-matrix.test.ts) runs every row for every caller and checks
+ * allowed/refused, the refusal code, and that nothing of the owner leaks to callers who may not see it.
+ *
+ * To cover an operation merged from another branch, append a row: `doc` is the GraphQL document, `vars`
+ * builds its variables from the fixture (use `fresh` to make state the operation consumes, such as an
+ * order to cancel, once per caller).
+ */
+export const ACTORS = ['owner', 'otherClient', 'ownersAdvisor', 'otherAdvisor', 'admin', 'anonymous', 'readKey', 'tradeKey'] as const;
+export type Actor = (typeof ACTORS)[number];
+
+/** Who may read the owner's things (the policy's `read`, plus the owner's own keys). */
+export const READERS: Actor[] = ['owner', 'ownersAdvisor', 'admin', 'readKey', 'tradeKey'];
+/** Everyone signed in (any role, any key). */
+export const SIGNED_IN: Actor[] = ACTORS.filter((a) => a !== 'anonymous');
+/** Everyone signed in who may mutate (not a READ key). */
+export const MAY_MUTATE: Actor[] = SIGNED_IN.filter((a) => a !== 'readKey');
+
+/** What the rows may use: the owner's objects and helpers that make fresh ones as the owner. */
+export interface Fixture {
+  portfolioId: string;
+  orderId: string;
+  proposalId: string;
+  /** A public smallcase (made by the owner's advisor) and the owner's investment in it, with its run. */
+  smallcaseId: string;
+  investmentId: string;
+  runId: string;
+  /** Make something fresh for one caller (an order to cancel, a proposal to decide...). */
+  fresh: {
+    order(): Promise<string>;
+    proposal(): Promise<string>;
+    apiKey(): Promise<string>;
+    webhook(): Promise<string>;
+    client(): Promise<string>;
+  };
+  unique(): string;
+}
+
+export type Code = 'UNAUTHENTICATED' | 'FORBIDDEN' | 'NOT_FOUND';
+
+export interface MatrixRow {
+  name: string;
+  kind: 'query' | 'mutation' | 'subscription';
+  doc: string;
+  vars?: (fx: Fixture, actor: Actor) => Promise<Record<string, unknown>> | Record<string, unknown>;
+  allowed: readonly Actor[];
+  /** Refused callers who get FORBIDDEN (they may see the object but not do this); others get `otherwise`. */
+  forbidden?: readonly Actor[];
+  /** The code for the remaining refused callers (default NOT_FOUND). Anonymous is always UNAUTHENTICATED. */
+  otherwise?: Code;
+  /** Subscriptions: an allowed caller must receive at least one event (a replay), not just no error. */
+  expectEvent?: boolean;
+}
+
+const LINE = [{ symbol: 'TCS', side: 'BUY', quantity: '1', type: 'LIMIT', limitPrice: '1.00' }];
+
+export const ROWS: MatrixRow[] = [
+  // ── queries
+  { name: 'me', kind: 'query', doc: `{ me { id email role } }`, allowed: SIGNED_IN },
+  { name: 'portfolios (own list)', kind: 'query', doc: `{ portfolios { id name } }`, allowed: SIGNED_IN },
+  { name: 'portfolio', kind: 'query', doc: `query($p:ID!){ portfolio(id:$p){ id name cash availableCash positions { quantity } orders { edges { node { id } } } investmentProfile { riskLevel } } }`, vars: (f) => ({ p: f.portfolioId }), allowed: READERS },
+  { name: 'order', kind: 'query', doc: `query($o:ID!){ order(id:$o){ id status portfolio { name } fills { id } } }`, vars: (f) => ({ o: f.orderId }), allowed: READERS },
+  { name: 'Portfolio.owner.portfolios (nested)', kind: 'query', doc: `query($p:ID!){ portfolio(id:$p){ owner { email portfolios { name } } } }`, vars: (f) => ({ p: f.portfolioId }), allowed: READERS },
+  { name: 'users', kind: 'query', doc: `{ users { edges { node { id email } } } }`, allowed: ['ownersAdvisor', 'otherAdvisor', 'admin'], otherwise: 'FORBIDDEN' },
+  { name: 'User.clients (own)', kind: 'query', doc: `{ me { clients { id email } } }`, allowed: SIGNED_IN },
+  { name: 'apiKeys', kind: 'query', doc: `{ apiKeys { id prefix } }`, allowed: SIGNED_IN },
+  { name: 'auditLog', kind: 'query', doc: `{ auditLog(first: 5) { edges { node { id action } } } }`, allowed: ['admin'], otherwise: 'FORBIDDEN' },
+  { name: 'verifyAuditLog', kind: 'query', doc: `{ verifyAuditLog { valid } }`, allowed: ['admin'], otherwise: 'FORBIDDEN' },
+  { name: 'proposals (own list)', kind: 'query', doc: `{ proposals { edges { node { id rationale } } } }`, allowed: SIGNED_IN },
+  { name: 'proposal', kind: 'query', doc: `query($id:ID!){ proposal(id:$id){ id rationale portfolio { name } } }`, vars: (f) => ({ id: f.proposalId }), allowed: READERS },
+  { name: 'notifications', kind: 'query', doc: `{ notifications { edges { node { id title } } } }`, allowed: SIGNED_IN },
+  { name: 'notificationPreferences', kind: 'query', doc: `{ notificationPreferences { type inApp } }`, allowed: SIGNED_IN },
+  { name: 'webhooks', kind: 'query', doc: `{ webhooks { id url } }`, allowed: SIGNED_IN },
+
+  // ── mutations
+  { name: 'createPortfolio', kind: 'mutation', doc: `mutation($n:String!){ createPortfolio(name:$n){ id } }`, vars: (f) => ({ n: f.unique() }), allowed: MAY_MUTATE },
+  { name: 'deposit', kind: 'mutation', doc: `mutation($p:ID!){ deposit(portfolioId:$p, amount:"1"){ id } }`, vars: (f) => ({ p: f.portfolioId }), allowed: ['owner', 'tradeKey'], forbidden: ['ownersAdvisor', 'admin'] },
+  { name: 'withdraw', kind: 'mutation', doc: `mutation($p:ID!){ withdraw(portfolioId:$p, amount:"1"){ id } }`, vars: (f) => ({ p: f.portfolioId }), allowed: ['owner', 'tradeKey'], forbidden: ['ownersAdvisor', 'admin'] },
+  { name: 'placeOrder', kind: 'mutation', doc: `mutation($p:ID!){ placeOrder(input:{ portfolioId:$p, symbol:"TCS", side:BUY, type:LIMIT, quantity:"1", limitPrice:"1.00" }){ id } }`, vars: (f) => ({ p: f.portfolioId }), allowed: ['owner', 'tradeKey'], forbidden: ['ownersAdvisor', 'admin'] },
+  { name: 'cancelOrder', kind: 'mutation', doc: `mutation($o:ID!){ cancelOrder(id:$o){ id } }`, vars: async (f) => ({ o: await f.fresh.order() }), allowed: ['owner', 'tradeKey'], forbidden: ['ownersAdvisor', 'admin'] },
+  { name: 'setInvestmentProfile', kind: 'mutation', doc: `mutation($p:ID!){ setInvestmentProfile(portfolioId:$p, input:{ riskLevel: BALANCED }){ id } }`, vars: (f) => ({ p: f.portfolioId }), allowed: ['owner', 'ownersAdvisor', 'tradeKey'], forbidden: ['admin'] },
+  { name: 'createProposal', kind: 'mutation', doc: `mutation($i:ProposalInput!){ createProposal(input:$i){ id } }`, vars: (f) => ({ i: { portfolioId: f.portfolioId, rationale: 'matrix', lines: LINE } }), allowed: ['ownersAdvisor'], forbidden: ['owner', 'admin', 'tradeKey'] },
+  { name: 'approveProposal', kind: 'mutation', doc: `mutation($id:ID!){ approveProposal(id:$id){ id } }`, vars: async (f) => ({ id: await f.fresh.proposal() }), allowed: ['owner', 'tradeKey'], forbidden: ['ownersAdvisor', 'admin'] },
+  { name: 'rejectProposal', kind: 'mutation', doc: `mutation($id:ID!){ rejectProposal(id:$id){ id } }`, vars: async (f) => ({ id: await f.fresh.proposal() }), allowed: ['owner', 'tradeKey'], forbidden: ['ownersAdvisor', 'admin'] },
+  { name: 'cancelProposal', kind: 'mutation', doc: `mutation($id:ID!){ cancelProposal(id:$id){ id } }`, vars: async (f) => ({ id: await f.fresh.proposal() }), allowed: ['ownersAdvisor'], forbidden: ['owner', 'admin', 'tradeKey'] },
+  { name: 'setUserRole', kind: 'mutation', doc: `mutation($u:ID!){ setUserRole(userId:$u, role:CLIENT){ id } }`, vars: async (f) => ({ u: await f.fresh.client() }), allowed: ['admin'], otherwise: 'FORBIDDEN' },
+  { name: 'assignAdvisor', kind: 'mutation', doc: `mutation($u:ID!){ assignAdvisor(clientId:$u, advisorId:null){ id } }`, vars: async (f) => ({ u: await f.fresh.client() }), allowed: ['admin'], otherwise: 'FORBIDDEN' },
+  { name: 'createApiKey', kind: 'mutation', doc: `mutation { createApiKey(name:"m", scopes:[READ]){ secret } }`, allowed: ['owner', 'otherClient', 'ownersAdvisor', 'otherAdvisor', 'admin'], otherwise: 'FORBIDDEN' },
+  { name: 'revokeApiKey', kind: 'mutation', doc: `mutation($id:ID!){ revokeApiKey(id:$id){ id } }`, vars: async (f) => ({ id: await f.fresh.apiKey() }), allowed: ['owner'], forbidden: ['tradeKey'] },
+  { name: 'createWebhook', kind: 'mutation', doc: `mutation { createWebhook(url:"http://127.0.0.1:9/hook", events:["order.filled"]){ secret } }`, allowed: MAY_MUTATE },
+  { name: 'deleteWebhook', kind: 'mutation', doc: `mutation($id:ID!){ deleteWebhook(id:$id) }`, vars: async (f) => ({ id: await f.fresh.webhook() }), allowed: ['owner', 'tradeKey'] },
+  { name: 'markNotificationsRead', kind: 'mutation', doc: `mutation { markNotificationsRead }`, allowed: MAY_MUTATE },
+  { name: 'setNotificationPreference', kind: 'mutation', doc: `mutation { setNotificationPreference(type:"order.filled", email:false){ type } }`, allowed: MAY_MUTATE },
+
+  // ── baskets (merged from h/baskets)
+  { name: 'investments', kind: 'query', doc: `query($p:ID){ investments(portfolioId:$p){ id portfolio { name } } }`, vars: (f) => ({ p: f.portfolioId }), allowed: READERS },
+  { name: 'investment', kind: 'query', doc: `query($id:ID!){ investment(id:$id){ id status } }`, vars: (f) => ({ id: f.investmentId }), allowed: READERS },
+  { name: 'basketRun', kind: 'query', doc: `query($id:ID!){ basketRun(id:$id){ id kind orders { id } } }`, vars: (f) => ({ id: f.runId }), allowed: READERS },
+  { name: 'previewInvestment', kind: 'query', doc: `query($s:ID!,$p:ID!){ previewInvestment(smallcaseId:$s, portfolioId:$p, amount:"20000"){ investedAmount } }`, vars: (f) => ({ s: f.smallcaseId, p: f.portfolioId }), allowed: READERS },
+  { name: 'investInSmallcase', kind: 'mutation', doc: `mutation($s:ID!,$p:ID!){ investInSmallcase(smallcaseId:$s, portfolioId:$p, amount:"20000"){ id } }`, vars: (f) => ({ s: f.smallcaseId, p: f.portfolioId }), allowed: ['owner', 'tradeKey'], forbidden: ['ownersAdvisor', 'admin'] },
+
+  // ── subscriptions
+  { name: 'balanceChanged', kind: 'subscription', doc: `subscription($p:ID){ balanceChanged(portfolioId:$p, afterSequence:0){ sequence cash } }`, vars: (f) => ({ p: f.portfolioId }), allowed: READERS, expectEvent: true },
+  { name: 'orderUpdated', kind: 'subscription', doc: `subscription($p:ID){ orderUpdated(portfolioId:$p, afterSequence:0){ sequence order { id } } }`, vars: (f) => ({ p: f.portfolioId }), allowed: READERS, expectEvent: true },
+  { name: 'proposalUpdated (own)', kind: 'subscription', doc: `subscription { proposalUpdated { id } }`, allowed: SIGNED_IN },
+  { name: 'notificationReceived (own)', kind: 'subscription', doc: `subscription { notificationReceived { id } }`, allowed: SIGNED_IN },
+];
+
+/** The code a refused caller must get for a row. */
+export function expectedRefusal(row: MatrixRow, actor: Actor): Code {
+  if (actor === 'anonymous') return 'UNAUTHENTICATED';
+  if (actor === 'readKey' && row.kind === 'mutation') return 'FORBIDDEN';
+  if (row.forbidden?.includes(actor)) return 'FORBIDDEN';
+  return row.otherwise ?? 'NOT_FOUND';
+}
