@@ -50,6 +50,8 @@ const EnvSchema = z.object({
   ENCRYPTION_KEY_PREVIOUS: z.string().optional(),
   /** How often workers poll connected brokers' order and trade books (the safety net for lost pushes). */
   BROKER_POLL_INTERVAL_MS: z.coerce.number().int().min(20).default(5_000),
+  /** Groww publishes no limits: a conservative order rate per account. */
+  BROKER_GROWW_ORDERS_PER_SECOND: z.coerce.number().int().min(1).max(50).default(5),
 });
 
 /** Production endpoints of each real broker; BROKER_<NAME>_BASE_URL / _LOGIN_URL / _WS_URL override them. */
@@ -125,7 +127,7 @@ export interface Config {
   };
   /** Keys that sealed broker secrets before the current ENCRYPTION_KEY. */
   previousEncryptionKeys: Buffer[];
-  brokers: { pollIntervalMs: number; endpoints: Record<string, BrokerEndpoint> };
+  brokers: { pollIntervalMs: number; endpoints: Record<string, BrokerEndpoint>; growwOrdersPerSecond: number };
 }
 
 export class ConfigError extends Error {}
@@ -192,6 +194,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxOrderNotional: e.MAX_ORDER_NOTIONAL,
     },
     previousEncryptionKeys: (e.ENCRYPTION_KEY_PREVIOUS ?? '').split(',').filter(Boolean).map((k) => decodeKey(k.trim())),
-    brokers: { pollIntervalMs: e.BROKER_POLL_INTERVAL_MS, endpoints: brokerEndpoints(present) },
+    brokers: { pollIntervalMs: e.BROKER_POLL_INTERVAL_MS, endpoints: brokerEndpoints(present), growwOrdersPerSecond: e.BROKER_GROWW_ORDERS_PER_SECOND },
   };
 }
