@@ -85,8 +85,11 @@ function brokerEndpoints(env: Record<string, string | undefined>): Record<string
       return v;
     };
     const baseUrl = pick('BASE_URL', d.baseUrl)!;
-    const orderUrl = pick('ORDER_URL', env[key + 'BASE_URL'] ? baseUrl : d.orderUrl);
-    out[name] = { baseUrl, loginUrl: pick('LOGIN_URL', d.loginUrl), wsUrl: pick('WS_URL', d.wsUrl), orderUrl, product: env[key + 'PRODUCT'] ?? d.product };
+    // A base URL pointed elsewhere (a sandbox, a test fake) must not leave the order host or socket on
+    // production: they follow it (orders) or stay off (sockets) unless set too.
+    const moved = Boolean(env[key + 'BASE_URL']);
+    const orderUrl = pick('ORDER_URL', moved ? baseUrl : d.orderUrl);
+    out[name] = { baseUrl, loginUrl: pick('LOGIN_URL', d.loginUrl), wsUrl: pick('WS_URL', moved ? undefined : d.wsUrl), orderUrl, product: env[key + 'PRODUCT'] ?? d.product };
   }
   return out;
 }
