@@ -54,7 +54,16 @@ export class KiteOrderStream {
 
   /** Resolves once every socket is open (tests). */
   async ready(): Promise<void> {
-    await Promise.all([...this.sockets.values()].map((ws) => (ws.readyState === WebSocket.OPEN ? undefined : new Promise((r) => ws.once('open', r)))));
+    await Promise.all(
+      [...this.sockets.values()].map((ws) =>
+        ws.readyState === WebSocket.OPEN
+          ? undefined
+          : new Promise<void>((resolve, reject) => {
+              ws.once('open', () => resolve());
+              ws.once('close', (code) => reject(new Error(`Kite order stream closed (${code})`)));
+            }),
+      ),
+    );
   }
 
   close(): void {
