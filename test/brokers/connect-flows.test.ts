@@ -5,6 +5,9 @@ import { errorCode, gql, must, newUser } from '../support/gql.js';
 import { AngelOneFake } from './fakes/angelone.js';
 import { GrowwFake } from './fakes/groww.js';
 import { UpstoxFake } from './fakes/upstox.js';
+import { FyersFake } from './fakes/fyers.js';
+import { eq } from 'drizzle-orm';
+import { brokerConnections } from '../../src/db/schema/index.js';
 
 /** The login flows other than Kite's, through GraphQL against each broker's fake. */
 describe.each(modes())('broker login flows (%s)', { timeout: 90_000 }, (mode) => {
@@ -12,9 +15,10 @@ describe.each(modes())('broker login flows (%s)', { timeout: 90_000 }, (mode) =>
   let angel: AngelOneFake;
   let groww: GrowwFake;
   let upstox: UpstoxFake;
+  let fyers: FyersFake;
 
   beforeAll(async () => {
-    [angel, groww, upstox] = await Promise.all([new AngelOneFake().start(), new GrowwFake().start(), new UpstoxFake().start()]);
+    [angel, groww, upstox, fyers] = await Promise.all([new AngelOneFake().start(), new GrowwFake().start(), new UpstoxFake().start(), new FyersFake().start()]);
     server = await startTestServer({
       mode,
       env: {
@@ -22,12 +26,14 @@ describe.each(modes())('broker login flows (%s)', { timeout: 90_000 }, (mode) =>
         BROKER_GROWW_BASE_URL: groww.url,
         BROKER_UPSTOX_BASE_URL: upstox.url,
         BROKER_UPSTOX_LOGIN_URL: `${upstox.url}/v2/login/authorization/dialog`,
+        BROKER_FYERS_BASE_URL: fyers.url,
+        BROKER_FYERS_LOGIN_URL: `${fyers.url}/api/v3/generate-authcode`,
       },
     });
   });
   afterAll(async () => {
     await server?.close();
-    await Promise.all([angel?.stop(), groww?.stop(), upstox?.stop()]);
+    await Promise.all([angel?.stop(), groww?.stop(), upstox?.stop(), fyers?.stop()]);
   });
 
   it('lists every broker with its auth flow', async () => {
@@ -88,6 +94,31 @@ describe.each(modes())('broker login flows (%s)', { timeout: 90_000 }, (mode) =>
     expect(cb.status).toBe(200);
     const list = await must(server, `{ brokerConnections { id status accountId } }`, {}, u.token);
     expect(list.brokerConnections).toEqual([{ id: start.startBrokerConnection.connection.id, status: 'ACTIVE', accountId: 'UPUSER1' }]);
+  });
+
+  it('Fyers: an expired session with a refresh token and PIN renews itself on the next call; without the PIN it is EXPIRED', async () => {
+    const u = await newUser(server);
+    fyers.addApp('FYAPP12345-100', 'fysecret', { pin: '9876' });
+    const connect = async (creds: Record<string, string>) => {
+      const start = await must(server, `mutation($c:JSON!){ startBrokerConnection(broker:"fyers", credentials:$c){ connection { id } authorizationUrl } }`, { c: creds }, u.token);
+      const back = new URL((await fetch(start.startBrokerConnection.authorizationUrl, { redirect: 'manual' })).headers.get('location')!);
+      expect((await fetch(`${server.url}/brokers/fyers/callback${back.search}`)).status).toBe(200);
+      const id = start.startBrokerConnection.connection.id as string;
+      await server.app.db.db.update(brokerConnections).set({ expiresAt: new Date(Date.now() - 1000) }).where(eq(brokerConnections.id, id));
+      return id;
+    };
+    const withPin = await connect({ appId: 'FYAPP12345-100', secretKey: 'fysecret', pin: '9876' });
+    const withoutPin = await connect({ appId: 'FYAPP12345-100', secretKey: 'fysecret' });
+    const status = async () => Object.fromEntries((await must(server, `{ brokerConnections { id status } }`, {}, u.token)).brokerConnections.map((c: { id: string; status: string }) => [c.id, c.status]));
+    expect(await status()).toMatchObject({ [withPin]: 'ACTIVE', [withoutPin]: 'EXPIRED' });
+
+    const adapter = server.app.brokers.get('fyers');
+    await adapter.listOrders(withPin);
+    expect(fyers.requests.filter((r) => r.path === '/api/v3/validate-refresh-token')).toHaveLength(1);
+    const [row] = await server.app.db.db.select().from(brokerConnections).where(eq(brokerConnections.id, withPin));
+    expect(row.expiresAt!.getTime()).toBeGreaterThan(Date.now());
+    await expect(adapter.listOrders(withoutPin)).rejects.toThrow(/expired|reconnect/i);
+    expect(await status()).toMatchObject({ [withPin]: 'ACTIVE', [withoutPin]: 'EXPIRED' });
   });
 
   it('a paper portfolio needs no connection, a real broker needs one', async () => {
