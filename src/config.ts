@@ -98,6 +98,8 @@ const EnvSchema = z.object({
   ENCRYPTION_KEY_PREVIOUS: z.string().optional(),
   /** How often workers poll connected brokers' order and trade books (the safety net for lost pushes). */
   BROKER_POLL_INTERVAL_MS: z.coerce.number().int().min(20).default(5_000),
+  /** Groww publishes no limits: a conservative order rate per account. */
+  BROKER_GROWW_ORDERS_PER_SECOND: z.coerce.number().int().min(1).max(50).default(5),
 });
 
 /** Production endpoints of each real broker; BROKER_<NAME>_BASE_URL / _LOGIN_URL / _WS_URL override them. */
@@ -131,8 +133,11 @@ function brokerEndpoints(env: Record<string, string | undefined>): Record<string
       return v;
     };
     const baseUrl = pick('BASE_URL', d.baseUrl)!;
-    const orderUrl = pick('ORDER_URL', env[key + 'BASE_URL'] ? baseUrl : d.orderUrl);
-    out[name] = { baseUrl, loginUrl: pick('LOGIN_URL', d.loginUrl), wsUrl: pick('WS_URL', d.wsUrl), orderUrl, product: env[key + 'PRODUCT'] ?? d.product };
+    // A base URL pointed elsewhere (a sandbox, a test fake) must not leave the order host or socket on
+    // production: they follow it (orders) or stay off (sockets) unless set too.
+    const moved = Boolean(env[key + 'BASE_URL']);
+    const orderUrl = pick('ORDER_URL', moved ? baseUrl : d.orderUrl);
+    out[name] = { baseUrl, loginUrl: pick('LOGIN_URL', d.loginUrl), wsUrl: pick('WS_URL', moved ? undefined : d.wsUrl), orderUrl, product: env[key + 'PRODUCT'] ?? d.product };
   }
   return out;
 }
@@ -199,7 +204,7 @@ export interface Config {
   };
   /** Keys that sealed broker secrets before the current ENCRYPTION_KEY. */
   previousEncryptionKeys: Buffer[];
-  brokers: { pollIntervalMs: number; endpoints: Record<string, BrokerEndpoint> };
+  brokers: { pollIntervalMs: number; endpoints: Record<string, BrokerEndpoint>; growwOrdersPerSecond: number };
 }
 
 export class ConfigError extends Error {}
@@ -303,7 +308,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       email: { smtpUrl: e.SMTP_URL, from: e.EMAIL_FROM },
     },
     previousEncryptionKeys: (e.ENCRYPTION_KEY_PREVIOUS ?? '').split(',').filter(Boolean).map((k) => decodeKey(k.trim())),
-    brokers: { pollIntervalMs: e.BROKER_POLL_INTERVAL_MS, endpoints: brokerEndpoints(present) },
+    brokers: { pollIntervalMs: e.BROKER_POLL_INTERVAL_MS, endpoints: brokerEndpoints(present), growwOrdersPerSecond: e.BROKER_GROWW_ORDERS_PER_SECOND },
   };
 }
 

@@ -7,6 +7,7 @@ import { KiteAdapter } from './zerodha/index.js';
 import { UpstoxAdapter } from './upstox/index.js';
 import { FyersAdapter } from './fyers/index.js';
 import { AngelOneAdapter } from './angelone/index.js';
+import { GrowwAdapter } from './groww/index.js';
 import type { BrokerInstruments } from './connections/sessions.js';
 
 export interface RealBrokerDeps {
@@ -28,9 +29,10 @@ export function realBrokers(deps: RealBrokerDeps): ConnectableBroker[] {
   const ep = config.brokers.endpoints;
   const log = (name: string) => deps.logger.child({ broker: name });
   return [
-    new KiteAdapter({ baseUrl: ep.zerodha.baseUrl, loginUrl: ep.zerodha.loginUrl!, product: ep.zerodha.product, sessions, refs, limiter, logger: log('zerodha') }),
+    new KiteAdapter({ baseUrl: ep.zerodha.baseUrl, loginUrl: ep.zerodha.loginUrl!, wsUrl: ep.zerodha.wsUrl, product: ep.zerodha.product, sessions, refs, limiter, logger: log('zerodha') }),
     new UpstoxAdapter({ baseUrl: ep.upstox.baseUrl, orderUrl: ep.upstox.orderUrl ?? ep.upstox.baseUrl, loginUrl: ep.upstox.loginUrl!, product: ep.upstox.product, sessions, refs, instruments, limiter, logger: log('upstox') }),
     new FyersAdapter({ baseUrl: ep.fyers.baseUrl, loginUrl: ep.fyers.loginUrl!, product: ep.fyers.product, sessions, refs, instruments, limiter, logger: log('fyers') }),
     new AngelOneAdapter({ baseUrl: ep.angelone.baseUrl, product: ep.angelone.product, sessions, refs, instruments, limiter, logger: log('angelone') }),
+    new GrowwAdapter({ baseUrl: ep.groww.baseUrl, product: ep.groww.product, sessions, refs, limiter, logger: log('groww'), ordersPerSecond: config.brokers.growwOrdersPerSecond }),
   ];
 }

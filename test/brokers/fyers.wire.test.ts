@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FyersAdapter } from '../../src/brokers/fyers/index.js';
 import { appIdHash } from '../../src/brokers/fyers/wire.js';
 import { brokerRef } from '../../src/brokers/connections/order-ref.js';
+import { marginMs } from '../../src/brokers/connections/throttle.js';
 import { MemoryBrokerInstruments, MemoryOrderRefs, MemorySessions } from '../../src/brokers/connections/memory.js';
 import { BrokerAuthError, BrokerRateLimitedError, BrokerRejectedError, BrokerTransientError, type BrokerOrderRequest } from '../../src/brokers/broker.js';
 import { MemoryRateLimiter } from '../../src/lib/memory.rate-limiter.js';
@@ -71,7 +72,7 @@ describe('Fyers adapter on the wire', () => {
     const limiter = new MemoryRateLimiter();
     const { adapter, mine, account } = setup(limiter);
     // Spend the minute budget in the shared limiter, as other workers would have.
-    for (let i = 0; i < 200; i++) await limiter.tryAcquire(`brokerapi:fyers:${account}:all:60000`, { limit: 200, windowMs: 60_000 });
+    for (let i = 0; i < 200; i++) await limiter.tryAcquire(`brokerapi:fyers:${account}:all:60000`, { limit: 200, windowMs: 60_000 + marginMs(60_000) });
     await expect(adapter.listOrders(account)).rejects.toBeInstanceOf(BrokerRateLimitedError);
     expect(mine()).toHaveLength(0);
   });

@@ -36,6 +36,7 @@ describe.each(modes())('Zerodha connection and trading through Kite (%s)', { tim
       env: {
         BROKER_ZERODHA_BASE_URL: kite.url,
         BROKER_ZERODHA_LOGIN_URL: `${kite.url}/connect/login`,
+        BROKER_ZERODHA_WS_URL: kite.url.replace(/^http/, 'ws'),
         BROKER_POLL_INTERVAL_MS: '250',
       },
     });
@@ -144,13 +145,15 @@ describe.each(modes())('Zerodha connection and trading through Kite (%s)', { tim
     await must(server, `mutation($p:ID!){ deposit(portfolioId:$p, amount:"1000000"){ id } }`, { p: pid }, u.token);
     const order = await placeOrder(server, u.token, { portfolioId: pid, symbol: 'INFY', side: 'BUY', type: 'LIMIT', limitPrice: '1500.00', quantity: '3' });
     const open = await waitForStatus(server, u.token, order.id, ['OPEN']);
-    kite.dropPushes = true;
+    kite.dropPushes = true; // no postback
+    kite.dropStream = true; // and no WebSocket order update
     try {
       kite.fillRest(open.brokerOrderId);
       const done = await waitForStatus(server, u.token, order.id, ['FILLED']);
       expect(done.fills).toHaveLength(1);
     } finally {
       kite.dropPushes = false;
+      kite.dropStream = false;
     }
   });
 

@@ -159,3 +159,43 @@ describe('Kite adapter on the wire', () => {
     await expect(adapter.handlePush({ ...tagged, checksum: postbackChecksum(placed.brokerOrderId, row.order_timestamp, 'wrong') })).rejects.toThrow(/checksum/);
   });
 });
+
+describe('Kite WebSocket order updates', () => {
+  let kite: KiteFake;
+  beforeAll(async () => {
+    kite = await new KiteFake().start();
+    kite.setQuote('NSE', 'INFY', { bid: '1499.90', ask: '1500.10', last: '1500.00' });
+  });
+  afterAll(async () => kite.stop());
+
+  it('turns a streamed order update into its fill events (by trade id, once), with no polling and no postback', async () => {
+    const apiKey = 'kstream1';
+    kite.addApp({ apiKey, apiSecret: 'sec', userId: 'ZS0001', redirectUrl: 'http://127.0.0.1:1/cb' });
+    const sessions = new MemorySessions();
+    const account = randomUUID();
+    sessions.add(account, 'zerodha', { apiKey, apiSecret: 'sec' }, { accessToken: kite.issueToken(apiKey), accountId: 'ZS0001', expiresAt: null });
+    const wsUrl = kite.url.replace(/^http/, 'ws');
+    const adapter = new KiteAdapter({ baseUrl: kite.url, loginUrl: `${kite.url}/connect/login`, wsUrl, sessions, refs: new MemoryOrderRefs(), limiter: new MemoryRateLimiter(), logger: silentLogger });
+    try {
+      await adapter.stream!.sync([account]);
+      await adapter.stream!.ready();
+      expect(kite.streamCount('ZS0001')).toBe(1);
+      const fills: string[] = [];
+      adapter.onEvent((e) => e.kind === 'fill' && fills.push(e.fill.brokerFillId));
+      kite.nextOrders.push({ fills: ['1', '1'] });
+      const placed = await adapter.placeOrder({
+        clientOrderId: randomUUID(), account, instrument: { symbol: 'INFY', exchange: 'NSE', currency: 'INR', tickSize: '0.05', lotSize: '1' },
+        side: 'BUY', type: 'MARKET', timeInForce: 'DAY', quantity: '3',
+      });
+      const deadline = Date.now() + 5_000;
+      while (fills.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(fills).toHaveLength(2);
+      kite.fillRest(placed.brokerOrderId); // a third trade, pushed again over the socket
+      while (fills.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(new Set(fills).size).toBe(3);
+      expect(kite.requests.filter((r) => r.path === '/trades')).toHaveLength(0); // not the poller
+    } finally {
+      await adapter.close();
+    }
+  });
+});

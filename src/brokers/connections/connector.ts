@@ -46,6 +46,8 @@ export interface BrokerConnector {
   complete(app: AppCredentials, params: Record<string, string>, ctx: ConnectContext): Promise<BrokerSession>;
   /** Brokers with a refresh grant (Fyers, Angel One): a new session from the old one. */
   refresh?(app: AppCredentials, session: BrokerSession, now: Date): Promise<BrokerSession>;
+  /** Whether `refresh` can work for this connection (Fyers needs the PIN); default: a refresh token exists. */
+  canRefresh?(app: AppCredentials, session: BrokerSession): boolean;
 }
 
 /** An adapter for a broker the user connects to (not the paper exchange). */

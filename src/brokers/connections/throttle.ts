@@ -8,6 +8,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * scaled mode, so every worker draws from one budget). Each class of call (orders, other...) has its own
  * windows, all of which must grant. A short wait is waited out; a long one (the minute or day budget is
  * spent) throws BrokerRateLimitedError, so the job retries later instead of ever breaching the limit.
+ *
+ * The broker counts requests when they arrive, we count permits when they are granted; between the two
+ * lies a variable delay (connection set-up, event-loop load), so a burst granted at the end of one
+ * window can land inside the next. Each window is therefore widened by a margin (250 ms or 2%, whichever
+ * is more): a little throughput traded for never breaching a limit that blocks the user (Fyers).
  */
 export class AccountThrottle<C extends string> {
   constructor(
@@ -23,8 +28,9 @@ export class AccountThrottle<C extends string> {
   async take(account: string, cls: C): Promise<void> {
     const maxWait = this.deps.maxWaitMs ?? 2_000;
     let waited = 0;
-    for (const limit of this.deps.budgets[cls]) {
-      const key = `brokerapi:${this.deps.broker}:${account}:${cls}:${limit.windowMs}`;
+    for (const documented of this.deps.budgets[cls]) {
+      const key = `brokerapi:${this.deps.broker}:${account}:${cls}:${documented.windowMs}`;
+      const limit = { limit: documented.limit, windowMs: documented.windowMs + marginMs(documented.windowMs) };
       for (;;) {
         const wait = await this.deps.limiter.tryAcquire(key, limit);
         if (wait === 0) break;
@@ -34,4 +40,9 @@ export class AccountThrottle<C extends string> {
       }
     }
   }
+}
+
+/** Slack added to a documented window: 250 ms or 2% of it, whichever is more. */
+export function marginMs(windowMs: number): number {
+  return Math.max(250, Math.round(windowMs * 0.02));
 }

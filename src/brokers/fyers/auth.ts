@@ -42,6 +42,10 @@ export class FyersConnector implements BrokerConnector {
     return { accessToken: b.access_token, refreshToken: b.refresh_token, expiresAt: nextIstTime(ctx.now, 6, 0).toISOString() };
   }
 
+  canRefresh(app: AppCredentials, session: BrokerSession): boolean {
+    return Boolean(app.pin && session.refreshToken);
+  }
+
   async refresh(app: AppCredentials, session: BrokerSession, now: Date): Promise<BrokerSession> {
     if (!app.pin || !session.refreshToken) throw new BrokerAuthError('Fyers refresh needs the refresh token and the PIN');
     const res = await this.deps.http.send({

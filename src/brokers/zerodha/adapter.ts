@@ -23,6 +23,7 @@ import { brokerRef } from '../connections/order-ref.js';
 import { PushRejectedError } from '../connections/push.js';
 import { istToIso } from '../connections/expiry.js';
 import { KiteConnector } from './auth.js';
+import { KiteOrderStream } from './order-stream.js';
 import {
   kiteHeaders,
   modifyOrderRequest,
@@ -39,6 +40,8 @@ import {
 export interface KiteAdapterOptions {
   baseUrl: string;
   loginUrl: string;
+  /** Kite's WebSocket (order updates); without it, fills come by postback and polling only. */
+  wsUrl?: string;
   /** Kite product for orders: CNC (delivery, the default), MIS, NRML, MTF. */
   product?: string;
   sessions: BrokerSessions;
@@ -79,11 +82,40 @@ export class KiteAdapter implements ConnectableBroker {
   private readonly emitted = new Set<string>();
   private pollTimer: NodeJS.Timeout | undefined;
   private polling = false;
+  /** Order updates over Kite's WebSocket, one socket per active connection (opened by the poller). */
+  readonly stream: KiteOrderStream | undefined;
 
   constructor(private readonly opts: KiteAdapterOptions) {
     this.http = new WireHttp({ broker: 'Kite', baseUrl: opts.baseUrl, timeoutMs: opts.timeoutMs });
     this.throttle = new AccountThrottle({ broker: this.name, limiter: opts.limiter, budgets: BUDGETS });
     this.connector = new KiteConnector({ http: this.http, loginUrl: opts.loginUrl });
+    this.stream = opts.wsUrl
+      ? new KiteOrderStream({ wsUrl: opts.wsUrl, sessions: opts.sessions, logger: opts.logger, onOrder: (account, row) => void this.onStreamedOrder(account, row) })
+      : undefined;
+  }
+
+  /** An order update pushed over the socket: its new trades become fill events, an ending an order event. */
+  private async onStreamedOrder(account: string, row: KiteOrderRow): Promise<void> {
+    try {
+      const o = await this.order(account, row);
+      if (!o.clientOrderId) return;
+      if (Number(o.filledQuantity) > 0) {
+        for (const f of await this.getFills(account, o.brokerOrderId)) {
+          const key = `${account}|fill|${f.brokerFillId}`;
+          if (this.emitted.has(key)) continue;
+          this.emitted.add(key);
+          this.emit({ kind: 'fill', account, fill: f });
+        }
+      }
+      const end = `${account}|end|${o.brokerOrderId}|${o.status}`;
+      if ((o.status === 'CANCELED' || o.status === 'REJECTED') && !this.emitted.has(end)) {
+        this.emitted.add(end);
+        this.emit({ kind: 'order', account, order: o });
+      }
+    } catch (err) {
+      // Polling finds whatever this missed.
+      this.opts.logger.warn({ err: { name: (err as Error).name, message: (err as Error).message }, connectionId: account }, 'Kite order update not applied');
+    }
   }
 
   /** One authenticated call: credentials (fail fast if not ACTIVE), budget, request, envelope. */
@@ -289,7 +321,9 @@ export class KiteAdapter implements ConnectableBroker {
     if (this.polling) return;
     this.polling = true;
     try {
-      for (const c of await this.opts.sessions.active(this.name)) {
+      const active = await this.opts.sessions.active(this.name);
+      await this.stream?.sync(active.map((c) => c.connectionId));
+      for (const c of active) {
         try {
           await this.pollAccount(c.connectionId);
         } catch (err) {
@@ -330,6 +364,7 @@ export class KiteAdapter implements ConnectableBroker {
   async close(): Promise<void> {
     if (this.pollTimer) clearInterval(this.pollTimer);
     this.pollTimer = undefined;
+    this.stream?.close();
     this.events.removeAllListeners();
   }
 }

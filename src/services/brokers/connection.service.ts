@@ -65,9 +65,17 @@ export class ConnectionService {
     return a.connector;
   }
 
+  /** Can an expired session of this connection renew itself (a refresh grant and what it needs)? */
   private refreshable(r: ConnectionRow): boolean {
     const a = this.deps.brokers.has(r.broker) ? this.deps.brokers.get(r.broker) : null;
-    return Boolean(a && isConnectable(a) && a.connector.refresh);
+    if (!a || !isConnectable(a) || !a.connector.refresh || !r.credentialsSealed) return false;
+    try {
+      const { app, session } = this.deps.repo.secretsOf(r);
+      if (!session) return false;
+      return a.connector.canRefresh ? a.connector.canRefresh(app, session) : Boolean(session.refreshToken);
+    } catch {
+      return false;
+    }
   }
 
   async list(viewer: Principal): Promise<ConnectionView[]> {

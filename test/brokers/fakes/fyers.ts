@@ -16,6 +16,8 @@ export interface FyersRequestRecord {
   headers: http.IncomingHttpHeaders;
   contentType: string;
   json: Record<string, unknown> | null;
+  /** When it arrived (ms). */
+  at: number;
 }
 
 type Row = Record<string, unknown>;
@@ -87,7 +89,7 @@ export class FyersFake {
     const u = new URL(req.url ?? '/', 'http://x');
     const contentType = String(req.headers['content-type'] ?? '');
     const json = raw && contentType.includes('json') ? (JSON.parse(raw) as Row) : null;
-    const rec: FyersRequestRecord = { method: req.method ?? 'GET', path: u.pathname, query: u.searchParams, headers: req.headers, contentType, json };
+    const rec: FyersRequestRecord = { method: req.method ?? 'GET', path: u.pathname, query: u.searchParams, headers: req.headers, contentType, json, at: Date.now() };
     this.requests.push(rec);
     const i = this.failNext.findIndex((f) => f.path.test(`${rec.method} ${rec.path}`));
     if (i >= 0) {

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createHash, randomBytes } from 'node:crypto';
+import { WebSocketServer, type WebSocket } from 'ws';
 import { Decimal } from '../../../src/lib/decimal.js';
 
 /**
@@ -74,16 +75,42 @@ export class KiteFake {
   duplicatePushes = false;
   /** Send no postbacks (lost pushes). */
   dropPushes = false;
+  /** Send no WebSocket order updates. */
+  dropStream = false;
+  private wss!: WebSocketServer;
+  private readonly streams = new Map<string, Set<WebSocket>>();
+  /** Order-update sockets opened, by Kite user. */
+  streamCount(userId: string): number {
+    return this.streams.get(userId)?.size ?? 0;
+  }
   readonly pushesSent: unknown[] = [];
 
   async start(): Promise<this> {
     this.server = http.createServer((req, res) => void this.handle(req, res));
+    // The order-update socket: wss://ws.kite.trade?api_key=&access_token= (a wrong token is refused).
+    this.wss = new WebSocketServer({
+      server: this.server,
+      verifyClient: ({ req }, done) => {
+        const q = new URL(req.url ?? '/', 'http://x').searchParams;
+        const t = this.tokens.get(q.get('access_token') ?? '');
+        done(Boolean(t && t.valid && t.apiKey === q.get('api_key')), 403);
+      },
+    });
+    this.wss.on('connection', (ws, req) => {
+      const user = this.tokens.get(new URL(req.url ?? '/', 'http://x').searchParams.get('access_token') ?? '')!.userId;
+      const set = this.streams.get(user) ?? new Set<WebSocket>();
+      set.add(ws);
+      this.streams.set(user, set);
+      ws.on('close', () => set.delete(ws));
+    });
     await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
     this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
     return this;
   }
 
   async stop(): Promise<void> {
+    for (const c of this.wss.clients) c.terminate();
+    this.wss.close();
     this.server.closeAllConnections();
     await new Promise<void>((r) => this.server.close(() => r()));
   }
@@ -414,6 +441,7 @@ export class KiteFake {
 
   /** Postback: the order as JSON, with checksum = SHA-256(order_id + order_timestamp + api_secret). */
   private async push(o: Order): Promise<void> {
+    if (!this.dropStream) for (const ws of this.streams.get(o.userId) ?? []) ws.send(JSON.stringify({ type: 'order', data: { ...o.row } }));
     const app = this.apps.get(o.apiKey);
     if (!app?.postbackUrl || this.dropPushes) return;
     const checksum = createHash('sha256').update(String(o.row.order_id) + String(o.row.order_timestamp) + app.apiSecret).digest('hex');

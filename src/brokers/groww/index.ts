@@ -1,0 +1,1 @@
+export { GrowwAdapter, type GrowwAdapterOptions } from './adapter.js';
