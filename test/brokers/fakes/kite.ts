@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { createHash, randomBytes } from 'node:crypto';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { Decimal } from '../../../src/lib/decimal.js';
+import { istNow, kiteMargins, kitePositions, kiteQuotes } from './kite.views.js';
 
 /**
  * A fake of Kite Connect v3 on 127.0.0.1, written from Kite's documentation, pykiteconnect and
@@ -47,9 +48,6 @@ export interface OrderScript {
 const D = (v: unknown) => new Decimal(String(v ?? 0));
 const n = (d: Decimal) => Number(d.toFixed());
 
-function istNow(): string {
-  return new Date(Date.now() + 5.5 * 3600_000).toISOString().slice(0, 19).replace('T', ' ');
-}
 
 export class KiteFake {
   readonly requests: KiteRequestRecord[] = [];
@@ -257,40 +255,15 @@ export class KiteFake {
   }
 
   private positions(user: string): unknown[] {
-    const by = new Map<string, { tradingsymbol: string; exchange: string; qty: Decimal; cost: Decimal }>();
-    for (const t of this.trades.filter((x) => x.userId === user)) {
-      const k = `${t.exchange}:${t.tradingsymbol}`;
-      const p = by.get(k) ?? { tradingsymbol: String(t.tradingsymbol), exchange: String(t.exchange), qty: D(0), cost: D(0) };
-      const q = D(t.quantity).mul(t.transaction_type === 'BUY' ? 1 : -1);
-      p.qty = p.qty.plus(q);
-      p.cost = p.cost.plus(q.mul(D(t.average_price)));
-      by.set(k, p);
-    }
-    return [...by.values()].map((p) => ({
-      tradingsymbol: p.tradingsymbol,
-      exchange: p.exchange,
-      product: 'CNC',
-      quantity: n(p.qty),
-      average_price: p.qty.isZero() ? 0 : n(p.cost.div(p.qty).toDecimalPlaces(2)),
-      pnl: 0,
-    }));
+    return kitePositions(this.trades.filter((x) => x.userId === user));
   }
 
   private margins(user: string): unknown {
-    const cash = this.cash.get(user) ?? D(0);
-    const debits = this.debits.get(user) ?? D(0);
-    const live = cash.minus(debits);
-    return { enabled: true, net: n(live), available: { adhoc_margin: 0, cash: n(cash), opening_balance: n(cash), live_balance: n(live), collateral: 0, intraday_payin: 0 }, utilised: { debits: n(debits), span: 0, exposure: 0 } };
+    return kiteMargins(this.cash.get(user) ?? D(0), this.debits.get(user) ?? D(0));
   }
 
   private quoteData(keys: string[]): Record<string, unknown> {
-    const out: Record<string, unknown> = {};
-    for (const k of keys) {
-      const q = this.quotes.get(k);
-      if (!q) continue;
-      out[k] = { instrument_token: 408065, timestamp: istNow(), last_price: Number(q.last), depth: { buy: [{ price: Number(q.bid), quantity: 100, orders: 1 }], sell: [{ price: Number(q.ask), quantity: 100, orders: 1 }] } };
-    }
-    return out;
+    return kiteQuotes(this.quotes, keys);
   }
 
   private snapshot(o: Order, status: string, extra: Record<string, unknown> = {}): void {
