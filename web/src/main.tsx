@@ -8,6 +8,7 @@ import { PortfolioPage } from './pages/PortfolioPage';
 import { Smallcases } from './pages/Smallcases';
 import { Watchlists } from './pages/Watchlists';
 import { Proposals } from './pages/Proposals';
+import { Strategies } from './pages/Strategies';
 import './styles.css';
 
 /** The pages, by the first part of the route; each appears in the menu once its API exists. */
@@ -15,6 +16,7 @@ const NAV: { path: string; label: string }[] = [
   { path: '', label: 'Portfolios' },
   { path: 'smallcases', label: 'Smallcases' },
   { path: 'watchlists', label: 'Watchlists' },
+  { path: 'strategies', label: 'Strategies' },
   { path: 'proposals', label: 'Proposals' },
 ];
 
@@ -70,6 +72,8 @@ function renderPage(page: string, rest: string[]) {
       return <Watchlists />;
     case 'proposals':
       return <Proposals />;
+    case 'strategies':
+      return <Strategies />;
     default:
       return <Portfolios />;
   }
