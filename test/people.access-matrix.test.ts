@@ -76,7 +76,7 @@ describe.each(modes())('the access matrix (%s)', (mode) => {
     const sub = collect(client, row.doc, vars);
     try {
       if (row.expectEvent || !row.allowed.includes(actor)) {
-        await waitFor(`${row.name} as ${actor}`, () => sub.items.length > 0 || sub.errors.length > 0 || sub.isDone(), 10_000);
+        await waitFor(`${row.name} as ${actor}`, () => sub.items.length > 0 || sub.errors.length > 0 || sub.isDone(), 20_000);
       } else {
         // Allowed with nothing to replay: it must stay open without an error.
         await new Promise((r) => setTimeout(r, 300));

@@ -161,9 +161,17 @@ describe.each(modes())('investment profiles and advisor proposals (%s)', (mode) 
     expect(approved.status).toBe('EXECUTED');
     expect(approved.runId).toBeTruthy();
     expect((await must(server, APPROVE, { id, k: 'sc-1' }, firm.owner.token)).approveProposal.runId).toBe(approved.runId);
+    const viaProposal = await must(server, `query($id:ID!){ proposal(id:$id){ smallcase { id name } run { id kind } } }`, { id }, firm.owner.token);
+    expect(viaProposal.proposal).toMatchObject({ smallcase: { id: scId, name: 'Core IT' }, run: { id: approved.runId, kind: 'INVEST' } });
     const run = await must(server, `query($r:ID!){ basketRun(id:$r){ id kind portfolio { id } orders { id } } }`, { r: approved.runId }, firm.owner.token);
     expect(run.basketRun).toMatchObject({ kind: 'INVEST', portfolio: { id: firm.portfolioId } });
     expect(run.basketRun.orders.length).toBeGreaterThan(0);
+    // When the run ends, its owner is told, with the execution summary.
+    await waitFor('the basket_run.completed notification', async () =>
+      (await must(server, `{ notifications { edges { node { kind data } } } }`, {}, firm.owner.token)).notifications.edges.some(
+        (e: { node: { kind: string; data: { runId: string } } }) => e.node.kind === 'basket_run.completed' && e.node.data.runId === approved.runId,
+      ),
+    20_000);
     // Another advisor's client, a client, and a smallcase you may not use: refused.
     expect(errorCode(await gql(server, `mutation($s:ID!,$c:[ID!]){ proposeSmallcaseToClients(smallcaseId:$s, clientIds:$c, amount:"1", rationale:"x"){ id } }`, { s: scId, c: [firm.otherClient.id] }, firm.advisorA.token))).toBe('NOT_FOUND');
     expect(errorCode(await gql(server, `mutation($s:ID!){ proposeSmallcaseToClients(smallcaseId:$s, amount:"1", rationale:"x"){ id } }`, { s: scId }, firm.owner.token))).toBe('FORBIDDEN');

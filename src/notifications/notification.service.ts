@@ -1,6 +1,6 @@
 import { and, desc, eq, inArray, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
-import { notificationDeliveries, notificationPreferences, notifications, users, webhooks } from '../db/schema/index.js';
+import { notificationDeliveries, notificationPreferences, notifications, portfolios, users, webhooks } from '../db/schema/index.js';
 import { BadInputError } from '../errors.js';
 import type { Principal } from '../auth/tokens.js';
 import type { Clock } from '../lib/clock.js';
@@ -55,6 +55,7 @@ export class NotificationService implements NotifierPort {
 
   /** Order endings from the outbox become `order.filled` / `order.rejected` for the order's user. */
   fromPortfolioEvent(m: PortfolioEventMessage): void {
+    if (m.type === 'BASKET_RUN_UPDATED') return this.fromRunEvent(m);
     if (m.type !== 'ORDER_UPDATED') return;
     const o = m.payload.order as { id: string; userId: string; status: string; side: string; quantity: string; filledQuantity: string; averageFillPrice: string | null; rejectReason: string | null; instrumentId: string; portfolioId: string };
     if (o.status !== 'FILLED' && o.status !== 'REJECTED') return;
@@ -72,6 +73,25 @@ export class NotificationService implements NotifierPort {
       data: { orderId: o.id, portfolioId: o.portfolioId, status: o.status, side: o.side, quantity: o.quantity, filledQuantity: o.filledQuantity, averageFillPrice: o.averageFillPrice },
       createdAt: m.createdAt,
     }).catch((err) => this.deps.logger.error({ err, orderId: o.id }, 'could not enqueue an order notification'));
+  }
+
+  /** A basket run that ended becomes `basket_run.completed` (with its execution summary) for the portfolio's owner. */
+  private fromRunEvent(m: PortfolioEventMessage): void {
+    const r = m.payload.run as { id: string; kind: string; status: string; summary: unknown } | undefined;
+    if (!r || !['COMPLETED', 'PARTIAL', 'FAILED', 'CANCELED'].includes(r.status)) return;
+    void (async () => {
+      const [p] = await this.deps.db.select({ ownerId: portfolios.ownerId }).from(portfolios).where(eq(portfolios.id, m.portfolioId));
+      if (!p) return;
+      await this.emit({
+        id: eventId(`run:${r.id}:${r.status}`),
+        type: 'basket_run.completed',
+        userId: p.ownerId,
+        title: `Basket run ${r.status.toLowerCase()}`,
+        body: `Your ${r.kind.toLowerCase().replace('_', ' ')} run ended ${r.status.toLowerCase()}`,
+        data: { runId: r.id, portfolioId: m.portfolioId, kind: r.kind, status: r.status, summary: r.summary },
+        createdAt: m.createdAt,
+      });
+    })().catch((err) => this.deps.logger.error({ err, runId: r.id }, 'could not enqueue a run notification'));
   }
 
   /**

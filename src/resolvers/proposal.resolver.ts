@@ -4,6 +4,7 @@ import { User } from '../schema/user.type.js';
 import { Portfolio } from '../schema/portfolio.type.js';
 import { Order } from '../schema/order.type.js';
 import { DecimalScalar } from '../schema/scalars.js';
+import { BasketRun, Smallcase } from '../schema/basket.type.js';
 import { requireUser, type GqlContext } from './context.js';
 import { pageSize } from './pagination.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
@@ -108,6 +109,17 @@ export class ProposalResolver {
         return { instrumentId: instrument.id, instrument, side: l.side, quantity: l.quantity, estimatedPrice: fmt(price), estimatedValue: fmt(dec(price).mul(l.quantity!)), targetWeight: null, resultingWeight: null };
       }),
     );
+  }
+
+  @FieldResolver(() => Smallcase, { nullable: true, description: 'The smallcase proposed, for a smallcase proposal.' })
+  smallcase(@Root() p: ProposalRow, @Ctx() ctx: GqlContext) {
+    // The proposal was access-checked; its client sees the smallcase they were offered.
+    return p.smallcaseId ? ctx.services.baskets.smallcases.byId(p.smallcaseId) : null;
+  }
+
+  @FieldResolver(() => BasketRun, { nullable: true, description: 'The basket run placed on approval (smallcase proposals).' })
+  run(@Root() p: ProposalRow, @Ctx() ctx: GqlContext) {
+    return p.runId ? ctx.services.baskets.runs.get(requireUser(ctx), p.runId) : null;
   }
 
   @FieldResolver(() => [Order], { description: 'Orders placed on approval (explicit lines).' })

@@ -97,7 +97,7 @@ export const ROWS: MatrixRow[] = [
   { name: 'investments', kind: 'query', doc: `query($p:ID){ investments(portfolioId:$p){ id portfolio { name } } }`, vars: (f) => ({ p: f.portfolioId }), allowed: READERS },
   { name: 'investment', kind: 'query', doc: `query($id:ID!){ investment(id:$id){ id status } }`, vars: (f) => ({ id: f.investmentId }), allowed: READERS },
   { name: 'basketRun', kind: 'query', doc: `query($id:ID!){ basketRun(id:$id){ id kind orders { id } } }`, vars: (f) => ({ id: f.runId }), allowed: READERS },
-  { name: 'previewInvestment', kind: 'query', doc: `query($s:ID!,$p:ID!){ previewInvestment(smallcaseId:$s, portfolioId:$p, amount:"20000"){ investedAmount } }`, vars: (f) => ({ s: f.smallcaseId, p: f.portfolioId }), allowed: READERS },
+  { name: 'previewInvestment', kind: 'query', doc: `query($s:ID!,$p:ID!){ previewInvestment(smallcaseId:$s, portfolioId:$p, amount:"20000"){ investedAmount } }`, vars: (f) => ({ s: f.smallcaseId, p: f.portfolioId }), allowed: ['owner', 'readKey', 'tradeKey'], forbidden: ['ownersAdvisor', 'admin'] }, // the basket service previews for the trader only
   { name: 'investInSmallcase', kind: 'mutation', doc: `mutation($s:ID!,$p:ID!){ investInSmallcase(smallcaseId:$s, portfolioId:$p, amount:"20000"){ id } }`, vars: (f) => ({ s: f.smallcaseId, p: f.portfolioId }), allowed: ['owner', 'tradeKey'], forbidden: ['ownersAdvisor', 'admin'] },
 
   // ── subscriptions
