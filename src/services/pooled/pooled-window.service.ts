@@ -99,7 +99,11 @@ export class PooledWindowService {
       throw err;
     }
     await this.deps.relay.published(claimed.events);
-    for (const id of claimed.parentIds) await this.deps.driver.drive(id);
+    for (const id of claimed.parentIds) {
+      // The claim is committed: a broker failure here leaves the parent to its broker events' jobs and
+      // to the sweep of stalled parents (closeDueWindows), which adopt it at the broker by client order id.
+      await this.deps.driver.drive(id).catch((err: unknown) => this.deps.logger.warn({ err, parentId: id }, 'pooled parent not driven yet; the sweep retries'));
+    }
     return claimed.parentIds;
   }
 
