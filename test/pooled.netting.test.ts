@@ -252,6 +252,20 @@ describe.each(modes())('a pooled master account nets members’ orders in one wi
     await checkCash();
   });
 
+  it('after its window closed a child cannot be canceled (INVALID_ORDER_STATE); a parent the broker refused for a moment is placed by the sweep', async () => {
+    const paper = server.app.brokers.get('paper') as PaperBroker;
+    const kids = [await child(members[1], 'BUY', '4'), await child(members[2], 'BUY', '2')];
+    paper.injectFault({ op: 'placeOrder', kind: 'transient' });
+    const parents = await close();
+    expect(parents).toHaveLength(1);
+    const r = await gql(server, `mutation($id:ID!){ cancelOrder(id:$id){ status } }`, { id: kids[0].id }, kids[0].owner.token);
+    expect(r.errors?.[0]?.extensions).toMatchObject({ code: 'INVALID_ORDER_STATE' });
+    // Nothing reached the broker; the window job's sweep places the parent once the children have waited 5 s.
+    await checkWindow(kids, parents[0]);
+    expect((await paper.listOrders(accountId)).filter((o) => o.clientOrderId === `pool-${parents[0].id}`)).toHaveLength(1);
+    await checkCash();
+  }, 30_000);
+
   it('the window job closes a short window by itself: orders of two members go out as one parent', async () => {
     const d = await must<{ createPooledAccount: { id: string } }>(server, `mutation{ createPooledAccount(name:"short-${mode}-${Date.now()}", broker:"paper", windowMs:300){ id } }`, {}, admin.token);
     const ids: { o: string; who: Person }[] = [];
@@ -278,7 +292,7 @@ describe.each(modes())('a pooled master account nets members’ orders in one wi
     const lines = d.pooledAccounts
       .find((a) => a.id === accountId)!
       .reconciliation.map((l) => ({ ...l, brokerQuantity: new Decimal(l.brokerQuantity).toFixed(), ledgerQuantity: new Decimal(l.ledgerQuantity).toFixed(), difference: new Decimal(l.difference).toFixed() }));
-    // 100 bought, then +19 net, then 12 after a lost response: 131 at the broker and across the members.
-    expect(lines).toEqual([{ instrument: { symbol: 'RELIANCE' }, brokerQuantity: '131', ledgerQuantity: '131', difference: '0' }]);
+    // 100 bought, then +19 net, 12 after a lost response, 6 after a refused placement: 137 on both sides.
+    expect(lines).toEqual([{ instrument: { symbol: 'RELIANCE' }, brokerQuantity: '137', ledgerQuantity: '137', difference: '0' }]);
   });
 });
