@@ -22,6 +22,7 @@ import { orders, users, instruments as instrumentsTable } from '../src/db/schema
 import type { Principal } from '../src/auth/tokens.js';
 import { allocateQuantity } from '../src/services/pooled/allocation.js';
 import { dec } from '../src/lib/decimal.js';
+import { createDatabase, deleteRedisPrefix, newRedisPrefix } from './lib/infra.js';
 
 const arg = (name: string, def: number) => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? def);
 const M = arg('members', 1000);
@@ -32,8 +33,12 @@ const pct = (xs: number[], p: number) => xs[Math.min(xs.length - 1, Math.floor((
 
 async function main() {
   const scaled = Boolean(process.env.DATABASE_URL && process.env.REDIS_URL);
+  // Scaled: a fresh database and Redis prefix of its own, dropped at the end (never the shared database).
+  const fresh = scaled ? await createDatabase(process.env.DATABASE_URL!) : null;
+  const prefix = newRedisPrefix('pool');
   const config = loadConfig({
     ...process.env,
+    ...(fresh ? { DATABASE_URL: fresh.url } : {}),
     NODE_ENV: 'test',
     PORT: '0',
     HOST: '127.0.0.1',
@@ -46,7 +51,7 @@ async function main() {
     DATA_DIR: 'memory://',
     ORDER_RATE_LIMIT_PER_SECOND: '1000000',
     USER_RATE_LIMIT_PER_MINUTE: '1000000',
-    REDIS_PREFIX: `bpool${randomUUID().slice(0, 6)}`,
+    REDIS_PREFIX: prefix,
   });
   const app = await startApp(config, 'all', { logger: silentLogger });
   const db = app.db.db;
@@ -124,6 +129,8 @@ async function main() {
     }
   } finally {
     await app.stop();
+    await fresh?.drop();
+    if (scaled) await deleteRedisPrefix(process.env.REDIS_URL!, prefix);
   }
 }
 
