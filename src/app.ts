@@ -148,7 +148,7 @@ export async function startApp(config: Config, role: Exclude<Role, 'migrate'>, o
     const policy = new AccessPolicy({ db: db.db });
     const audit = new AuditService({ db: db.db, clock, logger });
     const portfolios = new PortfolioService({ db: db.db, clock, relay, instruments, brokers, policy, connections: brokerConnections });
-    const pooled = createPooled({ db: db.db, clock, logger, relay, rateLimiter, brokers, instruments, connections: brokerConnections });
+    const pooled = createPooled({ db: db.db, clock, logger, relay, rateLimiter, brokers, instruments, connections: brokerConnections, notifier: () => services?.notifications, reconcileMs: config.pooled.reconcileMs });
     const orders = new OrderService({ db: db.db, clock, logger, queue, relay, rateLimiter, instruments, portfolios, brokers, limits: config.limits, audit, connections: brokerConnections, pooled: pooled.accounts });
     const apiKeys = new ApiKeyService({ db: db.db, clock, audit });
     const oidc = config.people.oidc ? new OidcVerifier({ db: db.db, logger, audit }, config.people.oidc) : null;
@@ -217,7 +217,7 @@ export async function startApp(config: Config, role: Exclude<Role, 'migrate'>, o
         outboxRetention: new OutboxRetention({ db: db.db, clock, logger, retentionHours: config.outboxRetentionHours }),
         basketRuns: baskets.runs,
         basketSweepMs: config.baskets.sweepMs,
-        pooled: { windows: pooled.windows, driver: pooled.driver, tickMs: config.pooled.tickMs },
+        pooled: { windows: pooled.windows, driver: pooled.driver, tickMs: config.pooled.tickMs, reconciliation: pooled.reconciliation, reconcileMs: config.pooled.reconcileMs },
       });
       await strategyCapability.startWorker();
       await peopleParts.startWorkers();

@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from './support/server.js';
 import { modes } from './support/env.js';
-import { errorCode, gql, must, newUser, sleep } from './support/gql.js';
+import { errorCode, gql, must, newUser, sleep, waitFor } from './support/gql.js';
 import { assertLedgerInvariants, placeOrder, portfolioState, waitForQuote, waitForStatus } from './support/trading.js';
 import { adminEmail, registerAdmin, type Person } from './support/people.js';
 import { Decimal } from '../src/lib/decimal.js';
@@ -128,7 +128,7 @@ describe.each(modes())('a pooled master account nets members’ orders in one wi
   }
 
   beforeAll(async () => {
-    server = await startTestServer({ mode, env: { ADMIN_EMAIL: adminEmail() } });
+    server = await startTestServer({ mode, env: { ADMIN_EMAIL: adminEmail(), POOLED_RECONCILE_MS: '300' } });
     await waitForQuote(server, 'RELIANCE');
     admin = await registerAdmin(server);
     // A day-long window: only closePooledWindow closes it during the test (the job would at midnight UTC).
@@ -294,5 +294,28 @@ describe.each(modes())('a pooled master account nets members’ orders in one wi
       .reconciliation.map((l) => ({ ...l, brokerQuantity: new Decimal(l.brokerQuantity).toFixed(), ledgerQuantity: new Decimal(l.ledgerQuantity).toFixed(), difference: new Decimal(l.difference).toFixed() }));
     // 100 bought, then +19 net, 12 after a lost response, 6 after a refused placement: 137 on both sides.
     expect(lines).toEqual([{ instrument: { symbol: 'RELIANCE' }, brokerQuantity: '137', ledgerQuantity: '137', difference: '0' }]);
+  });
+
+  it('a broker position the members do not account for shows as a difference and admins are notified', async () => {
+    const paper = server.app.brokers.get('paper');
+    // A trade on the master account outside any window (someone used the broker account directly).
+    await paper.placeOrder({
+      clientOrderId: `manual-${Date.now()}`,
+      account: accountId,
+      instrument: { symbol: 'RELIANCE', exchange: 'NSE', currency: 'INR', tickSize: '0.10', lotSize: '1' },
+      side: 'BUY',
+      type: 'MARKET',
+      timeInForce: 'DAY',
+      quantity: '1',
+    });
+    const d = await must<{ pooledAccounts: { id: string; reconciliation: { difference: string }[] }[] }>(server, `{ pooledAccounts { id reconciliation { difference } } }`, {}, admin.token);
+    expect(d.pooledAccounts.find((a) => a.id === accountId)!.reconciliation.map((l) => new Decimal(l.difference).toFixed())).toEqual(['1']);
+    await waitFor('the admin to be notified', async () => {
+      const n = await must<{ notifications: { edges: { node: { kind: string; data: { pooledAccountId?: string } } }[] } }>(server, `{ notifications(first:20){ edges { node { kind data } } } }`, {}, admin.token);
+      return n.notifications.edges.some((e) => e.node.kind === 'pooled.reconciliation_mismatch' && e.node.data.pooledAccountId === accountId);
+    });
+    // A member is not told.
+    const m = await must<{ notifications: { edges: { node: { kind: string } }[] } }>(server, `{ notifications(first:50){ edges { node { kind } } } }`, {}, members[0].person.token);
+    expect(m.notifications.edges.some((e) => e.node.kind === 'pooled.reconciliation_mismatch')).toBe(false);
   });
 });

@@ -23,6 +23,8 @@ export interface JobMap {
   'pooled-window': { at?: string };
   /** Drive one pooled parent order: place or adopt it, allocate its fills, settle its children. */
   'pooled-parent': { parentId: string };
+  /** Periodic: reconcile pooled accounts with their members; notify admins of differences. */
+  'pooled-reconcile': { at?: string };
 }
 
 export type OrderQueue = JobQueue<JobMap>;

@@ -17,6 +17,8 @@ import { basketSweepJob } from './basket-sweep.job.js';
 import type { BasketRunService } from '../services/baskets/basket-run.service.js';
 import { pooledWindowJob } from './pooled-window.job.js';
 import { pooledParentJob } from './pooled-parent.job.js';
+import { pooledReconcileJob } from './pooled-reconcile.job.js';
+import type { ReconciliationCheck } from '../services/pooled/reconciliation-check.service.js';
 import type { PooledWindowService } from '../services/pooled/pooled-window.service.js';
 import { PARENT_CLIENT_PREFIX, type ParentDriver } from '../services/pooled/parent-driver.service.js';
 
@@ -58,7 +60,7 @@ export async function registerWorkers(deps: {
   basketRuns?: BasketRunService;
   basketSweepMs?: number;
   /** Pooled accounts: windows closed every `tickMs`; parent orders' broker events drive their parent. */
-  pooled?: { windows: PooledWindowService; driver: ParentDriver; tickMs: number };
+  pooled?: { windows: PooledWindowService; driver: ParentDriver; tickMs: number; reconciliation?: ReconciliationCheck; reconcileMs?: number };
 }): Promise<void> {
   const { queue, execution, logger, metrics } = deps;
   for (const broker of deps.brokers.all()) {
@@ -105,6 +107,7 @@ export async function registerWorkers(deps: {
     'basket-sweep': timed('basket-sweep', metrics, deps.basketRuns ? basketSweepJob(deps.basketRuns) : async () => {}),
     'pooled-window': timed('pooled-window', metrics, deps.pooled ? pooledWindowJob(deps.pooled.windows) : async () => {}),
     'pooled-parent': timed('pooled-parent', metrics, deps.pooled ? pooledParentJob(deps.pooled.driver) : async () => {}),
+    'pooled-reconcile': timed('pooled-reconcile', metrics, deps.pooled?.reconciliation ? pooledReconcileJob(deps.pooled.reconciliation) : async () => {}),
   };
   if (deps.basketRuns) {
     // After any job on an order, a basket run it belongs to may move on (buy phase, summary).
@@ -125,4 +128,5 @@ export async function registerWorkers(deps: {
   if (deps.outboxRetention) await queue.repeat('prune-outbox', {}, { everyMs: PRUNE_OUTBOX_EVERY_MS });
   if (deps.basketRuns) await queue.repeat('basket-sweep', {}, { everyMs: deps.basketSweepMs ?? 2000 });
   if (deps.pooled) await queue.repeat('pooled-window', {}, { everyMs: deps.pooled.tickMs });
+  if (deps.pooled?.reconciliation) await queue.repeat('pooled-reconcile', {}, { everyMs: deps.pooled.reconcileMs ?? 60_000 });
 }
