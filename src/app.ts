@@ -55,6 +55,7 @@ import { realBrokers } from './brokers/real-brokers.js';
 import { ConnectionRepository } from './services/brokers/connection.repository.js';
 import { ConnectionService } from './services/brokers/connection.service.js';
 import { BrokerPushService } from './services/brokers/push.service.js';
+import { createPooled } from './services/pooled/index.js';
 import { InstrumentMasterRepository } from './services/brokers/instrument-master.repository.js';
 
 export interface App {
@@ -147,7 +148,8 @@ export async function startApp(config: Config, role: Exclude<Role, 'migrate'>, o
     const policy = new AccessPolicy({ db: db.db });
     const audit = new AuditService({ db: db.db, clock, logger });
     const portfolios = new PortfolioService({ db: db.db, clock, relay, instruments, brokers, policy, connections: brokerConnections });
-    const orders = new OrderService({ db: db.db, clock, logger, queue, relay, rateLimiter, instruments, portfolios, brokers, limits: config.limits, audit, connections: brokerConnections });
+    const pooled = createPooled({ db: db.db, clock, logger, relay, rateLimiter, brokers, instruments, connections: brokerConnections, notifier: () => services?.notifications, reconcileMs: config.pooled.reconcileMs });
+    const orders = new OrderService({ db: db.db, clock, logger, queue, relay, rateLimiter, instruments, portfolios, brokers, limits: config.limits, audit, connections: brokerConnections, pooled: pooled.accounts });
     const apiKeys = new ApiKeyService({ db: db.db, clock, audit });
     const oidc = config.people.oidc ? new OidcVerifier({ db: db.db, logger, audit }, config.people.oidc) : null;
     const people = new PeopleService({ db: db.db, policy, audit, logger });
@@ -191,8 +193,9 @@ export async function startApp(config: Config, role: Exclude<Role, 'migrate'>, o
       ...peopleParts.services,
       brokerConnections,
       brokerPush: new BrokerPushService({ brokers, queue, logger }),
+      pooled: pooled.accounts,
     };
-    const execution = new OrderExecutionService({ db: db.db, clock, logger, queue, relay, rateLimiter, brokers, metrics });
+    const execution = new OrderExecutionService({ db: db.db, clock, logger, queue, relay, rateLimiter, brokers, metrics, pooled: pooled.accounts });
 
     if (config.seedDemo && role === 'all') await seedDemo({ db: db.db, services, config, logger });
 
@@ -214,6 +217,7 @@ export async function startApp(config: Config, role: Exclude<Role, 'migrate'>, o
         outboxRetention: new OutboxRetention({ db: db.db, clock, logger, retentionHours: config.outboxRetentionHours }),
         basketRuns: baskets.runs,
         basketSweepMs: config.baskets.sweepMs,
+        pooled: { windows: pooled.windows, driver: pooled.driver, tickMs: config.pooled.tickMs, reconciliation: pooled.reconciliation, reconcileMs: config.pooled.reconcileMs },
       });
       await strategyCapability.startWorker();
       await peopleParts.startWorkers();

@@ -81,6 +81,10 @@ const EnvSchema = z.object({
   BASKET_MIN_TICKET: z.string().regex(/^([A-Z]{3}:\d+(\.\d+)?)(,[A-Z]{3}:\d+(\.\d+)?)*$/).default('INR:500,USD:10'),
   /** How often the worker sweeps basket runs whose phase has ended (a safety net for missed nudges). */
   BASKET_SWEEP_MS: z.coerce.number().int().min(100).default(2000),
+  /** How often the pooled-window job looks for pooled accounts' windows to close. */
+  POOLED_TICK_MS: z.coerce.number().int().min(50).default(250),
+  /** How often pooled accounts are reconciled with their members (admins notified of differences). */
+  POOLED_RECONCILE_MS: z.coerce.number().int().min(100).default(60_000),
   // People: roles, API keys, OIDC, notifications
   ADMIN_EMAIL: z.string().email().optional(),
   OIDC_ISSUER: z.string().url().optional(),
@@ -171,6 +175,8 @@ export interface Config {
   /** Published outbox events older than this many hours are pruned; 0 keeps them. */
   outboxRetentionHours: number;
   baskets: { minTicket: Record<string, string>; sweepMs: number };
+  /** Pooled accounts: the window job's period. */
+  pooled: { tickMs: number; reconcileMs: number };
   limits: {
     maxDepth: number;
     maxCost: number;
@@ -269,6 +275,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     sessions: { mode: e.MARKET_SESSIONS, holidays: e.MARKET_HOLIDAYS_FILE ? loadHolidays(e.MARKET_HOLIDAYS_FILE) : {} },
     outboxRetentionHours: e.OUTBOX_RETENTION_HOURS,
     baskets: { minTicket: Object.fromEntries(e.BASKET_MIN_TICKET.split(',').map((p) => p.split(':') as [string, string])), sweepMs: e.BASKET_SWEEP_MS },
+    pooled: { tickMs: e.POOLED_TICK_MS, reconcileMs: e.POOLED_RECONCILE_MS },
     limits: {
       maxDepth: e.MAX_QUERY_DEPTH,
       maxCost: e.MAX_QUERY_COST,

@@ -116,7 +116,7 @@ describe.each(modes())('notifications: in-app, webhooks and email (%s)', (mode) 
     const u = await newUser(server, 'quiet');
     const pid = await createFundedPortfolio(server, u.token);
     const prefs = await must(server, `{ notificationPreferences { type inApp email webhook } }`, {}, u.token);
-    expect(prefs.notificationPreferences).toHaveLength(7);
+    expect(prefs.notificationPreferences).toHaveLength(8);
     expect(prefs.notificationPreferences.every((p: { inApp: boolean; email: boolean; webhook: boolean }) => p.inApp && p.email && p.webhook)).toBe(true);
     const set = await must(server, `mutation { setNotificationPreference(type: "order.filled", inApp: false, email: false) { type inApp email webhook } }`, {}, u.token);
     expect(set.setNotificationPreference).toEqual({ type: 'order.filled', inApp: false, email: false, webhook: true });

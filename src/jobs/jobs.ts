@@ -19,6 +19,12 @@ export interface JobMap {
   'prune-outbox': { at?: string };
   /** Periodic: advance basket runs whose current phase has ended (safety net for the order-settled nudge). */
   'basket-sweep': { at?: string };
+  /** Periodic: close pooled accounts' aggregation windows and drive stalled parent orders. */
+  'pooled-window': { at?: string };
+  /** Drive one pooled parent order: place or adopt it, allocate its fills, settle its children. */
+  'pooled-parent': { parentId: string };
+  /** Periodic: reconcile pooled accounts with their members; notify admins of differences. */
+  'pooled-reconcile': { at?: string };
 }
 
 export type OrderQueue = JobQueue<JobMap>;

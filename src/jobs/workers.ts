@@ -15,6 +15,12 @@ import type { DayOrderExpiry } from '../services/orders/day-expiry.service.js';
 import type { OutboxRetention } from '../events/outbox-retention.js';
 import { basketSweepJob } from './basket-sweep.job.js';
 import type { BasketRunService } from '../services/baskets/basket-run.service.js';
+import { pooledWindowJob } from './pooled-window.job.js';
+import { pooledParentJob } from './pooled-parent.job.js';
+import { pooledReconcileJob } from './pooled-reconcile.job.js';
+import type { ReconciliationCheck } from '../services/pooled/reconciliation-check.service.js';
+import type { PooledWindowService } from '../services/pooled/pooled-window.service.js';
+import { PARENT_CLIENT_PREFIX, type ParentDriver } from '../services/pooled/parent-driver.service.js';
 
 export const RECONCILE_EVERY_MS = 5_000;
 /** DAY orders are expired within a minute of their exchange's close. */
@@ -53,10 +59,22 @@ export async function registerWorkers(deps: {
   /** Basket runs: nudged after every order job, swept every `basketSweepMs`. */
   basketRuns?: BasketRunService;
   basketSweepMs?: number;
+  /** Pooled accounts: windows closed every `tickMs`; parent orders' broker events drive their parent. */
+  pooled?: { windows: PooledWindowService; driver: ParentDriver; tickMs: number; reconciliation?: ReconciliationCheck; reconcileMs?: number };
 }): Promise<void> {
   const { queue, execution, logger, metrics } = deps;
   for (const broker of deps.brokers.all()) {
     broker.onEvent((ev) => {
+      // A pooled parent's event (its client order id is not an order's): drive that parent.
+      const cid = ev.kind === 'fill' ? ev.fill.clientOrderId : ev.order.clientOrderId;
+      if (cid.startsWith(PARENT_CLIENT_PREFIX)) {
+        const parentId = cid.slice(PARENT_CLIENT_PREFIX.length);
+        const tag = ev.kind === 'fill' ? ev.fill.brokerFillId : `${ev.order.status}-${ev.order.filledQuantity}`;
+        deps.queue
+          .add('pooled-parent', { parentId }, { jobId: `pooled-parent-${parentId}-${tag}`, ...BROKER_JOB_OPTIONS })
+          .catch((err) => logger.error({ err, parentId }, 'could not enqueue a pooled parent event; the window sweep will drive it'));
+        return;
+      }
       // Fills carry themselves; of order updates only endings matter here (an acknowledgement is
       // recorded by the submit job, a fill by its own event).
       if (ev.kind === 'order' && !['CANCELED', 'EXPIRED', 'REJECTED'].includes(ev.order.status)) return;
@@ -87,6 +105,9 @@ export async function registerWorkers(deps: {
     'expire-day-orders': timed('expire-day-orders', metrics, deps.expiry ? expireDayOrdersJob(deps.expiry) : async () => {}),
     'prune-outbox': timed('prune-outbox', metrics, deps.outboxRetention ? pruneOutboxJob(deps.outboxRetention) : async () => {}),
     'basket-sweep': timed('basket-sweep', metrics, deps.basketRuns ? basketSweepJob(deps.basketRuns) : async () => {}),
+    'pooled-window': timed('pooled-window', metrics, deps.pooled ? pooledWindowJob(deps.pooled.windows) : async () => {}),
+    'pooled-parent': timed('pooled-parent', metrics, deps.pooled ? pooledParentJob(deps.pooled.driver) : async () => {}),
+    'pooled-reconcile': timed('pooled-reconcile', metrics, deps.pooled?.reconciliation ? pooledReconcileJob(deps.pooled.reconciliation) : async () => {}),
   };
   if (deps.basketRuns) {
     // After any job on an order, a basket run it belongs to may move on (buy phase, summary).
@@ -106,4 +127,6 @@ export async function registerWorkers(deps: {
   if (deps.expiry) await queue.repeat('expire-day-orders', {}, { everyMs: EXPIRE_DAY_ORDERS_EVERY_MS });
   if (deps.outboxRetention) await queue.repeat('prune-outbox', {}, { everyMs: PRUNE_OUTBOX_EVERY_MS });
   if (deps.basketRuns) await queue.repeat('basket-sweep', {}, { everyMs: deps.basketSweepMs ?? 2000 });
+  if (deps.pooled) await queue.repeat('pooled-window', {}, { everyMs: deps.pooled.tickMs });
+  if (deps.pooled?.reconciliation) await queue.repeat('pooled-reconcile', {}, { everyMs: deps.pooled.reconcileMs ?? 60_000 });
 }

@@ -9,6 +9,7 @@ export const EVENT_TYPES = [
   'proposal.decided',
   'strategy.signal',
   'broker_connection.expired',
+  'pooled.reconciliation_mismatch',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

@@ -31,7 +31,10 @@ export class PortfolioResolver {
     @Arg('brokerConnectionId', () => ID, { nullable: true, description: 'Trade through this broker connection (from startBrokerConnection).' })
     brokerConnectionId: string | null,
     @Ctx() ctx: GqlContext,
+    @Arg('pooledAccountId', () => ID, { nullable: true, description: 'Make it a member of this pooled master account: its orders are aggregated and sent by the account.' })
+    pooledAccountId?: string | null,
   ) {
+    if (pooledAccountId) return ctx.services.pooled.createMemberPortfolio(requireUser(ctx), pooledAccountId, { name, baseCurrency });
     return ctx.services.portfolios.create(requireUser(ctx), { name, broker, baseCurrency, brokerConnectionId });
   }
 

@@ -23,6 +23,7 @@ import { mutationScopeGuard } from '../auth/scope.middleware.js';
 import { ProposalResolver } from '../resolvers/proposal.resolver.js';
 import { NotificationResolver, WebhookResolver } from '../resolvers/notification.resolver.js';
 import { BrokerResolver } from '../resolvers/broker.resolver.js';
+import { OrderPooledFieldsResolver, ParentOrderResolver, PooledAccountResolver, ReconciliationLineResolver } from '../resolvers/pooled.resolver.js';
 
 /** The one GraphQL schema, built from the type-graphql classes. */
 export async function buildAppSchema(): Promise<GraphQLSchema> {
@@ -64,6 +65,10 @@ export async function buildAppSchema(): Promise<GraphQLSchema> {
       NotificationResolver,
       WebhookResolver,
       BrokerResolver,
+      PooledAccountResolver,
+      ParentOrderResolver,
+      ReconciliationLineResolver,
+      OrderPooledFieldsResolver,
     ],
     globalMiddlewares: [mutationScopeGuard],
     validate: false,

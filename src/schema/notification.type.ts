@@ -7,7 +7,7 @@ export class Notification {
   @Field(() => ID, { description: 'Stable id.' })
   id!: string;
 
-  @Field(() => String, { description: 'The event type: order.filled, order.rejected, basket_run.completed, proposal.received, proposal.decided, strategy.signal, broker_connection.expired.' })
+  @Field(() => String, { description: 'The event type: order.filled, order.rejected, basket_run.completed, proposal.received, proposal.decided, strategy.signal, broker_connection.expired, pooled.reconciliation_mismatch.' })
   kind!: string;
 
   @Field(() => String, { description: 'Short title.' })

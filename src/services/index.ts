@@ -24,6 +24,7 @@ import type { ProposalService } from './people/proposal.service.js';
 import type { ProposalDecisions } from './people/proposal.decisions.js';
 import type { ConnectionService } from './brokers/connection.service.js';
 import type { BrokerPushService } from './brokers/push.service.js';
+import type { PooledAccountService } from './pooled/pooled-account.service.js';
 
 /** Everything resolvers may call. Built once per process in app.ts from the configured ports. */
 export interface Services {
@@ -52,6 +53,7 @@ export interface Services {
   proposalDecisions: ProposalDecisions;
   brokerConnections: ConnectionService;
   brokerPush: BrokerPushService;
+  pooled: PooledAccountService;
 }
 
 /** Everything resolvers may call, with the strategies capability (market data, strategies, screeners, backtests). */

@@ -11,3 +11,4 @@ export * from './strategies.js';
 export * from './market.js';
 export * from './analytics.js';
 export * from './people.js';
+export * from './pooled.js';

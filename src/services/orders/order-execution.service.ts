@@ -35,6 +35,8 @@ export interface OrderExecutionDeps {
   rateLimiter: RateLimiter;
   brokers: BrokerRegistry;
   metrics?: Metrics;
+  /** Pooled accounts (services/pooled): a member's order waits for its window and is never sent alone. */
+  pooled?: { holdsOrder(o: Pick<OrderRow, 'portfolioId'>): Promise<boolean> };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -106,6 +108,7 @@ export class OrderExecutionService {
   async submit(orderId: string, attempt: { attemptsMade: number; attempts: number }): Promise<void> {
     let o = await this.load(orderId);
     if (!o) throw new UnrecoverableJobError(`order ${orderId} does not exist`);
+    if (this.deps.pooled && (await this.deps.pooled.holdsOrder(o))) return; // sent in its window's parent
     const broker = this.deps.brokers.get(o.broker);
     const account = await this.account(o);
     const isLastAttempt = attempt.attemptsMade + 1 >= attempt.attempts;

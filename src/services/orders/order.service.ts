@@ -43,6 +43,8 @@ export interface OrderServiceDeps {
   audit?: AuditPort;
   /** Fails fast (BROKER_AUTH_REQUIRED) when a portfolio's broker connection must be reconnected. */
   connections?: { assertTradable(connectionId: string): Promise<void> };
+  /** Pooled accounts: a child its window's parent has claimed cannot be canceled (INVALID_ORDER_STATE). */
+  pooled?: { assertCancelable(o: OrderRow): Promise<void> };
 }
 
 
@@ -192,6 +194,7 @@ export class OrderService {
     const o = await this.get(viewer, id);
     // Advisors and admins may read a client's orders but only the owner may cancel them (FORBIDDEN).
     await this.deps.portfolios.getForTrading(viewer, o.portfolioId);
+    await this.deps.pooled?.assertCancelable(o);
     for (let attempt = 0; attempt < 5; attempt++) {
       const current = attempt === 0 ? o : await this.byId(id);
       if (!current) throw new NotFoundError('Order', id);

@@ -1,0 +1,140 @@
+/**
+ * `npm run bench:pooled` — a pooled master account on the paper broker, in this process (embedded
+ * PGlite, or Postgres + Redis when DATABASE_URL and REDIS_URL are set).
+ *
+ * M member portfolios place N MARKET orders (buys and sells) over I instruments through OrderService
+ * (validation, risk, holds, group commit); then the window closes. Printed: parent orders sent (target:
+ * at most one per instrument per window), time from window close to every child filled (p50/p99/max;
+ * target p99 ≤ 2 s at 10,000 children), allocation cost per child, and the pure allocator's cost per
+ * child in the same run as the baseline (ratio = everything a child's fill does / the arithmetic alone).
+ * Every child is checked FILLED and its fills summed against its quantity; the exit code is 1 if any
+ * was lost or overfilled. Figures on the shared 2-core machine are noisy.
+ *
+ * Options: --members=1000 --orders=10000 --instruments=20 --concurrency=32
+ */
+import 'reflect-metadata';
+import { randomUUID } from 'node:crypto';
+import { inArray, sql } from 'drizzle-orm';
+import { loadConfig } from '../src/config.js';
+import { startApp } from '../src/app.js';
+import { silentLogger } from '../src/lib/logger.js';
+import { orders, users, instruments as instrumentsTable } from '../src/db/schema/index.js';
+import type { Principal } from '../src/auth/tokens.js';
+import { allocateQuantity } from '../src/services/pooled/allocation.js';
+import { dec } from '../src/lib/decimal.js';
+import { createDatabase, deleteRedisPrefix, newRedisPrefix } from './lib/infra.js';
+
+const arg = (name: string, def: number) => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? def);
+const M = arg('members', 1000);
+const N = arg('orders', 10000);
+const I = arg('instruments', 20);
+const C = arg('concurrency', 32);
+const pct = (xs: number[], p: number) => xs[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
+
+async function main() {
+  const scaled = Boolean(process.env.DATABASE_URL && process.env.REDIS_URL);
+  // Scaled: a fresh database and Redis prefix of its own, dropped at the end (never the shared database).
+  const fresh = scaled ? await createDatabase(process.env.DATABASE_URL!) : null;
+  const prefix = newRedisPrefix('pool');
+  const config = loadConfig({
+    ...process.env,
+    ...(fresh ? { DATABASE_URL: fresh.url } : {}),
+    NODE_ENV: 'test',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'silent',
+    JWT_SECRET: 'bench-secret-that-is-long-enough-for-hs256-00000',
+    ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
+    SEED_DEMO: 'false',
+    MARKET_HISTORY: 'false',
+    MARKET_TICK_MS: '200',
+    DATA_DIR: 'memory://',
+    ORDER_RATE_LIMIT_PER_SECOND: '1000000',
+    USER_RATE_LIMIT_PER_MINUTE: '1000000',
+    REDIS_PREFIX: prefix,
+  });
+  const app = await startApp(config, 'all', { logger: silentLogger });
+  const db = app.db.db;
+  try {
+    const insts = (await db.select().from(instrumentsTable).where(sql`${instrumentsTable.exchange} = 'NSE'`)).slice(0, I);
+    for (let t = 0; insts.some((i) => !app.quotes.get(i.symbol, i.exchange)) && t < 200; t++) await new Promise((r) => setTimeout(r, 100));
+    const [adminRow] = await db.insert(users).values({ email: `bench-admin-${randomUUID()}@x`, passwordHash: 'x', name: 'admin', role: 'ADMIN' }).returning();
+    const admin: Principal = { userId: adminRow.id, role: 'ADMIN' };
+    const account = await app.services.pooled.create(admin, { name: `bench-${randomUUID()}`, broker: 'paper', windowMs: 86_400_000 });
+
+    let t = performance.now();
+    const members: { who: Principal; pid: string }[] = [];
+    const userRows = await db
+      .insert(users)
+      .values(Array.from({ length: M }, (_, i) => ({ email: `bench-${i}-${randomUUID()}@x`, passwordHash: 'x', name: `m${i}` })))
+      .returning();
+    for (const u of userRows) {
+      const who: Principal = { userId: u.id, role: u.role };
+      const p = await app.services.pooled.createMemberPortfolio(who, account.id, { name: 'pool' });
+      await app.services.portfolios.deposit(who, p.id, '100000000');
+      members.push({ who, pid: p.id });
+    }
+    console.log(`setup: ${M} members in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+
+    t = performance.now();
+    const ids: string[] = [];
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: C }, async () => {
+        while (next < N) {
+          const k = next++;
+          const m = members[k % M];
+          const inst = insts[k % I];
+          const o = await app.services.orders.place(m.who, { portfolioId: m.pid, symbol: inst.symbol, exchange: inst.exchange, side: 'BUY', type: 'MARKET', quantity: String(1 + (k % 7)) });
+          ids.push(o.id);
+        }
+      }),
+    );
+    console.log(`placed: ${N} orders in ${((performance.now() - t) / 1000).toFixed(1)} s (held, none sent)`);
+
+    const closeAt = Date.now();
+    t = performance.now();
+    const parents = await app.services.pooled.closeWindowNow(admin, account.id);
+    const driven = performance.now() - t;
+    let rows: (typeof orders.$inferSelect)[] = [];
+    for (let waited = 0; waited < 300_000; waited += 200) {
+      rows = [];
+      for (let i = 0; i < ids.length; i += 1000) rows.push(...(await db.select().from(orders).where(inArray(orders.id, ids.slice(i, i + 1000)))));
+      if (rows.every((r) => ['FILLED', 'CANCELED', 'REJECTED'].includes(r.status))) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const filled = rows.filter((r) => r.status === 'FILLED');
+    const bad = rows.filter((r) => r.status === 'FILLED' && !dec(r.filledQuantity).eq(r.quantity));
+    const lat = filled.map((r) => r.closedAt!.getTime() - closeAt).sort((a, b) => a - b);
+    const sent = (await app.brokers.get('paper').listOrders(account.id)).length;
+
+    // Baseline: the pure allocator alone over the same children (one parent fill per instrument).
+    const claims = rows.map((r, i) => ({ id: r.id, remaining: r.quantity, seq: i, instrumentId: r.instrumentId }));
+    const tb = performance.now();
+    for (const inst of insts) {
+      const mine = claims.filter((c) => c.instrumentId === inst.id);
+      allocateQuantity(mine.reduce((s, c) => s.add(c.remaining), dec(0)), '1', mine);
+    }
+    const pureUs = ((performance.now() - tb) * 1000) / rows.length;
+    const perChildUs = (driven * 1000) / rows.length;
+
+    console.log(`\nmode ${scaled ? 'scaled (Postgres)' : 'embedded (PGlite)'}, ${M} members, ${N} children, ${I} instruments (noisy shared 2-core machine)`);
+    console.log(`parent orders sent: ${sent} (parents ${parents.length}; target ≤ ${I} = one per instrument and side) ${sent <= I ? 'PASS' : 'MISS'}`);
+    console.log(`children FILLED: ${filled.length}/${rows.length}; others ${rows.length - filled.length}`);
+    console.log(`window close → child filled: p50 ${pct(lat, 50)} ms, p99 ${pct(lat, 99)} ms, max ${lat.at(-1)} ms (target p99 ≤ 2000 ms) ${pct(lat, 99) <= 2000 ? 'PASS' : 'MISS'}`);
+    console.log(`allocation cost per child (claim + broker + fills, in the close call): ${perChildUs.toFixed(0)} µs; pure allocator: ${pureUs.toFixed(2)} µs; ratio ${(perChildUs / pureUs).toFixed(0)}x`);
+    if (bad.length || filled.length + rows.filter((r) => r.status !== 'FILLED').length !== N) {
+      console.error(`LOST OR OVERFILLED: ${bad.length}`);
+      process.exitCode = 1;
+    }
+  } finally {
+    await app.stop();
+    await fresh?.drop();
+    if (scaled) await deleteRedisPrefix(process.env.REDIS_URL!, prefix);
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,44 @@
+import type { Db } from '../../db/client.js';
+import type { Clock } from '../../lib/clock.js';
+import type { Logger } from '../../lib/logger.js';
+import type { RateLimiter } from '../../lib/rate-limiter.js';
+import type { BrokerRegistry } from '../../brokers/registry.js';
+import type { OutboxRelay } from '../../events/outbox.js';
+import type { Principal } from '../../auth/tokens.js';
+import type { InstrumentService } from '../instrument.service.js';
+import { PooledRepository } from './pooled.repository.js';
+import { PooledAccountService } from './pooled-account.service.js';
+import { PooledWindowService } from './pooled-window.service.js';
+import { ParentDriver } from './parent-driver.service.js';
+import { ReconciliationCheck } from './reconciliation-check.service.js';
+import type { NotifierPort } from '../../notifications/notification.service.js';
+
+export interface PooledServices {
+  accounts: PooledAccountService;
+  windows: PooledWindowService;
+  driver: ParentDriver;
+  reconciliation: ReconciliationCheck;
+}
+
+/** Pooled master accounts, wired from the process's ports (see DESIGN.md §14). */
+export function createPooled(deps: {
+  db: Db;
+  clock: Clock;
+  logger: Logger;
+  relay: OutboxRelay;
+  rateLimiter: RateLimiter;
+  brokers: BrokerRegistry;
+  instruments: InstrumentService;
+  connections?: { forPortfolio(viewer: Principal, id: string): Promise<{ id: string; broker: string }> };
+  /** Admin alerts of reconciliation differences (built later than this; hence a getter). */
+  notifier?: () => NotifierPort | undefined;
+  reconcileMs?: number;
+}): PooledServices {
+  const repo = new PooledRepository(deps.db);
+  const logger = deps.logger.child({ part: 'pooled' });
+  const driver = new ParentDriver({ ...deps, logger, repo });
+  const windows = new PooledWindowService({ ...deps, logger, repo, driver });
+  const accounts = new PooledAccountService({ repo, clock: deps.clock, brokers: deps.brokers, connections: deps.connections, window: () => windows });
+  const reconciliation = new ReconciliationCheck({ db: deps.db, clock: deps.clock, logger, repo, accounts, notifier: deps.notifier ?? (() => undefined), periodMs: deps.reconcileMs ?? 60_000 });
+  return { accounts, windows, driver, reconciliation };
+}

@@ -1,0 +1,226 @@
+import { and, asc, eq, inArray } from 'drizzle-orm';
+import type { Db, Tx } from '../../db/client.js';
+import { orders, pooledAllocations, pooledParentFills, pooledParentOrders, portfolios } from '../../db/schema/index.js';
+import type { Clock } from '../../lib/clock.js';
+import type { Logger } from '../../lib/logger.js';
+import type { RateLimiter } from '../../lib/rate-limiter.js';
+import { dec, toDb, type Decimal } from '../../lib/decimal.js';
+import { BrokerRejectedError, type BrokerAdapter, type BrokerFill } from '../../brokers/broker.js';
+import type { BrokerRegistry } from '../../brokers/registry.js';
+import type { OutboxRelay, StoredEvent } from '../../events/outbox.js';
+import { FillApplier } from '../orders/fill-applier.js';
+import { OrderTransitions } from '../orders/order.transitions.js';
+import { isTerminal, type OrderStatus } from '../orders/order.state.js';
+import { allocateFee, allocateQuantity } from './allocation.js';
+import type { ChildOrderRow, ParentOrderRow, PooledRepository } from './pooled.repository.js';
+
+/** The client order id a parent carries at the broker: tells its events apart from members' orders. */
+export const PARENT_CLIENT_PREFIX = 'pool-';
+export const parentClientOrderId = (parentId: string) => `${PARENT_CLIENT_PREFIX}${parentId}`;
+export const CROSS_KEY = 'cross';
+/** The smallest currency unit fees are allocated to (finer when the broker's fee itself is finer). */
+const MINOR_UNIT = '0.01';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Drives one parent order to its end, re-entrantly (any step may be repeated after a crash): place it
+ * at the broker (or adopt it there: the broker knows it by its client order id), allocate each broker
+ * fill to the children (ONE transaction per parent fill, keyed by (parent, fill, child), so nothing is
+ * lost or allocated twice), then, once the parent is done, the crossed part at the parent's average
+ * price, and end the children that can get no more.
+ */
+export class ParentDriver {
+  private readonly fills: FillApplier;
+  private readonly transitions: OrderTransitions;
+
+  constructor(
+    private readonly deps: { db: Db; clock: Clock; logger: Logger; relay: OutboxRelay; rateLimiter: RateLimiter; brokers: BrokerRegistry; repo: PooledRepository },
+  ) {
+    this.fills = new FillApplier(deps);
+    this.transitions = new OrderTransitions(deps);
+  }
+
+  async drive(parentId: string): Promise<void> {
+    let p = await this.deps.repo.parent(parentId);
+    if (!p) return;
+    const account = await this.deps.repo.account(p.pooledAccountId);
+    if (!account) return;
+    const broker = this.deps.brokers.get(account.broker);
+    const brokerAccount = account.brokerConnectionId ?? account.id;
+    if (!isTerminal(p.status as OrderStatus)) {
+      p = await this.atBroker(p, broker, brokerAccount);
+      if (p.brokerOrderId) {
+        await this.throttle(broker, brokerAccount);
+        for (const f of await broker.getFills(brokerAccount, p.brokerOrderId)) await this.allocateFill(p.id, f);
+        await this.throttle(broker, brokerAccount);
+        const remote = await broker.getOrder(brokerAccount, { brokerOrderId: p.brokerOrderId });
+        p = (await this.deps.repo.parent(p.id))!;
+        if (remote && ['FILLED', 'CANCELED', 'REJECTED', 'EXPIRED'].includes(remote.status) && dec(p.filledQuantity).gte(remote.filledQuantity)) {
+          p = await this.setParent(p.id, { status: remote.status as OrderStatus, rejectReason: remote.rejectReason ?? null });
+        }
+      }
+    }
+    if (isTerminal(p.status as OrderStatus)) await this.settle(p);
+  }
+
+  /** Place the parent once: PENDING → SUBMITTING, then placeOrder, or adopt what the broker already has. */
+  private async atBroker(p: ParentOrderRow, broker: BrokerAdapter, brokerAccount: string): Promise<ParentOrderRow> {
+    if (p.brokerOrderId) return p;
+    const clientOrderId = parentClientOrderId(p.id);
+    if (p.status === 'PENDING') p = await this.setParent(p.id, { status: 'SUBMITTING' });
+    else {
+      await this.throttle(broker, brokerAccount);
+      const found = await broker.getOrder(brokerAccount, { clientOrderId });
+      if (found) return this.setParent(p.id, { brokerOrderId: found.brokerOrderId, status: 'OPEN' });
+    }
+    const inst = await this.deps.repo.instrument(p.instrumentId);
+    try {
+      await this.throttle(broker, brokerAccount);
+      const ack = await broker.placeOrder({
+        clientOrderId,
+        account: brokerAccount,
+        instrument: { symbol: inst.symbol, exchange: inst.exchange, currency: inst.currency, tickSize: inst.tickSize, lotSize: inst.lotSize },
+        side: p.side,
+        type: 'MARKET',
+        timeInForce: 'DAY',
+        quantity: p.quantity,
+        protectionPrice: p.protectionPrice,
+      });
+      return this.setParent(p.id, { brokerOrderId: ack.brokerOrderId, status: 'OPEN' });
+    } catch (err) {
+      if (err instanceof BrokerRejectedError) return this.setParent(p.id, { status: 'REJECTED', rejectReason: err.reason });
+      throw err; // transient: the job retries; the retry looks the parent up at the broker first
+    }
+  }
+
+  private async setParent(id: string, set: Partial<typeof pooledParentOrders.$inferInsert>): Promise<ParentOrderRow> {
+    const [u] = await this.deps.db
+      .update(pooledParentOrders)
+      .set({ ...set, updatedAt: this.deps.clock.now() })
+      .where(eq(pooledParentOrders.id, id))
+      .returning();
+    return u;
+  }
+
+  /**
+   * One parent fill, allocated to the children on the parent's side pro rata to their remaining
+   * quantities, in ONE transaction with the parent fill's record and every child's fill. A replay finds
+   * the parent fill recorded and does nothing.
+   */
+  async allocateFill(parentId: string, f: Pick<BrokerFill, 'brokerFillId' | 'quantity' | 'price' | 'fee' | 'executedAt' | 'brokerOrderId'>): Promise<boolean> {
+    const now = this.deps.clock.now();
+    const parent0 = await this.deps.repo.parent(parentId);
+    if (!parent0) return false;
+    const lot = (await this.deps.repo.instrument(parent0.instrumentId)).lotSize;
+    const events = await this.deps.db.transaction(async (tx) => {
+      const [recorded] = await tx
+        .insert(pooledParentFills)
+        .values({ parentId, brokerFillId: f.brokerFillId, quantity: f.quantity, price: f.price, fee: f.fee, executedAt: new Date(f.executedAt), createdAt: now })
+        .onConflictDoNothing()
+        .returning();
+      if (!recorded) return null; // allocated before: the parent fill and its allocations commit together
+      const [p] = await tx.select().from(pooledParentOrders).where(eq(pooledParentOrders.id, parentId)).for('update');
+      const kids = (await this.deps.repo.children(parentId, tx)).filter((k) => k.side === p.side);
+      const out = await this.allocateInTx(tx, p, kids, lot, f.brokerFillId, dec(f.quantity), dec(f.price), dec(f.fee), f.brokerOrderId, now);
+      const filledBefore = dec(p.filledQuantity);
+      const filled = filledBefore.add(f.quantity);
+      const avg = dec(p.averageFillPrice ?? 0).mul(filledBefore).add(dec(f.price).mul(f.quantity)).div(filled).toDecimalPlaces(8);
+      await tx
+        .update(pooledParentOrders)
+        .set({ filledQuantity: toDb(filled), averageFillPrice: toDb(avg), status: filled.gte(p.quantity) ? 'FILLED' : 'PARTIALLY_FILLED', updatedAt: now })
+        .where(eq(pooledParentOrders.id, parentId));
+      return out;
+    });
+    if (!events) return false;
+    await this.deps.relay.published(events);
+    return true;
+  }
+
+  /** Split (quantity, fee) among `kids` and apply each share through the order loop's fill path. */
+  private async allocateInTx(
+    tx: Tx,
+    p: ParentOrderRow,
+    kids: ChildOrderRow[],
+    lotSize: string,
+    key: string,
+    quantity: Decimal,
+    price: Decimal,
+    fee: Decimal,
+    brokerOrderId: string,
+    now: Date,
+  ): Promise<StoredEvent[]> {
+    if (quantity.isZero()) return [];
+    // Locked in portfolio id order (as placement does), then read again under the lock.
+    const pids = [...new Set(kids.map((k) => k.portfolioId))].sort();
+    await tx.select({ id: portfolios.id }).from(portfolios).where(inArray(portfolios.id, pids)).orderBy(asc(portfolios.id)).for('update');
+    const live = kids.length ? await tx.select().from(orders).where(inArray(orders.id, kids.map((k) => k.id))) : [];
+    const claims = live
+      .filter((k) => !isTerminal(k.status as OrderStatus))
+      .map((k) => ({ id: k.id, remaining: dec(k.quantity).sub(k.filledQuantity), seq: k.createdAt.getTime(), row: k }))
+      .filter((c) => c.remaining.gt(0));
+    const qty = allocateQuantity(quantity, lotSize, claims);
+    const shares = claims.filter((c) => qty.get(c.id)!.gt(0)).map((c) => ({ id: c.id, quantity: qty.get(c.id)!, seq: c.seq }));
+    const fees = allocateFee(fee, MINOR_UNIT, shares);
+    const events: StoredEvent[] = [];
+    for (const c of claims) {
+      const q = qty.get(c.id)!;
+      if (q.isZero()) continue;
+      const childFee = fees.get(c.id)!;
+      await tx.insert(pooledAllocations).values({ parentId: p.id, parentFillKey: key, childOrderId: c.id, quantity: toDb(q), price: toDb(price), fee: toDb(childFee), createdAt: now });
+      const r = await this.fills.applyInTx(
+        tx,
+        c.row,
+        { brokerFillId: `${p.id}:${key}`, brokerOrderId, clientOrderId: c.id, quantity: toDb(q), price: toDb(price), fee: toDb(childFee), executedAt: now.toISOString() },
+        now,
+      );
+      if (r) events.push(...r.events);
+    }
+    return events;
+  }
+
+  /**
+   * The parent is done at the broker: the crossed part fills internally at the parent's average price
+   * (the quote mid at close when nothing went to the broker), on both sides; then every child that can
+   * get no more ends (CANCELED when the parent was partially filled or canceled, REJECTED with the
+   * parent's reason when it was rejected), its hold released.
+   */
+  private async settle(p: ParentOrderRow): Promise<void> {
+    const crossed = dec(p.crossedQuantity);
+    if (crossed.gt(0) && !(await this.deps.repo.allocatedKeys(p.id)).has(CROSS_KEY)) {
+      const price = p.crossedPrice ? dec(p.crossedPrice) : p.averageFillPrice ? dec(p.averageFillPrice) : null;
+      if (price) {
+        const now = this.deps.clock.now();
+        const lot = (await this.deps.repo.instrument(p.instrumentId)).lotSize;
+        const events = await this.deps.db.transaction(async (tx) => {
+          const [locked] = await tx.select().from(pooledParentOrders).where(eq(pooledParentOrders.id, p.id)).for('update');
+          const done = await tx.select({ k: pooledAllocations.childOrderId }).from(pooledAllocations).where(and(eq(pooledAllocations.parentId, p.id), eq(pooledAllocations.parentFillKey, CROSS_KEY))).limit(1);
+          if (done.length) return [];
+          await tx.update(pooledParentOrders).set({ crossedPrice: toDb(price), updatedAt: now }).where(eq(pooledParentOrders.id, p.id));
+          const kids = await this.deps.repo.children(p.id, tx);
+          const out: StoredEvent[] = [];
+          for (const side of ['BUY', 'SELL'] as const) {
+            out.push(...(await this.allocateInTx(tx, locked, kids.filter((k) => k.side === side), lot, CROSS_KEY, crossed, price, dec(0), `cross-${p.id}`, now)));
+          }
+          return out;
+        });
+        await this.deps.relay.published(events);
+      }
+    }
+    const reason = p.status === 'REJECTED' ? `parent order rejected: ${p.rejectReason ?? 'by the broker'}` : 'the pooled parent order ended before this order filled';
+    for (const k of await this.deps.repo.children(p.id)) {
+      if (isTerminal(k.status as OrderStatus)) continue;
+      await this.transitions.end(k.id, p.status === 'REJECTED' ? 'REJECTED' : 'CANCELED', reason);
+    }
+  }
+
+  private async throttle(broker: BrokerAdapter, account: string): Promise<void> {
+    const key = `broker:${broker.name}:${account}`;
+    for (let waited = 0; waited <= 5_000; ) {
+      const wait = await this.deps.rateLimiter.tryAcquire(key, broker.rateLimit);
+      if (wait === 0) return;
+      await sleep(wait);
+      waited += wait;
+    }
+  }
+}

@@ -1,0 +1,170 @@
+import type { Principal } from '../../auth/tokens.js';
+import { isUniqueViolation } from '../../db/errors.js';
+import { BadInputError, InvalidOrderStateError, NotFoundError } from '../../errors.js';
+import type { Clock } from '../../lib/clock.js';
+import type { BrokerRegistry } from '../../brokers/registry.js';
+import { dec, fmt, type Decimal } from '../../lib/decimal.js';
+import { assertAdmin } from '../people/access.policy.js';
+import { SUPPORTED_CURRENCIES, type PortfolioRow } from '../portfolio.service.js';
+import type { OrderRow } from '../orders/order.snapshot.js';
+import { isTerminal, type OrderStatus } from '../orders/order.state.js';
+import type { ParentOrderRow, PooledAccountRow, PooledRepository } from './pooled.repository.js';
+import type { PooledWindowService } from './pooled-window.service.js';
+
+export const DEFAULT_WINDOW_MS = 1_000;
+const MIN_WINDOW_MS = 100;
+const MAX_WINDOW_MS = 86_400_000;
+
+export interface ReconciliationLine {
+  instrumentId: string;
+  /** Decimal strings. */
+  brokerQuantity: string;
+  ledgerQuantity: string;
+  difference: string;
+}
+
+/**
+ * Pooled master accounts: admins create them (on paper or a broker connection) and read their parent
+ * orders and reconciliation; members' portfolios are created in them. Also the order loop's hooks: a
+ * member order is never submitted on its own, and a child already claimed by a parent cannot be canceled.
+ */
+export class PooledAccountService {
+  /** Membership never changes once a portfolio exists, so it is cached. */
+  private readonly membership = new Map<string, string | null>();
+
+  constructor(
+    private readonly deps: {
+      repo: PooledRepository;
+      clock: Clock;
+      brokers: BrokerRegistry;
+      connections?: { forPortfolio(viewer: Principal, id: string): Promise<{ id: string; broker: string }> };
+      window?: () => PooledWindowService;
+    },
+  ) {}
+
+  async create(viewer: Principal, input: { name: string; broker: string; brokerConnectionId?: string | null; windowMs?: number | null }): Promise<PooledAccountRow> {
+    assertAdmin(viewer);
+    const name = input.name.trim();
+    if (!name || name.length > 100) throw new BadInputError('name must be 1–100 characters', 'name');
+    const broker = input.broker.trim().toLowerCase();
+    if (!this.deps.brokers.has(broker)) throw new BadInputError(`Unknown broker ${broker}`, 'broker', 'UNKNOWN_BROKER');
+    const windowMs = input.windowMs ?? DEFAULT_WINDOW_MS;
+    if (!Number.isInteger(windowMs) || windowMs < MIN_WINDOW_MS || windowMs > MAX_WINDOW_MS) {
+      throw new BadInputError(`windowMs must be an integer from ${MIN_WINDOW_MS} to ${MAX_WINDOW_MS}`, 'windowMs', 'OUT_OF_RANGE');
+    }
+    const connection = input.brokerConnectionId && this.deps.connections ? await this.deps.connections.forPortfolio(viewer, input.brokerConnectionId) : null;
+    if (connection && connection.broker !== broker) throw new BadInputError(`That connection is for ${connection.broker}, not ${broker}`, 'brokerConnectionId', 'BROKER_MISMATCH');
+    if (!connection && broker !== 'paper') throw new BadInputError(`A ${broker} pooled account needs a brokerConnectionId`, 'brokerConnectionId', 'CONNECTION_REQUIRED');
+    try {
+      return await this.deps.repo.insertAccount({ name, broker, brokerConnectionId: connection?.id ?? null, windowMs, createdBy: viewer.userId });
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new BadInputError(`A pooled account named ${name} exists`, 'name', 'DUPLICATE_NAME');
+      throw err;
+    }
+  }
+
+  list(viewer: Principal): Promise<PooledAccountRow[]> {
+    assertAdmin(viewer);
+    return this.deps.repo.listAccounts();
+  }
+
+  /** Admins only; anyone else gets NOT_FOUND. */
+  async get(viewer: Principal, id: string): Promise<PooledAccountRow> {
+    assertAdmin(viewer);
+    const a = await this.deps.repo.account(id);
+    if (!a) throw new NotFoundError('PooledAccount', id);
+    return a;
+  }
+
+  /** createPortfolio(..., pooledAccountId): the viewer's member portfolio in an existing pooled account. */
+  async createMemberPortfolio(viewer: Principal, pooledAccountId: string, input: { name: string; baseCurrency?: string | null }): Promise<PortfolioRow> {
+    const account = await this.deps.repo.account(pooledAccountId);
+    if (!account) throw new NotFoundError('PooledAccount', pooledAccountId);
+    const name = input.name.trim();
+    if (!name || name.length > 100) throw new BadInputError('name must be 1–100 characters', 'name');
+    const baseCurrency = (input.baseCurrency ?? 'INR').trim().toUpperCase();
+    if (!(SUPPORTED_CURRENCIES as readonly string[]).includes(baseCurrency)) {
+      throw new BadInputError(`baseCurrency must be one of ${SUPPORTED_CURRENCIES.join(', ')}`, 'baseCurrency', 'UNSUPPORTED_CURRENCY');
+    }
+    try {
+      // A member portfolio has no connection of its own: the pooled account's broker account trades for it.
+      const p = await this.deps.repo.insertMemberPortfolio({ ownerId: viewer.userId, name, broker: account.broker, baseCurrency }, account.id);
+      this.membership.set(p.id, account.id);
+      return p;
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new BadInputError(`You already have a portfolio named ${name}`, 'name', 'DUPLICATE_NAME');
+      throw err;
+    }
+  }
+
+  private async accountOf(portfolioId: string): Promise<string | null> {
+    if (this.membership.has(portfolioId)) return this.membership.get(portfolioId)!;
+    const a = await this.deps.repo.accountOfPortfolio(portfolioId);
+    this.membership.set(portfolioId, a);
+    return a;
+  }
+
+  /** Order-loop hook (submit-order): true for a member's order, which waits for its window instead. */
+  async holdsOrder(o: Pick<OrderRow, 'portfolioId'>): Promise<boolean> {
+    return (await this.accountOf(o.portfolioId)) !== null;
+  }
+
+  /** Order-loop hook (cancel): a child a parent has claimed is at the broker in the parent; refuse. */
+  async assertCancelable(o: Pick<OrderRow, 'id' | 'portfolioId' | 'status'>): Promise<void> {
+    if (o.status === 'PENDING' || isTerminal(o.status as OrderStatus)) return;
+    if (!(await this.holdsOrder(o))) return;
+    if (await this.deps.repo.parentOfChild(o.id)) throw new InvalidOrderStateError(o.status, 'cancel a pooled order whose window has closed:');
+  }
+
+  parentOf(orderId: string): Promise<ParentOrderRow | null> {
+    return this.deps.repo.parentOfChild(orderId);
+  }
+
+  /** Admin: close the account's window now (what the window job does at each boundary). */
+  async closeWindowNow(viewer: Principal, id: string): Promise<ParentOrderRow[]> {
+    const account = await this.get(viewer, id);
+    const now = this.deps.clock.now();
+    const ids = await this.deps.window!().close(account, now, `now:${now.toISOString()}`);
+    const rows = await Promise.all(ids.map((pid) => this.deps.repo.parent(pid)));
+    return rows.filter((r): r is ParentOrderRow => r !== null);
+  }
+
+  members(accountId: string) {
+    return this.deps.repo.members(accountId);
+  }
+
+  async parentOrders(accountId: string, first: number, after?: { createdAt: Date; id: string } | null) {
+    const rows = await this.deps.repo.parentsOf(accountId, first, after);
+    return { rows: rows.slice(0, first), hasNextPage: rows.length > first };
+  }
+
+  children(parentId: string) {
+    return this.deps.repo.children(parentId);
+  }
+
+  /** The broker account's position per instrument against the sum of members' positions: every line. */
+  async reconciliation(account: PooledAccountRow): Promise<ReconciliationLine[]> {
+    const broker = this.deps.brokers.get(account.broker);
+    const remote = await broker.getPositions(account.brokerConnectionId ?? account.id);
+    const ledger = await this.deps.repo.memberPositions(account.id);
+    const known = await this.deps.repo.instrumentsBySymbols(remote.map((r) => ({ symbol: r.symbol, exchange: r.exchange })));
+    const idOf = new Map(known.map((i) => [`${i.symbol}/${i.exchange}`, i.id]));
+    const lines = new Map<string, { broker: Decimal; ledger: Decimal }>();
+    for (const r of remote) {
+      const id = idOf.get(`${r.symbol}/${r.exchange}`);
+      if (!id) continue;
+      const l = lines.get(id) ?? { broker: dec(0), ledger: dec(0) };
+      l.broker = l.broker.add(r.quantity);
+      lines.set(id, l);
+    }
+    for (const r of ledger) {
+      const l = lines.get(r.instrumentId) ?? { broker: dec(0), ledger: dec(0) };
+      l.ledger = l.ledger.add(r.quantity);
+      lines.set(r.instrumentId, l);
+    }
+    return [...lines]
+      .filter(([, l]) => !(l.broker.isZero() && l.ledger.isZero()))
+      .map(([instrumentId, l]) => ({ instrumentId, brokerQuantity: fmt(l.broker), ledgerQuantity: fmt(l.ledger), difference: fmt(l.broker.sub(l.ledger)) }))
+      .sort((a, b) => (a.instrumentId < b.instrumentId ? -1 : 1));
+  }
+}

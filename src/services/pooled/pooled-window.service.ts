@@ -1,0 +1,121 @@
+import { asc, inArray, sql } from 'drizzle-orm';
+import type { Db } from '../../db/client.js';
+import { orders, pooledChildren, pooledParentOrders, portfolios } from '../../db/schema/index.js';
+import { isUniqueViolation } from '../../db/errors.js';
+import type { Clock } from '../../lib/clock.js';
+import type { Logger } from '../../lib/logger.js';
+import { dec, toDb, type Decimal } from '../../lib/decimal.js';
+import { appendEvents, type OutboxRelay, type StoredEvent } from '../../events/outbox.js';
+import type { InstrumentService } from '../instrument.service.js';
+import { orderSnapshot } from '../orders/order.snapshot.js';
+import { groupBy, net } from './netting.js';
+import type { PooledRepository, PooledAccountRow } from './pooled.repository.js';
+import type { ParentDriver } from './parent-driver.service.js';
+
+/**
+ * Closing an aggregation window: claim the members' PENDING market orders (PENDING → SUBMITTING, guarded,
+ * in ONE transaction with the parent orders and the child links, so each child joins exactly one parent
+ * however many workers close windows at once), net them per instrument, then drive each parent.
+ *
+ * Limit and stop orders of members are not aggregated: they stay PENDING until canceled or expired
+ * (kept separate; see README). Only MARKET children net.
+ */
+export class PooledWindowService {
+  constructor(
+    private readonly deps: { db: Db; clock: Clock; logger: Logger; relay: OutboxRelay; instruments: InstrumentService; repo: PooledRepository; driver: ParentDriver },
+  ) {}
+
+  /** The scheduled close: every account whose window boundary has passed closes the window that ended. */
+  async closeDueWindows(): Promise<number> {
+    const now = this.deps.clock.now();
+    let parents = 0;
+    for (const account of await this.deps.repo.listAccounts()) {
+      const boundary = new Date(Math.floor(now.getTime() / account.windowMs) * account.windowMs);
+      parents += (await this.close(account, boundary, `w:${boundary.toISOString()}`)).length;
+    }
+    // Parents a dead worker left between placement and allocation are driven again.
+    for (const id of await this.deps.repo.stalledParents(new Date(now.getTime() - 5_000))) await this.deps.driver.drive(id);
+    return parents;
+  }
+
+  /**
+   * Close `account`'s window now: children placed at or before `at` join parents of window `key`.
+   * Returns the parent ids (none if there was nothing to claim, or the window was closed already).
+   */
+  async close(account: PooledAccountRow, at: Date, key: string): Promise<string[]> {
+    const pending = await this.deps.repo.pendingChildren(account.id, at);
+    if (pending.length === 0) return [];
+    const now = this.deps.clock.now();
+    const mids = await this.mids([...new Set(pending.map((o) => o.instrumentId))]);
+    let claimed: { parentIds: string[]; events: StoredEvent[] };
+    try {
+      claimed = await this.deps.db.transaction(async (tx) => {
+        const pids = [...new Set(pending.map((o) => o.portfolioId))].sort();
+        // Portfolios locked in id order (as placement does), so concurrent closes and fills cannot deadlock.
+        await tx.select({ id: portfolios.id }).from(portfolios).where(inArray(portfolios.id, pids)).orderBy(asc(portfolios.id)).for('update');
+        const moved = await tx
+          .update(orders)
+          .set({ status: 'SUBMITTING', updatedAt: now, submitAttempts: sql`${orders.submitAttempts} + 1` })
+          .where(sql`${orders.id} in ${pending.map((o) => o.id)} and ${orders.status} = 'PENDING'`)
+          .returning();
+        if (moved.length === 0) return { parentIds: [], events: [] };
+        const byInstrument = groupBy(
+          [...moved].sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || (a.id < b.id ? -1 : 1)),
+          (o) => o.instrumentId,
+        );
+        const parentRows = [...byInstrument].map(([instrumentId, kids]) => {
+          const n = net(kids.map((k) => ({ id: k.id, side: k.side, quantity: k.quantity })));
+          const side = n.netSide ?? 'BUY';
+          // A net buy is capped at the strictest protection price of its buy children (market protection).
+          const caps = kids.filter((k) => k.side === 'BUY' && k.protectionPrice).map((k) => dec(k.protectionPrice!));
+          const protection = side === 'BUY' && caps.length ? caps.reduce((m, c) => (c.lt(m) ? c : m)) : null;
+          return {
+            pooledAccountId: account.id,
+            windowKey: key,
+            instrumentId,
+            side,
+            quantity: toDb(n.netQuantity),
+            crossedQuantity: toDb(n.crossedQuantity),
+            crossedPrice: n.netSide === null && mids.has(instrumentId) ? toDb(mids.get(instrumentId)!) : null,
+            protectionPrice: protection ? toDb(protection) : null,
+            // Nothing to send when the window nets to zero: the parent is done, only the cross remains.
+            status: n.netSide === null ? ('FILLED' as const) : ('PENDING' as const),
+            createdAt: now,
+            updatedAt: now,
+          };
+        });
+        const parents = await tx.insert(pooledParentOrders).values(parentRows).returning();
+        const parentOf = new Map(parents.map((p) => [p.instrumentId, p.id]));
+        await tx.insert(pooledChildren).values(moved.map((o) => ({ orderId: o.id, parentId: parentOf.get(o.instrumentId)! })));
+        const events: StoredEvent[] = [];
+        for (const [pid, kids] of groupBy(moved, (o) => o.portfolioId)) {
+          events.push(...(await appendEvents(tx, pid, kids.map((o) => ({ type: 'ORDER_UPDATED' as const, payload: { order: orderSnapshot(o) } })), now)));
+        }
+        return { parentIds: parents.map((p) => p.id), events };
+      });
+    } catch (err) {
+      // The same window closed concurrently by another worker: its children stay for the next window.
+      if (isUniqueViolation(err)) return [];
+      throw err;
+    }
+    await this.deps.relay.published(claimed.events);
+    for (const id of claimed.parentIds) {
+      // The claim is committed: a broker failure here leaves the parent to its broker events' jobs and
+      // to the sweep of stalled parents (closeDueWindows), which adopt it at the broker by client order id.
+      await this.deps.driver.drive(id).catch((err: unknown) => this.deps.logger.warn({ err, parentId: id }, 'pooled parent not driven yet; the sweep retries'));
+    }
+    return claimed.parentIds;
+  }
+
+  /** The quote mid at window close (a crossed-only window's price): (bid + ask) / 2, else the last price. */
+  private async mids(instrumentIds: string[]): Promise<Map<string, Decimal>> {
+    const out = new Map<string, Decimal>();
+    for (const inst of await this.deps.repo.instrumentsByIds(instrumentIds)) {
+      const q = this.deps.instruments.quoteOf(inst);
+      if (!q) continue;
+      const m = q.bid && q.ask ? dec(q.bid).add(q.ask).div(2) : dec(q.last);
+      out.set(inst.id, m.toDecimalPlaces(8));
+    }
+    return out;
+  }
+}

@@ -1,0 +1,162 @@
+import { and, asc, desc, eq, inArray, lt, lte, or, sql } from 'drizzle-orm';
+import type { Db, Tx } from '../../db/client.js';
+import {
+  instruments,
+  orders,
+  pooledAccounts,
+  pooledAllocations,
+  pooledChildren,
+  pooledMembers,
+  pooledParentFills,
+  pooledParentOrders,
+  portfolios,
+  positions,
+} from '../../db/schema/index.js';
+
+export type PooledAccountRow = typeof pooledAccounts.$inferSelect;
+export type ParentOrderRow = typeof pooledParentOrders.$inferSelect;
+export type ParentFillRow = typeof pooledParentFills.$inferSelect;
+export type ChildOrderRow = typeof orders.$inferSelect;
+
+/** Every query of pooled accounts, so the services hold rules only. */
+export class PooledRepository {
+  constructor(private readonly db: Db) {}
+
+  async insertAccount(values: typeof pooledAccounts.$inferInsert): Promise<PooledAccountRow> {
+    const [row] = await this.db.insert(pooledAccounts).values(values).returning();
+    return row;
+  }
+
+  listAccounts(): Promise<PooledAccountRow[]> {
+    return this.db.select().from(pooledAccounts).orderBy(asc(pooledAccounts.createdAt), asc(pooledAccounts.id));
+  }
+
+  async account(id: string): Promise<PooledAccountRow | null> {
+    if (!/^[0-9a-f-]{36}$/i.test(id)) return null;
+    const [row] = await this.db.select().from(pooledAccounts).where(eq(pooledAccounts.id, id));
+    return row ?? null;
+  }
+
+  /** A member portfolio and its membership, in one transaction. */
+  async insertMemberPortfolio(values: typeof portfolios.$inferInsert, pooledAccountId: string) {
+    return this.db.transaction(async (tx) => {
+      const [p] = await tx.insert(portfolios).values(values).returning();
+      await tx.insert(pooledMembers).values({ portfolioId: p.id, pooledAccountId });
+      return p;
+    });
+  }
+
+  async accountOfPortfolio(portfolioId: string): Promise<string | null> {
+    const [m] = await this.db.select().from(pooledMembers).where(eq(pooledMembers.portfolioId, portfolioId));
+    return m?.pooledAccountId ?? null;
+  }
+
+  members(accountId: string) {
+    return this.db
+      .select({ p: portfolios })
+      .from(pooledMembers)
+      .innerJoin(portfolios, eq(portfolios.id, pooledMembers.portfolioId))
+      .where(eq(pooledMembers.pooledAccountId, accountId))
+      .orderBy(asc(portfolios.createdAt), asc(portfolios.id))
+      .then((rows) => rows.map((r) => r.p));
+  }
+
+  async parentOfChild(orderId: string): Promise<ParentOrderRow | null> {
+    const [r] = await this.db
+      .select({ p: pooledParentOrders })
+      .from(pooledChildren)
+      .innerJoin(pooledParentOrders, eq(pooledParentOrders.id, pooledChildren.parentId))
+      .where(eq(pooledChildren.orderId, orderId));
+    return r?.p ?? null;
+  }
+
+  async parent(id: string, tx: Db | Tx = this.db): Promise<ParentOrderRow | null> {
+    const [r] = await tx.select().from(pooledParentOrders).where(eq(pooledParentOrders.id, id));
+    return r ?? null;
+  }
+
+  parentsOf(accountId: string, first: number, after?: { createdAt: Date; id: string } | null) {
+    const conds = [eq(pooledParentOrders.pooledAccountId, accountId)];
+    if (after) {
+      conds.push(
+        or(lt(pooledParentOrders.createdAt, after.createdAt), and(eq(pooledParentOrders.createdAt, after.createdAt), lt(pooledParentOrders.id, after.id)))!,
+      );
+    }
+    return this.db
+      .select()
+      .from(pooledParentOrders)
+      .where(and(...conds))
+      .orderBy(desc(pooledParentOrders.createdAt), desc(pooledParentOrders.id))
+      .limit(first + 1);
+  }
+
+  children(parentId: string, tx: Db | Tx = this.db): Promise<ChildOrderRow[]> {
+    return tx
+      .select({ o: orders })
+      .from(pooledChildren)
+      .innerJoin(orders, eq(orders.id, pooledChildren.orderId))
+      .where(eq(pooledChildren.parentId, parentId))
+      .orderBy(asc(orders.createdAt), asc(orders.id))
+      .then((rows) => rows.map((r) => r.o));
+  }
+
+  /** The PENDING market children of an account's members placed at or before `at`, oldest first. */
+  pendingChildren(accountId: string, at: Date): Promise<ChildOrderRow[]> {
+    return this.db
+      .select({ o: orders })
+      .from(orders)
+      .innerJoin(pooledMembers, eq(pooledMembers.portfolioId, orders.portfolioId))
+      .where(and(eq(pooledMembers.pooledAccountId, accountId), eq(orders.status, 'PENDING'), eq(orders.type, 'MARKET'), lte(orders.createdAt, at)))
+      .orderBy(asc(orders.createdAt), asc(orders.id))
+      .then((rows) => rows.map((r) => r.o));
+  }
+
+  /** Parents with children still waiting (SUBMITTING or PARTIALLY_FILLED) since before `olderThan`: a dead worker's. */
+  async stalledParents(olderThan: Date): Promise<string[]> {
+    const rows = await this.db
+      .selectDistinct({ id: pooledChildren.parentId })
+      .from(pooledChildren)
+      .innerJoin(orders, eq(orders.id, pooledChildren.orderId))
+      .where(and(inArray(orders.status, ['SUBMITTING', 'PARTIALLY_FILLED']), lt(orders.updatedAt, olderThan)))
+      .limit(200);
+    return rows.map((r) => r.id);
+  }
+
+  /** The parent fills (and `cross`) already allocated. */
+  async allocatedKeys(parentId: string, tx: Db | Tx = this.db): Promise<Set<string>> {
+    const rows = await tx.selectDistinct({ k: pooledAllocations.parentFillKey }).from(pooledAllocations).where(eq(pooledAllocations.parentId, parentId));
+    return new Set(rows.map((r) => r.k));
+  }
+
+  parentFills(parentId: string) {
+    return this.db.select().from(pooledParentFills).where(eq(pooledParentFills.parentId, parentId)).orderBy(asc(pooledParentFills.executedAt), asc(pooledParentFills.id));
+  }
+
+  async instrument(id: string) {
+    const [i] = await this.db.select().from(instruments).where(eq(instruments.id, id));
+    return i;
+  }
+
+  /** Σ members' positions per instrument (for reconciliation). */
+  memberPositions(accountId: string) {
+    return this.db
+      .select({ instrumentId: positions.instrumentId, quantity: sql<string>`sum(${positions.quantity})` })
+      .from(positions)
+      .innerJoin(pooledMembers, eq(pooledMembers.portfolioId, positions.portfolioId))
+      .where(eq(pooledMembers.pooledAccountId, accountId))
+      .groupBy(positions.instrumentId);
+  }
+
+  instrumentsBySymbols(keys: { symbol: string; exchange: string }[]) {
+    if (keys.length === 0) return Promise.resolve([]);
+    return this.db
+      .select()
+      .from(instruments)
+      .where(inArray(instruments.symbol, [...new Set(keys.map((k) => k.symbol))]));
+  }
+
+  instrumentsByIds(ids: string[]) {
+    if (ids.length === 0) return Promise.resolve([]);
+    return this.db.select().from(instruments).where(inArray(instruments.id, ids));
+  }
+}
