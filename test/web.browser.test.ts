@@ -19,7 +19,7 @@ const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'];
 const SHOTS = path.resolve('test-output/web');
 
-describe('the dashboard at /', () => {
+describe('the dashboard at /', { timeout: 120_000 }, () => {
   let server: TestServer;
   let browser: Browser;
   let context: BrowserContext;
@@ -35,11 +35,19 @@ describe('the dashboard at /', () => {
   beforeAll(async () => {
     if (!existsSync(CHROMIUM_PATH)) throw new Error(`Chromium not found at ${CHROMIUM_PATH}: install it (apt-get install chromium) or set CHROMIUM_PATH. This browser test does not skip.`);
     mkdirSync(SHOTS, { recursive: true });
-    server = await startTestServer();
+    // Daily history for the backtest flow (written in the background; awaited below).
+    server = await startTestServer({ env: { MARKET_HISTORY: 'true', MARKET_HISTORY_DAILY_DAYS: '400', MARKET_HISTORY_MINUTE_DAYS: '0', BACKTEST_MAX_DAYS: '1000' } });
     user = await newUser(server, 'web');
     const p = await must<{ createPortfolio: { id: string } }>(server, 'mutation { createPortfolio(name: "Growth", baseCurrency: "INR") { id } }', {}, user.token);
     portfolioId = p.createPortfolio.id;
     await must(server, 'mutation($p: ID!) { deposit(portfolioId: $p, amount: "500000") { id } }', { p: portfolioId }, user.token);
+    await must(
+      server,
+      'mutation($i: CreateSmallcaseInput!) { createSmallcase(input: $i) { id } }',
+      { i: { name: 'Web Basket', visibility: 'PRIVATE', constituents: [{ symbol: 'ITC', weight: '0.5' }, { symbol: 'WIPRO', weight: '0.3' }, { symbol: 'NTPC', weight: '0.2' }] } },
+      user.token,
+    );
+    await server.app.marketHistory();
 
     browser = await chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS });
     context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
@@ -154,6 +162,62 @@ describe('the dashboard at /', () => {
     await expect.poll(() => page.locator('.feed li').count(), { timeout: 15_000 }).toBe(before + 3);
     const fillIds = await page.locator('.feed li').evaluateAll((els) => els.map((e) => e.getAttribute('data-fill-id')));
     expect(new Set(fillIds).size).toBe(fillIds.length);
+  });
+
+  it('previews a smallcase investment, invests, and shows the investment with its run summary', async () => {
+    await page.getByRole('link', { name: 'Smallcases', exact: true }).click();
+    await page.locator('.portfolio-card', { hasText: 'Web Basket' }).click();
+    await page.getByRole('button', { name: 'Preview orders' }).click();
+    const plan = page.getByLabel('Planned orders');
+    await plan.waitFor({ timeout: 20_000 });
+    expect(await plan.locator('tbody tr').count()).toBe(3);
+    await page.screenshot({ path: path.join(SHOTS, 'smallcase-preview.png'), fullPage: true });
+    await page.getByRole('button', { name: /^Invest / }).click();
+    await page.getByRole('status').filter({ hasText: 'Investment placed' }).waitFor({ timeout: 20_000 });
+    // The investment ends ACTIVE once its run has filled; the list shows the run's summary lines.
+    await expect
+      .poll(
+        async () => {
+          await page.getByRole('link', { name: 'Smallcases', exact: true }).click();
+          await page.getByRole('button', { name: 'Refresh' }).click();
+          return page.locator('details.investment').first().getAttribute('data-status');
+        },
+        { timeout: 30_000, interval: 1000 },
+      )
+      .toBe('ACTIVE');
+    await page.locator('details.investment summary').first().click();
+    expect(await page.locator('details.investment table tbody tr').count()).toBe(3);
+    await page.screenshot({ path: path.join(SHOTS, 'investments.png'), fullPage: true });
+  });
+
+  it('runs a backtest and watches it finish with its metrics and equity curve', async () => {
+    await page.getByRole('link', { name: 'Strategies', exact: true }).click();
+    await page.getByLabel('Symbols').fill('TCS, INFY');
+    await page.getByRole('button', { name: 'Run backtest' }).click();
+    const result = page.getByLabel('Backtest result');
+    await result.waitFor({ timeout: 20_000 });
+    await page.locator('[aria-label="Backtest result"][data-status="COMPLETED"]').waitFor({ timeout: 60_000 });
+    await page.getByRole('img', { name: 'Backtest equity curve and drawdown' }).waitFor();
+    expect(await result.getByText('Total return').count()).toBe(1);
+    await page.screenshot({ path: path.join(SHOTS, 'backtest.png'), fullPage: true });
+  });
+
+  it('shows the watchlists and proposals pages with their empty states', async () => {
+    await page.getByRole('link', { name: 'Watchlists', exact: true }).click();
+    await page.getByText('No watchlists yet').waitFor();
+    await page.getByLabel('Name').fill('Tech');
+    await page.getByRole('button', { name: 'Create' }).click();
+    await page.getByLabel('Watchlist Tech').waitFor();
+    await page.getByLabel('Symbol').fill('TCS');
+    await page.getByRole('button', { name: 'Add' }).click();
+    await page.locator('tr[data-symbol="TCS"] .live-price').filter({ hasText: '₹' }).waitFor({ timeout: 15_000 });
+    await page.screenshot({ path: path.join(SHOTS, 'watchlists.png'), fullPage: true });
+    await page.getByRole('link', { name: 'Proposals', exact: true }).click();
+    await page.getByText('No proposals').waitFor();
+    await page.screenshot({ path: path.join(SHOTS, 'proposals.png'), fullPage: true });
+    await page.getByRole('link', { name: 'Portfolios', exact: true }).click();
+    await page.locator('.portfolio-card', { hasText: 'Growth' }).click();
+    await page.getByLabel('Performance').waitFor();
   });
 
   it('is readable on a 390 px phone screen: nothing wider than the screen', async () => {

@@ -55,7 +55,8 @@ export function Chart({ lines, height = 260, label }: { lines: ChartLine[]; heig
     c.applyOptions({ leftPriceScale: { visible: lines.some((l) => l.scale === 'left') } });
     c.timeScale().fitContent();
     return () => {
-      for (const s of series) c.removeSeries(s);
+      // On unmount the chart itself is removed first (the effect above): nothing left to remove then.
+      if (chart.current === c) for (const s of series) c.removeSeries(s);
     };
   }, [lines]);
 

@@ -28,7 +28,7 @@ export function Proposals() {
     'query Me { me { id role clients { id email portfolios { name totalValue baseCurrency } } } }',
     {},
   );
-  const q = useQuery<{ proposals: { edges: { node: Proposal }[] } }>(`query P { proposals(first: 50) { edges { node { ${FIELDS} } } } }`, {});
+  const q = useQuery<{ proposals: { edges: { node: Proposal }[] } }>(`query P { proposals(first: 20) { edges { node { ${FIELDS} } } } }`, {});
   const [busy, setBusy] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
   useLiveEvents<{ sequence: number; p: Proposal }>({

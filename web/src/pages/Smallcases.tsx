@@ -93,7 +93,8 @@ function SmallcaseDetail({ sc }: { sc: Smallcase }) {
         s: sc.id,
         p: pid,
         a: amount.trim(),
-        k: `web-${sc.id}-${pid}-${amount.trim()}-${Date.now()}`,
+        // One key per click: a retry of the same request is answered with the first investment.
+        k: newKey(),
       });
       setDone('Investment placed: its orders are on their way. Follow it under Investments.');
       setPlan(null);
@@ -275,4 +276,10 @@ function Investments() {
       ))}
     </section>
   );
+}
+
+/** A random idempotency key (crypto.getRandomValues works outside secure contexts too, unlike randomUUID). */
+function newKey(): string {
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  return `web-${Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('')}`;
 }
