@@ -12,5 +12,13 @@ export function modes(): Mode[] {
   if (process.env.REQUIRE_SERVICES === '1' && !scaled) {
     throw new Error('REQUIRE_SERVICES=1 but DATABASE_URL and REDIS_URL are not both set: the scaled mode would not be tested');
   }
-  return scaled ? ['embedded', 'scaled'] : ['embedded'];
+  const all: Mode[] = scaled ? ['embedded', 'scaled'] : ['embedded'];
+  // TEST_MODES narrows a run (CI's second pass: `scaled`, since its first pass ran the embedded mode).
+  const only = process.env.TEST_MODES?.split(',').map((m) => m.trim()).filter(Boolean);
+  if (!only?.length) return all;
+  for (const m of only) {
+    if (m !== 'embedded' && m !== 'scaled') throw new Error(`TEST_MODES: unknown mode "${m}" (embedded, scaled)`);
+    if (!all.includes(m)) throw new Error(`TEST_MODES=${m} but that mode is not available (the scaled mode needs DATABASE_URL and REDIS_URL)`);
+  }
+  return all.filter((m) => only.includes(m));
 }
