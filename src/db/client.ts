@@ -20,6 +20,8 @@ export interface DbHandle {
   /** Cheap round trip for readiness checks. */
   ping(): Promise<void>;
   close(): Promise<void>;
+  /** Postgres only: run `fn` holding a session-level advisory lock (on a connection reserved for it). */
+  withAdvisoryLock?<T>(key: number, fn: () => Promise<T>): Promise<T>;
 }
 
 export const MIGRATIONS_FOLDER = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../drizzle');
@@ -45,6 +47,19 @@ export async function openDb(opts: { url?: string; dataDir?: string; poolSize?: 
         await sql`select 1`;
       },
       close: () => sql.end({ timeout: 5 }),
+      withAdvisoryLock: async (key, fn) => {
+        const conn = await sql.reserve();
+        try {
+          await conn`select pg_advisory_lock(${key})`;
+          try {
+            return await fn();
+          } finally {
+            await conn`select pg_advisory_unlock(${key})`;
+          }
+        } finally {
+          conn.release();
+        }
+      },
     };
   }
   const { PGlite } = await import('@electric-sql/pglite');
@@ -84,11 +99,19 @@ export function unixSocket(raw: string): { url: string; path?: string } {
   return { url: u.toString(), path: `${dir.replace(/\/$/, '')}/.s.PGSQL.${u.port || '5432'}` };
 }
 
-/** Apply the SQL migrations in drizzle/ (idempotent; concurrent runners are serialised by drizzle's lock table). */
+/** Key of the advisory lock that serialises migration runners (several `migrate` jobs, test files). */
+const MIGRATION_LOCK = 0x7467_6d67; // 'tgmg'
+
+/**
+ * Apply the SQL migrations in drizzle/ (idempotent). On Postgres concurrent runners (replicas starting
+ * together, a Job and a pod, test files sharing a database) are serialised by an advisory lock: drizzle's
+ * migrator itself takes none, and two of them would both try to create the same tables.
+ */
 export async function migrate(handle: DbHandle): Promise<void> {
   if (handle.kind === 'postgres') {
     const { migrate: run } = await import('drizzle-orm/postgres-js/migrator');
-    await run(handle.db as never, { migrationsFolder: MIGRATIONS_FOLDER });
+    const apply = () => run(handle.db as never, { migrationsFolder: MIGRATIONS_FOLDER });
+    await (handle.withAdvisoryLock ? handle.withAdvisoryLock(MIGRATION_LOCK, apply) : apply());
   } else {
     const { migrate: run } = await import('drizzle-orm/pglite/migrator');
     await run(handle.db as never, { migrationsFolder: MIGRATIONS_FOLDER });
