@@ -23,6 +23,7 @@ export class PrincipalResolver {
     const p = await this.deps.accessTokens.verify(token);
     if (!p) return null;
     const [u] = await this.deps.db.select({ role: users.role }).from(users).where(eq(users.id, p.userId)).limit(1);
-    return u ? { userId: p.userId, role: u.role, via: 'token' } : null;
+    // Keep the token's login id and expiry: sockets close on them (4401, 4403).
+    return u ? { ...p, role: u.role, via: 'token' } : null;
   }
 }
