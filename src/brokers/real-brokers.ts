@@ -7,6 +7,7 @@ import { KiteAdapter } from './zerodha/index.js';
 import { UpstoxAdapter } from './upstox/index.js';
 import { FyersAdapter } from './fyers/index.js';
 import { AngelOneAdapter } from './angelone/index.js';
+import { AlpacaAdapter } from './alpaca/index.js';
 import type { BrokerInstruments } from './connections/sessions.js';
 
 export interface RealBrokerDeps {
@@ -32,5 +33,6 @@ export function realBrokers(deps: RealBrokerDeps): ConnectableBroker[] {
     new UpstoxAdapter({ baseUrl: ep.upstox.baseUrl, orderUrl: ep.upstox.orderUrl ?? ep.upstox.baseUrl, loginUrl: ep.upstox.loginUrl!, product: ep.upstox.product, sessions, refs, instruments, limiter, logger: log('upstox') }),
     new FyersAdapter({ baseUrl: ep.fyers.baseUrl, loginUrl: ep.fyers.loginUrl!, product: ep.fyers.product, sessions, refs, instruments, limiter, logger: log('fyers') }),
     new AngelOneAdapter({ baseUrl: ep.angelone.baseUrl, product: ep.angelone.product, sessions, refs, instruments, limiter, logger: log('angelone') }),
+    new AlpacaAdapter({ baseUrl: ep.alpaca.baseUrl, wsUrl: ep.alpaca.wsUrl!, dataUrl: ep.alpaca.dataUrl ?? ep.alpaca.baseUrl, fractional: config.brokers.alpacaFractional ?? true, sessions, refs, limiter, logger: log('alpaca') }),
   ];
 }
