@@ -130,8 +130,8 @@ describe('Alpaca adapter on the wire', () => {
       await new Promise((r) => setTimeout(r, 100));
       const fills = events.flatMap((e) => (e.kind === 'fill' ? [e.fill] : []));
       expect(fills.map((f) => [f.brokerFillId, f.quantity, f.price])).toEqual([
-        [`${placed.brokerOrderId}:1`, '1', '271.5'],
-        [`${placed.brokerOrderId}:3`, '2', '271.5'],
+        [`${placed.brokerOrderId}@1`, '1', '271.5'],
+        [`${placed.brokerOrderId}@3`, '2', '271.5'],
       ]);
       const o = await adapter.getOrder(account, { brokerOrderId: placed.brokerOrderId });
       expect(o).toMatchObject({ status: 'PARTIALLY_FILLED', filledQuantity: '3', averagePrice: '271.5' });
@@ -153,7 +153,7 @@ describe('Alpaca adapter on the wire', () => {
       expect(events).toHaveLength(0);
       await adapter.poll();
       await adapter.poll(); // a second pass finds nothing new
-      expect(events.filter((e) => e.kind === 'fill').map((e) => e.kind === 'fill' && e.fill)).toEqual([expect.objectContaining({ brokerFillId: `${placed.brokerOrderId}:4`, quantity: '4', fee: '0' })]);
+      expect(events.filter((e) => e.kind === 'fill').map((e) => e.kind === 'fill' && e.fill)).toEqual([expect.objectContaining({ brokerFillId: `${placed.brokerOrderId}@4`, quantity: '4', fee: '0' })]);
       expect(events.filter((e) => e.kind === 'order').map((e) => e.kind === 'order' && e.order.status)).toEqual(['EXPIRED']);
       const act = mine().find((r) => r.path === '/v2/account/activities/FILL')!;
       expect(act.query.get('direction')).toBe('asc');

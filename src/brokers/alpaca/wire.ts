@@ -147,7 +147,7 @@ export function replaceOrderRequest(orderId: string, change: { quantity?: string
 
 /** The fill id both sources agree on: the order id and its cumulative filled quantity after the fill. */
 export function fillId(orderId: string, cumQty: string): string {
-  return `${orderId}:${num(cumQty)}`;
+  return `${orderId}@${num(cumQty)}`; // no ":" (job ids)
 }
 
 export function toBrokerOrder(o: AlpacaOrder, exchange: string): BrokerOrder {
