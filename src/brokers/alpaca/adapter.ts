@@ -84,6 +84,8 @@ export class AlpacaAdapter implements ConnectableBroker {
   private readonly exchanges = new Map<string, string>();
   /** Alpaca order id → our client order id (account-scoped key); only our orders are kept. */
   private readonly ours = new Map<string, string>();
+  /** Alpaca order ids known not to be ours (placed elsewhere with the same key): never looked up again. */
+  private readonly notOurs = new Set<string>();
   private readonly emitted = new Set<string>();
   private readonly streams = new Map<string, { stream: AlpacaTradeStream; openedAt: number }>();
   private readonly cursors = new Map<string, string>();
@@ -134,10 +136,12 @@ export class AlpacaAdapter implements ConnectableBroker {
     const key = `${account}|${orderId}`;
     const known = this.ours.get(key);
     if (known) return known;
+    if (this.notOurs.has(key)) return null;
     let cid = clientOrderId;
     if (!cid) cid = (await this.call<AlpacaOrder>(account, { method: 'GET', path: `/v2/orders/${encodeURIComponent(orderId)}` }, 'order')).client_order_id;
     const mine = cid ? await this.opts.refs.clientOrderIdOf(this.name, account, cid) : null;
     if (mine) this.ours.set(key, mine);
+    else if (this.notOurs.size < 100_000) this.notOurs.add(key);
     return mine;
   }
 
