@@ -133,6 +133,21 @@ describe.each(modes())('Alpaca connection and USD trading (%s)', { timeout: 90_0
     }
   });
 
+  it('a DAY order Alpaca expires at the close ends EXPIRED here, its hold released', async () => {
+    const u = await newUser(server);
+    const c = await connect(u.token, 'E5');
+    const pid = await usdPortfolio(u.token, c.connectionId);
+    const q = await waitForQuote(server, 'AAPL', 'NASDAQ');
+    const low = fmt(dec(q.last).div(2).toDecimalPlaces(2));
+    const order = await placeOrder(server, u.token, { portfolioId: pid, symbol: 'AAPL', side: 'BUY', type: 'LIMIT', limitPrice: low, quantity: '2' });
+    const open = await waitForStatus(server, u.token, order.id, ['OPEN']);
+    fake.expire(open.brokerOrderId);
+    const done = await waitForStatus(server, u.token, order.id, ['EXPIRED']);
+    expect(done.filledQuantity).toMatch(/^0(\.0+)?$/);
+    const p = await must(server, `query($id:ID!){ portfolio(id:$id){ cash availableCash } }`, { id: pid }, u.token);
+    expect(dec(p.portfolio.availableCash).eq(p.portfolio.cash)).toBe(true);
+  });
+
   it('a revoked key makes the connection EXPIRED and later orders fail with BROKER_AUTH_REQUIRED', async () => {
     const u = await newUser(server);
     const c = await connect(u.token, 'D4');
