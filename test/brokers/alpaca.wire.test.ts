@@ -174,6 +174,21 @@ describe('Alpaca adapter on the wire', () => {
     await waitFor('listening again', async () => adapter.streamState(account) === 'listening');
   });
 
+  it('a stream that takes only {"action":"auth","key","secret"} is authenticated with that form on the next pass', async () => {
+    const { adapter, account, keyId, secretKey } = setup();
+    fake.streamAuthForms = new Set(['auth']);
+    try {
+      await adapter.poll();
+      await waitFor('the refusal', async () => adapter.streamState(account) === 'unauthorized');
+      await new Promise((r) => setTimeout(r, 1_050));
+      await adapter.poll();
+      await waitFor('listening', async () => adapter.streamState(account) === 'listening');
+      expect(fake.streamMessages).toContainEqual({ action: 'auth', key: keyId, secret: secretKey });
+    } finally {
+      fake.streamAuthForms = new Set(['authenticate', 'auth']);
+    }
+  });
+
   it('after a lost acknowledgement, the retry finds the order by client_order_id instead of placing it again', async () => {
     const { adapter, mine, req } = setup();
     const r = req();

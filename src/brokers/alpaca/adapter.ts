@@ -19,7 +19,7 @@ import type { BrokerSessions, OrderRefs } from '../connections/sessions.js';
 import { WireHttp, type WireRequest, type WireResponse } from '../connections/wire-http.js';
 import { AccountThrottle } from '../connections/throttle.js';
 import { AlpacaConnector } from './auth.js';
-import { AlpacaTradeStream } from './stream.js';
+import { AlpacaTradeStream, type StreamAuthForm } from './stream.js';
 import {
   AlpacaRefusal,
   activityToFill,
@@ -89,6 +89,8 @@ export class AlpacaAdapter implements ConnectableBroker {
   private readonly emitted = new Set<string>();
   private readonly streams = new Map<string, { stream: AlpacaTradeStream; openedAt: number }>();
   private readonly cursors = new Map<string, string>();
+  /** The stream authentication form that works for an account (switched after a refusal). */
+  private readonly authForms = new Map<string, StreamAuthForm>();
   private pollTimer: NodeJS.Timeout | undefined;
   private polling = false;
   private closed = false;
@@ -286,14 +288,19 @@ export class AlpacaAdapter implements ConnectableBroker {
   private ensureStream(account: string, keyId: string, secretKey: string): void {
     const s = this.streams.get(account);
     if (s && (s.stream.open || Date.now() - s.openedAt < 1_000)) return;
+    const form = this.authForms.get(account) ?? 'authenticate';
     const stream = new AlpacaTradeStream(
       this.opts.wsUrl,
       keyId,
       secretKey,
       (u) => void this.handleUpdate(account, u).catch((err: Error) => this.opts.logger.warn({ err: { name: err.name, message: err.message }, connectionId: account }, 'Alpaca trade update not applied')),
-      (state) => {
-        if (state === 'unauthorized') this.opts.logger.warn({ connectionId: account }, 'Alpaca stream refused the API key');
+      (state, authorized) => {
+        if (authorized) return;
+        // Refused or dropped before authorizing: the next attempt uses the other documented form.
+        this.authForms.set(account, form === 'authenticate' ? 'auth' : 'authenticate');
+        if (state === 'unauthorized') this.opts.logger.warn({ connectionId: account }, 'Alpaca stream refused the authentication');
       },
+      form,
     );
     this.streams.set(account, { stream, openedAt: Date.now() });
   }

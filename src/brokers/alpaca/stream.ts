@@ -4,6 +4,12 @@ import type { AlpacaTradeUpdate } from './wire.js';
 export type StreamState = 'connecting' | 'authorizing' | 'listening' | 'closed' | 'unauthorized';
 
 /**
+ * The two documented authentication messages: alpaca-py's `{"action":"authenticate","data":{"key_id",
+ * "secret_key"}}` and the current docs' `{"action":"auth","key","secret"}`.
+ */
+export type StreamAuthForm = 'authenticate' | 'auth';
+
+/**
  * One account's `trade_updates` stream (docs.alpaca.markets "Websocket Streaming"; alpaca-py
  * `TradingStream`): connect to `wss://{paper-}api.alpaca.markets/stream`, send
  * `{"action":"authenticate","data":{"key_id","secret_key"}}`, wait for
@@ -13,6 +19,7 @@ export type StreamState = 'connecting' | 'authorizing' | 'listening' | 'closed' 
  */
 export class AlpacaTradeStream {
   state: StreamState = 'connecting';
+  private authorized = false;
   private readonly ws: WebSocket;
 
   constructor(
@@ -20,18 +27,20 @@ export class AlpacaTradeStream {
     keyId: string,
     secretKey: string,
     private readonly onUpdate: (u: AlpacaTradeUpdate) => void,
-    onEnd: (state: StreamState) => void,
+    onEnd: (state: StreamState, authorized: boolean) => void,
+    form: StreamAuthForm = 'authenticate',
   ) {
     this.ws = new WebSocket(url, { handshakeTimeout: 10_000 });
     this.ws.on('open', () => {
       this.state = 'authorizing';
-      this.ws.send(JSON.stringify({ action: 'authenticate', data: { key_id: keyId, secret_key: secretKey } }));
+      this.ws.send(JSON.stringify(form === 'auth' ? { action: 'auth', key: keyId, secret: secretKey } : { action: 'authenticate', data: { key_id: keyId, secret_key: secretKey } }));
     });
     this.ws.on('message', (raw: WebSocket.RawData) => this.message(raw));
     this.ws.on('error', () => undefined); // 'close' follows
     this.ws.on('close', () => {
+      const authorized = this.authorized;
       if (this.state !== 'unauthorized') this.state = 'closed';
-      onEnd(this.state);
+      onEnd(this.state, authorized);
     });
   }
 
@@ -43,6 +52,7 @@ export class AlpacaTradeStream {
       return;
     }
     if (msg.stream === 'authorization') {
+      if (msg.data?.status === 'authorized') this.authorized = true;
       if (msg.data?.status === 'authorized') this.ws.send(JSON.stringify({ action: 'listen', data: { streams: ['trade_updates'] } }));
       else {
         this.state = 'unauthorized';

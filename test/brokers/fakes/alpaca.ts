@@ -73,6 +73,8 @@ export class AlpacaFake {
   dropPushes = false;
   /** Send stream messages as binary frames (the paper host does). */
   binaryFrames = false;
+  /** Authentication messages the stream understands (a fake of one documentation version takes one). */
+  streamAuthForms = new Set(['authenticate', 'auth']);
   /** Delay before an accepted marketable order fills, in ms. */
   fillDelayMs = 5;
   private actSeq = 0;
@@ -369,7 +371,10 @@ export class AlpacaFake {
         return;
       }
       this.streamMessages.push(msg);
-      if (msg.action === 'authenticate' || msg.action === 'auth') {
+      if ((msg.action === 'authenticate' || msg.action === 'auth') && !this.streamAuthForms.has(msg.action)) {
+        this.frame(ws, { stream: 'authorization', data: { action: msg.action, status: 'unauthorized' } });
+        ws.close();
+      } else if (msg.action === 'authenticate' || msg.action === 'auth') {
         // Both documented forms: {"action":"authenticate","data":{"key_id","secret_key"}} and {"action":"auth","key","secret"}.
         const key = msg.data?.key_id ?? msg.key;
         const secret = msg.data?.secret_key ?? msg.secret;
