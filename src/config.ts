@@ -104,15 +104,19 @@ const EnvSchema = z.object({
   BROKER_POLL_INTERVAL_MS: z.coerce.number().int().min(20).default(5_000),
   /** Groww publishes no limits: a conservative order rate per account. */
   BROKER_GROWW_ORDERS_PER_SECOND: z.coerce.number().int().min(1).max(50).default(5),
+  /** Alpaca: allow fractional quantities for instruments whose lot size is below one share. */
+  BROKER_ALPACA_FRACTIONAL: bool.default(true),
 });
 
 /** Production endpoints of each real broker; BROKER_<NAME>_BASE_URL / _LOGIN_URL / _WS_URL override them. */
-const BROKER_DEFAULTS: Record<string, { baseUrl: string; loginUrl?: string; wsUrl?: string; orderUrl?: string; product: string }> = {
+const BROKER_DEFAULTS: Record<string, { baseUrl: string; loginUrl?: string; wsUrl?: string; orderUrl?: string; dataUrl?: string; product: string }> = {
   zerodha: { baseUrl: 'https://api.kite.trade', loginUrl: 'https://kite.zerodha.com/connect/login', wsUrl: 'wss://ws.kite.trade', product: 'CNC' },
   upstox: { baseUrl: 'https://api.upstox.com', loginUrl: 'https://api.upstox.com/v2/login/authorization/dialog', orderUrl: 'https://api-hft.upstox.com', product: 'D' },
   fyers: { baseUrl: 'https://api-t1.fyers.in', loginUrl: 'https://api-t1.fyers.in/api/v3/generate-authcode', wsUrl: 'wss://socket.fyers.in/trade/v3', product: 'CNC' },
   angelone: { baseUrl: 'https://apiconnect.angelone.in', wsUrl: 'wss://tns.angelone.in/smart-order-update', product: 'DELIVERY' },
   groww: { baseUrl: 'https://api.groww.in', product: 'CNC' },
+  // Live hosts; paper keys need BROKER_ALPACA_BASE_URL=https://paper-api.alpaca.markets and _WS_URL=wss://paper-api.alpaca.markets/stream.
+  alpaca: { baseUrl: 'https://api.alpaca.markets', wsUrl: 'wss://api.alpaca.markets/stream', dataUrl: 'https://data.alpaca.markets', product: 'simple' },
 };
 
 export interface BrokerEndpoint {
@@ -121,6 +125,8 @@ export interface BrokerEndpoint {
   wsUrl?: string;
   /** Upstox's order host (BROKER_UPSTOX_ORDER_URL); follows BASE_URL when only that is set. */
   orderUrl?: string;
+  /** Market data host (BROKER_<NAME>_DATA_URL), where the broker keeps one apart (Alpaca). */
+  dataUrl?: string;
   /** Product for orders (delivery by default): BROKER_<NAME>_PRODUCT. */
   product: string;
 }
@@ -142,6 +148,8 @@ function brokerEndpoints(env: Record<string, string | undefined>): Record<string
     const moved = Boolean(env[key + 'BASE_URL']);
     const orderUrl = pick('ORDER_URL', moved ? baseUrl : d.orderUrl);
     out[name] = { baseUrl, loginUrl: pick('LOGIN_URL', d.loginUrl), wsUrl: pick('WS_URL', moved ? undefined : d.wsUrl), orderUrl, product: env[key + 'PRODUCT'] ?? d.product };
+    const dataUrl = pick('DATA_URL', d.dataUrl);
+    if (dataUrl) out[name].dataUrl = dataUrl;
   }
   return out;
 }
@@ -210,7 +218,7 @@ export interface Config {
   };
   /** Keys that sealed broker secrets before the current ENCRYPTION_KEY. */
   previousEncryptionKeys: Buffer[];
-  brokers: { pollIntervalMs: number; endpoints: Record<string, BrokerEndpoint>; growwOrdersPerSecond: number };
+  brokers: { pollIntervalMs: number; endpoints: Record<string, BrokerEndpoint>; growwOrdersPerSecond: number; alpacaFractional?: boolean };
 }
 
 export class ConfigError extends Error {}
@@ -315,7 +323,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       email: { smtpUrl: e.SMTP_URL, from: e.EMAIL_FROM },
     },
     previousEncryptionKeys: (e.ENCRYPTION_KEY_PREVIOUS ?? '').split(',').filter(Boolean).map((k) => decodeKey(k.trim())),
-    brokers: { pollIntervalMs: e.BROKER_POLL_INTERVAL_MS, endpoints: brokerEndpoints(present), growwOrdersPerSecond: e.BROKER_GROWW_ORDERS_PER_SECOND },
+    brokers: { pollIntervalMs: e.BROKER_POLL_INTERVAL_MS, endpoints: brokerEndpoints(present), growwOrdersPerSecond: e.BROKER_GROWW_ORDERS_PER_SECOND, alpacaFractional: e.BROKER_ALPACA_FRACTIONAL },
   };
 }
 

@@ -8,6 +8,7 @@ import { UpstoxAdapter } from './upstox/index.js';
 import { FyersAdapter } from './fyers/index.js';
 import { AngelOneAdapter } from './angelone/index.js';
 import { GrowwAdapter } from './groww/index.js';
+import { AlpacaAdapter } from './alpaca/index.js';
 import type { BrokerInstruments } from './connections/sessions.js';
 
 export interface RealBrokerDeps {
@@ -34,5 +35,6 @@ export function realBrokers(deps: RealBrokerDeps): ConnectableBroker[] {
     new FyersAdapter({ baseUrl: ep.fyers.baseUrl, loginUrl: ep.fyers.loginUrl!, product: ep.fyers.product, sessions, refs, instruments, limiter, logger: log('fyers') }),
     new AngelOneAdapter({ baseUrl: ep.angelone.baseUrl, product: ep.angelone.product, sessions, refs, instruments, limiter, logger: log('angelone') }),
     new GrowwAdapter({ baseUrl: ep.groww.baseUrl, product: ep.groww.product, sessions, refs, limiter, logger: log('groww'), ordersPerSecond: config.brokers.growwOrdersPerSecond }),
+    new AlpacaAdapter({ baseUrl: ep.alpaca.baseUrl, wsUrl: ep.alpaca.wsUrl, dataUrl: ep.alpaca.dataUrl ?? ep.alpaca.baseUrl, fractional: config.brokers.alpacaFractional ?? true, sessions, refs, limiter, logger: log('alpaca') }),
   ];
 }

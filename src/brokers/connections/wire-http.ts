@@ -28,6 +28,8 @@ export interface WireHttpOptions {
   max429WaitMs?: number;
   /** Delay when a 429 carries no Retry-After. */
   default429DelayMs?: number;
+  /** The broker's own delay signal on a 429 when it is not Retry-After (Alpaca's X-Ratelimit-Reset). */
+  retryAfter?: (headers: Headers) => number | undefined;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -56,7 +58,7 @@ export class WireHttp {
     for (;;) {
       const res = await this.once(req);
       if (res.status !== 429) return res;
-      const delay = retryAfterMs(res.headers) ?? this.opts.default429DelayMs ?? 1_000;
+      const delay = retryAfterMs(res.headers) ?? this.opts.retryAfter?.(res.headers) ?? this.opts.default429DelayMs ?? 1_000;
       if (Date.now() + delay > deadline) throw new BrokerRateLimitedError(delay);
       await sleep(delay);
     }

@@ -1,0 +1,1 @@
+export { AlpacaAdapter, type AlpacaAdapterOptions } from './adapter.js';
