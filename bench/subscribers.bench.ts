@@ -167,7 +167,7 @@ async function phase(
       }
     let fillExpected = 0;
     for (const p of placed.values()) fillExpected += fillSubsByPortfolio.get(p.portfolioId) ?? 0;
-    return {
+    const result: PhaseResult = {
       label,
       quotes: o.quotes,
       fills: o.fills,
@@ -184,6 +184,11 @@ async function phase(
       openS,
       errors: reports.flatMap((r) => r.errors).slice(0, 10),
     };
+    console.log(
+      `  ${label}: tick p50 ${ms(result.quoteLat.p50)} p99 ${ms(result.quoteLat.p99)}, quotes ${quoteDelivered}/${quoteExpected}, ` +
+        `fills ${fillDelivered}/${fillExpected} (p99 ${ms(result.fillLat.p99)}), api RSS peak ${rssPeak.toFixed(0)} MB, api CPU ${(apiCpu * 100).toFixed(0)}%`,
+    );
+    return result;
   } finally {
     clearInterval(sampler);
     await Promise.all(children.map((c) => c.close()));
