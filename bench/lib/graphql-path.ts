@@ -41,6 +41,8 @@ export interface PathOptions {
   nodeArgs: string[];
   /** LOG_LEVEL of api and worker (warn: what goes wrong is still in the logs). */
   logLevel: string;
+  /** More environment for api and worker (e.g. subscription caps for bench:subscribers). */
+  extraEnv?: Record<string, string>;
 }
 
 const PLACE = `mutation($i: PlaceOrderInput!) { placeOrder(input: $i) { id status } }`;
@@ -154,6 +156,7 @@ export class GraphqlPath {
       USER_RATE_LIMIT_PER_MINUTE: '100000000',
       ORDER_RATE_LIMIT_PER_SECOND: '1000000',
       ACCESS_TOKEN_TTL_SECONDS: '7200',
+      ...this.opts.extraEnv,
     };
     await runToCompletion(this.opts.runtime, 'migrate', { ...base, PORT: '0' });
     this.worker = startRole(this.opts.runtime, 'worker', { ...base, PORT: String(workerPort) }, this.opts.nodeArgs);

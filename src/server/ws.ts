@@ -18,6 +18,7 @@ import { guardInput } from './input-guard.js';
 import { SocketCloseCode, type SocketSessions } from './socket-sessions.js';
 import { introspectionRules } from './exposure.js';
 import { UnauthenticatedError } from '../errors.js';
+import { sharedSubscribe } from './shared-execution.js';
 
 type SocketExtra = {
   socket: WebSocket;
@@ -58,6 +59,8 @@ export function attachGraphqlWs(opts: {
   const server = useServer<Record<string, unknown> | undefined, SocketExtra>(
     {
       schema,
+      // Quote subscriptions: one execution per tick per selection, shared by every subscriber (shared-execution.ts).
+      subscribe: sharedSubscribe,
       onConnect: async (ctx) => {
         const raw = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
         const principal = await principalFrom(services, typeof raw === 'string' ? raw : null);
@@ -121,7 +124,15 @@ export function attachGraphqlWs(opts: {
             return refuse(err);
           }
         }
-        const contextValue: GqlContext = { principal, services, loaders: createLoaders(services) };
+        // Loaders made on first use: a quote subscription never needs them, and 10,000 of them would hold 60,000 DataLoaders.
+        let loaders: GqlContext['loaders'] | undefined;
+        const contextValue: GqlContext = {
+          principal,
+          services,
+          get loaders() {
+            return (loaders ??= createLoaders(services));
+          },
+        };
         return { schema, document, operationName: payload.operationName, variableValues: payload.variables, contextValue };
       },
       onComplete: (ctx, id) => {

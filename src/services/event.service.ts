@@ -8,6 +8,7 @@ import type { PubSub } from '../events/pubsub.js';
 import type { PortfolioEventMessage, PortfolioEventType, QuoteMessage } from '../events/topics.js';
 import { toAsyncIterator, type SubscriptionIterator } from '../events/async-iterator.js';
 import { toMessage } from '../events/outbox.js';
+import { quoteFanout } from '../market/quote-fanout.js';
 import type { PortfolioService } from './portfolio.service.js';
 import type { InstrumentService } from './instrument.service.js';
 
@@ -91,7 +92,9 @@ export class EventService {
     const keys = [...new Set(insts.map((i) => `${i.exchange}:${i.symbol}`))];
     const it = toAsyncIterator<QuoteMessage>(
       async (push) => {
-        const unsubs = await Promise.all(keys.map((k) => this.deps.pubsub.subscribe('quotes', k, push)));
+        // One shared upstream per instrument per process (quote-fanout.ts): every subscriber gets the same object.
+        const fanout = quoteFanout(this.deps.pubsub);
+        const unsubs = await Promise.all(keys.map((k) => fanout.subscribe(k, push)));
         for (const i of insts) {
           const q = this.deps.instruments.quoteOf(i);
           if (q) push(q);

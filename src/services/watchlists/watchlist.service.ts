@@ -10,6 +10,7 @@ import type { PubSub } from '../../events/pubsub.js';
 import type { QuoteMessage } from '../../events/topics.js';
 import { toAsyncIterator } from '../../events/async-iterator.js';
 import { instrumentKey } from '../../market/quote.js';
+import { quoteFanout } from '../../market/quote-fanout.js';
 import type { InstrumentRow, InstrumentService } from '../instrument.service.js';
 
 export type WatchlistRow = typeof watchlists.$inferSelect;
@@ -167,7 +168,8 @@ export class WatchlistService {
     const keys = insts.map((i) => instrumentKey(i.exchange, i.symbol));
     const it = toAsyncIterator<QuoteMessage>(
       async (push) => {
-        const unsubs = await Promise.all(keys.map((k) => this.deps.pubsub.subscribe('quotes', k, push)));
+        const fanout = quoteFanout(this.deps.pubsub); // one shared upstream per instrument per process
+        const unsubs = await Promise.all(keys.map((k) => fanout.subscribe(k, push)));
         for (const i of insts) {
           const q = this.deps.instruments.quoteOf(i);
           if (q) push(q);
