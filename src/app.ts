@@ -49,6 +49,7 @@ import { ApiKeyService } from './auth/api-keys.service.js';
 import { PrincipalResolver } from './auth/principals.js';
 import { OidcVerifier } from './auth/oidc.js';
 import { buildPeople } from './services/people/people.module.js';
+import { eventId } from './notifications/events.js';
 import { Vault } from './brokers/connections/vault.js';
 import { isConnectable } from './brokers/connections/connector.js';
 import { realBrokers } from './brokers/real-brokers.js';
@@ -156,9 +157,20 @@ export async function startApp(config: Config, role: Exclude<Role, 'migrate'>, o
     await people.promoteConfiguredAdmin(config.people.adminEmail);
     const baskets = createBasketServices({ db: db.db, clock, logger, queue, relay, instruments, portfolios, brokers, maxOrderNotional: config.limits.maxOrderNotional, minTicket: config.baskets.minTicket });
     const peopleParts = buildPeople({ config, db: db.db, clock, logger, pubsub, relay, policy, audit, instruments, orders, baskets });
+    const notifier = peopleParts.services.notifications;
+    connectionRepo.notifyExpiryTo((e) =>
+      notifier.emit({
+        id: eventId(`broker_connection.expired:${e.connectionId}:${e.at.toISOString()}`),
+        type: 'broker_connection.expired',
+        userId: e.userId,
+        title: `Your ${e.broker} connection expired`,
+        body: `Orders through it fail until you reconnect it (startBrokerConnection). ${e.reason}`,
+        data: { connectionId: e.connectionId, broker: e.broker, reason: e.reason },
+      }),
+    );
     onStop(() => peopleParts.close());
     const watchlists = new WatchlistService({ db: db.db, clock, instruments, pubsub });
-    const strategyCapability = createStrategyCapability({ config, db: db.db, clock, logger, pubsub, instruments, portfolios, orders, watchlists, smallcases: baskets.smallcases });
+    const strategyCapability = createStrategyCapability({ config, db: db.db, clock, logger, pubsub, instruments, portfolios, orders, watchlists, smallcases: baskets.smallcases, notifier });
     onStop(() => strategyCapability.stop());
     const services: Services = {
       ...strategyCapability.services,

@@ -44,8 +44,15 @@ describe.each(modes())('strategies over GraphQL (%s)', (mode) => {
     await waitFor('strategySignal', () => pushed.items.length === 1 || pushed.errors.length > 0);
     expect(pushed.errors).toEqual([]);
     expect(pushed.items[0]!.strategySignal.action).toBe('ENTER_LONG');
+    // The owner is also notified (strategy.signal), once per signal.
+    const signalNotes = async () =>
+      (await must(server, `{ notifications(first: 20) { edges { node { kind data } } } }`, {}, u.token)).notifications.edges.filter(
+        (e: { node: { kind: string; data: { signalId?: string } } }) => e.node.kind === 'strategy.signal' && e.node.data.signalId === run.signals[0].id,
+      );
+    await waitFor('the strategy.signal notification', async () => (await signalNotes()).length > 0, 15_000);
     const again = (await must(server, RUN, { id: s.id }, u.token)).runStrategyNow;
     expect(again.signals).toHaveLength(0);
+    expect(await signalNotes()).toHaveLength(1);
     const hist = await must(server, `query($id:ID!){ strategy(id:$id){ runs(first:10){ edges { node { id evaluated } } } } }`, { id: s.id }, u.token);
     expect(hist.strategy.runs.edges).toHaveLength(2);
     pushed.dispose();

@@ -171,6 +171,12 @@ describe.each(modes())('Zerodha connection and trading through Kite (%s)', { tim
     expect(failed.rejectReason).toContain('BROKER_AUTH_REQUIRED');
     const list = await must(server, `{ brokerConnections { id status lastError } }`, {}, u.token);
     expect(list.brokerConnections.find((x: { id: string }) => x.id === c.connectionId).status).toBe('EXPIRED');
+    // The user hears of it (broker_connection.expired).
+    await waitFor('the broker_connection.expired notification', async () => {
+      const n = await must(server, `{ notifications(first: 20) { edges { node { kind body data } } } }`, {}, u.token);
+      const hit = n.notifications.edges.find((e: { node: { kind: string; data: { connectionId?: string } } }) => e.node.kind === 'broker_connection.expired' && e.node.data.connectionId === c.connectionId);
+      return Boolean(hit);
+    }, 15_000);
     kite.expireAllTokens(c.apiKey); // and Kite's 06:00 reset
 
     const before = kite.requests.length;

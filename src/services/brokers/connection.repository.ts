@@ -80,12 +80,27 @@ export class ConnectionRepository implements BrokerSessions, OrderRefs {
     throw new BrokerAuthError('broker session expired; reconnect it');
   }
 
+  private onExpired?: (e: { connectionId: string; userId: string; broker: string; reason: string; at: Date }) => Promise<void>;
+
+  /** Who is told when a connection expires (the notifications capability: broker_connection.expired). */
+  notifyExpiryTo(fn: (e: { connectionId: string; userId: string; broker: string; reason: string; at: Date }) => Promise<void>): void {
+    this.onExpired = fn;
+  }
+
   async expire(connectionId: string, reason: string): Promise<void> {
-    await this.deps.db
+    const at = this.deps.clock.now();
+    const [row] = await this.deps.db
       .update(brokerConnections)
-      .set({ status: 'EXPIRED', lastError: reason, updatedAt: this.deps.clock.now() })
-      .where(and(eq(brokerConnections.id, connectionId), eq(brokerConnections.status, 'ACTIVE')));
+      .set({ status: 'EXPIRED', lastError: reason, updatedAt: at })
+      .where(and(eq(brokerConnections.id, connectionId), eq(brokerConnections.status, 'ACTIVE')))
+      .returning({ userId: brokerConnections.userId, broker: brokerConnections.broker });
     this.deps.logger.warn({ connectionId, reason }, 'broker connection expired: orders fail until it is reconnected');
+    // Only the move from ACTIVE tells the user (a second expiry of the same session changes nothing).
+    if (row && this.onExpired) {
+      await this.onExpired({ connectionId, userId: row.userId, broker: row.broker, reason, at }).catch((err: unknown) =>
+        this.deps.logger.warn({ err, connectionId }, 'broker expiry notification not queued'),
+      );
+    }
   }
 
   async active(broker: string): Promise<Array<{ connectionId: string; accountId: string | null }>> {

@@ -1,3 +1,4 @@
+import type { NotifierPort } from '../../notifications/notification.service.js';
 import type { Config } from '../../config.js';
 import type { Db } from '../../db/client.js';
 import type { PubSub } from '../../events/pubsub.js';
@@ -52,6 +53,8 @@ export function createStrategyCapability(deps: {
   orders: OrderService;
   watchlists: WatchlistService;
   smallcases: UniverseSources['smallcases'];
+  /** Notifications of new signals (the people capability's notifier). */
+  notifier?: NotifierPort;
 }): StrategyCapability {
   const { config, db, clock, pubsub } = deps;
   const logger = deps.logger.child({ capability: 'strategies' });
@@ -60,7 +63,7 @@ export function createStrategyCapability(deps: {
     : new MemoryScheduler({ clock, logger });
   const universe: UniverseSources = { db, instruments: deps.instruments, watchlists: deps.watchlists, smallcases: deps.smallcases };
   const marketData = new MarketDataService({ db, instruments: deps.instruments });
-  const runner = new StrategyRunner({ db, clock, logger, pubsub, instruments: deps.instruments, portfolios: deps.portfolios, orders: deps.orders, marketData, universe });
+  const runner = new StrategyRunner({ db, clock, logger, pubsub, instruments: deps.instruments, portfolios: deps.portfolios, orders: deps.orders, marketData, universe, notifier: deps.notifier });
   const strategies = new StrategyService({ db, clock, logger, instruments: deps.instruments, portfolios: deps.portfolios, runner, scheduler, universe });
   const strategySignals = new SignalStream({ db, pubsub, strategies });
   const queue = createQueue<StrategyJobMap>({ redisUrl: config.redisUrl, prefix: config.redisPrefix, name: 'strategies', logger });

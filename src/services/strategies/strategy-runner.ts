@@ -17,6 +17,8 @@ import type { OrderService } from '../orders/order.service.js';
 import type { PortfolioService } from '../portfolio.service.js';
 import type { MarketDataService } from './market-data.service.js';
 import { resolveUniverse, type UniverseInput, type UniverseSources } from './universe.js';
+import type { NotifierPort } from '../../notifications/notification.service.js';
+import { eventId } from '../../notifications/events.js';
 
 export type StrategyRow = typeof strategies.$inferSelect;
 export type RunRow = typeof strategyRuns.$inferSelect;
@@ -53,6 +55,8 @@ export interface RunnerDeps {
   orders: OrderService;
   marketData: MarketDataService;
   universe: UniverseSources;
+  /** Tells the owner of each new signal (in-app, webhook, email per their preferences). */
+  notifier?: NotifierPort;
 }
 
 /**
@@ -149,6 +153,16 @@ export class StrategyRunner {
       }
       qty = entering ? quantity : ZERO;
       await this.deps.pubsub.publish('strategy-signals', s.ownerId, { signalId: sig.id, strategyId: s.id }).catch(() => undefined);
+      await this.deps.notifier
+        ?.emit({
+          id: eventId(`strategy.signal:${sig.id}`),
+          type: 'strategy.signal',
+          userId: s.ownerId,
+          title: `${s.name}: ${action.replace('_', ' ').toLowerCase()} ${inst.symbol}`,
+          body: `${s.name} signalled ${action} on ${inst.symbol} at the bar of ${new Date(bar.time).toISOString()}${s.mode === 'APPROVAL' ? '; it waits for your approval' : ''}.`,
+          data: { strategyId: s.id, signalId: sig.id, symbol: inst.symbol, exchange: inst.exchange, action, barTime: new Date(bar.time).toISOString() },
+        })
+        .catch((err: unknown) => this.deps.logger.warn({ err, signalId: sig.id }, 'strategy signal notification not queued'));
     }
     const last = new Date(fresh[fresh.length - 1]!.time);
     await db
