@@ -140,14 +140,14 @@ export async function startApp(config: Config, role: Exclude<Role, 'migrate'>, o
     const brokerInstruments = new InstrumentMasterRepository(db.db);
     for (const b of realBrokers({ config, sessions: connectionRepo, refs: connectionRepo, limiter: rateLimiter, logger, instruments: brokerInstruments })) brokers.register(b);
     for (const b of opts.brokers?.({ quotes: cache, db }) ?? []) brokers.register(b);
-    const brokerConnections = new ConnectionService({ db: db.db, clock, logger, brokers, repo: connectionRepo, publicUrl: config.publicUrl });
+    const audit = new AuditService({ db: db.db, clock, logger });
+    const brokerConnections = new ConnectionService({ db: db.db, clock, logger, brokers, repo: connectionRepo, publicUrl: config.publicUrl, audit });
     onStop(() => brokers.close());
 
     const relay = new OutboxRelay({ db: db.db, pubsub, clock, logger });
     const accessTokens = new AccessTokens(config.jwtSecret, config.accessTokenTtlSeconds);
     const instruments = new InstrumentService({ db: db.db, quotes: cache });
     const policy = new AccessPolicy({ db: db.db });
-    const audit = new AuditService({ db: db.db, clock, logger });
     const portfolios = new PortfolioService({ db: db.db, clock, relay, instruments, brokers, policy, connections: brokerConnections });
     const pooled = createPooled({ db: db.db, clock, logger, relay, rateLimiter, brokers, instruments, connections: brokerConnections, notifier: () => services?.notifications, reconcileMs: config.pooled.reconcileMs });
     const orders = new OrderService({ db: db.db, clock, logger, queue, relay, rateLimiter, instruments, portfolios, brokers, limits: config.limits, audit, connections: brokerConnections, pooled: pooled.accounts });
@@ -155,7 +155,7 @@ export async function startApp(config: Config, role: Exclude<Role, 'migrate'>, o
     const oidc = config.people.oidc ? new OidcVerifier({ db: db.db, logger, audit }, config.people.oidc) : null;
     const people = new PeopleService({ db: db.db, policy, audit, logger });
     await people.promoteConfiguredAdmin(config.people.adminEmail);
-    const baskets = createBasketServices({ db: db.db, clock, logger, queue, relay, instruments, portfolios, brokers, maxOrderNotional: config.limits.maxOrderNotional, minTicket: config.baskets.minTicket });
+    const baskets = createBasketServices({ db: db.db, clock, logger, queue, relay, instruments, portfolios, brokers, maxOrderNotional: config.limits.maxOrderNotional, minTicket: config.baskets.minTicket, audit });
     const peopleParts = buildPeople({ config, db: db.db, clock, logger, pubsub, relay, policy, audit, instruments, orders, baskets });
     const notifier = peopleParts.services.notifications;
     connectionRepo.notifyExpiryTo((e) =>

@@ -1,3 +1,5 @@
+import { and, eq } from 'drizzle-orm';
+import { auditLog } from '../src/db/schema/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from './support/server.js';
 import { modes } from './support/env.js';
@@ -62,6 +64,9 @@ describe.each(modes())('smallcases invested by amount, rebalanced, repaired and 
     const inv = await invest(server, u.token, sc.id, pid, '100000', 'inv-1');
     expect(inv.runs).toHaveLength(1);
     const run = await waitForRun(server, u.token, inv.runs[0].id);
+    // The run is in the audit log, by its placer.
+    const audited = await server.app.db.db.select().from(auditLog).where(and(eq(auditLog.action, 'basket_run.placed'), eq(auditLog.subjectId, inv.runs[0].id)));
+    expect(audited.map((a) => a.actorId)).toEqual([u.id]);
     expect(run.status).toBe('COMPLETED');
     expect(run.kind).toBe('INVEST');
     expect(run.summary).toHaveLength(5);

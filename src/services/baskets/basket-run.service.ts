@@ -1,3 +1,4 @@
+import type { AuditPort } from '../people/audit.service.js';
 import { randomUUID } from 'node:crypto';
 import { and, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { Db, Tx } from '../../db/client.js';
@@ -98,6 +99,8 @@ export class BasketRunService {
       cost: (portfolio: PortfolioRow) => CostModel;
       buffer: Decimal;
       maxOrderNotional: string;
+      /** The audit log: each run placed (its kind, portfolio, investment and order count). */
+      audit?: AuditPort;
     },
   ) {
     this.placer = new RunPlacer({ instruments: deps.instruments, brokers: deps.brokers, buffer: deps.buffer, maxOrderNotional: deps.maxOrderNotional });
@@ -195,6 +198,14 @@ export class BasketRunService {
       throw err;
     }
     await this.afterCommit(result.events, result.placed);
+    await this.deps.audit
+      ?.record({
+        actorId: viewer.userId,
+        action: 'basket_run.placed',
+        subjectId: result.run.id,
+        data: { kind: result.run.kind, portfolioId: result.run.portfolioId, investmentId: result.run.investmentId, orders: result.placed.length },
+      })
+      .catch((err: unknown) => this.deps.logger.warn({ err, runId: result.run.id }, 'basket run not audited'));
     return result.run;
   }
 

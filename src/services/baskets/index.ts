@@ -1,3 +1,4 @@
+import type { AuditPort } from '../people/audit.service.js';
 import type { Db } from '../../db/client.js';
 import type { Clock } from '../../lib/clock.js';
 import type { Logger } from '../../lib/logger.js';
@@ -38,6 +39,8 @@ export function createBasketServices(deps: {
   maxOrderNotional: string;
   minTicket: Record<string, string>;
   marketBuffer?: string;
+  /** The audit log (each run placed). */
+  audit?: AuditPort;
 }): BasketServices {
   const buffer = dec(deps.marketBuffer ?? MARKET_BUFFER);
   const costFor = (broker: string, currency: string): CostModel => {

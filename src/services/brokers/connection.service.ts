@@ -1,3 +1,4 @@
+import type { AuditPort } from '../people/audit.service.js';
 import { createHash, randomBytes } from 'node:crypto';
 import { and, desc, eq, ne } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
@@ -39,7 +40,16 @@ const hashState = (state: string) => createHash('sha256').update(state).digest('
  */
 export class ConnectionService {
   constructor(
-    private readonly deps: { db: Db; clock: Clock; logger: Logger; brokers: BrokerRegistry; repo: ConnectionRepository; publicUrl: string },
+    private readonly deps: {
+      db: Db;
+      clock: Clock;
+      logger: Logger;
+      brokers: BrokerRegistry;
+      repo: ConnectionRepository;
+      publicUrl: string;
+      /** The audit log: connections made and revoked (never their secrets). */
+      audit?: AuditPort;
+    },
   ) {}
 
   brokers(): BrokerInfoView[] {
@@ -173,6 +183,7 @@ export class ConnectionService {
         lastError: null,
       });
       this.deps.logger.info({ connectionId: row.id, broker: row.broker }, 'broker connected');
+      await this.audit(row.userId, 'broker_connection.connected', row.id, { broker: row.broker, accountId: session.accountId ?? row.accountId });
       return this.view(updated!);
     } catch (err) {
       if (err instanceof CredentialsError) throw new BadInputError(err.message, err.field, 'INVALID_CREDENTIALS');
@@ -188,7 +199,12 @@ export class ConnectionService {
   async disconnect(viewer: Principal, id: string): Promise<ConnectionView> {
     const row = await this.own(viewer, id);
     const updated = await this.deps.repo.update(row.id, { status: 'REVOKED', credentialsSealed: null, keyId: null, stateHash: null });
+    await this.audit(viewer.userId, 'broker_connection.revoked', row.id, { broker: row.broker });
     return this.view(updated!);
+  }
+
+  private async audit(actorId: string, action: string, subjectId: string, data: Record<string, unknown>): Promise<void> {
+    await this.deps.audit?.record({ actorId, action, subjectId, data }).catch((err: unknown) => this.deps.logger.warn({ err, connectionId: subjectId }, 'broker connection not audited'));
   }
 
   /**
