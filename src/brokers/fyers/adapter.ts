@@ -18,6 +18,7 @@ import type { ConnectableBroker } from '../connections/connector.js';
 import type { BrokerInstruments, BrokerSessions, OrderRefs } from '../connections/sessions.js';
 import { WireHttp, type WireRequest } from '../connections/wire-http.js';
 import { AccountThrottle } from '../connections/throttle.js';
+import { AccountPoller } from '../connections/account-poller.js';
 import { brokerRef } from '../connections/order-ref.js';
 import { FyersConnector } from './auth.js';
 import { authHeader, fromFyersSymbol, fyersSymbol, num, placeOrderRequest, toBrokerFill, toBrokerOrder, unwrap, type FyersOrderRow, type FyersTradeRow } from './wire.js';
@@ -57,10 +58,15 @@ export class FyersAdapter implements ConnectableBroker {
   private readonly events = new EventEmitter();
   private readonly clientIds = new Map<string, string>();
   private readonly emitted = new Set<string>();
-  private pollTimer: NodeJS.Timeout | undefined;
-  private polling = false;
+  private readonly poller: AccountPoller;
 
   constructor(private readonly opts: FyersAdapterOptions) {
+    this.poller = new AccountPoller({
+      label: 'Fyers',
+      logger: opts.logger,
+      accounts: () => opts.sessions.active(this.name),
+      pollAccount: (id) => this.pollAccount(id),
+    });
     this.http = new WireHttp({ broker: 'Fyers', baseUrl: opts.baseUrl });
     this.throttle = new AccountThrottle({ broker: this.name, limiter: opts.limiter, budgets: BUDGETS });
     this.connector = new FyersConnector({ http: this.http, loginUrl: opts.loginUrl });
@@ -214,23 +220,11 @@ export class FyersAdapter implements ConnectableBroker {
   }
 
   startPolling(intervalMs: number): void {
-    if (this.pollTimer) return;
-    this.pollTimer = setInterval(() => void this.poll(), intervalMs);
-    this.pollTimer.unref();
+    this.poller.start(intervalMs);
   }
 
-  async poll(): Promise<void> {
-    if (this.polling) return;
-    this.polling = true;
-    try {
-      for (const c of await this.opts.sessions.active(this.name)) {
-        await this.pollAccount(c.connectionId).catch((err: Error) => {
-          if (!(err instanceof BrokerAuthError)) this.opts.logger.warn({ err: { name: err.name, message: err.message }, connectionId: c.connectionId }, 'Fyers poll failed');
-        });
-      }
-    } finally {
-      this.polling = false;
-    }
+  poll(): Promise<void> {
+    return this.poller.poll();
   }
 
   private async pollAccount(account: string): Promise<void> {
@@ -258,8 +252,7 @@ export class FyersAdapter implements ConnectableBroker {
   }
 
   async close(): Promise<void> {
-    if (this.pollTimer) clearInterval(this.pollTimer);
-    this.pollTimer = undefined;
+    this.poller.stop();
     this.events.removeAllListeners();
   }
 }

@@ -17,6 +17,7 @@ import type { ConnectableBroker } from '../connections/connector.js';
 import type { BrokerSessions, OrderRefs } from '../connections/sessions.js';
 import { WireHttp, type WireRequest } from '../connections/wire-http.js';
 import { AccountThrottle } from '../connections/throttle.js';
+import { AccountPoller } from '../connections/account-poller.js';
 import { brokerRef } from '../connections/order-ref.js';
 import { GrowwConnector } from './auth.js';
 import { DuplicateReferenceError, growwHeaders, num, placeOrderRequest, toBrokerFill, toBrokerOrder, unwrap, type GrowwOrderRow, type GrowwTradeRow } from './wire.js';
@@ -47,10 +48,15 @@ export class GrowwAdapter implements ConnectableBroker {
   private readonly clientIds = new Map<string, string>();
   private readonly emitted = new Set<string>();
   private readonly seenFilled = new Map<string, string>();
-  private pollTimer: NodeJS.Timeout | undefined;
-  private polling = false;
+  private readonly poller: AccountPoller;
 
   constructor(private readonly opts: GrowwAdapterOptions) {
+    this.poller = new AccountPoller({
+      label: 'Groww',
+      logger: opts.logger,
+      accounts: () => opts.sessions.active(this.name),
+      pollAccount: (id) => this.pollAccount(id),
+    });
     const perSecond = opts.ordersPerSecond ?? 5;
     this.rateLimit = { limit: perSecond, windowMs: 1_000 };
     this.http = new WireHttp({ broker: 'Groww', baseUrl: opts.baseUrl });
@@ -221,23 +227,11 @@ export class GrowwAdapter implements ConnectableBroker {
   }
 
   startPolling(intervalMs: number): void {
-    if (this.pollTimer) return;
-    this.pollTimer = setInterval(() => void this.poll(), intervalMs);
-    this.pollTimer.unref();
+    this.poller.start(intervalMs);
   }
 
-  async poll(): Promise<void> {
-    if (this.polling) return;
-    this.polling = true;
-    try {
-      for (const c of await this.opts.sessions.active(this.name)) {
-        await this.pollAccount(c.connectionId).catch((err: Error) => {
-          if (!(err instanceof BrokerAuthError)) this.opts.logger.warn({ err: { name: err.name, message: err.message }, connectionId: c.connectionId }, 'Groww poll failed');
-        });
-      }
-    } finally {
-      this.polling = false;
-    }
+  poll(): Promise<void> {
+    return this.poller.poll();
   }
 
   /** The order list, then the trades of each of our orders whose filled quantity moved since last seen. */
@@ -265,8 +259,7 @@ export class GrowwAdapter implements ConnectableBroker {
   }
 
   async close(): Promise<void> {
-    if (this.pollTimer) clearInterval(this.pollTimer);
-    this.pollTimer = undefined;
+    this.poller.stop();
     this.events.removeAllListeners();
   }
 }

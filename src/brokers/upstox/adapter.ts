@@ -17,6 +17,7 @@ import type { ConnectableBroker } from '../connections/connector.js';
 import type { BrokerInstruments, BrokerSessions, OrderRefs } from '../connections/sessions.js';
 import { WireHttp, type WireRequest } from '../connections/wire-http.js';
 import { AccountThrottle } from '../connections/throttle.js';
+import { AccountPoller } from '../connections/account-poller.js';
 import { brokerRef } from '../connections/order-ref.js';
 import { PushRejectedError } from '../connections/push.js';
 import { UpstoxConnector } from './auth.js';
@@ -65,10 +66,15 @@ export class UpstoxAdapter implements ConnectableBroker {
   private readonly events = new EventEmitter();
   private readonly clientIds = new Map<string, string>();
   private readonly emitted = new Set<string>();
-  private pollTimer: NodeJS.Timeout | undefined;
-  private polling = false;
+  private readonly poller: AccountPoller;
 
   constructor(private readonly opts: UpstoxAdapterOptions) {
+    this.poller = new AccountPoller({
+      label: 'Upstox',
+      logger: opts.logger,
+      accounts: () => opts.sessions.active(this.name),
+      pollAccount: (id) => this.pollAccount(id),
+    });
     this.http = new WireHttp({ broker: 'Upstox', baseUrl: opts.baseUrl });
     this.orderHttp = new WireHttp({ broker: 'Upstox', baseUrl: opts.orderUrl });
     this.throttle = new AccountThrottle({ broker: this.name, limiter: opts.limiter, budgets: BUDGETS });
@@ -251,23 +257,11 @@ export class UpstoxAdapter implements ConnectableBroker {
   }
 
   startPolling(intervalMs: number): void {
-    if (this.pollTimer) return;
-    this.pollTimer = setInterval(() => void this.poll(), intervalMs);
-    this.pollTimer.unref();
+    this.poller.start(intervalMs);
   }
 
-  async poll(): Promise<void> {
-    if (this.polling) return;
-    this.polling = true;
-    try {
-      for (const c of await this.opts.sessions.active(this.name)) {
-        await this.pollAccount(c.connectionId).catch((err: Error) => {
-          if (!(err instanceof BrokerAuthError)) this.opts.logger.warn({ err: { name: err.name, message: err.message }, connectionId: c.connectionId }, 'Upstox poll failed');
-        });
-      }
-    } finally {
-      this.polling = false;
-    }
+  poll(): Promise<void> {
+    return this.poller.poll();
   }
 
   private async pollAccount(account: string): Promise<void> {
@@ -297,8 +291,7 @@ export class UpstoxAdapter implements ConnectableBroker {
   }
 
   async close(): Promise<void> {
-    if (this.pollTimer) clearInterval(this.pollTimer);
-    this.pollTimer = undefined;
+    this.poller.stop();
     this.events.removeAllListeners();
   }
 }
