@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig } from './config.js';
+import { loadConfigOrExit } from './config.js';
 import { createLogger } from './lib/logger.js';
 import { migrate, openDb } from './db/client.js';
 import { Vault } from './brokers/connections/vault.js';
@@ -20,16 +20,7 @@ export async function runCommand(argv: string[]): Promise<boolean> {
     console.error('usage: npm start -- import-instruments <broker> <file>');
     process.exit(2);
   }
-  let config;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(err.message);
-      process.exit(2);
-    }
-    throw err;
-  }
+  const config = loadConfigOrExit();
   const logger = createLogger(config.logLevel).child({ command: name });
   const db = await openDb({ url: config.databaseUrl, dataDir: config.dataDir, poolSize: 2 });
   try {

@@ -223,6 +223,19 @@ export interface Config {
 
 export class ConfigError extends Error {}
 
+/** For the entry points: the configuration, or its error printed and exit code 2 (no stack for a bad value). */
+export function loadConfigOrExit(): Config {
+  try {
+    return loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(2);
+    }
+    throw err;
+  }
+}
+
 /** A secret from the environment, or (embedded mode only) one generated once and kept in the data folder. */
 function secret(value: string | undefined, name: string, dataDir: string | undefined, bytes: number): Buffer {
   if (value) return name === 'ENCRYPTION_KEY' ? decodeKey(value) : Buffer.from(value, 'utf8');

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { ConfigError, loadConfig, type Role } from './config.js';
+import { loadConfigOrExit, type Config, type Role } from './config.js';
 import { createLogger } from './lib/logger.js';
 import { runMigrations, startApp } from './app.js';
 import { runCommand } from './commands.js';
@@ -19,16 +19,7 @@ async function main(): Promise<void> {
     console.error(`Unknown role "${role}". Use one of: ${ROLES.join(', ')}`);
     process.exit(2);
   }
-  let config;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(err.message);
-      process.exit(2);
-    }
-    throw err;
-  }
+  const config = loadConfigOrExit();
   const logger = createLogger(config.logLevel).child({ role });
 
   if (role === 'migrate') {
@@ -88,7 +79,7 @@ async function main(): Promise<void> {
   }
 }
 
-function metricsWhere(config: ReturnType<typeof loadConfig>): string {
+function metricsWhere(config: Config): string {
   const e = config.exposure;
   if (e.metricsPort !== undefined) return `metrics on port ${e.metricsPort}${e.metricsToken ? ' (token)' : ''}`;
   if (e.metricsOff) return 'metrics off (METRICS_PORT or METRICS_TOKEN)';

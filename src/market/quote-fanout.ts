@@ -1,4 +1,5 @@
 import type { PubSub, Unsubscribe } from '../events/pubsub.js';
+import { toAsyncIterator } from '../events/async-iterator.js';
 import type { QuoteMessage } from '../events/topics.js';
 
 type Listener = (q: QuoteMessage) => void;
@@ -84,4 +85,33 @@ export function quoteFanout(pubsub: PubSub): QuoteFanout {
   let f = byPubSub.get(pubsub);
   if (!f) byPubSub.set(pubsub, (f = new QuoteFanout(pubsub)));
   return f;
+}
+
+/**
+ * A subscriber's quote stream over some instruments: each one's latest quote at once (from `latest`), then
+ * every tick through the process's shared fan-out. Slow consumers drop their oldest quotes, never block.
+ */
+export async function liveQuotes<I extends { exchange: string; symbol: string }>(
+  pubsub: PubSub,
+  instruments: readonly I[],
+  latest: (i: I) => QuoteMessage | null,
+  bufferSize: number,
+): Promise<AsyncIterableIterator<QuoteMessage>> {
+  const keys = [...new Set(instruments.map((i) => `${i.exchange}:${i.symbol}`))];
+  const it = toAsyncIterator<QuoteMessage>(
+    async (push) => {
+      const fanout = quoteFanout(pubsub);
+      const unsubs = await Promise.all(keys.map((k) => fanout.subscribe(k, push)));
+      for (const i of instruments) {
+        const q = latest(i);
+        if (q) push(q);
+      }
+      return async () => {
+        await Promise.all(unsubs.map((u) => u()));
+      };
+    },
+    { overflow: 'drop-oldest', bufferSize },
+  );
+  await it.ready;
+  return it;
 }

@@ -8,7 +8,7 @@ import type { PubSub } from '../events/pubsub.js';
 import type { PortfolioEventMessage, PortfolioEventType, QuoteMessage } from '../events/topics.js';
 import { toAsyncIterator, type SubscriptionIterator } from '../events/async-iterator.js';
 import { toMessage } from '../events/outbox.js';
-import { quoteFanout } from '../market/quote-fanout.js';
+import { liveQuotes } from '../market/quote-fanout.js';
 import type { PortfolioService } from './portfolio.service.js';
 import type { InstrumentService } from './instrument.service.js';
 
@@ -89,24 +89,8 @@ export class EventService {
         return this.deps.instruments.resolve(b, a);
       }),
     );
-    const keys = [...new Set(insts.map((i) => `${i.exchange}:${i.symbol}`))];
-    const it = toAsyncIterator<QuoteMessage>(
-      async (push) => {
-        // One shared upstream per instrument per process (quote-fanout.ts): every subscriber gets the same object.
-        const fanout = quoteFanout(this.deps.pubsub);
-        const unsubs = await Promise.all(keys.map((k) => fanout.subscribe(k, push)));
-        for (const i of insts) {
-          const q = this.deps.instruments.quoteOf(i);
-          if (q) push(q);
-        }
-        return async () => {
-          await Promise.all(unsubs.map((u) => u()));
-        };
-      },
-      { overflow: 'drop-oldest', bufferSize: 256 },
-    );
-    await it.ready;
-    return it;
+    // One shared upstream per instrument per process (quote-fanout.ts): every subscriber gets the same object.
+    return liveQuotes(this.deps.pubsub, insts, (i) => this.deps.instruments.quoteOf(i), 256);
   }
 }
 

@@ -8,9 +8,7 @@ import type { Clock } from '../../lib/clock.js';
 import { dec, type Decimal } from '../../lib/decimal.js';
 import type { PubSub } from '../../events/pubsub.js';
 import type { QuoteMessage } from '../../events/topics.js';
-import { toAsyncIterator } from '../../events/async-iterator.js';
-import { instrumentKey } from '../../market/quote.js';
-import { quoteFanout } from '../../market/quote-fanout.js';
+import { liveQuotes } from '../../market/quote-fanout.js';
 import type { InstrumentRow, InstrumentService } from '../instrument.service.js';
 
 export type WatchlistRow = typeof watchlists.$inferSelect;
@@ -165,22 +163,6 @@ export class WatchlistService {
   /** Every quote of the list's instruments: the latest at once, then each tick from the quote stream. */
   async quotes(viewer: Principal, watchlistId: string): Promise<AsyncIterableIterator<QuoteMessage>> {
     const insts = await this.instrumentsOf(viewer, watchlistId);
-    const keys = insts.map((i) => instrumentKey(i.exchange, i.symbol));
-    const it = toAsyncIterator<QuoteMessage>(
-      async (push) => {
-        const fanout = quoteFanout(this.deps.pubsub); // one shared upstream per instrument per process
-        const unsubs = await Promise.all(keys.map((k) => fanout.subscribe(k, push)));
-        for (const i of insts) {
-          const q = this.deps.instruments.quoteOf(i);
-          if (q) push(q);
-        }
-        return async () => {
-          await Promise.all(unsubs.map((u) => u()));
-        };
-      },
-      { overflow: 'drop-oldest', bufferSize: 1024 },
-    );
-    await it.ready;
-    return it;
+    return liveQuotes(this.deps.pubsub, insts, (i) => this.deps.instruments.quoteOf(i), 1024);
   }
 }
