@@ -26,8 +26,19 @@ describe.each(modes())('the access matrix (%s)', (mode) => {
       (await must(server, `mutation($i:ProposalInput!){ createProposal(input:$i){ id } }`, { i: { portfolioId: pid, rationale: 'matrix', lines: [{ symbol: 'TCS', side: 'BUY', quantity: '1', type: 'LIMIT', limitPrice: '1.00' }] } }, firm.advisorA.token)).createProposal.id as string;
     const smallcaseId = (await must(server, `mutation { createSmallcase(input: { name: "Matrix", visibility: PUBLIC, constituents: [{ symbol: "TCS", weight: "1" }] }) { id } }`, {}, firm.advisorA.token)).createSmallcase.id as string;
     const inv = (await must(server, `mutation($s:ID!,$p:ID!){ investInSmallcase(smallcaseId:$s, portfolioId:$p, amount:"20000"){ id runs { id } } }`, { s: smallcaseId, p: pid }, firm.owner.token)).investInSmallcase;
+    const watchlistId = (await must(server, `mutation($n:String!){ createWatchlist(name:$n, symbols:["TCS"]){ id } }`, { n: `${secretName}-wl` }, firm.owner.token)).createWatchlist.id as string;
+    const strategyId = (
+      await must(
+        server,
+        `mutation($i:CreateStrategyInput!){ createStrategy(input:$i){ id } }`,
+        { i: { name: `${secretName}-st`, kind: 'RULES', rules: { entry: 'close > 0' }, interval: 'D1', universe: { symbols: ['TCS'] }, mode: 'SIGNAL_ONLY' } },
+        firm.owner.token,
+      )
+    ).createStrategy.id as string;
     let n = 0;
     fx = {
+      watchlistId,
+      strategyId,
       smallcaseId,
       investmentId: inv.id,
       runId: inv.runs[0].id,

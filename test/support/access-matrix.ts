@@ -21,6 +21,9 @@ export const MAY_MUTATE: Actor[] = SIGNED_IN.filter((a) => a !== 'readKey');
 export interface Fixture {
   portfolioId: string;
   orderId: string;
+  /** The owner's watchlist and strategy (their own, not shared with advisors). */
+  watchlistId: string;
+  strategyId: string;
   proposalId: string;
   /** A public smallcase (made by the owner's advisor) and the owner's investment in it, with its run. */
   smallcaseId: string;
@@ -99,6 +102,18 @@ export const ROWS: MatrixRow[] = [
   { name: 'basketRun', kind: 'query', doc: `query($id:ID!){ basketRun(id:$id){ id kind orders { id } } }`, vars: (f) => ({ id: f.runId }), allowed: READERS },
   { name: 'previewInvestment', kind: 'query', doc: `query($s:ID!,$p:ID!){ previewInvestment(smallcaseId:$s, portfolioId:$p, amount:"20000"){ investedAmount } }`, vars: (f) => ({ s: f.smallcaseId, p: f.portfolioId }), allowed: ['owner', 'readKey', 'tradeKey'], forbidden: ['ownersAdvisor', 'admin'] }, // the basket service previews for the trader only
   { name: 'investInSmallcase', kind: 'mutation', doc: `mutation($s:ID!,$p:ID!){ investInSmallcase(smallcaseId:$s, portfolioId:$p, amount:"20000"){ id } }`, vars: (f) => ({ s: f.smallcaseId, p: f.portfolioId }), allowed: ['owner', 'tradeKey'], forbidden: ['ownersAdvisor', 'admin'] },
+
+  // ── analytics, watchlists, strategies, broker connections (merged from their branches)
+  { name: 'performance', kind: 'query', doc: `query($p:ID!){ performance(portfolioId:$p){ endValue metrics { totalReturn } } }`, vars: (f) => ({ p: f.portfolioId }), allowed: READERS },
+  { name: 'investmentPerformance', kind: 'query', doc: `query($id:ID!){ investmentPerformance(investmentId:$id){ endValue } }`, vars: (f) => ({ id: f.investmentId }), allowed: READERS },
+  { name: 'watchlists (own list)', kind: 'query', doc: `{ watchlists { id name } }`, allowed: SIGNED_IN },
+  { name: 'createWatchlist', kind: 'mutation', doc: `mutation($n:String!){ createWatchlist(name:$n){ id } }`, vars: (f) => ({ n: f.unique() }), allowed: MAY_MUTATE },
+  { name: 'strategies (own list)', kind: 'query', doc: `{ strategies { id name } }`, allowed: SIGNED_IN },
+  { name: 'watchlist', kind: 'query', doc: `query($id:ID!){ watchlist(id:$id){ id name items { instrument { symbol } } } }`, vars: (f) => ({ id: f.watchlistId }), allowed: ['owner', 'admin', 'readKey', 'tradeKey'] }, // the watchlist service lets admins see and manage all
+  { name: 'renameWatchlist', kind: 'mutation', doc: `mutation($id:ID!,$n:String!){ renameWatchlist(id:$id, name:$n){ id } }`, vars: (f) => ({ id: f.watchlistId, n: f.unique() }), allowed: ['owner', 'admin', 'tradeKey'] },
+  { name: 'strategy', kind: 'query', doc: `query($id:ID!){ strategy(id:$id){ id name } }`, vars: (f) => ({ id: f.strategyId }), allowed: ['owner', 'readKey', 'tradeKey'] },
+  { name: 'pauseStrategy', kind: 'mutation', doc: `mutation($id:ID!){ pauseStrategy(id:$id){ id } }`, vars: (f) => ({ id: f.strategyId }), allowed: ['owner', 'tradeKey'] },
+  { name: 'brokerConnections (own list)', kind: 'query', doc: `{ brokerConnections { id status } }`, allowed: SIGNED_IN },
 
   // ── subscriptions
   { name: 'balanceChanged', kind: 'subscription', doc: `subscription($p:ID){ balanceChanged(portfolioId:$p, afterSequence:0){ sequence cash } }`, vars: (f) => ({ p: f.portfolioId }), allowed: READERS, expectEvent: true },
