@@ -115,9 +115,22 @@ export const ROWS: MatrixRow[] = [
   { name: 'pauseStrategy', kind: 'mutation', doc: `mutation($id:ID!){ pauseStrategy(id:$id){ id } }`, vars: (f) => ({ id: f.strategyId }), allowed: ['owner', 'tradeKey'] },
   { name: 'brokerConnections (own list)', kind: 'query', doc: `{ brokerConnections { id status } }`, allowed: SIGNED_IN },
 
+  { name: 'smallcases (public and own)', kind: 'query', doc: `{ smallcases { id name } }`, allowed: SIGNED_IN },
+  { name: 'screeners (own list)', kind: 'query', doc: `{ screeners { id name } }`, allowed: SIGNED_IN },
+  { name: 'brokers', kind: 'query', doc: `{ brokers { name authFlow } }`, allowed: SIGNED_IN },
+  { name: 'validateRule', kind: 'query', doc: `{ validateRule(expression:"close > sma(close, 20)") { valid } }`, allowed: SIGNED_IN },
+  { name: 'candles', kind: 'query', doc: `{ candles(symbol:"TCS", interval:D1, last:1) { close } }`, allowed: SIGNED_IN },
+  { name: 'pooledAccounts', kind: 'query', doc: `{ pooledAccounts { id name } }`, allowed: ['admin'], otherwise: 'FORBIDDEN' },
+  { name: 'createSmallcase', kind: 'mutation', doc: `mutation($n:String!){ createSmallcase(input:{ name:$n, constituents:[{ symbol:"TCS", weight:"1" }] }){ id } }`, vars: (f) => ({ n: f.unique() }), allowed: MAY_MUTATE },
+  { name: 'createStrategy', kind: 'mutation', doc: `mutation($n:String!){ createStrategy(input:{ name:$n, kind:SMA_CROSS, interval:D1, universe:{ symbols:["TCS"] }, mode:SIGNAL_ONLY }){ id } }`, vars: (f) => ({ n: f.unique() }), allowed: MAY_MUTATE },
+  { name: 'addToWatchlist', kind: 'mutation', doc: `mutation($id:ID!){ addToWatchlist(watchlistId:$id, symbol:"INFY"){ id } }`, vars: (f) => ({ id: f.watchlistId }), allowed: ['owner', 'admin', 'tradeKey'] },
+
   // ── subscriptions
   { name: 'balanceChanged', kind: 'subscription', doc: `subscription($p:ID){ balanceChanged(portfolioId:$p, afterSequence:0){ sequence cash } }`, vars: (f) => ({ p: f.portfolioId }), allowed: READERS, expectEvent: true },
   { name: 'orderUpdated', kind: 'subscription', doc: `subscription($p:ID){ orderUpdated(portfolioId:$p, afterSequence:0){ sequence order { id } } }`, vars: (f) => ({ p: f.portfolioId }), allowed: READERS, expectEvent: true },
+  { name: 'fillReceived', kind: 'subscription', doc: `subscription($p:ID){ fillReceived(portfolioId:$p, afterSequence:0){ sequence fill { id } } }`, vars: (f) => ({ p: f.portfolioId }), allowed: READERS, expectEvent: true },
+  { name: 'basketRunUpdated', kind: 'subscription', doc: `subscription($p:ID){ basketRunUpdated(portfolioId:$p, afterSequence:0){ sequence run { id } } }`, vars: (f) => ({ p: f.portfolioId }), allowed: READERS, expectEvent: true },
+  { name: 'watchlistQuotes', kind: 'subscription', doc: `subscription($id:ID!){ watchlistQuotes(watchlistId:$id){ symbol last } }`, vars: (f) => ({ id: f.watchlistId }), allowed: ['owner', 'admin', 'readKey', 'tradeKey'], expectEvent: true },
   { name: 'proposalUpdated (own)', kind: 'subscription', doc: `subscription { proposalUpdated { id } }`, allowed: SIGNED_IN },
   { name: 'notificationReceived (own)', kind: 'subscription', doc: `subscription { notificationReceived { id } }`, allowed: SIGNED_IN },
 ];
