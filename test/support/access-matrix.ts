@@ -123,6 +123,9 @@ export const ROWS: MatrixRow[] = [
   { name: 'pooledAccounts', kind: 'query', doc: `{ pooledAccounts { id name } }`, allowed: ['admin'], otherwise: 'FORBIDDEN' },
   { name: 'createSmallcase', kind: 'mutation', doc: `mutation($n:String!){ createSmallcase(input:{ name:$n, constituents:[{ symbol:"TCS", weight:"1" }] }){ id } }`, vars: (f) => ({ n: f.unique() }), allowed: MAY_MUTATE },
   { name: 'createStrategy', kind: 'mutation', doc: `mutation($n:String!){ createStrategy(input:{ name:$n, kind:SMA_CROSS, interval:D1, universe:{ symbols:["TCS"] }, mode:SIGNAL_ONLY }){ id } }`, vars: (f) => ({ n: f.unique() }), allowed: MAY_MUTATE },
+  { name: 'runStrategyNow', kind: 'mutation', doc: `mutation($id:ID!){ runStrategyNow(id:$id){ id status } }`, vars: (f) => ({ id: f.strategyId }), allowed: ['owner', 'tradeKey'] },
+  { name: 'previewTargetPortfolio', kind: 'query', doc: `query($p:ID!){ previewTargetPortfolio(portfolioId:$p, targets:[{ symbol:"TCS", targetQuantity:"1" }]){ investedAmount } }`, vars: (f) => ({ p: f.portfolioId }), allowed: READERS }, // a read: the owner's advisor and admins may preview
+  { name: 'previewRebalance', kind: 'query', doc: `query($id:ID!){ previewRebalance(investmentId:$id){ investedAmount } }`, vars: (f) => ({ id: f.investmentId }), allowed: READERS },
   { name: 'addToWatchlist', kind: 'mutation', doc: `mutation($id:ID!){ addToWatchlist(watchlistId:$id, symbol:"INFY"){ id } }`, vars: (f) => ({ id: f.watchlistId }), allowed: ['owner', 'admin', 'tradeKey'] },
 
   // ── subscriptions
@@ -131,6 +134,9 @@ export const ROWS: MatrixRow[] = [
   { name: 'fillReceived', kind: 'subscription', doc: `subscription($p:ID){ fillReceived(portfolioId:$p, afterSequence:0){ sequence fill { id } } }`, vars: (f) => ({ p: f.portfolioId }), allowed: READERS, expectEvent: true },
   { name: 'basketRunUpdated', kind: 'subscription', doc: `subscription($p:ID){ basketRunUpdated(portfolioId:$p, afterSequence:0){ sequence run { id } } }`, vars: (f) => ({ p: f.portfolioId }), allowed: READERS, expectEvent: true },
   { name: 'watchlistQuotes', kind: 'subscription', doc: `subscription($id:ID!){ watchlistQuotes(watchlistId:$id){ symbol last } }`, vars: (f) => ({ id: f.watchlistId }), allowed: ['owner', 'admin', 'readKey', 'tradeKey'], expectEvent: true },
+  { name: 'positionChanged', kind: 'subscription', doc: `subscription($p:ID){ positionChanged(portfolioId:$p, afterSequence:0){ sequence } }`, vars: (f) => ({ p: f.portfolioId }), allowed: READERS },
+  { name: 'strategySignal (own)', kind: 'subscription', doc: `subscription { strategySignal { id } }`, allowed: SIGNED_IN },
+  { name: 'quotes', kind: 'subscription', doc: `subscription { quotes(symbols:["TCS"]) { symbol last } }`, allowed: SIGNED_IN, expectEvent: true },
   { name: 'proposalUpdated (own)', kind: 'subscription', doc: `subscription { proposalUpdated { id } }`, allowed: SIGNED_IN },
   { name: 'notificationReceived (own)', kind: 'subscription', doc: `subscription { notificationReceived { id } }`, allowed: SIGNED_IN },
 ];
