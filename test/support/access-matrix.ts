@@ -126,6 +126,13 @@ export const ROWS: MatrixRow[] = [
   { name: 'runStrategyNow', kind: 'mutation', doc: `mutation($id:ID!){ runStrategyNow(id:$id){ id status } }`, vars: (f) => ({ id: f.strategyId }), allowed: ['owner', 'tradeKey'] },
   { name: 'previewTargetPortfolio', kind: 'query', doc: `query($p:ID!){ previewTargetPortfolio(portfolioId:$p, targets:[{ symbol:"TCS", targetQuantity:"1" }]){ investedAmount } }`, vars: (f) => ({ p: f.portfolioId }), allowed: READERS }, // a read: the owner's advisor and admins may preview
   { name: 'previewRebalance', kind: 'query', doc: `query($id:ID!){ previewRebalance(investmentId:$id){ investedAmount } }`, vars: (f) => ({ id: f.investmentId }), allowed: READERS },
+  { name: 'instruments', kind: 'query', doc: `{ instruments(search:"TC", first:5) { symbol } }`, allowed: SIGNED_IN },
+  { name: 'quote', kind: 'query', doc: `{ quote(symbol:"TCS") { last } }`, allowed: SIGNED_IN },
+  { name: 'indicator', kind: 'query', doc: `{ indicator(symbol:"TCS", interval:M1, expression:"sma(close, 2)", last:3) { value } }`, allowed: SIGNED_IN },
+  { name: 'resumeStrategy', kind: 'mutation', doc: `mutation($id:ID!){ resumeStrategy(id:$id){ id } }`, vars: (f) => ({ id: f.strategyId }), allowed: ['owner', 'tradeKey'] },
+  { name: 'updateStrategy', kind: 'mutation', doc: `mutation($id:ID!,$n:String!){ updateStrategy(id:$id, input:{ name:$n, kind:RULES, rules:{ entry:"close > 0" }, interval:D1, universe:{ symbols:["TCS"] }, mode:SIGNAL_ONLY }){ id } }`, vars: (f) => ({ id: f.strategyId, n: f.unique() }), allowed: ['owner', 'tradeKey'] },
+  { name: 'createScreener', kind: 'mutation', doc: `mutation($n:String!){ createScreener(input:{ name:$n, kind:TOP_GAINERS, universe:{ symbols:["TCS","INFY"] } }){ id } }`, vars: (f) => ({ n: f.unique() }), allowed: MAY_MUTATE },
+  { name: 'createPooledAccount', kind: 'mutation', doc: `mutation($n:String!){ createPooledAccount(name:$n, broker:"paper"){ id } }`, vars: (f) => ({ n: f.unique() }), allowed: ['admin'], otherwise: 'FORBIDDEN' },
   { name: 'addToWatchlist', kind: 'mutation', doc: `mutation($id:ID!){ addToWatchlist(watchlistId:$id, symbol:"INFY"){ id } }`, vars: (f) => ({ id: f.watchlistId }), allowed: ['owner', 'admin', 'tradeKey'] },
 
   // ── subscriptions
