@@ -36,7 +36,18 @@ describe.each(modes())('the access matrix (%s)', (mode) => {
       )
     ).createStrategy.id as string;
     let n = 0;
+    const freshWatchlist = async () => (await must(server, `mutation($n:String!){ createWatchlist(name:$n, symbols:["TCS"]){ id } }`, { n: `wl-${Date.now()}-${++n}` }, firm.owner.token)).createWatchlist.id as string;
+    const freshStrategy = async () =>
+      (
+        await must(
+          server,
+          `mutation($i:CreateStrategyInput!){ createStrategy(input:$i){ id } }`,
+          { i: { name: `st-${Date.now()}-${++n}`, kind: 'RULES', rules: { entry: 'close > 0' }, interval: 'D1', universe: { symbols: ['TCS'] }, mode: 'SIGNAL_ONLY' } },
+          firm.owner.token,
+        )
+      ).createStrategy.id as string;
     fx = {
+      advisorId: firm.advisorA.id,
       watchlistId,
       strategyId,
       smallcaseId,
@@ -51,6 +62,8 @@ describe.each(modes())('the access matrix (%s)', (mode) => {
         apiKey: async () => (await createApiKey(server, firm.owner, ['READ'])).id,
         webhook: async () => (await must(server, `mutation { createWebhook(url:"http://127.0.0.1:9/h", events:["order.filled"]){ webhook { id } } }`, {}, firm.owner.token)).createWebhook.webhook.id,
         client: async () => (await newUser(server, 'matrix')).id,
+        watchlist: freshWatchlist,
+        strategy: freshStrategy,
       },
       unique: () => `m-${Date.now()}-${++n}`,
     };

@@ -24,6 +24,8 @@ export interface Fixture {
   /** The owner's watchlist and strategy (their own, not shared with advisors). */
   watchlistId: string;
   strategyId: string;
+  /** The owner's advisor. */
+  advisorId: string;
   proposalId: string;
   /** A public smallcase (made by the owner's advisor) and the owner's investment in it, with its run. */
   smallcaseId: string;
@@ -36,6 +38,8 @@ export interface Fixture {
     apiKey(): Promise<string>;
     webhook(): Promise<string>;
     client(): Promise<string>;
+    watchlist(): Promise<string>;
+    strategy(): Promise<string>;
   };
   unique(): string;
 }
@@ -133,6 +137,12 @@ export const ROWS: MatrixRow[] = [
   { name: 'updateStrategy', kind: 'mutation', doc: `mutation($id:ID!,$n:String!){ updateStrategy(id:$id, input:{ name:$n, kind:RULES, rules:{ entry:"close > 0" }, interval:D1, universe:{ symbols:["TCS"] }, mode:SIGNAL_ONLY }){ id } }`, vars: (f) => ({ id: f.strategyId, n: f.unique() }), allowed: ['owner', 'tradeKey'] },
   { name: 'createScreener', kind: 'mutation', doc: `mutation($n:String!){ createScreener(input:{ name:$n, kind:TOP_GAINERS, universe:{ symbols:["TCS","INFY"] } }){ id } }`, vars: (f) => ({ n: f.unique() }), allowed: MAY_MUTATE },
   { name: 'createPooledAccount', kind: 'mutation', doc: `mutation($n:String!){ createPooledAccount(name:$n, broker:"paper"){ id } }`, vars: (f) => ({ n: f.unique() }), allowed: ['admin'], otherwise: 'FORBIDDEN' },
+  { name: 'deleteWatchlist', kind: 'mutation', doc: `mutation($id:ID!){ deleteWatchlist(id:$id) }`, vars: async (f) => ({ id: await f.fresh.watchlist() }), allowed: ['owner', 'admin', 'tradeKey'] },
+  { name: 'removeFromWatchlist', kind: 'mutation', doc: `mutation($id:ID!){ removeFromWatchlist(watchlistId:$id, symbol:"TCS"){ id } }`, vars: async (f) => ({ id: await f.fresh.watchlist() }), allowed: ['owner', 'admin', 'tradeKey'] },
+  { name: 'deleteStrategy', kind: 'mutation', doc: `mutation($id:ID!){ deleteStrategy(id:$id) }`, vars: async (f) => ({ id: await f.fresh.strategy() }), allowed: ['owner', 'tradeKey'] },
+  { name: 'importActivities', kind: 'mutation', doc: `mutation($p:ID!){ importActivities(portfolioId:$p, activities:[{ date:"2026-01-05T00:00:00Z", type:DEPOSIT, amount:"10" }]){ imported skipped } }`, vars: (f) => ({ p: f.portfolioId }), allowed: ['owner', 'tradeKey'], forbidden: ['ownersAdvisor', 'admin'] },
+  { name: 'backfillValuations', kind: 'mutation', doc: `mutation($p:ID!){ backfillValuations(portfolioId:$p) }`, vars: (f) => ({ p: f.portfolioId }), allowed: ['owner', 'tradeKey'], forbidden: ['ownersAdvisor', 'admin'] },
+  { name: 'advisorPerformance', kind: 'query', doc: `query($a:ID!){ advisorPerformance(advisorId:$a, currency:"INR"){ endValue } }`, vars: (f) => ({ a: f.advisorId }), allowed: ['ownersAdvisor', 'admin'], forbidden: ['owner', 'otherClient', 'readKey', 'tradeKey'] }, // another advisor cannot see this advisor: NOT_FOUND
   { name: 'addToWatchlist', kind: 'mutation', doc: `mutation($id:ID!){ addToWatchlist(watchlistId:$id, symbol:"INFY"){ id } }`, vars: (f) => ({ id: f.watchlistId }), allowed: ['owner', 'admin', 'tradeKey'] },
 
   // ── subscriptions
