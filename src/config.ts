@@ -117,6 +117,8 @@ const BROKER_DEFAULTS: Record<string, { baseUrl: string; loginUrl?: string; wsUr
   groww: { baseUrl: 'https://api.groww.in', product: 'CNC' },
   // Live hosts; paper keys need BROKER_ALPACA_BASE_URL=https://paper-api.alpaca.markets and _WS_URL=wss://paper-api.alpaca.markets/stream.
   alpaca: { baseUrl: 'https://api.alpaca.markets', wsUrl: 'wss://api.alpaca.markets/stream', dataUrl: 'https://data.alpaca.markets', product: 'simple' },
+  // API v3 (sim accounts: BROKER_TRADESTATION_BASE_URL=https://sim-api.tradestation.com/v3); PRODUCT is the order Route.
+  tradestation: { baseUrl: 'https://api.tradestation.com/v3', loginUrl: 'https://signin.tradestation.com/authorize', product: 'Intelligent' },
 };
 
 export interface BrokerEndpoint {

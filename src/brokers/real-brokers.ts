@@ -10,6 +10,7 @@ import { AngelOneAdapter } from './angelone/index.js';
 import { GrowwAdapter } from './groww/index.js';
 import { AlpacaAdapter } from './alpaca/index.js';
 import type { BrokerInstruments } from './connections/sessions.js';
+import { TradeStationAdapter } from './tradestation/index.js';
 
 export interface RealBrokerDeps {
   config: Pick<Config, 'brokers'>;
@@ -36,5 +37,6 @@ export function realBrokers(deps: RealBrokerDeps): ConnectableBroker[] {
     new AngelOneAdapter({ baseUrl: ep.angelone.baseUrl, product: ep.angelone.product, sessions, refs, instruments, limiter, logger: log('angelone') }),
     new GrowwAdapter({ baseUrl: ep.groww.baseUrl, product: ep.groww.product, sessions, refs, limiter, logger: log('groww'), ordersPerSecond: config.brokers.growwOrdersPerSecond }),
     new AlpacaAdapter({ baseUrl: ep.alpaca.baseUrl, wsUrl: ep.alpaca.wsUrl, dataUrl: ep.alpaca.dataUrl ?? ep.alpaca.baseUrl, fractional: config.brokers.alpacaFractional ?? true, sessions, refs, limiter, logger: log('alpaca') }),
+    new TradeStationAdapter({ baseUrl: ep.tradestation.baseUrl, loginUrl: ep.tradestation.loginUrl!, route: ep.tradestation.product, sessions, refs, limiter, logger: log('tradestation') }),
   ];
 }

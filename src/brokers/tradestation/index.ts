@@ -1,0 +1,1 @@
+export { TradeStationAdapter, type TradeStationAdapterOptions } from './adapter.js';

@@ -1,0 +1,37 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll } from 'vitest';
+import { TradeStationAdapter } from '../../src/brokers/tradestation/index.js';
+import { MemoryOrderRefs, MemorySessions } from '../../src/brokers/connections/memory.js';
+import { MemoryRateLimiter } from '../../src/lib/memory.rate-limiter.js';
+import { silentLogger } from '../../src/lib/logger.js';
+import { runBrokerConformance } from './conformance.js';
+import { TradeStationFake } from './fakes/tradestation.js';
+
+// One fake TradeStation for the file; every test gets its own API key, login, account and connection.
+let fake: Promise<TradeStationFake> | null = null;
+const ts = () => (fake ??= new TradeStationFake().start());
+afterAll(async () => {
+  if (fake) await (await fake).stop();
+});
+
+for (const streams of [true, false]) {
+  runBrokerConformance(`tradestation (API v3) on its fake, fills by ${streams ? 'the order stream' : 'polling alone'}`, async () => {
+    const f = await ts();
+    const clientId = `ts${randomUUID().replace(/-/g, '').slice(0, 20)}`;
+    f.addUser({ clientId, clientSecret: 'ts-secret' });
+    f.setQuote('MSFT', { bid: '411.20', ask: '411.30', last: '411.25' });
+    const t = f.issueTokens(clientId);
+    const sessions = new MemorySessions();
+    const account = randomUUID();
+    sessions.add(account, 'tradestation', { clientId, clientSecret: 'ts-secret' }, { accessToken: t.accessToken, refreshToken: t.refreshToken, accountId: t.accountId, expiresAt: null });
+    const adapter = new TradeStationAdapter({ baseUrl: f.baseUrl, loginUrl: f.loginUrl, streams, minPollIntervalMs: 100, sessions, refs: new MemoryOrderRefs(), limiter: new MemoryRateLimiter(), logger: silentLogger });
+    adapter.startPolling(100);
+    return {
+      adapter,
+      account,
+      instrument: { symbol: 'MSFT', exchange: 'NASDAQ', currency: 'USD', tickSize: '0.01', lotSize: '1' },
+      marketPrice: () => '411.25',
+      teardown: () => adapter.close(),
+    };
+  });
+}
