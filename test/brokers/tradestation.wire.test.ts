@@ -156,6 +156,25 @@ describe('TradeStation adapter on the wire', () => {
     }
   });
 
+  it('executions streamed before the acknowledgement arrives are kept, and become fills once the order is known as ours', async () => {
+    const { adapter, req, account, events } = setup({ minPollIntervalMs: 600_000 });
+    adapter.startPolling(600_000);
+    await waitFor('the stream to be live', async () => adapter.streamState(account)?.state === 'live');
+    fake.ackDelayMs = 300;
+    fake.nextOrders.push({ fills: ['1', '2'] });
+    try {
+      const placed = await adapter.placeOrder(req({ type: 'MARKET', limitPrice: null, quantity: '4' }));
+      const fills = events.flatMap((e) => (e.kind === 'fill' && e.fill.brokerOrderId === placed.brokerOrderId ? [e.fill] : []));
+      expect(fills.map((f) => [f.brokerFillId, f.quantity, f.clientOrderId])).toEqual([
+        [`${placed.brokerOrderId}@1`, '1', placed.clientOrderId],
+        [`${placed.brokerOrderId}@3`, '2', placed.clientOrderId],
+      ]);
+      expect(placed).toMatchObject({ status: 'PARTIALLY_FILLED', filledQuantity: '3' });
+    } finally {
+      fake.ackDelayMs = 0;
+    }
+  });
+
   it('reconnects the order stream after a drop and after GoAway, and fills still arrive by it', async () => {
     const { adapter, req, account, events, clientId } = setup({ minPollIntervalMs: 600_000 });
     adapter.startPolling(600_000);
@@ -242,7 +261,12 @@ describe('TradeStation adapter on the wire', () => {
     expect(Object.fromEntries(refresh.form!)).toEqual({ grant_type: 'refresh_token', client_id: clientId, client_secret: clientSecret, refresh_token: session.refreshToken });
     expect(next.refreshToken).not.toBe(session.refreshToken);
     expect(next.accessToken).not.toBe(session.accessToken);
-    await expect(c.refresh!({ clientId, clientSecret }, session, now)).rejects.toThrow(/refused the refresh token/); // the old one died
+    // The old token died at TradeStation; a late caller holding it shares the grant already made.
+    const stale = await fetch(`${fake.url}/oauth/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'refresh_token', client_id: clientId, client_secret: clientSecret, refresh_token: session.refreshToken! }) });
+    expect(stale.status).toBe(403);
+    const grants = fake.requests.filter((r) => r.path === '/oauth/token').length;
+    expect(await c.refresh!({ clientId, clientSecret }, session, now)).toEqual(next);
+    expect(fake.requests.filter((r) => r.path === '/oauth/token')).toHaveLength(grants);
     expect((await c.refresh!({ clientId, clientSecret }, next, now)).accessToken).toMatch(/^ts-at-/);
   });
 

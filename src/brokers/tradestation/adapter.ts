@@ -104,7 +104,15 @@ export class TradeStationAdapter implements ConnectableBroker {
   /** `${account}|${OrderID}` → our client order id; `${account}|${our id}` → OrderID. */
   private readonly ours = new Map<string, string>();
   private readonly acks = new Map<string, string>();
-  private readonly notOurs = new Set<string>();
+  /** Orders known not to be ours, until when (an order may become ours later: a lost acknowledgement adopted). */
+  private readonly notOurs = new Map<string, number>();
+  /**
+   * States of orders not (yet) known as ours, from the stream: an order's first executions can arrive
+   * before its acknowledgement is recorded. Replayed in order once the order turns out to be ours.
+   */
+  private readonly pending = new Map<string, { at: number; states: TsOrder[] }>();
+  /** Stream messages of an account, handled one after another (in the order they came). */
+  private readonly chains = new Map<string, Promise<void>>();
   private readonly emitted = new Set<string>();
   private readonly streams = new Map<string, ChunkedJsonStream>();
   private readonly lastPoll = new Map<string, number>();
@@ -152,10 +160,15 @@ export class TradeStationAdapter implements ConnectableBroker {
     const key = `${account}|${orderId}`;
     const known = this.ours.get(key);
     if (known) return known;
-    if (this.notOurs.has(key)) return null;
+    if ((this.notOurs.get(key) ?? 0) > Date.now()) return null;
     const mine = await this.opts.refs.clientOrderIdOf(this.name, account, `order:${orderId}`);
-    if (mine) this.ours.set(key, mine);
-    else if (this.notOurs.size < 100_000) this.notOurs.add(key);
+    if (mine) {
+      this.ours.set(key, mine);
+      this.notOurs.delete(key);
+    } else {
+      if (this.notOurs.size >= 100_000) this.notOurs.clear();
+      this.notOurs.set(key, Date.now() + 30_000);
+    }
     return mine;
   }
 
@@ -167,6 +180,7 @@ export class TradeStationAdapter implements ConnectableBroker {
     this.ours.set(`${account}|${orderId}`, clientOrderId);
     this.notOurs.delete(`${account}|${orderId}`);
     this.acks.set(`${account}|${clientOrderId}`, orderId);
+    this.replayPending(account, orderId, clientOrderId);
     return true;
   }
 
@@ -348,6 +362,7 @@ export class TradeStationAdapter implements ConnectableBroker {
    * as fill events, an ending out as an order event. Returns the order in our terms.
    */
   private observe(account: string, o: TsOrder, clientOrderId: string): BrokerOrder {
+    if (clientOrderId) this.replayPending(account, o.OrderID, clientOrderId);
     const order = this.order(o, clientOrderId);
     const fresh = this.ledger.observe(account, o, new Date().toISOString());
     if (!clientOrderId) return order;
@@ -356,11 +371,29 @@ export class TradeStationAdapter implements ConnectableBroker {
     return order;
   }
 
-  /** An order message from a connection's stream: ours are observed, others ignored. */
+  /** An order message from a connection's stream: ours are observed, others kept a while (they may be ours yet). */
   async handleStreamOrder(account: string, o: TsOrder): Promise<void> {
     if (!o?.OrderID) return;
     const mine = await this.oursOf(account, o.OrderID);
-    if (mine) this.observe(account, o, mine);
+    if (mine) {
+      this.observe(account, o, mine);
+      return;
+    }
+    const key = `${account}|${o.OrderID}`;
+    const p = this.pending.get(key) ?? { at: Date.now(), states: [] };
+    if (p.states.length < 50) p.states.push(o);
+    this.pending.set(key, p);
+    if (this.pending.size > 10_000) {
+      for (const [k, v] of this.pending) if (Date.now() - v.at > 300_000 || this.pending.size > 10_000) this.pending.delete(k);
+    }
+  }
+
+  private replayPending(account: string, orderId: string, clientOrderId: string): void {
+    const key = `${account}|${orderId}`;
+    const p = this.pending.get(key);
+    if (!p) return;
+    this.pending.delete(key);
+    for (const state of p.states) this.observe(account, state, clientOrderId);
   }
 
   /** Open a connection's order stream unless it is open. */
@@ -377,7 +410,10 @@ export class TradeStationAdapter implements ConnectableBroker {
       },
       onMessage: (m) => {
         if (typeof m.OrderID === 'string') {
-          void this.handleStreamOrder(account, m as unknown as TsOrder).catch((err: Error) => this.opts.logger.warn({ err: { name: err.name, message: err.message }, connectionId: account }, 'TradeStation order update not applied'));
+          const next = (this.chains.get(account) ?? Promise.resolve())
+            .then(() => this.handleStreamOrder(account, m as unknown as TsOrder))
+            .catch((err: Error) => this.opts.logger.warn({ err: { name: err.name, message: err.message }, connectionId: account }, 'TradeStation order update not applied'));
+          this.chains.set(account, next);
         } else if (m.Error) this.opts.logger.warn({ connectionId: account, error: String(m.Error), message: String(m.Message ?? '').slice(0, 200) }, 'TradeStation order stream reported an error');
       },
       onDrop: (reason, err) => {

@@ -59,9 +59,29 @@ export class TradeStationConnector implements BrokerConnector {
     return { accessToken: tokens.access_token!, refreshToken: tokens.refresh_token, accountId, expiresAt: expiry(ctx.now, tokens.expires_in) };
   }
 
+  /**
+   * One refresh per refresh token at a time, and its result kept for a minute: callers that read the
+   * session before the new one was stored (the poller, the stream, an order) share the one grant
+   * instead of spending a rotated-away token and expiring the connection. Per process; see README.
+   */
   async refresh(app: AppCredentials, session: BrokerSession, now: Date): Promise<BrokerSession> {
     if (!session.refreshToken) throw new BrokerAuthError('TradeStation refresh needs a refresh token; reconnect');
-    const t = await this.token({ grant_type: 'refresh_token', client_id: app.clientId, client_secret: app.clientSecret, refresh_token: session.refreshToken }, 'refresh token');
+    const key = session.refreshToken;
+    const known = this.inFlight.get(key);
+    if (known) return known;
+    const p = this.grant(app, session, now);
+    this.inFlight.set(key, p);
+    p.then(
+      () => setTimeout(() => this.inFlight.delete(key), 60_000).unref(),
+      () => this.inFlight.delete(key),
+    );
+    return p;
+  }
+
+  private readonly inFlight = new Map<string, Promise<BrokerSession>>();
+
+  private async grant(app: AppCredentials, session: BrokerSession, now: Date): Promise<BrokerSession> {
+    const t = await this.token({ grant_type: 'refresh_token', client_id: app.clientId, client_secret: app.clientSecret, refresh_token: session.refreshToken! }, 'refresh token');
     // Rotating refresh tokens: the reply carries the next one, and the old one stops working.
     return { ...session, accessToken: t.access_token!, refreshToken: t.refresh_token ?? session.refreshToken, expiresAt: expiry(now, t.expires_in) };
   }

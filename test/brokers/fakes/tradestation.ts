@@ -88,6 +88,8 @@ export class TradeStationFake {
   commissionPerShare = '0.01';
   minCommission = '1';
   fillDelayMs = 5;
+  /** Delay of the placement reply: executions can then reach the stream before the acknowledgement. */
+  ackDelayMs = 0;
   private heartbeat: NodeJS.Timeout | undefined;
 
   async start(): Promise<this> {
@@ -122,6 +124,21 @@ export class TradeStationFake {
     const user = this.users.get(clientId)!;
     const t = this.mint(user, true);
     return { accessToken: t.access_token, refreshToken: t.refresh_token!, accountId: user.accountId };
+  }
+
+  /** The refresh tokens that work now for a user (one, unless refreshed without rotation). */
+  refreshTokensOf(clientId: string): string[] {
+    return [...(this.users.get(clientId)?.refreshTokens ?? [])];
+  }
+
+  /** Token requests of a grant type for a client id. */
+  grants(clientId: string, grantType: string): TsRequestRecord[] {
+    return this.requests.filter((r) => r.path === '/oauth/token' && r.form?.get('client_id') === clientId && r.form?.get('grant_type') === grantType);
+  }
+
+  /** Every refresh token of a user stops working (revoked at TradeStation). */
+  revokeRefresh(clientId: string): void {
+    this.users.get(clientId)?.refreshTokens.clear();
   }
 
   /** Every access token of a user stops working (revoked, or expired early). */
@@ -391,7 +408,9 @@ export class TradeStationFake {
       res.socket?.destroy();
       return;
     }
-    this.send(res, 200, { Orders: [{ OrderID: o.row.OrderID, Message: `Sent order: ${side} ${s(qty)} ${symbol} @ ${type}` }] });
+    const reply = { Orders: [{ OrderID: o.row.OrderID, Message: `Sent order: ${side} ${s(qty)} ${symbol} @ ${type}` }] };
+    if (this.ackDelayMs > 0) setTimeout(() => this.send(res, 200, reply), this.ackDelayMs);
+    else this.send(res, 200, reply);
   }
 
   private replace(o: Order, b: Record<string, unknown>, res: http.ServerResponse): void {
