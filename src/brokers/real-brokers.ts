@@ -9,6 +9,7 @@ import { FyersAdapter } from './fyers/index.js';
 import { AngelOneAdapter } from './angelone/index.js';
 import { GrowwAdapter } from './groww/index.js';
 import { AlpacaAdapter } from './alpaca/index.js';
+import { IbkrAdapter } from './ibkr/index.js';
 import type { BrokerInstruments } from './connections/sessions.js';
 
 export interface RealBrokerDeps {
@@ -36,5 +37,6 @@ export function realBrokers(deps: RealBrokerDeps): ConnectableBroker[] {
     new AngelOneAdapter({ baseUrl: ep.angelone.baseUrl, product: ep.angelone.product, sessions, refs, instruments, limiter, logger: log('angelone') }),
     new GrowwAdapter({ baseUrl: ep.groww.baseUrl, product: ep.groww.product, sessions, refs, limiter, logger: log('groww'), ordersPerSecond: config.brokers.growwOrdersPerSecond }),
     new AlpacaAdapter({ baseUrl: ep.alpaca.baseUrl, wsUrl: ep.alpaca.wsUrl, dataUrl: ep.alpaca.dataUrl ?? ep.alpaca.baseUrl, fractional: config.brokers.alpacaFractional ?? true, sessions, refs, limiter, logger: log('alpaca') }),
+    new IbkrAdapter({ baseUrl: ep.ibkr.baseUrl, wsUrl: ep.ibkr.wsUrl ?? ep.ibkr.baseUrl.replace(/^http/, 'ws').replace(/\/+$/, '') + '/ws', insecureTls: config.brokers.ibkr?.insecureTls, confirm: config.brokers.ibkr?.confirm, tickleMs: config.brokers.ibkr?.tickleMs, penaltyMs: config.brokers.ibkr?.penaltyMs, sessions, refs, instruments, limiter, logger: log('ibkr') }),
   ];
 }
