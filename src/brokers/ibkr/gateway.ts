@@ -18,9 +18,11 @@ export type IbkrCallClass = 'all' | 'orders' | 'trades' | 'accounts';
  */
 const BUDGETS: Record<IbkrCallClass, Array<{ limit: number; windowMs: number }>> = {
   all: [{ limit: 10, windowMs: 1_000 }],
-  orders: [{ limit: 1, windowMs: 5_000 }],
-  trades: [{ limit: 1, windowMs: 5_000 }],
-  accounts: [{ limit: 1, windowMs: 5_000 }],
+  // 1 per 5 s, counted here over 6 s: a permit granted now may reach the gateway a little later (a busy
+  // event loop), and the next must not arrive inside IB's 5 s.
+  orders: [{ limit: 1, windowMs: 6_000 }],
+  trades: [{ limit: 1, windowMs: 6_000 }],
+  accounts: [{ limit: 1, windowMs: 6_000 }],
 };
 
 export interface IbkrGatewayOptions {
@@ -56,7 +58,7 @@ export class IbkrGateway {
   constructor(private readonly opts: IbkrGatewayOptions) {
     const u = new URL(opts.baseUrl);
     this.key = `gw-${u.host}`;
-    this.throttle = new AccountThrottle({ broker: 'ibkr', limiter: opts.limiter, budgets: BUDGETS, maxWaitMs: opts.maxWaitMs ?? 6_000 });
+    this.throttle = new AccountThrottle({ broker: 'ibkr', limiter: opts.limiter, budgets: BUDGETS, maxWaitMs: opts.maxWaitMs ?? 7_000 });
     this.tryThrottle = new AccountThrottle({ broker: 'ibkr', limiter: opts.limiter, budgets: BUDGETS, maxWaitMs: 0 });
     this.agent = u.protocol === 'https:' ? new https.Agent({ keepAlive: true, rejectUnauthorized: !opts.insecureTls }) : new http.Agent({ keepAlive: true });
   }
@@ -83,9 +85,9 @@ export class IbkrGateway {
   async send(req: WireRequest, cls: IbkrCallClass = 'all', noWait = false): Promise<WireResponse> {
     const left = this.penaltyLeftMs();
     if (left > 0) throw new BrokerRateLimitedError(left);
-    // The endpoint's own budget first (it is the scarcer), then the gateway-wide 10/s every request draws from.
-    if (cls !== 'all') await (noWait ? this.tryThrottle : this.throttle).take(this.key, cls);
+    // The gateway-wide 10/s, then the endpoint's own budget last, so its permit is sent at once.
     await this.throttle.take(this.key, 'all');
+    if (cls !== 'all') await (noWait ? this.tryThrottle : this.throttle).take(this.key, cls);
     const res = await this.once(req);
     if (res.status === 429) {
       const penalty = this.opts.penaltyMs ?? 600_000;
