@@ -106,6 +106,14 @@ const EnvSchema = z.object({
   BROKER_GROWW_ORDERS_PER_SECOND: z.coerce.number().int().min(1).max(50).default(5),
   /** Alpaca: allow fractional quantities for instruments whose lot size is below one share. */
   BROKER_ALPACA_FRACTIONAL: bool.default(true),
+  /** IBKR: order warnings (reply messages) confirmed for the user: message ids (o163) and /regex/ on the text, comma-separated. Empty: none. */
+  BROKER_IBKR_CONFIRM: z.string().default(''),
+  /** IBKR: accept the gateway's self-signed TLS certificate (the local Client Portal Gateway has one). */
+  BROKER_IBKR_INSECURE_TLS: bool.default(false),
+  /** IBKR: POST /tickle interval that keeps the gateway session alive. */
+  BROKER_IBKR_TICKLE_MS: z.coerce.number().int().min(50).default(60_000),
+  /** IBKR: how long every request stops after a 429 (documented penalty box: 10 minutes). */
+  BROKER_IBKR_PENALTY_MS: z.coerce.number().int().min(0).default(600_000),
 });
 
 /** Production endpoints of each real broker; BROKER_<NAME>_BASE_URL / _LOGIN_URL / _WS_URL override them. */
@@ -119,6 +127,8 @@ const BROKER_DEFAULTS: Record<string, { baseUrl: string; loginUrl?: string; wsUr
   alpaca: { baseUrl: 'https://api.alpaca.markets', wsUrl: 'wss://api.alpaca.markets/stream', dataUrl: 'https://data.alpaca.markets', product: 'simple' },
   // API v3 (sim accounts: BROKER_TRADESTATION_BASE_URL=https://sim-api.tradestation.com/v3); PRODUCT is the order Route.
   tradestation: { baseUrl: 'https://api.tradestation.com/v3', loginUrl: 'https://signin.tradestation.com/authorize', product: 'Intelligent' },
+  // The user's own Client Portal Gateway; its websocket follows BASE_URL (…/ws) unless _WS_URL is set.
+  ibkr: { baseUrl: 'https://localhost:5000/v1/api', wsUrl: 'wss://localhost:5000/v1/api/ws', product: 'STK' },
 };
 
 export interface BrokerEndpoint {
@@ -220,7 +230,15 @@ export interface Config {
   };
   /** Keys that sealed broker secrets before the current ENCRYPTION_KEY. */
   previousEncryptionKeys: Buffer[];
-  brokers: { pollIntervalMs: number; endpoints: Record<string, BrokerEndpoint>; growwOrdersPerSecond: number; alpacaFractional?: boolean };
+  brokers: { pollIntervalMs: number; endpoints: Record<string, BrokerEndpoint>; growwOrdersPerSecond: number; alpacaFractional?: boolean; ibkr?: IbkrSettings };
+}
+
+/** IBKR Client Portal settings (BROKER_IBKR_*). */
+export interface IbkrSettings {
+  confirm: string;
+  insecureTls: boolean;
+  tickleMs: number;
+  penaltyMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -338,7 +356,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       email: { smtpUrl: e.SMTP_URL, from: e.EMAIL_FROM },
     },
     previousEncryptionKeys: (e.ENCRYPTION_KEY_PREVIOUS ?? '').split(',').filter(Boolean).map((k) => decodeKey(k.trim())),
-    brokers: { pollIntervalMs: e.BROKER_POLL_INTERVAL_MS, endpoints: brokerEndpoints(present), growwOrdersPerSecond: e.BROKER_GROWW_ORDERS_PER_SECOND, alpacaFractional: e.BROKER_ALPACA_FRACTIONAL },
+    brokers: { pollIntervalMs: e.BROKER_POLL_INTERVAL_MS, endpoints: brokerEndpoints(present), growwOrdersPerSecond: e.BROKER_GROWW_ORDERS_PER_SECOND, alpacaFractional: e.BROKER_ALPACA_FRACTIONAL,
+      ibkr: { confirm: e.BROKER_IBKR_CONFIRM, insecureTls: e.BROKER_IBKR_INSECURE_TLS, tickleMs: e.BROKER_IBKR_TICKLE_MS, penaltyMs: e.BROKER_IBKR_PENALTY_MS } },
   };
 }
 

@@ -9,6 +9,7 @@ import { FyersAdapter } from './fyers/index.js';
 import { AngelOneAdapter } from './angelone/index.js';
 import { GrowwAdapter } from './groww/index.js';
 import { AlpacaAdapter } from './alpaca/index.js';
+import { IbkrAdapter } from './ibkr/index.js';
 import type { BrokerInstruments } from './connections/sessions.js';
 import { TradeStationAdapter } from './tradestation/index.js';
 
@@ -38,5 +39,6 @@ export function realBrokers(deps: RealBrokerDeps): ConnectableBroker[] {
     new GrowwAdapter({ baseUrl: ep.groww.baseUrl, product: ep.groww.product, sessions, refs, limiter, logger: log('groww'), ordersPerSecond: config.brokers.growwOrdersPerSecond }),
     new AlpacaAdapter({ baseUrl: ep.alpaca.baseUrl, wsUrl: ep.alpaca.wsUrl, dataUrl: ep.alpaca.dataUrl ?? ep.alpaca.baseUrl, fractional: config.brokers.alpacaFractional ?? true, sessions, refs, limiter, logger: log('alpaca') }),
     new TradeStationAdapter({ baseUrl: ep.tradestation.baseUrl, loginUrl: ep.tradestation.loginUrl!, route: ep.tradestation.product, sessions, refs, limiter, logger: log('tradestation') }),
+    new IbkrAdapter({ baseUrl: ep.ibkr.baseUrl, wsUrl: ep.ibkr.wsUrl ?? ep.ibkr.baseUrl.replace(/^http/, 'ws').replace(/\/+$/, '') + '/ws', insecureTls: config.brokers.ibkr?.insecureTls, confirm: config.brokers.ibkr?.confirm, tickleMs: config.brokers.ibkr?.tickleMs, penaltyMs: config.brokers.ibkr?.penaltyMs, sessions, refs, instruments, limiter, logger: log('ibkr') }),
   ];
 }

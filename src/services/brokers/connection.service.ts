@@ -128,7 +128,8 @@ export class ConnectionService {
     if (connector.authFlow === 'OAUTH_REDIRECT' && connector.authorizationUrl) {
       return { connection: this.view(row), authorizationUrl: connector.authorizationUrl(app, ctx) };
     }
-    if (connector.authFlow === 'API_KEY') {
+    if (connector.authFlow === 'API_KEY' || connector.authFlow === 'GATEWAY') {
+      // GATEWAY (IBKR): the user logged in at their gateway already; connecting checks it at once.
       return { connection: await this.finish(row, {}), authorizationUrl: null };
     }
     return { connection: this.view(row), authorizationUrl: null }; // LOGIN_TOTP: completeBrokerConnection next

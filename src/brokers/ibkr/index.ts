@@ -1,0 +1,1 @@
+export { IbkrAdapter, coidOf, type IbkrAdapterOptions } from './adapter.js';
