@@ -10,7 +10,7 @@ import { InstrumentMasterRepository } from './services/brokers/instrument-master
 /**
  * One-shot commands beside the roles: `rotate-key` re-seals broker credentials under the current
  * ENCRYPTION_KEY (old keys in ENCRYPTION_KEY_PREVIOUS); `import-instruments <broker> <file>` loads a
- * broker's instrument master (Kite CSV, Upstox JSON). Returns false when argv names no command.
+ * broker's instrument master (Kite CSV, Upstox JSON, Fyers CSV, Angel One JSON, Groww CSV). Returns false when argv names no command.
  */
 export async function runCommand(argv: string[]): Promise<boolean> {
   const [name] = argv;
@@ -27,8 +27,15 @@ export async function runCommand(argv: string[]): Promise<boolean> {
     await migrate(db);
     if (name === 'import-instruments') {
       await seedInstruments(db.db);
-      const r = await new InstrumentMasterRepository(db.db).import(broker!, await readFile(file!, 'utf8'));
-      process.stdout.write(`imported ${r.rows} ${broker} instrument(s); ${r.matched} matched to ours\n`);
+      const r = await new InstrumentMasterRepository(db.db).importMaster(broker!, await readFile(file!, 'utf8')).catch((err: Error) => {
+        process.stderr.write(`import-instruments: ${err.message}\n`);
+        process.exitCode = 2;
+        return null;
+      });
+      if (!r) return true;
+      process.stdout.write(`imported ${r.imported} ${broker} instrument(s); ${r.matched} matched to ours; ${r.skipped} skipped\n`);
+      for (const e of r.errors.slice(0, 20)) process.stderr.write(`line ${e.line}: ${e.message}\n`);
+      if (r.errors.length > 20) process.stderr.write(`… and ${r.errors.length - 20} more\n`);
       return true;
     }
     const r = await rotateKey({ db: db.db, vault: new Vault(config.encryptionKey, config.previousEncryptionKeys), logger });

@@ -119,7 +119,8 @@ const EnvSchema = z.object({
 /** Production endpoints of each real broker; BROKER_<NAME>_BASE_URL / _LOGIN_URL / _WS_URL override them. */
 const BROKER_DEFAULTS: Record<string, { baseUrl: string; loginUrl?: string; wsUrl?: string; orderUrl?: string; dataUrl?: string; product: string }> = {
   zerodha: { baseUrl: 'https://api.kite.trade', loginUrl: 'https://kite.zerodha.com/connect/login', wsUrl: 'wss://ws.kite.trade', product: 'CNC' },
-  upstox: { baseUrl: 'https://api.upstox.com', loginUrl: 'https://api.upstox.com/v2/login/authorization/dialog', orderUrl: 'https://api-hft.upstox.com', product: 'D' },
+  // Upstox's wsUrl only switches the portfolio stream on: each connect asks /v2/feed/portfolio-stream-feed/authorize for its URI.
+  upstox: { baseUrl: 'https://api.upstox.com', loginUrl: 'https://api.upstox.com/v2/login/authorization/dialog', wsUrl: 'wss://api.upstox.com/v2/feed/portfolio-stream-feed', orderUrl: 'https://api-hft.upstox.com', product: 'D' },
   fyers: { baseUrl: 'https://api-t1.fyers.in', loginUrl: 'https://api-t1.fyers.in/api/v3/generate-authcode', wsUrl: 'wss://socket.fyers.in/trade/v3', product: 'CNC' },
   angelone: { baseUrl: 'https://apiconnect.angelone.in', wsUrl: 'wss://tns.angelone.in/smart-order-update', product: 'DELIVERY' },
   groww: { baseUrl: 'https://api.groww.in', product: 'CNC' },

@@ -33,9 +33,9 @@ export function realBrokers(deps: RealBrokerDeps): ConnectableBroker[] {
   const log = (name: string) => deps.logger.child({ broker: name });
   return [
     new KiteAdapter({ baseUrl: ep.zerodha.baseUrl, loginUrl: ep.zerodha.loginUrl!, wsUrl: ep.zerodha.wsUrl, product: ep.zerodha.product, sessions, refs, limiter, logger: log('zerodha') }),
-    new UpstoxAdapter({ baseUrl: ep.upstox.baseUrl, orderUrl: ep.upstox.orderUrl ?? ep.upstox.baseUrl, loginUrl: ep.upstox.loginUrl!, product: ep.upstox.product, sessions, refs, instruments, limiter, logger: log('upstox') }),
-    new FyersAdapter({ baseUrl: ep.fyers.baseUrl, loginUrl: ep.fyers.loginUrl!, product: ep.fyers.product, sessions, refs, instruments, limiter, logger: log('fyers') }),
-    new AngelOneAdapter({ baseUrl: ep.angelone.baseUrl, product: ep.angelone.product, sessions, refs, instruments, limiter, logger: log('angelone') }),
+    new UpstoxAdapter({ baseUrl: ep.upstox.baseUrl, orderUrl: ep.upstox.orderUrl ?? ep.upstox.baseUrl, loginUrl: ep.upstox.loginUrl!, wsUrl: ep.upstox.wsUrl, product: ep.upstox.product, sessions, refs, instruments, limiter, logger: log('upstox') }),
+    new FyersAdapter({ baseUrl: ep.fyers.baseUrl, loginUrl: ep.fyers.loginUrl!, wsUrl: ep.fyers.wsUrl, product: ep.fyers.product, sessions, refs, instruments, limiter, logger: log('fyers') }),
+    new AngelOneAdapter({ baseUrl: ep.angelone.baseUrl, wsUrl: ep.angelone.wsUrl, product: ep.angelone.product, sessions, refs, instruments, limiter, logger: log('angelone') }),
     new GrowwAdapter({ baseUrl: ep.groww.baseUrl, product: ep.groww.product, sessions, refs, limiter, logger: log('groww'), ordersPerSecond: config.brokers.growwOrdersPerSecond }),
     new AlpacaAdapter({ baseUrl: ep.alpaca.baseUrl, wsUrl: ep.alpaca.wsUrl, dataUrl: ep.alpaca.dataUrl ?? ep.alpaca.baseUrl, fractional: config.brokers.alpacaFractional ?? true, sessions, refs, limiter, logger: log('alpaca') }),
     new TradeStationAdapter({ baseUrl: ep.tradestation.baseUrl, loginUrl: ep.tradestation.loginUrl!, route: ep.tradestation.product, sessions, refs, limiter, logger: log('tradestation') }),

@@ -19,7 +19,10 @@ import { WireHttp, type WireRequest } from '../connections/wire-http.js';
 import { AccountThrottle } from '../connections/throttle.js';
 import { AccountPoller } from '../connections/account-poller.js';
 import { brokerRef } from '../connections/order-ref.js';
+import { applyPushedOrder, type PushFeedSink } from '../connections/push-feed.js';
+import type { OrderSocketSet } from '../connections/order-socket.js';
 import { AngelOneConnector } from './auth.js';
+import { angelOrderSocket } from './order-socket.js';
 import { ORDER, fromAngelSymbol, headers, num, placeOrderRequest, toBrokerFill, toBrokerOrder, unwrap, type AngelOrderRow, type AngelTradeRow } from './wire.js';
 
 /** Documented SmartAPI limits: place/modify/cancel 20/s, 500/min, 1,000/hr; books, positions, holdings 1/s; quotes 10/s. */
@@ -37,6 +40,10 @@ export interface AngelOneAdapterOptions {
   baseUrl: string;
   /** DELIVERY (the default), INTRADAY, CARRYFORWARD, MARGIN. */
   product?: string;
+  /** The order status socket (`wss://tns.angelone.in/smart-order-update`); without it, fills come by polling only. */
+  wsUrl?: string;
+  /** First reconnect delay of the order socket (doubles per failure). */
+  streamBackoffMs?: number;
   sessions: BrokerSessions;
   refs: OrderRefs;
   /** Angel symbol tokens (`symboltoken`, required on every order) from the imported scrip master. */
@@ -47,7 +54,7 @@ export interface AngelOneAdapterOptions {
   budgets?: typeof ANGEL_BUDGETS;
 }
 
-/** Angel One SmartAPI. `account` is a broker connection id. Fills by polling and the order loop's sync. */
+/** Angel One SmartAPI. `account` is a broker connection id. Fills by the order socket, polling and the order loop's sync. */
 export class AngelOneAdapter implements ConnectableBroker {
   readonly name = 'angelone';
   readonly rateLimit = { limit: 20, windowMs: 1_000 };
@@ -58,14 +65,38 @@ export class AngelOneAdapter implements ConnectableBroker {
   private readonly clientIds = new Map<string, string>();
   private readonly emitted = new Set<string>();
   private readonly poller: AccountPoller;
+  /** Order updates over the order status socket, one per active connection (opened by the poller). */
+  readonly stream: OrderSocketSet | undefined;
+  private readonly sink: PushFeedSink;
 
   constructor(private readonly opts: AngelOneAdapterOptions) {
     this.poller = new AccountPoller({
       label: 'Angel One',
       logger: opts.logger,
-      accounts: () => opts.sessions.active(this.name),
+      accounts: async () => {
+        const active = await opts.sessions.active(this.name);
+        await this.stream?.sync(active.map((c) => c.connectionId));
+        return active;
+      },
       pollAccount: (id) => this.pollAccount(id),
     });
+    this.sink = {
+      label: 'Angel One',
+      logger: opts.logger,
+      fills: (a, id) => this.getFills(a, id),
+      emit: (e) => this.events.emit('event', e),
+      emitted: this.emitted,
+      fillKey: (a, f) => `${a}|fill|${f.brokerOrderId}|${f.brokerFillId}`,
+    };
+    this.stream = opts.wsUrl
+      ? angelOrderSocket({
+          wsUrl: opts.wsUrl,
+          sessions: opts.sessions,
+          logger: opts.logger,
+          minBackoffMs: opts.streamBackoffMs,
+          onOrder: (account, row) => void applyPushedOrder(this.sink, account, () => this.order(account, row)),
+        })
+      : undefined;
     this.http = new WireHttp({ broker: 'Angel One', baseUrl: opts.baseUrl });
     this.throttle = new AccountThrottle({ broker: this.name, limiter: opts.limiter, budgets: opts.budgets ?? ANGEL_BUDGETS, maxWaitMs: 3_000 });
     this.connector = new AngelOneConnector({ http: this.http });
@@ -236,6 +267,8 @@ export class AngelOneAdapter implements ConnectableBroker {
 
   startPolling(intervalMs: number): void {
     this.poller.start(intervalMs);
+    // Sockets follow the active connections more often than polling, so a new connection streams at once.
+    this.stream?.follow(async () => (await this.opts.sessions.active(this.name)).map((c) => c.connectionId), Math.min(intervalMs, 2_000));
   }
 
   poll(): Promise<void> {
@@ -268,6 +301,7 @@ export class AngelOneAdapter implements ConnectableBroker {
 
   async close(): Promise<void> {
     this.poller.stop();
+    this.stream?.close();
     this.events.removeAllListeners();
   }
 }

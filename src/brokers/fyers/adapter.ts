@@ -20,7 +20,10 @@ import { WireHttp, type WireRequest } from '../connections/wire-http.js';
 import { AccountThrottle } from '../connections/throttle.js';
 import { AccountPoller } from '../connections/account-poller.js';
 import { brokerRef } from '../connections/order-ref.js';
+import { applyPushedOrder, type PushFeedSink } from '../connections/push-feed.js';
+import type { OrderSocketSet } from '../connections/order-socket.js';
 import { FyersConnector } from './auth.js';
+import { fyersOrderSocket } from './order-socket.js';
 import { authHeader, fromFyersSymbol, fyersSymbol, num, placeOrderRequest, toBrokerFill, toBrokerOrder, unwrap, type FyersOrderRow, type FyersTradeRow } from './wire.js';
 
 export interface FyersAdapterOptions {
@@ -28,6 +31,10 @@ export interface FyersAdapterOptions {
   loginUrl: string;
   /** CNC (delivery, the default), INTRADAY, MARGIN, MTF. */
   product?: string;
+  /** The order socket (`wss://socket.fyers.in/trade/v3`); without it, fills come by polling only. */
+  wsUrl?: string;
+  /** First reconnect delay of the order socket (doubles per failure). */
+  streamBackoffMs?: number;
   sessions: BrokerSessions;
   refs: OrderRefs;
   instruments: BrokerInstruments;
@@ -48,7 +55,7 @@ const BUDGETS = {
   ],
 };
 
-/** Fyers API v3. `account` is a broker connection id. Fills by polling (and the order loop's sync). */
+/** Fyers API v3. `account` is a broker connection id. Fills by the order socket, polling and the order loop's sync. */
 export class FyersAdapter implements ConnectableBroker {
   readonly name = 'fyers';
   readonly rateLimit = { limit: 10, windowMs: 1_000 };
@@ -59,14 +66,31 @@ export class FyersAdapter implements ConnectableBroker {
   private readonly clientIds = new Map<string, string>();
   private readonly emitted = new Set<string>();
   private readonly poller: AccountPoller;
+  /** Order updates over the Fyers order socket, one per active connection (opened by the poller). */
+  readonly stream: OrderSocketSet | undefined;
+  private readonly sink: PushFeedSink;
 
   constructor(private readonly opts: FyersAdapterOptions) {
     this.poller = new AccountPoller({
       label: 'Fyers',
       logger: opts.logger,
-      accounts: () => opts.sessions.active(this.name),
+      accounts: async () => {
+        const active = await opts.sessions.active(this.name);
+        await this.stream?.sync(active.map((c) => c.connectionId));
+        return active;
+      },
       pollAccount: (id) => this.pollAccount(id),
     });
+    this.sink = { label: 'Fyers', logger: opts.logger, fills: (a, id) => this.getFills(a, id), emit: (e) => this.events.emit('event', e), emitted: this.emitted };
+    this.stream = opts.wsUrl
+      ? fyersOrderSocket({
+          wsUrl: opts.wsUrl,
+          sessions: opts.sessions,
+          logger: opts.logger,
+          minBackoffMs: opts.streamBackoffMs,
+          onOrder: (account, row) => void applyPushedOrder(this.sink, account, () => this.order(account, row)),
+        })
+      : undefined;
     this.http = new WireHttp({ broker: 'Fyers', baseUrl: opts.baseUrl });
     this.throttle = new AccountThrottle({ broker: this.name, limiter: opts.limiter, budgets: BUDGETS });
     this.connector = new FyersConnector({ http: this.http, loginUrl: opts.loginUrl });
@@ -221,6 +245,8 @@ export class FyersAdapter implements ConnectableBroker {
 
   startPolling(intervalMs: number): void {
     this.poller.start(intervalMs);
+    // Sockets follow the active connections more often than polling, so a new connection streams at once.
+    this.stream?.follow(async () => (await this.opts.sessions.active(this.name)).map((c) => c.connectionId), Math.min(intervalMs, 2_000));
   }
 
   poll(): Promise<void> {
@@ -253,6 +279,7 @@ export class FyersAdapter implements ConnectableBroker {
 
   async close(): Promise<void> {
     this.poller.stop();
+    this.stream?.close();
     this.events.removeAllListeners();
   }
 }

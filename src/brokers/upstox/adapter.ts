@@ -20,7 +20,10 @@ import { AccountThrottle } from '../connections/throttle.js';
 import { AccountPoller } from '../connections/account-poller.js';
 import { brokerRef } from '../connections/order-ref.js';
 import { PushRejectedError } from '../connections/push.js';
+import { applyPushedOrder, type PushFeedSink } from '../connections/push-feed.js';
+import type { OrderSocketSet } from '../connections/order-socket.js';
 import { UpstoxConnector } from './auth.js';
+import { upstoxPortfolioStream } from './portfolio-stream.js';
 import { headers, num, placeOrderRequest, toBrokerFill, toBrokerOrder, unwrap, type UpstoxOrderRow, type UpstoxTradeRow } from './wire.js';
 
 export interface UpstoxAdapterOptions {
@@ -30,6 +33,13 @@ export interface UpstoxAdapterOptions {
   loginUrl: string;
   /** I (intraday), D (delivery, the default) or MTF. */
   product?: string;
+  /**
+   * Set to enable the portfolio stream feed (order updates over WebSocket). The socket URL itself comes
+   * from `/v2/feed/portfolio-stream-feed/authorize` on every connect.
+   */
+  wsUrl?: string;
+  /** First reconnect delay of the stream (doubles per failure). */
+  streamBackoffMs?: number;
   sessions: BrokerSessions;
   refs: OrderRefs;
   instruments: BrokerInstruments;
@@ -67,14 +77,31 @@ export class UpstoxAdapter implements ConnectableBroker {
   private readonly clientIds = new Map<string, string>();
   private readonly emitted = new Set<string>();
   private readonly poller: AccountPoller;
+  /** Order updates over the portfolio stream feed, one socket per active connection (opened by the poller). */
+  readonly stream: OrderSocketSet | undefined;
+  private readonly sink: PushFeedSink;
 
   constructor(private readonly opts: UpstoxAdapterOptions) {
     this.poller = new AccountPoller({
       label: 'Upstox',
       logger: opts.logger,
-      accounts: () => opts.sessions.active(this.name),
+      accounts: async () => {
+        const active = await opts.sessions.active(this.name);
+        await this.stream?.sync(active.map((c) => c.connectionId));
+        return active;
+      },
       pollAccount: (id) => this.pollAccount(id),
     });
+    this.sink = { label: 'Upstox', logger: opts.logger, fills: (a, id) => this.getFills(a, id), emit: (e) => this.events.emit('event', e), emitted: this.emitted };
+    this.stream = opts.wsUrl
+      ? upstoxPortfolioStream({
+          sessions: opts.sessions,
+          logger: opts.logger,
+          minBackoffMs: opts.streamBackoffMs,
+          authorize: (id) => this.authorizeStream(id),
+          onOrder: (account, row) => void applyPushedOrder(this.sink, account, () => this.order(account, row)),
+        })
+      : undefined;
     this.http = new WireHttp({ broker: 'Upstox', baseUrl: opts.baseUrl });
     this.orderHttp = new WireHttp({ broker: 'Upstox', baseUrl: opts.orderUrl });
     this.throttle = new AccountThrottle({ broker: this.name, limiter: opts.limiter, budgets: BUDGETS });
@@ -92,6 +119,15 @@ export class UpstoxAdapter implements ConnectableBroker {
       if (err instanceof BrokerAuthError) await this.opts.sessions.expire(account, 'Upstox refused the access token');
       throw err;
     }
+  }
+
+  /** A single-use socket URI for the portfolio stream feed (order updates only). */
+  private async authorizeStream(account: string): Promise<string> {
+    type Auth = { authorized_redirect_uri?: string; authorizedRedirectUri?: string };
+    const d = await this.call<Auth>(account, 'other', { method: 'GET', path: '/v2/feed/portfolio-stream-feed/authorize', query: { update_types: 'order' } }, 'portfolio stream authorize');
+    const uri = d?.authorized_redirect_uri ?? d?.authorizedRedirectUri;
+    if (!uri) throw new BrokerRejectedError('Upstox gave no authorized_redirect_uri for the portfolio stream');
+    return uri;
   }
 
   private async order(account: string, o: UpstoxOrderRow): Promise<BrokerOrder> {
@@ -258,6 +294,8 @@ export class UpstoxAdapter implements ConnectableBroker {
 
   startPolling(intervalMs: number): void {
     this.poller.start(intervalMs);
+    // Sockets follow the active connections more often than polling, so a new connection streams at once.
+    this.stream?.follow(async () => (await this.opts.sessions.active(this.name)).map((c) => c.connectionId), Math.min(intervalMs, 2_000));
   }
 
   poll(): Promise<void> {
@@ -292,6 +330,7 @@ export class UpstoxAdapter implements ConnectableBroker {
 
   async close(): Promise<void> {
     this.poller.stop();
+    this.stream?.close();
     this.events.removeAllListeners();
   }
 }

@@ -37,4 +37,19 @@ describe('importing broker instrument masters', () => {
   it('refuses a broker without a known master format', async () => {
     await expect(repo.import('nobroker', '')).rejects.toThrow(/No instrument master format/);
   });
+
+  it('imports a Fyers master (ticker as token, matched by exchange + symbol) and a Groww one (matched through the ISIN)', async () => {
+    const fyers = '10100000001594,INFOSYS LIMITED,0,1,0.05,INE009A01021,0915-1530|1815-1915:,1717488000,,NSE:INFY-EQ,10,10,1594,INFY,1594,-1.0,XX,10100000001594,None,1,None\nbad line\n';
+    expect(await repo.importMaster('fyers', fyers)).toEqual({ imported: 1, matched: 1, skipped: 1, errors: [{ line: 2, message: expect.stringMatching(/columns/) }] });
+    expect(await repo.tokenOf('fyers', 'NSE', 'INFY')).toBe('NSE:INFY-EQ');
+    const groww = 'exchange,exchange_token,trading_symbol,groww_symbol,isin,lot_size,tick_size\nNSE,1594,INFOSYS,NSE-INFOSYS,INE009A01021,1,0.05\nNSE,1594,INFOSYS,NSE-INFOSYS,INE009A01021,1,0.05\n';
+    // Listed twice: stored once, the earlier line skipped; matched to our INFY through the ISIN of the Fyers row.
+    expect(await repo.importMaster('groww', groww)).toEqual({ imported: 1, matched: 1, skipped: 1, errors: [] });
+    expect(await repo.tokenOf('groww', 'NSE', 'INFY')).toBe('1594');
+  });
+
+  it('refuses a file that is not in the broker format with BAD_USER_INPUT naming the line', async () => {
+    await expect(repo.importMaster('groww', 'symbol,token\nINFY,1\n')).rejects.toMatchObject({ code: 'BAD_USER_INPUT', details: { field: 'content', reason: 'BAD_FORMAT', line: 1 } });
+    await expect(repo.importMaster('upstox', '[{"a":1},\n{')).rejects.toMatchObject({ code: 'BAD_USER_INPUT', details: { line: 2 } });
+  });
 });

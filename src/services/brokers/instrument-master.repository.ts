@@ -2,8 +2,16 @@ import { and, eq, inArray, isNotNull, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
 import { brokerInstruments, instruments } from '../../db/schema/index.js';
 import type { BrokerInstruments } from '../../brokers/connections/sessions.js';
-import { MASTER_PARSERS } from '../../brokers/connections/instrument-master.js';
-import { BadInputError } from '../../errors.js';
+import { MASTER_READERS, MasterFormatError, type MasterLineError, type MasterRow } from '../../brokers/connections/instrument-master.js';
+import { BadInputError, DomainError, ErrorCode } from '../../errors.js';
+
+/** What one master import did: rows stored, of which matched to our instruments, lines refused. */
+export interface MasterImportResult {
+  imported: number;
+  matched: number;
+  skipped: number;
+  errors: MasterLineError[];
+}
 
 /**
  * Broker instrument masters: imported from a file the user downloaded from the broker, matched to our
@@ -39,9 +47,33 @@ export class InstrumentMasterRepository implements BrokerInstruments {
 
   /** Import one master file's text; returns rows read and how many matched one of our instruments. */
   async import(broker: string, text: string): Promise<{ rows: number; matched: number }> {
-    const parse = MASTER_PARSERS[broker];
-    if (!parse) throw new BadInputError(`No instrument master format for ${broker} (have: ${Object.keys(MASTER_PARSERS).join(', ')})`, 'broker', 'UNKNOWN_BROKER');
-    const rows = parse(text);
+    const r = await this.importMaster(broker, text);
+    return { rows: r.imported, matched: r.matched };
+  }
+
+  /**
+   * Import one master file's text in the broker's documented format. A line the reader refuses is
+   * reported (and the others imported); a file not in the format at all is BAD_USER_INPUT with the line.
+   * A symbol listed twice keeps its last line (the earlier one counts as skipped).
+   */
+  async importMaster(broker: string, text: string): Promise<MasterImportResult> {
+    const read = MASTER_READERS[broker];
+    if (!read) throw new BadInputError(`No instrument master format for ${broker} (have: ${Object.keys(MASTER_READERS).join(', ')})`, 'broker', 'UNKNOWN_BROKER');
+    let parsed: ReturnType<typeof read>;
+    try {
+      parsed = read(text);
+    } catch (err) {
+      if (err instanceof MasterFormatError) throw new DomainError(ErrorCode.BAD_USER_INPUT, `${err.message} (line ${err.line})`, { field: 'content', reason: 'BAD_FORMAT', line: err.line });
+      throw err;
+    }
+    const unique = new Map<string, MasterRow>();
+    for (const r of parsed.rows) unique.set(`${r.exchange}|${r.symbol}`, r);
+    const rows = [...unique.values()];
+    const stored = await this.store(broker, rows);
+    return { imported: rows.length, matched: stored.matched, skipped: parsed.errors.length + parsed.rows.length - rows.length, errors: parsed.errors };
+  }
+
+  private async store(broker: string, rows: MasterRow[]): Promise<{ matched: number }> {
     const ours = await this.db.select({ id: instruments.id, symbol: instruments.symbol, exchange: instruments.exchange }).from(instruments);
     const byKey = new Map(ours.map((i) => [`${i.exchange}|${i.symbol}`, i.id]));
     const isins = [...new Set(rows.flatMap((r) => (r.isin ? [r.isin] : [])))];
@@ -77,6 +109,6 @@ export class InstrumentMasterRepository implements BrokerInstruments {
         });
     }
     this.cache.clear();
-    return { rows: rows.length, matched };
+    return { matched };
   }
 }

@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { Decimal } from '../../../src/lib/decimal.js';
+import { FakeSocketHub } from './socket-hub.js';
 
 /**
  * A fake of Angel One SmartAPI on 127.0.0.1, from SmartAPI's docs and angel-one/smartapi-python: login by
@@ -22,6 +23,20 @@ const D = (v: unknown) => new Decimal(String(v ?? 0));
 const s = (d: Decimal) => d.toFixed();
 const O = '/rest/secure/angelbroking/order/v1';
 
+/** The SmartAPI order socket's `order-status` codes (docs "Websocket Order Status"). */
+const ORDER_STATUS_CODES: Record<string, string> = {
+  open: 'AB01', cancelled: 'AB02', rejected: 'AB03', modified: 'AB04', complete: 'AB05', 'after market order req received': 'AB06',
+  'cancelled after market order': 'AB07', 'modify after market order req received': 'AB08', 'open pending': 'AB09', 'trigger pending': 'AB10', 'modify pending': 'AB11',
+};
+
+/** `orderData` with every documented field empty (the AB00 greeting). */
+const EMPTY_ORDER = {
+  variety: '', ordertype: '', ordertag: '', producttype: '', price: 0, triggerprice: 0, quantity: '0', disclosedquantity: '0', duration: '', squareoff: 0, stoploss: 0,
+  trailingstoploss: 0, tradingsymbol: '', transactiontype: '', exchange: '', symboltoken: '', instrumenttype: '', strikeprice: 0, optiontype: '', expirydate: '', lotsize: '0',
+  cancelsize: '0', averageprice: 0, filledshares: '', unfilledshares: '', orderid: '', text: '', status: '', orderstatus: '', updatetime: '', exchtime: '', exchorderupdatetime: '',
+  fillid: '', filltime: '', parentorderid: '',
+};
+
 export class AngelOneFake {
   readonly requests: AngelRequestRecord[] = [];
   url = '';
@@ -37,15 +52,27 @@ export class AngelOneFake {
   readonly nextOrders: Array<{ reject?: string; fills?: string[] }> = [];
   readonly failNext: Array<{ path: RegExp; status: number; body: unknown; headers?: Record<string, string> }> = [];
   loseNextAck = false;
+  /** The order status socket (`/smart-order-update`, Bearer jwt, `ping`/`pong`, AB00 on connect); `silent`, `duplicate`, `drop`. */
+  stream!: FakeSocketHub;
 
   async start(): Promise<this> {
     this.server = http.createServer((req, res) => void this.handle(req, res));
+    this.stream = new FakeSocketHub(this.server, {
+      path: '/smart-order-update',
+      auth: (req) => {
+        const t = this.tokens.get(String(req.headers.authorization ?? '').replace(/^Bearer /, ''));
+        return t?.valid ? t.client : null;
+      },
+      greet: (client) => ({ 'user-id': client, 'status-code': '200', 'order-status': 'AB00', 'error-message': '', orderData: { ...EMPTY_ORDER } }),
+      reply: (_client, text) => (text === 'ping' ? 'pong' : undefined),
+    });
     await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
     this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
     return this;
   }
 
   async stop(): Promise<void> {
+    this.stream.close();
     this.server.closeAllConnections();
     await new Promise<void>((r) => this.server.close(() => r()));
   }
@@ -168,6 +195,7 @@ export class AngelOneFake {
     const script = this.nextOrders.shift() ?? {};
     if (script.reject) Object.assign(row, { status: 'rejected', orderstatus: 'rejected', text: script.reject });
     else if (this.marketable(row)) for (const c of script.fills ?? [String(b.quantity)]) this.fill(o, D(c));
+    this.notify(o);
     if (this.loseNextAck) {
       this.loseNextAck = false;
       return void res.socket?.destroy();
@@ -199,6 +227,19 @@ export class AngelOneFake {
 
   fillRest(id: string): void {
     this.fill(this.orders.get(id)!);
+    this.notify(this.orders.get(id)!);
+  }
+
+  /** An order update on the order status socket, in the documented envelope and status codes. */
+  private notify(o: { row: Row; client: string }): void {
+    const last = this.trades.filter((t) => t.orderid === o.row.orderid).at(-1);
+    this.stream.send(o.client, {
+      'user-id': o.client,
+      'status-code': '200',
+      'order-status': ORDER_STATUS_CODES[String(o.row.orderstatus)] ?? 'AB01',
+      'error-message': '',
+      orderData: { ...EMPTY_ORDER, ...o.row, exchtime: '', fillid: last?.fillid ?? '', filltime: last?.filltime ?? '', parentorderid: '' },
+    });
   }
 
   private modify(client: string, b: Row, res: http.ServerResponse): void {
@@ -208,6 +249,7 @@ export class AngelOneFake {
     Object.assign(o.row, { price: Number(b.price ?? o.row.price), quantity: String(b.quantity ?? o.row.quantity) });
     o.row.unfilledshares = s(D(o.row.quantity).minus(D(o.row.filledshares)));
     if (this.marketable(o.row)) this.fill(o);
+    this.notify(o);
     this.ok(res, { orderid: o.row.orderid, uniqueorderid: o.row.uniqueorderid });
   }
 
@@ -216,6 +258,7 @@ export class AngelOneFake {
     if (!o || o.client !== client) return this.fail(res, 200, 'AB2001', 'Invalid order id');
     if (o.row.status !== 'open' && o.row.status !== 'trigger pending') return this.fail(res, 200, 'AB2003', 'Order cannot be cancelled');
     Object.assign(o.row, { status: 'cancelled', orderstatus: 'cancelled', unfilledshares: '0' });
+    this.notify(o);
     this.ok(res, { orderid: o.row.orderid, uniqueorderid: o.row.uniqueorderid });
   }
 }

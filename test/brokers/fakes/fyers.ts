@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createHash, randomBytes } from 'node:crypto';
 import { Decimal } from '../../../src/lib/decimal.js';
+import { FakeSocketHub } from './socket-hub.js';
 
 /**
  * A fake of Fyers API v3 on 127.0.0.1, from the Fyers v3 docs and FyersDev/fyers-go-sdk: auth-code flow
@@ -40,15 +41,34 @@ export class FyersFake {
   readonly nextOrders: Array<{ reject?: string; fills?: string[] }> = [];
   readonly failNext: Array<{ path: RegExp; status: number; body: unknown; headers?: Record<string, string> }> = [];
   loseNextAck = false;
+  /** The order socket (`/trade/v3`): `authorization: app_id:token`, SUB_ORD, `__ping`; `silent`, `duplicate`, `drop`. */
+  stream!: FakeSocketHub;
+  private readonly subscribed = new WeakMap<object, string[]>();
 
   async start(): Promise<this> {
     this.server = http.createServer((req, res) => void this.handle(req, res));
+    this.stream = new FakeSocketHub(this.server, {
+      path: '/trade/v3',
+      auth: (req) => {
+        const [appId, token] = String(req.headers.authorization ?? '').split(':');
+        const t = this.tokens.get(token ?? '');
+        return t?.valid && t.appId === appId ? appId : null;
+      },
+      reply: (_user, text, ws) => {
+        if (text === '__ping') return 'pong';
+        const m = JSON.parse(text) as { T?: string; SLIST?: string[]; SUB_T?: number };
+        if (m.T !== 'SUB_ORD') return undefined;
+        this.subscribed.set(ws, m.SUB_T === 1 ? (m.SLIST ?? []) : []);
+        return { code: 1605, message: 'Successfully subscribed', s: 'ok' };
+      },
+    });
     await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
     this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
     return this;
   }
 
   async stop(): Promise<void> {
+    this.stream.close();
     this.server.closeAllConnections();
     await new Promise<void>((r) => this.server.close(() => r()));
   }
@@ -189,6 +209,7 @@ export class FyersFake {
       Object.assign(row, { status: 6, exchOrdId: `1100${id.slice(-8)}` });
       if (this.marketable(row)) for (const c of script.fills ?? [String(b.qty)]) this.fill(o, D(c));
     }
+    this.notify(o);
     if (this.loseNextAck) {
       this.loseNextAck = false;
       return void res.socket?.destroy();
@@ -219,6 +240,19 @@ export class FyersFake {
 
   fillRest(id: string): void {
     this.fill(this.orders.get(id)!);
+    this.notify(this.orders.get(id)!);
+  }
+
+  /** An order update on the order socket, in the OMS's raw field names (fyers-apiv3 order_ws sample). */
+  private notify(o: { row: Row; appId: string }): void {
+    const r = o.row;
+    const raw = {
+      client_id: this.apps.get(o.appId)!.userId, exchange: 10, segment: 10, fy_token: '101000000010', id: r.id, id_fyers: randomBytes(8).toString('hex'), instrument: 0, lot_size: 1,
+      offline_flag: false, ord_source: 'W', ord_type: r.type, ordertag: `1:${r.orderTag || 'Untagged'}`, org_ord_status: r.status, precision: 2, product_type: r.productType,
+      qty: r.qty, qty_filled: r.filledQty, qty_remaining: r.remainingQuantity, price_limit: r.limitPrice, price_stop: r.stopPrice, price_traded: r.tradedPrice,
+      report_type: r.status === 2 ? 'Fill' : 'New Ack', status_msg: r.message || 'New Ack', symbol: r.symbol, tick_size: 0.05, tran_side: r.side, validity: r.orderValidity,
+    };
+    this.stream.send(o.appId, { orders: raw, s: 'ok' }, (ws) => (this.subscribed.get(ws) ?? []).includes('orders'));
   }
 
   private modify(appId: string, b: Row, res: http.ServerResponse): void {
@@ -228,6 +262,7 @@ export class FyersFake {
     if (b.qty !== undefined) Object.assign(o.row, { qty: b.qty, remainingQuantity: n(D(b.qty).minus(D(o.row.filledQty))) });
     for (const k of ['type', 'limitPrice', 'stopPrice']) if (b[k] !== undefined) o.row[k] = b[k];
     if (this.marketable(o.row)) this.fill(o);
+    this.notify(o);
     this.send(res, 200, { s: 'ok', code: 1102, message: 'Successfully modified order', id: o.row.id });
   }
 
@@ -236,6 +271,7 @@ export class FyersFake {
     if (!o || o.appId !== appId) return this.err(res, 400, -51, 'Invalid order id');
     if (o.row.status !== 6) return this.err(res, 400, -52, 'Order is not pending and cannot be cancelled');
     Object.assign(o.row, { status: 1, remainingQuantity: 0 });
+    this.notify(o);
     this.send(res, 200, { s: 'ok', code: 1103, message: 'Successfully cancelled order', id: o.row.id });
   }
 }

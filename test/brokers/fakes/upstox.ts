@@ -2,12 +2,14 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { Decimal } from '../../../src/lib/decimal.js';
+import { FakeSocketHub } from './socket-hub.js';
 
 /**
  * A fake of the Upstox API on 127.0.0.1, from Upstox's docs and the upstox-python SDK: the OAuth code
  * flow, `Authorization: Bearer`, JSON bodies, v3 order routes, `{status:"success",data}` and
  * `{status:"error",errors:[{errorCode,message,propertyPath,invalidValue}]}`, lowercase order statuses
- * and IST timestamps, order-update webhooks. Scriptable like the Kite fake.
+ * and IST timestamps, order-update webhooks, and the portfolio stream feed (authorize → single-use wss
+ * URI → JSON order updates in the webhook's shape). Scriptable like the Kite fake.
  */
 export interface UpstoxRequestRecord {
   method: string;
@@ -50,15 +52,33 @@ export class UpstoxFake {
   loseNextAck = false;
   duplicatePushes = false;
   dropPushes = false;
+  /** The portfolio stream feed's sockets (`silent`, `duplicate`, `drop(userId)`). */
+  stream!: FakeSocketHub;
+  private readonly streamCodes = new Map<string, string>();
 
   async start(): Promise<this> {
     this.server = http.createServer((req, res) => void this.handle(req, res));
+    // The authorized URI carries a single-use code; the SDK's direct form sends the Bearer token instead.
+    this.stream = new FakeSocketHub(this.server, {
+      path: '/v2/feed/portfolio-stream-feed',
+      auth: (req, url) => {
+        const code = url.searchParams.get('code') ?? '';
+        const byCode = this.streamCodes.get(code);
+        if (byCode) {
+          this.streamCodes.delete(code);
+          return byCode;
+        }
+        const t = this.tokens.get(String(req.headers.authorization ?? '').replace(/^Bearer /, ''));
+        return t?.valid ? t.userId : null;
+      },
+    });
     await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
     this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
     return this;
   }
 
   async stop(): Promise<void> {
+    this.stream.close();
     this.server.closeAllConnections();
     await new Promise<void>((r) => this.server.close(() => r()));
   }
@@ -148,6 +168,12 @@ export class UpstoxFake {
     if (rec.method === 'PUT' && rec.path === '/v3/order/modify') return this.modify(user, json!, res);
     if (rec.method === 'DELETE' && rec.path === '/v3/order/cancel') return this.cancel(user, q.get('order_id') ?? '', res);
     if (req.headers['api-version'] !== '2.0') return this.error(res, 400, 'UDAPI100001', 'Api-Version header is required');
+    if (rec.method === 'GET' && rec.path === '/v2/feed/portfolio-stream-feed/authorize') {
+      const code = randomBytes(12).toString('hex');
+      this.streamCodes.set(code, user);
+      const ws = `${this.url.replace(/^http/, 'ws')}/v2/feed/portfolio-stream-feed?requestId=${randomBytes(4).toString('hex')}&code=${code}`;
+      return this.ok(res, { authorized_redirect_uri: ws });
+    }
     if (rec.method === 'GET' && rec.path === '/v2/order/retrieve-all') return this.ok(res, this.mine(user).map((o) => o.row));
     if (rec.method === 'GET' && rec.path === '/v2/order/details') {
       const o = this.orders.get(q.get('order_id') ?? '');
@@ -277,9 +303,10 @@ export class UpstoxFake {
   }
 
   private async push(o: { row: Row; userId: string; apiKey: string }): Promise<void> {
+    const body = { update_type: 'order', user_id: o.userId, ...o.row };
+    this.stream.send(o.userId, body);
     const app = this.apps.get(o.apiKey);
     if (!app?.webhookUrl || this.dropPushes) return;
-    const body = { update_type: 'order', user_id: o.userId, ...o.row };
     for (let k = 0; k < (this.duplicatePushes ? 2 : 1); k++) {
       await fetch(app.webhookUrl, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) }).catch(() => undefined);
     }
