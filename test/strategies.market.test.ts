@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RSI, SMA } from 'technicalindicators';
 import { startTestServer, type TestServer } from './support/server.js';
 import { modes } from './support/env.js';
+import { adminEmail, registerAdmin } from './support/people.js';
 import { errorCode, gql, must, newUser } from './support/gql.js';
 
 const CANDLES = `query($s:String!,$i:CandleInterval!,$l:Int,$f:DateTime,$t:DateTime){ candles(symbol:$s, interval:$i, last:$l, from:$f, to:$t){ time open high low close volume } }`;
@@ -10,10 +11,12 @@ const INDICATOR = `query($s:String!,$i:CandleInterval!,$e:String!,$l:Int){ indic
 describe.each(modes())('market history, candles, indicators and imports over GraphQL (%s)', (mode) => {
   let server: TestServer;
   let token: string;
+  let adminToken: string; // market data is shared: administrators import it
   beforeAll(async () => {
-    server = await startTestServer({ mode, env: { MARKET_HISTORY: 'true', MARKET_HISTORY_DAILY_DAYS: '400', MARKET_HISTORY_MINUTE_DAYS: '3' } });
+    server = await startTestServer({ mode, env: { MARKET_HISTORY: 'true', MARKET_HISTORY_DAILY_DAYS: '400', MARKET_HISTORY_MINUTE_DAYS: '3', ADMIN_EMAIL: adminEmail() } });
     await server.app.marketHistory();
     token = (await newUser(server)).token;
+    adminToken = (await registerAdmin(server)).token;
   });
   afterAll(async () => {
     await server?.close();
@@ -54,15 +57,15 @@ describe.each(modes())('market history, candles, indicators and imports over Gra
 
   it('imports CSV bars with per-line errors, and replaces a bar on re-import', async () => {
     const csv = ['time,open,high,low,close,volume', '2020-01-01T00:00:00Z,10,11,9,10.5,100', '1577923200,10.5,12,10,11.5,200', 'garbage', '2020-01-03T00:00:00Z,10,9,9,10,1', '2020-01-04T00:00:00Z,11.5,13,11,12.5,300'].join('\n');
-    const r = await must(server, `mutation($c:String!){ importCandles(symbol:"WIPRO", interval:D1, csv:$c){ imported skipped errors { line message } } }`, { c: csv }, token);
+    const r = await must(server, `mutation($c:String!){ importCandles(symbol:"WIPRO", interval:D1, csv:$c){ imported skipped errors { line message } } }`, { c: csv }, adminToken);
     expect(r.importCandles.imported).toBe(3);
     expect(r.importCandles.errors.map((e: { line: number }) => e.line)).toEqual([4, 5]);
-    const again = await must(server, `mutation($c:String!){ importCandles(symbol:"WIPRO", interval:D1, csv:$c){ imported } }`, { c: 'time,open,high,low,close,volume\n2020-01-02T00:00:00Z,10.5,12,10,11.75,250' }, token);
+    const again = await must(server, `mutation($c:String!){ importCandles(symbol:"WIPRO", interval:D1, csv:$c){ imported } }`, { c: 'time,open,high,low,close,volume\n2020-01-02T00:00:00Z,10.5,12,10,11.75,250' }, adminToken);
     expect(again.importCandles.imported).toBe(1);
     const got = (await must(server, CANDLES, { s: 'WIPRO', i: 'D1', f: '2020-01-01T00:00:00Z', t: '2020-01-05T00:00:00Z' }, token)).candles as { close: string; volume: string }[];
     expect(got.map((c) => c.close)).toEqual(['10.50', '11.75', '12.50']);
     expect(got[1]!.volume).toBe('250.00');
-    const bad = await gql(server, `mutation{ importCandles(symbol:"WIPRO", interval:D1, csv:"nope"){ imported errors { line message } } }`, {}, token);
+    const bad = await gql(server, `mutation{ importCandles(symbol:"WIPRO", interval:D1, csv:"nope"){ imported errors { line message } } }`, {}, adminToken);
     expect(bad.data!.importCandles.errors[0].line).toBe(1);
   });
 

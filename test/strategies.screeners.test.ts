@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from './support/server.js';
 import { modes } from './support/env.js';
+import { adminEmail, registerAdmin } from './support/people.js';
 import { gql, must, newUser } from './support/gql.js';
 
 const SYMBOLS = ['RELIANCE', 'TCS', 'INFY', 'HDFCBANK', 'ITC', 'SBIN'];
@@ -11,10 +12,12 @@ const WL = `query($id:ID!){ watchlist(id:$id){ items { instrument { symbol } } }
 describe.each(modes())('screeners writing watchlists (%s)', (mode) => {
   let server: TestServer;
   let token: string;
+  let adminToken: string; // market data is shared: administrators import it
   beforeAll(async () => {
-    server = await startTestServer({ mode, env: { MARKET_HISTORY: 'true', MARKET_HISTORY_DAILY_DAYS: '200', MARKET_HISTORY_MINUTE_DAYS: '0' } });
+    server = await startTestServer({ mode, env: { MARKET_HISTORY: 'true', MARKET_HISTORY_DAILY_DAYS: '200', MARKET_HISTORY_MINUTE_DAYS: '0', ADMIN_EMAIL: adminEmail() } });
     await server.app.marketHistory();
     token = (await newUser(server)).token;
+    adminToken = (await registerAdmin(server)).token;
   });
   afterAll(async () => {
     await server?.close();
@@ -61,7 +64,7 @@ describe.each(modes())('screeners writing watchlists (%s)', (mode) => {
       'NOPE,NSE,2025-10-15,1,1',
       'INFY,NSE,not-a-date,1,1',
     ].join('\n');
-    const imp = (await must(server, `mutation($c:String!){ importEarnings(csv:$c){ imported skipped errors { line message } } }`, { c: csv }, token)).importEarnings;
+    const imp = (await must(server, `mutation($c:String!){ importEarnings(csv:$c){ imported skipped errors { line message } } }`, { c: csv }, adminToken)).importEarnings;
     expect(imp.imported).toBe(8);
     expect(imp.errors.map((e: { line: number }) => e.line)).toEqual([10, 11]);
     const s = (await must(server, CREATE, { i: { name: 'beats', kind: 'EARNINGS', parameters: { quarters: 4, minBeats: 4 }, universe: { symbols: ['INFY', 'TCS'] } } }, token)).createScreener;

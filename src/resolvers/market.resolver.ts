@@ -45,7 +45,7 @@ export class MarketResolver {
     return checkRule(expression);
   }
 
-  @Mutation(() => ImportResult, { description: 'Load bars from CSV (time,open,high,low,close,volume; ISO-8601 or unix seconds). A bar already stored is replaced; bad lines are reported and never block good ones.' })
+  @Mutation(() => ImportResult, { description: 'Administrators: load bars from CSV (time,open,high,low,close,volume; ISO-8601 or unix seconds). A bar already stored is replaced; bad lines are reported and never block good ones.' })
   importCandles(
     @Arg('symbol', () => String, { description: 'Ticker symbol.' }) symbol: string,
     @Arg('exchange', () => String, { nullable: true, description: 'Exchange, when the symbol is listed twice.' }) exchange: string | null,
@@ -53,7 +53,6 @@ export class MarketResolver {
     @Arg('csv', () => String, { description: 'The file, header first.' }) csv: string,
     @Ctx() ctx: GqlContext,
   ) {
-    requireUser(ctx);
-    return ctx.services.marketData.importCandles(symbol, exchange, interval, csv);
+    return ctx.services.marketData.importCandles(requireUser(ctx), symbol, exchange, interval, csv);
   }
 }

@@ -25,10 +25,9 @@ export class ScreenerResolver {
     return ctx.services.screeners.run(requireUser(ctx), id);
   }
 
-  @Mutation(() => ImportResult, { description: 'Import an earnings calendar: symbol,exchange,date,epsEstimate,epsActual (empty EPS = not reported yet). A report already stored is replaced.' })
+  @Mutation(() => ImportResult, { description: 'Administrators: import an earnings calendar: symbol,exchange,date,epsEstimate,epsActual (empty EPS = not reported yet). A report already stored is replaced.' })
   importEarnings(@Arg('csv', () => String, { description: 'The file, header first.' }) csv: string, @Ctx() ctx: GqlContext) {
-    requireUser(ctx);
-    return ctx.services.screeners.importEarnings(csv);
+    return ctx.services.screeners.importEarnings(requireUser(ctx), csv);
   }
 
   @FieldResolver(() => Watchlist, { nullable: true, description: 'Where its matches go.' })

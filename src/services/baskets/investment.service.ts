@@ -83,9 +83,8 @@ export class InvestmentService {
 
   private async getForTrading(viewer: Principal, id: string): Promise<{ inv: InvestmentRow; portfolio: PortfolioRow }> {
     const inv = await this.get(viewer, id);
-    const portfolio = await this.deps.portfolios.getForTrading(viewer, inv.portfolioId).catch(() => {
-      throw new NotFoundError('Investment', id);
-    });
+    // The viewer may read it (else `get` said NOT_FOUND): a reader who may not trade (the owner's advisor, an admin) is FORBIDDEN.
+    const portfolio = await this.deps.portfolios.getForTrading(viewer, inv.portfolioId);
     return { inv, portfolio };
   }
 
@@ -137,9 +136,10 @@ export class InvestmentService {
 
   // ---- invest ----
 
-  private async investable(viewer: Principal, smallcaseId: string, portfolioId: string) {
+  /** For investing the portfolio must be the viewer's to trade; for a preview (a read) one they may read. */
+  private async investable(viewer: Principal, smallcaseId: string, portfolioId: string, forPreview = false) {
     const sc = await this.deps.smallcases.get(viewer, smallcaseId);
-    const portfolio = await this.deps.portfolios.getForTrading(viewer, portfolioId);
+    const portfolio = forPreview ? await this.deps.portfolios.get(viewer, portfolioId) : await this.deps.portfolios.getForTrading(viewer, portfolioId);
     if (sc.archived) throw new InvalidStateError('The smallcase is archived');
     if (sc.currency !== portfolio.baseCurrency) {
       throw new BadInputError(`The smallcase trades in ${sc.currency}; this portfolio holds ${portfolio.baseCurrency}`, 'portfolioId', 'CURRENCY_MISMATCH');
@@ -157,7 +157,8 @@ export class InvestmentService {
 
   async previewInvestment(viewer: Principal, smallcaseId: string, portfolioId: string, rawAmount: string): Promise<Plan> {
     const amount = checkAmount(rawAmount);
-    const { sc, portfolio } = await this.investable(viewer, smallcaseId, portfolioId);
+    // A preview is a read: the owner's advisor and admins may preview too (as previewRebalance and previewTargetPortfolio).
+    const { sc, portfolio } = await this.investable(viewer, smallcaseId, portfolioId, true);
     return (await this.investPlan(sc, portfolio, amount)).plan;
   }
 

@@ -1,4 +1,6 @@
 import { and, asc, desc, eq, gte, lt, lte, sql } from 'drizzle-orm';
+import type { Principal } from '../../auth/tokens.js';
+import { assertAdmin } from '../people/access.policy.js';
 import type { Db } from '../../db/client.js';
 import { candles } from '../../db/schema/market.js';
 import { BadInputError } from '../../errors.js';
@@ -144,7 +146,9 @@ export class MarketDataService {
   }
 
   /** Import a CSV of bars for one instrument and interval; a bar already stored is replaced. */
-  async importCandles(symbol: string, exchange: string | null | undefined, interval: string, csv: string): Promise<{ imported: number; skipped: number; errors: CsvError[] }> {
+  /** Market history is shared by every user's charts, strategies and backtests: administrators only load it. */
+  async importCandles(viewer: Principal, symbol: string, exchange: string | null | undefined, interval: string, csv: string): Promise<{ imported: number; skipped: number; errors: CsvError[] }> {
+    assertAdmin(viewer);
     const code = intervalCode(interval);
     const inst: InstrumentRow = await this.deps.instruments.resolve(symbol, exchange);
     const { bars, errors } = parseCandleCsv(csv);

@@ -1,8 +1,9 @@
 import { and, asc, desc, eq } from 'drizzle-orm';
 import type { Principal } from '../../auth/tokens.js';
+import { assertAdmin } from '../people/access.policy.js';
 import type { Db } from '../../db/client.js';
 import { earnings, screenerRuns, screeners, watchlistItems, watchlists } from '../../db/schema/index.js';
-import { BadInputError, NotFoundError } from '../../errors.js';
+import { BadInputError, ForbiddenError, NotFoundError } from '../../errors.js';
 import type { Clock } from '../../lib/clock.js';
 import type { Logger } from '../../lib/logger.js';
 import type { IntervalCode } from '../../market/intervals.js';
@@ -88,9 +89,10 @@ export class ScreenerService {
     let outputWatchlistId: string;
     if (input.outputWatchlistId) {
       try {
-        outputWatchlistId = (await this.deps.watchlists.get(viewer, input.outputWatchlistId)).id;
+        // Runs replace its contents: it must be the viewer's own (an admin only reads others').
+        outputWatchlistId = (await this.deps.watchlists.getForChange(viewer, input.outputWatchlistId)).id;
       } catch (e) {
-        if (e instanceof NotFoundError) throw new BadInputError('No such watchlist of yours', 'outputWatchlistId', 'NOT_FOUND');
+        if (e instanceof NotFoundError || e instanceof ForbiddenError) throw new BadInputError('No such watchlist of yours', 'outputWatchlistId', 'NOT_FOUND');
         throw e;
       }
     } else {
@@ -185,7 +187,9 @@ export class ScreenerService {
   }
 
   /** importEarnings: `symbol,exchange,date,epsEstimate,epsActual`; a report already stored is replaced. */
-  async importEarnings(csv: string): Promise<{ imported: number; skipped: number; errors: { line: number; message: string }[] }> {
+  /** The earnings calendar is shared by every user's screeners: administrators only load it. */
+  async importEarnings(viewer: Principal, csv: string): Promise<{ imported: number; skipped: number; errors: { line: number; message: string }[] }> {
+    assertAdmin(viewer);
     const { rows, errors } = parseEarningsCsv(csv);
     let imported = 0;
     for (const r of rows) {

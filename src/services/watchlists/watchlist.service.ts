@@ -2,7 +2,7 @@ import { and, asc, eq, gte, inArray, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
 import { candles, watchlistItems, watchlists } from '../../db/schema/index.js';
 import { isUniqueViolation } from '../../db/errors.js';
-import { BadInputError, NotFoundError } from '../../errors.js';
+import { BadInputError, ForbiddenError, NotFoundError } from '../../errors.js';
 import type { Principal } from '../../auth/tokens.js';
 import type { Clock } from '../../lib/clock.js';
 import { dec, type Decimal } from '../../lib/decimal.js';
@@ -44,11 +44,18 @@ export class WatchlistService {
     return this.deps.db.select().from(watchlists).where(eq(watchlists.ownerId, viewer.userId)).orderBy(asc(watchlists.createdAt), asc(watchlists.id));
   }
 
-  /** The viewer's own watchlist; anyone else's is NOT_FOUND. */
+  /** The viewer's own watchlist, or any for an admin (admins oversee: read only); anyone else's is NOT_FOUND. */
   async get(viewer: Principal, id: string): Promise<WatchlistRow> {
     if (!/^[0-9a-f-]{36}$/i.test(id)) throw new NotFoundError('Watchlist', id);
     const [w] = await this.deps.db.select().from(watchlists).where(eq(watchlists.id, id)).limit(1);
     if (!w || (w.ownerId !== viewer.userId && viewer.role !== 'ADMIN')) throw new NotFoundError('Watchlist', id);
+    return w;
+  }
+
+  /** A watchlist the viewer may change: their own only. An admin, who may read it, is FORBIDDEN. */
+  async getForChange(viewer: Principal, id: string): Promise<WatchlistRow> {
+    const w = await this.get(viewer, id);
+    if (w.ownerId !== viewer.userId) throw new ForbiddenError("Administrators may read other users' watchlists, not change them");
     return w;
   }
 
@@ -83,21 +90,21 @@ export class WatchlistService {
   }
 
   async rename(viewer: Principal, id: string, rawName: string): Promise<WatchlistRow> {
-    const w = await this.get(viewer, id);
+    const w = await this.getForChange(viewer, id);
     const name = this.checkName(rawName);
     const [row] = await this.nameTaken(this.deps.db.update(watchlists).set({ name, updatedAt: this.deps.clock.now() }).where(eq(watchlists.id, w.id)).returning());
     return row;
   }
 
   async delete(viewer: Principal, id: string): Promise<boolean> {
-    const w = await this.get(viewer, id);
+    const w = await this.getForChange(viewer, id);
     await this.deps.db.delete(watchlists).where(eq(watchlists.id, w.id));
     return true;
   }
 
   /** Add (or re-note) an instrument; a full list (200) is BAD_USER_INPUT / WATCHLIST_FULL. */
   async add(viewer: Principal, id: string, symbol: string, exchange?: string | null, note?: string | null): Promise<WatchlistRow> {
-    const w = await this.get(viewer, id);
+    const w = await this.getForChange(viewer, id);
     const inst = await this.resolve(symbol, exchange, 'symbol');
     if (note != null && note.length > 500) throw new BadInputError('note is at most 500 characters', 'note', 'TOO_LONG');
     const now = this.deps.clock.now();
@@ -121,7 +128,7 @@ export class WatchlistService {
   }
 
   async remove(viewer: Principal, id: string, symbol: string, exchange?: string | null): Promise<WatchlistRow> {
-    const w = await this.get(viewer, id);
+    const w = await this.getForChange(viewer, id);
     const inst = await this.resolve(symbol, exchange, 'symbol');
     const gone = await this.deps.db
       .delete(watchlistItems)
