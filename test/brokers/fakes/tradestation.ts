@@ -163,6 +163,11 @@ export class TradeStationFake {
     for (const st of this.streams) st.res.destroy();
   }
 
+  /** Streams open now go quiet (no heartbeat, no update) without closing: a half-dead connection. */
+  silence(): void {
+    for (const st of this.streams) this.muted.add(st.res);
+  }
+
   /** Ask every stream client to reconnect (`{"StreamStatus":"GoAway"}`, then the response ends). */
   goAway(): void {
     for (const st of this.streams) {
@@ -181,8 +186,10 @@ export class TradeStationFake {
     this.set(o, 'EXP', 'Expired', { ClosedDateTime: new Date().toISOString() });
   }
 
+  private readonly muted = new WeakSet<http.ServerResponse>();
+
   private write(res: http.ServerResponse, msg: unknown): void {
-    if (!res.writableEnded) res.write(JSON.stringify(msg) + '\n');
+    if (!res.writableEnded && !this.muted.has(res)) res.write(JSON.stringify(msg) + '\n');
   }
 
   private send(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
