@@ -199,9 +199,12 @@ describe.each(modes())('TradeStation connection and USD trading (%s)', { timeout
     const pid = await usdPortfolio(u.token, c.connectionId);
     fake.revokeAccess(c.clientId);
     fake.revokeRefresh(c.clientId);
-    const first = await placeOrder(server, u.token, { portfolioId: pid, symbol: 'MSFT', side: 'BUY', type: 'MARKET', quantity: '1' });
-    const failed = await waitForStatus(server, u.token, first.id, ['FAILED']);
-    expect(failed.rejectReason).toContain('BROKER_AUTH_REQUIRED');
+    // Whoever meets the 401 first (this order's submission, or the poller reading the order list) expires
+    // the connection: the order then fails, or is refused at once.
+    const first = await gql(server, `mutation($i:PlaceOrderInput!){ placeOrder(input:$i){ id } }`, { i: { portfolioId: pid, symbol: 'MSFT', side: 'BUY', type: 'MARKET', quantity: '1' } }, u.token);
+    if (first.errors) expect(errorCode(first)).toBe('BROKER_AUTH_REQUIRED');
+    else expect((await waitForStatus(server, u.token, first.data!.placeOrder.id, ['FAILED'])).rejectReason).toContain('BROKER_AUTH_REQUIRED');
+    expect(fake.orderIds(c.clientId)).toEqual([]);
     const list = await must(server, `{ brokerConnections { id status } }`, {}, u.token);
     expect(list.brokerConnections.find((x: { id: string }) => x.id === c.connectionId).status).toBe('EXPIRED');
     const second = await gql(server, `mutation($i:PlaceOrderInput!){ placeOrder(input:$i){ id } }`, { i: { portfolioId: pid, symbol: 'MSFT', side: 'BUY', type: 'MARKET', quantity: '1' } }, u.token);

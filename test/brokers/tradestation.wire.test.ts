@@ -23,7 +23,7 @@ describe('TradeStation adapter on the wire', () => {
     await fake.stop();
   });
 
-  function setup(opts: { streams?: boolean; rotating?: boolean; minPollIntervalMs?: number } = {}) {
+  function setup(opts: { streams?: boolean; rotating?: boolean; minPollIntervalMs?: number; streamIdleMs?: number } = {}) {
     const clientId = `ts${randomUUID().replace(/-/g, '').slice(0, 20)}`;
     const clientSecret = `secret-${randomUUID()}`;
     fake.addUser({ clientId, clientSecret, cash: '50000', rotating: opts.rotating });
@@ -31,7 +31,7 @@ describe('TradeStation adapter on the wire', () => {
     const sessions = new MemorySessions();
     const account = randomUUID();
     sessions.add(account, 'tradestation', { clientId, clientSecret }, { accessToken: t.accessToken, refreshToken: t.refreshToken, accountId: t.accountId, expiresAt: null });
-    const adapter = new TradeStationAdapter({ baseUrl: fake.baseUrl, loginUrl: fake.loginUrl, streams: opts.streams, minPollIntervalMs: opts.minPollIntervalMs ?? 100, streamIdleMs: 3_000, sessions, refs: new MemoryOrderRefs(), limiter: new MemoryRateLimiter(), logger: silentLogger });
+    const adapter = new TradeStationAdapter({ baseUrl: fake.baseUrl, loginUrl: fake.loginUrl, streams: opts.streams, minPollIntervalMs: opts.minPollIntervalMs ?? 100, streamIdleMs: opts.streamIdleMs ?? 3_000, sessions, refs: new MemoryOrderRefs(), limiter: new MemoryRateLimiter(), logger: silentLogger });
     adapters.push(adapter);
     const events: BrokerEvent[] = [];
     adapter.onEvent((e) => events.push(e));
@@ -188,6 +188,22 @@ describe('TradeStation adapter on the wire', () => {
     await waitFor('a third connection', async () => adapter.streamState(account)!.connects >= 3 && adapter.streamState(account)!.state === 'live' && fake.openStreams(clientId) === 1);
     fake.fillRest(placed.brokerOrderId);
     await waitFor('the fill after GoAway', async () => events.some((e) => e.kind === 'fill' && e.fill.brokerFillId === `${placed.brokerOrderId}@4`));
+  });
+
+  it('a stream that goes quiet (not even a heartbeat) past the idle limit is reopened', async () => {
+    const { adapter, req, account, events, clientId } = setup({ minPollIntervalMs: 600_000, streamIdleMs: 1_500 });
+    adapter.startPolling(600_000);
+    await waitFor('the stream to be live', async () => adapter.streamState(account)?.state === 'live');
+    await new Promise((r) => setTimeout(r, 2_000)); // heartbeats (every second) keep it open past the limit
+    expect(adapter.streamState(account)!.connects).toBe(1);
+    const placed = await adapter.placeOrder(req({ limitPrice: '200.00', quantity: '2' }));
+    fake.silence();
+    fake.fillRest(placed.brokerOrderId); // pushed into the silent connection: lost
+    await waitFor('a new connection', async () => adapter.streamState(account)!.connects >= 2 && adapter.streamState(account)!.state === 'live', 5_000);
+    expect(fake.openStreams(clientId)).toBeGreaterThanOrEqual(1);
+    // The new connection's snapshot carries only live orders; the fill is found once the order is read.
+    expect((await adapter.getFills(account, placed.brokerOrderId)).map((f) => f.brokerFillId)).toEqual([`${placed.brokerOrderId}@2`]);
+    expect(events.some((e) => e.kind === 'fill' && e.fill.brokerFillId === `${placed.brokerOrderId}@2`)).toBe(true);
   });
 
   it('without pushes, polling the order list finds fills and endings', async () => {

@@ -20,6 +20,7 @@ import { AccountThrottle } from '../connections/throttle.js';
 import { TradeStationConnector } from './auth.js';
 import { ChunkedJsonStream } from './stream.js';
 import { FillLedger } from './fill-ledger.js';
+import { OrderOwnership } from './ownership.js';
 import {
   TradeStationRefusal,
   bearer,
@@ -80,12 +81,11 @@ const LIVE = new Set(['OPEN', 'PARTIALLY_FILLED']);
  * TradeStation API v3. The `account` of every call is a broker connection id; its TradeStation AccountID
  * and access token come from {@link BrokerSessions} (which refreshes the 20-minute token ahead of expiry).
  *
- * Our client order id: v3 orders carry no client order id field, so the mapping lives in the order-ref
- * table. Before an order is sent, `sent:<our id>` is claimed; on the acknowledgement TradeStation's
- * OrderID is recorded both ways (`order:<OrderID>` → our id, `ack:<our id>` → OrderID). A retry of an
- * order whose acknowledgement was lost (the claim exists, the OrderID does not) first looks for it among
- * the account's orders: the oldest one of today with the same symbol, side, quantity, type, prices and
- * duration that no order of ours has claimed is adopted; only if there is none is the order sent again.
+ * Our client order id: v3 orders carry no client order id field. The OrderID is recorded on the
+ * acknowledgement (both ways, in the order-ref table: see {@link OrderOwnership}). A retry of an order
+ * whose acknowledgement was lost (sent, but no OrderID recorded) first looks for it among the account's
+ * orders: the oldest one of today with the same symbol, side, quantity, type, prices and duration that no
+ * order of ours has claimed is adopted; only if there is none is the order sent again.
  *
  * Fills: TradeStation reports an order's cumulative FilledQuantity, FilledPrice (average) and
  * CommissionFee, on the order stream and on the order list. Each rise of the filled quantity is one fill
@@ -101,19 +101,10 @@ export class TradeStationAdapter implements ConnectableBroker {
   private readonly events = new EventEmitter();
   private readonly ledger = new FillLedger();
   private readonly exchanges = new Map<string, string>();
-  /** `${account}|${OrderID}` → our client order id; `${account}|${our id}` → OrderID. */
-  private readonly ours = new Map<string, string>();
-  private readonly acks = new Map<string, string>();
-  /** Orders known not to be ours, until when (an order may become ours later: a lost acknowledgement adopted). */
-  private readonly notOurs = new Map<string, number>();
-  /**
-   * States of orders not (yet) known as ours, from the stream: an order's first executions can arrive
-   * before its acknowledgement is recorded. Replayed in order once the order turns out to be ours.
-   */
-  private readonly pending = new Map<string, { at: number; states: TsOrder[] }>();
+  private readonly owners: OrderOwnership;
+  private readonly emitted = new Set<string>();
   /** Stream messages of an account, handled one after another (in the order they came). */
   private readonly chains = new Map<string, Promise<void>>();
-  private readonly emitted = new Set<string>();
   private readonly streams = new Map<string, ChunkedJsonStream>();
   private readonly lastPoll = new Map<string, number>();
   private pollTimer: NodeJS.Timeout | undefined;
@@ -125,6 +116,7 @@ export class TradeStationAdapter implements ConnectableBroker {
     const signin = new WireHttp({ broker: 'TradeStation sign-in', baseUrl: new URL(opts.loginUrl).origin, timeoutMs: opts.timeoutMs });
     this.throttle = new AccountThrottle({ broker: this.name, limiter: opts.limiter, budgets: BUDGETS });
     this.connector = new TradeStationConnector({ signin, api: this.http, loginUrl: opts.loginUrl });
+    this.owners = new OrderOwnership(opts.refs, this.name);
   }
 
   /** One authenticated call: session (fail fast if not ACTIVE), the category's quota, the request. */
@@ -155,39 +147,21 @@ export class TradeStationAdapter implements ConnectableBroker {
     return toBrokerOrder(o, clientOrderId, this.exchanges.get(symbol) ?? '', new Date().toISOString());
   }
 
-  /** Our client order id for a TradeStation order, or null when it was not placed through us. */
-  private async oursOf(account: string, orderId: string): Promise<string | null> {
-    const key = `${account}|${orderId}`;
-    const known = this.ours.get(key);
-    if (known) return known;
-    if ((this.notOurs.get(key) ?? 0) > Date.now()) return null;
-    const mine = await this.opts.refs.clientOrderIdOf(this.name, account, `order:${orderId}`);
-    if (mine) {
-      this.ours.set(key, mine);
-      this.notOurs.delete(key);
-    } else {
-      if (this.notOurs.size >= 100_000) this.notOurs.clear();
-      this.notOurs.set(key, Date.now() + 30_000);
-    }
-    return mine;
+  private oursOf(account: string, orderId: string): Promise<string | null> {
+    return this.owners.oursOf(account, orderId);
   }
 
-  /** Record an acknowledged OrderID both ways. False if another order of ours holds it already. */
+  /** Record an acknowledged OrderID (see OrderOwnership); states held until now are observed first. */
   private async claim(account: string, orderId: string, clientOrderId: string): Promise<boolean> {
-    const fresh = await this.opts.refs.remember(this.name, account, `order:${orderId}`, clientOrderId);
-    if (!fresh && (await this.opts.refs.clientOrderIdOf(this.name, account, `order:${orderId}`)) !== clientOrderId) return false;
-    await this.opts.refs.remember(this.name, account, `ack:${clientOrderId}`, orderId);
-    this.ours.set(`${account}|${orderId}`, clientOrderId);
-    this.notOurs.delete(`${account}|${orderId}`);
-    this.acks.set(`${account}|${clientOrderId}`, orderId);
-    this.replayPending(account, orderId, clientOrderId);
+    if (!(await this.owners.claim(account, orderId, clientOrderId))) return false;
+    for (const state of this.owners.takeHeld(account, orderId)) this.observe(account, state, clientOrderId);
     return true;
   }
 
   async placeOrder(req: BrokerOrderRequest): Promise<BrokerOrder> {
     const wire = placeOrderRequest(req, await this.tsAccountOf(req.account), this.opts.route ?? 'Intelligent');
     this.exchanges.set(req.instrument.symbol, req.instrument.exchange);
-    const fresh = await this.opts.refs.remember(this.name, req.account, `sent:${req.clientOrderId}`, req.clientOrderId);
+    const fresh = await this.owners.markSent(req.account, req.clientOrderId);
     if (!fresh) {
       // Sent before: acknowledged (the OrderID is recorded), or the acknowledgement was lost.
       const existing = await this.getOrder(req.account, { clientOrderId: req.clientOrderId });
@@ -266,9 +240,8 @@ export class TradeStationAdapter implements ConnectableBroker {
   async getOrder(account: string, ref: { brokerOrderId: string } | { clientOrderId: string }): Promise<BrokerOrder | null> {
     let orderId: string | null;
     if ('clientOrderId' in ref) {
-      orderId = this.acks.get(`${account}|${ref.clientOrderId}`) ?? (await this.opts.refs.clientOrderIdOf(this.name, account, `ack:${ref.clientOrderId}`));
+      orderId = await this.owners.orderIdOf(account, ref.clientOrderId);
       if (!orderId) return null;
-      this.acks.set(`${account}|${ref.clientOrderId}`, orderId);
     } else orderId = ref.brokerOrderId;
     const o = await this.fetchOrder(account, orderId);
     if (!o) return null;
@@ -362,7 +335,7 @@ export class TradeStationAdapter implements ConnectableBroker {
    * as fill events, an ending out as an order event. Returns the order in our terms.
    */
   private observe(account: string, o: TsOrder, clientOrderId: string): BrokerOrder {
-    if (clientOrderId) this.replayPending(account, o.OrderID, clientOrderId);
+    if (clientOrderId) for (const state of this.owners.takeHeld(account, o.OrderID)) this.observe(account, state, clientOrderId);
     const order = this.order(o, clientOrderId);
     const fresh = this.ledger.observe(account, o, new Date().toISOString());
     if (!clientOrderId) return order;
@@ -379,21 +352,7 @@ export class TradeStationAdapter implements ConnectableBroker {
       this.observe(account, o, mine);
       return;
     }
-    const key = `${account}|${o.OrderID}`;
-    const p = this.pending.get(key) ?? { at: Date.now(), states: [] };
-    if (p.states.length < 50) p.states.push(o);
-    this.pending.set(key, p);
-    if (this.pending.size > 10_000) {
-      for (const [k, v] of this.pending) if (Date.now() - v.at > 300_000 || this.pending.size > 10_000) this.pending.delete(k);
-    }
-  }
-
-  private replayPending(account: string, orderId: string, clientOrderId: string): void {
-    const key = `${account}|${orderId}`;
-    const p = this.pending.get(key);
-    if (!p) return;
-    this.pending.delete(key);
-    for (const state of p.states) this.observe(account, state, clientOrderId);
+    this.owners.hold(account, o);
   }
 
   /** Open a connection's order stream unless it is open. */

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { randomBytes } from 'node:crypto';
 import { Decimal } from '../../../src/lib/decimal.js';
+import { TsSignin, type User } from './tradestation.signin.js';
 
 /**
  * A fake of TradeStation's sign-in (OAuth2 authorization code + refresh tokens, optionally rotating) and
@@ -28,17 +28,6 @@ export interface TsRequestRecord {
   form: URLSearchParams | null;
 }
 
-interface User {
-  clientId: string;
-  clientSecret: string;
-  accountId: string;
-  cash: Decimal;
-  rotating: boolean;
-  accessTtlSec: number;
-  refreshTokens: Set<string>;
-  /** Category → window start and count. */
-  quota: Map<string, { start: number; count: number }>;
-}
 
 type Row = Record<string, unknown> & { OrderID: string; AccountID: string; Status: string; OrderType: string; Legs: Array<Record<string, string>>; CommissionFee: string; FilledPrice: string };
 
@@ -69,9 +58,9 @@ export class TradeStationFake {
   baseUrl = '';
   loginUrl = '';
   private server!: http.Server;
-  private readonly users = new Map<string, User>();
-  private readonly codes = new Map<string, { user: User; redirectUri: string }>();
-  private readonly tokens = new Map<string, { user: User; expiresAt: number }>();
+  /** The sign-in server: API keys, codes, access and refresh tokens. */
+  readonly signin = new TsSignin((res, status, body) => this.send(res, status, body));
+  private readonly users = this.signin.users;
   private readonly orders = new Map<string, Order>();
   private readonly quotes = new Map<string, { bid: string; ask: string; last: string }>();
   private readonly streams = new Set<{ user: User; kind: 'orders' | 'positions'; res: http.ServerResponse }>();
@@ -119,16 +108,12 @@ export class TradeStationFake {
     return { accountId };
   }
 
-  /** Issue tokens directly (adapter tests that skip the browser step). */
   issueTokens(clientId: string): { accessToken: string; refreshToken: string; accountId: string } {
-    const user = this.users.get(clientId)!;
-    const t = this.mint(user, true);
-    return { accessToken: t.access_token, refreshToken: t.refresh_token!, accountId: user.accountId };
+    return this.signin.issueTokens(clientId);
   }
 
-  /** The refresh tokens that work now for a user (one, unless refreshed without rotation). */
   refreshTokensOf(clientId: string): string[] {
-    return [...(this.users.get(clientId)?.refreshTokens ?? [])];
+    return this.signin.refreshTokensOf(clientId);
   }
 
   /** Token requests of a grant type for a client id. */
@@ -136,14 +121,12 @@ export class TradeStationFake {
     return this.requests.filter((r) => r.path === '/oauth/token' && r.form?.get('client_id') === clientId && r.form?.get('grant_type') === grantType);
   }
 
-  /** Every refresh token of a user stops working (revoked at TradeStation). */
   revokeRefresh(clientId: string): void {
-    this.users.get(clientId)?.refreshTokens.clear();
+    this.signin.revokeRefresh(clientId);
   }
 
-  /** Every access token of a user stops working (revoked, or expired early). */
   revokeAccess(clientId: string): void {
-    for (const [t, v] of this.tokens) if (v.user.clientId === clientId) this.tokens.delete(t);
+    this.signin.revokeAccess(clientId);
   }
 
   setQuote(symbol: string, q: { bid: string; ask: string; last: string }): void {
@@ -161,6 +144,11 @@ export class TradeStationFake {
   /** Cut every stream's connection (a network drop). */
   dropStreams(): void {
     for (const st of this.streams) st.res.destroy();
+  }
+
+  /** Streams open now go quiet (no heartbeat, no update) without closing: a half-dead connection. */
+  silence(): void {
+    for (const st of this.streams) this.muted.add(st.res);
   }
 
   /** Ask every stream client to reconnect (`{"StreamStatus":"GoAway"}`, then the response ends). */
@@ -181,8 +169,10 @@ export class TradeStationFake {
     this.set(o, 'EXP', 'Expired', { ClosedDateTime: new Date().toISOString() });
   }
 
+  private readonly muted = new WeakSet<http.ServerResponse>();
+
   private write(res: http.ServerResponse, msg: unknown): void {
-    if (!res.writableEnded) res.write(JSON.stringify(msg) + '\n');
+    if (!res.writableEnded && !this.muted.has(res)) res.write(JSON.stringify(msg) + '\n');
   }
 
   private send(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -213,14 +203,14 @@ export class TradeStationFake {
     const rec: TsRequestRecord = { method: req.method ?? 'GET', path: u.pathname, query: u.searchParams, headers: req.headers, contentType, rawBody, json, form };
     this.requests.push(rec);
 
-    if (rec.method === 'GET' && rec.path === '/authorize') return this.authorize(u, res);
-    if (rec.method === 'POST' && rec.path === '/oauth/token') return this.token(form ?? new URLSearchParams(), res);
+    if (rec.method === 'GET' && rec.path === '/authorize') return this.signin.authorize(u, res);
+    if (rec.method === 'POST' && rec.path === '/oauth/token') return this.signin.token(form ?? new URLSearchParams(), res);
     if (!rec.path.startsWith('/v3/')) return this.err(res, 404, 'NotFound', 'not found');
 
     const token = /^Bearer (.+)$/.exec(String(req.headers.authorization ?? ''))?.[1];
-    const t = token ? this.tokens.get(token) : undefined;
-    if (!t || t.expiresAt <= Date.now()) return this.err(res, 401, 'Unauthorized', t ? 'Access token expired' : 'Invalid access token');
-    const user = t.user;
+    const who = this.signin.userOf(token);
+    if ('error' in who) return this.err(res, 401, 'Unauthorized', who.error);
+    const user = who.user;
     const path = rec.path.slice(3);
     const cat = category(path);
     if (cat) {
@@ -295,60 +285,6 @@ export class TradeStationFake {
       return ok({ Quotes });
     }
     return this.err(res, 404, 'NotFound', 'endpoint not found');
-  }
-
-  private authorize(u: URL, res: http.ServerResponse): void {
-    const p = u.searchParams;
-    const user = this.users.get(p.get('client_id') ?? '');
-    const redirect = p.get('redirect_uri');
-    if (!user || !redirect || p.get('response_type') !== 'code' || p.get('audience') !== 'https://api.tradestation.com' || !(p.get('scope') ?? '').split(' ').includes('openid')) {
-      return this.err(res, 400, 'invalid_request', 'bad authorization request');
-    }
-    const code = randomBytes(12).toString('hex');
-    this.codes.set(code, { user, redirectUri: redirect });
-    const back = new URL(redirect);
-    back.searchParams.set('code', code);
-    if (p.get('state')) back.searchParams.set('state', p.get('state')!);
-    res.writeHead(302, { Location: back.toString() });
-    res.end();
-  }
-
-  private mint(user: User, withRefresh: boolean): { access_token: string; refresh_token?: string; expires_in: number; scope: string; token_type: string; id_token: string } {
-    const access = `ts-at-${randomBytes(16).toString('hex')}`;
-    this.tokens.set(access, { user, expiresAt: Date.now() + user.accessTtlSec * 1000 });
-    const out: ReturnType<TradeStationFake['mint']> = { access_token: access, expires_in: user.accessTtlSec, scope: 'openid offline_access profile MarketData ReadAccount Trade', token_type: 'Bearer', id_token: `ts-id-${randomBytes(8).toString('hex')}` };
-    if (withRefresh) {
-      const rt = `ts-rt-${randomBytes(16).toString('hex')}`;
-      user.refreshTokens.add(rt);
-      out.refresh_token = rt;
-    }
-    return out;
-  }
-
-  private token(form: URLSearchParams, res: http.ServerResponse): void {
-    const user = this.users.get(form.get('client_id') ?? '');
-    const bad = (d: string) => this.send(res, 403, { error: 'invalid_grant', error_description: d });
-    if (!user) return this.send(res, 401, { error: 'access_denied', error_description: 'Unauthorized' });
-    if (form.get('client_secret') !== user.clientSecret) return this.send(res, 401, { error: 'access_denied', error_description: 'Unauthorized' });
-    const grant = form.get('grant_type');
-    if (grant === 'authorization_code') {
-      const c = this.codes.get(form.get('code') ?? '');
-      if (!c || c.user !== user) return bad('Invalid authorization code');
-      if (c.redirectUri !== form.get('redirect_uri')) return bad('redirect_uri mismatch');
-      this.codes.delete(form.get('code')!);
-      return this.send(res, 200, this.mint(user, true));
-    }
-    if (grant === 'refresh_token') {
-      const rt = form.get('refresh_token') ?? '';
-      if (!user.refreshTokens.has(rt)) return bad('Unknown or invalid refresh token.');
-      if (user.rotating) {
-        user.refreshTokens.delete(rt); // the old one dies; the reply carries the next
-        return this.send(res, 200, this.mint(user, true));
-      }
-      const { refresh_token: _r, ...t } = this.mint(user, false);
-      return this.send(res, 200, t);
-    }
-    return this.send(res, 400, { error: 'unsupported_grant_type', error_description: String(grant) });
   }
 
   private place(user: User, b: Record<string, unknown>, res: http.ServerResponse): void {
