@@ -318,9 +318,11 @@ export class AlpacaAdapter implements ConnectableBroker {
   /** Poll every `intervalMs` (the leader worker runs it): reopens streams, finds what a lost push missed. */
   startPolling(intervalMs: number): void {
     if (this.pollTimer || this.closed) return;
-    this.pollTimer = setInterval(() => void this.poll(), intervalMs);
+    // A pass that fails outside one connection (the database gone at shutdown) is logged, never unhandled.
+    const pass = () => void this.poll().catch((err: Error) => this.opts.logger.warn({ err: { name: err.name, message: err.message } }, 'Alpaca poll pass failed'));
+    this.pollTimer = setInterval(pass, intervalMs);
     this.pollTimer.unref();
-    void this.poll();
+    pass();
   }
 
   async poll(): Promise<void> {
