@@ -37,7 +37,7 @@ export function realBrokers(deps: RealBrokerDeps): ConnectableBroker[] {
     new FyersAdapter({ baseUrl: ep.fyers.baseUrl, loginUrl: ep.fyers.loginUrl!, wsUrl: ep.fyers.wsUrl, product: ep.fyers.product, sessions, refs, instruments, limiter, logger: log('fyers') }),
     new AngelOneAdapter({ baseUrl: ep.angelone.baseUrl, wsUrl: ep.angelone.wsUrl, product: ep.angelone.product, sessions, refs, instruments, limiter, logger: log('angelone') }),
     new GrowwAdapter({ baseUrl: ep.groww.baseUrl, product: ep.groww.product, sessions, refs, limiter, logger: log('groww'), ordersPerSecond: config.brokers.growwOrdersPerSecond }),
-    new AlpacaAdapter({ baseUrl: ep.alpaca.baseUrl, wsUrl: ep.alpaca.wsUrl, dataUrl: ep.alpaca.dataUrl ?? ep.alpaca.baseUrl, fractional: config.brokers.alpacaFractional ?? true, sessions, refs, limiter, logger: log('alpaca') }),
+    new AlpacaAdapter({ baseUrl: ep.alpaca.baseUrl, loginUrl: ep.alpaca.loginUrl, wsUrl: ep.alpaca.wsUrl, dataUrl: ep.alpaca.dataUrl ?? ep.alpaca.baseUrl, fractional: config.brokers.alpacaFractional ?? true, sessions, refs, limiter, logger: log('alpaca') }),
     new TradeStationAdapter({ baseUrl: ep.tradestation.baseUrl, loginUrl: ep.tradestation.loginUrl!, route: ep.tradestation.product, sessions, refs, limiter, logger: log('tradestation') }),
     new IbkrAdapter({ baseUrl: ep.ibkr.baseUrl, wsUrl: ep.ibkr.wsUrl ?? ep.ibkr.baseUrl.replace(/^http/, 'ws').replace(/\/+$/, '') + '/ws', insecureTls: config.brokers.ibkr?.insecureTls, confirm: config.brokers.ibkr?.confirm, tickleMs: config.brokers.ibkr?.tickleMs, penaltyMs: config.brokers.ibkr?.penaltyMs, sessions, refs, instruments, limiter, logger: log('ibkr') }),
   ];

@@ -18,12 +18,12 @@ import type { ConnectableBroker } from '../connections/connector.js';
 import type { BrokerSessions, OrderRefs } from '../connections/sessions.js';
 import { WireHttp, type WireRequest, type WireResponse } from '../connections/wire-http.js';
 import { AccountThrottle } from '../connections/throttle.js';
-import { AlpacaConnector } from './auth.js';
+import { AlpacaConnector, alpacaTokenHost } from './auth.js';
 import { AlpacaTradeStream, type StreamAuthForm } from './stream.js';
 import {
   AlpacaRefusal,
   activityToFill,
-  alpacaHeaders,
+  alpacaAuthHeaders,
   num,
   placeOrderRequest,
   replaceOrderRequest,
@@ -46,6 +46,8 @@ export interface AlpacaAdapterOptions {
   wsUrl?: string;
   /** Market data host for quotes: https://data.alpaca.markets. */
   dataUrl: string;
+  /** OAuth2 authorization page (BROKER_ALPACA_LOGIN_URL): https://app.alpaca.markets/oauth/authorize. */
+  loginUrl?: string;
   /** Allow fractional quantities for instruments whose lot size is below one share. */
   fractional?: boolean;
   sessions: BrokerSessions;
@@ -101,7 +103,8 @@ export class AlpacaAdapter implements ConnectableBroker {
     this.http = new WireHttp({ broker: 'Alpaca', baseUrl: opts.baseUrl, timeoutMs: opts.timeoutMs, retryAfter });
     this.data = new WireHttp({ broker: 'Alpaca', baseUrl: opts.dataUrl, timeoutMs: opts.timeoutMs, retryAfter });
     this.throttle = new AccountThrottle({ broker: this.name, limiter: opts.limiter, budgets: BUDGETS });
-    this.connector = new AlpacaConnector({ http: this.http });
+    const token = new WireHttp({ broker: 'Alpaca', baseUrl: alpacaTokenHost(opts.baseUrl), timeoutMs: opts.timeoutMs });
+    this.connector = new AlpacaConnector({ http: this.http, token, loginUrl: opts.loginUrl ?? 'https://app.alpaca.markets/oauth/authorize' });
   }
 
   /** One authenticated call: credentials (fail fast if not ACTIVE), budget, the broker's own counter, request. */
@@ -116,7 +119,7 @@ export class AlpacaAdapter implements ConnectableBroker {
     }
     let res: WireResponse;
     try {
-      res = await host.send({ ...req, headers: { ...req.headers, ...alpacaHeaders(c.app.keyId ?? '', c.app.secretKey ?? c.session.accessToken) } });
+      res = await host.send({ ...req, headers: { ...req.headers, ...alpacaAuthHeaders(c.app, c.session.accessToken) } });
     } catch (err) {
       if (err instanceof BrokerRateLimitedError) this.spentUntil.set(account, Date.now() + err.retryAfterMs);
       throw err;
@@ -125,7 +128,7 @@ export class AlpacaAdapter implements ConnectableBroker {
     try {
       return unwrap<T>(res, what);
     } catch (err) {
-      if (err instanceof BrokerAuthError) await this.opts.sessions.expire(account, 'Alpaca refused the API key (401)');
+      if (err instanceof BrokerAuthError) await this.opts.sessions.expire(account, c.app.clientId ? 'Alpaca refused the OAuth token (401)' : 'Alpaca refused the API key (401)');
       throw err;
     }
   }
@@ -286,18 +289,18 @@ export class AlpacaAdapter implements ConnectableBroker {
   }
 
   /** Open the trade_updates stream of an account unless one is open (or was tried in the last second). */
-  private ensureStream(account: string, keyId: string, secretKey: string): void {
+  private ensureStream(account: string, keyId: string, secretKey: string, oauth = false): void {
     if (!this.opts.wsUrl) return;
     const s = this.streams.get(account);
     if (s && (s.stream.open || Date.now() - s.openedAt < 1_000)) return;
-    const form = this.authForms.get(account) ?? 'authenticate';
+    const form = oauth ? 'oauth' : (this.authForms.get(account) ?? 'authenticate');
     const stream = new AlpacaTradeStream(
       this.opts.wsUrl,
       keyId,
       secretKey,
       (u) => void this.handleUpdate(account, u).catch((err: Error) => this.opts.logger.warn({ err: { name: err.name, message: err.message }, connectionId: account }, 'Alpaca trade update not applied')),
       (state, authorized) => {
-        if (authorized) return;
+        if (authorized || oauth) return;
         // Refused or dropped before authorizing: the next attempt uses the other documented form.
         this.authForms.set(account, form === 'authenticate' ? 'auth' : 'authenticate');
         if (state === 'unauthorized') this.opts.logger.warn({ connectionId: account }, 'Alpaca stream refused the authentication');
@@ -315,9 +318,11 @@ export class AlpacaAdapter implements ConnectableBroker {
   /** Poll every `intervalMs` (the leader worker runs it): reopens streams, finds what a lost push missed. */
   startPolling(intervalMs: number): void {
     if (this.pollTimer || this.closed) return;
-    this.pollTimer = setInterval(() => void this.poll(), intervalMs);
+    // A pass that fails outside one connection (the database gone at shutdown) is logged, never unhandled.
+    const pass = () => void this.poll().catch((err: Error) => this.opts.logger.warn({ err: { name: err.name, message: err.message } }, 'Alpaca poll pass failed'));
+    this.pollTimer = setInterval(pass, intervalMs);
     this.pollTimer.unref();
-    void this.poll();
+    pass();
   }
 
   async poll(): Promise<void> {
@@ -327,7 +332,7 @@ export class AlpacaAdapter implements ConnectableBroker {
       for (const c of await this.opts.sessions.active(this.name)) {
         try {
           const open = await this.opts.sessions.open(c.connectionId);
-          this.ensureStream(c.connectionId, open.app.keyId ?? '', open.app.secretKey ?? open.session.accessToken);
+          this.ensureStream(c.connectionId, open.app.keyId ?? '', open.app.clientId ? open.session.accessToken : (open.app.secretKey ?? open.session.accessToken), Boolean(open.app.clientId));
           await this.pollAccount(c.connectionId);
         } catch (err) {
           if (!(err instanceof BrokerAuthError)) this.opts.logger.warn({ err: { name: (err as Error).name, message: (err as Error).message }, connectionId: c.connectionId }, 'Alpaca poll failed');

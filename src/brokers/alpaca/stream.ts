@@ -7,7 +7,7 @@ export type StreamState = 'connecting' | 'authorizing' | 'listening' | 'closed' 
  * The two documented authentication messages: alpaca-py's `{"action":"authenticate","data":{"key_id",
  * "secret_key"}}` and the current docs' `{"action":"auth","key","secret"}`.
  */
-export type StreamAuthForm = 'authenticate' | 'auth';
+export type StreamAuthForm = 'authenticate' | 'auth' | 'oauth';
 
 /**
  * One account's `trade_updates` stream (docs.alpaca.markets "Websocket Streaming"; alpaca-py
@@ -33,7 +33,14 @@ export class AlpacaTradeStream {
     this.ws = new WebSocket(url, { handshakeTimeout: 10_000 });
     this.ws.on('open', () => {
       this.state = 'authorizing';
-      this.ws.send(JSON.stringify(form === 'auth' ? { action: 'auth', key: keyId, secret: secretKey } : { action: 'authenticate', data: { key_id: keyId, secret_key: secretKey } }));
+      // OAuth connections: {"action":"authenticate","data":{"oauth_token"}} (the token comes as secretKey).
+      const msg =
+        form === 'oauth'
+          ? { action: 'authenticate', data: { oauth_token: secretKey } }
+          : form === 'auth'
+            ? { action: 'auth', key: keyId, secret: secretKey }
+            : { action: 'authenticate', data: { key_id: keyId, secret_key: secretKey } };
+      this.ws.send(JSON.stringify(msg));
     });
     this.ws.on('message', (raw: WebSocket.RawData) => this.message(raw));
     this.ws.on('error', () => undefined); // 'close' follows

@@ -90,6 +90,11 @@ export function alpacaHeaders(keyId: string, secretKey: string): Record<string, 
   return { 'APCA-API-KEY-ID': keyId, 'APCA-API-SECRET-KEY': secretKey };
 }
 
+/** OAuth connections (a client id) send `Authorization: Bearer <access token>`; key connections the key headers. */
+export function alpacaAuthHeaders(app: Record<string, string>, token: string): Record<string, string> {
+  return app.clientId ? { Authorization: `Bearer ${token}` } : alpacaHeaders(app.keyId ?? '', app.secretKey ?? token);
+}
+
 const TYPES: Record<BrokerOrderType, string> = { MARKET: 'market', LIMIT: 'limit', STOP: 'stop', STOP_LIMIT: 'stop_limit' };
 const FROM_TYPE: Record<string, BrokerOrderType> = { market: 'MARKET', limit: 'LIMIT', stop: 'STOP', stop_limit: 'STOP_LIMIT' };
 const TIF = { DAY: 'day', GTC: 'gtc', IOC: 'ioc' } as const;

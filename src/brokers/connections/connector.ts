@@ -36,6 +36,8 @@ export interface BrokerConnector {
   readonly markets: string[];
   /** Check and normalise the credentials given to startBrokerConnection. Throws CredentialsError. */
   parseCredentials(input: Record<string, unknown>): AppCredentials;
+  /** The flow for these credentials when a broker offers two (Alpaca: API keys, or OAuth2 with a client id); default `authFlow`. */
+  flowFor?(app: AppCredentials): BrokerAuthFlow;
   /** Redirect flows: the broker's authorization URL carrying `state` (or Kite's `redirect_params`). */
   authorizationUrl?(app: AppCredentials, ctx: ConnectContext): string;
   /**

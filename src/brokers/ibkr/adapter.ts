@@ -22,6 +22,7 @@ import { IbkrConnector } from './auth.js';
 import { ConfirmPolicy, textsOf, type IbkrReplyMessage } from './confirm-policy.js';
 import { IbkrGateway, usable, type IbkrCallClass } from './gateway.js';
 import { IbkrFeed } from './feed.js';
+import { IbkrContracts } from './contracts.js';
 import {
   IbkrRefusal,
   cancelOrderRequest,
@@ -32,7 +33,6 @@ import {
   placeOrderRequest,
   replyRequest,
   statusToOrder,
-  toIbExchange,
   toOurExchange,
   unwrap,
   type IbkrLedger,
@@ -85,8 +85,7 @@ export class IbkrAdapter implements ConnectableBroker {
   readonly policy: ConfirmPolicy;
   private readonly feed: IbkrFeed;
   private readonly events = new EventEmitter();
-  private readonly conids = new Map<string, number>();
-  private readonly byConid = new Map<number, { symbol: string; exchange: string }>();
+  private readonly contracts: IbkrContracts;
   private readonly exchanges = new Map<string, string>();
   private brokerageReady = false;
   private portfolioReady = false;
@@ -95,6 +94,7 @@ export class IbkrAdapter implements ConnectableBroker {
     this.gateway = new IbkrGateway({ baseUrl: opts.baseUrl, insecureTls: opts.insecureTls, limiter: opts.limiter, logger: opts.logger, penaltyMs: opts.penaltyMs, timeoutMs: opts.timeoutMs });
     this.policy = new ConfirmPolicy(opts.confirm ?? '');
     this.connector = new IbkrConnector({ gateway: this.gateway });
+    this.contracts = new IbkrContracts({ call: (account, req, what) => this.call(account, req, what), instruments: opts.instruments });
     this.feed = new IbkrFeed({ adapter: this, gateway: this.gateway, sessions: opts.sessions, logger: opts.logger, wsUrl: opts.wsUrl, insecureTls: opts.insecureTls, tickleMs: opts.tickleMs });
   }
 
@@ -147,33 +147,13 @@ export class IbkrAdapter implements ConnectableBroker {
     this.portfolioReady = true;
   }
 
-  /** The contract id of an instrument: imported master, memory, then /trsrv/stocks, then /iserver/secdef/search. */
-  async conidOf(account: string, i: { symbol: string; exchange: string }): Promise<number> {
-    const key = `${i.exchange}|${i.symbol}`;
-    let conid = this.conids.get(key);
-    if (conid) return conid;
-    const token = await this.opts.instruments?.tokenOf(this.name, i.exchange, i.symbol);
-    if (token && /^\d+$/.test(token)) conid = Number(token);
-    if (!conid) {
-      type Stocks = Record<string, Array<{ assetClass?: string; contracts?: Array<{ conid: number; exchange?: string; isUS?: boolean }> }>>;
-      const stocks = await this.call<Stocks>(account, { method: 'GET', path: '/trsrv/stocks', query: { symbols: i.symbol } }, 'contract lookup');
-      const contracts = (stocks?.[i.symbol] ?? []).filter((s) => !s.assetClass || s.assetClass === 'STK').flatMap((s) => s.contracts ?? []);
-      conid = (contracts.find((c) => toOurExchange(c.exchange) === i.exchange) ?? contracts.find((c) => c.isUS))?.conid;
-    }
-    if (!conid) {
-      type Hit = { conid: number | string; description?: string; symbol?: string };
-      const hits = await this.call<Hit[]>(account, { method: 'POST', path: '/iserver/secdef/search', json: { symbol: i.symbol, name: false, secType: 'STK' } }, 'contract search');
-      const hit = (Array.isArray(hits) ? hits : []).find((h) => (h.description ?? '').toUpperCase() === toIbExchange(i.exchange)) ?? (Array.isArray(hits) ? hits[0] : undefined);
-      if (hit) conid = Number(hit.conid);
-    }
-    if (!conid) throw new BrokerRejectedError(`IBKR has no stock contract for ${i.symbol} on ${i.exchange}`);
-    this.conids.set(key, conid);
-    this.byConid.set(conid, { symbol: i.symbol, exchange: i.exchange });
-    return conid;
+  /** The contract id of an instrument (see {@link IbkrContracts}). */
+  conidOf(account: string, i: { symbol: string; exchange: string }): Promise<number> {
+    return this.contracts.conidOf(account, i);
   }
 
   instrumentOf(conid: number | string | undefined): { symbol: string; exchange: string } | undefined {
-    return conid === undefined ? undefined : this.byConid.get(Number(conid));
+    return this.contracts.instrumentOf(conid);
   }
 
   /** Our client order id for an IB order id / for a cOID, and IB's order id for ours (order refs). */

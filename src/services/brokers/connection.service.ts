@@ -125,10 +125,11 @@ export class ConnectionService {
     row = (await this.deps.repo.update(row.id, { ...this.deps.repo.sealFor(row.id, { app }), status: 'PENDING', stateHash: hashState(state), lastError: null, ...(label ? { label } : {}) }))!;
     const ctx = { redirectUri: this.redirectUri(broker), state, now: this.deps.clock.now() };
 
-    if (connector.authFlow === 'OAUTH_REDIRECT' && connector.authorizationUrl) {
+    const flow = connector.flowFor?.(app) ?? connector.authFlow;
+    if (flow === 'OAUTH_REDIRECT' && connector.authorizationUrl) {
       return { connection: this.view(row), authorizationUrl: connector.authorizationUrl(app, ctx) };
     }
-    if (connector.authFlow === 'API_KEY' || connector.authFlow === 'GATEWAY') {
+    if (flow === 'API_KEY' || flow === 'GATEWAY') {
       // GATEWAY (IBKR): the user logged in at their gateway already; connecting checks it at once.
       return { connection: await this.finish(row, {}), authorizationUrl: null };
     }

@@ -78,6 +78,10 @@ export class AlpacaFake {
   /** Delay before an accepted marketable order fills, in ms. */
   fillDelayMs = 5;
   private actSeq = 0;
+  /** OAuth2 (docs.alpaca.markets "Using OAuth2 and Trading API"): apps, issued codes and access tokens. */
+  private readonly oauthApps = new Map<string, { secret: string; redirectUri: string }>();
+  private readonly oauthCodes = new Map<string, { clientId: string; keyId: string; redirectUri: string }>();
+  private readonly oauthTokens = new Map<string, string>();
 
   async start(): Promise<this> {
     this.server = http.createServer((req, res) => void this.handle(req, res));
@@ -101,6 +105,26 @@ export class AlpacaFake {
     const number = `PA${Math.floor(Math.random() * 1e10)}`;
     this.accounts.set(keyId, { keyId, secretKey, id: randomUUID(), number, cash: D(cash), valid: true, remaining: this.rateLimit, resetAt: 0 });
     return { accountNumber: number };
+  }
+
+  /** An OAuth app registered at Alpaca with its whitelisted redirect URI. */
+  addOAuthApp(clientId: string, secret: string, redirectUri: string): void {
+    this.oauthApps.set(clientId, { secret, redirectUri });
+  }
+
+  /**
+   * The user logs in at app.alpaca.markets/oauth/authorize and approves the app for the account behind
+   * `keyId`: Alpaca redirects to redirect_uri with this code (single use).
+   */
+  authorize(clientId: string, keyId: string, redirectUri: string): string {
+    const code = randomUUID();
+    this.oauthCodes.set(code, { clientId, keyId, redirectUri });
+    return code;
+  }
+
+  /** The user revokes the app in the dashboard: its tokens answer 401. */
+  revokeTokens(keyId: string): void {
+    for (const [t, k] of this.oauthTokens) if (k === keyId) this.oauthTokens.delete(t);
   }
 
   /** The key is revoked (or regenerated) in the dashboard: every call answers 401. */
@@ -170,8 +194,10 @@ export class AlpacaFake {
     const rec: AlpacaRequestRecord = { method: req.method ?? 'GET', path: u.pathname, query: u.searchParams, headers: req.headers, contentType, rawBody, json };
     this.requests.push(rec);
 
-    const a = this.accounts.get(String(req.headers['apca-api-key-id'] ?? ''));
-    if (!a || !a.valid || a.secretKey !== req.headers['apca-api-secret-key']) return this.err(res, 401, 40110000, 'request is not authorized');
+    if (rec.method === 'POST' && rec.path === '/oauth/token') return this.oauthToken(rawBody, contentType, res);
+    const bearer = /^Bearer (.+)$/.exec(String(req.headers.authorization ?? ''))?.[1];
+    const a = this.accounts.get(bearer ? (this.oauthTokens.get(bearer) ?? '') : String(req.headers['apca-api-key-id'] ?? ''));
+    if (!a || !a.valid || (!bearer && a.secretKey !== req.headers['apca-api-secret-key'])) return this.err(res, 401, 40110000, 'request is not authorized');
     // 200 requests per minute per account; every reply carries the counter.
     const now = Math.floor(Date.now() / 1000);
     if (now >= a.resetAt) Object.assign(a, { remaining: this.rateLimit, resetAt: now + 60 });
@@ -359,12 +385,26 @@ export class AlpacaFake {
     return out;
   }
 
+  /** POST /oauth/token (form): grant_type=authorization_code, code, client_id, client_secret, redirect_uri. */
+  private oauthToken(rawBody: string, contentType: string, res: http.ServerResponse): void {
+    if (!contentType.includes('application/x-www-form-urlencoded')) return this.err(res, 400, 40010000, 'form body expected');
+    const f = new URLSearchParams(rawBody);
+    const app = this.oauthApps.get(f.get('client_id') ?? '');
+    const code = this.oauthCodes.get(f.get('code') ?? '');
+    if (f.get('grant_type') !== 'authorization_code' || !app || app.secret !== f.get('client_secret')) return this.send(res, 401, { error: 'invalid_client' });
+    if (!code || code.clientId !== f.get('client_id') || code.redirectUri !== f.get('redirect_uri')) return this.send(res, 400, { error: 'invalid_grant' });
+    this.oauthCodes.delete(f.get('code')!);
+    const token = randomUUID();
+    this.oauthTokens.set(token, code.keyId);
+    this.send(res, 200, { access_token: token, token_type: 'bearer', scope: 'account:write trading' });
+  }
+
   private onSocket(ws: WebSocket): void {
     const state: { keyId?: string; listening: boolean } = { listening: false };
     this.sockets.set(ws, state);
     ws.on('close', () => this.sockets.delete(ws));
     ws.on('message', (raw) => {
-      let msg: { action?: string; key?: string; secret?: string; data?: { key_id?: string; secret_key?: string; streams?: string[] } };
+      let msg: { action?: string; key?: string; secret?: string; data?: { key_id?: string; secret_key?: string; oauth_token?: string; streams?: string[] } };
       try {
         msg = JSON.parse(String(raw));
       } catch {
@@ -374,6 +414,13 @@ export class AlpacaFake {
       if ((msg.action === 'authenticate' || msg.action === 'auth') && !this.streamAuthForms.has(msg.action)) {
         this.frame(ws, { stream: 'authorization', data: { action: msg.action, status: 'unauthorized' } });
         ws.close();
+      } else if (msg.action === 'authenticate' && msg.data?.oauth_token !== undefined) {
+        // OAuth: {"action":"authenticate","data":{"oauth_token":"…"}}.
+        const a = this.accounts.get(this.oauthTokens.get(msg.data.oauth_token) ?? '');
+        const authorized = Boolean(a && a.valid);
+        if (authorized) state.keyId = a!.keyId;
+        this.frame(ws, { stream: 'authorization', data: { action: 'authenticate', status: authorized ? 'authorized' : 'unauthorized' } });
+        if (!authorized) ws.close();
       } else if (msg.action === 'authenticate' || msg.action === 'auth') {
         // Both documented forms: {"action":"authenticate","data":{"key_id","secret_key"}} and {"action":"auth","key","secret"}.
         const key = msg.data?.key_id ?? msg.key;
