@@ -58,6 +58,7 @@ import { ConnectionService } from './services/brokers/connection.service.js';
 import { BrokerPushService } from './services/brokers/push.service.js';
 import { createPooled } from './services/pooled/index.js';
 import { InstrumentMasterRepository } from './services/brokers/instrument-master.repository.js';
+import { InstrumentImportService } from './services/brokers/instrument-import.service.js';
 
 export interface App {
   role: Role;
@@ -206,6 +207,7 @@ export async function startApp(config: Config, role: Exclude<Role, 'migrate'>, o
       brokerConnections,
       brokerPush: new BrokerPushService({ brokers, queue, logger }),
       pooled: pooled.accounts,
+      instrumentImport: new InstrumentImportService({ repo: brokerInstruments }),
     };
     const execution = new OrderExecutionService({ db: db.db, clock, logger, queue, relay, rateLimiter, brokers, metrics, pooled: pooled.accounts });
 

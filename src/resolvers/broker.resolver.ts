@@ -1,6 +1,7 @@
 import { Arg, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
 import { BrokerConnection, BrokerConnectionStart, BrokerInfo } from '../schema/broker.type.js';
 import { JSONScalar } from '../schema/scalars.js';
+import { InstrumentImportResult } from '../schema/import.type.js';
 import { requireUser, type GqlContext } from './context.js';
 
 @Resolver(() => BrokerConnection)
@@ -41,5 +42,17 @@ export class BrokerResolver {
   @Mutation(() => BrokerConnection, { description: 'Disconnect: the stored credentials are erased and the connection is REVOKED.' })
   disconnectBroker(@Arg('id', () => ID, { description: 'Connection id.' }) id: string, @Ctx() ctx: GqlContext) {
     return ctx.services.brokerConnections.disconnect(requireUser(ctx), id);
+  }
+
+  @Mutation(() => InstrumentImportResult, {
+    description:
+      "Import a broker's instrument master (administrators only): broker tokens mapped to our instruments by exchange + symbol and ISIN, with lot and tick sizes. The same as `npm start -- import-instruments <broker> <file>`.",
+  })
+  importInstruments(
+    @Arg('broker', () => String, { description: "The broker whose master it is: 'zerodha' (Kite CSV), 'upstox' (JSON), 'fyers' (symbol master CSV, no header), 'angelone' (scrip master JSON) or 'groww' (instrument CSV)." }) broker: string,
+    @Arg('content', () => String, { description: 'The file as downloaded from the broker, as text (not gzipped).' }) content: string,
+    @Ctx() ctx: GqlContext,
+  ) {
+    return ctx.services.instrumentImport.import(requireUser(ctx), broker, content);
   }
 }

@@ -20,3 +20,18 @@ export class ImportResult {
   @Field(() => [ImportError], { description: 'Lines refused, with their line numbers.' })
   errors!: ImportError[];
 }
+
+@ObjectType({ description: "What importing a broker's instrument master did." })
+export class InstrumentImportResult {
+  @Field(() => Int, { description: 'Broker instruments stored (new or updated); a symbol listed twice counts once.' })
+  imported!: number;
+
+  @Field(() => Int, { description: 'Of those, how many were matched to one of our instruments (by exchange + symbol, else ISIN).' })
+  matched!: number;
+
+  @Field(() => Int, { description: 'Lines not stored: refused (see errors) or an earlier listing of a symbol listed again.' })
+  skipped!: number;
+
+  @Field(() => [ImportError], { description: 'Lines refused, with their line numbers (CSV: file lines; JSON: positions in the array).' })
+  errors!: ImportError[];
+}

@@ -25,6 +25,7 @@ import type { ProposalDecisions } from './people/proposal.decisions.js';
 import type { ConnectionService } from './brokers/connection.service.js';
 import type { BrokerPushService } from './brokers/push.service.js';
 import type { PooledAccountService } from './pooled/pooled-account.service.js';
+import type { InstrumentImportService } from './brokers/instrument-import.service.js';
 
 /** Everything resolvers may call. Built once per process in app.ts from the configured ports. */
 export interface Services {
@@ -54,6 +55,7 @@ export interface Services {
   brokerConnections: ConnectionService;
   brokerPush: BrokerPushService;
   pooled: PooledAccountService;
+  instrumentImport: InstrumentImportService;
 }
 
 /** Everything resolvers may call, with the strategies capability (market data, strategies, screeners, backtests). */

@@ -238,6 +238,7 @@ export const ROWS: MatrixRow[] = [
   { name: 'proposalUpdated (own)', kind: 'subscription', doc: `subscription { proposalUpdated { id } }`, allowed: SIGNED_IN },
   { name: 'backtestProgress', kind: 'subscription', doc: `subscription($id:ID!){ backtestProgress(backtestId:$id){ id status } }`, vars: (f) => ({ id: f.backtestId }), allowed: OWN, expectEvent: true },
   { name: 'notificationReceived (own)', kind: 'subscription', doc: `subscription { notificationReceived { id } }`, allowed: SIGNED_IN },
+  { name: 'importInstruments', kind: 'mutation', doc: `mutation($c:String!){ importInstruments(broker:"zerodha", content:$c){ imported } }`, vars: (f) => ({ c: `instrument_token,tradingsymbol,exchange\n1,${f.unique().replace(/[^A-Za-z0-9]/g, '').toUpperCase()},NSE\n` }), allowed: ['admin'], otherwise: 'FORBIDDEN' },
 ];
 
 /** The code a refused caller must get for a row. */

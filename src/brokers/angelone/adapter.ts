@@ -17,6 +17,7 @@ import type { ConnectableBroker } from '../connections/connector.js';
 import type { BrokerInstruments, BrokerSessions, OrderRefs } from '../connections/sessions.js';
 import { WireHttp, type WireRequest } from '../connections/wire-http.js';
 import { AccountThrottle } from '../connections/throttle.js';
+import { expireOnAuthError, reconcileAccount } from '../connections/account-feed.js';
 import { AccountPoller } from '../connections/account-poller.js';
 import { brokerRef } from '../connections/order-ref.js';
 import { applyPushedOrder, type PushFeedSink } from '../connections/push-feed.js';
@@ -106,12 +107,7 @@ export class AngelOneAdapter implements ConnectableBroker {
     const c = await this.opts.sessions.open(account);
     await this.throttle.take(account, cls);
     const res = await this.http.send({ ...req, headers: { ...req.headers, ...headers(c.app.apiKey ?? '', c.session.accessToken) } });
-    try {
-      return unwrap<T>(res, what);
-    } catch (err) {
-      if (err instanceof BrokerAuthError) await this.opts.sessions.expire(account, 'Angel One refused the session token');
-      throw err;
-    }
+    return expireOnAuthError(this.opts.sessions, account, 'Angel One refused the session token', () => unwrap<T>(res, what));
   }
 
   private async order(account: string, o: AngelOrderRow): Promise<BrokerOrder> {
@@ -275,28 +271,15 @@ export class AngelOneAdapter implements ConnectableBroker {
     return this.poller.poll();
   }
 
-  private async pollAccount(account: string): Promise<void> {
-    const ours = new Map<string, BrokerOrder>();
-    for (const r of await this.rows(account)) {
-      const o = await this.order(account, r);
-      if (o.clientOrderId) ours.set(o.brokerOrderId, o);
-    }
-    if (ours.size === 0) return;
-    for (const t of await this.trades(account)) {
-      const o = ours.get(String(t.orderid));
-      const key = `${account}|fill|${t.orderid}|${t.fillid}`;
-      if (!o || this.emitted.has(key)) continue;
-      this.emitted.add(key);
-      this.events.emit('event', { kind: 'fill', account, fill: toBrokerFill(t, o.clientOrderId) } satisfies BrokerEvent);
-    }
-    for (const o of ours.values()) {
-      const key = `${account}|end|${o.brokerOrderId}|${o.status}`;
-      if ((o.status === 'CANCELED' || o.status === 'REJECTED') && !this.emitted.has(key)) {
-        this.emitted.add(key);
-        this.events.emit('event', { kind: 'order', account, order: o } satisfies BrokerEvent);
-      }
-    }
-    if (this.emitted.size > 200_000) this.emitted.clear();
+  private pollAccount(account: string): Promise<void> {
+    return reconcileAccount(this.sink, account, {
+      orders: (a) => this.rows(a),
+      toOrder: (a, r) => this.order(a, r),
+      trades: (a) => this.trades(a),
+      orderIdOf: (t) => String(t.orderid),
+      fillKey: (a, t) => `${a}|fill|${t.orderid}|${t.fillid}`,
+      toFill: toBrokerFill,
+    });
   }
 
   async close(): Promise<void> {

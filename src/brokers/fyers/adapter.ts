@@ -18,6 +18,7 @@ import type { ConnectableBroker } from '../connections/connector.js';
 import type { BrokerInstruments, BrokerSessions, OrderRefs } from '../connections/sessions.js';
 import { WireHttp, type WireRequest } from '../connections/wire-http.js';
 import { AccountThrottle } from '../connections/throttle.js';
+import { expireOnAuthError, reconcileAccount } from '../connections/account-feed.js';
 import { AccountPoller } from '../connections/account-poller.js';
 import { brokerRef } from '../connections/order-ref.js';
 import { applyPushedOrder, type PushFeedSink } from '../connections/push-feed.js';
@@ -100,12 +101,7 @@ export class FyersAdapter implements ConnectableBroker {
     const c = await this.opts.sessions.open(account);
     await this.throttle.take(account, 'all');
     const res = await this.http.send({ ...req, headers: { ...req.headers, ...authHeader(c.app.appId ?? '', c.session.accessToken) } });
-    try {
-      return unwrap<T>(res, what);
-    } catch (err) {
-      if (err instanceof BrokerAuthError) await this.opts.sessions.expire(account, 'Fyers refused the access token');
-      throw err;
-    }
+    return expireOnAuthError(this.opts.sessions, account, 'Fyers refused the access token', () => unwrap<T>(res, what));
   }
 
   private async order(account: string, o: FyersOrderRow): Promise<BrokerOrder> {
@@ -253,28 +249,15 @@ export class FyersAdapter implements ConnectableBroker {
     return this.poller.poll();
   }
 
-  private async pollAccount(account: string): Promise<void> {
-    const ours = new Map<string, BrokerOrder>();
-    for (const r of await this.book(account)) {
-      const o = await this.order(account, r);
-      if (o.clientOrderId) ours.set(o.brokerOrderId, o);
-    }
-    if (ours.size === 0) return;
-    for (const t of await this.tradebook(account)) {
-      const o = ours.get(String(t.orderNumber));
-      const key = `${account}|fill|${t.tradeNumber}`;
-      if (!o || this.emitted.has(key)) continue;
-      this.emitted.add(key);
-      this.events.emit('event', { kind: 'fill', account, fill: toBrokerFill(t, o.clientOrderId) } satisfies BrokerEvent);
-    }
-    for (const o of ours.values()) {
-      const key = `${account}|end|${o.brokerOrderId}|${o.status}`;
-      if ((o.status === 'CANCELED' || o.status === 'REJECTED' || o.status === 'EXPIRED') && !this.emitted.has(key)) {
-        this.emitted.add(key);
-        this.events.emit('event', { kind: 'order', account, order: o } satisfies BrokerEvent);
-      }
-    }
-    if (this.emitted.size > 200_000) this.emitted.clear();
+  private pollAccount(account: string): Promise<void> {
+    return reconcileAccount(this.sink, account, {
+      orders: (a) => this.book(a),
+      toOrder: (a, r) => this.order(a, r),
+      trades: (a) => this.tradebook(a),
+      orderIdOf: (t) => String(t.orderNumber),
+      fillKey: (a, t) => `${a}|fill|${t.tradeNumber}`,
+      toFill: toBrokerFill,
+    });
   }
 
   async close(): Promise<void> {

@@ -17,6 +17,7 @@ import type { ConnectableBroker } from '../connections/connector.js';
 import type { BrokerSessions, OrderRefs } from '../connections/sessions.js';
 import { WireHttp, type WireRequest } from '../connections/wire-http.js';
 import { AccountThrottle } from '../connections/throttle.js';
+import { expireOnAuthError } from '../connections/account-feed.js';
 import { AccountPoller } from '../connections/account-poller.js';
 import { brokerRef } from '../connections/order-ref.js';
 import { GrowwConnector } from './auth.js';
@@ -73,12 +74,7 @@ export class GrowwAdapter implements ConnectableBroker {
     const c = await this.opts.sessions.open(account);
     await this.throttle.take(account, cls);
     const res = await this.http.send({ ...req, headers: { ...req.headers, ...growwHeaders(c.session.accessToken) } });
-    try {
-      return unwrap<T>(res, what);
-    } catch (err) {
-      if (err instanceof BrokerAuthError) await this.opts.sessions.expire(account, 'Groww refused the access token');
-      throw err;
-    }
+    return expireOnAuthError(this.opts.sessions, account, 'Groww refused the access token', () => unwrap<T>(res, what));
   }
 
   private async order(account: string, o: GrowwOrderRow): Promise<BrokerOrder> {

@@ -17,6 +17,7 @@ import type { ConnectableBroker } from '../connections/connector.js';
 import type { BrokerInstruments, BrokerSessions, OrderRefs } from '../connections/sessions.js';
 import { WireHttp, type WireRequest } from '../connections/wire-http.js';
 import { AccountThrottle } from '../connections/throttle.js';
+import { expireOnAuthError, reconcileAccount } from '../connections/account-feed.js';
 import { AccountPoller } from '../connections/account-poller.js';
 import { brokerRef } from '../connections/order-ref.js';
 import { PushRejectedError } from '../connections/push.js';
@@ -113,12 +114,7 @@ export class UpstoxAdapter implements ConnectableBroker {
     await this.throttle.take(account, cls);
     const http = req.path.startsWith('/v3/order') ? this.orderHttp : this.http;
     const res = await http.send({ ...req, headers: { ...req.headers, ...headers(c.session.accessToken) } });
-    try {
-      return unwrap<T>(res, what);
-    } catch (err) {
-      if (err instanceof BrokerAuthError) await this.opts.sessions.expire(account, 'Upstox refused the access token');
-      throw err;
-    }
+    return expireOnAuthError(this.opts.sessions, account, 'Upstox refused the access token', () => unwrap<T>(res, what));
   }
 
   /** A single-use socket URI for the portfolio stream feed (order updates only). */
@@ -302,30 +298,15 @@ export class UpstoxAdapter implements ConnectableBroker {
     return this.poller.poll();
   }
 
-  private async pollAccount(account: string): Promise<void> {
-    const rows = await this.call<UpstoxOrderRow[]>(account, 'other', { method: 'GET', path: '/v2/order/retrieve-all' }, 'order book');
-    const ours = new Map<string, BrokerOrder>();
-    for (const r of rows) {
-      const o = await this.order(account, r);
-      if (o.clientOrderId) ours.set(o.brokerOrderId, o);
-    }
-    if (ours.size === 0) return;
-    const trades = await this.call<UpstoxTradeRow[]>(account, 'other', { method: 'GET', path: '/v2/order/trades/get-trades-for-day' }, 'trades');
-    for (const t of trades) {
-      const o = ours.get(String(t.order_id));
-      const key = `${account}|fill|${t.trade_id}`;
-      if (!o || this.emitted.has(key)) continue;
-      this.emitted.add(key);
-      this.events.emit('event', { kind: 'fill', account, fill: toBrokerFill(t, o.clientOrderId) } satisfies BrokerEvent);
-    }
-    for (const o of ours.values()) {
-      const key = `${account}|end|${o.brokerOrderId}|${o.status}`;
-      if ((o.status === 'CANCELED' || o.status === 'REJECTED') && !this.emitted.has(key)) {
-        this.emitted.add(key);
-        this.events.emit('event', { kind: 'order', account, order: o } satisfies BrokerEvent);
-      }
-    }
-    if (this.emitted.size > 200_000) this.emitted.clear();
+  private pollAccount(account: string): Promise<void> {
+    return reconcileAccount(this.sink, account, {
+      orders: (a) => this.call<UpstoxOrderRow[]>(a, 'other', { method: 'GET', path: '/v2/order/retrieve-all' }, 'order book'),
+      toOrder: (a, r) => this.order(a, r),
+      trades: (a) => this.call<UpstoxTradeRow[]>(a, 'other', { method: 'GET', path: '/v2/order/trades/get-trades-for-day' }, 'trades'),
+      orderIdOf: (t) => String(t.order_id),
+      fillKey: (a, t) => `${a}|fill|${t.trade_id}`,
+      toFill: toBrokerFill,
+    });
   }
 
   async close(): Promise<void> {

@@ -19,8 +19,10 @@ import type { ConnectableBroker } from '../connections/connector.js';
 import type { BrokerSessions, OrderRefs } from '../connections/sessions.js';
 import { WireHttp, type WireRequest } from '../connections/wire-http.js';
 import { AccountThrottle } from '../connections/throttle.js';
+import { expireOnAuthError, reconcileAccount } from '../connections/account-feed.js';
 import { brokerRef } from '../connections/order-ref.js';
 import { PushRejectedError } from '../connections/push.js';
+import { applyPushedOrder, type PushFeedSink } from '../connections/push-feed.js';
 import { istToIso } from '../connections/expiry.js';
 import { KiteConnector } from './auth.js';
 import { KiteOrderStream } from './order-stream.js';
@@ -89,33 +91,11 @@ export class KiteAdapter implements ConnectableBroker {
     this.http = new WireHttp({ broker: 'Kite', baseUrl: opts.baseUrl, timeoutMs: opts.timeoutMs });
     this.throttle = new AccountThrottle({ broker: this.name, limiter: opts.limiter, budgets: BUDGETS });
     this.connector = new KiteConnector({ http: this.http, loginUrl: opts.loginUrl });
+    // An order update pushed over the socket: its new trades become fill events, an ending an order event.
+    const sink: PushFeedSink = { label: 'Kite', logger: opts.logger, fills: (a, id) => this.getFills(a, id), emit: (e) => this.emit(e), emitted: this.emitted };
     this.stream = opts.wsUrl
-      ? new KiteOrderStream({ wsUrl: opts.wsUrl, sessions: opts.sessions, logger: opts.logger, onOrder: (account, row) => void this.onStreamedOrder(account, row) })
+      ? new KiteOrderStream({ wsUrl: opts.wsUrl, sessions: opts.sessions, logger: opts.logger, onOrder: (account, row) => void applyPushedOrder(sink, account, () => this.order(account, row)) })
       : undefined;
-  }
-
-  /** An order update pushed over the socket: its new trades become fill events, an ending an order event. */
-  private async onStreamedOrder(account: string, row: KiteOrderRow): Promise<void> {
-    try {
-      const o = await this.order(account, row);
-      if (!o.clientOrderId) return;
-      if (Number(o.filledQuantity) > 0) {
-        for (const f of await this.getFills(account, o.brokerOrderId)) {
-          const key = `${account}|fill|${f.brokerFillId}`;
-          if (this.emitted.has(key)) continue;
-          this.emitted.add(key);
-          this.emit({ kind: 'fill', account, fill: f });
-        }
-      }
-      const end = `${account}|end|${o.brokerOrderId}|${o.status}`;
-      if ((o.status === 'CANCELED' || o.status === 'REJECTED') && !this.emitted.has(end)) {
-        this.emitted.add(end);
-        this.emit({ kind: 'order', account, order: o });
-      }
-    } catch (err) {
-      // Polling finds whatever this missed.
-      this.opts.logger.warn({ err: { name: (err as Error).name, message: (err as Error).message }, connectionId: account }, 'Kite order update not applied');
-    }
   }
 
   /** One authenticated call: credentials (fail fast if not ACTIVE), budget, request, envelope. */
@@ -123,12 +103,7 @@ export class KiteAdapter implements ConnectableBroker {
     const c = await this.opts.sessions.open(account);
     await this.throttle.take(account, cls);
     const res = await this.http.send({ ...req, headers: { ...req.headers, ...kiteHeaders(c.app.apiKey ?? '', c.session.accessToken) } });
-    try {
-      return unwrap<T>(res, what);
-    } catch (err) {
-      if (err instanceof BrokerAuthError) await this.opts.sessions.expire(account, 'Kite refused the access token (TokenException)');
-      throw err;
-    }
+    return expireOnAuthError(this.opts.sessions, account, 'Kite refused the access token (TokenException)', () => unwrap<T>(res, what));
   }
 
   private async clientIdOf(account: string, o: KiteOrderRow): Promise<string> {
@@ -335,30 +310,15 @@ export class KiteAdapter implements ConnectableBroker {
     }
   }
 
-  private async pollAccount(account: string): Promise<void> {
-    const rows = await this.call<KiteOrderRow[]>(account, 'other', { method: 'GET', path: '/orders' }, 'orders');
-    const orders = new Map<string, BrokerOrder>();
-    for (const r of rows) {
-      const o = await this.order(account, r);
-      if (o.clientOrderId) orders.set(o.brokerOrderId, o);
-    }
-    if (orders.size === 0) return;
-    const trades = await this.call<KiteTradeRow[]>(account, 'other', { method: 'GET', path: '/trades' }, 'trades');
-    for (const t of trades) {
-      const o = orders.get(String(t.order_id));
-      const key = `${account}|fill|${t.trade_id}`;
-      if (!o || this.emitted.has(key)) continue;
-      this.emitted.add(key);
-      this.emit({ kind: 'fill', account, fill: toBrokerFill(t, o.clientOrderId) });
-    }
-    for (const o of orders.values()) {
-      if (o.status !== 'CANCELED' && o.status !== 'REJECTED' && o.status !== 'EXPIRED') continue;
-      const key = `${account}|end|${o.brokerOrderId}|${o.status}`;
-      if (this.emitted.has(key)) continue;
-      this.emitted.add(key);
-      this.emit({ kind: 'order', account, order: o });
-    }
-    if (this.emitted.size > 200_000) this.emitted.clear(); // the books reset daily; replays are harmless
+  private pollAccount(account: string): Promise<void> {
+    return reconcileAccount({ emit: (e) => this.emit(e), emitted: this.emitted }, account, {
+      orders: (a) => this.call<KiteOrderRow[]>(a, 'other', { method: 'GET', path: '/orders' }, 'orders'),
+      toOrder: (a, r) => this.order(a, r),
+      trades: (a) => this.call<KiteTradeRow[]>(a, 'other', { method: 'GET', path: '/trades' }, 'trades'),
+      orderIdOf: (t) => String(t.order_id),
+      fillKey: (a, t) => `${a}|fill|${t.trade_id}`,
+      toFill: toBrokerFill,
+    });
   }
 
   async close(): Promise<void> {
