@@ -25,6 +25,7 @@ import type { Metrics } from '../../server/metrics.js';
 import { FillApplier } from './fill-applier.js';
 import { OrderTransitions } from './order.transitions.js';
 import { SubmitBatcher } from './submit-batch.js';
+import { AckBatcher } from './ack-batch.js';
 
 export interface OrderExecutionDeps {
   db: Db;
@@ -55,11 +56,13 @@ export class OrderExecutionService {
    */
   private readonly placing = new Map<string, BrokerFill[]>();
   private readonly submitting: SubmitBatcher;
+  private readonly acks: AckBatcher;
 
   constructor(private readonly deps: OrderExecutionDeps) {
     this.fills = new FillApplier(deps);
     this.transitions = new OrderTransitions(deps);
     this.submitting = new SubmitBatcher(deps);
+    this.acks = new AckBatcher({ ...deps, single: this.fills });
   }
 
   /**
@@ -232,7 +235,7 @@ export class OrderExecutionService {
   private async acknowledge(seen: OrderRow, ack: BrokerOrder, opts: { adopted: boolean }, executions: BrokerFill[] = []): Promise<void> {
     const now = this.deps.clock.now();
     const orderId = seen.id;
-    const moved = seen.status === 'SUBMITTING' ? await this.fills.acknowledge(seen, ack.brokerOrderId, executions) : null;
+    const moved = seen.status === 'SUBMITTING' ? await this.acks.acknowledge(seen, ack.brokerOrderId, executions) : null;
     // Executions not written with the acknowledgement (it was not SUBMITTING, or one was applied
     // already) go the usual way, as jobs; replays are harmless.
     await this.enqueueFills(executions.splice(0));
