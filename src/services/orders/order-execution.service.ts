@@ -26,6 +26,7 @@ import { FillApplier } from './fill-applier.js';
 import { OrderTransitions } from './order.transitions.js';
 import { SubmitBatcher } from './submit-batch.js';
 import { AckBatcher } from './ack-batch.js';
+import { GroupCommit } from '../../lib/group-commit.js';
 
 export interface OrderExecutionDeps {
   db: Db;
@@ -86,6 +87,16 @@ export class OrderExecutionService {
     throw new UnrecoverableJobError(`BROKER_AUTH_REQUIRED: ${err.message}`);
   }
 
+  /** The submit jobs running at once read their orders in one statement (group commit). */
+  private readonly loads = new GroupCommit<string, OrderRow | null>(
+    async (ids) => {
+      const rows = await this.deps.db.select().from(orders).where(inArray(orders.id, [...new Set(ids)]));
+      const byId = new Map(rows.map((r) => [r.id, r]));
+      return ids.map((id) => byId.get(id) ?? null);
+    },
+    { maxBatch: 256, maxInFlight: 2 },
+  );
+
   private async load(orderId: string): Promise<OrderRow | null> {
     const [o] = await this.deps.db.select().from(orders).where(eq(orders.id, orderId)).limit(1);
     return o ?? null;
@@ -109,7 +120,7 @@ export class OrderExecutionService {
    * adopted if there, so the broker never receives it twice.
    */
   async submit(orderId: string, attempt: { attemptsMade: number; attempts: number }): Promise<void> {
-    let o = await this.load(orderId);
+    let o = await this.loads.push(orderId);
     if (!o) throw new UnrecoverableJobError(`order ${orderId} does not exist`);
     if (this.deps.pooled && (await this.deps.pooled.holdsOrder(o))) return; // sent in its window's parent
     const broker = this.deps.brokers.get(o.broker);
