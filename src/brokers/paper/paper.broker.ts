@@ -38,6 +38,8 @@ import { MatchQueue } from './paper.match-queue.js';
 import { matchOrder } from './paper.matching.js';
 import { paperFills, paperOrders, type PaperFillRow, type PaperOrderRow } from './paper.schema.js';
 import { validateOrderRequest } from './paper.validation.js';
+import { GroupCommit } from '../../lib/group-commit.js';
+import { batchable, placeManyInTx, type FreshPlacement, type PlacedOrder } from './paper.place-batch.js';
 
 export interface PaperBrokerOptions {
   db: Db;
@@ -246,8 +248,26 @@ export class PaperBroker implements BrokerAdapter {
     this.listeners.clear();
   }
 
+  /**
+   * Placements arriving together (the submit jobs a worker runs at once) share one transaction: see
+   * paper.place-batch.ts. If a batch fails, each of its orders is placed alone.
+   */
+  private readonly batch = new GroupCommit<FreshPlacement, PlacedOrder>(
+    (items) => this.db.transaction((tx) => placeManyInTx(tx, items, this.clock.now(), { slippageBps: this.slippageBps, fees: this.fees })),
+    { maxBatch: 64, maxInFlight: 2 },
+  );
+
   private async place(req: BrokerOrderRequest): Promise<BrokerOrder> {
     validateOrderRequest(req);
+    const fresh = this.quotes.get(req.instrument.symbol, req.instrument.exchange);
+    if (fresh && batchable(req) && this.isSessionOpen(req.instrument.exchange, this.clock.now())) {
+      const placed = await this.batch.push({ req, quote: fresh }).catch(() => null);
+      if (placed) {
+        if (!placed.created) return this.adopt(placed.order, req);
+        this.publish(placed.order, placed.fills);
+        return toBrokerOrder(placed.order);
+      }
+    }
     const existing = await this.findOrder(req.account, { clientOrderId: req.clientOrderId });
     if (existing) return this.adopt(existing, req);
     const quote = this.quotes.get(req.instrument.symbol, req.instrument.exchange);

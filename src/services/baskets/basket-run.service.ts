@@ -21,6 +21,8 @@ import { RunPlacer, type RefusedLine, type RunLine } from './run-placer.js';
 import { finalStatus, isTerminal, sellProceeds, summarize, type ExecutionLineJson, type RunOrderView } from './run-summary.js';
 import type { BrokerRegistry } from '../../brokers/registry.js';
 import { runEvent } from './run-event.js';
+import { runsReadyToAdvance } from './run-nudge.js';
+import { GroupCommit } from '../../lib/group-commit.js';
 export { runFromSnapshot, type BasketRunSnapshot } from './run-event.js';
 
 export type BasketRunRow = typeof basketRuns.$inferSelect;
@@ -211,18 +213,23 @@ export class BasketRunService {
 
   private async afterCommit(events: StoredEvent[], placed: OrderRow[]): Promise<void> {
     await this.deps.relay.published(events);
-    await Promise.all(placed.map((o) => this.deps.queue.add('submit-order', { orderId: o.id }, { jobId: o.id, ...BROKER_JOB_OPTIONS })));
+    await this.deps.queue.addBulk(placed.map((o) => ({ name: 'submit-order' as const, data: { orderId: o.id }, opts: { jobId: o.id, ...BROKER_JOB_OPTIONS } })));
   }
 
-  /** Called by the job loop after any job on an order: moves its run on if the order has ended. */
-  async onOrderSettled(orderId: string): Promise<void> {
-    const [link] = await this.deps.db
-      .select({ runId: basketRunOrders.runId, status: orders.status })
-      .from(basketRunOrders)
-      .innerJoin(orders, eq(orders.id, basketRunOrders.orderId))
-      .where(eq(basketRunOrders.orderId, orderId))
-      .limit(1);
-    if (link && isTerminal(link.status)) await this.advance(link.runId);
+  /**
+   * Called by the job loop after any job on an order: moves its run on if all its orders have ended.
+   * Nudges arriving together are checked in one statement (group commit, {@link runsReadyToAdvance}).
+   */
+  onOrderSettled(orderId: string): Promise<void> {
+    return this.settled.push(orderId);
+  }
+
+  private readonly settled = new GroupCommit<string, void>((ids) => this.settle(ids), { maxBatch: 256, maxInFlight: 1 });
+  private async settle(orderIds: string[]): Promise<void[]> {
+    for (const runId of await runsReadyToAdvance(this.deps.db, [...new Set(orderIds)])) {
+      await this.advance(runId).catch((err: unknown) => this.deps.logger.warn({ err, runId }, 'basket run not advanced; the sweep will retry'));
+    }
+    return orderIds.map(() => undefined);
   }
 
   /** Periodic safety net: advance every run in flight whose current phase has ended. */

@@ -2,13 +2,13 @@ import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { Db, Tx } from '../../db/client.js';
 import { fills, holds, ledgerEntries, orders, outboxEvents, portfolios, positions } from '../../db/schema/index.js';
 import type { Clock } from '../../lib/clock.js';
-import { dec, fmt, toDb, Decimal } from '../../lib/decimal.js';
+import { dec, toDb } from '../../lib/decimal.js';
 import type { BrokerFill } from '../../brokers/broker.js';
 import { appendEvents, lockPortfolio, outboxRows, storedEvents, type NewEvent, type OutboxRelay, type StoredEvent } from '../../events/outbox.js';
 import { UnrecoverableJobError } from '../../jobs/queue.js';
 import type { Metrics } from '../../server/metrics.js';
-import { statusAfterFill, type OrderStatus } from './order.state.js';
-import { fillSnapshot, orderSnapshot, type OrderRow } from './order.snapshot.js';
+import { orderSnapshot, type OrderRow } from './order.snapshot.js';
+import { checkFill, fillEffects } from './fill-math.js';
 
 /** Applies one broker execution to the books: the heart of apply-fill. */
 export class FillApplier {
@@ -101,13 +101,9 @@ export class FillApplier {
     acknowledgedAs?: string,
   ): Promise<{ order: OrderRow; events: StoredEvent[] } | null> {
     const orderId = o0.id;
-    const qty = dec(f.quantity);
-    const price = dec(f.price);
-    const fee = dec(f.fee);
     const pid = o0.portfolioId;
     // Two round trips, each a pipeline of statements: read and lock everything, then write everything.
     // The portfolio lock is first in the pipeline, so it is taken before anything else is touched.
-    let o: OrderRow;
     const [[p], [fill], [o1], [pos], [hold], [held]] = await Promise.all([
       tx.select().from(portfolios).where(eq(portfolios.id, pid)).for('update'),
       tx
@@ -116,9 +112,9 @@ export class FillApplier {
           orderId,
           portfolioId: pid,
           brokerFillId: f.brokerFillId,
-          quantity: toDb(qty),
-          price: toDb(price),
-          fee: toDb(fee),
+          quantity: toDb(f.quantity),
+          price: toDb(f.price),
+          fee: toDb(f.fee),
           executedAt: new Date(f.executedAt),
           createdAt: now,
         })
@@ -136,80 +132,18 @@ export class FillApplier {
         .from(holds)
         .where(and(eq(holds.portfolioId, pid), eq(holds.kind, 'CASH'), isNull(holds.releasedAt))),
     ]);
-    o = o1;
+    let o: OrderRow = o1;
     if (!p || !fill) return null; // no portfolio, or this fill was applied already (a replay)
     // The acknowledgement folded in: the order is locked (FOR UPDATE above), so its status is current.
     if (acknowledgedAs !== undefined && o.status !== 'SUBMITTING') return null;
     const acked: OrderRow | null = acknowledgedAs === undefined ? null : { ...o, status: 'OPEN', brokerOrderId: acknowledgedAs, updatedAt: now };
     if (acked) o = acked;
 
-    // The order: filled quantity, average price, fees, status.
-    const filledBefore = dec(o.filledQuantity);
-    const filled = filledBefore.add(qty);
-    if (filled.gt(o.quantity)) throw new UnrecoverableJobError(`fill ${f.brokerFillId} overfills order ${orderId}`);
-    const complete = filled.eq(o.quantity);
-    const status = statusAfterFill(o.status as OrderStatus, { isComplete: complete });
-    const avg = dec(o.averageFillPrice ?? 0).mul(filledBefore).add(price.mul(qty)).div(filled).toDecimalPlaces(8);
-    const orderSet = {
-      filledQuantity: toDb(filled),
-      averageFillPrice: toDb(avg),
-      feesPaid: toDb(dec(o.feesPaid).add(fee)),
-      status,
-      brokerOrderId: o.brokerOrderId ?? f.brokerOrderId,
-      updatedAt: now,
-      closedAt: complete ? now : null,
-    };
-    const order = { ...o, ...orderSet };
-
-    // Position: average cost on buys; realised P&L on sells (fees are ledger lines of their own).
-    const q0 = dec(pos?.quantity ?? 0);
-    const avg0 = dec(pos?.averageCost ?? 0);
-    let q1: Decimal;
-    let avg1 = avg0;
-    let realized = dec(pos?.realizedPnl ?? 0);
-    if (o.side === 'BUY') {
-      q1 = q0.add(qty);
-      avg1 = q0.mul(avg0).add(qty.mul(price)).div(q1).toDecimalPlaces(8);
-    } else {
-      q1 = q0.sub(qty);
-      realized = realized.add(price.sub(avg0).mul(qty));
-      if (q1.isZero()) avg1 = dec(0);
-    }
-    const posValues = { quantity: toDb(q1), averageCost: toDb(avg1), realizedPnl: toDb(realized), updatedAt: now };
-    const position = { portfolioId: pid, instrumentId: o.instrumentId, ...posValues };
-
-    // Cash: the trade and the fee, as ledger lines; the portfolio's cash moves by their sum.
-    const notional = qty.mul(price);
-    const lines = [
-      { kind: 'TRADE' as const, amount: o.side === 'BUY' ? notional.neg() : notional, description: `${o.side} ${fmt(qty)} @ ${fmt(price)}` },
-      { kind: 'FEE' as const, amount: fee.neg(), description: 'broker fee' },
-    ].filter((l) => !l.amount.isZero());
-    const delta = lines.reduce((acc, l) => acc.add(l.amount), dec(0));
-    const cash = dec(p.cash).add(delta);
-
-    // The hold: released in proportion to what filled; all of it once the order is complete.
-    let holdLeft: Decimal | null = null;
-    let cashReleased = dec(0);
-    if (hold) {
-      const amount = dec(hold.amount);
-      const remainingQty = dec(o.quantity).sub(filledBefore);
-      const release = complete
-        ? amount
-        : o.side === 'SELL'
-          ? Decimal.min(amount, qty)
-          : amount.mul(qty).div(remainingQty).toDecimalPlaces(8, Decimal.ROUND_DOWN);
-      holdLeft = amount.sub(release);
-      if (hold.kind === 'CASH') cashReleased = release;
-    }
-    const available = cash.sub(dec(held.total).sub(cashReleased));
-
-    const events: NewEvent[] = [
-      ...(acked ? [{ type: 'ORDER_UPDATED' as const, payload: { order: orderSnapshot(acked) } }] : []),
-      { type: 'FILL_RECEIVED', payload: { fill: fillSnapshot(fill), order: orderSnapshot(order) } },
-      { type: 'ORDER_UPDATED', payload: { order: orderSnapshot(order) } },
-      { type: 'POSITION_CHANGED', payload: { position: { ...position, updatedAt: now.toISOString() } } },
-      { type: 'BALANCE_CHANGED', payload: { cash: fmt(cash, 2), availableCash: fmt(available, 2), reason: 'FILL' } },
-    ];
+    const fx = fillEffects({ order: o, position: pos ?? null, cash: dec(p.cash), heldTotal: dec(held.total), hold: hold ?? null }, f, fill, now);
+    const { orderSet, position, lines, delta, holdLeft } = fx;
+    const posValues = { quantity: position.quantity, averageCost: position.averageCost, realizedPnl: position.realizedPnl, updatedAt: now };
+    const order = fx.order;
+    const events: NewEvent[] = [...(acked ? [{ type: 'ORDER_UPDATED' as const, payload: { order: orderSnapshot(acked) } }] : []), ...fx.events];
     const firstSeq = p.eventSequence + 1;
     const writes = await Promise.all([
       tx.update(orders).set(orderSet).where(eq(orders.id, orderId)),
@@ -237,21 +171,10 @@ export class FillApplier {
         .values(outboxRows(pid, firstSeq, events, now))
         .returning({ id: outboxEvents.id, sequence: outboxEvents.sequence }),
     ]);
-    return { order: order as OrderRow, events: storedEvents(pid, writes[5], events, now) };
+    return { order, events: storedEvents(pid, writes[5], events, now) };
   }
 }
 
 /** The acknowledgement could not be folded into the first fill's transaction. */
 class NotFoldable extends Error {}
 
-/**
- * An adapter is a trust boundary: a zero or negative quantity would shrink filledQuantity and the
- * position and credit cash (or divide by zero in the averages); a non-positive price is no trade.
- */
-function checkFill(orderId: string, f: BrokerFill): void {
-  const fq = dec(f.quantity);
-  const fp = dec(f.price);
-  if (!fq.isFinite() || fq.lte(0) || !fp.isFinite() || fp.lte(0) || !dec(f.fee).isFinite()) {
-    throw new UnrecoverableJobError(`fill ${f.brokerFillId} of order ${orderId} has a non-positive quantity or price`);
-  }
-}

@@ -25,6 +25,8 @@ import type { Metrics } from '../../server/metrics.js';
 import { FillApplier } from './fill-applier.js';
 import { OrderTransitions } from './order.transitions.js';
 import { SubmitBatcher } from './submit-batch.js';
+import { AckBatcher } from './ack-batch.js';
+import { GroupCommit } from '../../lib/group-commit.js';
 
 export interface OrderExecutionDeps {
   db: Db;
@@ -55,11 +57,13 @@ export class OrderExecutionService {
    */
   private readonly placing = new Map<string, BrokerFill[]>();
   private readonly submitting: SubmitBatcher;
+  private readonly acks: AckBatcher;
 
   constructor(private readonly deps: OrderExecutionDeps) {
     this.fills = new FillApplier(deps);
     this.transitions = new OrderTransitions(deps);
     this.submitting = new SubmitBatcher(deps);
+    this.acks = new AckBatcher({ ...deps, single: this.fills });
   }
 
   /**
@@ -82,6 +86,16 @@ export class OrderExecutionService {
     this.deps.logger.warn({ orderId, reason: err.message }, 'broker connection needs reconnecting; not retrying');
     throw new UnrecoverableJobError(`BROKER_AUTH_REQUIRED: ${err.message}`);
   }
+
+  /** The submit jobs running at once read their orders in one statement (group commit). */
+  private readonly loads = new GroupCommit<string, OrderRow | null>(
+    async (ids) => {
+      const rows = await this.deps.db.select().from(orders).where(inArray(orders.id, [...new Set(ids)]));
+      const byId = new Map(rows.map((r) => [r.id, r]));
+      return ids.map((id) => byId.get(id) ?? null);
+    },
+    { maxBatch: 256, maxInFlight: 2 },
+  );
 
   private async load(orderId: string): Promise<OrderRow | null> {
     const [o] = await this.deps.db.select().from(orders).where(eq(orders.id, orderId)).limit(1);
@@ -106,7 +120,7 @@ export class OrderExecutionService {
    * adopted if there, so the broker never receives it twice.
    */
   async submit(orderId: string, attempt: { attemptsMade: number; attempts: number }): Promise<void> {
-    let o = await this.load(orderId);
+    let o = await this.loads.push(orderId);
     if (!o) throw new UnrecoverableJobError(`order ${orderId} does not exist`);
     if (this.deps.pooled && (await this.deps.pooled.holdsOrder(o))) return; // sent in its window's parent
     const broker = this.deps.brokers.get(o.broker);
@@ -232,7 +246,7 @@ export class OrderExecutionService {
   private async acknowledge(seen: OrderRow, ack: BrokerOrder, opts: { adopted: boolean }, executions: BrokerFill[] = []): Promise<void> {
     const now = this.deps.clock.now();
     const orderId = seen.id;
-    const moved = seen.status === 'SUBMITTING' ? await this.fills.acknowledge(seen, ack.brokerOrderId, executions) : null;
+    const moved = seen.status === 'SUBMITTING' ? await this.acks.acknowledge(seen, ack.brokerOrderId, executions) : null;
     // Executions not written with the acknowledgement (it was not SUBMITTING, or one was applied
     // already) go the usual way, as jobs; replays are harmless.
     await this.enqueueFills(executions.splice(0));

@@ -1,0 +1,29 @@
+import { and, eq, inArray, sql } from 'drizzle-orm';
+import type { Db } from '../../db/client.js';
+import { basketRunOrders, basketRuns, orders } from '../../db/schema/index.js';
+import { TERMINAL_STATUSES } from '../orders/order.state.js';
+
+const ACTIVE = ['PLACING', 'SELLING', 'BUYING'] as const;
+const TERMINAL = sql.join(
+  [...TERMINAL_STATUSES].map((s) => sql`${s}`),
+  sql`, `,
+);
+
+/**
+ * The runs in flight, among those the given orders belong to, whose every order has ended: the only
+ * ones a nudge can move on. One statement for a whole batch of settled orders, so the job loop's
+ * bookkeeping does not read a run's orders again (and lock the run) after each of its fills.
+ */
+export async function runsReadyToAdvance(db: Db, orderIds: string[]): Promise<string[]> {
+  if (orderIds.length === 0) return [];
+  const runsOf = db.select({ runId: basketRunOrders.runId }).from(basketRunOrders).where(inArray(basketRunOrders.orderId, orderIds));
+  const rows = await db
+    .select({ runId: basketRunOrders.runId })
+    .from(basketRunOrders)
+    .innerJoin(orders, eq(orders.id, basketRunOrders.orderId))
+    .innerJoin(basketRuns, eq(basketRuns.id, basketRunOrders.runId))
+    .where(and(inArray(basketRunOrders.runId, runsOf), inArray(basketRuns.status, [...ACTIVE])))
+    .groupBy(basketRunOrders.runId)
+    .having(sql`bool_and(${orders.status}::text in (${TERMINAL}))`);
+  return rows.map((r) => r.runId);
+}
