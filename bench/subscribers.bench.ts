@@ -15,12 +15,16 @@
  * (bench/lib/sub-load.ts), ~2,500 sockets each. 11,000 sockets need `ulimit -n` above 11,000 for the api:
  * the npm script runs through bench/ulimit.sh, which raises the soft limit to the hard one.
  *
+ *   - api CPU per delivered message (µs): the server's cost per frame, the figure least distorted by other
+ *     load on a shared machine (latency is not: a starved api or load generator shows up as latency).
+ *
  * Options: --quotes=10000 --fills=1000 --symbols=50 --users=20 --duration=20 --tick-ms=1000
  *          --orders-per-s=5 --runtime=dist|tsx --no-build --no-baseline
+ *          --cpu-prof (api and worker write V8 CPU profiles; the api's hottest functions are printed)
  */
 import 'reflect-metadata';
 import { fork, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { requireEnv } from './lib/infra.js';
@@ -28,6 +32,7 @@ import { buildDist, type Runtime } from './lib/processes.js';
 import { GraphqlPath } from './lib/graphql-path.js';
 import { openSql } from './lib/verify.js';
 import { ms, sleep, summarize, table } from './lib/stats.js';
+import { summarizeProfile } from './lib/profile-summary.js';
 import type { ChildReport, ParentMessage, SubSpec } from './lib/sub-load.js';
 
 const TARGET_P99_MS = 250;
@@ -90,6 +95,8 @@ interface PhaseResult {
   rssBeforeMb: number;
   rssPeakMb: number;
   apiCpu: number;
+  /** api CPU µs per delivered message (quotes + fills) over the window */
+  cpuPerMessageUs: number;
   openS: number;
   errors: string[];
 }
@@ -143,7 +150,8 @@ async function phase(
       await sleep(1000 / o.ordersPerS);
     }
     await Promise.all(placing);
-    const apiCpu = (procStat(g.api.pid).cpuMs - cpu0) / (Date.now() - from);
+    const windowCpuMs = procStat(g.api.pid).cpuMs - cpu0;
+    const apiCpu = windowCpuMs / (Date.now() - from);
     await sleep(5000); // grace: what arrives within 5 s of the window's end still counts as delivered
     const reports = (await Promise.all(children.map((c) => c.ask<{ report: ChildReport }>({ kind: 'report' }, 'report')))).map((r) => r.report);
 
@@ -181,12 +189,13 @@ async function phase(
       rssBeforeMb: rssBefore,
       rssPeakMb: rssPeak,
       apiCpu,
+      cpuPerMessageUs: (windowCpuMs * 1000) / Math.max(1, quoteDelivered + fillDelivered),
       openS,
       errors: reports.flatMap((r) => r.errors).slice(0, 10),
     };
     console.log(
       `  ${label}: tick p50 ${ms(result.quoteLat.p50)} p99 ${ms(result.quoteLat.p99)}, quotes ${quoteDelivered}/${quoteExpected}, ` +
-        `fills ${fillDelivered}/${fillExpected} (p99 ${ms(result.fillLat.p99)}), api RSS peak ${rssPeak.toFixed(0)} MB, api CPU ${(apiCpu * 100).toFixed(0)}%`,
+        `fills ${fillDelivered}/${fillExpected} (p99 ${ms(result.fillLat.p99)}), api RSS peak ${rssPeak.toFixed(0)} MB, api CPU ${(apiCpu * 100).toFixed(0)}% (${result.cpuPerMessageUs.toFixed(0)} µs/message)`,
     );
     return result;
   } finally {
@@ -207,6 +216,9 @@ async function main(): Promise<void> {
   const ordersPerS = Number(option(argv, 'orders-per-s', '5'));
   const runtime = option(argv, 'runtime', 'dist') as Runtime;
   const baseline = !argv.includes('--no-baseline');
+  const cpuProf = argv.includes('--cpu-prof');
+  const profDir = path.join(HERE, '..', 'data', 'bench-subscribers-prof');
+  if (cpuProf) rmSync(profDir, { recursive: true, force: true });
   if (runtime === 'dist' && !argv.includes('--no-build')) buildDist();
   console.log(
     `bench:subscribers — ${quotes} quote + ${fills} fill subscribers on one api, ${nSymbols} symbols, tick ${tickMs} ms, ${ordersPerS} orders/s, ${durationMs / 1000} s window, runtime ${runtime}`,
@@ -217,7 +229,7 @@ async function main(): Promise<void> {
     workerConcurrency: 16,
     poolSize: 10,
     tickMs,
-    nodeArgs: [],
+    nodeArgs: cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [],
     logLevel: 'warn',
     // Caps stay on; raised so one bench user may hold its share of 11,000 subscriptions.
     extraEnv: { MAX_SUBSCRIPTIONS_PER_USER: String(Math.ceil((quotes + fills) / users) + 50) },
@@ -249,6 +261,7 @@ async function main(): Promise<void> {
       `${r.fillDelivered}/${r.fillExpected}`,
       `${r.rssBeforeMb.toFixed(0)} → ${r.rssPeakMb.toFixed(0)} MB`,
       `${(r.apiCpu * 100).toFixed(0)}%`,
+      `${r.cpuPerMessageUs.toFixed(0)} µs`,
       (r.quoteLat.p99 / base.quoteLat.p99).toFixed(2),
     ]);
     const full = results[results.length - 1];
@@ -257,7 +270,7 @@ async function main(): Promise<void> {
       [
         '',
         '=== bench:subscribers ===',
-        table(['phase (quote + fill subs)', 'tick p50', 'tick p99', 'quotes recv/expected', 'dups', 'fill p50', 'fill p99', 'fills recv/expected', 'api RSS', 'api CPU', 'p99 vs baseline'], rows),
+        table(['phase (quote + fill subs)', 'tick p50', 'tick p99', 'quotes recv/expected', 'dups', 'fill p50', 'fill p99', 'fills recv/expected', 'api RSS', 'api CPU', 'api CPU/msg', 'p99 vs baseline'], rows),
         '',
         `target p99 tick-to-client <= ${TARGET_P99_MS} ms: ${full.quoteLat.p99 <= TARGET_P99_MS ? 'PASS' : 'MISS'} (${ms(full.quoteLat.p99)})`,
         `target api RSS <= ${TARGET_RSS_MB} MB: ${full.rssPeakMb <= TARGET_RSS_MB ? 'PASS' : 'MISS'} (${full.rssPeakMb.toFixed(0)} MB peak)`,
@@ -272,8 +285,13 @@ async function main(): Promise<void> {
     failed = true;
     console.error(err);
   } finally {
+    const apiPid = g.api?.pid;
     await g.stop();
     await g.cleanUp().catch((err: unknown) => console.error('cleanup failed:', err));
+    if (cpuProf && existsSync(profDir)) {
+      for (const f of readdirSync(profDir).filter((f) => f.includes(`.${apiPid}.`)))
+        console.log(`\nCPU profile of the api (${f}):\n${summarizeProfile(path.join(profDir, f), 20)}`);
+    }
   }
   process.exit(failed ? 1 : 0);
 }

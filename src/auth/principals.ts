@@ -11,6 +11,14 @@ import type { OidcVerifier } from './oidc.js';
  * database, so a role change takes effect on the next request.
  */
 export class PrincipalResolver {
+  /**
+   * Role lookups in flight by user: requests of one user arriving together share one query (a dashboard
+   * fires several at once). Nothing is kept after the query answers, so a role change takes effect on
+   * the next request (at most one lookup's round trip later: one that began before the change answers
+   * the requests that joined it).
+   */
+  private readonly roles = new Map<string, Promise<{ role: Principal['role'] } | undefined>>();
+
   constructor(
     private readonly deps: { db: Db; accessTokens: AccessTokens; apiKeys: ApiKeyService; oidc?: OidcVerifier | null },
   ) {}
@@ -22,8 +30,24 @@ export class PrincipalResolver {
     if (oidc?.claims(token)) return oidc.authenticate(token);
     const p = await this.deps.accessTokens.verify(token);
     if (!p) return null;
-    const [u] = await this.deps.db.select({ role: users.role }).from(users).where(eq(users.id, p.userId)).limit(1);
+    const u = await this.roleOf(p.userId);
     // Keep the token's login id and expiry: sockets close on them (4401, 4403).
     return u ? { ...p, role: u.role, via: 'token' } : null;
+  }
+
+  private roleOf(userId: string): Promise<{ role: Principal['role'] } | undefined> {
+    let q = this.roles.get(userId);
+    if (!q) {
+      q = (async () => {
+        try {
+          const [u] = await this.deps.db.select({ role: users.role }).from(users).where(eq(users.id, userId)).limit(1);
+          return u;
+        } finally {
+          this.roles.delete(userId);
+        }
+      })();
+      this.roles.set(userId, q);
+    }
+    return q;
   }
 }

@@ -22,10 +22,22 @@ export type ApiKeyScope = 'READ' | 'TRADE';
 const ISSUER = 'tradegraph';
 const AUDIENCE = 'tradegraph-api';
 
+/** Verified tokens kept, at most (oldest dropped first). */
+const VERIFIED_CACHE_SIZE = 10_000;
+
 export class AccessTokens {
+  /**
+   * Tokens whose signature and claims were verified, until they expire: a dashboard sends the same
+   * token on every request, and an HMAC check plus claim parsing per request is the largest fixed cost
+   * of a small read. A token is immutable, so a cached verdict is the same verdict; expiry is checked
+   * on every use. Only valid tokens are kept (a flood of bad ones cannot evict them wholesale).
+   */
+  private readonly verified = new Map<string, Principal>();
+
   constructor(
     private readonly secret: Uint8Array,
     private readonly ttlSeconds: number,
+    private readonly now: () => number = Date.now,
   ) {}
 
   async sign(p: Principal): Promise<string> {
@@ -41,6 +53,22 @@ export class AccessTokens {
 
   /** The principal, or null for any invalid, expired or tampered token (callers decide the error). */
   async verify(token: string): Promise<Principal | null> {
+    const hit = this.verified.get(token);
+    if (hit) {
+      if (hit.expiresAtMs !== undefined && hit.expiresAtMs > this.now()) return { ...hit };
+      this.verified.delete(token);
+      return null;
+    }
+    const p = await this.verifyOnce(token);
+    // Only tokens with an expiry are cached (ours always have one).
+    if (p && p.expiresAtMs !== undefined) {
+      if (this.verified.size >= VERIFIED_CACHE_SIZE) this.verified.delete(this.verified.keys().next().value!);
+      this.verified.set(token, p);
+    }
+    return p ? { ...p } : null;
+  }
+
+  private async verifyOnce(token: string): Promise<Principal | null> {
     try {
       const { payload } = await jwtVerify(token, this.secret, { issuer: ISSUER, audience: AUDIENCE, algorithms: ['HS256'] });
       const role = payload.role;

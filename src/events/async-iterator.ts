@@ -27,6 +27,12 @@ export interface AsyncIteratorOptions {
 export interface SubscriptionIterator<T> extends AsyncIterableIterator<T> {
   /** Resolves once `subscribe` resolved (the subscription is live); rejects if it failed. */
   readonly ready: Promise<void>;
+  /**
+   * Push mode: from now on every value goes straight to `sink` (the buffered ones first, in order),
+   * with no promise per value; `next()` then only settles when the iterator ends. For consumers that
+   * fan one event out to many subscribers (src/server/frame-fanout.ts). Call it at most once.
+   */
+  divert(sink: (value: T) => void): void;
 }
 
 /**
@@ -48,6 +54,7 @@ export function toAsyncIterator<T>(
   /** An error to hand to the next `next()` call, once. */
   let failure: { error: unknown } | undefined;
   let unsubscribe: (() => Promise<void>) | undefined;
+  let sink: ((value: T) => void) | undefined;
 
   const settleDone = (): void => {
     for (const p of pullers.splice(0)) p.resolve({ value: undefined, done: true });
@@ -77,6 +84,10 @@ export function toAsyncIterator<T>(
 
   const push = (value: T): void => {
     if (finished) return;
+    if (sink) {
+      sink(value);
+      return;
+    }
     const puller = pullers.shift();
     if (puller) {
       puller.resolve({ value, done: false });
@@ -111,6 +122,11 @@ export function toAsyncIterator<T>(
 
   const iterator: SubscriptionIterator<T> = {
     ready,
+    divert(to: (value: T) => void): void {
+      if (sink) throw new Error('divert() was already called');
+      sink = to;
+      for (const v of buffer.splice(0)) if (!finished) to(v);
+    },
     next(): Promise<IteratorResult<T>> {
       if (buffer.length > 0) return Promise.resolve({ value: buffer.shift() as T, done: false });
       if (failure) {

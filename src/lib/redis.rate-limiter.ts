@@ -54,7 +54,12 @@ export class RedisRateLimiter implements RateLimiter {
       this.redis = opts.connection;
       this.ownsConnection = false;
     } else {
-      this.redis = typeof opts.connection === 'string' ? new Redis(opts.connection) : new Redis(opts.connection);
+      // Auto-pipelining: the checks of requests arriving together (every request passes the door)
+      // go to Redis in one write instead of one each; each still runs as its own atomic script.
+      this.redis =
+        typeof opts.connection === 'string'
+          ? new Redis(opts.connection, { enableAutoPipelining: true })
+          : new Redis({ enableAutoPipelining: true, ...opts.connection });
       this.ownsConnection = true;
     }
   }

@@ -19,7 +19,7 @@ import { WatchlistItemResolver, WatchlistResolver } from '../resolvers/watchlist
 import { PeopleResolver, PortfolioProfileResolver } from '../resolvers/people.resolver.js';
 import { ApiKeyResolver } from '../resolvers/api-key.resolver.js';
 import { AuditResolver } from '../resolvers/audit.resolver.js';
-import { mutationScopeGuard } from '../auth/scope.middleware.js';
+import { guardMutationScopes } from '../auth/scope.middleware.js';
 import { ProposalResolver } from '../resolvers/proposal.resolver.js';
 import { NotificationResolver, WebhookResolver } from '../resolvers/notification.resolver.js';
 import { BrokerResolver } from '../resolvers/broker.resolver.js';
@@ -27,7 +27,7 @@ import { OrderPooledFieldsResolver, ParentOrderResolver, PooledAccountResolver, 
 
 /** The one GraphQL schema, built from the type-graphql classes. */
 export async function buildAppSchema(): Promise<GraphQLSchema> {
-  return buildSchema({
+  const schema = await buildSchema({
     resolvers: [
       AuthResolver,
       UserResolver,
@@ -70,7 +70,6 @@ export async function buildAppSchema(): Promise<GraphQLSchema> {
       ReconciliationLineResolver,
       OrderPooledFieldsResolver,
     ],
-    globalMiddlewares: [mutationScopeGuard],
     validate: false,
     // Every subscription supplies its own `subscribe` (outbox replay + our PubSub port); type-graphql
     // still insists on a pubSub object, so give it one that says so if anything ever reaches it.
@@ -84,4 +83,6 @@ export async function buildAppSchema(): Promise<GraphQLSchema> {
     },
     emitSchemaFile: false,
   });
+  // The READ-scope guard on root Mutation fields only (not a global middleware: see scope.middleware.ts).
+  return guardMutationScopes(schema);
 }

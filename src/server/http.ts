@@ -4,7 +4,7 @@ import express, { type RequestHandler } from 'express';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { expressMiddleware } from '@as-integrations/express5';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
 import type { Config } from '../config.js';
 import type { Logger } from '../lib/logger.js';
@@ -79,6 +79,8 @@ export async function startHttpServer(deps: HttpServerDeps): Promise<RunningHttp
       inputGuardPlugin(config) as ApolloServerPlugin<GqlContext>,
       ApolloServerPluginDrainHttpServer({ httpServer }) as ApolloServerPlugin<GqlContext>,
       ApolloServerPluginLandingPageDisabled() as ApolloServerPlugin<GqlContext>,
+      // No cache hints are used; Apollo's default cache-control plugin would wrap every field resolver.
+      ApolloServerPluginCacheControlDisabled() as ApolloServerPlugin<GqlContext>,
       {
         async serverWillStart() {
           return {

@@ -10,6 +10,7 @@ import {
   type ExecutionResult,
   type FieldNode,
 } from 'graphql';
+import { closeFrameSink, frameSinkOf, SharedFrame, type FrameSink } from './frame-fanout.js';
 
 /**
  * Subscription root fields whose events are the same object for every subscriber of a key (the quote
@@ -24,6 +25,8 @@ type Result = ExecutionResult | Promise<ExecutionResult>;
 /** Per event object: results by selection key. Weak, so an event's results go when the event does. */
 const results = new WeakMap<object, Map<string, Result>>();
 const printed = new WeakMap<object, string>();
+/** Per event object: the socket frames by selection key (the direct path, frame-fanout.ts). */
+const frames = new WeakMap<object, Map<string, SharedFrame>>();
 
 /** The shared root field of a one-field subscription operation, if it is one. */
 function sharedField(args: ExecutionArgs): FieldNode | null {
@@ -73,6 +76,28 @@ function executeShared(args: ExecutionArgs, event: unknown, key: string): Result
   return r;
 }
 
+/** Hand `event` to a socket subscriber: executed and serialised once per selection, then written as bytes. */
+function deliverShared(args: ExecutionArgs, event: unknown, key: string, sink: FrameSink): void {
+  if (typeof event !== 'object' || event === null) {
+    new SharedFrame(execute({ ...args, rootValue: event }), sink.formatError).deliver(sink);
+    return;
+  }
+  let byKey = frames.get(event);
+  if (!byKey) frames.set(event, (byKey = new Map()));
+  let f = byKey.get(key);
+  if (!f) byKey.set(key, (f = new SharedFrame(execute({ ...args, rootValue: event }), sink.formatError)));
+  f.deliver(sink);
+}
+
+/** A source stream that can hand its events to a callback instead of being pulled (events/async-iterator.ts). */
+interface Divertible {
+  divert(sink: (value: unknown) => void): void;
+}
+
+function divertible(it: AsyncIterator<unknown>): it is AsyncIterator<unknown> & Divertible {
+  return typeof (it as Partial<Divertible>).divert === 'function';
+}
+
 /**
  * graphql-ws's `subscribe`: `graphql.subscribe` for every operation, except one-field subscriptions of a
  * {@link SHARED_ROOT_FIELDS} field, whose events are mapped through {@link executeShared}. The source
@@ -87,6 +112,32 @@ export async function sharedSubscribe(
   if (!(Symbol.asyncIterator in source)) return source; // errors before the stream (bad input, auth)
   const key = selectionKey(args, field);
   const it = source[Symbol.asyncIterator]();
+  const sink = frameSinkOf(args.contextValue);
+  if (sink && divertible(it)) {
+    // Direct path: events go from the fan-out to the socket with no promise per subscriber per event.
+    // graphql-ws still holds an iterator (to end it on `complete` or close); its next() settles only
+    // when the stream ends, so graphql-ws then sends `complete` as usual.
+    it.divert((event) => deliverShared(args, event, key, sink));
+    const direct: AsyncIterableIterator<ExecutionResult> = {
+      [Symbol.asyncIterator]: () => direct,
+      async next() {
+        const r = await it.next();
+        if (r.done) closeFrameSink(sink);
+        return r.done ? r : { value: await executeShared(args, r.value, key), done: false };
+      },
+      async return() {
+        closeFrameSink(sink);
+        await it.return?.();
+        return { value: undefined, done: true };
+      },
+      async throw(err: unknown) {
+        closeFrameSink(sink);
+        await it.return?.();
+        throw err;
+      },
+    };
+    return direct;
+  }
   const mapped: AsyncIterableIterator<ExecutionResult> = {
     [Symbol.asyncIterator]: () => mapped,
     async next() {

@@ -19,6 +19,8 @@ import { SocketCloseCode, type SocketSessions } from './socket-sessions.js';
 import { introspectionRules } from './exposure.js';
 import { UnauthenticatedError } from '../errors.js';
 import { sharedSubscribe } from './shared-execution.js';
+import { attachFrameSink } from './frame-fanout.js';
+import { ValidatedDocuments } from './validated-documents.js';
 
 type SocketExtra = {
   socket: WebSocket;
@@ -51,6 +53,11 @@ export function attachGraphqlWs(opts: {
   const { schema, services, logger, metrics, config, formatError, door, sessions } = opts;
   const wss = new WebSocketServer({ server: opts.httpServer, path: '/graphql', maxPayload: 64 * 1024 });
   const rules = [...specifiedRules, ...armorFor(config).protect().validationRules, ...introspectionRules(config)];
+  // Parsed and validated once per operation text: 10,000 subscribers of one query share one AST.
+  const documents = new ValidatedDocuments((query) => {
+    const document = parse(query, { maxTokens: config.limits.maxTokens });
+    return { document, errors: validate(schema, document, rules) };
+  });
   const refuse = (err: unknown): readonly GraphQLError[] => {
     if (err instanceof DomainError) return [new GraphQLError(err.message, { originalError: err })];
     throw err;
@@ -100,14 +107,14 @@ export function attachGraphqlWs(opts: {
         } catch (err) {
           return refuse(err);
         }
-        let document;
+        let parsed;
         try {
-          document = parse(payload.query, { maxTokens: config.limits.maxTokens });
+          parsed = documents.get(payload.query);
         } catch (err) {
           return [err instanceof GraphQLError ? err : new GraphQLError('Could not parse the operation')];
         }
-        const errors = validate(schema, document, rules);
-        if (errors.length) return errors;
+        if (parsed.errors.length) return [...parsed.errors];
+        const document = parsed.document;
         const op = getOperationAST(document, payload.operationName);
         if (!op) return [new GraphQLError('Operation not found', { extensions: { code: ErrorCode.BAD_USER_INPUT } })];
         // A revoked API key stops at once: every new operation on its socket re-checks it.
@@ -133,6 +140,8 @@ export function attachGraphqlWs(opts: {
             return (loaders ??= createLoaders(services));
           },
         };
+        // Shared quote events skip graphql-ws's per-subscriber send path (frame-fanout.ts).
+        if (op.operation === 'subscription') attachFrameSink(contextValue, { socket: ctx.extra.socket, id, formatError });
         return { schema, document, operationName: payload.operationName, variableValues: payload.variables, contextValue };
       },
       onComplete: (ctx, id) => {

@@ -7,6 +7,7 @@ import type { Clock } from '../../lib/clock.js';
 import { Decimal, ZERO, dec } from '../../lib/decimal.js';
 import type { InstrumentService } from '../instrument.service.js';
 import type { PortfolioService } from '../portfolio.service.js';
+import { isUuid } from '../people/access.policy.js';
 import { computePerformance, type BenchmarkClose, type PerformanceResult, type ValuePoint } from './metrics.js';
 import { resolveWindow, type PerformanceRangeName } from './range.js';
 import { addDays, dayOf, dayStart, type Day } from './valuation.js';
@@ -36,11 +37,15 @@ export class PerformanceService {
   ) {}
 
   async portfolio(viewer: Principal, portfolioId: string, args: PerformanceArgs): Promise<PerformanceResult> {
-    await this.deps.portfolios.get(viewer, portfolioId);
     // History older than the stored valuations (never valued, or traded before the daily job ran):
-    // build the missing days now from the ledger, fills, imports and candles.
+    // build the missing days now from the ledger, fills, imports and candles. The access check and
+    // these two reads run together (one round trip, not two); nothing is returned unless access passes.
     const repo = this.deps.valuations.repo;
-    const [stored, activity] = await Promise.all([repo.firstDay([portfolioId]), repo.firstActivityDay(portfolioId)]);
+    if (!isUuid(portfolioId)) throw new NotFoundError('Portfolio', portfolioId);
+    const firsts = Promise.all([repo.firstDay([portfolioId]), repo.firstActivityDay(portfolioId)]);
+    firsts.catch(() => undefined); // awaited below; marked handled in case the access check throws first
+    await this.deps.portfolios.get(viewer, portfolioId);
+    const [stored, activity] = await firsts;
     let first = stored;
     if (activity !== null && (first === null || activity < first)) {
       await this.deps.valuations.backfill(portfolioId);

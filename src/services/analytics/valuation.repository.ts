@@ -108,11 +108,17 @@ export class ValuationRepository {
   /** Valuations of portfolios between two days inclusive, oldest first (value and flow only). */
   async range(portfolioIds: string[], from: Day, to: Day): Promise<{ portfolioId: string; day: string; value: string; netFlow: string }[]> {
     if (portfolioIds.length === 0) return [];
-    return this.db
-      .select({ portfolioId: portfolioValuations.portfolioId, day: portfolioValuations.day, value: portfolioValuations.value, netFlow: portfolioValuations.netFlow })
-      .from(portfolioValuations)
-      .where(and(inArray(portfolioValuations.portfolioId, portfolioIds), gte(portfolioValuations.day, from), lte(portfolioValuations.day, to)))
-      .orderBy(asc(portfolioValuations.day));
+    // Plain SQL and text columns: 2,600 rows for ten years, mapped by neither drizzle nor the driver.
+    const ids = sql.join(
+      portfolioIds.map((id) => sql`${id}::uuid`),
+      sql`, `,
+    );
+    const res = await this.db.execute(sql`
+      select portfolio_id::text as "portfolioId", to_char(day, 'YYYY-MM-DD') as day, value::text as value, net_flow::text as "netFlow"
+      from ${portfolioValuations}
+      where portfolio_id in (${ids}) and day >= ${from}::date and day <= ${to}::date
+      order by day`);
+    return rowsOf(res);
   }
 
   /** The last valuation day before `day` among the portfolios, or null. */

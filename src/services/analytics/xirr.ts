@@ -151,6 +151,9 @@ export function xirr(flows: readonly CashFlow[], guess = 0.1): XirrResult {
   let prevR = Number.NaN;
   let prevF = Number.NaN;
   for (const r of SCAN) {
+    // The scan rises: every root still to be found lies at or above the lower end of its bracket. Once
+    // that is as far from the guess as the best root so far, none can be closer (ties keep the first).
+    if (best && (Number.isNaN(prevR) ? r : prevR) - guess >= Math.abs(best.rate - guess)) break;
     const f = npv(r, p);
     if (!Number.isFinite(f)) {
       prevR = Number.NaN;
