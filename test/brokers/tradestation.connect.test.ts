@@ -134,6 +134,18 @@ describe.each(modes())('TradeStation connection and USD trading (%s)', { timeout
     }
   });
 
+  it('a lost acknowledgement: the retried submission adopts the order TradeStation made, so one order fills once', async () => {
+    const u = await newUser(server);
+    const c = await connect(u.token, 'L7');
+    const pid = await usdPortfolio(u.token, c.connectionId);
+    fake.loseNextAck = true;
+    const order = await placeOrder(server, u.token, { portfolioId: pid, symbol: 'MSFT', side: 'BUY', type: 'MARKET', quantity: '4' });
+    const done = await waitForStatus(server, u.token, order.id, ['FILLED'], 30_000);
+    expect(fake.orderIds(c.clientId)).toEqual([done.brokerOrderId]);
+    expect(fake.requests.filter((r) => r.method === 'POST' && r.path === '/v3/orderexecution/orders' && r.json?.AccountID === c.accountId)).toHaveLength(1);
+    expect(done.filledQuantity).toMatch(/^4(\.0+)?$/);
+  });
+
   it('finds a fill whose push was lost by polling the order list', async () => {
     const u = await newUser(server);
     const c = await connect(u.token, 'C3');

@@ -49,7 +49,10 @@ export class ChunkedJsonStream {
         const target = await this.o.open();
         if (this.closed) break;
         this.abort = new AbortController();
-        const res = await fetch(target.url, { headers: { Accept: 'application/vnd.tradestation.streams.v2+json', ...target.headers }, signal: this.abort.signal });
+        const abort = this.abort;
+        // No answer (headers) within the idle limit either: give up on this attempt.
+        const answer = setTimeout(() => abort.abort(), this.o.idleMs ?? 30_000);
+        const res = await fetch(target.url, { headers: { Accept: 'application/vnd.tradestation.streams.v2+json', ...target.headers }, signal: abort.signal }).finally(() => clearTimeout(answer));
         this.connects++;
         if (!res.ok || !res.body) {
           reason = `HTTP ${res.status}`;
