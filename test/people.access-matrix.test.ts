@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from './support/server.js';
 import { modes } from './support/env.js';
 import { parse, type OperationDefinitionNode } from 'graphql';
-import { collect, gql, waitFor, wsClient } from './support/gql.js';
-import { adminEmail, setupFirm } from './support/people.js';
+import { collect, gql, newUser, waitFor, wsClient } from './support/gql.js';
+import { adminEmail, assign, setupFirm } from './support/people.js';
 import { ACTORS, READERS, ROWS, expectedRefusal, type Actor, type Fixture, type MatrixRow } from './support/access-matrix.js';
 import { ANGEL, buildFixture } from './support/access-matrix.fixture.js';
 import { AngelOneFake } from './brokers/fakes/angelone.js';
@@ -88,6 +88,38 @@ describe.each(modes())('the access matrix (%s)', (mode) => {
       await client.dispose();
     }
   }
+
+  it("never shows a client the advisor's other clients: the owner stays hidden from a sibling client", async () => {
+    const sibling = await newUser(server, 'sibling');
+    await assign(server, firm.admin, sibling.id, firm.advisorA.id);
+    const mine = await gql(server, `{ me { advisor { id email } } }`, {}, sibling.token);
+    expect(mine.data?.me.advisor.id).toBe(firm.advisorA.id);
+    for (const [doc, vars] of [
+      [`{ me { advisor { clients { email portfolios { name } } } } }`, {}],
+      [`query($id:ID!){ smallcase(id:$id){ owner { clients { email } } } }`, { id: fx.smallcaseId }],
+      [`{ users { edges { node { email } } } }`, {}],
+    ] as const) {
+      const r = await gql(server, doc, vars, sibling.token);
+      expect(r.errors?.[0]?.extensions?.code, doc).toBe('FORBIDDEN');
+      assertNoLeak({ name: 'sibling', kind: 'query', doc, allowed: [], public: true }, 'otherClient', vars, r);
+    }
+  });
+
+  it('answers a failed sign-in with nothing of the user it names', async () => {
+    const failures = [
+      [`mutation($e:String!){ login(email:$e, password:"not-the-password"){ accessToken } }`, { e: firm.owner.email }, 'INVALID_CREDENTIALS'],
+      [`mutation { refreshToken(refreshToken:"not-a-token"){ accessToken } }`, {}, 'INVALID_TOKEN'],
+      [`mutation($e:String!){ register(email:$e, password:"correct-horse-battery"){ accessToken } }`, { e: firm.owner.email }, 'EMAIL_TAKEN'],
+    ] as const;
+    for (const [doc, vars, code] of failures) {
+      const r = await gql(server, doc, vars);
+      expect(r.errors?.[0]?.extensions?.code, doc).toBe(code);
+      expect(r.data == null || Object.values(r.data).every((v) => v === null)).toBe(true);
+      const text = JSON.stringify(r);
+      for (const secret of [firm.owner.id, secretName]) expect(text).not.toContain(secret);
+    }
+    expect((await gql(server, `mutation { logout(refreshToken:"not-a-token") }`)).data?.logout).toBe(true);
+  });
 
   for (const row of ROWS) {
     for (const actor of ACTORS) {
