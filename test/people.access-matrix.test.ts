@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, type ExpectStatic } from 'vitest';
 import { startTestServer, type TestServer } from './support/server.js';
 import { modes } from './support/env.js';
 import { parse, type OperationDefinitionNode } from 'graphql';
-import { collect, gql, waitFor, wsClient } from './support/gql.js';
-import { adminEmail, setupFirm } from './support/people.js';
+import { collect, gql, newUser, waitFor, wsClient } from './support/gql.js';
+import { adminEmail, assign, setupFirm } from './support/people.js';
 import { ACTORS, READERS, ROWS, expectedRefusal, type Actor, type Fixture, type MatrixRow } from './support/access-matrix.js';
 import { ANGEL, buildFixture } from './support/access-matrix.fixture.js';
 import { AngelOneFake } from './brokers/fakes/angelone.js';
@@ -61,11 +61,11 @@ describe.each(modes())('the access matrix (%s)', (mode) => {
    * Nothing of the owner reaches a caller who may not read it (anyone, on a public row): not the email,
    * the id, or the names of the owner's things. What the caller sent (an id to look up) is not a leak.
    */
-  function assertNoLeak(row: MatrixRow, actor: Actor, vars: Record<string, unknown>, body: unknown) {
+  function assertNoLeak(row: MatrixRow, actor: Actor, vars: Record<string, unknown>, body: unknown, check: ExpectStatic = expect) {
     if (READERS.includes(actor) && !row.public) return;
     const text = JSON.stringify(body);
     const sent = JSON.stringify(vars);
-    for (const secret of [firm.owner.email, firm.owner.id, secretName]) if (!sent.includes(secret)) expect(text, `${actor} saw ${secret}`).not.toContain(secret);
+    for (const secret of [firm.owner.email, firm.owner.id, secretName]) if (!sent.includes(secret)) check(text, `${actor} saw ${secret}`).not.toContain(secret);
   }
 
   async function runHttp(row: MatrixRow, actor: Actor, vars: Record<string, unknown>) {
@@ -89,14 +89,48 @@ describe.each(modes())('the access matrix (%s)', (mode) => {
     }
   }
 
+  it("never shows a client the advisor's other clients: the owner stays hidden from a sibling client", async () => {
+    const sibling = await newUser(server, 'sibling');
+    await assign(server, firm.admin, sibling.id, firm.advisorA.id);
+    const mine = await gql(server, `{ me { advisor { id email } } }`, {}, sibling.token);
+    expect(mine.data?.me.advisor.id).toBe(firm.advisorA.id);
+    for (const [doc, vars] of [
+      [`{ me { advisor { clients { email portfolios { name } } } } }`, {}],
+      [`query($id:ID!){ smallcase(id:$id){ owner { clients { email } } } }`, { id: fx.smallcaseId }],
+      [`{ users { edges { node { email } } } }`, {}],
+    ] as const) {
+      const r = await gql(server, doc, vars, sibling.token);
+      expect(r.errors?.[0]?.extensions?.code, doc).toBe('FORBIDDEN');
+      assertNoLeak({ name: 'sibling', kind: 'query', doc, allowed: [], public: true }, 'otherClient', vars, r);
+    }
+  });
+
+  it('answers a failed sign-in with nothing of the user it names', async () => {
+    const failures = [
+      [`mutation($e:String!){ login(email:$e, password:"not-the-password"){ accessToken } }`, { e: firm.owner.email }, 'INVALID_CREDENTIALS'],
+      [`mutation { refreshToken(refreshToken:"not-a-token"){ accessToken } }`, {}, 'INVALID_TOKEN'],
+      [`mutation($e:String!){ register(email:$e, password:"correct-horse-battery"){ accessToken } }`, { e: firm.owner.email }, 'EMAIL_TAKEN'],
+    ] as const;
+    for (const [doc, vars, code] of failures) {
+      const r = await gql(server, doc, vars);
+      expect(r.errors?.[0]?.extensions?.code, doc).toBe(code);
+      expect(r.data == null || Object.values(r.data).every((v) => v === null)).toBe(true);
+      const text = JSON.stringify(r);
+      for (const secret of [firm.owner.id, secretName]) expect(text).not.toContain(secret);
+    }
+    expect((await gql(server, `mutation { logout(refreshToken:"not-a-token") }`)).data?.logout).toBe(true);
+  });
+
   for (const row of ROWS) {
     for (const actor of ACTORS) {
       const allowed = row.allowed.includes(actor);
-      it(`${row.kind} ${row.name} × ${actor} → ${allowed ? 'allowed' : `refused (${expectedRefusal(row, actor)})`}`, async () => {
+      // Reads share the owner's objects and change nothing: a row's callers run side by side.
+      const test = row.kind === 'mutation' ? it : it.concurrent;
+      test(`${row.kind} ${row.name} × ${actor} → ${allowed ? 'allowed' : `refused (${expectedRefusal(row, actor)})`}`, async ({ expect }) => {
         const vars = (await row.vars?.(fx, actor)) ?? {};
         if (row.kind === 'subscription') {
           const r = await runSocket(row, actor, vars);
-          assertNoLeak(row, actor, vars, r);
+          assertNoLeak(row, actor, vars, r, expect);
           if (allowed) {
             expect(r.errors).toEqual([]);
             if (row.expectEvent) expect(r.items.length).toBeGreaterThan(0);
@@ -110,7 +144,7 @@ describe.each(modes())('the access matrix (%s)', (mode) => {
           return;
         }
         const r = await runHttp(row, actor, vars);
-        assertNoLeak(row, actor, vars, r);
+        assertNoLeak(row, actor, vars, r, expect);
         if (allowed) {
           expect(r.errors, JSON.stringify(r.errors)).toBeUndefined();
         } else {

@@ -95,7 +95,9 @@ export async function buildFixture(server: TestServer, firm: Firm, secretName: s
   const screenerId = (await q(`mutation($n:String!){ createScreener(input:{ name:$n, kind:TOP_GAINERS, universe:{ symbols:["TCS","INFY"] } }){ id } }`, { n: `${secretName}-scr` })).createScreener.id as string;
   const pooledAccountId = (await q(`mutation($n:String!){ createPooledAccount(name:$n, broker:"paper"){ id } }`, { n: unique() }, firm.admin.token)).createPooledAccount.id as string;
 
+  let person: ReturnType<typeof newUser> | undefined;
   return {
+    person: () => (person ??= newUser(server, 'matrix')),
     ownerId: owner.id,
     advisorId: firm.advisorA.id,
     watchlistId: await watchlist(`${secretName}-wl`),

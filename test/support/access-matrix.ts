@@ -39,6 +39,8 @@ export interface Fixture {
   signalId: string;
   connectionId: string;
   pooledAccountId: string;
+  /** One user of their own (not the owner), made on first use: signing in as them consumes nothing. */
+  person(): Promise<{ email: string; password: string; refreshToken: string; id: string }>;
   /** Make something fresh for one caller (an order to cancel, a proposal to decide...). */
   fresh: {
     order(): Promise<string>;
@@ -187,7 +189,7 @@ export const ROWS: MatrixRow[] = [
   { name: 'addToWatchlist', kind: 'mutation', doc: `mutation($id:ID!){ addToWatchlist(watchlistId:$id, symbol:"INFY"){ id } }`, vars: (f) => ({ id: f.watchlistId }), allowed: ['owner', 'tradeKey'], forbidden: ['admin'] },
 
   // ── sign-in: callable without signing in, on a user of the row's own (never the owner's data)
-  { name: 'login', kind: 'mutation', doc: `mutation($e:String!,$p:String!){ login(email:$e, password:$p){ accessToken user { id email } } }`, vars: async (f) => { const u = await f.fresh.person(); return { e: u.email, p: u.password }; }, allowed: ANYONE, public: true },
+  { name: 'login', kind: 'mutation', doc: `mutation($e:String!,$p:String!){ login(email:$e, password:$p){ accessToken user { id email } } }`, vars: async (f) => { const u = await f.person(); return { e: u.email, p: u.password }; }, allowed: ANYONE, public: true },
   { name: 'register', kind: 'mutation', doc: `mutation($e:String!){ register(email:$e, password:"correct-horse-battery"){ accessToken user { id email role } } }`, vars: (f) => ({ e: `${f.unique()}@matrix.example` }), allowed: ANYONE, public: true },
   { name: 'refreshToken', kind: 'mutation', doc: `mutation($r:String!){ refreshToken(refreshToken:$r){ accessToken user { id email } } }`, vars: async (f) => ({ r: (await f.fresh.person()).refreshToken }), allowed: ANYONE, public: true },
   { name: 'logout', kind: 'mutation', doc: `mutation($r:String!){ logout(refreshToken:$r) }`, vars: async (f) => ({ r: (await f.fresh.person()).refreshToken }), allowed: ANYONE, public: true },
