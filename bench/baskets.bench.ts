@@ -172,8 +172,9 @@ async function main(): Promise<void> {
         table(
           ['', 'single orders', 'basket runs', 'ratio', 'target'],
           [
-            ['orders placed / s', rate(singlePlaced), rate(basketPlaced), `${ratioPlaced.toFixed(1)}×`, `≥ ${TARGET_RATIO}× ${ratioPlaced >= TARGET_RATIO ? 'PASS' : 'MISS'}`],
-            ['orders filled / s (end to end)', rate(singleEnd), rate(basketEnd), `${ratioEnd.toFixed(1)}×`, ''],
+            ['orders placed / s', rate(singlePlaced), rate(basketPlaced), `${ratioPlaced.toFixed(1)}×`, ''],
+            // Issue 8's target is end to end: from the first investment to every run COMPLETED.
+            ['orders filled / s (end to end)', rate(singleEnd), rate(basketEnd), `${ratioEnd.toFixed(1)}×`, `≥ ${TARGET_RATIO}× ${ratioEnd >= TARGET_RATIO ? 'PASS' : 'MISS'}`],
           ],
         ),
     );
