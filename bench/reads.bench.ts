@@ -13,13 +13,20 @@
  * be read as a fraction of what the server does with no data at all.
  *
  * Options: --duration=10 --concurrency=32 --runtime=dist|tsx --no-build
+ *          --cpu-prof (api and worker write V8 CPU profiles; the api's hottest functions are printed)
  */
 import 'reflect-metadata';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { requireEnv } from './lib/infra.js';
 import { buildDist, type Runtime } from './lib/processes.js';
 import { GraphqlPath } from './lib/graphql-path.js';
 import { openSql, waitAllFilled } from './lib/verify.js';
 import { ms, sleep, summarize, table } from './lib/stats.js';
+import { summarizeProfile } from './lib/profile-summary.js';
+
+const PROF_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'data', 'bench-reads-prof');
 
 const TARGETS: Record<string, { rps?: number; p99?: number }> = { me: { rps: 1000 }, full: { rps: 300, p99: 150 } };
 
@@ -33,8 +40,11 @@ const PORTFOLIO = `query($p: ID!) { portfolio(id: $p) { id cash availableCash ma
 const FULL = `query($p: ID!) { portfolio(id: $p) { id cash availableCash marketValue positions { quantity averageCost marketValue unrealizedPnl instrument { symbol name exchange } }
   orders(first: 20) { edges { node { id status side quantity filledQuantity averageFillPrice instrument { symbol name } fills { quantity price fee executedAt } } } } } }`;
 
+/** The api runs as in production, where /metrics needs a token (or a port of its own). */
+const METRICS_TOKEN = 'bench-reads-metrics-token-0000';
+
 async function statements(apiUrl: string): Promise<number> {
-  const text = await (await fetch(`${apiUrl}/metrics`)).text();
+  const text = await (await fetch(`${apiUrl}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text();
   const m = /^db_statements_total(?:\{[^}]*\})? (\d+(?:\.\d+)?)/m.exec(text);
   if (!m) throw new Error('the api exposes no db_statements_total');
   return Number(m[1]);
@@ -49,7 +59,10 @@ async function main(): Promise<void> {
   if (runtime === 'dist' && !argv.includes('--no-build')) buildDist();
   console.log(`bench:reads — ${concurrency} closed-loop clients, ${durationMs / 1000} s per shape, runtime ${runtime}`);
 
-  const g = new GraphqlPath(env, { runtime, users: 1, workerConcurrency: 16, poolSize: 10, tickMs: 500, nodeArgs: [], logLevel: 'warn' });
+  const cpuProf = argv.includes('--cpu-prof');
+  if (cpuProf) rmSync(PROF_DIR, { recursive: true, force: true });
+  const nodeArgs = cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${PROF_DIR}`] : [];
+  const g = new GraphqlPath(env, { runtime, users: 1, workerConcurrency: 16, poolSize: 10, tickMs: 500, nodeArgs, logLevel: 'warn', extraEnv: { METRICS_TOKEN } });
   const sql0 = { end: async () => {} } as { end: () => Promise<void> };
   let sql = sql0 as ReturnType<typeof openSql> | typeof sql0;
   let failed = false;
@@ -133,9 +146,14 @@ async function main(): Promise<void> {
     failed = true;
     console.error(err);
   } finally {
+    const apiPid = g.api?.pid;
     await sql.end();
     await g.stop();
     await g.cleanUp().catch((err: unknown) => console.error('cleanup failed:', err));
+    if (cpuProf && existsSync(PROF_DIR)) {
+      for (const f of readdirSync(PROF_DIR).filter((f) => f.includes(`.${apiPid}.`)))
+        console.log(`\nCPU profile of the api (${f}):\n${summarizeProfile(path.join(PROF_DIR, f), 25)}`);
+    }
   }
   process.exit(failed ? 1 : 0);
 }

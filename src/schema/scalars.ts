@@ -23,6 +23,29 @@ export function canonical(d: Decimal): string {
   return d.decimalPlaces() < 2 ? d.toFixed(2) : d.toFixed();
 }
 
+/**
+ * {@link canonical} of plain decimal text (`-?\d+(\.\d+)?`), by one pass over the characters instead
+ * of a Decimal per value: every money field of every response goes through here (a portfolio page
+ * serialises a few hundred). Same result as `canonical(new Decimal(text))`.
+ */
+export function canonicalText(text: string): string {
+  const neg = text.charCodeAt(0) === 45;
+  const dot = text.indexOf('.');
+  const intEnd = dot < 0 ? text.length : dot;
+  let i = neg ? 1 : 0;
+  while (i < intEnd - 1 && text.charCodeAt(i) === 48) i++;
+  const int = text.slice(i, intEnd);
+  let frac = '';
+  if (dot >= 0) {
+    let end = text.length;
+    while (end > dot + 1 && text.charCodeAt(end - 1) === 48) end--;
+    frac = text.slice(dot + 1, end);
+  }
+  if (frac.length < 2) frac = frac.padEnd(2, '0');
+  const zero = int === '0' && /^0*$/.test(frac);
+  return `${neg && !zero ? '-' : ''}${int}.${frac}`;
+}
+
 function parseDecimal(value: unknown): string {
   // Strings are the contract. Integers are accepted too (exact); floats are refused, they are not exact.
   if (typeof value === 'number' && Number.isSafeInteger(value)) return String(value);
@@ -38,7 +61,7 @@ export const DecimalScalar = new GraphQLScalarType<string, string>({
   description: 'An exact decimal number as a string, e.g. "1234.50". Money, prices and quantities are never floats.',
   serialize(value) {
     if (value instanceof Decimal) return canonical(value);
-    if (typeof value === 'string' && DECIMAL_OUT.test(value)) return canonical(new Decimal(value));
+    if (typeof value === 'string' && DECIMAL_OUT.test(value)) return canonicalText(value);
     if (typeof value === 'number' && Number.isSafeInteger(value)) return canonical(new Decimal(value));
     throw new GraphQLError('Decimal cannot represent a non-decimal value');
   },

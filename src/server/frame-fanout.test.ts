@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { buildSchema, parse, type ExecutionResult } from 'graphql';
 import { WebSocketServer, WebSocket } from 'ws';
 import { toAsyncIterator } from '../events/async-iterator.js';
-import { attachFrameSink, textFrame, write } from './frame-fanout.js';
+import { attachFrameSink, textFrame, write, type FrameSink } from './frame-fanout.js';
 import { sharedSubscribe } from './shared-execution.js';
 
 /** A real ws server and client pair: what the server side writes is what the client reads. */
@@ -103,7 +103,7 @@ describe('frame fan-out (quote subscriptions written straight to their sockets)'
   it('builds frames a ws client reads, at every length encoding (7-bit, 16-bit, 64-bit)', async () => {
     const p = await socketPair();
     closers.push(() => (p.client.close(), p.wss.close()));
-    const sink = { socket: p.server, id: '1', formatError: (e: never) => e };
+    const sink: FrameSink = { socket: p.server, id: '1', formatError: (e) => e };
     const texts = [10, 125, 126, 300, 65_535, 65_536, 70_000].map((n) => JSON.stringify({ s: 'x'.repeat(n) }));
     for (const t of texts) write(sink, { message: Buffer.from(t), frame: textFrame(Buffer.from(t)) });
     await until(() => p.received.length === texts.length);

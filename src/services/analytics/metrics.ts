@@ -217,15 +217,17 @@ export function computePerformance(input: MetricsInput): PerformanceResult {
   const rfDaily = rf / TRADING_DAYS_PER_YEAR;
   const returns = dailyReturns(points);
 
-  // TWR index and drawdown
-  const series: SeriesPoint[] = [];
+  // TWR index and drawdown (numbers here; the chart series is formatted only if someone reads it)
+  const n = points.length;
+  const twrIndex = new Float64Array(n);
+  const drawdown = new Float64Array(n);
   let index = 1;
   let peak = 1;
   let peakAt = 0;
   let maxDd = 0;
   let ddFrom = -1;
   let ddTo = -1;
-  for (let i = 0; i < points.length; i++) {
+  for (let i = 0; i < n; i++) {
     const r = returns[i];
     if (r !== null && r !== undefined) index *= 1 + r;
     if (index > peak) {
@@ -238,15 +240,18 @@ export function computePerformance(input: MetricsInput): PerformanceResult {
       ddFrom = peakAt;
       ddTo = i;
     }
-    const p = points[i]!;
-    series.push({
+    twrIndex[i] = index;
+    drawdown[i] = Math.min(dd, 0);
+  }
+  let series: SeriesPoint[] | undefined;
+  const buildSeries = (): SeriesPoint[] =>
+    (series ??= points.map((p, i) => ({
       time: p.time,
       value: text(p.value),
       netFlow: i === 0 || isZero(p.netFlow) ? '0' : text(p.netFlow!),
-      twrIndex: index,
-      drawdown: Math.min(dd, 0),
-    });
-  }
+      twrIndex: twrIndex[i]!,
+      drawdown: drawdown[i]!,
+    })));
 
   // money
   const start = dec(points[0]!.value);
@@ -372,7 +377,10 @@ export function computePerformance(input: MetricsInput): PerformanceResult {
       trades,
       exposure,
     },
-    series,
+    // Built on first read: a metrics-only answer never formats 2,600 points.
+    get series() {
+      return buildSeries();
+    },
     returns,
     benchmarkReturn,
   };

@@ -94,12 +94,15 @@ export class PerformanceService {
     // The stored series and today's live value are independent reads: run them together.
     const stored = (async () => {
       const baseDay = window.from ? await repo.lastDayBefore(portfolioIds, window.from) : null;
-      const rows = await repo.range(portfolioIds, baseDay ?? first ?? today, window.to);
-      return { baseDay, rows };
+      const from = baseDay ?? first ?? today;
+      // One portfolio (the common case): its points packed in one row; several: rows summed by day.
+      let points: ValuePoint[];
+      if (portfolioIds.length === 1) points = await repo.series(portfolioIds[0]!, from, window.to);
+      else points = sumByDay(portfolioIds, await repo.range(portfolioIds, from, window.to));
+      return { baseDay, points };
     })();
     const livePromise = window.to === today && portfolioIds.length > 0 ? this.liveValue(portfolioIds, today) : Promise.resolve(null);
-    const [{ baseDay, rows }, live] = await Promise.all([stored, livePromise]);
-    const points = sumByDay(portfolioIds, rows);
+    const [{ baseDay, points }, live] = await Promise.all([stored, livePromise]);
     // No close before the window: the series starts from nothing the day before the first valuation.
     if (!baseDay && points.length > 0) points.unshift({ time: dayStart(addDays(dayOf(points[0]!.time), -1)), value: '0', netFlow: '0' });
     {

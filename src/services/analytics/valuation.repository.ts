@@ -4,6 +4,8 @@ import { candles, fills, importedActivities, ledgerEntries, orders, portfolioVal
 import { toDb } from '../../lib/decimal.js';
 import { addDays, dayOf, dayStart, type CashEvent, type DailyClose, type Day, type TradeEvent, type ValuationRow } from './valuation.js';
 
+const DAY_MS = 86_400_000;
+
 export type StoredValuation = typeof portfolioValuations.$inferSelect;
 
 /** Every read and write of valuations and of the history they are built from. */
@@ -119,6 +121,25 @@ export class ValuationRepository {
       where portfolio_id in (${ids}) and day >= ${from}::date and day <= ${to}::date
       order by day`);
     return rowsOf(res);
+  }
+
+  /**
+   * One portfolio's valuations from `from` to `to` as chart-ready points, read as ONE row: Postgres packs
+   * "epochDay:value:netFlow" per day into a string, so ten years (2,600 days) cost one DataRow to decode
+   * and a split, not 2,600 row objects; the day comes as a day number, so no date text is parsed either.
+   */
+  async series(portfolioId: string, from: Day, to: Day): Promise<{ time: Date; value: string; netFlow: string }[]> {
+    const res = await this.db.execute(sql`
+      select string_agg((day - date '1970-01-01')::text || ':' || value::text || ':' || net_flow::text, ',' order by day) as s
+      from ${portfolioValuations}
+      where portfolio_id = ${portfolioId}::uuid and day >= ${from}::date and day <= ${to}::date`);
+    const packed = rowsOf<{ s: string | null }>(res)[0]?.s;
+    if (!packed) return [];
+    return packed.split(',').map((line) => {
+      const a = line.indexOf(':');
+      const b = line.indexOf(':', a + 1);
+      return { time: new Date(Number(line.slice(0, a)) * DAY_MS), value: line.slice(a + 1, b), netFlow: line.slice(b + 1) };
+    });
   }
 
   /** The last valuation day before `day` among the portfolios, or null. */
