@@ -26,7 +26,17 @@ const PARALLEL_PARENTS = 4;
  */
 export class PooledWindowService {
   constructor(
-    private readonly deps: { db: Db; clock: Clock; logger: Logger; relay: OutboxRelay; instruments: InstrumentService; repo: PooledRepository; driver: ParentDriver },
+    private readonly deps: {
+      db: Db;
+      clock: Clock;
+      logger: Logger;
+      relay: OutboxRelay;
+      instruments: InstrumentService;
+      repo: PooledRepository;
+      driver: ParentDriver;
+      /** Early close at this many member orders waiting in a window (0 or absent: on time only). */
+      maxWindowOrders?: number;
+    },
   ) {}
 
   /** The scheduled close: every account whose window boundary has passed closes the window that ended. */
@@ -40,6 +50,21 @@ export class PooledWindowService {
     // Parents a dead worker left between placement and allocation are driven again.
     for (const id of await this.deps.repo.stalledParents(new Date(now.getTime() - 5_000))) await this.deps.driver.drive(id);
     return parents;
+  }
+
+  /**
+   * Early close: a member's order has joined `accountId`'s window (the order loop's submit step found it
+   * a member's); when the window now holds `maxWindowOrders` orders it closes at once, without waiting
+   * for its boundary. Concurrent joins may each try: the claim is guarded, so each child joins one parent.
+   */
+  async orderJoined(accountId: string): Promise<string[]> {
+    const max = this.deps.maxWindowOrders ?? 0;
+    if (max <= 0) return [];
+    if ((await this.deps.repo.pendingCount(accountId)) < max) return [];
+    const account = await this.deps.repo.account(accountId);
+    if (!account) return [];
+    const now = this.deps.clock.now();
+    return this.close(account, now, `size:${now.toISOString()}`);
   }
 
   /**
