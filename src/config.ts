@@ -85,6 +85,8 @@ const EnvSchema = z.object({
   POOLED_TICK_MS: z.coerce.number().int().min(50).default(250),
   /** How often pooled accounts are reconciled with their members (admins notified of differences). */
   POOLED_RECONCILE_MS: z.coerce.number().int().min(100).default(60_000),
+  /** Early close: a pooled account's window closes at once when it holds this many member orders (0 = only on time). */
+  POOLED_WINDOW_MAX_ORDERS: z.coerce.number().int().min(0).default(0),
   // People: roles, API keys, OIDC, notifications
   ADMIN_EMAIL: z.string().email().optional(),
   OIDC_ISSUER: z.string().url().optional(),
@@ -197,7 +199,7 @@ export interface Config {
   outboxRetentionHours: number;
   baskets: { minTicket: Record<string, string>; sweepMs: number };
   /** Pooled accounts: the window job's period. */
-  pooled: { tickMs: number; reconcileMs: number };
+  pooled: { tickMs: number; reconcileMs: number; maxWindowOrders: number };
   limits: {
     maxDepth: number;
     maxCost: number;
@@ -317,7 +319,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     sessions: { mode: e.MARKET_SESSIONS, holidays: e.MARKET_HOLIDAYS_FILE ? loadHolidays(e.MARKET_HOLIDAYS_FILE) : {} },
     outboxRetentionHours: e.OUTBOX_RETENTION_HOURS,
     baskets: { minTicket: Object.fromEntries(e.BASKET_MIN_TICKET.split(',').map((p) => p.split(':') as [string, string])), sweepMs: e.BASKET_SWEEP_MS },
-    pooled: { tickMs: e.POOLED_TICK_MS, reconcileMs: e.POOLED_RECONCILE_MS },
+    pooled: { tickMs: e.POOLED_TICK_MS, reconcileMs: e.POOLED_RECONCILE_MS, maxWindowOrders: e.POOLED_WINDOW_MAX_ORDERS },
     limits: {
       maxDepth: e.MAX_QUERY_DEPTH,
       maxCost: e.MAX_QUERY_COST,

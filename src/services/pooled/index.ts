@@ -33,6 +33,8 @@ export function createPooled(deps: {
   /** Admin alerts of reconciliation differences (built later than this; hence a getter). */
   notifier?: () => NotifierPort | undefined;
   reconcileMs?: number;
+  /** Early close at this many member orders in a window (0 or absent: on time only). */
+  maxWindowOrders?: number;
 }): PooledServices {
   const repo = new PooledRepository(deps.db);
   const logger = deps.logger.child({ part: 'pooled' });

@@ -1,6 +1,6 @@
-import { and, asc, eq, inArray } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import type { Db, Tx } from '../../db/client.js';
-import { orders, pooledAllocations, pooledParentFills, pooledParentOrders, portfolios } from '../../db/schema/index.js';
+import { pooledAllocations, pooledParentFills, pooledParentOrders } from '../../db/schema/index.js';
 import type { Clock } from '../../lib/clock.js';
 import type { Logger } from '../../lib/logger.js';
 import type { RateLimiter } from '../../lib/rate-limiter.js';
@@ -8,7 +8,7 @@ import { dec, toDb, type Decimal } from '../../lib/decimal.js';
 import { BrokerRejectedError, type BrokerAdapter, type BrokerFill } from '../../brokers/broker.js';
 import type { BrokerRegistry } from '../../brokers/registry.js';
 import type { OutboxRelay, StoredEvent } from '../../events/outbox.js';
-import { FillApplier } from '../orders/fill-applier.js';
+import { BatchFillApplier } from './batch-fill.js';
 import { OrderTransitions } from '../orders/order.transitions.js';
 import { isTerminal, type OrderStatus } from '../orders/order.state.js';
 import { allocateFee, allocateQuantity } from './allocation.js';
@@ -31,17 +31,46 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * price, and end the children that can get no more.
  */
 export class ParentDriver {
-  private readonly fills: FillApplier;
+  private readonly batch = new BatchFillApplier();
   private readonly transitions: OrderTransitions;
 
   constructor(
     private readonly deps: { db: Db; clock: Clock; logger: Logger; relay: OutboxRelay; rateLimiter: RateLimiter; brokers: BrokerRegistry; repo: PooledRepository },
   ) {
-    this.fills = new FillApplier(deps);
     this.transitions = new OrderTransitions(deps);
   }
 
-  async drive(parentId: string): Promise<void> {
+  private readonly running = new Map<string, Promise<void>>();
+  private readonly again = new Set<string>();
+
+  /**
+   * Drive a parent; calls for a parent this process is driving already join that run (which goes once
+   * more after it, for what the broker reported meanwhile), so broker events, the window close and the
+   * sweep do not each replay the same steps against one another's locks. Other processes' drives are
+   * harmless (every step is guarded), only slower.
+   */
+  drive(parentId: string): Promise<void> {
+    const running = this.running.get(parentId);
+    if (running) {
+      this.again.add(parentId);
+      return running;
+    }
+    const run = (async () => {
+      try {
+        do {
+          this.again.delete(parentId);
+          await this.driveOnce(parentId);
+        } while (this.again.has(parentId));
+      } finally {
+        this.running.delete(parentId);
+        this.again.delete(parentId);
+      }
+    })();
+    this.running.set(parentId, run);
+    return run;
+  }
+
+  private async driveOnce(parentId: string): Promise<void> {
     let p = await this.deps.repo.parent(parentId);
     if (!p) return;
     const account = await this.deps.repo.account(p.pooledAccountId);
@@ -151,32 +180,26 @@ export class ParentDriver {
     now: Date,
   ): Promise<StoredEvent[]> {
     if (quantity.isZero()) return [];
-    // Locked in portfolio id order (as placement does), then read again under the lock.
-    const pids = [...new Set(kids.map((k) => k.portfolioId))].sort();
-    await tx.select({ id: portfolios.id }).from(portfolios).where(inArray(portfolios.id, pids)).orderBy(asc(portfolios.id)).for('update');
-    const live = kids.length ? await tx.select().from(orders).where(inArray(orders.id, kids.map((k) => k.id))) : [];
-    const claims = live
+    // Locked in portfolio id order (as placement does), then everything read once under the locks.
+    const state = await this.batch.load(tx, kids.map((k) => k.portfolioId), kids.map((k) => k.id));
+    const claims = [...state.orders.values()]
       .filter((k) => !isTerminal(k.status as OrderStatus))
       .map((k) => ({ id: k.id, remaining: dec(k.quantity).sub(k.filledQuantity), seq: k.createdAt.getTime(), row: k }))
-      .filter((c) => c.remaining.gt(0));
+      .filter((c) => c.remaining.gt(0))
+      .sort((a, b) => a.seq - b.seq || (a.id < b.id ? -1 : 1));
     const qty = allocateQuantity(quantity, lotSize, claims);
     const shares = claims.filter((c) => qty.get(c.id)!.gt(0)).map((c) => ({ id: c.id, quantity: qty.get(c.id)!, seq: c.seq }));
     const fees = allocateFee(fee, MINOR_UNIT, shares);
-    const events: StoredEvent[] = [];
-    for (const c of claims) {
-      const q = qty.get(c.id)!;
-      if (q.isZero()) continue;
-      const childFee = fees.get(c.id)!;
-      await tx.insert(pooledAllocations).values({ parentId: p.id, parentFillKey: key, childOrderId: c.id, quantity: toDb(q), price: toDb(price), fee: toDb(childFee), createdAt: now });
-      const r = await this.fills.applyInTx(
-        tx,
-        c.row,
-        { brokerFillId: `${p.id}:${key}`, brokerOrderId, clientOrderId: c.id, quantity: toDb(q), price: toDb(price), fee: toDb(childFee), executedAt: now.toISOString() },
-        now,
-      );
-      if (r) events.push(...r.events);
-    }
-    return events;
+    // The allocation rows (the record that this parent fill reached these children), then every child's
+    // fill in a few multi-row statements: one transaction for the whole parent fill.
+    const rows = shares.map((c) => ({ parentId: p.id, parentFillKey: key, childOrderId: c.id, quantity: toDb(c.quantity), price: toDb(price), fee: toDb(fees.get(c.id)!), createdAt: now }));
+    for (let i = 0; i < rows.length; i += 1000) await tx.insert(pooledAllocations).values(rows.slice(i, i + 1000));
+    return this.batch.apply(
+      tx,
+      state,
+      shares.map((c) => ({ orderId: c.id, brokerFillId: `${p.id}:${key}`, brokerOrderId, quantity: c.quantity, price, fee: fees.get(c.id)!, executedAt: now })),
+      now,
+    );
   }
 
   /**

@@ -106,13 +106,17 @@ export class PooledAccountService {
 
   /** Order-loop hook (submit-order): true for a member's order, which waits for its window instead. */
   async holdsOrder(o: Pick<OrderRow, 'portfolioId'>): Promise<boolean> {
-    return (await this.accountOf(o.portfolioId)) !== null;
+    const account = await this.accountOf(o.portfolioId);
+    if (account === null) return false;
+    // The order joined its window: the window may now be full (early close, POOLED_WINDOW_MAX_ORDERS).
+    await this.deps.window?.().orderJoined(account);
+    return true;
   }
 
   /** Order-loop hook (cancel): a child a parent has claimed is at the broker in the parent; refuse. */
   async assertCancelable(o: Pick<OrderRow, 'id' | 'portfolioId' | 'status'>): Promise<void> {
     if (o.status === 'PENDING' || isTerminal(o.status as OrderStatus)) return;
-    if (!(await this.holdsOrder(o))) return;
+    if ((await this.accountOf(o.portfolioId)) === null) return;
     if (await this.deps.repo.parentOfChild(o.id)) throw new InvalidOrderStateError(o.status, 'cancel a pooled order whose window has closed:');
   }
 

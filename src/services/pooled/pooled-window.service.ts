@@ -5,12 +5,16 @@ import { isUniqueViolation } from '../../db/errors.js';
 import type { Clock } from '../../lib/clock.js';
 import type { Logger } from '../../lib/logger.js';
 import { dec, toDb, type Decimal } from '../../lib/decimal.js';
-import { appendEvents, type OutboxRelay, type StoredEvent } from '../../events/outbox.js';
+import { type OutboxRelay, type StoredEvent } from '../../events/outbox.js';
 import type { InstrumentService } from '../instrument.service.js';
 import { orderSnapshot } from '../orders/order.snapshot.js';
 import { groupBy, net } from './netting.js';
+import { appendEventsMany } from './batch-fill.js';
 import type { PooledRepository, PooledAccountRow } from './pooled.repository.js';
 import type { ParentDriver } from './parent-driver.service.js';
+
+/** Parents of one window driven at once. */
+const PARALLEL_PARENTS = 4;
 
 /**
  * Closing an aggregation window: claim the members' PENDING market orders (PENDING → SUBMITTING, guarded,
@@ -22,7 +26,17 @@ import type { ParentDriver } from './parent-driver.service.js';
  */
 export class PooledWindowService {
   constructor(
-    private readonly deps: { db: Db; clock: Clock; logger: Logger; relay: OutboxRelay; instruments: InstrumentService; repo: PooledRepository; driver: ParentDriver },
+    private readonly deps: {
+      db: Db;
+      clock: Clock;
+      logger: Logger;
+      relay: OutboxRelay;
+      instruments: InstrumentService;
+      repo: PooledRepository;
+      driver: ParentDriver;
+      /** Early close at this many member orders waiting in a window (0 or absent: on time only). */
+      maxWindowOrders?: number;
+    },
   ) {}
 
   /** The scheduled close: every account whose window boundary has passed closes the window that ended. */
@@ -36,6 +50,21 @@ export class PooledWindowService {
     // Parents a dead worker left between placement and allocation are driven again.
     for (const id of await this.deps.repo.stalledParents(new Date(now.getTime() - 5_000))) await this.deps.driver.drive(id);
     return parents;
+  }
+
+  /**
+   * Early close: a member's order has joined `accountId`'s window (the order loop's submit step found it
+   * a member's); when the window now holds `maxWindowOrders` orders it closes at once, without waiting
+   * for its boundary. Concurrent joins may each try: the claim is guarded, so each child joins one parent.
+   */
+  async orderJoined(accountId: string): Promise<string[]> {
+    const max = this.deps.maxWindowOrders ?? 0;
+    if (max <= 0) return [];
+    if ((await this.deps.repo.pendingCount(accountId)) < max) return [];
+    const account = await this.deps.repo.account(accountId);
+    if (!account) return [];
+    const now = this.deps.clock.now();
+    return this.close(account, now, `size:${now.toISOString()}`);
   }
 
   /**
@@ -87,11 +116,9 @@ export class PooledWindowService {
         const parents = await tx.insert(pooledParentOrders).values(parentRows).returning();
         const parentOf = new Map(parents.map((p) => [p.instrumentId, p.id]));
         await tx.insert(pooledChildren).values(moved.map((o) => ({ orderId: o.id, parentId: parentOf.get(o.instrumentId)! })));
-        const events: StoredEvent[] = [];
-        for (const [pid, kids] of groupBy(moved, (o) => o.portfolioId)) {
-          events.push(...(await appendEvents(tx, pid, kids.map((o) => ({ type: 'ORDER_UPDATED' as const, payload: { order: orderSnapshot(o) } })), now)));
-        }
-        return { parentIds: parents.map((p) => p.id), events };
+        // Every member's ORDER_UPDATED events in two multi-row statements (sequences per portfolio, gap-free).
+        const perPortfolio = new Map([...groupBy(moved, (o) => o.portfolioId)].map(([pid, kids]) => [pid, kids.map((o) => ({ type: 'ORDER_UPDATED' as const, payload: { order: orderSnapshot(o) } }))]));
+        return { parentIds: parents.map((p) => p.id), events: await appendEventsMany(tx, perPortfolio, now) };
       });
     } catch (err) {
       // The same window closed concurrently by another worker: its children stay for the next window.
@@ -99,11 +126,16 @@ export class PooledWindowService {
       throw err;
     }
     await this.deps.relay.published(claimed.events);
-    for (const id of claimed.parentIds) {
-      // The claim is committed: a broker failure here leaves the parent to its broker events' jobs and
-      // to the sweep of stalled parents (closeDueWindows), which adopt it at the broker by client order id.
-      await this.deps.driver.drive(id).catch((err: unknown) => this.deps.logger.warn({ err, parentId: id }, 'pooled parent not driven yet; the sweep retries'));
-    }
+    // The claim is committed: a broker failure here leaves the parent to its broker events' jobs and
+    // to the sweep of stalled parents (closeDueWindows), which adopt it at the broker by client order id.
+    // Parents are driven side by side (a few at a time): one's broker round trips overlap another's writes.
+    const queue = [...claimed.parentIds];
+    const lane = async () => {
+      for (let id = queue.shift(); id; id = queue.shift()) {
+        await this.deps.driver.drive(id).catch((err: unknown) => this.deps.logger.warn({ err, parentId: id }, 'pooled parent not driven yet; the sweep retries'));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(PARALLEL_PARENTS, queue.length) }, lane));
     return claimed.parentIds;
   }
 

@@ -111,6 +111,16 @@ export class PooledRepository {
       .then((rows) => rows.map((r) => r.o));
   }
 
+  /** How many PENDING market orders of an account's members wait for the window (early close). */
+  async pendingCount(accountId: string): Promise<number> {
+    const [r] = await this.db
+      .select({ n: sql<number>`count(*)::int` })
+      .from(orders)
+      .innerJoin(pooledMembers, eq(pooledMembers.portfolioId, orders.portfolioId))
+      .where(and(eq(pooledMembers.pooledAccountId, accountId), eq(orders.status, 'PENDING'), eq(orders.type, 'MARKET')));
+    return Number(r?.n ?? 0);
+  }
+
   /** Parents with children still waiting (SUBMITTING or PARTIALLY_FILLED) since before `olderThan`: a dead worker's. */
   async stalledParents(olderThan: Date): Promise<string[]> {
     const rows = await this.db

@@ -1,0 +1,88 @@
+/**
+ * A pooled account's window around its edges, as members see it: the window closes at once when it
+ * holds POOLED_WINDOW_MAX_ORDERS orders (a day-long window, closed by size alone), and a parent the
+ * broker rejects ends every child REJECTED with the broker's reason, its hold released and its cash
+ * untouched.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer, type TestServer } from './support/server.js';
+import { modes } from './support/env.js';
+import { must, newUser, sleep } from './support/gql.js';
+import { getOrder, placeOrder, portfolioState, waitForQuote, waitForStatus } from './support/trading.js';
+import { adminEmail, registerAdmin, type Person } from './support/people.js';
+import type { PaperBroker } from '../src/brokers/paper/paper.broker.js';
+
+describe.each(modes())('a pooled window’s edges: early close by size, a rejected parent (%s)', (mode) => {
+  let server: TestServer;
+  let admin: Person;
+
+  const account = async () =>
+    (
+      await must<{ createPooledAccount: { id: string } }>(
+        server,
+        `mutation($n:String!){ createPooledAccount(name:$n, broker:"paper", windowMs:86400000){ id } }`,
+        { n: `life-${mode}-${Date.now()}-${Math.random()}` },
+        admin.token,
+      )
+    ).createPooledAccount.id;
+  const member = async (accountId: string) => {
+    const person = await newUser(server, 'life');
+    const p = await must<{ createPortfolio: { id: string } }>(server, `mutation($a:ID){ createPortfolio(name:"pooled", pooledAccountId:$a){ id } }`, { a: accountId }, person.token);
+    await must(server, `mutation($p:ID!){ deposit(portfolioId:$p, amount:"1000000"){ id } }`, { p: p.createPortfolio.id }, person.token);
+    return { person, portfolioId: p.createPortfolio.id };
+  };
+
+  beforeAll(async () => {
+    server = await startTestServer({ mode, env: { ADMIN_EMAIL: adminEmail(), POOLED_WINDOW_MAX_ORDERS: '3' } });
+    await waitForQuote(server, 'RELIANCE');
+    admin = await registerAdmin(server);
+  }, 120_000);
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it('a day-long window closes as soon as it holds three orders: the first two wait, the third sends one parent for all', async () => {
+    const accountId = await account();
+    const paper = server.app.brokers.get('paper');
+    const ms = [await member(accountId), await member(accountId), await member(accountId)];
+    const first = [await placeOrder(server, ms[0].person.token, { portfolioId: ms[0].portfolioId, symbol: 'RELIANCE', side: 'BUY', type: 'MARKET', quantity: '3' })];
+    first.push(await placeOrder(server, ms[1].person.token, { portfolioId: ms[1].portfolioId, symbol: 'RELIANCE', side: 'BUY', type: 'MARKET', quantity: '4' }));
+    // Two orders: below the size, the window stays open (its boundary is a day away).
+    await sleep(1500);
+    for (const [i, o] of first.entries()) expect((await getOrder(server, ms[i].person.token, o.id)).status).toBe('PENDING');
+    expect(await paper.listOrders(accountId)).toHaveLength(0);
+    const third = await placeOrder(server, ms[2].person.token, { portfolioId: ms[2].portfolioId, symbol: 'RELIANCE', side: 'BUY', type: 'MARKET', quantity: '5' });
+    const all = [...first, third];
+    for (const [i, o] of all.entries()) await waitForStatus(server, ms[i].person.token, o.id, ['FILLED']);
+    const sent = await paper.listOrders(accountId);
+    expect(sent).toHaveLength(1);
+    expect(Number(sent[0].quantity)).toBe(12);
+    const parents = await Promise.all(
+      all.map((o, i) => must<{ order: { parentOrder: { id: string } } }>(server, `query($id:ID!){ order(id:$id){ parentOrder { id } } }`, { id: o.id }, ms[i].person.token)),
+    );
+    expect(new Set(parents.map((p) => p.order.parentOrder.id)).size).toBe(1);
+  }, 60_000);
+
+  it('a parent the broker rejects ends every child REJECTED with the reason, holds released, cash untouched', async () => {
+    const accountId = await account();
+    const ms = [await member(accountId), await member(accountId)];
+    const kids = [
+      await placeOrder(server, ms[0].person.token, { portfolioId: ms[0].portfolioId, symbol: 'RELIANCE', side: 'BUY', type: 'MARKET', quantity: '2' }),
+      await placeOrder(server, ms[1].person.token, { portfolioId: ms[1].portfolioId, symbol: 'RELIANCE', side: 'BUY', type: 'MARKET', quantity: '6' }),
+    ];
+    const held = await portfolioState(server, ms[0].person.token, ms[0].portfolioId);
+    expect(Number(held.availableCash)).toBeLessThan(Number(held.cash));
+    (server.app.brokers.get('paper') as PaperBroker).injectFault({ op: 'placeOrder', kind: 'reject' });
+    const closed = await must<{ closePooledWindow: { id: string; status: string }[] }>(server, `mutation($id:ID!){ closePooledWindow(id:$id){ id status } }`, { id: accountId }, admin.token);
+    expect(closed.closePooledWindow).toHaveLength(1);
+    for (const [i, k] of kids.entries()) {
+      await waitForStatus(server, ms[i].person.token, k.id, ['REJECTED']);
+      const o = await getOrder(server, ms[i].person.token, k.id);
+      expect(o.filledQuantity).toMatch(/^0(\.0+)?$/);
+      expect(o.rejectReason).toMatch(/parent order rejected/);
+      const s = await portfolioState(server, ms[i].person.token, ms[i].portfolioId);
+      expect(Number(s.cash)).toBe(1000000);
+      expect(s.availableCash).toBe(s.cash);
+    }
+  }, 60_000);
+});
