@@ -250,4 +250,20 @@ describe('IBKR adapter on the wire', { timeout: 60_000 }, () => {
       await f.stop();
     }
   });
+
+  it('adopts the order IB already has for a cOID when our record of it was lost (no second order)', async () => {
+    const first = setup();
+    const r = first.req();
+    const placed = await first.adapter.placeOrder(r);
+    // Another process with no record of the order (new refs) sends it again: IB refuses the duplicate cOID.
+    const sessions = new MemorySessions();
+    sessions.add(r.account, 'ibkr', { accountId: first.ib }, { accessToken: 'ibkr-gateway-session', accountId: first.ib, expiresAt: null });
+    const again = new IbkrAdapter({ baseUrl: fake.url, sessions, refs: new MemoryOrderRefs(), limiter, logger: silentLogger });
+    adapters.push(again);
+    const adopted = await again.placeOrder(r);
+    expect(adopted.brokerOrderId).toBe(placed.brokerOrderId);
+    expect(adopted.clientOrderId).toBe(r.clientOrderId);
+    expect(fake.requests.filter((x) => x.method === 'POST' && x.path === `/iserver/account/${first.ib}/orders` && JSON.stringify(x.json).includes(r.clientOrderId))).toHaveLength(2);
+    expect((await first.adapter.listOrders(first.account)).filter((o) => o.clientOrderId === r.clientOrderId)).toHaveLength(1);
+  });
 });
