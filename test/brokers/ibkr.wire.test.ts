@@ -23,14 +23,14 @@ describe('IBKR adapter on the wire', { timeout: 60_000 }, () => {
     await fake.stop();
   });
 
-  function setup(opts: { confirm?: string; penaltyMs?: number; fake?: IbkrFake; limiter?: MemoryRateLimiter } = {}) {
+  function setup(opts: { confirm?: string; penaltyMs?: number; tickleMs?: number; fake?: IbkrFake; limiter?: MemoryRateLimiter } = {}) {
     const f = opts.fake ?? fake;
     const ib = `DU${Math.floor(Math.random() * 1e7)}`;
     f.addAccount(ib, '50000');
     const sessions = new MemorySessions();
     const account = randomUUID();
     sessions.add(account, 'ibkr', { accountId: ib }, { accessToken: 'ibkr-gateway-session', accountId: ib, expiresAt: null });
-    const adapter = new IbkrAdapter({ baseUrl: f.url, wsUrl: f.wsUrl, confirm: opts.confirm, penaltyMs: opts.penaltyMs, sessions, refs: new MemoryOrderRefs(), limiter: opts.limiter ?? limiter, logger: silentLogger });
+    const adapter = new IbkrAdapter({ baseUrl: f.url, wsUrl: f.wsUrl, confirm: opts.confirm, penaltyMs: opts.penaltyMs, tickleMs: opts.tickleMs, sessions, refs: new MemoryOrderRefs(), limiter: opts.limiter ?? limiter, logger: silentLogger });
     adapters.push(adapter);
     const events: BrokerEvent[] = [];
     adapter.onEvent((e) => events.push(e));
@@ -168,16 +168,23 @@ describe('IBKR adapter on the wire', { timeout: 60_000 }, () => {
   });
 
   it('keeps to 10 requests/s through the gateway and to 1 per 5 s on the orders list', async () => {
-    const { adapter, req, account } = setup();
-    const placed = await adapter.placeOrder(req());
-    const t0 = Date.now();
-    await Promise.all(Array.from({ length: 25 }, () => adapter.getOrder(account, { brokerOrderId: placed.brokerOrderId })));
-    expect(Date.now() - t0).toBeGreaterThan(1_500);
-    const l0 = Date.now();
-    await adapter.listOrders(account);
-    await adapter.listOrders(account);
-    expect(Date.now() - l0).toBeGreaterThanOrEqual(4_900);
-    expect(fake.violations).toEqual([]);
+    const f = await new IbkrFake().start();
+    try {
+      f.addStock('AAPL', 'NASDAQ', { bid: '271.40', ask: '271.50', last: '271.45' });
+      const { adapter, req, account } = setup({ fake: f, limiter: new MemoryRateLimiter() });
+      const placed = await adapter.placeOrder(req());
+      const t0 = Date.now();
+      await Promise.all(Array.from({ length: 25 }, () => adapter.getOrder(account, { brokerOrderId: placed.brokerOrderId })));
+      expect(Date.now() - t0).toBeGreaterThan(1_500);
+      await adapter.listOrders(account);
+      await adapter.listOrders(account);
+      const lists = f.requests.filter((x) => x.path === '/iserver/account/orders').map((x) => x.at);
+      expect(lists).toHaveLength(2);
+      expect(lists[1] - lists[0]).toBeGreaterThanOrEqual(5_000);
+      expect(f.violations).toEqual([]);
+    } finally {
+      await f.stop();
+    }
   });
 
   it('after a 429 stops every request for the penalty, then resumes', async () => {
@@ -221,5 +228,42 @@ describe('IBKR adapter on the wire', { timeout: 60_000 }, () => {
     } finally {
       await f.stop();
     }
+  });
+
+  it('tickles at the configured interval, and reopens a dropped socket with its subscriptions', async () => {
+    const f = await new IbkrFake().start();
+    try {
+      f.addStock('AAPL', 'NASDAQ', { bid: '271.40', ask: '271.50', last: '271.45' });
+      const { adapter, sent } = setup({ fake: f, tickleMs: 100, limiter: new MemoryRateLimiter() });
+      adapter.startPolling(100);
+      await waitFor('the socket', async () => f.subscribedSockets() === 1);
+      const before = sent().filter((x) => x.method === 'POST' && x.path === '/tickle').length;
+      await new Promise((r) => setTimeout(r, 1_000));
+      expect(sent().filter((x) => x.method === 'POST' && x.path === '/tickle').length - before).toBeGreaterThanOrEqual(4);
+      f.dropSockets();
+      await waitFor('the socket to close', async () => !adapter.streamOpen());
+      await waitFor('the socket to be reopened', async () => f.subscribedSockets() === 1 && adapter.streamOpen());
+      expect(f.socketMessages.filter((m) => m === 'sor+{}')).toHaveLength(2);
+      expect(f.socketMessages.filter((m) => m === 'str+{}')).toHaveLength(2);
+      expect(f.socketMessages.filter((m) => m.startsWith('{"session":'))).toHaveLength(2);
+    } finally {
+      await f.stop();
+    }
+  });
+
+  it('adopts the order IB already has for a cOID when our record of it was lost (no second order)', async () => {
+    const first = setup();
+    const r = first.req();
+    const placed = await first.adapter.placeOrder(r);
+    // Another process with no record of the order (new refs) sends it again: IB refuses the duplicate cOID.
+    const sessions = new MemorySessions();
+    sessions.add(r.account, 'ibkr', { accountId: first.ib }, { accessToken: 'ibkr-gateway-session', accountId: first.ib, expiresAt: null });
+    const again = new IbkrAdapter({ baseUrl: fake.url, sessions, refs: new MemoryOrderRefs(), limiter, logger: silentLogger });
+    adapters.push(again);
+    const adopted = await again.placeOrder(r);
+    expect(adopted.brokerOrderId).toBe(placed.brokerOrderId);
+    expect(adopted.clientOrderId).toBe(r.clientOrderId);
+    expect(fake.requests.filter((x) => x.method === 'POST' && x.path === `/iserver/account/${first.ib}/orders` && JSON.stringify(x.json).includes(r.clientOrderId))).toHaveLength(2);
+    expect((await first.adapter.listOrders(first.account)).filter((o) => o.clientOrderId === r.clientOrderId)).toHaveLength(1);
   });
 });

@@ -16,7 +16,6 @@ import {
 } from '../broker.js';
 import type { ConnectableBroker } from '../connections/connector.js';
 import type { BrokerInstruments, BrokerSessions, OrderRefs } from '../connections/sessions.js';
-import { brokerRef } from '../connections/order-ref.js';
 import type { WireRequest } from '../connections/wire-http.js';
 import { IbkrConnector } from './auth.js';
 import { ConfirmPolicy, textsOf, type IbkrReplyMessage } from './confirm-policy.js';
@@ -25,6 +24,7 @@ import { IbkrFeed } from './feed.js';
 import { IbkrContracts } from './contracts.js';
 import {
   IbkrRefusal,
+  coidOf,
   cancelOrderRequest,
   isReplyMessage,
   modifyOrderRequest,
@@ -62,11 +62,6 @@ export interface IbkrAdapterOptions {
   limiter: RateLimiter;
   logger: Logger;
   timeoutMs?: number;
-}
-
-/** Our order id as IB's `cOID`: itself when short and plain (a UUID), else a hash of it. */
-export function coidOf(clientOrderId: string): string {
-  return /^[A-Za-z0-9._-]{1,40}$/.test(clientOrderId) ? clientOrderId : brokerRef(clientOrderId, 32);
 }
 
 /**
@@ -209,7 +204,17 @@ export class IbkrAdapter implements ConnectableBroker {
       if (existing) return existing;
     }
     await this.brokerage(req.account);
-    const answer = await this.call<unknown>(req.account, placeOrderRequest(ib, ticket), 'place order');
+    let answer: unknown;
+    try {
+      answer = await this.call<unknown>(req.account, placeOrderRequest(ib, ticket), 'place order');
+    } catch (err) {
+      // IB already has this cOID (placed before a crash that lost our record of it): adopt that order.
+      if (err instanceof IbkrRefusal && /already registered|duplicate/i.test(err.reason)) {
+        const existing = await this.getOrder(req.account, { clientOrderId: req.clientOrderId });
+        if (existing) return existing;
+      }
+      throw err;
+    }
     const ack = await this.settleReplies(req.account, answer, 'place order');
     const orderId = String(ack.order_id);
     await this.link(req.account, req.clientOrderId, orderId);
@@ -237,23 +242,12 @@ export class IbkrAdapter implements ConnectableBroker {
     const o = statusToOrder(cur, '', '', new Date());
     if (o.status !== 'OPEN' && o.status !== 'PARTIALLY_FILLED') throw new BrokerRejectedError(`order ${brokerOrderId} is ${o.status} and cannot be modified`);
     const inst = this.instrumentOf(cur.conid) ?? { symbol: o.symbol, exchange: toOurExchange(cur.listing_exchange) };
-    const { cOID: _drop, ...ticket } = orderTicket(
-      {
-        clientOrderId: 'x',
-        account,
-        instrument: { symbol: inst.symbol, exchange: inst.exchange, currency: 'USD', tickSize: '0.01', lotSize: '1' },
-        side: o.side,
-        type: o.type,
-        timeInForce: change.timeInForce ?? ((cur.tif ?? 'DAY').toUpperCase() as 'DAY' | 'GTC' | 'IOC'),
-        quantity: change.quantity ?? o.quantity,
-        limitPrice: change.limitPrice ?? (cur.limit_price !== undefined ? num(cur.limit_price) : null),
-        stopPrice: change.stopPrice ?? null,
-      },
-      ib,
-      Number(cur.conid),
-      'x',
-    );
-    void _drop;
+    const tif = change.timeInForce ?? ((cur.tif ?? 'DAY').toUpperCase() as 'DAY' | 'GTC' | 'IOC');
+    const limitPrice = change.limitPrice ?? (cur.limit_price !== undefined ? num(cur.limit_price) : null);
+    const instrument = { symbol: inst.symbol, exchange: inst.exchange, currency: 'USD', tickSize: '0.01', lotSize: '1' };
+    const full = orderTicket({ clientOrderId: '', account, instrument, side: o.side, type: o.type, timeInForce: tif, quantity: change.quantity ?? o.quantity, limitPrice, stopPrice: change.stopPrice ?? null }, ib, Number(cur.conid), '');
+    const ticket: Omit<typeof full, 'cOID'> & { cOID?: string } = { ...full };
+    delete ticket.cOID; // a modification repeats the ticket without the client id
     const answer = await this.call<unknown>(account, modifyOrderRequest(ib, brokerOrderId, ticket), 'modify order');
     await this.settleReplies(account, answer, 'modify order');
     return (await this.getOrder(account, { brokerOrderId })) ?? o;

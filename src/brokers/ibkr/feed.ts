@@ -3,10 +3,9 @@ import type { Logger } from '../../lib/logger.js';
 import { BrokerAuthError, BrokerRateLimitedError, type BrokerEvent, type BrokerFill, type BrokerOrder } from '../broker.js';
 import type { BrokerSessions } from '../connections/sessions.js';
 import type { IbkrAdapter } from './adapter.js';
-import { coidOf } from './adapter.js';
 import type { IbkrGateway } from './gateway.js';
 import { IbkrStream } from './stream.js';
-import { liveToOrder, tradeToFill, type IbkrLiveOrder, type IbkrTrade } from './wire.js';
+import { coidOf, liveToOrder, tradeToFill, type IbkrLiveOrder, type IbkrTrade } from './wire.js';
 
 const ENDINGS = new Set(['CANCELED', 'EXPIRED', 'REJECTED']);
 

@@ -18,8 +18,8 @@ export type IbkrCallClass = 'all' | 'orders' | 'trades' | 'accounts';
  */
 const BUDGETS: Record<IbkrCallClass, Array<{ limit: number; windowMs: number }>> = {
   all: [{ limit: 10, windowMs: 1_000 }],
-  // 1 per 5 s, counted here over 6 s: a permit granted now may reach the gateway a little later (a busy
-  // event loop), and the next must not arrive inside IB's 5 s.
+  // 1 per 5 s, counted here over 6 s: such a permit waits for the 10/s one (under a second) before it is
+  // sent, and the next must not arrive inside IB's 5 s.
   orders: [{ limit: 1, windowMs: 6_000 }],
   trades: [{ limit: 1, windowMs: 6_000 }],
   accounts: [{ limit: 1, windowMs: 6_000 }],
@@ -85,9 +85,10 @@ export class IbkrGateway {
   async send(req: WireRequest, cls: IbkrCallClass = 'all', noWait = false): Promise<WireResponse> {
     const left = this.penaltyLeftMs();
     if (left > 0) throw new BrokerRateLimitedError(left);
-    // The gateway-wide 10/s, then the endpoint's own budget last, so its permit is sent at once.
-    await this.throttle.take(this.key, 'all');
+    // The endpoint's own budget first (a poll pass is skipped there, before drawing on the rest), then the
+    // gateway-wide 10/s right before sending: a request never leaves on a permit that has run out.
     if (cls !== 'all') await (noWait ? this.tryThrottle : this.throttle).take(this.key, cls);
+    await this.throttle.take(this.key, 'all');
     const res = await this.once(req);
     if (res.status === 429) {
       const penalty = this.opts.penaltyMs ?? 600_000;

@@ -1,1 +1,2 @@
-export { IbkrAdapter, coidOf, type IbkrAdapterOptions } from './adapter.js';
+export { IbkrAdapter, type IbkrAdapterOptions } from './adapter.js';
+export { coidOf } from './wire.js';

@@ -8,6 +8,7 @@ import {
   type BrokerOrderRequest,
   type BrokerOrderType,
 } from '../broker.js';
+import { brokerRef } from '../connections/order-ref.js';
 import type { WireRequest, WireResponse } from '../connections/wire-http.js';
 import type { IbkrReplyMessage } from './confirm-policy.js';
 import { ibkrStatus } from './status-map.js';
@@ -133,6 +134,11 @@ const EXCHANGES: Record<string, string> = { NASDAQ: 'NASDAQ', NYSE: 'NYSE', ARCA
 export const toOurExchange = (code: string | undefined): string => EXCHANGES[(code ?? '').toUpperCase()] ?? (code ?? '');
 /** Our exchange → IBKR's listing exchange. */
 export const toIbExchange = (ours: string): string => (ours === 'NYSEARCA' ? 'ARCA' : ours);
+
+/** Our order id as IB's `cOID`: itself when short and plain (a UUID), else a hash of it. */
+export function coidOf(clientOrderId: string): string {
+  return /^[A-Za-z0-9._-]{1,40}$/.test(clientOrderId) ? clientOrderId : brokerRef(clientOrderId, 32);
+}
 
 /** A JSON number or string as decimal text. */
 export function num(v: unknown): string {

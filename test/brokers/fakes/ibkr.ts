@@ -129,6 +129,11 @@ export class IbkrFake {
     this.broadcast({ topic: 'sts', args: { authenticated: false } }, () => true);
   }
 
+  /** A network drop: every websocket closes. */
+  dropSockets(): void {
+    for (const ws of this.sockets.keys()) ws.terminate();
+  }
+
   subscribedSockets(): number {
     return [...this.sockets.values()].filter((x) => x.orders && x.trades).length;
   }
