@@ -12,6 +12,8 @@ export class MemoryRateLimiter implements RateLimiter {
   /** Grant times per key, oldest first. */
   private readonly grants = new Map<string, { times: number[]; windowMs: number }>();
   private callsSinceSweep = 0;
+  /** Blocked keys and when each block ends (ms). */
+  private readonly blocks = new Map<string, number>();
 
   constructor(opts: { clock?: Clock } = {}) {
     this.clock = opts.clock ?? systemClock;
@@ -39,9 +41,24 @@ export class MemoryRateLimiter implements RateLimiter {
     return Math.max(1, oldest + limit.windowMs - now);
   }
 
+  async block(key: string, ms: number): Promise<void> {
+    const until = this.clock.now().getTime() + ms;
+    this.blocks.set(key, Math.max(until, this.blocks.get(key) ?? 0));
+  }
+
+  async blockedFor(key: string): Promise<number> {
+    const until = this.blocks.get(key);
+    if (until === undefined) return 0;
+    const left = until - this.clock.now().getTime();
+    if (left > 0) return left;
+    this.blocks.delete(key);
+    return 0;
+  }
+
   /** Nothing to release; here so both adapters close alike. */
   async close(): Promise<void> {
     this.grants.clear();
+    this.blocks.clear();
   }
 
   /** Forgets idle keys now and then, so a limiter keyed by many accounts does not grow forever. */

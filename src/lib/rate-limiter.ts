@@ -13,4 +13,11 @@ export interface RateLimiter {
    * Take one permit for `key`. Returns 0 when granted, or how many ms to wait before trying again.
    */
   tryAcquire(key: string, limit: RateLimit): Promise<number>;
+  /**
+   * Blocks `key` for `ms` (a penalty box, such as IBKR's after a 429), seen by every process sharing the
+   * limiter. A longer block already in place is kept.
+   */
+  block(key: string, ms: number): Promise<void>;
+  /** Milliseconds `key` stays blocked (0: free). */
+  blockedFor(key: string): Promise<number>;
 }

@@ -33,6 +33,12 @@ local wait = tonumber(freeing[2]) + window - now
 if wait < 1 then wait = 1 end
 return wait
 `;
+/** KEYS[1] the block; ARGV[1] its length in ms. A block that already ends later is kept. */
+const BLOCK_SCRIPT = `
+local left = redis.call('PTTL', KEYS[1])
+if left < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], '1', 'PX', ARGV[1]) end
+return 0
+`;
 const SCRIPT_SHA = createHash('sha1').update(SCRIPT).digest('hex');
 
 export interface RedisRateLimiterOptions {
@@ -76,6 +82,17 @@ export class RedisRateLimiter implements RateLimiter {
       result = await this.redis.eval(SCRIPT, 1, ...args);
     }
     return Number(result);
+  }
+
+  /** A key with a time to live: PX, or kept if it already lives longer (GT needs Redis 7, so a script). */
+  async block(key: string, ms: number): Promise<void> {
+    const k = `${this.prefix}:ratelimit:block:${key}`;
+    await this.redis.eval(BLOCK_SCRIPT, 1, k, String(Math.max(1, Math.ceil(ms))));
+  }
+
+  async blockedFor(key: string): Promise<number> {
+    const ttl = await this.redis.pttl(`${this.prefix}:ratelimit:block:${key}`);
+    return ttl > 0 ? ttl : 0;
   }
 
   /** Closes the connection if this limiter opened it. */

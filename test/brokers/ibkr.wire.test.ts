@@ -207,6 +207,28 @@ describe('IBKR adapter on the wire', { timeout: 60_000 }, () => {
     }
   });
 
+  it('a 429 met by one worker puts every worker on the same gateway in the penalty box (shared limiter)', async () => {
+    const f = await new IbkrFake().start();
+    try {
+      f.addStock('AAPL', 'NASDAQ', { bid: '271.40', ask: '271.50', last: '271.45' });
+      f.penaltyMs = 800;
+      const shared = new MemoryRateLimiter();
+      const w1 = setup({ fake: f, penaltyMs: 800, limiter: shared });
+      const w2 = setup({ fake: f, penaltyMs: 800, limiter: shared });
+      const placed = await w1.adapter.placeOrder(w1.req());
+      f.penaltyUntil = Date.now() + 800;
+      await expect(w1.adapter.getOrder(w1.account, { brokerOrderId: placed.brokerOrderId })).rejects.toBeInstanceOf(BrokerRateLimitedError);
+      const count = f.requests.length;
+      // The second worker never met the 429, yet sends nothing while the box lasts.
+      await expect(w2.adapter.getOrder(w2.account, { brokerOrderId: placed.brokerOrderId })).rejects.toBeInstanceOf(BrokerRateLimitedError);
+      expect(f.requests.length).toBe(count);
+      await new Promise((r) => setTimeout(r, 900));
+      expect((await w2.adapter.getOrder(w2.account, { brokerOrderId: placed.brokerOrderId }))?.status).toBe('OPEN');
+    } finally {
+      await f.stop();
+    }
+  });
+
   it('tickles, re-authenticates a lapsed session, and expires the connection when the gateway is logged out', async () => {
     const f = await new IbkrFake().start();
     try {

@@ -89,8 +89,30 @@ export function rateLimiterContract(label: string, harness: RateLimiterHarness):
       await expect(limiter.tryAcquire(account(), { limit: 1, windowMs: 0 })).rejects.toThrow(RangeError);
     });
 
+    it('blocks a key for the time given (a penalty box), keeps the longer of two blocks, then frees it', async () => {
+      const limiter = open();
+      const key = account();
+      expect(await limiter.blockedFor(key)).toBe(0);
+      await limiter.block(key, 300);
+      await limiter.block(key, 50); // a shorter block never shortens the one in place
+      const left = await limiter.blockedFor(key);
+      expect(left).toBeGreaterThan(200);
+      expect(left).toBeLessThanOrEqual(300);
+      expect(await limiter.blockedFor(account())).toBe(0);
+      await sleep(left + 30);
+      expect(await limiter.blockedFor(key)).toBe(0);
+    });
+
     // Only a distributed adapter has several processes to share a budget.
     if (harness.distributed) {
+      it('shares a penalty box between two limiters (two workers) on the same store', async () => {
+        const worker1 = open();
+        const worker2 = open();
+        const key = account();
+        await worker1.block(key, 2_000);
+        expect(await worker2.blockedFor(key)).toBeGreaterThan(1_000);
+      });
+
       it('shares one budget between two limiters (two workers) on the same store', async () => {
         const worker1 = open();
         const worker2 = open();

@@ -50,7 +50,7 @@ export class IbkrGateway {
   private readonly tryThrottle: AccountThrottle<IbkrCallClass>;
   private readonly agent: http.Agent;
   private readonly key: string;
-  /** Until when no request may go out (the penalty box after a 429). */
+  /** Until when no request may go out, as this process last saw the shared penalty box (after a 429). */
   private penaltyUntil = 0;
   /** The session id the last /tickle returned (the websocket authenticates with it). */
   session: string | null = null;
@@ -67,9 +67,18 @@ export class IbkrGateway {
     return this.opts.baseUrl.replace(/\/+$/, '');
   }
 
-  /** Milliseconds left in the penalty box (0: free). */
+  /** Milliseconds left in the penalty box as this process last saw it (0: free). */
   penaltyLeftMs(): number {
     return Math.max(0, this.penaltyUntil - Date.now());
+  }
+
+  /** The penalty box as every process sees it: a 429 met by any worker on this gateway stops them all. */
+  private async sharedPenaltyMs(): Promise<number> {
+    const local = this.penaltyLeftMs();
+    if (local > 0) return local;
+    const shared = await this.opts.limiter.blockedFor(`ibkr:${this.key}:penalty`);
+    if (shared > 0) this.penaltyUntil = Date.now() + shared;
+    return shared;
   }
 
   url(path: string, query?: WireRequest['query']): string {
@@ -81,9 +90,9 @@ export class IbkrGateway {
     return u.toString();
   }
 
-  /** One request through the budget; a 429 puts every request of this process in the penalty box. */
+  /** One request through the budget; a 429 puts every request to this gateway, from any process, in the penalty box. */
   async send(req: WireRequest, cls: IbkrCallClass = 'all', noWait = false): Promise<WireResponse> {
-    const left = this.penaltyLeftMs();
+    const left = await this.sharedPenaltyMs();
     if (left > 0) throw new BrokerRateLimitedError(left);
     // The endpoint's own budget first (a poll pass is skipped there, before drawing on the rest), then the
     // gateway-wide 10/s right before sending: a request never leaves on a permit that has run out.
@@ -93,6 +102,7 @@ export class IbkrGateway {
     if (res.status === 429) {
       const penalty = this.opts.penaltyMs ?? 600_000;
       this.penaltyUntil = Date.now() + penalty;
+      await this.opts.limiter.block(`ibkr:${this.key}:penalty`, penalty);
       this.opts.logger.warn({ path: req.path, penaltyMs: penalty }, 'IBKR gateway answered 429: in the penalty box, no requests until it ends');
       throw new BrokerRateLimitedError(penalty);
     }
