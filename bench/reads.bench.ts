@@ -16,7 +16,7 @@
  *          --cpu-prof (api and worker write V8 CPU profiles; the api's hottest functions are printed)
  */
 import 'reflect-metadata';
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { requireEnv } from './lib/infra.js';
@@ -42,6 +42,12 @@ const FULL = `query($p: ID!) { portfolio(id: $p) { id cash availableCash marketV
 
 /** The api runs as in production, where /metrics needs a token (or a port of its own). */
 const METRICS_TOKEN = 'bench-reads-metrics-token-0000';
+
+/** CPU ms (user + system) the process has used so far. */
+function cpuMsOf(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10; // clock ticks of 10 ms
+}
 
 async function statements(apiUrl: string): Promise<number> {
   const text = await (await fetch(`${apiUrl}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text();
@@ -108,6 +114,7 @@ async function main(): Promise<void> {
       const latencies: number[] = [];
       let errors = 0;
       const s0 = await statements(g.url);
+      const c0 = cpuMsOf(g.api.pid);
       const t0 = performance.now();
       const end = t0 + durationMs;
       await Promise.all(
@@ -121,6 +128,7 @@ async function main(): Promise<void> {
         }),
       );
       const elapsed = performance.now() - t0;
+      const apiCpuMs = cpuMsOf(g.api.pid) - c0;
       const sqlPerRequest = ((await statements(g.url)) - s0 - bgPerMs * elapsed) / Math.max(1, latencies.length + errors);
       const rps = (latencies.length / elapsed) * 1000;
       if (name.startsWith('baseline')) baselineRps = rps;
@@ -129,16 +137,18 @@ async function main(): Promise<void> {
       const t = TARGETS[key];
       const target = t ? [t.rps ? `>= ${t.rps}/s` : '', t.p99 ? `p99 <= ${t.p99} ms` : ''].filter(Boolean).join(', ') : '';
       const ok = t ? (t.rps ? rps >= t.rps : true) && (t.p99 ? s.p99 <= t.p99 : true) : null;
-      rows.push([name, rps.toFixed(0), ms(s.p50), ms(s.p99), Math.max(0, sqlPerRequest).toFixed(1), (rps / baselineRps).toFixed(2), String(errors), target, ok === null ? '' : ok ? 'PASS' : 'MISS']);
+      const cpuPerRequest = apiCpuMs / Math.max(1, latencies.length + errors);
+      rows.push([name, rps.toFixed(0), ms(s.p50), ms(s.p99), Math.max(0, sqlPerRequest).toFixed(1), ms(cpuPerRequest), (rps / baselineRps).toFixed(2), String(errors), target, ok === null ? '' : ok ? 'PASS' : 'MISS']);
       console.log(`  ${name}: ${rps.toFixed(0)} req/s`);
     }
     console.log(
       [
         '',
         '=== bench:reads ===',
-        table(['shape', 'req/s', 'p50', 'p99', 'SQL/request', 'vs baseline', 'errors', 'target', ''], rows),
+        table(['shape', 'req/s', 'p50', 'p99', 'SQL/request', 'api CPU/request', 'vs baseline', 'errors', 'target', ''], rows),
         '',
         'SQL/request counts the statements the api process sent (db_statements_total), background subtracted.',
+        'api CPU/request: the api process CPU time (user + system, /proc) over the shape / requests answered; background included.',
         'The machine is shared (2 cores, other agents): read the ratio to the baseline as well as the absolute figures.',
       ].join('\n'),
     );
