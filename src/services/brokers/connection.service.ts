@@ -11,6 +11,7 @@ import { BrokerAuthError, BrokerTransientError } from '../../brokers/broker.js';
 import type { BrokerRegistry } from '../../brokers/registry.js';
 import { CredentialsError, isConnectable, type BrokerAuthFlow, type BrokerConnector } from '../../brokers/connections/connector.js';
 import type { ConnectionRepository, ConnectionRow } from './connection.repository.js';
+import { assertInteractive } from '../people/access.policy.js';
 
 export interface BrokerInfoView {
   name: string;
@@ -104,6 +105,9 @@ export class ConnectionService {
     viewer: Principal,
     input: { broker: string; credentials: unknown; label?: string | null; connectionId?: string | null },
   ): Promise<{ connection: ConnectionView; authorizationUrl: string | null }> {
+    // Broker credentials are credentials: a person signs in to manage them, never an API key (a leaked
+    // TRADE key must not be able to point a portfolio's orders at another broker account).
+    assertInteractive(viewer);
     const broker = input.broker.trim().toLowerCase();
     const connector = this.connector(broker);
     const given = (typeof input.credentials === 'object' && input.credentials !== null ? input.credentials : {}) as Record<string, unknown>;
@@ -147,6 +151,7 @@ export class ConnectionService {
 
   /** completeBrokerConnection: PIN + TOTP (Angel One), or a request token / code pasted by hand. */
   async complete(viewer: Principal, connectionId: string, credentials: unknown): Promise<ConnectionView> {
+    assertInteractive(viewer);
     const row = await this.own(viewer, connectionId);
     if (row.status !== 'PENDING') throw new BadInputError(`The connection is ${row.status}; start it again to reconnect`, 'connectionId', 'NOT_PENDING');
     const params = Object.fromEntries(
@@ -199,6 +204,7 @@ export class ConnectionService {
   }
 
   async disconnect(viewer: Principal, id: string): Promise<ConnectionView> {
+    assertInteractive(viewer);
     const row = await this.own(viewer, id);
     const updated = await this.deps.repo.update(row.id, { status: 'REVOKED', credentialsSealed: null, keyId: null, stateHash: null });
     await this.audit(viewer.userId, 'broker_connection.revoked', row.id, { broker: row.broker });

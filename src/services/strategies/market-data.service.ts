@@ -145,8 +145,10 @@ export class MarketDataService {
     });
   }
 
-  /** Import a CSV of bars for one instrument and interval; a bar already stored is replaced. */
-  /** Market history is shared by every user's charts, strategies and backtests: administrators only load it. */
+  /**
+   * Import a CSV of bars for one instrument and interval; a bar already stored is replaced. Market
+   * history is shared by every user's charts, strategies and backtests: administrators only load it.
+   */
   async importCandles(viewer: Principal, symbol: string, exchange: string | null | undefined, interval: string, csv: string): Promise<{ imported: number; skipped: number; errors: CsvError[] }> {
     assertAdmin(viewer);
     const code = intervalCode(interval);
