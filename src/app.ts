@@ -137,7 +137,7 @@ export async function startApp(config: Config, role: Exclude<Role, 'migrate'>, o
     brokers.register(paper);
     // Real brokers: every adapter reads its connection's sealed credentials through the repository.
     const vault = new Vault(config.encryptionKey, config.previousEncryptionKeys);
-    const connectionRepo = new ConnectionRepository({ db: db.db, vault, clock, logger: logger.child({ part: 'broker-connections' }), brokers });
+    const connectionRepo = new ConnectionRepository({ db: db.db, vault, clock, logger: logger.child({ part: 'broker-connections' }), brokers, lock: db.withAdvisoryLock?.bind(db) });
     const brokerInstruments = new InstrumentMasterRepository(db.db);
     for (const b of realBrokers({ config, sessions: connectionRepo, refs: connectionRepo, limiter: rateLimiter, logger, instruments: brokerInstruments })) brokers.register(b);
     for (const b of opts.brokers?.({ quotes: cache, db }) ?? []) brokers.register(b);

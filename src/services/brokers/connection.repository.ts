@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { and, eq } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
 import { brokerConnections, brokerOrderRefs } from '../../db/schema/index.js';
@@ -22,7 +23,20 @@ export interface ConnectionSecrets {
  * {@link BrokerSessions}: credentials of ACTIVE connections only, expiry and refresh handled here.
  */
 export class ConnectionRepository implements BrokerSessions, OrderRefs {
-  constructor(private readonly deps: { db: Db; vault: Vault; clock: Clock; logger: Logger; brokers: BrokerRegistry }) {}
+  /** Refreshes under way in this process, per connection: callers arriving meanwhile share the answer. */
+  private readonly refreshing = new Map<string, Promise<ConnectionSecrets>>();
+
+  constructor(
+    private readonly deps: {
+      db: Db;
+      vault: Vault;
+      clock: Clock;
+      logger: Logger;
+      brokers: BrokerRegistry;
+      /** A lock shared by every process (Postgres advisory lock); absent in the one-process embedded mode. */
+      lock?: <T>(key: number, fn: () => Promise<T>) => Promise<T>;
+    },
+  ) {}
 
   async byId(id: string): Promise<ConnectionRow | null> {
     const [r] = await this.deps.db.select().from(brokerConnections).where(eq(brokerConnections.id, id)).limit(1);
@@ -61,8 +75,28 @@ export class ConnectionRepository implements BrokerSessions, OrderRefs {
     return { connectionId, broker: row.broker, accountId: row.accountId, app: secrets.app, session: secrets.session! };
   }
 
-  /** Refresh where the broker has a refresh grant; otherwise (or if it fails) the connection is EXPIRED. */
-  private async refreshOrExpire(row: ConnectionRow, secrets: ConnectionSecrets): Promise<ConnectionSecrets> {
+  /**
+   * Refresh where the broker has a refresh grant; otherwise (or if it fails) the connection is EXPIRED.
+   * One refresh per connection at a time, across processes: a rotating refresh token (TradeStation,
+   * Fyers) can be spent once, so a second process refreshing the same token would lose and expire the
+   * connection. Under the lock the row is read again, and a session another process refreshed meanwhile
+   * is used as it is.
+   */
+  private refreshOrExpire(row: ConnectionRow, secrets: ConnectionSecrets): Promise<ConnectionSecrets> {
+    const running = this.refreshing.get(row.id);
+    if (running) return running;
+    const once = async (): Promise<ConnectionSecrets> => {
+      const current = await this.byId(row.id);
+      if (!current || current.status !== 'ACTIVE') throw new BrokerAuthError(`broker connection is ${current?.status ?? 'missing'}; reconnect it`);
+      if (current.credentialsSealed !== row.credentialsSealed && !this.isExpired(current)) return this.secretsOf(current);
+      return this.refreshNow(current, current.credentialsSealed === row.credentialsSealed ? secrets : this.secretsOf(current));
+    };
+    const job = (this.deps.lock ? this.deps.lock(refreshLockKey(row.id), once) : once()).finally(() => this.refreshing.delete(row.id));
+    this.refreshing.set(row.id, job);
+    return job;
+  }
+
+  private async refreshNow(row: ConnectionRow, secrets: ConnectionSecrets): Promise<ConnectionSecrets> {
     const adapter = this.deps.brokers.has(row.broker) ? this.deps.brokers.get(row.broker) : null;
     const connector = adapter && isConnectable(adapter) ? adapter.connector : null;
     if (connector?.refresh && secrets.session?.refreshToken) {
@@ -124,4 +158,9 @@ export class ConnectionRepository implements BrokerSessions, OrderRefs {
       .limit(1);
     return r?.id ?? null;
   }
+}
+
+/** The advisory lock key of a connection's refresh: 31 bits of a hash of its id, in a namespace of its own. */
+function refreshLockKey(connectionId: string): number {
+  return createHash('sha256').update(`broker-refresh:${connectionId}`).digest().readUInt32BE(0) & 0x7fffffff;
 }
