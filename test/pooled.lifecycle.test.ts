@@ -1,8 +1,8 @@
 /**
  * A pooled account's window around its edges, as members see it: the window closes at once when it
- * holds POOLED_WINDOW_MAX_ORDERS orders (a day-long window, closed by size alone), and a parent the
+ * holds POOLED_WINDOW_MAX_ORDERS orders (a day-long window, closed by size alone); a parent the
  * broker rejects ends every child REJECTED with the broker's reason, its hold released and its cash
- * untouched.
+ * untouched; a parent that ends partly filled ends every child CANCELED with its pro-rata part.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from './support/server.js';
@@ -11,6 +11,7 @@ import { must, newUser, sleep } from './support/gql.js';
 import { getOrder, placeOrder, portfolioState, waitForQuote, waitForStatus } from './support/trading.js';
 import { adminEmail, registerAdmin, type Person } from './support/people.js';
 import type { PaperBroker } from '../src/brokers/paper/paper.broker.js';
+import { Decimal } from '../src/lib/decimal.js';
 
 describe.each(modes())('a pooled window’s edges: early close by size, a rejected parent (%s)', (mode) => {
   let server: TestServer;
@@ -25,16 +26,17 @@ describe.each(modes())('a pooled window’s edges: early close by size, a reject
         admin.token,
       )
     ).createPooledAccount.id;
-  const member = async (accountId: string) => {
+  const member = async (accountId: string, deposit = '1000000') => {
     const person = await newUser(server, 'life');
     const p = await must<{ createPortfolio: { id: string } }>(server, `mutation($a:ID){ createPortfolio(name:"pooled", pooledAccountId:$a){ id } }`, { a: accountId }, person.token);
-    await must(server, `mutation($p:ID!){ deposit(portfolioId:$p, amount:"1000000"){ id } }`, { p: p.createPortfolio.id }, person.token);
+    await must(server, `mutation($p:ID!,$a:Decimal!){ deposit(portfolioId:$p, amount:$a){ id } }`, { p: p.createPortfolio.id, a: deposit }, person.token);
     return { person, portfolioId: p.createPortfolio.id };
   };
 
   beforeAll(async () => {
     server = await startTestServer({ mode, env: { ADMIN_EMAIL: adminEmail(), POOLED_WINDOW_MAX_ORDERS: '3' } });
     await waitForQuote(server, 'RELIANCE');
+    await waitForQuote(server, 'ITC');
     admin = await registerAdmin(server);
   }, 120_000);
   afterAll(async () => {
@@ -85,4 +87,32 @@ describe.each(modes())('a pooled window’s edges: early close by size, a reject
       expect(s.availableCash).toBe(s.cash);
     }
   }, 60_000);
+
+  it('a parent that ends partly filled (the market ran past its protection) ends its children CANCELED with their pro-rata part', async () => {
+    const accountId = await account();
+    const ms = [await member(accountId, '100000000'), await member(accountId, '100000000')];
+    // More than the simulated book ever shows at once (≤ 2,000 shares), so the parent fills in parts.
+    const kids = [
+      await placeOrder(server, ms[0].person.token, { portfolioId: ms[0].portfolioId, symbol: 'ITC', side: 'BUY', type: 'MARKET', quantity: '6000' }),
+      await placeOrder(server, ms[1].person.token, { portfolioId: ms[1].portfolioId, symbol: 'ITC', side: 'BUY', type: 'MARKET', quantity: '3000' }),
+    ];
+    await must(server, `mutation($id:ID!){ closePooledWindow(id:$id){ id } }`, { id: accountId }, admin.token);
+    // The market jumps far beyond the parent's protection price: the broker cancels the unfilled rest.
+    const q = server.app.quotes.get('ITC', 'NSE')!;
+    server.app.market()!.feed.setPrice('ITC', 'NSE', new Decimal(q.last).mul(2).toFixed(2));
+    const ended = [];
+    for (const [i, k] of kids.entries()) ended.push(await waitForStatus(server, ms[i].person.token, k.id, ['CANCELED', 'FILLED'], 30_000));
+    const filled = ended.map((o) => new Decimal(o.filledQuantity));
+    expect(ended.map((o) => o.status)).toEqual(['CANCELED', 'CANCELED']);
+    const total = filled[0].add(filled[1]);
+    expect(total.gt(0) && total.lt(9000), `partly filled: ${total}`).toBe(true);
+    // Pro rata 2:1, within one lot.
+    expect(filled[0].sub(filled[1].mul(2)).abs().lte(2)).toBe(true);
+    for (const [i, o] of ended.entries()) {
+      const s = await portfolioState(server, ms[i].person.token, ms[i].portfolioId);
+      expect(s.availableCash, 'hold released').toBe(s.cash);
+      const spent = (o.fills as { quantity: string; price: string; fee: string }[]).reduce((acc, f) => acc.add(new Decimal(f.quantity).mul(f.price)).add(f.fee), new Decimal(0));
+      expect(new Decimal(s.cash).toFixed(2)).toBe(new Decimal('100000000').sub(spent).toFixed(2));
+    }
+  }, 90_000);
 });
