@@ -131,7 +131,7 @@ describe('TradeStation adapter on the wire', () => {
     adapter.startPolling(600_000); // opens the stream; no poll reads orders after the first
     await waitFor('the stream to be live', async () => adapter.streamState(account)?.state === 'live');
     expect(fake.openStreams(clientId)).toBe(1);
-    const streamReq = fake.requests.find((r) => r.path.startsWith('/v3/brokerage/stream/accounts/'))!;
+    const streamReq = fake.requests.find((r) => r.path.startsWith('/v3/brokerage/stream/accounts/') && !r.path.endsWith('/positions'))!; // the positions stream opens beside it
     expect(streamReq.path).toMatch(/^\/v3\/brokerage\/stream\/accounts\/\d+\/orders$/);
     expect(streamReq.headers.authorization).toMatch(/^Bearer ts-at-/);
     fake.duplicatePushes = true;

@@ -19,6 +19,7 @@ import { WireHttp, type WireRequest } from '../connections/wire-http.js';
 import { AccountThrottle } from '../connections/throttle.js';
 import { TradeStationConnector } from './auth.js';
 import { ChunkedJsonStream } from './stream.js';
+import { PositionsStream } from './positions-stream.js';
 import { FillLedger } from './fill-ledger.js';
 import { OrderOwnership } from './ownership.js';
 import {
@@ -44,7 +45,7 @@ export interface TradeStationAdapterOptions {
   loginUrl: string;
   /** Order route (`Route`): Intelligent unless configured (BROKER_TRADESTATION_PRODUCT). */
   route?: string;
-  /** Open the order stream of each connection (default true); without it fills come by polling alone. */
+  /** Open the order and positions streams of each connection (default true); without them fills come by polling alone and positions by REST. */
   streams?: boolean;
   /** Least time between two order-list polls of one account (the Order Details quota is 250 per 5 minutes). */
   minPollIntervalMs?: number;
@@ -106,6 +107,7 @@ export class TradeStationAdapter implements ConnectableBroker {
   /** Stream messages of an account, handled one after another (in the order they came). */
   private readonly chains = new Map<string, Promise<void>>();
   private readonly streams = new Map<string, ChunkedJsonStream>();
+  private readonly positionStreams = new Map<string, PositionsStream>();
   private readonly lastPoll = new Map<string, number>();
   private pollTimer: NodeJS.Timeout | undefined;
   private polling = false;
@@ -283,9 +285,19 @@ export class TradeStationAdapter implements ConnectableBroker {
     return this.ledger.fills(account, o.OrderID).map((f) => ({ ...f, clientOrderId: mine }));
   }
 
+  /**
+   * From the connection's positions stream while it is connected and past its snapshot (no quota spent);
+   * otherwise by REST (`GET /brokerage/accounts/{id}/positions`, 250 per 5 minutes).
+   */
   async getPositions(account: string): Promise<BrokerPosition[]> {
+    const streamed = this.positionStreams.get(account)?.positions();
+    if (streamed) return this.toPositions(streamed);
     const body = await this.call<{ Positions?: TsPosition[] }>(account, 'positions', (a) => ({ method: 'GET', path: `/brokerage/accounts/${encodeURIComponent(a)}/positions` }), 'positions');
-    return (body?.Positions ?? [])
+    return this.toPositions(body?.Positions ?? []);
+  }
+
+  private toPositions(rows: TsPosition[]): BrokerPosition[] {
+    return rows
       .filter((p) => !dec(num(p.Quantity)).isZero())
       .map((p) => {
         const qty = dec(num(p.Quantity)).abs();
@@ -355,18 +367,19 @@ export class TradeStationAdapter implements ConnectableBroker {
     this.owners.hold(account, o);
   }
 
-  /** Open a connection's order stream unless it is open. */
+  /** Open a connection's order and positions streams unless they are open. */
   private ensureStream(account: string): void {
     if (this.opts.streams === false || this.closed) return;
     const s = this.streams.get(account);
-    if (s && s.state !== 'closed') return;
+    if (!s || s.state === 'closed') this.openOrderStream(account);
+    const p = this.positionStreams.get(account);
+    if (!p || p.state === 'closed') this.positionStreams.set(account, new PositionsStream({ account, idleMs: this.opts.streamIdleMs, logger: this.opts.logger, open: () => this.streamTarget(account, 'positions') }));
+  }
+
+  private openOrderStream(account: string): void {
     const stream = new ChunkedJsonStream({
       idleMs: this.opts.streamIdleMs,
-      open: async () => {
-        const c = await this.opts.sessions.open(account);
-        const tsAccount = c.accountId ?? c.session.accountId ?? '';
-        return { url: this.http.url(`/brokerage/stream/accounts/${encodeURIComponent(tsAccount)}/orders`), headers: bearer(c.session.accessToken) };
-      },
+      open: () => this.streamTarget(account, 'orders'),
       onMessage: (m) => {
         if (typeof m.OrderID === 'string') {
           const next = (this.chains.get(account) ?? Promise.resolve())
@@ -383,9 +396,16 @@ export class TradeStationAdapter implements ConnectableBroker {
     this.streams.set(account, stream);
   }
 
-  /** The order stream's state of a connection (for tests and health), and how often it connected. */
-  streamState(account: string): { state: string; connects: number } | undefined {
-    const s = this.streams.get(account);
+  /** A stream's URL with the connection's current (fresh) access token. */
+  private async streamTarget(account: string, kind: 'orders' | 'positions'): Promise<{ url: string; headers: Record<string, string> }> {
+    const c = await this.opts.sessions.open(account);
+    const tsAccount = c.accountId ?? c.session.accountId ?? '';
+    return { url: this.http.url(`/brokerage/stream/accounts/${encodeURIComponent(tsAccount)}/${kind}`), headers: bearer(c.session.accessToken) };
+  }
+
+  /** The order (or positions) stream's state of a connection (for tests and health), and how often it connected. */
+  streamState(account: string, kind: 'orders' | 'positions' = 'orders'): { state: string; connects: number } | undefined {
+    const s = kind === 'orders' ? this.streams.get(account) : this.positionStreams.get(account);
     return s && { state: s.state, connects: s.connects };
   }
 
@@ -410,10 +430,12 @@ export class TradeStationAdapter implements ConnectableBroker {
           if (!(err instanceof BrokerAuthError)) this.opts.logger.warn({ err: { name: (err as Error).name, message: (err as Error).message }, connectionId: c.connectionId }, 'TradeStation poll failed');
         }
       }
-      for (const [account, s] of this.streams) {
-        if (!active.some((c) => c.connectionId === account)) {
-          s.close();
-          this.streams.delete(account);
+      for (const map of [this.streams, this.positionStreams] as Array<Map<string, { close(): void }>>) {
+        for (const [account, s] of map) {
+          if (!active.some((c) => c.connectionId === account)) {
+            s.close();
+            map.delete(account);
+          }
         }
       }
     } finally {
@@ -436,8 +458,9 @@ export class TradeStationAdapter implements ConnectableBroker {
     this.closed = true;
     if (this.pollTimer) clearInterval(this.pollTimer);
     this.pollTimer = undefined;
-    for (const s of this.streams.values()) s.close();
+    for (const s of [...this.streams.values(), ...this.positionStreams.values()]) s.close();
     this.streams.clear();
+    this.positionStreams.clear();
     this.events.removeAllListeners();
   }
 }

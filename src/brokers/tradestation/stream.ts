@@ -18,6 +18,10 @@ export interface ChunkedStreamOptions {
   /** URL and headers for the next connection (a fresh token each time); throws if the account cannot stream. */
   open: () => Promise<StreamTarget>;
   onMessage: (msg: Record<string, unknown>) => void;
+  /** A connection was answered (200): its snapshot follows. */
+  onConnected?: () => void;
+  /** A `{"StreamStatus": ...}` message (EndSnapshot, GoAway), after the state has changed. */
+  onStatus?: (status: string) => void;
   /** A connection failed, ended or was refused; `fatal` (an auth error) stops the stream. */
   onDrop?: (reason: string, err?: unknown) => { fatal: boolean } | void;
   /** No bytes (not even a heartbeat) for this long: the connection is dead. */
@@ -62,6 +66,7 @@ export class ChunkedJsonStream {
           }
         } else {
           this.state = 'snapshot';
+          this.o.onConnected?.();
           reason = await this.read(res.body, () => {
             flowed = true;
             backoff = this.o.minBackoffMs ?? 250;
@@ -104,6 +109,7 @@ export class ChunkedJsonStream {
           }
           onData();
           if (msg.StreamStatus === 'EndSnapshot') this.state = 'live';
+          if (typeof msg.StreamStatus === 'string') this.o.onStatus?.(msg.StreamStatus);
           if (msg.StreamStatus === 'GoAway') {
             await reader.cancel().catch(() => undefined);
             return 'GoAway';

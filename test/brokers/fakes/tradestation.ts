@@ -11,6 +11,9 @@ import { TsSignin, type User } from './tradestation.signin.js';
  * (POST, PUT /{id}, DELETE /{id}) answering `{"Orders":[{"OrderID","Message"}]}`, errors `{"Error","Message"}`,
  * `/v3/marketdata/quotes/{symbols}`, and the chunked HTTP streams `/v3/brokerage/stream/accounts/{ids}/orders`
  * and `/positions` (snapshot, `{"StreamStatus":"EndSnapshot"}`, `{"Heartbeat"}`, `{"StreamStatus":"GoAway"}`).
+ * The positions stream sends, after each execution, the position of its symbol in the REST shape; a
+ * position brought to zero is sent once more as closed (how is undocumented: `closedPositionAs` picks
+ * `Quantity: "0"` or the last state flagged `Deleted: true`).
  * Order statuses move ACK → OPN → FPR/FLL, OUT on cancel, FLP for an IOC remainder, EXP, REJ. Quotas: 250
  * requests per category per user in fixed 5-minute windows, then 429. Every number is a string.
  * Scriptable: partial fills, rejections, failures, a lost acknowledgement, lost or duplicate pushes,
@@ -80,6 +83,10 @@ export class TradeStationFake {
   /** Delay of the placement reply: executions can then reach the stream before the acknowledgement. */
   ackDelayMs = 0;
   private heartbeat: NodeJS.Timeout | undefined;
+  /** How the positions stream reports a position brought to zero (undocumented; both are handled). */
+  closedPositionAs: 'zero' | 'deleted' = 'zero';
+  /** The last position state sent on a positions stream, by user and symbol. */
+  private readonly lastPosition = new Map<string, Record<string, string>>();
 
   async start(): Promise<this> {
     this.server = http.createServer((req, res) => void this.handle(req, res));
@@ -137,8 +144,8 @@ export class TradeStationFake {
     return [...this.orders.values()].filter((o) => !clientId || o.user.clientId === clientId).map((o) => o.row.OrderID);
   }
 
-  openStreams(clientId?: string): number {
-    return [...this.streams].filter((st) => st.kind === 'orders' && (!clientId || st.user.clientId === clientId)).length;
+  openStreams(clientId?: string, kind: 'orders' | 'positions' = 'orders'): number {
+    return [...this.streams].filter((st) => st.kind === kind && (!clientId || st.user.clientId === clientId)).length;
   }
 
   /** Cut every stream's connection (a network drop). */
@@ -392,7 +399,21 @@ export class TradeStationFake {
     (o.row as Record<string, unknown>).executions = [...((o.row as { executions?: unknown[] }).executions ?? []), { qty: s(take), price: s(px) }];
     const done = o.filled.eq(o.qty);
     this.set(o, done ? 'FLL' : 'FPR', done ? 'Filled' : 'Partial Fill (Alive)', done ? { ClosedDateTime: new Date().toISOString() } : {});
-    for (const st of this.streams) if (st.kind === 'positions' && st.user === o.user) this.write(st.res, this.positions(o.user).find((p) => p.Symbol === o.symbol) ?? {});
+    this.pushPosition(o.user, o.symbol);
+  }
+
+  /** A position changed: its new state on the user's positions streams (closed: see closedPositionAs). */
+  private pushPosition(user: User, symbol: string): void {
+    const key = `${user.clientId}|${symbol}`;
+    let msg: Record<string, unknown> | undefined = this.positions(user).find((p) => p.Symbol === symbol);
+    if (msg) this.lastPosition.set(key, msg as Record<string, string>);
+    else {
+      const last = this.lastPosition.get(key);
+      if (!last) return;
+      this.lastPosition.delete(key);
+      msg = this.closedPositionAs === 'deleted' ? { ...last, Timestamp: new Date().toISOString(), Deleted: true } : { ...last, Quantity: '0', MarketValue: '0', TotalCost: '0', Timestamp: new Date().toISOString() };
+    }
+    for (const st of this.streams) if (st.kind === 'positions' && st.user === user) this.write(st.res, msg);
   }
 
   /** The order as the REST API shows it (quantities in the legs; no private bookkeeping). */
@@ -422,6 +443,7 @@ export class TradeStationFake {
     res.on('close', () => this.streams.delete(st));
     const snapshot = kind === 'orders' ? [...this.orders.values()].filter((o) => o.user === user && LIVE.has(o.row.Status)).map((o) => this.streamView(o)) : this.positions(user);
     for (const x of snapshot) this.write(res, x);
+    if (kind === 'positions') for (const p of snapshot) this.lastPosition.set(`${user.clientId}|${p.Symbol}`, p as Record<string, string>);
     this.write(res, { StreamStatus: 'EndSnapshot' });
   }
 
