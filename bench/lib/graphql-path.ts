@@ -151,6 +151,9 @@ export class GraphqlPath {
       ENCRYPTION_KEY: BENCH_ENCRYPTION_KEY,
       LOG_LEVEL: this.opts.logLevel,
       SEED_DEMO: 'false',
+      // A first start writes two years of simulated history in the background (a one-off that took about
+      // a core for minutes); the benches measure the steady state, so they start without it.
+      MARKET_HISTORY: 'false',
       MARKET_TICK_MS: String(this.opts.tickMs),
       WORKER_CONCURRENCY: String(this.opts.workerConcurrency),
       USER_RATE_LIMIT_PER_MINUTE: '100000000',
