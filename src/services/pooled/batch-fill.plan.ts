@@ -1,16 +1,16 @@
 /**
  * The batched fill applier's pure core: what many child fills do to the books, computed in memory from
- * the rows read (and locked) once, with exactly the rules of FillApplier.applyInTx applied one fill
- * after another (so two children of one portfolio see each other's cash, position, held cash and event
+ * the rows read (and locked) once, with exactly the rules of FillApplier.applyInTx (the same pure
+ * `fillEffects` of orders/fill-math.ts) applied one fill after another (so two children of one portfolio see each other's cash, position, held cash and event
  * sequence as they would one transaction after the other). The writer (batch-fill.ts) turns the plan
  * into a few multi-row statements.
  */
 import { fills, holds, positions } from '../../db/schema/index.js';
-import { dec, fmt, toDb, Decimal } from '../../lib/decimal.js';
+import { dec, toDb, type Decimal } from '../../lib/decimal.js';
 import { UnrecoverableJobError } from '../../jobs/queue.js';
 import type { NewEvent } from '../../events/outbox.js';
-import { statusAfterFill, type OrderStatus } from '../orders/order.state.js';
-import { fillSnapshot, orderSnapshot, type OrderRow } from '../orders/order.snapshot.js';
+import { fillEffects } from '../orders/fill-math.js';
+import type { OrderRow } from '../orders/order.snapshot.js';
 
 export type FillRow = typeof fills.$inferSelect;
 export type HoldRow = typeof holds.$inferSelect;
@@ -76,91 +76,34 @@ export function planBatch(shares: { share: ChildShare; fill: FillRow }[], state:
     const pid = o.portfolioId;
     const p = state.portfolios.get(pid);
     if (!p) throw new UnrecoverableJobError(`portfolio ${pid} of order ${o.id} is gone`);
-    const qty = f.quantity;
-    const price = f.price;
-    const fee = f.fee;
-
-    // The order: filled quantity, average price, fees, status.
-    const filledBefore = dec(o.filledQuantity);
-    const filled = filledBefore.add(qty);
-    if (filled.gt(o.quantity)) throw new UnrecoverableJobError(`fill ${f.brokerFillId} overfills order ${o.id}`);
-    const complete = filled.eq(o.quantity);
-    const status = statusAfterFill(o.status as OrderStatus, { isComplete: complete });
-    const avg = dec(o.averageFillPrice ?? 0).mul(filledBefore).add(price.mul(qty)).div(filled).toDecimalPlaces(8);
-    const orderSet: OrderSet = {
-      filledQuantity: toDb(filled),
-      averageFillPrice: toDb(avg),
-      feesPaid: toDb(dec(o.feesPaid).add(fee)),
-      status,
-      brokerOrderId: o.brokerOrderId ?? f.brokerOrderId,
-      updatedAt: now,
-      closedAt: complete ? now : null,
-    };
-    const order = { ...o, ...orderSet };
-    cur.orders.set(o.id, order);
-    plan.orders.set(o.id, orderSet);
-
-    // Position: average cost on buys; realised P&L on sells.
+    // The order, position, ledger lines, hold release and events: FillApplier's arithmetic (fill-math.ts),
+    // on the books as the earlier shares of this batch left them.
     const key = positionKey(pid, o.instrumentId);
-    const pos = cur.positions.get(key);
-    const q0 = dec(pos?.quantity ?? 0);
-    const avg0 = dec(pos?.averageCost ?? 0);
-    let q1: Decimal;
-    let avg1 = avg0;
-    let realized = dec(pos?.realizedPnl ?? 0);
-    if (o.side === 'BUY') {
-      q1 = q0.add(qty);
-      avg1 = q0.mul(avg0).add(qty.mul(price)).div(q1).toDecimalPlaces(8);
-    } else {
-      q1 = q0.sub(qty);
-      realized = realized.add(price.sub(avg0).mul(qty));
-      if (q1.isZero()) avg1 = dec(0);
-    }
-    const position = { portfolioId: pid, instrumentId: o.instrumentId, quantity: toDb(q1), averageCost: toDb(avg1), realizedPnl: toDb(realized), updatedAt: now };
-    cur.positions.set(key, position);
-    plan.positions.set(key, position);
-
-    // Cash: the trade and the fee, as ledger lines.
-    const notional = qty.mul(price);
-    const lines = [
-      { kind: 'TRADE' as const, amount: o.side === 'BUY' ? notional.neg() : notional, description: `${o.side} ${fmt(qty)} @ ${fmt(price)}` },
-      { kind: 'FEE' as const, amount: fee.neg(), description: 'broker fee' },
-    ].filter((l) => !l.amount.isZero());
-    const delta = lines.reduce((acc, l) => acc.add(l.amount), dec(0));
-    const cash = cur.cash.get(pid)!.add(delta);
-    cur.cash.set(pid, cash);
-    for (const l of lines) {
+    const hold = cur.holds.get(o.id);
+    const held = cur.held.get(pid) ?? dec(0);
+    const e = fillEffects(
+      { order: o, position: cur.positions.get(key) ?? null, cash: cur.cash.get(pid)!, heldTotal: held, hold: hold ?? null },
+      { brokerFillId: f.brokerFillId, brokerOrderId: f.brokerOrderId, clientOrderId: o.id, quantity: toDb(f.quantity), price: toDb(f.price), fee: toDb(f.fee), executedAt: f.executedAt.toISOString() },
+      fill,
+      now,
+    );
+    cur.orders.set(o.id, e.order);
+    plan.orders.set(o.id, e.orderSet);
+    cur.positions.set(key, e.position);
+    plan.positions.set(key, e.position);
+    cur.cash.set(pid, e.cash);
+    for (const l of e.lines) {
       plan.ledger.push({ portfolioId: pid, kind: l.kind, amount: toDb(l.amount), currency: p.baseCurrency, orderId: o.id, fillId: fill.id, description: l.description, createdAt: now });
     }
-
-    // The hold: released in proportion to what filled; all of it once the order is complete.
-    const hold = cur.holds.get(o.id);
-    let cashReleased = dec(0);
-    if (hold) {
-      const amount = dec(hold.amount);
-      const remainingQty = dec(o.quantity).sub(filledBefore);
-      const release = complete
-        ? amount
-        : o.side === 'SELL'
-          ? Decimal.min(amount, qty)
-          : amount.mul(qty).div(remainingQty).toDecimalPlaces(8, Decimal.ROUND_DOWN);
-      const left = amount.sub(release);
-      if (hold.kind === 'CASH') cashReleased = release;
-      const set = { amount: toDb(left), releasedAt: left.isZero() ? now : null };
+    if (hold && e.holdLeft) {
+      const set = { amount: toDb(e.holdLeft), releasedAt: e.holdLeft.isZero() ? now : null };
       plan.holds.set(hold.id, set);
-      if (left.isZero()) cur.holds.delete(o.id);
+      if (e.holdLeft.isZero()) cur.holds.delete(o.id);
       else cur.holds.set(o.id, { ...hold, ...set, updatedAt: now });
     }
-    const held = cur.held.get(pid) ?? dec(0);
-    const available = cash.sub(held.sub(cashReleased));
-    cur.held.set(pid, held.sub(cashReleased));
+    cur.held.set(pid, held.sub(e.cashReleased));
+    const { events, delta } = e;
 
-    const events: NewEvent[] = [
-      { type: 'FILL_RECEIVED', payload: { fill: fillSnapshot(fill), order: orderSnapshot(order) } },
-      { type: 'ORDER_UPDATED', payload: { order: orderSnapshot(order) } },
-      { type: 'POSITION_CHANGED', payload: { position: { ...position, updatedAt: now.toISOString() } } },
-      { type: 'BALANCE_CHANGED', payload: { cash: fmt(cash, 2), availableCash: fmt(available, 2), reason: 'FILL' } },
-    ];
     const first = cur.seq.get(pid)! + 1;
     cur.seq.set(pid, first + events.length - 1);
     events.forEach((event, i) => plan.events.push({ portfolioId: pid, sequence: first + i, event }));
