@@ -13,7 +13,7 @@
  * one fill per order, holdings equal to net fills, cash = ledger. Exit code 1 only if something was lost,
  * doubled or inconsistent, never because a figure missed its target.
  *
- * Options: --investments=200 --concurrency=8 --duration=10 --users=20 --runtime=dist|tsx --no-build
+ * Options: --investments=200 --concurrency=8 --duration=10 --users=20 --worker-concurrency=16 --runtime=dist|tsx --no-build
  */
 import 'reflect-metadata';
 import { requireEnv } from './lib/infra.js';
@@ -56,6 +56,7 @@ function options(argv: string[]) {
     concurrency: int('concurrency', 8),
     durationS: int('duration', 10),
     users: int('users', 20),
+    workerConcurrency: int('worker-concurrency', 16),
     runtime,
     build: runtime === 'dist' && !flags.has('no-build'),
   };
@@ -66,7 +67,7 @@ async function main(): Promise<void> {
   const o = options(process.argv.slice(2));
   console.log(`bench:baskets — ${o.investments} investments × ${STOCKS.length} stocks, ${o.concurrency} at a time; single orders: ${o.concurrency} clients × ${o.durationS} s; ${o.users} users\n  logs: ${LOG_DIR}`);
   if (o.build) buildDist();
-  const g = new GraphqlPath(env, { runtime: o.runtime, users: o.users, workerConcurrency: 16, poolSize: 10, tickMs: 500, nodeArgs: [], logLevel: 'warn' });
+  const g = new GraphqlPath(env, { runtime: o.runtime, users: o.users, workerConcurrency: o.workerConcurrency, poolSize: 10, tickMs: 500, nodeArgs: [], logLevel: 'warn' });
   let sql: Sql | undefined;
   let http: GqlHttp | undefined;
   const problems: string[] = [];

@@ -42,7 +42,17 @@ export async function createTestDatabase(): Promise<{ url: string; drop(): Promi
     drop: async () => {
       const a = adminSql();
       try {
-        await a.unsafe(`drop database if exists ${name} with (force)`);
+        for (let attempt = 1; ; attempt++) {
+          try {
+            await a.unsafe(`drop database if exists ${name} with (force)`);
+            return;
+          } catch (err) {
+            // WITH (FORCE) cannot terminate an autovacuum worker busy on the database unless the role
+            // may signal it (pg_signal_backend): a test that wrote many rows can meet one. Wait for it.
+            if (attempt >= 20) throw err;
+            await new Promise((r) => setTimeout(r, 500));
+          }
+        }
       } finally {
         await a.end();
       }
