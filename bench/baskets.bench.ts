@@ -13,7 +13,7 @@
  * one fill per order, holdings equal to net fills, cash = ledger. Exit code 1 only if something was lost,
  * doubled or inconsistent, never because a figure missed its target.
  *
- * Options: --investments=200 --concurrency=8 --duration=10 --users=20 --worker-concurrency=16 --runtime=dist|tsx --no-build
+ * Options: --investments=200 --concurrency=8 --duration=10 --users=20 --worker-concurrency=64 --runtime=dist|tsx --no-build
  */
 import 'reflect-metadata';
 import { requireEnv } from './lib/infra.js';
@@ -56,7 +56,7 @@ function options(argv: string[]) {
     concurrency: int('concurrency', 8),
     durationS: int('duration', 10),
     users: int('users', 20),
-    workerConcurrency: int('worker-concurrency', 16),
+    workerConcurrency: int('worker-concurrency', 64),
     runtime,
     build: runtime === 'dist' && !flags.has('no-build'),
   };

@@ -14,7 +14,7 @@
  * duplicated (or the run broke), never because a figure missed its target.
  *
  * Options (flag or env): --duration=10 (BENCH_DURATION_S) --users=20 --concurrency=32 --rate=100
- * --worker-concurrency=16 --pool=10 --tick-ms=500 --runtime=dist|tsx --no-build --cpu-prof
+ * --worker-concurrency=64 --pool=10 --tick-ms=500 --runtime=dist|tsx --no-build --cpu-prof
  * --phases=1,2,3 --warmup=5 (orders per portfolio) --log-level=warn --pgbench-seconds=10 (0: skip)
  * --pgbench-clients=8
  *
@@ -83,7 +83,7 @@ function parseOptions(argv: string[]): Options {
     users: int('users', 'BENCH_USERS', 20, 1),
     concurrency: int('concurrency', 'BENCH_CONCURRENCY', 32, 1),
     rate: int('rate', 'BENCH_RATE', 100, 1),
-    workerConcurrency: int('worker-concurrency', 'WORKER_CONCURRENCY', 16, 1),
+    workerConcurrency: int('worker-concurrency', 'WORKER_CONCURRENCY', 64, 1),
     poolSize: int('pool', 'DATABASE_POOL_SIZE', 10, 1),
     tickMs: int('tick-ms', 'MARKET_TICK_MS', 500, 10),
     runtime,

@@ -42,7 +42,7 @@ const EnvSchema = z.object({
   /** Longest backtest range in days, and most bars one backtest may replay. */
   BACKTEST_MAX_DAYS: z.coerce.number().int().min(1).default(3660),
   BACKTEST_MAX_BARS: z.coerce.number().int().min(1000).default(5_000_000),
-  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
+  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(64),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(15_000),
   MAX_QUERY_DEPTH: z.coerce.number().int().min(2).default(10),
   MAX_QUERY_COST: z.coerce.number().int().min(10).default(5000),
