@@ -25,6 +25,7 @@ import type { OrderSocketSet } from '../connections/order-socket.js';
 import { AngelOneConnector } from './auth.js';
 import { angelOrderSocket } from './order-socket.js';
 import { ORDER, fromAngelSymbol, headers, num, placeOrderRequest, toBrokerFill, toBrokerOrder, unwrap, type AngelOrderRow, type AngelTradeRow } from './wire.js';
+import { acceptedOrder } from '../connections/accepted-order.js';
 
 /** Documented SmartAPI limits: place/modify/cancel 20/s, 500/min, 1,000/hr; books, positions, holdings 1/s; quotes 10/s. */
 export const ANGEL_BUDGETS: Record<'orders' | 'books' | 'quote', RateLimit[]> = {
@@ -137,19 +138,7 @@ export class AngelOneAdapter implements ConnectableBroker {
     }
     const data = await this.call<{ orderid: string; uniqueorderid?: string }>(req.account, 'orders', wire, 'place order');
     this.clientIds.set(`${req.account}|${data.orderid}`, req.clientOrderId);
-    return {
-      brokerOrderId: String(data.orderid),
-      clientOrderId: req.clientOrderId,
-      symbol: req.instrument.symbol,
-      exchange: req.instrument.exchange,
-      side: req.side,
-      type: req.type,
-      quantity: fmt(req.quantity),
-      filledQuantity: '0',
-      averagePrice: null,
-      status: 'OPEN',
-      updatedAt: new Date().toISOString(),
-    };
+    return acceptedOrder(req, String(data.orderid));
   }
 
   /** POST modifyOrder: SmartAPI wants the whole order again with the changes. */

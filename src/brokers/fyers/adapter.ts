@@ -26,6 +26,7 @@ import type { OrderSocketSet } from '../connections/order-socket.js';
 import { FyersConnector } from './auth.js';
 import { fyersOrderSocket } from './order-socket.js';
 import { authHeader, fromFyersSymbol, fyersSymbol, num, placeOrderRequest, toBrokerFill, toBrokerOrder, unwrap, type FyersOrderRow, type FyersTradeRow } from './wire.js';
+import { acceptedOrder } from '../connections/accepted-order.js';
 
 export interface FyersAdapterOptions {
   baseUrl: string;
@@ -130,19 +131,7 @@ export class FyersAdapter implements ConnectableBroker {
     }
     const r = await this.call<{ id: string }>(req.account, wire, 'place order');
     this.clientIds.set(`${req.account}|${r.id}`, req.clientOrderId);
-    return {
-      brokerOrderId: String(r.id),
-      clientOrderId: req.clientOrderId,
-      symbol: req.instrument.symbol,
-      exchange: req.instrument.exchange,
-      side: req.side,
-      type: req.type,
-      quantity: fmt(req.quantity),
-      filledQuantity: '0',
-      averagePrice: null,
-      status: 'OPEN',
-      updatedAt: new Date().toISOString(),
-    };
+    return acceptedOrder(req, String(r.id));
   }
 
   /** PATCH /api/v3/orders/sync with {id, qty, type, limitPrice, stopPrice}. */

@@ -22,6 +22,7 @@ import { AccountPoller } from '../connections/account-poller.js';
 import { brokerRef } from '../connections/order-ref.js';
 import { GrowwConnector } from './auth.js';
 import { DuplicateReferenceError, growwHeaders, num, placeOrderRequest, toBrokerFill, toBrokerOrder, unwrap, type GrowwOrderRow, type GrowwTradeRow } from './wire.js';
+import { acceptedOrder } from '../connections/accepted-order.js';
 
 export interface GrowwAdapterOptions {
   baseUrl: string;
@@ -97,19 +98,7 @@ export class GrowwAdapter implements ConnectableBroker {
     try {
       const p = await this.call<{ groww_order_id: string; order_status: string }>(req.account, 'orders', wire, 'place order');
       this.clientIds.set(`${req.account}|${p.groww_order_id}`, req.clientOrderId);
-      return {
-        brokerOrderId: String(p.groww_order_id),
-        clientOrderId: req.clientOrderId,
-        symbol: req.instrument.symbol,
-        exchange: req.instrument.exchange,
-        side: req.side,
-        type: req.type,
-        quantity: fmt(req.quantity),
-        filledQuantity: '0',
-        averagePrice: null,
-        status: p.order_status === 'REJECTED' || p.order_status === 'FAILED' ? 'REJECTED' : 'OPEN',
-        updatedAt: new Date().toISOString(),
-      };
+      return acceptedOrder(req, String(p.groww_order_id), p.order_status === 'REJECTED' || p.order_status === 'FAILED' ? 'REJECTED' : 'OPEN');
     } catch (err) {
       if (!(err instanceof DuplicateReferenceError)) throw err;
       // Groww already has this reference (a retry after a lost acknowledgement): adopt that order.

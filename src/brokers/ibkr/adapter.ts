@@ -42,6 +42,7 @@ import {
   type IbkrSummary,
 } from './wire.js';
 import { ibkrStatus } from './status-map.js';
+import { acceptedOrder } from '../connections/accepted-order.js';
 
 export interface IbkrAdapterOptions {
   /** The gateway's API root (BROKER_IBKR_BASE_URL): https://localhost:5000/v1/api. */
@@ -220,19 +221,7 @@ export class IbkrAdapter implements ConnectableBroker {
     await this.link(req.account, req.clientOrderId, orderId);
     const status = ibkrStatus(ack.order_status ?? 'PreSubmitted', '0', req.quantity);
     if (status === 'REJECTED') throw new BrokerRejectedError(`IBKR did not accept the order (${ack.order_status})`);
-    return {
-      brokerOrderId: orderId,
-      clientOrderId: req.clientOrderId,
-      symbol: req.instrument.symbol,
-      exchange: req.instrument.exchange,
-      side: req.side,
-      type: req.type,
-      quantity: fmt(req.quantity),
-      filledQuantity: '0',
-      averagePrice: null,
-      status: status === 'FILLED' || status === 'PARTIALLY_FILLED' ? 'OPEN' : status,
-      updatedAt: new Date().toISOString(),
-    };
+    return acceptedOrder(req, orderId, status === 'FILLED' || status === 'PARTIALLY_FILLED' ? 'OPEN' : status);
   }
 
   /** Modify an open order in place (IB keeps its id): the whole ticket again, with the changes. */

@@ -26,6 +26,7 @@ import type { OrderSocketSet } from '../connections/order-socket.js';
 import { UpstoxConnector } from './auth.js';
 import { upstoxPortfolioStream } from './portfolio-stream.js';
 import { headers, num, placeOrderRequest, toBrokerFill, toBrokerOrder, unwrap, type UpstoxOrderRow, type UpstoxTradeRow } from './wire.js';
+import { acceptedOrder } from '../connections/accepted-order.js';
 
 export interface UpstoxAdapterOptions {
   baseUrl: string;
@@ -150,19 +151,7 @@ export class UpstoxAdapter implements ConnectableBroker {
     const data = await this.call<{ order_ids?: string[]; order_id?: string }>(req.account, 'orders', wire, 'place order');
     const orderId = String(data.order_ids?.[0] ?? data.order_id);
     this.clientIds.set(`${req.account}|${orderId}`, req.clientOrderId);
-    return {
-      brokerOrderId: orderId,
-      clientOrderId: req.clientOrderId,
-      symbol: req.instrument.symbol,
-      exchange: req.instrument.exchange,
-      side: req.side,
-      type: req.type,
-      quantity: fmt(req.quantity),
-      filledQuantity: '0',
-      averagePrice: null,
-      status: 'OPEN',
-      updatedAt: new Date().toISOString(),
-    };
+    return acceptedOrder(req, orderId);
   }
 
   /** PUT /v3/order/modify: quantity, price, trigger (Upstox wants the validity and order type too). */

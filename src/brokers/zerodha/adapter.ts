@@ -38,6 +38,7 @@ import {
   type KiteOrderRow,
   type KiteTradeRow,
 } from './wire.js';
+import { acceptedOrder } from '../connections/accepted-order.js';
 
 export interface KiteAdapterOptions {
   baseUrl: string;
@@ -132,19 +133,7 @@ export class KiteAdapter implements ConnectableBroker {
     const orderId = String(data.order_id);
     this.clientIds.set(`${req.account}|${orderId}`, req.clientOrderId);
     // HTTP 200 means the OMS took the order; its fate comes by postback, polling or sync.
-    return {
-      brokerOrderId: orderId,
-      clientOrderId: req.clientOrderId,
-      symbol: req.instrument.symbol,
-      exchange: req.instrument.exchange,
-      side: req.side,
-      type: req.type,
-      quantity: fmt(req.quantity),
-      filledQuantity: '0',
-      averagePrice: null,
-      status: 'OPEN',
-      updatedAt: new Date().toISOString(),
-    };
+    return acceptedOrder(req, orderId);
   }
 
   /** Change an open order's quantity, price, trigger or type (PUT /orders/regular/{id}). */
