@@ -1,3 +1,4 @@
+import { dec } from '../../lib/decimal.js';
 import type { BrokerEvent, BrokerFill, BrokerOrder } from '../broker.js';
 import type { Logger } from '../../lib/logger.js';
 
@@ -26,7 +27,7 @@ export async function applyPushedOrder(sink: PushFeedSink, account: string, read
   try {
     const order = await read();
     if (!order?.clientOrderId) return;
-    if (Number(order.filledQuantity) > 0) {
+    if (dec(order.filledQuantity).gt(0)) {
       for (const f of await sink.fills(account, order.brokerOrderId)) {
         const key = sink.fillKey ? sink.fillKey(account, f) : `${account}|fill|${f.brokerFillId}`;
         if (sink.emitted.has(key)) continue;
