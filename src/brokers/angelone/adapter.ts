@@ -18,9 +18,8 @@ import type { BrokerInstruments, BrokerSessions, OrderRefs } from '../connection
 import { WireHttp, type WireRequest } from '../connections/wire-http.js';
 import { AccountThrottle } from '../connections/throttle.js';
 import { expireOnAuthError, reconcileAccount } from '../connections/account-feed.js';
-import { AccountPoller } from '../connections/account-poller.js';
 import { brokerRef } from '../connections/order-ref.js';
-import { applyPushedOrder, type PushFeedSink } from '../connections/push-feed.js';
+import { PushedAccountFeed, type PushFeedSink } from '../connections/push-feed.js';
 import type { OrderSocketSet } from '../connections/order-socket.js';
 import { AngelOneConnector } from './auth.js';
 import { angelOrderSocket } from './order-socket.js';
@@ -66,39 +65,37 @@ export class AngelOneAdapter implements ConnectableBroker {
   private readonly events = new EventEmitter();
   private readonly clientIds = new Map<string, string>();
   private readonly emitted = new Set<string>();
-  private readonly poller: AccountPoller;
+  private readonly feed: PushedAccountFeed;
   /** Order updates over the order status socket, one per active connection (opened by the poller). */
   readonly stream: OrderSocketSet | undefined;
   private readonly sink: PushFeedSink;
 
   constructor(private readonly opts: AngelOneAdapterOptions) {
-    this.poller = new AccountPoller({
-      label: 'Angel One',
-      logger: opts.logger,
-      accounts: async () => {
-        const active = await opts.sessions.active(this.name);
-        await this.stream?.sync(active.map((c) => c.connectionId));
-        return active;
+    this.feed = new PushedAccountFeed({
+      sessions: opts.sessions,
+      broker: this.name,
+      sink: {
+        label: 'Angel One',
+        logger: opts.logger,
+        fills: (a, id) => this.getFills(a, id),
+        emit: (e) => this.events.emit('event', e),
+        emitted: this.emitted,
+        fillKey: (a, f) => `${a}|fill|${f.brokerOrderId}|${f.brokerFillId}`,
       },
       pollAccount: (id) => this.pollAccount(id),
+      socket: (push) =>
+        opts.wsUrl
+          ? angelOrderSocket({
+              wsUrl: opts.wsUrl,
+              sessions: opts.sessions,
+              logger: opts.logger,
+              minBackoffMs: opts.streamBackoffMs,
+              onOrder: (account, row) => push(account, () => this.order(account, row)),
+            })
+          : undefined,
     });
-    this.sink = {
-      label: 'Angel One',
-      logger: opts.logger,
-      fills: (a, id) => this.getFills(a, id),
-      emit: (e) => this.events.emit('event', e),
-      emitted: this.emitted,
-      fillKey: (a, f) => `${a}|fill|${f.brokerOrderId}|${f.brokerFillId}`,
-    };
-    this.stream = opts.wsUrl
-      ? angelOrderSocket({
-          wsUrl: opts.wsUrl,
-          sessions: opts.sessions,
-          logger: opts.logger,
-          minBackoffMs: opts.streamBackoffMs,
-          onOrder: (account, row) => void applyPushedOrder(this.sink, account, () => this.order(account, row)),
-        })
-      : undefined;
+    this.sink = this.feed.sink;
+    this.stream = this.feed.stream;
     this.http = new WireHttp({ broker: 'Angel One', baseUrl: opts.baseUrl });
     this.throttle = new AccountThrottle({ broker: this.name, limiter: opts.limiter, budgets: opts.budgets ?? ANGEL_BUDGETS, maxWaitMs: 3_000 });
     this.connector = new AngelOneConnector({ http: this.http });
@@ -251,13 +248,11 @@ export class AngelOneAdapter implements ConnectableBroker {
   }
 
   startPolling(intervalMs: number): void {
-    this.poller.start(intervalMs);
-    // Sockets follow the active connections more often than polling, so a new connection streams at once.
-    this.stream?.follow(async () => (await this.opts.sessions.active(this.name)).map((c) => c.connectionId), Math.min(intervalMs, 2_000));
+    this.feed.start(intervalMs);
   }
 
   poll(): Promise<void> {
-    return this.poller.poll();
+    return this.feed.poll();
   }
 
   private pollAccount(account: string): Promise<void> {
@@ -272,8 +267,7 @@ export class AngelOneAdapter implements ConnectableBroker {
   }
 
   async close(): Promise<void> {
-    this.poller.stop();
-    this.stream?.close();
+    this.feed.close();
     this.events.removeAllListeners();
   }
 }

@@ -1,6 +1,9 @@
 import { dec } from '../../lib/decimal.js';
 import type { BrokerEvent, BrokerFill, BrokerOrder } from '../broker.js';
 import type { Logger } from '../../lib/logger.js';
+import { AccountPoller } from './account-poller.js';
+import type { OrderSocketSet } from './order-socket.js';
+import type { BrokerSessions } from './sessions.js';
 
 /**
  * What an adapter lends the push path: its fills for an order (read back through the API, by the
@@ -42,5 +45,59 @@ export async function applyPushedOrder(sink: PushFeedSink, account: string, read
     }
   } catch (err) {
     sink.logger.warn({ err: { name: (err as Error).name, message: (err as Error).message }, connectionId: account }, `${sink.label} order update not applied; polling will find it`);
+  }
+}
+
+/**
+ * An adapter's fills from both directions: the poller over the active connections, and, where the broker
+ * pushes order updates, one socket per active connection (opened as the poller and a faster follower see
+ * connections come and go). Both feed one sink, so a fill is emitted once whichever finds it first.
+ */
+export class PushedAccountFeed {
+  readonly poller: AccountPoller;
+  readonly sink: PushFeedSink;
+  readonly stream: OrderSocketSet | undefined;
+
+  constructor(
+    private readonly o: {
+      sessions: Pick<BrokerSessions, 'active'>;
+      broker: string;
+      sink: PushFeedSink;
+      pollAccount: (account: string) => Promise<void>;
+      /** The broker's push channel, if configured: `push(account, read)` applies one pushed order update. */
+      socket?: (push: (account: string, read: () => Promise<BrokerOrder | null>) => void) => OrderSocketSet | undefined;
+    },
+  ) {
+    this.sink = o.sink;
+    this.stream = o.socket?.((account, read) => void applyPushedOrder(this.sink, account, read));
+    this.poller = new AccountPoller({
+      label: o.sink.label,
+      logger: o.sink.logger,
+      accounts: async () => {
+        const active = await this.activeIds();
+        await this.stream?.sync(active.map((c) => c.connectionId));
+        return active;
+      },
+      pollAccount: o.pollAccount,
+    });
+  }
+
+  private activeIds() {
+    return this.o.sessions.active(this.o.broker);
+  }
+
+  start(intervalMs: number): void {
+    this.poller.start(intervalMs);
+    // Sockets follow the active connections more often than polling, so a new connection streams at once.
+    this.stream?.follow(async () => (await this.activeIds()).map((c) => c.connectionId), Math.min(intervalMs, 2_000));
+  }
+
+  poll(): Promise<void> {
+    return this.poller.poll();
+  }
+
+  close(): void {
+    this.poller.stop();
+    this.stream?.close();
   }
 }

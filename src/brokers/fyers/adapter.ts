@@ -19,9 +19,8 @@ import type { BrokerInstruments, BrokerSessions, OrderRefs } from '../connection
 import { WireHttp, type WireRequest } from '../connections/wire-http.js';
 import { AccountThrottle } from '../connections/throttle.js';
 import { expireOnAuthError, reconcileAccount } from '../connections/account-feed.js';
-import { AccountPoller } from '../connections/account-poller.js';
 import { brokerRef } from '../connections/order-ref.js';
-import { applyPushedOrder, type PushFeedSink } from '../connections/push-feed.js';
+import { PushedAccountFeed, type PushFeedSink } from '../connections/push-feed.js';
 import type { OrderSocketSet } from '../connections/order-socket.js';
 import { FyersConnector } from './auth.js';
 import { fyersOrderSocket } from './order-socket.js';
@@ -67,32 +66,30 @@ export class FyersAdapter implements ConnectableBroker {
   private readonly events = new EventEmitter();
   private readonly clientIds = new Map<string, string>();
   private readonly emitted = new Set<string>();
-  private readonly poller: AccountPoller;
+  private readonly feed: PushedAccountFeed;
   /** Order updates over the Fyers order socket, one per active connection (opened by the poller). */
   readonly stream: OrderSocketSet | undefined;
   private readonly sink: PushFeedSink;
 
   constructor(private readonly opts: FyersAdapterOptions) {
-    this.poller = new AccountPoller({
-      label: 'Fyers',
-      logger: opts.logger,
-      accounts: async () => {
-        const active = await opts.sessions.active(this.name);
-        await this.stream?.sync(active.map((c) => c.connectionId));
-        return active;
-      },
+    this.feed = new PushedAccountFeed({
+      sessions: opts.sessions,
+      broker: this.name,
+      sink: { label: 'Fyers', logger: opts.logger, fills: (a, id) => this.getFills(a, id), emit: (e) => this.events.emit('event', e), emitted: this.emitted },
       pollAccount: (id) => this.pollAccount(id),
+      socket: (push) =>
+        opts.wsUrl
+          ? fyersOrderSocket({
+              wsUrl: opts.wsUrl,
+              sessions: opts.sessions,
+              logger: opts.logger,
+              minBackoffMs: opts.streamBackoffMs,
+              onOrder: (account, row) => push(account, () => this.order(account, row)),
+            })
+          : undefined,
     });
-    this.sink = { label: 'Fyers', logger: opts.logger, fills: (a, id) => this.getFills(a, id), emit: (e) => this.events.emit('event', e), emitted: this.emitted };
-    this.stream = opts.wsUrl
-      ? fyersOrderSocket({
-          wsUrl: opts.wsUrl,
-          sessions: opts.sessions,
-          logger: opts.logger,
-          minBackoffMs: opts.streamBackoffMs,
-          onOrder: (account, row) => void applyPushedOrder(this.sink, account, () => this.order(account, row)),
-        })
-      : undefined;
+    this.sink = this.feed.sink;
+    this.stream = this.feed.stream;
     this.http = new WireHttp({ broker: 'Fyers', baseUrl: opts.baseUrl });
     this.throttle = new AccountThrottle({ broker: this.name, limiter: opts.limiter, budgets: BUDGETS });
     this.connector = new FyersConnector({ http: this.http, loginUrl: opts.loginUrl });
@@ -229,13 +226,11 @@ export class FyersAdapter implements ConnectableBroker {
   }
 
   startPolling(intervalMs: number): void {
-    this.poller.start(intervalMs);
-    // Sockets follow the active connections more often than polling, so a new connection streams at once.
-    this.stream?.follow(async () => (await this.opts.sessions.active(this.name)).map((c) => c.connectionId), Math.min(intervalMs, 2_000));
+    this.feed.start(intervalMs);
   }
 
   poll(): Promise<void> {
-    return this.poller.poll();
+    return this.feed.poll();
   }
 
   private pollAccount(account: string): Promise<void> {
@@ -250,8 +245,7 @@ export class FyersAdapter implements ConnectableBroker {
   }
 
   async close(): Promise<void> {
-    this.poller.stop();
-    this.stream?.close();
+    this.feed.close();
     this.events.removeAllListeners();
   }
 }
