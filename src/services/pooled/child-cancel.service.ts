@@ -69,6 +69,7 @@ export class ChildCancelService {
     if (!intent) throw new PooledCancelRefusedError(o.status, 'PARENT_NOT_OPEN', 'its pooled parent is being changed; try again');
     let reduced = false;
     try {
+      await this.deps.driver.throttle(broker, account);
       await broker.reduceOrder(account, parent.brokerOrderId!, intent.toQuantity);
       reduced = true;
     } catch (err) {
@@ -179,6 +180,7 @@ export class ChildCancelService {
     const parent = await this.deps.repo.parent(r.parentId);
     if (!parent?.brokerOrderId) return 'unknown';
     const { broker, account } = await this.brokerOf(parent);
+    await this.deps.driver.throttle(broker, account);
     const remote = await broker.getOrder(account, { brokerOrderId: parent.brokerOrderId });
     if (!remote) return 'unknown';
     if (dec(remote.quantity).eq(r.toQuantity)) {
@@ -189,6 +191,7 @@ export class ChildCancelService {
     const canStill = (remote.status === 'OPEN' || remote.status === 'PARTIALLY_FILLED') && dec(remote.filledQuantity).lt(r.toQuantity) && broker.reduceOrder;
     if (canStill) {
       try {
+        await this.deps.driver.throttle(broker, account);
         await broker.reduceOrder!(account, parent.brokerOrderId, r.toQuantity);
         await this.complete(r);
         return 'done';

@@ -249,7 +249,8 @@ export class ParentDriver {
     }
   }
 
-  private async throttle(broker: BrokerAdapter, account: string): Promise<void> {
+  /** Take a slot of the account's shared broker rate limit (waits up to ~5 s). Also used by members' cancels. */
+  async throttle(broker: BrokerAdapter, account: string): Promise<void> {
     const key = `broker:${broker.name}:${account}`;
     for (let waited = 0; waited <= 5_000; ) {
       const wait = await this.deps.rateLimiter.tryAcquire(key, broker.rateLimit);
