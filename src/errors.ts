@@ -136,3 +136,13 @@ export class BrokerAuthRequiredError extends DomainError {
     super(ErrorCode.BROKER_AUTH_REQUIRED, `The broker connection is ${status}; reconnect it (startBrokerConnection) before trading`, { connectionId, status });
   }
 }
+/**
+ * A pooled member's cancel after its window closed that cannot reduce the parent at the broker:
+ * INVALID_ORDER_STATE with a stable `reason` (CROSSED_SIDE, PARENT_NOT_OPEN, PARENT_TOO_SMALL,
+ * NOTHING_UNFILLED, BROKER_CANNOT_REDUCE, BROKER_REFUSED). Nothing changed.
+ */
+export class PooledCancelRefusedError extends DomainError {
+  constructor(status: string, reason: string, why: string) {
+    super(ErrorCode.INVALID_ORDER_STATE, `Cannot cancel this pooled order (status ${status}): ${why}`, { status, reason });
+  }
+}

@@ -252,7 +252,7 @@ describe.each(modes())('a pooled master account nets members’ orders in one wi
     await checkCash();
   });
 
-  it('after its window closed a child cannot be canceled (INVALID_ORDER_STATE); a parent the broker refused for a moment is placed by the sweep', async () => {
+  it('after its window closed a child whose parent is not yet at the broker cannot be canceled (INVALID_ORDER_STATE); a parent the broker refused for a moment is placed by the sweep', async () => {
     const paper = server.app.brokers.get('paper') as PaperBroker;
     const kids = [await child(members[1], 'BUY', '4'), await child(members[2], 'BUY', '2')];
     paper.injectFault({ op: 'placeOrder', kind: 'transient' });

@@ -95,6 +95,17 @@ export interface BrokerAdapter {
 
   placeOrder(req: BrokerOrderRequest): Promise<BrokerOrder>;
   cancelOrder(account: string, brokerOrderId: string): Promise<BrokerOrder>;
+  /**
+   * Optional capability: reduce an open order's total quantity to `quantity` (a decimal string, a whole
+   * number of lots, below the order's quantity and above what it has filled), keeping its broker order
+   * id, price and type. Idempotent: an order already at `quantity` is returned as it is, so a retried
+   * reduce is harmless. Throws BrokerRejectedError when the order is no longer open or has filled
+   * `quantity` or more (the broker's word is final), BrokerTransientError when the outcome is unknown.
+   * Adapters whose broker modifies in place implement it (paper, Zerodha, Fyers, Angel One); a broker whose API
+   * replaces the order under a new id (Alpaca, TradeStation) omits it, as do the rest for now: callers
+   * treat a missing capability as a refusal.
+   */
+  reduceOrder?(account: string, brokerOrderId: string, quantity: string): Promise<BrokerOrder>;
   getOrder(account: string, ref: { brokerOrderId: string } | { clientOrderId: string }): Promise<BrokerOrder | null>;
   listOrders(account: string): Promise<BrokerOrder[]>;
   /** Executions of one order, for reconciliation (fills missed while no one listened). */

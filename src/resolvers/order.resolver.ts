@@ -21,7 +21,7 @@ export class OrderResolver {
     return ctx.services.orders.place(requireUser(ctx), input);
   }
 
-  @Mutation(() => Order, { description: 'Cancel an order. Finished orders give INVALID_ORDER_STATE.' })
+  @Mutation(() => Order, { description: 'Cancel an order. Finished orders give INVALID_ORDER_STATE. A pooled member order whose window has closed is canceled by reducing its parent at the broker, or refused with INVALID_ORDER_STATE and a reason (see README).' })
   cancelOrder(@Arg('id', () => ID, { description: 'The order to cancel (yours).' }) id: string, @Ctx() ctx: GqlContext) {
     return ctx.services.orders.cancel(requireUser(ctx), id);
   }

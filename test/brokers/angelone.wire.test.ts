@@ -52,6 +52,19 @@ describe('Angel One adapter on the wire', () => {
     });
   });
 
+  it('reduces with POST modifyOrder carrying the whole order: the new total quantity, the limit price kept; nothing sent for a reduce already applied', async () => {
+    const { adapter, mine, req, account } = setup();
+    const resting = await adapter.placeOrder(req({ quantity: '5' }));
+    const reduced = await adapter.reduceOrder(account, resting.brokerOrderId, '3');
+    expect(reduced.quantity).toBe('3');
+    const sent = mine().filter((r) => r.path.endsWith('/modifyOrder'));
+    expect(sent.map((r) => r.json)).toEqual([
+      { variety: 'NORMAL', orderid: resting.brokerOrderId, ordertype: 'LIMIT', producttype: 'DELIVERY', duration: 'DAY', price: '750.05', triggerprice: '0', quantity: '3', tradingsymbol: 'INFY-EQ', symboltoken: '1594', exchange: 'NSE' },
+    ]);
+    await adapter.reduceOrder(account, resting.brokerOrderId, '3');
+    expect(mine().filter((r) => r.path.endsWith('/modifyOrder'))).toHaveLength(1);
+  });
+
   it('sends stops as variety STOPLOSS with STOPLOSS_MARKET / STOPLOSS_LIMIT; cancels with {variety, orderid}', async () => {
     const { adapter, mine, req, account } = setup();
     await adapter.placeOrder(req({ type: 'STOP', limitPrice: null, stopPrice: '1600.00' }));

@@ -20,6 +20,8 @@ export interface ConformanceContext {
   /** Roughly where the market is for `instrument`: far-away limits are placed relative to it. */
   marketPrice(): string;
   teardown(): Promise<void>;
+  /** The adapter offers the optional BrokerAdapter.reduceOrder (its broker modifies quantity in place). */
+  reduces?: boolean;
 }
 
 /** How long to wait for an adapter that fills or reports asynchronously (a real broker's fake). */
@@ -185,6 +187,24 @@ export function runBrokerConformance(label: string, setup: () => Promise<Conform
       expect(q?.symbol).toBe(ctx.instrument.symbol);
       expect(dec(q?.last ?? '0').gt(0)).toBe(true);
       if (q?.bid && q.ask) expect(dec(q.bid).lte(q.ask)).toBe(true);
+    });
+
+    it('offers reduceOrder exactly when declared: reduces a resting order in place, idempotently, never up, never once ended', async () => {
+      expect(typeof ctx.adapter.reduceOrder === 'function').toBe(ctx.reduces === true);
+      if (!ctx.adapter.reduceOrder) return;
+      const placed = await ctx.adapter.placeOrder(request({ type: 'LIMIT', limitPrice: farBuyPrice(), quantity: lots(3) }));
+      const reduced = await ctx.adapter.reduceOrder(ctx.account, placed.brokerOrderId, lots(2));
+      expect(reduced.brokerOrderId).toBe(placed.brokerOrderId);
+      expect(dec(reduced.quantity).eq(lots(2))).toBe(true);
+      const read = await ctx.adapter.getOrder(ctx.account, { brokerOrderId: placed.brokerOrderId });
+      expect(read?.status).toBe('OPEN');
+      expect(dec(read?.quantity ?? '0').eq(lots(2))).toBe(true);
+      // A retried reduce (same absolute quantity) is harmless.
+      expect(dec((await ctx.adapter.reduceOrder(ctx.account, placed.brokerOrderId, lots(2))).quantity).eq(lots(2))).toBe(true);
+      await expect(ctx.adapter.reduceOrder(ctx.account, placed.brokerOrderId, lots(3))).rejects.toBeInstanceOf(BrokerRejectedError);
+      await ctx.adapter.cancelOrder(ctx.account, placed.brokerOrderId);
+      await eventually(async () => ((await ctx.adapter.getOrder(ctx.account, { brokerOrderId: placed.brokerOrderId }))?.status === 'CANCELED' ? true : null), 'the cancel');
+      await expect(ctx.adapter.reduceOrder(ctx.account, placed.brokerOrderId, lots(1))).rejects.toBeInstanceOf(BrokerRejectedError);
     });
 
     it('does not create a second order for a repeated client order id', async () => {

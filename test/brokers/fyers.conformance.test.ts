@@ -37,5 +37,6 @@ runBrokerConformance('fyers on its fake', async () => {
     instrument: { symbol: 'INFY', exchange: 'NSE', currency: 'INR', tickSize: '0.05', lotSize: '1' },
     marketPrice: () => '1500.00',
     teardown: () => adapter.close(),
+    reduces: true,
   };
 });

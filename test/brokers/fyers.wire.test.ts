@@ -68,6 +68,16 @@ describe('Fyers adapter on the wire', () => {
     expect((await adapter.getOrder(account, { brokerOrderId: resting.brokerOrderId }))?.status).toBe('CANCELED');
   });
 
+  it('reduces an order with a quantity-only PATCH /api/v3/orders/sync {id, qty} (the new total), and sends nothing for a reduce already applied', async () => {
+    const { adapter, mine, req, account } = setup();
+    const resting = await adapter.placeOrder(req({ quantity: '5' }));
+    const reduced = await adapter.reduceOrder(account, resting.brokerOrderId, '3');
+    expect(reduced.quantity).toBe('3');
+    expect(mine().filter((r) => r.method === 'PATCH').map((r) => r.json)).toEqual([{ id: resting.brokerOrderId, qty: 3 }]);
+    await adapter.reduceOrder(account, resting.brokerOrderId, '3');
+    expect(mine().filter((r) => r.method === 'PATCH')).toHaveLength(1);
+  });
+
   it('never breaches the 200/minute budget: the 201st call in a minute is refused before it reaches Fyers', async () => {
     const limiter = new MemoryRateLimiter();
     const { adapter, mine, account } = setup(limiter);

@@ -32,5 +32,6 @@ runBrokerConformance('paper on PGlite', async () => {
     instrument: { symbol: 'INFY', exchange: 'NSE', currency: 'INR', tickSize: '0.05', lotSize: '1' },
     marketPrice: () => '1500.00',
     teardown: () => adapter.close(),
+    reduces: true,
   };
 });

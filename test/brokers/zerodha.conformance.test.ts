@@ -30,5 +30,6 @@ runBrokerConformance('zerodha (Kite Connect) on its fake', async () => {
     instrument: { symbol: 'INFY', exchange: 'NSE', currency: 'INR', tickSize: '0.05', lotSize: '1' },
     marketPrice: () => '1500.00',
     teardown: () => adapter.close(),
+    reduces: true,
   };
 });

@@ -81,6 +81,18 @@ describe('Kite adapter on the wire', () => {
     expect((await adapter.getOrder(account, { brokerOrderId: placed.brokerOrderId }))?.status).toBe('CANCELED');
   });
 
+  it('reduces an order with a quantity-only form PUT /orders/regular/{id} (the new total), and sends nothing for a reduce already applied', async () => {
+    const { adapter, mine, req, account } = setup();
+    const placed = await adapter.placeOrder(req({ quantity: '5' }));
+    const reduced = await adapter.reduceOrder(account, placed.brokerOrderId, '3');
+    expect(reduced.quantity).toBe('3');
+    expect(reduced.status).toBe('OPEN');
+    const puts = mine().filter((r) => r.method === 'PUT');
+    expect(puts.map((r) => [r.path, r.rawBody])).toEqual([[`/orders/regular/${placed.brokerOrderId}`, 'quantity=3']]);
+    await adapter.reduceOrder(account, placed.brokerOrderId, '3');
+    expect(mine().filter((r) => r.method === 'PUT')).toHaveLength(1);
+  });
+
   it('retries a 429 after the Retry-After delay and places the order once', async () => {
     const { adapter, mine, req, account } = setup();
     kite.failNext.push({ path: /^POST \/orders\/regular$/, status: 429, body: { status: 'error', message: 'Too many requests', error_type: 'NetworkException' }, headers: { 'Retry-After': '0.2' } });

@@ -25,6 +25,7 @@ import { AngelOneConnector } from './auth.js';
 import { angelOrderSocket } from './order-socket.js';
 import { ORDER, fromAngelSymbol, headers, num, placeOrderRequest, toBrokerFill, toBrokerOrder, unwrap, type AngelOrderRow, type AngelTradeRow } from './wire.js';
 import { acceptedOrder } from '../connections/accepted-order.js';
+import { reduceByModify } from '../connections/reduce-by-modify.js';
 
 /** Documented SmartAPI limits: place/modify/cancel 20/s, 500/min, 1,000/hr; books, positions, holdings 1/s; quotes 10/s. */
 export const ANGEL_BUDGETS: Record<'orders' | 'books' | 'quote', RateLimit[]> = {
@@ -154,8 +155,9 @@ export class AngelOneAdapter implements ConnectableBroker {
           ordertype: row.ordertype,
           producttype: this.opts.product ?? 'DELIVERY',
           duration: 'DAY',
-          price: change.limitPrice ? fmt(change.limitPrice) : '0',
-          triggerprice: change.stopPrice ? fmt(change.stopPrice) : '0',
+          // Unchanged prices are sent as they are: modifyOrder takes the whole order, and a 0 would clear a limit.
+          price: change.limitPrice ? fmt(change.limitPrice) : fmt(String(row.price ?? 0)),
+          triggerprice: change.stopPrice ? fmt(change.stopPrice) : fmt(String(row.triggerprice ?? 0)),
           quantity: change.quantity ? fmt(change.quantity) : String(row.quantity),
           tradingsymbol: row.tradingsymbol,
           symboltoken: row.symboltoken,
@@ -165,6 +167,11 @@ export class AngelOneAdapter implements ConnectableBroker {
       'modify order',
     );
     return (await this.getOrder(account, { brokerOrderId }))!;
+  }
+
+  /** BrokerAdapter.reduceOrder: modifyOrder with the new total quantity, prices kept (see reduce-by-modify.ts). */
+  reduceOrder(account: string, brokerOrderId: string, quantity: string): Promise<BrokerOrder> {
+    return reduceByModify(this, account, brokerOrderId, quantity);
   }
 
   async cancelOrder(account: string, brokerOrderId: string): Promise<BrokerOrder> {

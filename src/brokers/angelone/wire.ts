@@ -35,6 +35,9 @@ export interface AngelOrderRow {
   ordertype: string;
   variety?: string;
   quantity: string;
+  /** The order's limit and trigger prices as the order book shows them (0 when none). */
+  price?: string | number;
+  triggerprice?: string | number;
   filledshares?: string;
   averageprice?: string | number;
   status?: string;

@@ -26,6 +26,7 @@ import { FyersConnector } from './auth.js';
 import { fyersOrderSocket } from './order-socket.js';
 import { authHeader, fromFyersSymbol, fyersSymbol, num, placeOrderRequest, toBrokerFill, toBrokerOrder, unwrap, type FyersOrderRow, type FyersTradeRow } from './wire.js';
 import { acceptedOrder } from '../connections/accepted-order.js';
+import { reduceByModify } from '../connections/reduce-by-modify.js';
 
 export interface FyersAdapterOptions {
   baseUrl: string;
@@ -143,6 +144,11 @@ export class FyersAdapter implements ConnectableBroker {
     const o = await this.getOrder(account, { brokerOrderId });
     if (!o) throw new BrokerRejectedError(`order ${brokerOrderId} not found at Fyers`);
     return o;
+  }
+
+  /** BrokerAdapter.reduceOrder: a quantity-only modify of the order in place (see reduce-by-modify.ts). */
+  reduceOrder(account: string, brokerOrderId: string, quantity: string): Promise<BrokerOrder> {
+    return reduceByModify(this, account, brokerOrderId, quantity);
   }
 
   async cancelOrder(account: string, brokerOrderId: string): Promise<BrokerOrder> {

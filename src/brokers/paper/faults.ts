@@ -1,7 +1,7 @@
 import { BrokerRateLimitedError, BrokerRejectedError, BrokerTransientError } from '../broker.js';
 
 /** Calls that can be made to fail. */
-export type FaultOp = 'placeOrder' | 'cancelOrder' | 'getOrder';
+export type FaultOp = 'placeOrder' | 'cancelOrder' | 'getOrder' | 'reduceOrder';
 
 /**
  * - `transient`: the call fails before reaching the exchange (`BrokerTransientError`); nothing happened.

@@ -40,6 +40,7 @@ import { paperFills, paperOrders, type PaperFillRow, type PaperOrderRow } from '
 import { validateOrderRequest } from './paper.validation.js';
 import { GroupCommit } from '../../lib/group-commit.js';
 import { batchable, placeManyInTx, type FreshPlacement, type PlacedOrder } from './paper.place-batch.js';
+import { reduceInTx } from './paper.reduce.js';
 
 export interface PaperBrokerOptions {
   db: Db;
@@ -155,6 +156,15 @@ export class PaperBroker implements BrokerAdapter {
 
   cancelOrder(account: string, brokerOrderId: string): Promise<BrokerOrder> {
     return this.faults.run('cancelOrder', () => this.cancel(account, brokerOrderId));
+  }
+
+  /** Reduce a resting order's quantity (see paper.reduce.ts); listeners hear the order's new state. */
+  reduceOrder(account: string, brokerOrderId: string, quantity: string): Promise<BrokerOrder> {
+    return this.faults.run('reduceOrder', async () => {
+      const r = await this.db.transaction((tx) => reduceInTx(tx, account, brokerOrderId, quantity, this.clock.now()));
+      if (r.changed) this.publish(r.order, []);
+      return toBrokerOrder(r.order);
+    });
   }
 
   getOrder(account: string, ref: { brokerOrderId: string } | { clientOrderId: string }): Promise<BrokerOrder | null> {

@@ -39,6 +39,7 @@ import {
   type KiteTradeRow,
 } from './wire.js';
 import { acceptedOrder } from '../connections/accepted-order.js';
+import { reduceByModify } from '../connections/reduce-by-modify.js';
 
 export interface KiteAdapterOptions {
   baseUrl: string;
@@ -142,6 +143,11 @@ export class KiteAdapter implements ConnectableBroker {
     const o = await this.getOrder(account, { brokerOrderId });
     if (!o) throw new BrokerRejectedError(`order ${brokerOrderId} not found at Kite`);
     return o;
+  }
+
+  /** BrokerAdapter.reduceOrder: a quantity-only modify of the order in place (see reduce-by-modify.ts). */
+  reduceOrder(account: string, brokerOrderId: string, quantity: string): Promise<BrokerOrder> {
+    return reduceByModify(this, account, brokerOrderId, quantity);
   }
 
   async cancelOrder(account: string, brokerOrderId: string): Promise<BrokerOrder> {

@@ -119,3 +119,32 @@ export const pooledAllocations = pgTable(
   },
   (t) => [primaryKey({ columns: [t.parentId, t.parentFillKey, t.childOrderId] })],
 );
+
+/**
+ * A member's cancel after its window closed, as a reduction of its parent at the broker by the child's
+ * unfilled share (pooled/child-cancel.service.ts). REQUESTED from before the broker is asked until the
+ * outcome is recorded; while a parent has one REQUESTED, its fills wait unallocated (the next drive
+ * allocates them), so no fill is split on a quantity that is changing. DONE is written in the same
+ * transaction as the parent's new quantity and the child's CANCELED; a refusal deletes the row. A row
+ * left REQUESTED by a dead process is resolved from the broker's view of the parent (its quantity is
+ * `toQuantity` or not), so the reduce is recorded once.
+ */
+export const pooledParentReductions = pgTable(
+  'pooled_parent_reductions',
+  {
+    childOrderId: uuid('child_order_id')
+      .primaryKey()
+      .references(() => orders.id, { onDelete: 'cascade' }),
+    parentId: uuid('parent_id')
+      .notNull()
+      .references(() => pooledParentOrders.id, { onDelete: 'cascade' }),
+    /** The child's unfilled share: what the parent loses. */
+    quantity: qty('quantity').notNull(),
+    fromQuantity: qty('from_quantity').notNull(),
+    toQuantity: qty('to_quantity').notNull(),
+    status: text('status').notNull().default('REQUESTED'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [index('pooled_parent_reductions_parent_idx').on(t.parentId, t.status)],
+);

@@ -43,8 +43,11 @@ export interface OrderServiceDeps {
   audit?: AuditPort;
   /** Fails fast (BROKER_AUTH_REQUIRED) when a portfolio's broker connection must be reconnected. */
   connections?: { assertTradable(connectionId: string): Promise<void> };
-  /** Pooled accounts: a child its window's parent has claimed cannot be canceled (INVALID_ORDER_STATE). */
-  pooled?: { assertCancelable(o: OrderRow): Promise<void> };
+  /**
+   * Pooled accounts: a child its window's parent has claimed is canceled by reducing that parent at the
+   * broker, or refused (INVALID_ORDER_STATE). Returns the canceled child, or null for any other order.
+   */
+  pooled?: { cancelClaimed(o: OrderRow): Promise<OrderRow | null> };
 }
 
 
@@ -194,7 +197,11 @@ export class OrderService {
     const o = await this.get(viewer, id);
     // Advisors and admins may read a client's orders but only the owner may cancel them (FORBIDDEN).
     await this.deps.portfolios.getForTrading(viewer, o.portfolioId);
-    await this.deps.pooled?.assertCancelable(o);
+    const pooled = await this.deps.pooled?.cancelClaimed(o);
+    if (pooled) {
+      await this.deps.audit?.record({ actorId: viewer.userId, action: 'order.cancel_requested', subjectId: id, data: { from: o.status, to: pooled.status, pooledParentReduced: true } });
+      return pooled;
+    }
     for (let attempt = 0; attempt < 5; attempt++) {
       const current = attempt === 0 ? o : await this.byId(id);
       if (!current) throw new NotFoundError('Order', id);

@@ -47,6 +47,17 @@ export class OrderTransitions {
     if (res) await this.deps.relay.published(res.events);
   }
 
+  /**
+   * `end` in the caller's transaction, which has locked the order's portfolio: the guarded move, hold
+   * released, events appended (returned for the caller to publish after its commit). Null when the order
+   * cannot make that move any more.
+   */
+  async endInTx(tx: Tx, orderId: string, to: 'CANCELED' | 'REJECTED' | 'EXPIRED' | 'FAILED', reason: string | null, now: Date) {
+    const [o] = await tx.select().from(orders).where(eq(orders.id, orderId)).for('update');
+    if (!o || !canTransition(o.status as OrderStatus, to)) return null;
+    return this.write(tx, o, o.status as OrderStatus, to, { rejectReason: reason }, now);
+  }
+
   private async write(tx: Tx, o: OrderRow, from: OrderStatus, to: OrderStatus, extra: OrderUpdate, now: Date) {
     const ending = isTerminal(to);
     const [u] = await tx

@@ -11,6 +11,7 @@ import { PooledAccountService } from './pooled-account.service.js';
 import { PooledWindowService } from './pooled-window.service.js';
 import { ParentDriver } from './parent-driver.service.js';
 import { ReconciliationCheck } from './reconciliation-check.service.js';
+import { ChildCancelService } from './child-cancel.service.js';
 import type { NotifierPort } from '../../notifications/notification.service.js';
 
 export interface PooledServices {
@@ -18,6 +19,8 @@ export interface PooledServices {
   windows: PooledWindowService;
   driver: ParentDriver;
   reconciliation: ReconciliationCheck;
+  /** Members' cancels after their window closed: the parent reduced at the broker. */
+  childCancels: ChildCancelService;
 }
 
 /** Pooled master accounts, wired from the process's ports (see DESIGN.md §14). */
@@ -40,7 +43,9 @@ export function createPooled(deps: {
   const logger = deps.logger.child({ part: 'pooled' });
   const driver = new ParentDriver({ ...deps, logger, repo });
   const windows = new PooledWindowService({ ...deps, logger, repo, driver });
-  const accounts = new PooledAccountService({ repo, clock: deps.clock, brokers: deps.brokers, connections: deps.connections, window: () => windows });
+  const childCancels = new ChildCancelService({ ...deps, logger, repo, driver });
+  driver.reductions = childCancels;
+  const accounts = new PooledAccountService({ repo, clock: deps.clock, brokers: deps.brokers, connections: deps.connections, window: () => windows, childCancels });
   const reconciliation = new ReconciliationCheck({ db: deps.db, clock: deps.clock, logger, repo, accounts, notifier: deps.notifier ?? (() => undefined), periodMs: deps.reconcileMs ?? 60_000 });
-  return { accounts, windows, driver, reconciliation };
+  return { accounts, windows, driver, reconciliation, childCancels };
 }

@@ -40,6 +40,12 @@ export class ParentDriver {
     this.transitions = new OrderTransitions(deps);
   }
 
+  /**
+   * Members' cancels after the close (child-cancel.service.ts), set once wired: a parent with a reduction
+   * in flight is not driven and its fills are not allocated until the reduction's outcome is recorded.
+   */
+  reductions?: { holdDrive(parentId: string): Promise<boolean>; inFlight(tx: Tx, parentId: string): Promise<boolean> };
+
   private readonly running = new Map<string, Promise<void>>();
   private readonly again = new Set<string>();
 
@@ -77,6 +83,7 @@ export class ParentDriver {
     if (!account) return;
     const broker = this.deps.brokers.get(account.broker);
     const brokerAccount = account.brokerConnectionId ?? account.id;
+    if (!isTerminal(p.status as OrderStatus) && (await this.reductions?.holdDrive(p.id))) return; // driven when it ends
     if (!isTerminal(p.status as OrderStatus)) {
       p = await this.atBroker(p, broker, brokerAccount);
       if (p.brokerOrderId) {
@@ -143,6 +150,11 @@ export class ParentDriver {
     if (!parent0) return false;
     const lot = (await this.deps.repo.instrument(parent0.instrumentId)).lotSize;
     const events = await this.deps.db.transaction(async (tx) => {
+      if (this.reductions) {
+        // A member's cancel is reducing this parent: the fill waits at the broker for the next drive.
+        await tx.select({ id: pooledParentOrders.id }).from(pooledParentOrders).where(eq(pooledParentOrders.id, parentId)).for('update');
+        if (await this.reductions.inFlight(tx, parentId)) return null;
+      }
       const [recorded] = await tx
         .insert(pooledParentFills)
         .values({ parentId, brokerFillId: f.brokerFillId, quantity: f.quantity, price: f.price, fee: f.fee, executedAt: new Date(f.executedAt), createdAt: now })
@@ -237,7 +249,8 @@ export class ParentDriver {
     }
   }
 
-  private async throttle(broker: BrokerAdapter, account: string): Promise<void> {
+  /** Take a slot of the account's shared broker rate limit (waits up to ~5 s). Also used by members' cancels. */
+  async throttle(broker: BrokerAdapter, account: string): Promise<void> {
     const key = `broker:${broker.name}:${account}`;
     for (let waited = 0; waited <= 5_000; ) {
       const wait = await this.deps.rateLimiter.tryAcquire(key, broker.rateLimit);

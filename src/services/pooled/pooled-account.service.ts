@@ -10,6 +10,7 @@ import type { OrderRow } from '../orders/order.snapshot.js';
 import { isTerminal, type OrderStatus } from '../orders/order.state.js';
 import type { ParentOrderRow, PooledAccountRow, PooledRepository } from './pooled.repository.js';
 import type { PooledWindowService } from './pooled-window.service.js';
+import type { ChildCancelService } from './child-cancel.service.js';
 
 export const DEFAULT_WINDOW_MS = 1_000;
 const MIN_WINDOW_MS = 100;
@@ -39,6 +40,7 @@ export class PooledAccountService {
       brokers: BrokerRegistry;
       connections?: { forPortfolio(viewer: Principal, id: string): Promise<{ id: string; broker: string }> };
       window?: () => PooledWindowService;
+      childCancels?: Pick<ChildCancelService, 'cancel'>;
     },
   ) {}
 
@@ -113,11 +115,19 @@ export class PooledAccountService {
     return true;
   }
 
-  /** Order-loop hook (cancel): a child a parent has claimed is at the broker in the parent; refuse. */
-  async assertCancelable(o: Pick<OrderRow, 'id' | 'portfolioId' | 'status'>): Promise<void> {
-    if (o.status === 'PENDING' || isTerminal(o.status as OrderStatus)) return;
-    if ((await this.accountOf(o.portfolioId)) === null) return;
-    if (await this.deps.repo.parentOfChild(o.id)) throw new InvalidOrderStateError(o.status, 'cancel a pooled order whose window has closed:');
+  /**
+   * Order-loop hook (cancel): a child a parent has claimed is at the broker in the parent; its cancel
+   * reduces the parent (ChildCancelService) or is refused with INVALID_ORDER_STATE. Null for any other
+   * order (the order loop cancels it as usual).
+   */
+  async cancelClaimed(o: OrderRow): Promise<OrderRow | null> {
+    if (o.status === 'PENDING' || isTerminal(o.status as OrderStatus)) return null;
+    if ((await this.accountOf(o.portfolioId)) === null) return null;
+    if (!this.deps.childCancels) {
+      if (await this.deps.repo.parentOfChild(o.id)) throw new InvalidOrderStateError(o.status, 'cancel a pooled order whose window has closed:');
+      return null;
+    }
+    return this.deps.childCancels.cancel(o);
   }
 
   parentOf(orderId: string): Promise<ParentOrderRow | null> {
