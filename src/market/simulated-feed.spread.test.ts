@@ -80,6 +80,21 @@ describe('SimulatedFeed with spread ticks (MARKET_TICK_SPREAD)', () => {
     }
   });
 
+  it('a late timer catches up the slots that fell due in one turn instead of losing ticks', async () => {
+    const f = feed(FOUR, 200, true); // slots due at 50, 100, 150, 200 ms
+    const got: string[] = [];
+    f.onQuote((q) => got.push(q.symbol));
+    f.start();
+    const blockUntil = performance.now() + 170;
+    while (performance.now() < blockUntil) {
+      // the process is busy: no timer runs
+    }
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setTimeout(r, 5));
+    f.stop();
+    expect(got.slice(0, 3)).toEqual(['AAA', 'BBB', 'CCC']);
+  });
+
   it('stop() from a listener ends the spread schedule for good', async () => {
     const f = feed(FOUR, 40, true);
     let n = 0;

@@ -151,21 +151,23 @@ export class SimulatedFeed implements QuoteSource {
     }
     const groups = this.slotGroups(slots);
     const slotMs = this.tickMs / slots;
-    // Slot k of the run fires at origin + (k + 1) · slotMs (monotonic time, so the rate does not drift);
-    // after a stall longer than an interval the schedule restarts from now instead of catching up.
+    // Slot k of the run is due at origin + (k + 1) · slotMs (monotonic time, so the rate does not drift).
+    // A timer that fires late advances every slot already due in that one turn (a busy process catches
+    // up instead of losing ticks, at worst back to one burst per interval); after a stall of more than an
+    // interval the schedule restarts from now, as setInterval would.
     let origin = performance.now();
     let k = 0;
     const run = this.run;
     const fire = (): void => {
-      this.advance(groups[k % slots]);
-      if (this.run !== run) return; // a listener stopped the feed
-      k++;
-      let delay = origin + (k + 1) * slotMs - performance.now();
-      if (delay < -this.tickMs) {
-        origin = performance.now() - k * slotMs;
-        delay = slotMs;
+      let now = performance.now();
+      if (now - (origin + (k + 1) * slotMs) > this.tickMs) origin = now - (k + 1) * slotMs;
+      for (let n = 0; n < slots && origin + (k + 1) * slotMs <= now + 0.5; n++) {
+        this.advance(groups[k % slots]);
+        if (this.run !== run) return; // a listener stopped the feed
+        k++;
+        now = performance.now();
       }
-      this.timer = setTimeout(fire, Math.max(0, delay));
+      this.timer = setTimeout(fire, Math.max(0, origin + (k + 1) * slotMs - performance.now()));
       this.timer.unref();
     };
     this.timer = setTimeout(fire, slotMs);
