@@ -20,6 +20,10 @@
  *
  * Options: --quotes=10000 --fills=1000 --symbols=50 --users=20 --duration=20 --tick-ms=1000
  *          --orders-per-s=5 --runtime=dist|tsx --no-build --no-baseline
+ *          --synchronised-ticks (MARKET_TICK_SPREAD=false: every symbol ticks in the same instant, one burst
+ *            of ~Q frames per tick, as the simulator did before; default: each symbol at its own phase)
+ *   - per-tick burst timing on the api (its quote_fanout_burst metric over the last 10 s of the window):
+ *     lag (tick → the api's fan-out) and drain (the api's first to last frame written for that tick).
  *          --cpu-prof (api and worker write V8 CPU profiles; the api's hottest functions are printed)
  */
 import 'reflect-metadata';
@@ -39,6 +43,16 @@ const TARGET_P99_MS = 250;
 const TARGET_RSS_MB = 1536;
 const PER_CHILD = 2500;
 const HERE = path.dirname(fileURLToPath(import.meta.url));
+/** The api runs as in production, where /metrics needs a token. */
+const METRICS_TOKEN = 'bench-subscribers-metrics-token-0';
+
+/** The api's quote_fanout_burst gauges (per-tick lag and drain over the last 10 s). */
+async function burstStats(apiUrl: string): Promise<Record<string, number>> {
+  const text = await (await fetch(`${apiUrl}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text();
+  const out: Record<string, number> = {};
+  for (const m of text.matchAll(/^quote_fanout_burst\{[^}]*stat="(\w+)"[^}]*\} (\S+)$/gm)) out[m[1]] = Number(m[2]);
+  return out;
+}
 
 function option(argv: string[], name: string, dflt: string): string {
   const hit = argv.find((a) => a.startsWith(`--${name}=`));
@@ -98,6 +112,8 @@ interface PhaseResult {
   /** api CPU µs per delivered message (quotes + fills) over the window */
   cpuPerMessageUs: number;
   openS: number;
+  /** The api's per-tick timing at the window's end (ms): lag p50/p99, drain p50/p99/max, deliveries per tick. */
+  bursts: Record<string, number>;
   errors: string[];
 }
 
@@ -150,6 +166,7 @@ async function phase(
       await sleep(1000 / o.ordersPerS);
     }
     await Promise.all(placing);
+    const bursts = await burstStats(g.url).catch(() => ({}) as Record<string, number>);
     const windowCpuMs = procStat(g.api.pid).cpuMs - cpu0;
     const apiCpu = windowCpuMs / (Date.now() - from);
     await sleep(5000); // grace: what arrives within 5 s of the window's end still counts as delivered
@@ -191,11 +208,17 @@ async function phase(
       apiCpu,
       cpuPerMessageUs: (windowCpuMs * 1000) / Math.max(1, quoteDelivered + fillDelivered),
       openS,
+      bursts,
       errors: reports.flatMap((r) => r.errors).slice(0, 10),
     };
     console.log(
       `  ${label}: tick p50 ${ms(result.quoteLat.p50)} p99 ${ms(result.quoteLat.p99)}, quotes ${quoteDelivered}/${quoteExpected}, ` +
         `fills ${fillDelivered}/${fillExpected} (p99 ${ms(result.fillLat.p99)}), api RSS peak ${rssPeak.toFixed(0)} MB, api CPU ${(apiCpu * 100).toFixed(0)}% (${result.cpuPerMessageUs.toFixed(0)} µs/message)`,
+    );
+    const b = bursts;
+    console.log(
+      `  ${label}: api per tick (last 10 s): ${b.bursts ?? 0} ticks, ${(b.deliveriesPerBurst ?? 0).toFixed(0)} frames each; lag p50 ${ms(b.lagP50 ?? 0)} p99 ${ms(b.lagP99 ?? 0)}; ` +
+        `drain p50 ${ms(b.drainP50 ?? 0)} p99 ${ms(b.drainP99 ?? 0)} max ${ms(b.drainMax ?? 0)}; ${(b.busyUsPerDelivery ?? 0).toFixed(1)} µs per frame inside delivery`,
     );
     return result;
   } finally {
@@ -217,11 +240,12 @@ async function main(): Promise<void> {
   const runtime = option(argv, 'runtime', 'dist') as Runtime;
   const baseline = !argv.includes('--no-baseline');
   const cpuProf = argv.includes('--cpu-prof');
+  const synchronised = argv.includes('--synchronised-ticks');
   const profDir = path.join(HERE, '..', 'data', 'bench-subscribers-prof');
   if (cpuProf) rmSync(profDir, { recursive: true, force: true });
   if (runtime === 'dist' && !argv.includes('--no-build')) buildDist();
   console.log(
-    `bench:subscribers — ${quotes} quote + ${fills} fill subscribers on one api, ${nSymbols} symbols, tick ${tickMs} ms, ${ordersPerS} orders/s, ${durationMs / 1000} s window, runtime ${runtime}`,
+    `bench:subscribers — ${quotes} quote + ${fills} fill subscribers on one api, ${nSymbols} symbols, tick ${tickMs} ms, ${ordersPerS} orders/s, ${durationMs / 1000} s window, runtime ${runtime}, ticks ${synchronised ? 'synchronised (every symbol in the same instant)' : 'spread over the interval (each symbol at its own phase)'}`,
   );
   const g = new GraphqlPath(env, {
     runtime,
@@ -232,7 +256,11 @@ async function main(): Promise<void> {
     nodeArgs: cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [],
     logLevel: 'warn',
     // Caps stay on; raised so one bench user may hold its share of 11,000 subscriptions.
-    extraEnv: { MAX_SUBSCRIPTIONS_PER_USER: String(Math.ceil((quotes + fills) / users) + 50) },
+    extraEnv: {
+      MAX_SUBSCRIPTIONS_PER_USER: String(Math.ceil((quotes + fills) / users) + 50),
+      METRICS_TOKEN,
+      MARKET_TICK_SPREAD: synchronised ? 'false' : 'true',
+    },
   });
   let failed = false;
   try {
@@ -262,6 +290,7 @@ async function main(): Promise<void> {
       `${r.rssBeforeMb.toFixed(0)} → ${r.rssPeakMb.toFixed(0)} MB`,
       `${(r.apiCpu * 100).toFixed(0)}%`,
       `${r.cpuPerMessageUs.toFixed(0)} µs`,
+      `${ms(r.bursts.drainP50 ?? 0)} / ${ms(r.bursts.drainP99 ?? 0)}`,
       (r.quoteLat.p99 / base.quoteLat.p99).toFixed(2),
     ]);
     const full = results[results.length - 1];
@@ -270,7 +299,7 @@ async function main(): Promise<void> {
       [
         '',
         '=== bench:subscribers ===',
-        table(['phase (quote + fill subs)', 'tick p50', 'tick p99', 'quotes recv/expected', 'dups', 'fill p50', 'fill p99', 'fills recv/expected', 'api RSS', 'api CPU', 'api CPU/msg', 'p99 vs baseline'], rows),
+        table(['phase (quote + fill subs)', 'tick p50', 'tick p99', 'quotes recv/expected', 'dups', 'fill p50', 'fill p99', 'fills recv/expected', 'api RSS', 'api CPU', 'api CPU/msg', 'api drain/tick p50 / p99', 'p99 vs baseline'], rows),
         '',
         `target p99 tick-to-client <= ${TARGET_P99_MS} ms: ${full.quoteLat.p99 <= TARGET_P99_MS ? 'PASS' : 'MISS'} (${ms(full.quoteLat.p99)})`,
         `target api RSS <= ${TARGET_RSS_MB} MB: ${full.rssPeakMb <= TARGET_RSS_MB ? 'PASS' : 'MISS'} (${full.rssPeakMb.toFixed(0)} MB peak)`,

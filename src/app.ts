@@ -59,6 +59,7 @@ import { BrokerPushService } from './services/brokers/push.service.js';
 import { createPooled } from './services/pooled/index.js';
 import { InstrumentMasterRepository } from './services/brokers/instrument-master.repository.js';
 import { InstrumentImportService } from './services/brokers/instrument-import.service.js';
+import { quoteFanout } from './market/quote-fanout.js';
 
 export interface App {
   role: Role;
@@ -109,6 +110,10 @@ export async function startApp(config: Config, role: Exclude<Role, 'migrate'>, o
     }
     const pubsub = createPubSub({ redisUrl: config.redisUrl, prefix: config.redisPrefix, logger });
     onStop(() => pubsub.close());
+    const quoteBursts = quoteFanout(pubsub).bursts;
+    metrics.gaugeOnScrape('quote_fanout_burst', 'Quote fan-out per tick, last 10 s: lag and drain (ms), deliveries, µs per delivery', ['stat'], async (set) => {
+      for (const [stat, v] of Object.entries(quoteBursts.summary(10_000))) set({ stat }, v);
+    });
     const rateLimiter: ClosableRateLimiter = createRateLimiter({ redisUrl: config.redisUrl, prefix: config.redisPrefix, clock });
     onStop(() => rateLimiter.close());
     const queue: OrderQueue = createQueue<JobMap>({ redisUrl: config.redisUrl, prefix: config.redisPrefix, name: 'orders', logger });
@@ -238,7 +243,7 @@ export async function startApp(config: Config, role: Exclude<Role, 'migrate'>, o
       await leadership.start(
         async () => {
           if (config.market.simulate) {
-            market = await MarketFeedService.create({ db: db.db, pubsub, clock, logger, seed: config.market.seed, tickMs: config.market.tickMs, isSessionOpen });
+            market = await MarketFeedService.create({ db: db.db, pubsub, clock, logger, seed: config.market.seed, tickMs: config.market.tickMs, isSessionOpen, spreadTicks: config.market.spreadTicks });
             market.start();
             // In the background: the API answers while half a million bars are written on a first start.
             if (config.market.history.enabled) {

@@ -35,6 +35,8 @@ const EnvSchema = z.object({
   MARKET_SIM: bool.default(true),
   MARKET_SEED: z.coerce.number().int().default(20260105),
   MARKET_TICK_MS: z.coerce.number().int().min(10).default(1000),
+  /** Spread the instruments' ticks over each MARKET_TICK_MS (a real feed's phases) instead of all in one instant. */
+  MARKET_TICK_SPREAD: bool.default(true),
   /** Write simulated history (daily and one-minute bars) for instruments that have none, on start. */
   MARKET_HISTORY: bool.default(true),
   MARKET_HISTORY_DAILY_DAYS: z.coerce.number().int().min(0).max(3650).default(730),
@@ -189,7 +191,7 @@ export interface Config {
   logLevel: string;
   seedDemo: boolean;
   demo: { email: string; password: string };
-  market: { simulate: boolean; seed: number; tickMs: number; history: { enabled: boolean; dailyDays: number; minuteDays: number } };
+  market: { simulate: boolean; seed: number; tickMs: number; spreadTicks: boolean; history: { enabled: boolean; dailyDays: number; minuteDays: number } };
   strategies: { backtestMaxDays: number; backtestMaxBars: number };
   workerConcurrency: number;
   shutdownTimeoutMs: number;
@@ -311,6 +313,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       simulate: e.MARKET_SIM,
       seed: e.MARKET_SEED,
       tickMs: e.MARKET_TICK_MS,
+      spreadTicks: e.MARKET_TICK_SPREAD,
       history: { enabled: e.MARKET_HISTORY, dailyDays: e.MARKET_HISTORY_DAILY_DAYS, minuteDays: e.MARKET_HISTORY_MINUTE_DAYS },
     },
     strategies: { backtestMaxDays: e.BACKTEST_MAX_DAYS, backtestMaxBars: e.BACKTEST_MAX_BARS },

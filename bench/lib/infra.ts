@@ -94,11 +94,14 @@ export async function deleteRedisPrefix(redisUrl: string, prefix: string): Promi
 }
 
 /** A TCP port free on 127.0.0.1 right now. */
+/** With BENCH_PORT_BASE set, ports are taken from there upwards (a shared machine's port ranges), else the OS picks. */
+let nextPort = Number(process.env.BENCH_PORT_BASE ?? 0);
+
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
+    srv.listen(nextPort > 0 ? nextPort++ : 0, '127.0.0.1', () => {
       const addr = srv.address();
       const port = typeof addr === 'object' && addr ? addr.port : 0;
       srv.close(() => resolve(port));

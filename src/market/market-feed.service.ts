@@ -34,6 +34,8 @@ export interface CreateMarketFeedOptions {
   flushIntervalMs?: number;
   /** MARKET_SESSIONS=exchange: instruments quote only while their exchange is in session. */
   isSessionOpen?: (exchange: string, at: Date) => boolean;
+  /** MARKET_TICK_SPREAD: each instrument ticks at its own phase of the interval (SimulatedFeedOptions.spreadTicks). */
+  spreadTicks?: boolean;
 }
 
 /** What one flush wrote. */
@@ -80,7 +82,7 @@ export class MarketFeedService {
     const repository = new MarketRepository(opts.db);
     const instruments = await repository.loadInstruments();
     const startPrices = new Map((await repository.loadLatestQuotes()).map((q) => [instrumentKey(q.exchange, q.symbol), q.last]));
-    const feed = new SimulatedFeed({ instruments, seed: opts.seed, clock: opts.clock, tickMs: opts.tickMs, startPrices, logger: opts.logger, isSessionOpen: opts.isSessionOpen });
+    const feed = new SimulatedFeed({ instruments, seed: opts.seed, clock: opts.clock, tickMs: opts.tickMs, startPrices, logger: opts.logger, isSessionOpen: opts.isSessionOpen, spreadTicks: opts.spreadTicks });
     return new MarketFeedService({
       feed,
       instruments,

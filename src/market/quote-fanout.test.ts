@@ -59,4 +59,19 @@ describe('QuoteFanout', () => {
     await pubsub.publish('quotes', 'NSE:ITC', msg('ITC', '403'));
     expect(seen).toEqual(['403']);
   });
+
+  it('times each tick once per instrument: one burst per timestamp, its deliveries counted per subscriber', async () => {
+    const pubsub = new RecordingPubSub();
+    const fanout = new QuoteFanout(pubsub);
+    for (let i = 0; i < 3; i++) await fanout.subscribe('NSE:ITC', () => undefined);
+    await fanout.subscribe('NSE:TCS', () => undefined);
+    await pubsub.publish('quotes', 'NSE:ITC', msg('ITC', '400'));
+    await pubsub.publish('quotes', 'NSE:TCS', msg('TCS', '3000'));
+    await pubsub.publish('quotes', 'NSE:ITC', { ...msg('ITC', '401'), timestamp: '2026-01-05T09:15:01.000Z' });
+    const bursts = fanout.bursts.recent(Number.POSITIVE_INFINITY);
+    expect(bursts.map((b) => [b.at, b.messages, b.deliveries])).toEqual([
+      [Date.parse('2026-01-05T09:15:00.000Z'), 2, 4],
+      [Date.parse('2026-01-05T09:15:01.000Z'), 1, 3],
+    ]);
+  });
 });

@@ -1,6 +1,7 @@
 import type { PubSub, Unsubscribe } from '../events/pubsub.js';
 import { toAsyncIterator } from '../events/async-iterator.js';
 import type { QuoteMessage } from '../events/topics.js';
+import { BurstRecorder } from './fanout-bursts.js';
 
 type Listener = (q: QuoteMessage) => void;
 
@@ -19,6 +20,8 @@ interface Upstream {
  */
 export class QuoteFanout {
   private readonly upstreams = new Map<string, Upstream>();
+  /** Per-tick timing of the deliveries (quote_fanout_* metrics, bench:subscribers). */
+  readonly bursts = new BurstRecorder();
 
   constructor(private readonly pubsub: PubSub) {}
 
@@ -30,13 +33,16 @@ export class QuoteFanout {
       const created: Upstream = {
         listeners,
         ready: this.pubsub.subscribe('quotes', key, (q) => {
-          for (const l of [...listeners]) {
-            try {
-              l(q);
-            } catch {
-              // a listener is a subscription's push: it does not throw; one that did must not stop the rest
+          const now = [...listeners];
+          this.bursts.time(q.timestamp, now.length, () => {
+            for (const l of now) {
+              try {
+                l(q);
+              } catch {
+                // a listener is a subscription's push: it does not throw; one that did must not stop the rest
+              }
             }
-          }
+          });
         }),
       };
       up = created;

@@ -32,7 +32,17 @@ export interface SimulatedFeedOptions {
    * nor quote. Default: always open (the market trades around the clock).
    */
   isSessionOpen?: (exchange: string, at: Date) => boolean;
+  /**
+   * Spread the instruments' ticks over each interval (MARKET_TICK_SPREAD, default true): every instrument
+   * still ticks once per `tickMs`, but instrument i in slot `i mod slots` at its own phase, as a real
+   * exchange feed's symbols do, instead of every instrument in the same millisecond. `step()` still
+   * advances all of them at once.
+   */
+  spreadTicks?: boolean;
 }
+
+/** The shortest gap between two slots of a spread tick interval: at most tickMs / 10 slots per interval. */
+export const MIN_SLOT_MS = 10;
 
 /** Seconds in a trading year (252 sessions of 6.5 hours): volatility is quoted per trading year. */
 export const TRADING_YEAR_SECONDS = 252 * 6.5 * 3600;
@@ -84,6 +94,9 @@ export class SimulatedFeed implements QuoteSource {
   private readonly logger?: Logger;
   private readonly isSessionOpen?: (exchange: string, at: Date) => boolean;
   private timer: NodeJS.Timeout | null = null;
+  private readonly spreadTicks: boolean;
+  /** Bumped by stop(): a spread schedule of an earlier start() ends at its next slot. */
+  private run = 0;
 
   constructor(opts: SimulatedFeedOptions) {
     if (!(opts.tickMs > 0)) throw new RangeError(`tickMs must be positive, got ${opts.tickMs}`);
@@ -91,6 +104,7 @@ export class SimulatedFeed implements QuoteSource {
     this.tickMs = opts.tickMs;
     this.logger = opts.logger;
     this.isSessionOpen = opts.isSessionOpen;
+    this.spreadTicks = opts.spreadTicks ?? false;
     const dtYears = opts.tickMs / 1000 / TRADING_YEAR_SECONDS;
     const now = this.clock.now();
     for (const instrument of opts.instruments) {
@@ -122,14 +136,60 @@ export class SimulatedFeed implements QuoteSource {
     }
   }
 
-  /** Tick every `tickMs` until `stop()`. The timer is unref'd: it never keeps the process alive. */
+  /**
+   * Tick every `tickMs` until `stop()`: all instruments at once, or (spreadTicks) slot by slot, each
+   * instrument once per interval at its slot's phase. The timers are unref'd: they never keep the process
+   * alive.
+   */
   start(): void {
     if (this.timer) return;
-    this.timer = setInterval(() => this.step(), this.tickMs);
+    const slots = this.slotCount();
+    if (slots <= 1) {
+      this.timer = setInterval(() => this.step(), this.tickMs);
+      this.timer.unref();
+      return;
+    }
+    const groups = this.slotGroups(slots);
+    const slotMs = this.tickMs / slots;
+    // Slot k of the run is due at origin + (k + 1) · slotMs (monotonic time, so the rate does not drift).
+    // A timer that fires late advances every slot already due in that one turn (a busy process catches
+    // up instead of losing ticks, at worst back to one burst per interval); after a stall of more than an
+    // interval the schedule restarts from now, as setInterval would.
+    let origin = performance.now();
+    let k = 0;
+    const run = this.run;
+    const fire = (): void => {
+      let now = performance.now();
+      if (now - (origin + (k + 1) * slotMs) > this.tickMs) origin = now - (k + 1) * slotMs;
+      for (let n = 0; n < slots && origin + (k + 1) * slotMs <= now + 0.5; n++) {
+        this.advance(groups[k % slots]);
+        if (this.run !== run) return; // a listener stopped the feed
+        k++;
+        now = performance.now();
+      }
+      this.timer = setTimeout(fire, Math.max(0, origin + (k + 1) * slotMs - performance.now()));
+      this.timer.unref();
+    };
+    this.timer = setTimeout(fire, slotMs);
     this.timer.unref();
   }
 
+  /** Slots per interval when spreading: one per instrument, at most tickMs / MIN_SLOT_MS. */
+  slotCount(): number {
+    if (!this.spreadTicks) return 1;
+    return Math.max(1, Math.min(this.states.size, Math.floor(this.tickMs / MIN_SLOT_MS)));
+  }
+
+  /** The instruments of each slot: instrument i (in the order given) in slot i mod slots. */
+  private slotGroups(slots: number): WalkState[][] {
+    const groups: WalkState[][] = Array.from({ length: slots }, () => []);
+    let i = 0;
+    for (const s of this.states.values()) groups[i++ % slots].push(s);
+    return groups;
+  }
+
   stop(): void {
+    this.run++;
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
   }
@@ -140,10 +200,15 @@ export class SimulatedFeed implements QuoteSource {
 
   /** Advance every instrument one tick, synchronously, then notify listeners. Returns the new quotes. */
   step(): Quote[] {
+    return this.advance(this.states.values());
+  }
+
+  /** Advance these instruments one tick (each its own walk: the order does not change any quote), then notify. */
+  private advance(states: Iterable<WalkState>): Quote[] {
     const now = this.clock.now();
     const day = utcDay(now);
     const out: Quote[] = [];
-    for (const s of this.states.values()) {
+    for (const s of states) {
       if (this.isSessionOpen && !this.isSessionOpen(s.instrument.exchange, now)) continue;
       // Geometric Brownian motion with no drift: E[S(t+dt)] = S(t). Floats only for the random shock.
       const z = s.rng.normal();

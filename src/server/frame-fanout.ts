@@ -24,6 +24,8 @@ export interface FrameSink {
   /** A frame held back while the socket was congested (only the latest is kept). */
   pending?: { message: Buffer; frame: Buffer };
   retry?: NodeJS.Timeout;
+  /** The TCP socket under `socket` (found on the first write: extensions are fixed at the handshake), or null. */
+  raw?: Socket | null;
 }
 
 /** Bytes queued on a socket beyond which its quotes are held back, keeping only the latest one. */
@@ -95,8 +97,8 @@ export function write(sink: FrameSink, f: { message: Buffer; frame: Buffer }): v
     sink.retry ??= setTimeout(() => flushPending(sink), RETRY_MS);
     return;
   }
-  const raw = rawSocket(socket);
-  if (raw) raw.write(f.frame);
+  const raw = sink.raw === undefined ? (sink.raw = rawSocket(socket)) : sink.raw;
+  if (raw && raw.writable) raw.write(f.frame);
   else socket.send(f.message, { binary: false });
 }
 
@@ -104,7 +106,7 @@ export function write(sink: FrameSink, f: { message: Buffer; frame: Buffer }): v
 function rawSocket(socket: WebSocket): Socket | null {
   const internals = socket as unknown as { _socket?: Socket | null; _extensions?: Record<string, unknown> };
   const raw = internals._socket;
-  if (!raw || !raw.writable || !internals._extensions || Object.keys(internals._extensions).length > 0) return null;
+  if (!raw || !internals._extensions || Object.keys(internals._extensions).length > 0) return null;
   return raw;
 }
 
