@@ -40,6 +40,10 @@ export class MemoryPubSub implements PubSub {
     }
   }
 
+  async publishMany<T extends keyof TopicMap & string>(topic: T, items: readonly { key: string; payload: TopicMap[T] }[]): Promise<void> {
+    for (const { key, payload } of items) await this.publish(topic, key, payload);
+  }
+
   async subscribe<T extends keyof TopicMap & string>(
     topic: T,
     key: string,

@@ -1,6 +1,7 @@
 import { and, eq, inArray, isNull, lt, sql } from 'drizzle-orm';
 import type { Db, DbOrTx } from '../db/client.js';
 import { outboxEvents, portfolios } from '../db/schema/index.js';
+import { jsonRows, rowsOf } from '../db/batch-sql.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import type { PubSub } from './pubsub.js';
@@ -39,6 +40,21 @@ export async function appendEvents(tx: DbOrTx, portfolioId: string, events: NewE
 /** Outbox rows for `events`, numbered from `firstSequence`. */
 export function outboxRows(portfolioId: string, firstSequence: number, events: NewEvent[], now: Date) {
   return events.map((e, i) => ({ portfolioId, sequence: firstSequence + i, type: e.type, payload: e.payload, createdAt: now }));
+}
+
+/**
+ * Insert outbox rows (from {@link outboxRows}) in ONE statement whose text does not depend on how many
+ * there are (see db/batch-sql.ts); returns their ids with portfolio and sequence.
+ */
+export async function insertOutboxRows(tx: DbOrTx, rows: ReturnType<typeof outboxRows>, now: Date): Promise<{ id: number; portfolioId: string; sequence: number }[]> {
+  if (rows.length === 0) return [];
+  const values = rows.map((r, i) => ({ i, pid: r.portfolioId, seq: r.sequence, type: r.type, payload: r.payload }));
+  const res = await tx.execute(sql`insert into outbox_events (portfolio_id, sequence, type, payload, created_at)
+    select v.pid, v.seq, v.type, v.payload, ${now.toISOString()}::timestamptz
+    from jsonb_to_recordset(${jsonRows(values)}) as v(i int, pid uuid, seq bigint, type text, payload jsonb)
+    order by v.i
+    returning id, portfolio_id, sequence`);
+  return rowsOf<{ id: string | number; portfolio_id: string; sequence: string | number }>(res).map((r) => ({ id: Number(r.id), portfolioId: r.portfolio_id, sequence: Number(r.sequence) }));
 }
 
 /** The events as written (with their row ids), ready for the relay. */
@@ -101,7 +117,7 @@ export class OutboxRelay {
   async published(events: StoredEvent[]): Promise<void> {
     if (events.length === 0) return;
     try {
-      await Promise.all(events.map((e) => this.deps.pubsub.publish('portfolio-events', e.message.portfolioId, e.message)));
+      await this.publishAll(events.map((e) => e.message));
       for (const e of events) this.tell(e.message);
       this.pendingMarks.push(...events.map((e) => e.id));
       this.markTimer ??= setTimeout(() => void this.flushMarks(), 20);
@@ -111,13 +127,24 @@ export class OutboxRelay {
     }
   }
 
+  /** One round trip for the lot where the adapter can (one Redis message per portfolio), else one publish each. */
+  private async publishAll(messages: PortfolioEventMessage[]): Promise<void> {
+    const { pubsub } = this.deps;
+    if (pubsub.publishMany) await pubsub.publishMany('portfolio-events', messages.map((m) => ({ key: m.portfolioId, payload: m })));
+    else await Promise.all(messages.map((m) => pubsub.publish('portfolio-events', m.portfolioId, m)));
+  }
+
   private async flushMarks(): Promise<void> {
     this.markTimer = undefined;
     const ids = this.pendingMarks;
     this.pendingMarks = [];
     if (ids.length === 0) return;
     try {
-      await this.deps.db.update(outboxEvents).set({ publishedAt: this.deps.clock.now() }).where(inArray(outboxEvents.id, ids));
+      // One statement text whatever the number of ids (db/batch-sql.ts).
+      await this.deps.db
+        .update(outboxEvents)
+        .set({ publishedAt: this.deps.clock.now() })
+        .where(sql`${outboxEvents.id} = any(${`{${ids.join(',')}}`}::text::bigint[])`);
     } catch (err) {
       this.deps.logger.warn({ err }, 'marking outbox events published failed; they may be published twice');
     }
@@ -148,11 +175,9 @@ export class OutboxRelay {
         .limit(this.opts.batch)
         .for('update', { skipLocked: true });
       if (rows.length === 0) return 0;
-      for (const r of rows) {
-        const m = toMessage(r);
-        await this.deps.pubsub.publish('portfolio-events', r.portfolioId, m);
-        this.tell(m);
-      }
+      const messages = rows.map(toMessage);
+      await this.publishAll(messages);
+      for (const m of messages) this.tell(m);
       await tx
         .update(outboxEvents)
         .set({ publishedAt: this.deps.clock.now() })

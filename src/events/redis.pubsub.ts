@@ -12,6 +12,12 @@ import type { TopicMap } from './topics.js';
 
 type Handler = (payload: unknown) => void;
 
+/**
+ * A message holding several payloads of one channel (publishMany): this character, then their JSON array.
+ * No JSON text starts with a control character, so a single payload's message is never mistaken for one.
+ */
+const BATCH_MARK = '\u001e';
+
 interface Channel {
   handlers: Set<Handler>;
   /** Settles when Redis has confirmed the SUBSCRIBE for this channel. */
@@ -49,6 +55,24 @@ export class RedisPubSub implements PubSub {
   async publish<T extends keyof TopicMap & string>(topic: T, key: string, payload: TopicMap[T]): Promise<void> {
     if (this.closed) throw new Error('pubsub is closed');
     await this.pub.publish(this.channelOf(topic, key), JSON.stringify(payload));
+  }
+
+  async publishMany<T extends keyof TopicMap & string>(topic: T, items: readonly { key: string; payload: TopicMap[T] }[]): Promise<void> {
+    if (this.closed) throw new Error('pubsub is closed');
+    if (items.length === 0) return;
+    // One message per channel (its payloads in order), all in one pipeline: one write, one round trip.
+    const byChannel = new Map<string, unknown[]>();
+    for (const { key, payload } of items) {
+      const name = this.channelOf(topic, key);
+      const list = byChannel.get(name);
+      if (list) list.push(payload);
+      else byChannel.set(name, [payload]);
+    }
+    const pipeline = this.pub.pipeline();
+    for (const [name, payloads] of byChannel) pipeline.publish(name, payloads.length === 1 ? JSON.stringify(payloads[0]) : BATCH_MARK + JSON.stringify(payloads));
+    const results = await pipeline.exec();
+    const failed = results?.find(([err]) => err);
+    if (failed) throw failed[0];
   }
 
   async subscribe<T extends keyof TopicMap & string>(
@@ -117,18 +141,20 @@ export class RedisPubSub implements PubSub {
   private dispatch(channel: string, message: string): void {
     const entry = this.channels.get(channel);
     if (!entry) return;
-    let payload: unknown;
+    let payloads: unknown[];
     try {
-      payload = JSON.parse(message);
+      payloads = message.startsWith(BATCH_MARK) ? (JSON.parse(message.slice(BATCH_MARK.length)) as unknown[]) : [JSON.parse(message)];
     } catch (err) {
       this.logger.error({ err, channel }, 'dropped a message that is not JSON');
       return;
     }
-    for (const handler of [...entry.handlers]) {
-      try {
-        handler(payload);
-      } catch (err) {
-        this.logger.error({ err, channel }, 'subscriber handler threw');
+    for (const payload of payloads) {
+      for (const handler of [...entry.handlers]) {
+        try {
+          handler(payload);
+        } catch (err) {
+          this.logger.error({ err, channel }, 'subscriber handler threw');
+        }
       }
     }
   }

@@ -64,7 +64,7 @@ export class NotificationService implements NotifierPort {
       o.status === 'FILLED'
         ? `${o.side} ${o.filledQuantity} filled at an average of ${o.averageFillPrice ?? '?'}`
         : `${o.side} ${o.quantity} was rejected${o.rejectReason ? `: ${o.rejectReason}` : ''}`;
-    void this.emit({
+    this.queueOrderEvent({
       id: eventId(`order:${o.id}:${o.status}`),
       type,
       userId: o.userId,
@@ -72,7 +72,23 @@ export class NotificationService implements NotifierPort {
       body,
       data: { orderId: o.id, portfolioId: o.portfolioId, status: o.status, side: o.side, quantity: o.quantity, filledQuantity: o.filledQuantity, averageFillPrice: o.averageFillPrice },
       createdAt: m.createdAt,
-    }).catch((err) => this.deps.logger.error({ err, orderId: o.id }, 'could not enqueue an order notification'));
+    });
+  }
+
+  /**
+   * The order endings the relay hands over together (one batch of published events) become ONE notify
+   * job (emitMany) instead of a job, and its reads and writes, per order. Idempotent as before: rows
+   * are unique per (user, event), deliveries per (channel, target, event).
+   */
+  private orderEvents: UserEvent[] = [];
+  private queueOrderEvent(e: UserEvent): void {
+    this.orderEvents.push(e);
+    if (this.orderEvents.length > 1) return;
+    queueMicrotask(() => {
+      const batch = this.orderEvents;
+      this.orderEvents = [];
+      this.emitMany(batch).catch((err) => this.deps.logger.error({ err, orderIds: batch.map((b) => b.data.orderId) }, 'could not enqueue order notifications'));
+    });
   }
 
   /** A basket run that ended becomes `basket_run.completed` (with its execution summary) for the portfolio's owner. */

@@ -61,6 +61,21 @@ export function pubSubContract(label: string, harness: PubSubHarness): void {
       expect(got).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
     });
 
+    it('publishMany delivers every payload to its own key, in order per key', async () => {
+      const ps = open();
+      const [a, b] = [randomUUID(), randomUUID()];
+      const got: [string, number][] = [];
+      await ps.subscribe('portfolio-events', a, (m) => got.push([m.portfolioId, m.sequence]));
+      await ps.subscribe('portfolio-events', b, (m) => got.push([m.portfolioId, m.sequence]));
+      expect(ps.publishMany).toBeTypeOf('function');
+      const sent = [portfolioEvent(a, 1), portfolioEvent(b, 1), portfolioEvent(a, 2), portfolioEvent(a, 3)];
+      await ps.publishMany!('portfolio-events', sent.map((m) => ({ key: m.portfolioId, payload: m })));
+      await ps.publishMany!('portfolio-events', [{ key: b, payload: portfolioEvent(b, 2) }]);
+      await waitFor('five events', () => got.length === 5);
+      expect(got.filter(([k]) => k === a).map(([, s]) => s)).toEqual([1, 2, 3]);
+      expect(got.filter(([k]) => k === b).map(([, s]) => s)).toEqual([1, 2]);
+    });
+
     it('keeps keys and topics apart', async () => {
       const ps = open();
       const mine = randomUUID();

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { and, eq, or } from 'drizzle-orm';
+import { and, eq, or, sql } from 'drizzle-orm';
 import type { Tx } from '../../db/client.js';
 import { dec, toDb } from '../../lib/decimal.js';
 import type { Quote } from '../../market/quote.js';
@@ -7,7 +7,109 @@ import type { BrokerOrderRequest } from '../broker.js';
 import { computeFee, type FeeSchedule } from './fees.js';
 import { toMatchable } from './paper.book.js';
 import { matchOrder } from './paper.matching.js';
-import { paperFills, paperOrders, type PaperFillRow, type PaperOrderRow } from './paper.schema.js';
+import { paperOrders, type PaperFillRow, type PaperOrderRow } from './paper.schema.js';
+import { jsonRows, rowsOf } from '../../db/batch-sql.js';
+
+const RETURNING_ORDER = sql.raw(`id, seq::text as seq, account, client_order_id, symbol, exchange, currency, tick_size::text as tick_size, lot_size::text as lot_size,
+  side, type, time_in_force, quantity::text as quantity, limit_price::text as limit_price, stop_price::text as stop_price,
+  protection_price::text as protection_price, status, triggered, filled_quantity::text as filled_quantity, average_price::text as average_price,
+  fees_paid::text as fees_paid, reject_reason, last_quote_at, created_at, updated_at, closed_at`);
+
+type Ts = Date | string | null;
+interface RawPaperOrder {
+  id: string;
+  seq: string;
+  account: string;
+  client_order_id: string;
+  symbol: string;
+  exchange: string;
+  currency: string;
+  tick_size: string;
+  lot_size: string;
+  side: string;
+  type: string;
+  time_in_force: string;
+  quantity: string;
+  limit_price: string | null;
+  stop_price: string | null;
+  protection_price: string | null;
+  status: string;
+  triggered: boolean;
+  filled_quantity: string;
+  average_price: string | null;
+  fees_paid: string;
+  reject_reason: string | null;
+  last_quote_at: Ts;
+  created_at: Ts;
+  updated_at: Ts;
+  closed_at: Ts;
+}
+interface RawPaperFill {
+  id: string;
+  order_id: string;
+  seq: string;
+  account: string;
+  client_order_id: string;
+  symbol: string;
+  exchange: string;
+  currency: string;
+  side: string;
+  quantity: string;
+  price: string;
+  fee: string;
+  executed_at: Ts;
+}
+const toDate = (v: Ts) => (v === null ? null : v instanceof Date ? v : new Date(v));
+
+/** A raw paper_orders row (numerics as their text, as drizzle reads them) as drizzle would map it. */
+function paperOrderFromRaw(r: RawPaperOrder): PaperOrderRow {
+  return {
+    id: r.id,
+    seq: Number(r.seq),
+    account: r.account,
+    clientOrderId: r.client_order_id,
+    symbol: r.symbol,
+    exchange: r.exchange,
+    currency: r.currency,
+    tickSize: r.tick_size,
+    lotSize: r.lot_size,
+    side: r.side,
+    type: r.type,
+    timeInForce: r.time_in_force,
+    quantity: r.quantity,
+    limitPrice: r.limit_price,
+    stopPrice: r.stop_price,
+    protectionPrice: r.protection_price,
+    status: r.status,
+    triggered: r.triggered,
+    filledQuantity: r.filled_quantity,
+    averagePrice: r.average_price,
+    feesPaid: r.fees_paid,
+    rejectReason: r.reject_reason,
+    lastQuoteAt: toDate(r.last_quote_at),
+    createdAt: toDate(r.created_at)!,
+    updatedAt: toDate(r.updated_at)!,
+    closedAt: toDate(r.closed_at),
+  };
+}
+
+function paperFillFromRaw(r: RawPaperFill): PaperFillRow {
+  return {
+    id: r.id,
+    orderId: r.order_id,
+    seq: Number(r.seq),
+    account: r.account,
+    clientOrderId: r.client_order_id,
+    symbol: r.symbol,
+    exchange: r.exchange,
+    currency: r.currency,
+    side: r.side,
+    quantity: r.quantity,
+    price: r.price,
+    fee: r.fee,
+    executedAt: toDate(r.executed_at)!,
+  };
+}
 
 /** A new MARKET or LIMIT order with a quote to match against, in an open session. */
 export interface FreshPlacement {
@@ -119,22 +221,43 @@ export async function placeManyInTx(tx: Tx, batch: FreshPlacement[], now: Date, 
     const k = keyOf(r.order.account, r.order.clientOrderId);
     if (!first.has(k)) first.set(k, i);
   });
-  const toInsert = [...first.values()].map((i) => {
-    const { seq: _seq, ...row } = planned[i].order;
-    return row;
-  });
-  const inserted = await tx.insert(paperOrders).values(toInsert).onConflictDoNothing({ target: [paperOrders.account, paperOrders.clientOrderId] }).returning();
+  const toInsert = [...first.values()].map((i, n) => ({ ...planned[i].order, i: n })); // `i`: inserted (seq) in batch order
+  // One statement text whatever the batch size (rows as one jsonb parameter: db/batch-sql.ts).
+  const inserted = rowsOf<RawPaperOrder>(
+    await tx.execute(sql`insert into paper_orders (id, account, client_order_id, symbol, exchange, currency, tick_size, lot_size, side, type, time_in_force,
+        quantity, limit_price, stop_price, protection_price, status, triggered, filled_quantity, average_price, fees_paid, reject_reason,
+        last_quote_at, created_at, updated_at, closed_at)
+      select v.id, v.account, v."clientOrderId", v.symbol, v.exchange, v.currency, v."tickSize", v."lotSize", v.side, v.type, v."timeInForce",
+        v.quantity, v."limitPrice", v."stopPrice", v."protectionPrice", v.status, v.triggered, v."filledQuantity", v."averagePrice", v."feesPaid",
+        v."rejectReason", v."lastQuoteAt", v."createdAt", v."updatedAt", v."closedAt"
+      from jsonb_to_recordset(${jsonRows(toInsert)}) as v(i int, id text, account text, "clientOrderId" text, symbol text, exchange text, currency text,
+        "tickSize" numeric, "lotSize" numeric, side text, type text, "timeInForce" text, quantity numeric, "limitPrice" numeric, "stopPrice" numeric,
+        "protectionPrice" numeric, status text, triggered boolean, "filledQuantity" numeric, "averagePrice" numeric, "feesPaid" numeric,
+        "rejectReason" text, "lastQuoteAt" timestamptz, "createdAt" timestamptz, "updatedAt" timestamptz, "closedAt" timestamptz)
+      order by v.i
+      on conflict (account, client_order_id) do nothing
+      returning ${RETURNING_ORDER}`),
+  ).map(paperOrderFromRaw);
   const byKey = new Map(inserted.map((o) => [keyOf(o.account, o.clientOrderId), o]));
   const fillRows = [...first.values()]
     .map((i) => planned[i])
     .filter((r) => r.fill && byKey.get(keyOf(r.order.account, r.order.clientOrderId))?.id === r.order.id)
-    .map((r) => {
-      const { seq: _seq, ...row } = r.fill!;
-      return row;
-    });
+    .map((r, i) => ({ ...r.fill!, i }));
   const missing = planned.filter((r) => !byKey.has(keyOf(r.order.account, r.order.clientOrderId)));
   const [fills, existing] = await Promise.all([
-    fillRows.length ? tx.insert(paperFills).values(fillRows).returning() : Promise.resolve([] as PaperFillRow[]),
+    fillRows.length
+      ? tx
+          .execute(
+            sql`insert into paper_fills (id, order_id, account, client_order_id, symbol, exchange, currency, side, quantity, price, fee, executed_at)
+              select v.id, v."orderId", v.account, v."clientOrderId", v.symbol, v.exchange, v.currency, v.side, v.quantity, v.price, v.fee, v."executedAt"
+              from jsonb_to_recordset(${jsonRows(fillRows)}) as v(i int, id text, "orderId" text, account text, "clientOrderId" text, symbol text, exchange text,
+                currency text, side text, quantity numeric, price numeric, fee numeric, "executedAt" timestamptz)
+              order by v.i
+              returning id, order_id, seq::text as seq, account, client_order_id, symbol, exchange, currency, side, quantity::text as quantity,
+                price::text as price, fee::text as fee, executed_at`,
+          )
+          .then((res) => rowsOf<RawPaperFill>(res).map(paperFillFromRaw))
+      : Promise.resolve([] as PaperFillRow[]),
     // Recorded before (a retry racing another process): read them to adopt.
     missing.length
       ? tx

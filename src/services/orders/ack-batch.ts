@@ -1,12 +1,13 @@
-import { and, asc, eq, inArray, isNull, or, sql } from 'drizzle-orm';
+import { and, asc, eq, isNull, sql } from 'drizzle-orm';
 import type { Db, Tx } from '../../db/client.js';
-import { fills, holds, ledgerEntries, orders, outboxEvents, portfolios, positions } from '../../db/schema/index.js';
+import { holds, orders, portfolios, positions } from '../../db/schema/index.js';
+import { jsonRows, rowsOf, uuidArray } from '../../db/batch-sql.js';
 import type { Clock } from '../../lib/clock.js';
 import type { Logger } from '../../lib/logger.js';
 import { GroupCommit } from '../../lib/group-commit.js';
 import { dec, toDb, type Decimal } from '../../lib/decimal.js';
 import type { BrokerFill } from '../../brokers/broker.js';
-import { outboxRows, storedEvents, type NewEvent, type OutboxRelay, type StoredEvent } from '../../events/outbox.js';
+import { insertOutboxRows, outboxRows, storedEvents, type NewEvent, type OutboxRelay, type StoredEvent } from '../../events/outbox.js';
 import type { Metrics } from '../../server/metrics.js';
 import { checkFill, fillEffects, type FillBooks } from './fill-math.js';
 import { orderSnapshot, type FillRow, type OrderRow } from './order.snapshot.js';
@@ -36,18 +37,20 @@ export async function acknowledgeManyInTx(tx: Tx, items: AckItem[], now: Date): 
   const pairs = [...new Map(items.map((i) => [`${i.seen.portfolioId}/${i.seen.instrumentId}`, i.seen])).values()];
   // One pipeline: the portfolio locks first (id order), then everything else they guard.
   const [lockedP, lockedO, posRows, holdRows, heldRows] = await Promise.all([
-    tx.select().from(portfolios).where(inArray(portfolios.id, pids)).orderBy(asc(portfolios.id)).for('update'),
-    tx.select().from(orders).where(inArray(orders.id, ids)).orderBy(asc(orders.id)).for('update'),
+    tx.select().from(portfolios).where(sql`${portfolios.id} = any(${uuidArray(pids)})`).orderBy(asc(portfolios.id)).for('update'),
+    tx.select().from(orders).where(sql`${orders.id} = any(${uuidArray(ids)})`).orderBy(asc(orders.id)).for('update'),
     tx
       .select()
       .from(positions)
-      .where(or(...pairs.map((o) => and(eq(positions.portfolioId, o.portfolioId), eq(positions.instrumentId, o.instrumentId)))))
+      .where(
+        sql`(${positions.portfolioId}, ${positions.instrumentId}) in (select * from unnest(${uuidArray(pairs.map((o) => o.portfolioId))}, ${uuidArray(pairs.map((o) => o.instrumentId))}))`,
+      )
       .for('update'),
-    tx.select().from(holds).where(and(inArray(holds.orderId, ids), isNull(holds.releasedAt))),
+    tx.select().from(holds).where(and(sql`${holds.orderId} = any(${uuidArray(ids)})`, isNull(holds.releasedAt))),
     tx
       .select({ portfolioId: holds.portfolioId, total: sql<string>`coalesce(sum(${holds.amount}), 0)` })
       .from(holds)
-      .where(and(inArray(holds.portfolioId, pids), eq(holds.kind, 'CASH'), isNull(holds.releasedAt)))
+      .where(and(sql`${holds.portfolioId} = any(${uuidArray(pids)})`, eq(holds.kind, 'CASH'), isNull(holds.releasedAt)))
       .groupBy(holds.portfolioId),
   ]);
   const held = new Map(heldRows.map((h) => [h.portfolioId, dec(h.total)]));
@@ -66,28 +69,40 @@ export async function acknowledgeManyInTx(tx: Tx, items: AckItem[], now: Date): 
   }
   if (acking.size === 0) return { orders: items.map(() => null), events: [], fills: 0 };
 
+  const iso = now.toISOString();
   const fillValues = [...acking.values()].flatMap((it) =>
     it.executions.map((f) => ({
-      orderId: it.seen.id,
-      portfolioId: it.seen.portfolioId,
-      brokerFillId: f.brokerFillId,
-      quantity: toDb(f.quantity),
-      price: toDb(f.price),
+      oid: it.seen.id,
+      pid: it.seen.portfolioId,
+      bfid: f.brokerFillId,
+      q: toDb(f.quantity),
+      p: toDb(f.price),
       fee: toDb(f.fee),
-      executedAt: new Date(f.executedAt),
-      createdAt: now,
+      at: new Date(f.executedAt).toISOString(),
     })),
   );
+  // Unique per (order, broker fill id): a replay, or a duplicate within the list, is not returned.
   const inserted = fillValues.length
-    ? await tx.insert(fills).values(fillValues).onConflictDoNothing({ target: [fills.orderId, fills.brokerFillId] }).returning()
+    ? rowsOf<{ id: string; order_id: string; portfolio_id: string; broker_fill_id: string; quantity: string; price: string; fee: string; at: string }>(
+        await tx.execute(sql`insert into fills (order_id, portfolio_id, broker_fill_id, quantity, price, fee, executed_at, created_at)
+          select v.oid, v.pid, v.bfid, v.q, v.p, v.fee, v.at, ${iso}::timestamptz
+          from jsonb_to_recordset(${jsonRows(fillValues)}) as v(oid uuid, pid uuid, bfid text, q numeric, p numeric, fee numeric, at timestamptz)
+          on conflict (order_id, broker_fill_id) do nothing
+          returning id, order_id, portfolio_id, broker_fill_id, quantity::text, price::text, fee::text, to_json(executed_at)#>>'{}' as at`),
+      )
     : [];
-  const fillByKey = new Map<string, FillRow>(inserted.map((f) => [`${f.orderId}/${f.brokerFillId}`, f]));
+  const fillByKey = new Map<string, FillRow>(
+    inserted.map((f) => [
+      `${f.order_id}/${f.broker_fill_id}`,
+      { id: f.id, orderId: f.order_id, portfolioId: f.portfolio_id, brokerFillId: f.broker_fill_id, quantity: f.quantity, price: f.price, fee: f.fee, executedAt: new Date(f.at), createdAt: now },
+    ]),
+  );
 
   // The books, order by order, each execution as FillApplier.applyInTx would apply it.
   const touchedOrders = new Map<string, OrderRow>();
   const touchedPositions = new Map<string, ReturnType<typeof fillEffects>['position']>();
   const touchedHolds = new Map<string, { amount: Decimal; releasedAt: Date | null }>();
-  const ledger: (typeof ledgerEntries.$inferInsert)[] = [];
+  const ledger: { i: number; pid: string; kind: string; amount: string; ccy: string; oid: string; fid: string; d: string }[] = [];
   let applied = 0;
   for (const [orderId, it] of acking) {
     const pb = books.get(it.seen.portfolioId)!;
@@ -112,7 +127,7 @@ export async function acknowledgeManyInTx(tx: Tx, items: AckItem[], now: Date): 
         holdByOrder.set(orderId, released ? null : { ...hold, amount: toDb(fx.holdLeft) });
       }
       for (const l of fx.lines) {
-        ledger.push({ portfolioId: order.portfolioId, kind: l.kind, amount: toDb(l.amount), currency: pb.currency, orderId, fillId: fill.id, description: l.description, createdAt: now });
+        ledger.push({ i: ledger.length, pid: order.portfolioId, kind: l.kind, amount: toDb(l.amount), ccy: pb.currency, oid: orderId, fid: fill.id, d: l.description });
       }
       pb.events.push(...fx.events);
       applied++;
@@ -122,44 +137,44 @@ export async function acknowledgeManyInTx(tx: Tx, items: AckItem[], now: Date): 
 
   const outbox = [...books.entries()].flatMap(([pid, pb]) => outboxRows(pid, pb.first, pb.events, now));
   const changedBooks = [...books.entries()].filter(([, pb]) => pb.events.length > 0);
-  const iso = now.toISOString();
-  const orderValues = sql.join(
-    [...touchedOrders.values()].map(
-      (o) =>
-        sql`(${o.id}::uuid, ${o.status}::order_status, ${o.brokerOrderId}::text, ${o.filledQuantity}::numeric, ${o.averageFillPrice}::numeric, ${o.feesPaid}::numeric, ${iso}::timestamptz, ${o.closedAt ? o.closedAt.toISOString() : null}::timestamptz)`,
-    ),
-    sql`, `,
-  );
-  const bookValues = sql.join(
-    changedBooks.map(([pid, pb]) => sql`(${pid}::uuid, ${toDb(pb.delta)}::numeric, ${pb.sequence + pb.events.length}::bigint)`),
-    sql`, `,
-  );
-  const holdValues = sql.join(
-    [...touchedHolds.entries()].map(([id, h]) => sql`(${id}::uuid, ${toDb(h.amount)}::numeric, ${h.releasedAt ? iso : null}::timestamptz)`),
-    sql`, `,
-  );
+  const orderValues = [...touchedOrders.values()].map((o) => ({
+    id: o.id,
+    status: o.status,
+    boid: o.brokerOrderId,
+    fq: o.filledQuantity,
+    afp: o.averageFillPrice,
+    fees: o.feesPaid,
+    closed: o.closedAt ? o.closedAt.toISOString() : null,
+  }));
+  const positionValues = [...touchedPositions.values()].map((p) => ({ pid: p.portfolioId, iid: p.instrumentId, q: p.quantity, avg: p.averageCost, pnl: p.realizedPnl, at: p.updatedAt.toISOString() }));
+  const bookValues = changedBooks.map(([pid, pb]) => ({ id: pid, delta: toDb(pb.delta), seq: pb.sequence + pb.events.length }));
+  const holdValues = [...touchedHolds.entries()].map(([id, h]) => ({ id, amount: toDb(h.amount), rel: h.releasedAt ? iso : null }));
+  // Every statement's text is the same whatever the batch (rows as one jsonb parameter: db/batch-sql.ts).
   const [, , , , , stored] = await Promise.all([
-    tx.execute(
-      sql`update ${orders} set status = v.status, broker_order_id = v.boid, filled_quantity = v.fq, average_fill_price = v.afp, fees_paid = v.fees, updated_at = v.at, closed_at = v.closed
-          from (values ${orderValues}) as v(id, status, boid, fq, afp, fees, at, closed) where ${orders.id} = v.id`,
-    ),
-    touchedPositions.size
-      ? tx
-          .insert(positions)
-          .values([...touchedPositions.values()])
-          .onConflictDoUpdate({
-            target: [positions.portfolioId, positions.instrumentId],
-            set: { quantity: sql`excluded.quantity`, averageCost: sql`excluded.average_cost`, realizedPnl: sql`excluded.realized_pnl`, updatedAt: sql`excluded.updated_at` },
-          })
+    tx.execute(sql`update orders as o set status = v.status::order_status, broker_order_id = v.boid, filled_quantity = v.fq, average_fill_price = v.afp,
+          fees_paid = v.fees, updated_at = ${iso}::timestamptz, closed_at = v.closed
+        from jsonb_to_recordset(${jsonRows(orderValues)}) as v(id uuid, status text, boid text, fq numeric, afp numeric, fees numeric, closed timestamptz)
+        where o.id = v.id`),
+    positionValues.length
+      ? tx.execute(sql`insert into positions (portfolio_id, instrument_id, quantity, average_cost, realized_pnl, updated_at)
+          select v.pid, v.iid, v.q, v.avg, v.pnl, v.at
+          from jsonb_to_recordset(${jsonRows(positionValues)}) as v(pid uuid, iid uuid, q numeric, avg numeric, pnl numeric, at timestamptz)
+          on conflict (portfolio_id, instrument_id) do update set quantity = excluded.quantity, average_cost = excluded.average_cost,
+            realized_pnl = excluded.realized_pnl, updated_at = excluded.updated_at`)
       : Promise.resolve(),
-    ledger.length ? tx.insert(ledgerEntries).values(ledger) : Promise.resolve(),
-    touchedHolds.size
-      ? tx.execute(sql`update ${holds} set amount = v.amount, released_at = v.rel, updated_at = ${iso}::timestamptz from (values ${holdValues}) as v(id, amount, rel) where ${holds.id} = v.id`)
+    ledger.length
+      ? tx.execute(sql`insert into ledger_entries (portfolio_id, kind, amount, currency, order_id, fill_id, description, created_at)
+          select v.pid, v.kind::ledger_kind, v.amount, v.ccy, v.oid, v.fid, v.d, ${iso}::timestamptz
+          from jsonb_to_recordset(${jsonRows(ledger)}) as v(i int, pid uuid, kind text, amount numeric, ccy text, oid uuid, fid uuid, d text)
+          order by v.i`)
       : Promise.resolve(),
-    tx.execute(
-      sql`update ${portfolios} set cash = ${portfolios.cash} + v.delta, event_sequence = v.seq from (values ${bookValues}) as v(id, delta, seq) where ${portfolios.id} = v.id`,
-    ),
-    tx.insert(outboxEvents).values(outbox).returning({ id: outboxEvents.id, sequence: outboxEvents.sequence, portfolioId: outboxEvents.portfolioId }),
+    holdValues.length
+      ? tx.execute(sql`update holds as h set amount = v.amount, released_at = v.rel, updated_at = ${iso}::timestamptz
+          from jsonb_to_recordset(${jsonRows(holdValues)}) as v(id uuid, amount numeric, rel timestamptz) where h.id = v.id`)
+      : Promise.resolve(),
+    tx.execute(sql`update portfolios as p set cash = p.cash + v.delta, event_sequence = v.seq
+        from jsonb_to_recordset(${jsonRows(bookValues)}) as v(id uuid, delta numeric, seq bigint) where p.id = v.id`),
+    insertOutboxRows(tx, outbox, now),
   ]);
   const idOf = new Map(stored.map((r) => [`${r.portfolioId}/${r.sequence}`, r]));
   const events = changedBooks.flatMap(([pid, pb]) =>

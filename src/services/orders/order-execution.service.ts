@@ -27,6 +27,7 @@ import { OrderTransitions } from './order.transitions.js';
 import { SubmitBatcher } from './submit-batch.js';
 import { AckBatcher } from './ack-batch.js';
 import { GroupCommit } from '../../lib/group-commit.js';
+import { uuidArray } from '../../db/batch-sql.js';
 
 export interface OrderExecutionDeps {
   db: Db;
@@ -90,7 +91,7 @@ export class OrderExecutionService {
   /** The submit jobs running at once read their orders in one statement (group commit). */
   private readonly loads = new GroupCommit<string, OrderRow | null>(
     async (ids) => {
-      const rows = await this.deps.db.select().from(orders).where(inArray(orders.id, [...new Set(ids)]));
+      const rows = await this.deps.db.select().from(orders).where(sql`${orders.id} = any(${uuidArray([...new Set(ids)])})`);
       const byId = new Map(rows.map((r) => [r.id, r]));
       return ids.map((id) => byId.get(id) ?? null);
     },

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
 import type { Tx } from '../../db/client.js';
-import { holds, orders, outboxEvents, portfolios, positions } from '../../db/schema/index.js';
+import { holds, orders, portfolios, positions } from '../../db/schema/index.js';
+import { jsonRows, uuidArray } from '../../db/batch-sql.js';
 import { NotFoundError } from '../../errors.js';
 import { dec, fmt, toDb, type Decimal } from '../../lib/decimal.js';
-import { outboxRows, storedEvents, type NewEvent, type StoredEvent } from '../../events/outbox.js';
+import { insertOutboxRows, outboxRows, storedEvents, type NewEvent, type StoredEvent } from '../../events/outbox.js';
 import { checkBuyingPower, checkSellable } from './order.risk.js';
 import type { ValidOrder } from './order.validation.js';
 import { orderSnapshot, type OrderRow } from './order.snapshot.js';
@@ -59,11 +60,11 @@ export async function placeOrdersInTx(tx: Tx, inputs: PreparedOrder[], now: Date
   const sellInstruments = [...new Set(sells.map((i) => i.instrumentId))];
   // One round trip: lock the portfolios, and read what their open holds and positions are.
   const [locked, heldCash, heldQty, held] = await Promise.all([
-    tx.select().from(portfolios).where(inArray(portfolios.id, pids)).orderBy(asc(portfolios.id)).for('update'),
+    tx.select().from(portfolios).where(sql`${portfolios.id} = any(${uuidArray(pids)})`).orderBy(asc(portfolios.id)).for('update'),
     tx
       .select({ portfolioId: holds.portfolioId, total: sql<string>`coalesce(sum(${holds.amount}), 0)` })
       .from(holds)
-      .where(and(inArray(holds.portfolioId, pids), eq(holds.kind, 'CASH'), isNull(holds.releasedAt)))
+      .where(and(sql`${holds.portfolioId} = any(${uuidArray(pids)})`, eq(holds.kind, 'CASH'), isNull(holds.releasedAt)))
       .groupBy(holds.portfolioId),
     sells.length
       ? tx
@@ -158,24 +159,22 @@ export async function placeOrdersInTx(tx: Tx, inputs: PreparedOrder[], now: Date
     outbox.push(...outboxRows(order.portfolioId, first, events, now));
     return { ...a, order, events, first };
   });
-  const seqValues = sql.join(
-    pids.filter((pid) => nextSeq.get(pid) !== byId.get(pid)?.eventSequence).map((pid) => sql`(${pid}::uuid, ${nextSeq.get(pid)}::bigint)`),
-    sql`, `,
-  );
+  const seqValues = pids.filter((pid) => nextSeq.get(pid) !== byId.get(pid)?.eventSequence).map((pid) => ({ id: pid, seq: nextSeq.get(pid) }));
+  const holdValues = numbered.map(({ order, input }) => ({
+    pid: order.portfolioId,
+    oid: order.id,
+    kind: input.valid.side === 'BUY' ? 'CASH' : 'QUANTITY',
+    iid: input.valid.side === 'SELL' ? input.instrumentId : null,
+    amount: toDb(input.reserve),
+  }));
+  const iso = now.toISOString();
+  // Statement texts that do not change with the batch size (rows as one jsonb parameter: db/batch-sql.ts).
   const [, , stored] = await Promise.all([
-    tx.insert(holds).values(
-      numbered.map(({ order, input }) => ({
-        portfolioId: order.portfolioId,
-        orderId: order.id,
-        kind: input.valid.side === 'BUY' ? ('CASH' as const) : ('QUANTITY' as const),
-        instrumentId: input.valid.side === 'SELL' ? input.instrumentId : null,
-        amount: toDb(input.reserve),
-        createdAt: now,
-        updatedAt: now,
-      })),
-    ),
-    tx.execute(sql`update ${portfolios} set event_sequence = v.seq from (values ${seqValues}) as v(id, seq) where ${portfolios.id} = v.id`),
-    tx.insert(outboxEvents).values(outbox).returning({ id: outboxEvents.id, sequence: outboxEvents.sequence, portfolioId: outboxEvents.portfolioId }),
+    tx.execute(sql`insert into holds (portfolio_id, order_id, kind, instrument_id, amount, created_at, updated_at)
+      select v.pid, v.oid, v.kind::hold_kind, v.iid, v.amount, ${iso}::timestamptz, ${iso}::timestamptz
+      from jsonb_to_recordset(${jsonRows(holdValues)}) as v(pid uuid, oid uuid, kind text, iid uuid, amount numeric)`),
+    tx.execute(sql`update portfolios as p set event_sequence = v.seq from jsonb_to_recordset(${jsonRows(seqValues)}) as v(id uuid, seq bigint) where p.id = v.id`),
+    insertOutboxRows(tx, outbox, now),
   ]);
   const storedAt = new Map(stored.map((r) => [`${r.portfolioId}/${r.sequence}`, r]));
   for (const n of numbered) {

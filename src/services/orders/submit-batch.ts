@@ -1,9 +1,10 @@
-import { and, asc, eq, inArray, sql } from 'drizzle-orm';
+import { and, asc, eq, sql } from 'drizzle-orm';
 import type { Db, Tx } from '../../db/client.js';
-import { orders, outboxEvents, portfolios } from '../../db/schema/index.js';
+import { orders, portfolios } from '../../db/schema/index.js';
+import { jsonRows, uuidArray } from '../../db/batch-sql.js';
 import type { Clock } from '../../lib/clock.js';
 import { GroupCommit } from '../../lib/group-commit.js';
-import { outboxRows, storedEvents, type OutboxRelay, type StoredEvent } from '../../events/outbox.js';
+import { insertOutboxRows, outboxRows, storedEvents, type OutboxRelay, type StoredEvent } from '../../events/outbox.js';
 import { orderSnapshot, type OrderRow } from './order.snapshot.js';
 
 /**
@@ -14,11 +15,16 @@ import { orderSnapshot, type OrderRow } from './order.snapshot.js';
 export async function markSubmittingInTx(tx: Tx, ids: string[], portfolioIds: string[], now: Date): Promise<{ moved: Map<string, OrderRow>; events: StoredEvent[] }> {
   const pids = [...new Set(portfolioIds)].sort();
   const [locked, moved] = await Promise.all([
-    tx.select({ id: portfolios.id, eventSequence: portfolios.eventSequence }).from(portfolios).where(inArray(portfolios.id, pids)).orderBy(asc(portfolios.id)).for('update'),
+    tx
+      .select({ id: portfolios.id, eventSequence: portfolios.eventSequence })
+      .from(portfolios)
+      .where(sql`${portfolios.id} = any(${uuidArray(pids)})`)
+      .orderBy(asc(portfolios.id))
+      .for('update'),
     tx
       .update(orders)
       .set({ status: 'SUBMITTING', submitAttempts: sql`${orders.submitAttempts} + 1`, updatedAt: now })
-      .where(and(inArray(orders.id, ids), eq(orders.status, 'PENDING')))
+      .where(and(sql`${orders.id} = any(${uuidArray(ids)})`, eq(orders.status, 'PENDING')))
       .returning(),
   ]);
   if (moved.length === 0) return { moved: new Map(), events: [] };
@@ -31,13 +37,10 @@ export async function markSubmittingInTx(tx: Tx, ids: string[], portfolioIds: st
     rows.push(...outboxRows(o.portfolioId, next, [{ type: 'ORDER_UPDATED', payload: { order: orderSnapshot(o) } }], now));
     byPortfolio.set(o.portfolioId, [...(byPortfolio.get(o.portfolioId) ?? []), { sequence: next, order: o }]);
   }
-  const values = sql.join(
-    [...byPortfolio.keys()].map((pid) => sql`(${pid}::uuid, ${seq.get(pid)}::bigint)`),
-    sql`, `,
-  );
+  const values = [...byPortfolio.keys()].map((pid) => ({ id: pid, seq: seq.get(pid) }));
   const [, stored] = await Promise.all([
-    tx.execute(sql`update ${portfolios} set event_sequence = v.seq from (values ${values}) as v(id, seq) where ${portfolios.id} = v.id`),
-    tx.insert(outboxEvents).values(rows).returning({ id: outboxEvents.id, sequence: outboxEvents.sequence, portfolioId: outboxEvents.portfolioId }),
+    tx.execute(sql`update portfolios as p set event_sequence = v.seq from jsonb_to_recordset(${jsonRows(values)}) as v(id uuid, seq bigint) where p.id = v.id`),
+    insertOutboxRows(tx, rows, now),
   ]);
   const idOf = new Map(stored.map((r) => [`${r.portfolioId}/${r.sequence}`, r]));
   const events = moved.flatMap((o, i) => storedEvents(o.portfolioId, [idOf.get(`${o.portfolioId}/${rows[i].sequence}`)!], [{ type: 'ORDER_UPDATED', payload: rows[i].payload }], now));
