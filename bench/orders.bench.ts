@@ -37,6 +37,8 @@ import { backendPids, openSql, serverTimes, verifyPhase, waitAllFilled, type Sql
 import { ms, rate, sleep, summarize, table, type Summary } from './lib/stats.js';
 import { summarizeProfile } from './lib/profile-summary.js';
 import { runPgbench, type PgbenchResult } from './lib/pgbench.js';
+import { LOOP_SAMPLE_MS, LoopDelayProbe, type LoopDelay } from './lib/loop-delay.js';
+import { PgWaitSampler } from './lib/pg-waits.js';
 
 const TARGET_THROUGHPUT = 500;
 const TARGET_P99_MS = 50;
@@ -205,7 +207,10 @@ async function main(): Promise<void> {
   const failures: string[] = [];
   const warnings: string[] = [];
   const verifications: [string, Verification][] = [];
+  /** Event-loop delay of api and worker per GraphQL phase (see bench/lib/loop-delay.ts). */
+  const loopDelays: [string, Record<string, LoopDelay | undefined>][] = [];
   let p1: ThroughputFigures | undefined;
+  let pgWaits: { what: string; backends: number }[] | undefined;
   let p2: { e2e: Summary; mutation: Summary; stages: Record<string, Summary>; achievedRate: number; errors: Map<string, number>; cpu?: CpuUsage } | undefined;
   let p3: (ThroughputFigures & { redisSentPerOrder: number; redisKinds: string; statementsPerOrder: number; transactionsPerOrder: number; statementKinds: string; backgroundPerS: number; cpuPerOrder: Record<string, number> }) | undefined;
   let profiles: string[] = [];
@@ -229,6 +234,7 @@ async function main(): Promise<void> {
       const t0 = performance.now();
       await g.start(Math.max(o.concurrency, 64));
       rolePids.set(g.api.pid, 'api').set(g.worker.pid, 'worker');
+      const loop = new LoopDelayProbe(g.metricsTargets);
       await g.setUp();
       sql = openSql(g.db.url);
       const roles = new Map([
@@ -249,8 +255,10 @@ async function main(): Promise<void> {
       if (o.phases.has(1)) {
         console.log(`  phase 1: ${o.concurrency} clients for ${o.durationS} s…`);
         const redis0 = await redisCalls(env.redisUrl);
+        await loop.start();
         const c0 = cpuSnapshot();
         const load = await closedLoop({ place: g.place, concurrency: o.concurrency, durationMs, portfolios: o.users, idPrefix: 't-' });
+        loopDelays.push(['phase 1 placing', await loop.end()]);
         await tagBackends(sql, g.db.name, roles);
         const c1 = cpuSnapshot();
         const drained = await g.fills.waitFor('t-', load.accepted.length, DRAIN_TIMEOUT_MS);
@@ -272,9 +280,16 @@ async function main(): Promise<void> {
 
       if (o.phases.has(2)) {
         console.log(`  phase 2: open loop at ${o.rate}/s for ${o.durationS} s…`);
+        await loop.start();
+        const waitSql = openSql(g.db.url);
+        const waits = new PgWaitSampler(waitSql, g.db.name, 10);
+        waits.start();
         const c0 = cpuSnapshot();
         const load = await openLoop({ place: g.place, ratePerSecond: o.rate, durationMs, portfolios: o.users, idPrefix: 'l-' });
+        pgWaits = await waits.stop();
+        await waitSql.end();
         await g.fills.waitFor('l-', load.accepted.length, DRAIN_TIMEOUT_MS);
+        loopDelays.push([`phase 2 (${o.rate}/s)`, await loop.end()]);
         await tagBackends(sql, g.db.name, roles);
         const c1 = cpuSnapshot();
         const ids = new Set(load.accepted.map((a) => a.clientOrderId));
@@ -461,6 +476,26 @@ async function main(): Promise<void> {
           ['fill row → client (apply-fill tx, publish, api stream, graphql-ws)', st.toClient],
         ].map(([name, s]) => [name as string, ms((s as Summary).p50), ms((s as Summary).p90), ms((s as Summary).p99)]),
       ),
+    );
+  }
+  if (pgWaits?.length) {
+    out.push(
+      '',
+      'phase 2: what this run\'s Postgres backends were doing (pg_stat_activity sampled every 10 ms; mean backends in each state):',
+      table(['state', 'backends'], pgWaits.map((w) => [w.what, w.backends.toFixed(2)])),
+    );
+  }
+  if (loopDelays.length) {
+    const rows: string[][] = [];
+    for (const [phase, byRole] of loopDelays)
+      for (const role of ['api', 'worker']) {
+        const d = byRole[role];
+        rows.push([`${phase}: ${role}`, ...(d ? [d.p50, d.p90, d.p99, d.max, d.mean].map(ms) : ['—', '—', '—', '—', '—'])]);
+      }
+    out.push(
+      '',
+      `event-loop delay (perf_hooks.monitorEventLoopDelay via /metrics; how late a ${LOOP_SAMPLE_MS} ms timer fired, i.e. what a ready callback waited):`,
+      table(['process', 'p50', 'p90', 'p99', 'max', 'mean'], rows),
     );
   }
   if (p1 || p3) {

@@ -11,6 +11,8 @@ import { wallNow } from './stats.js';
 
 export const BENCH_JWT_SECRET = 'bench-secret-that-is-long-enough-for-hs256-0000';
 export const BENCH_ENCRYPTION_KEY = Buffer.alloc(32, 9).toString('base64');
+/** api and worker run as in production, where /metrics needs a token (the benches read it). */
+export const BENCH_METRICS_TOKEN = 'bench-metrics-token-000000000000';
 
 /** Cheap NSE names (one share well under ₹500), rotated so positions spread over instruments. */
 export const SYMBOLS = ['ITC', 'WIPRO', 'NTPC', 'POWERGRID', 'ONGC', 'TATASTEEL', 'NIFTYBEES'] as const;
@@ -117,6 +119,7 @@ export class GraphqlPath {
   private sockets: Client[] = [];
   private disposers: (() => void)[] = [];
   private apiUrl = '';
+  private workerUrl = '';
 
   constructor(
     private readonly env: { databaseUrl: string; redisUrl: string },
@@ -159,12 +162,14 @@ export class GraphqlPath {
       USER_RATE_LIMIT_PER_MINUTE: '100000000',
       ORDER_RATE_LIMIT_PER_SECOND: '1000000',
       ACCESS_TOKEN_TTL_SECONDS: '7200',
+      METRICS_TOKEN: BENCH_METRICS_TOKEN,
       ...this.opts.extraEnv,
     };
     await runToCompletion(this.opts.runtime, 'migrate', { ...base, PORT: '0' });
     this.worker = startRole(this.opts.runtime, 'worker', { ...base, PORT: String(workerPort) }, this.opts.nodeArgs);
     this.api = startRole(this.opts.runtime, 'api', { ...base, PORT: String(apiPort) }, this.opts.nodeArgs);
     this.apiUrl = `http://127.0.0.1:${apiPort}`;
+    this.workerUrl = `http://127.0.0.1:${workerPort}`;
     await Promise.all([waitReady(this.api, `${this.apiUrl}/readyz`), waitReady(this.worker, `http://127.0.0.1:${workerPort}/readyz`)]);
     this.http = new GqlHttp(this.apiUrl, maxSockets);
   }
@@ -212,6 +217,14 @@ export class GraphqlPath {
   /** A GraphQL request over the api's HTTP as the user of portfolio `portfolioIndex`. */
   request<T>(portfolioIndex: number, query: string, variables: Record<string, unknown>) {
     return this.http.request<T>(query, variables, this.accounts[portfolioIndex].token);
+  }
+
+  /** Where api and worker serve /metrics, with the token it needs. */
+  get metricsTargets(): { name: string; url: string; token: string }[] {
+    return [
+      { name: 'api', url: `${this.apiUrl}/metrics`, token: this.opts.extraEnv?.METRICS_TOKEN ?? BENCH_METRICS_TOKEN },
+      { name: 'worker', url: `${this.workerUrl}/metrics`, token: this.opts.extraEnv?.METRICS_TOKEN ?? BENCH_METRICS_TOKEN },
+    ];
   }
 
   /** The api's base URL (http://127.0.0.1:port). */

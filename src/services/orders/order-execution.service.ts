@@ -128,7 +128,12 @@ export class OrderExecutionService {
     const account = await this.account(o);
     const isLastAttempt = attempt.attemptsMade + 1 >= attempt.attempts;
 
+    let permit: Promise<void> | undefined;
     if (o.status === 'PENDING') {
+      // The broker's permit is asked for while the move commits, not after it: one round trip to the
+      // shared limiter off each order's path. (An order that turns out not to move wastes one permit.)
+      permit = this.throttle(broker, account);
+      permit.catch(() => undefined); // awaited below; only an order that does not move drops it
       // Group commit: the submit jobs running at once move their orders in one transaction.
       const moved = await this.submitting.markSubmitting(o);
       if (!moved) return this.submit(orderId, attempt); // canceled or picked up meanwhile: look again
@@ -163,7 +168,7 @@ export class OrderExecutionService {
     const executions: BrokerFill[] = [];
     this.placing.set(o.id, executions);
     try {
-      await this.throttle(broker, account);
+      await (permit ?? this.throttle(broker, account));
       const ack = await broker.placeOrder({
         clientOrderId: o.id,
         account,

@@ -50,16 +50,23 @@ export class PlacementBatcher {
     return this.deps.db.transaction((tx) => placeOrdersInTx(tx, inputs, now));
   }
 
-  /** After the commit: publish the events and add the submit jobs (one addBulk) of what was placed. */
+  /**
+   * After the commit: publish the events and add the submit jobs (one addBulk) of what was placed, both at
+   * once: the job does not wait for a publish round trip (the worker's first event about an order is
+   * published after its own transaction, well after this publish was sent; a late one is held in order by
+   * the subscriber's stream anyway).
+   */
   async announce(results: PlacementResult[]): Promise<void> {
     const placed = results.flatMap((r) => (r.kind === 'placed' ? [r] : []));
     if (placed.length === 0) return;
-    await this.deps.relay.published(placed.flatMap((r) => r.events));
-    try {
-      await this.deps.queue.addBulk(placed.map((r) => ({ name: 'submit-order' as const, data: { orderId: r.order.id }, opts: { jobId: r.order.id, ...BROKER_JOB_OPTIONS } })));
-    } catch (err) {
-      // The orders are committed: the reconciler re-enqueues PENDING orders whose job was lost.
-      this.deps.logger.error({ err, orders: placed.length }, 'could not enqueue submit-order jobs; the reconciler will');
-    }
+    const enqueue = async () => {
+      try {
+        await this.deps.queue.addBulk(placed.map((r) => ({ name: 'submit-order' as const, data: { orderId: r.order.id }, opts: { jobId: r.order.id, ...BROKER_JOB_OPTIONS } })));
+      } catch (err) {
+        // The orders are committed: the reconciler re-enqueues PENDING orders whose job was lost.
+        this.deps.logger.error({ err, orders: placed.length }, 'could not enqueue submit-order jobs; the reconciler will');
+      }
+    };
+    await Promise.all([this.deps.relay.published(placed.flatMap((r) => r.events)), enqueue()]);
   }
 }

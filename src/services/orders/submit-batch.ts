@@ -76,7 +76,9 @@ export class SubmitBatcher {
         now,
       ),
     );
-    await this.deps.relay.published(res.events);
+    // Not awaited: the broker call need not wait for a Redis round trip (publishes of this process go out
+    // in order; one that fails is left to the relay's poller, as always).
+    void this.deps.relay.published(res.events);
     // A duplicate of an order within the batch (two jobs for it) gets the move once.
     const given = new Set<string>();
     return batch.map((o) => {
