@@ -8,7 +8,10 @@
  *            over GraphQL: orders placed per second (each investInSmallcase places its 20 orders and holds
  *            in one transaction), and orders per second from the first investment to every run COMPLETED.
  *
- * Printed: both rates and their ratios (target: basket orders/s ≥ 3× single orders/s). Checked in SQL:
+ * Printed: both rates and their ratios (target: basket orders/s ≥ 3× single orders/s), and what an order
+ * costs in each phase, which the shared machine's load does not change: CPU ms per order of the api, the
+ * worker, the database's backends and Redis (from /proc), and the database's transactions per order
+ * (pg_stat_database of the bench's own database). Checked in SQL:
  * every run COMPLETED with 20 FILLED orders, each run's summary line equal to its order and its fills,
  * one fill per order, holdings equal to net fills, cash = ledger. Exit code 1 only if something was lost,
  * doubled or inconsistent, never because a figure missed its target.
@@ -21,7 +24,8 @@ import { LOG_DIR, buildDist, type Runtime } from './lib/processes.js';
 import { GraphqlPath } from './lib/graphql-path.js';
 import { GqlHttp } from './lib/gql-client.js';
 import { closedLoop } from './lib/load.js';
-import { openSql, waitAllFilled, type Sql } from './lib/verify.js';
+import { backendPids, openSql, waitAllFilled, type Sql } from './lib/verify.js';
+import { cpuBetween, cpuSnapshot, type CpuUsage } from './lib/cpu.js';
 import { rate, sleep, table } from './lib/stats.js';
 import { SEED_INSTRUMENTS } from '../src/db/seed/instruments.js';
 import { Decimal } from '../src/lib/decimal.js';
@@ -62,6 +66,40 @@ function options(argv: string[]) {
   };
 }
 
+/** Committed transactions of the bench's database so far (every process's, as Postgres counts them). */
+async function commits(sql: Sql, database: string): Promise<number> {
+  const [r] = await sql<{ n: string }[]>`select xact_commit::text as n from pg_stat_database where datname = ${database}`;
+  return Number(r?.n ?? 0);
+}
+
+/** What one phase cost: CPU per process group, and database transactions, over its orders. */
+interface PhaseCost {
+  cpu: CpuUsage;
+  orders: number;
+  transactions: number;
+}
+
+const COST_GROUPS = ['api', 'worker', 'pg backends', 'redis'] as const;
+
+/**
+ * Per order, with what api, worker, Postgres and Redis cost with no order flowing (market feed, relay,
+ * reconciler, sweeps: measured over a quiet window before phase 1) subtracted for the phase's duration.
+ */
+function costRows(idle: PhaseCost, single: PhaseCost, basket: PhaseCost): string[][] {
+  const net = (c: PhaseCost, g: string) => Math.max(0, ((c.cpu.cores[g] ?? 0) - (idle.cpu.cores[g] ?? 0)) * c.cpu.seconds * 1000) / c.orders;
+  const total = (c: PhaseCost) => COST_GROUPS.reduce((a, g) => a + net(c, g), 0);
+  const raw = (c: PhaseCost) => COST_GROUPS.reduce((a, g) => a + ((c.cpu.cores[g] ?? 0) * c.cpu.seconds * 1000) / c.orders, 0);
+  const tx = (c: PhaseCost) => Math.max(0, c.transactions - (idle.transactions / idle.cpu.seconds) * c.cpu.seconds) / c.orders;
+  const ratio = (a: number, b: number) => (b > 0 ? `${(a / b).toFixed(2)}` : '—');
+  return [
+    ...COST_GROUPS.map((g) => [`CPU ms / order: ${g}`, net(single, g).toFixed(2), net(basket, g).toFixed(2), ratio(net(basket, g), net(single, g))]),
+    ['CPU ms / order: these four', total(single).toFixed(2), total(basket).toFixed(2), ratio(total(basket), total(single))],
+    ['  the same, idle cost not subtracted', raw(single).toFixed(2), raw(basket).toFixed(2), ratio(raw(basket), raw(single))],
+    ['DB transactions / order (single statements count as one)', tx(single).toFixed(2), tx(basket).toFixed(2), ratio(tx(basket), tx(single))],
+    ['machine busy, all processes (cores of 2)', single.cpu.machine.toFixed(2), basket.cpu.machine.toFixed(2), ''],
+  ];
+}
+
 async function main(): Promise<void> {
   const env = requireEnv();
   const o = options(process.argv.slice(2));
@@ -86,11 +124,28 @@ async function main(): Promise<void> {
       await sleep(200);
     }
 
+    const roles = new Map<number, string>([
+      [g.api.pid, 'api'],
+      [g.worker.pid, 'worker'],
+      [process.pid, 'bench'],
+    ]);
+    const tagBackends = async () => {
+      for (const pid of await backendPids(sql!, g.db.name)) if (!roles.has(pid)) roles.set(pid, 'pg backends');
+    };
+    await tagBackends();
+    // What api, worker, Postgres and Redis cost with no order flowing, subtracted from both phases.
+    const [i0, w0] = [cpuSnapshot(), await commits(sql, g.db.name)];
+    await sleep(5000);
+    const idle: PhaseCost = { cpu: cpuBetween(i0, cpuSnapshot(), roles), orders: 0, transactions: (await commits(sql, g.db.name)) - w0 };
+
     // ---------------------------------------------------------------- phase 1: single orders
     console.log(`  phase 1: single orders, ${o.concurrency} clients for ${o.durationS} s…`);
+    const [s0, x0] = [cpuSnapshot(), await commits(sql, g.db.name)];
     const load = await closedLoop({ place: g.place, concurrency: o.concurrency, durationMs: o.durationS * 1000, portfolios: o.users, idPrefix: 's-' });
     const singlePlaced = load.accepted.length / ((load.lastAnswer - load.firstStart) / 1000);
     const singleDb = await waitAllFilled(sql, 's-', load.accepted.length, 120_000);
+    await tagBackends();
+    const single: PhaseCost = { cpu: cpuBetween(s0, cpuSnapshot(), roles), orders: load.accepted.length, transactions: (await commits(sql, g.db.name)) - x0 };
     const singleEnd = singleDb.lastFillAt ? load.accepted.length / ((singleDb.lastFillAt - load.firstStart) / 1000) : Number.NaN;
     await sleep(1000);
 
@@ -104,6 +159,7 @@ async function main(): Promise<void> {
     console.log(`  phase 2: ${o.investments} investments of ₹${amount} (minimum ₹${sc.createSmallcase.minimumInvestment}), ${o.concurrency} at a time…`);
     let next = 0;
     const errors = new Map<string, number>();
+    const [b0, y0] = [cpuSnapshot(), await commits(sql, g.db.name)];
     const t0 = performance.now();
     let lastAnswer = t0;
     await Promise.all(
@@ -135,6 +191,8 @@ async function main(): Promise<void> {
       if (r.ended === r.runs || performance.now() > deadline) break;
       await sleep(100);
     }
+    await tagBackends();
+    const basket: PhaseCost = { cpu: cpuBetween(b0, cpuSnapshot(), roles), orders, transactions: (await commits(sql, g.db.name)) - y0 };
     const [{ last }] = await sql`select extract(epoch from max(completed_at)) * 1000 as last from basket_runs`;
     const [{ first }] = await sql`select extract(epoch from min(created_at)) * 1000 as first from basket_runs`;
     const basketEnd = orders / ((Number(last) - Number(first)) / 1000);
@@ -178,6 +236,11 @@ async function main(): Promise<void> {
             ['orders filled / s (end to end)', rate(singleEnd), rate(basketEnd), `${ratioEnd.toFixed(1)}×`, `≥ ${TARGET_RATIO}× ${ratioEnd >= TARGET_RATIO ? 'PASS' : 'MISS'}`],
           ],
         ),
+    );
+    console.log(
+      '\n' +
+        table(['what an order costs, idle cost subtracted (other users\' load changes these little)', 'single', 'basket', 'basket / single'], costRows(idle, single, basket)) +
+        '\n',
     );
     console.log(`  ${load.accepted.length} single orders; ${o.investments} investments = ${orders} orders in ${placeSeconds.toFixed(1)} s, every run ended after ${((Number(last) - Number(first)) / 1000).toFixed(1)} s (${ended}/${runs.n} ended)`);
     if (errors.size) console.log(`  invest errors: ${[...errors].map(([k, v]) => `${k} ×${v}`).join(', ')}`);

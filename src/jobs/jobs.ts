@@ -25,6 +25,8 @@ export interface JobMap {
   'pooled-parent': { parentId: string };
   /** Periodic: reconcile pooled accounts with their members; notify admins of differences. */
   'pooled-reconcile': { at?: string };
+  /** Submit every order of a basket run's phase together, then move the run on. Job id = run and phase. */
+  'basket-phase': { runId: string; phase: 'SELL' | 'BUY' };
 }
 
 export type OrderQueue = JobQueue<JobMap>;

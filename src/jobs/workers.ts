@@ -21,6 +21,8 @@ import { pooledReconcileJob } from './pooled-reconcile.job.js';
 import type { ReconciliationCheck } from '../services/pooled/reconciliation-check.service.js';
 import type { PooledWindowService } from '../services/pooled/pooled-window.service.js';
 import { PARENT_CLIENT_PREFIX, type ParentDriver } from '../services/pooled/parent-driver.service.js';
+import { basketPhaseJob } from './basket-phase.job.js';
+import { RunSubmitter } from '../services/baskets/run-submit.js';
 
 export const RECONCILE_EVERY_MS = 5_000;
 /** DAY orders are expired within a minute of their exchange's close. */
@@ -108,6 +110,7 @@ export async function registerWorkers(deps: {
     'pooled-window': timed('pooled-window', metrics, deps.pooled ? pooledWindowJob(deps.pooled.windows) : async () => {}),
     'pooled-parent': timed('pooled-parent', metrics, deps.pooled ? pooledParentJob(deps.pooled.driver) : async () => {}),
     'pooled-reconcile': timed('pooled-reconcile', metrics, deps.pooled?.reconciliation ? pooledReconcileJob(deps.pooled.reconciliation) : async () => {}),
+    'basket-phase': timed('basket-phase', metrics, deps.basketRuns ? basketPhaseJob(new RunSubmitter({ runs: deps.basketRuns, orders: execution })) : async () => {}),
   };
   if (deps.basketRuns) {
     // After any job on an order, a basket run it belongs to may move on (buy phase, summary).

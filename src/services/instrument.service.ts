@@ -1,5 +1,5 @@
 import { eq, ilike, inArray, or } from 'drizzle-orm';
-import type { Db } from '../db/client.js';
+import type { Db, Tx } from '../db/client.js';
 import { instruments } from '../db/schema/index.js';
 import { BadInputError, NotFoundError } from '../errors.js';
 import type { Quote, QuoteSource } from '../market/quote.js';
@@ -31,9 +31,13 @@ export class InstrumentService {
     return rows;
   }
 
-  async byIds(ids: string[]): Promise<InstrumentRow[]> {
+  /**
+   * Instruments by id (cached). Inside a transaction pass it as `db`: a miss then reads on the
+   * transaction's own connection instead of waiting for another one from the pool.
+   */
+  async byIds(ids: string[], db: Db | Tx = this.deps.db): Promise<InstrumentRow[]> {
     const missing = ids.filter((id) => !this.byIdCache.has(id));
-    if (missing.length) this.remember(await this.deps.db.select().from(instruments).where(inArray(instruments.id, missing)));
+    if (missing.length) this.remember(await db.select().from(instruments).where(inArray(instruments.id, missing)));
     return ids.map((id) => this.byIdCache.get(id)).filter((r): r is InstrumentRow => Boolean(r));
   }
 

@@ -27,6 +27,12 @@ export { runFromSnapshot, type BasketRunSnapshot } from './run-event.js';
 
 export type BasketRunRow = typeof basketRuns.$inferSelect;
 export type RunKind = BasketRunRow['kind'];
+export type RunPhase = 'SELL' | 'BUY';
+
+/** The one job that submits a run's phase: its id is the run's and the phase's, so adding it twice is a no-op. */
+export function phaseJobId(runId: string, phase: RunPhase): string {
+  return `run-${runId}-${phase}`;
+}
 
 /** A buy the run places after its sells have filled, sized then on the cash they raised. */
 export interface BuyWantJson {
@@ -199,7 +205,7 @@ export class BasketRunService {
       }
       throw err;
     }
-    await this.afterCommit(result.events, result.placed);
+    await this.afterCommit(result.events, result.run.id, phase ?? 'BUY', result.placed);
     await this.deps.audit
       ?.record({
         actorId: viewer.userId,
@@ -211,9 +217,13 @@ export class BasketRunService {
     return result.run;
   }
 
-  private async afterCommit(events: StoredEvent[], placed: OrderRow[]): Promise<void> {
+  /**
+   * After a phase's orders committed: publish, then ONE `basket-phase` job submits them all (see
+   * run-submit.ts). Should that add fail, the reconciler finds the orders PENDING and submits each alone.
+   */
+  private async afterCommit(events: StoredEvent[], runId: string, phase: RunPhase, placed: OrderRow[]): Promise<void> {
     await this.deps.relay.published(events);
-    await this.deps.queue.addBulk(placed.map((o) => ({ name: 'submit-order' as const, data: { orderId: o.id }, opts: { jobId: o.id, ...BROKER_JOB_OPTIONS } })));
+    if (placed.length) await this.deps.queue.add('basket-phase', { runId, phase }, { jobId: phaseJobId(runId, phase), ...BROKER_JOB_OPTIONS });
   }
 
   /**
@@ -265,7 +275,11 @@ export class BasketRunService {
         const available = (await balances(tx, p.id, cash)).available;
         const raised = dec(sellProceeds(runOrders)).add(plan.extraCash);
         const budget = plan.useAvailableCash ? available : Decimal0(Decimal_min(raised, available));
-        const insts = await this.deps.instruments.byIds(plan.buyWants.map((w) => w.instrumentId));
+        // On the transaction's connection: runs advancing together must not wait on the pool for it.
+        const insts = await this.deps.instruments.byIds(
+          plan.buyWants.map((w) => w.instrumentId),
+          tx,
+        );
         const byId = new Map(insts.map((i) => [i.id, i]));
         const wants: BuyCandidate[] = [];
         for (const w of plan.buyWants) {
@@ -300,7 +314,7 @@ export class BasketRunService {
       return { events: await appendEvents(tx, p.id, events, now), placed };
     });
     if (!res) return false;
-    await this.afterCommit(res.events, res.placed);
+    await this.afterCommit(res.events, runId, 'BUY', res.placed);
     return true;
   }
 
@@ -353,12 +367,13 @@ export class BasketRunService {
     return summarize(await this.ordersOfRun(this.deps.db, run.id), (run.plan as RunPlanJson).refused);
   }
 
-  async orderRowsOf(runId: string): Promise<OrderRow[]> {
+  /** The run's orders (of one phase if given), in one statement. */
+  async orderRowsOf(runId: string, phase?: RunPhase): Promise<OrderRow[]> {
     const rows = await this.deps.db
       .select({ o: orders })
       .from(basketRunOrders)
       .innerJoin(orders, eq(orders.id, basketRunOrders.orderId))
-      .where(eq(basketRunOrders.runId, runId))
+      .where(phase ? and(eq(basketRunOrders.runId, runId), eq(basketRunOrders.phase, phase)) : eq(basketRunOrders.runId, runId))
       .orderBy(orders.clientOrderId);
     return rows.map((r) => r.o);
   }

@@ -72,14 +72,20 @@ export class OrderExecutionService {
    * adapter reads its credentials); for the paper exchange each portfolio is its own account. A
    * portfolio's connection never changes, so it is cached.
    */
-  private readonly accounts = new Map<string, string>();
-  private async account(o: Pick<OrderRow, 'portfolioId'>): Promise<string> {
-    const hit = this.accounts.get(o.portfolioId);
-    if (hit) return hit;
-    const [p] = await this.deps.db.select({ c: portfolios.brokerConnectionId }).from(portfolios).where(eq(portfolios.id, o.portfolioId));
-    const account = p?.c ?? o.portfolioId;
-    this.accounts.set(o.portfolioId, account);
-    return account;
+  private readonly accounts = new Map<string, Promise<string>>();
+  private account(o: Pick<OrderRow, 'portfolioId'>): Promise<string> {
+    // The promise is cached, so the orders of a run submitted together look their portfolio up once.
+    let hit = this.accounts.get(o.portfolioId);
+    if (!hit) {
+      hit = this.deps.db
+        .select({ c: portfolios.brokerConnectionId })
+        .from(portfolios)
+        .where(eq(portfolios.id, o.portfolioId))
+        .then(([p]) => p?.c ?? o.portfolioId);
+      this.accounts.set(o.portfolioId, hit);
+      hit.catch(() => this.accounts.delete(o.portfolioId));
+    }
+    return hit;
   }
 
   /** The broker refused the connection's credentials: nothing is retried until the user reconnects. */
@@ -121,8 +127,30 @@ export class OrderExecutionService {
    * adopted if there, so the broker never receives it twice.
    */
   async submit(orderId: string, attempt: { attemptsMade: number; attempts: number }): Promise<void> {
-    let o = await this.loads.push(orderId);
+    const o = await this.loads.push(orderId);
     if (!o) throw new UnrecoverableJobError(`order ${orderId} does not exist`);
+    return this.submitRow(o, attempt);
+  }
+
+  /**
+   * Many orders read together (a basket run's phase, one `basket-phase` job): each is submitted as
+   * {@link submit} submits one, and all at once, so they move to SUBMITTING in one transaction
+   * (SubmitBatcher), reach a batching broker together (the paper exchange records them in one
+   * transaction) and are acknowledged with their immediate fills in one transaction (AckBatcher); a
+   * real broker gets them one by one through the per-account rate limiter. An order found SUBMITTING
+   * (the job's earlier attempt died) is looked up at the broker and adopted first, as by a retried
+   * submit job. Throws if any order's submission must be retried (a retryable error before an
+   * unrecoverable one), after all the others have gone through.
+   */
+  async submitMany(rows: OrderRow[], attempt: { attemptsMade: number; attempts: number }): Promise<void> {
+    const results = await Promise.allSettled(rows.map((o) => this.submitRow(o, attempt)));
+    const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+    if (failures.length) throw failures.find((e) => !(e instanceof UnrecoverableJobError)) ?? failures[0];
+  }
+
+  private async submitRow(seen: OrderRow, attempt: { attemptsMade: number; attempts: number }): Promise<void> {
+    let o = seen;
+    const orderId = o.id;
     if (this.deps.pooled && (await this.deps.pooled.holdsOrder(o))) return; // sent in its window's parent
     const broker = this.deps.brokers.get(o.broker);
     const account = await this.account(o);
