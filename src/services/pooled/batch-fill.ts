@@ -11,7 +11,7 @@
 import { and, asc, eq, isNull, sql, type AnyColumn, type SQL } from 'drizzle-orm';
 import type { Tx } from '../../db/client.js';
 import { holds, orders, portfolios, positions } from '../../db/schema/index.js';
-import { dec } from '../../lib/decimal.js';
+import { dec, toDb, type Decimal } from '../../lib/decimal.js';
 import { UnrecoverableJobError } from '../../jobs/queue.js';
 import { type NewEvent, type StoredEvent } from '../../events/outbox.js';
 import { fillValues, planBatch, positionKey, type BatchState, type ChildShare, type FillRow, type PlannedEvent } from './batch-fill.plan.js';
@@ -160,6 +160,17 @@ export async function appendEventsMany(tx: Tx, perPortfolio: Map<string, NewEven
   return insertOutbox(tx, planned, now);
 }
 
+/**
+ * The allocation rows of one parent fill (the record that it reached these children), in one
+ * statement: `(parent, key, child)` is their primary key.
+ */
+export async function insertAllocations(tx: Tx, parentId: string, key: string, price: Decimal, now: Date, rows: { c: string; q: string; fee: string }[]): Promise<void> {
+  if (rows.length === 0) return;
+  await tx.execute(sql`insert into pooled_allocations (parent_id, parent_fill_key, child_order_id, quantity, price, fee, created_at)
+    select ${parentId}::uuid, ${key}, v.c, v.q, ${toDb(price)}::numeric, v.fee, ${now.toISOString()}::timestamptz
+    from jsonb_to_recordset(${JSON.stringify(rows)}::text::jsonb) as v(c uuid, q numeric, fee numeric)`);
+}
+
 /** The outbox rows of `events` in one statement; the events as written (with their row ids), for the relay. */
 async function insertOutbox(tx: Tx, events: PlannedEvent[], now: Date): Promise<StoredEvent[]> {
   if (events.length === 0) return [];
@@ -185,6 +196,6 @@ function rowsOf<T>(res: unknown): T[] {
 }
 
 /** `column IN (ids)` with the ids as ONE jsonb parameter. */
-function idIn(column: AnyColumn, ids: string[]): SQL {
+export function idIn(column: AnyColumn, ids: string[]): SQL {
   return sql`${column} in (select jsonb_array_elements_text(${JSON.stringify(ids)}::text::jsonb)::uuid)`;
 }

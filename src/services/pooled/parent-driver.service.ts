@@ -8,11 +8,12 @@ import { dec, toDb, type Decimal } from '../../lib/decimal.js';
 import { BrokerRejectedError, type BrokerAdapter, type BrokerFill } from '../../brokers/broker.js';
 import type { BrokerRegistry } from '../../brokers/registry.js';
 import type { OutboxRelay, StoredEvent } from '../../events/outbox.js';
-import { BatchFillApplier } from './batch-fill.js';
+import { BatchFillApplier, insertAllocations } from './batch-fill.js';
+import { PooledPublisher } from './pooled-publisher.js';
 import { OrderTransitions } from '../orders/order.transitions.js';
 import { isTerminal, type OrderStatus } from '../orders/order.state.js';
 import { allocateFee, allocateQuantity } from './allocation.js';
-import type { ChildOrderRow, ParentOrderRow, PooledRepository } from './pooled.repository.js';
+import type { ChildKey, ParentOrderRow, PooledRepository } from './pooled.repository.js';
 
 /** The client order id a parent carries at the broker: tells its events apart from members' orders. */
 export const PARENT_CLIENT_PREFIX = 'pool-';
@@ -33,11 +34,14 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export class ParentDriver {
   private readonly batch = new BatchFillApplier();
   private readonly transitions: OrderTransitions;
+  /** Committed events go to the relay off the allocation's critical path (pooled-publisher.ts). */
+  readonly publisher: PooledPublisher;
 
   constructor(
     private readonly deps: { db: Db; clock: Clock; logger: Logger; relay: OutboxRelay; rateLimiter: RateLimiter; brokers: BrokerRegistry; repo: PooledRepository },
   ) {
     this.transitions = new OrderTransitions(deps);
+    this.publisher = new PooledPublisher(deps.relay);
   }
 
   /**
@@ -162,7 +166,7 @@ export class ParentDriver {
         .returning();
       if (!recorded) return null; // allocated before: the parent fill and its allocations commit together
       const [p] = await tx.select().from(pooledParentOrders).where(eq(pooledParentOrders.id, parentId)).for('update');
-      const kids = (await this.deps.repo.children(parentId, tx)).filter((k) => k.side === p.side);
+      const kids = (await this.deps.repo.childKeys(parentId, tx)).filter((k) => k.side === p.side);
       const out = await this.allocateInTx(tx, p, kids, lot, f.brokerFillId, dec(f.quantity), dec(f.price), dec(f.fee), f.brokerOrderId, now);
       const filledBefore = dec(p.filledQuantity);
       const filled = filledBefore.add(f.quantity);
@@ -174,7 +178,7 @@ export class ParentDriver {
       return out;
     });
     if (!events) return false;
-    await this.deps.relay.published(events);
+    this.publisher.enqueue(events);
     return true;
   }
 
@@ -182,7 +186,7 @@ export class ParentDriver {
   private async allocateInTx(
     tx: Tx,
     p: ParentOrderRow,
-    kids: ChildOrderRow[],
+    kids: ChildKey[],
     lotSize: string,
     key: string,
     quantity: Decimal,
@@ -204,8 +208,7 @@ export class ParentDriver {
     const fees = allocateFee(fee, MINOR_UNIT, shares);
     // The allocation rows (the record that this parent fill reached these children), then every child's
     // fill in a few multi-row statements: one transaction for the whole parent fill.
-    const rows = shares.map((c) => ({ parentId: p.id, parentFillKey: key, childOrderId: c.id, quantity: toDb(c.quantity), price: toDb(price), fee: toDb(fees.get(c.id)!), createdAt: now }));
-    for (let i = 0; i < rows.length; i += 1000) await tx.insert(pooledAllocations).values(rows.slice(i, i + 1000));
+    await insertAllocations(tx, p.id, key, price, now, shares.map((c) => ({ c: c.id, q: toDb(c.quantity), fee: toDb(fees.get(c.id)!) })));
     return this.batch.apply(
       tx,
       state,
@@ -232,20 +235,19 @@ export class ParentDriver {
           const done = await tx.select({ k: pooledAllocations.childOrderId }).from(pooledAllocations).where(and(eq(pooledAllocations.parentId, p.id), eq(pooledAllocations.parentFillKey, CROSS_KEY))).limit(1);
           if (done.length) return [];
           await tx.update(pooledParentOrders).set({ crossedPrice: toDb(price), updatedAt: now }).where(eq(pooledParentOrders.id, p.id));
-          const kids = await this.deps.repo.children(p.id, tx);
+          const kids = await this.deps.repo.childKeys(p.id, tx);
           const out: StoredEvent[] = [];
           for (const side of ['BUY', 'SELL'] as const) {
             out.push(...(await this.allocateInTx(tx, locked, kids.filter((k) => k.side === side), lot, CROSS_KEY, crossed, price, dec(0), `cross-${p.id}`, now)));
           }
           return out;
         });
-        await this.deps.relay.published(events);
+        this.publisher.enqueue(events);
       }
     }
     const reason = p.status === 'REJECTED' ? `parent order rejected: ${p.rejectReason ?? 'by the broker'}` : 'the pooled parent order ended before this order filled';
-    for (const k of await this.deps.repo.children(p.id)) {
-      if (isTerminal(k.status as OrderStatus)) continue;
-      await this.transitions.end(k.id, p.status === 'REJECTED' ? 'REJECTED' : 'CANCELED', reason);
+    for (const id of await this.deps.repo.openChildIds(p.id)) {
+      await this.transitions.end(id, p.status === 'REJECTED' ? 'REJECTED' : 'CANCELED', reason);
     }
   }
 

@@ -1,4 +1,4 @@
-import { asc, inArray, sql } from 'drizzle-orm';
+import { asc, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
 import { orders, pooledChildren, pooledParentOrders, portfolios } from '../../db/schema/index.js';
 import { isUniqueViolation } from '../../db/errors.js';
@@ -9,7 +9,7 @@ import { type OutboxRelay, type StoredEvent } from '../../events/outbox.js';
 import type { InstrumentService } from '../instrument.service.js';
 import { orderSnapshot } from '../orders/order.snapshot.js';
 import { groupBy, net } from './netting.js';
-import { appendEventsMany } from './batch-fill.js';
+import { appendEventsMany, idIn } from './batch-fill.js';
 import type { PooledRepository, PooledAccountRow } from './pooled.repository.js';
 import type { ParentDriver } from './parent-driver.service.js';
 
@@ -36,6 +36,8 @@ export class PooledWindowService {
       driver: ParentDriver;
       /** Early close at this many member orders waiting in a window (0 or absent: on time only). */
       maxWindowOrders?: number;
+      /** Parents of one window driven at once (default PARALLEL_PARENTS). */
+      parallelParents?: number;
     },
   ) {}
 
@@ -81,11 +83,12 @@ export class PooledWindowService {
       claimed = await this.deps.db.transaction(async (tx) => {
         const pids = [...new Set(pending.map((o) => o.portfolioId))].sort();
         // Portfolios locked in id order (as placement does), so concurrent closes and fills cannot deadlock.
-        await tx.select({ id: portfolios.id }).from(portfolios).where(inArray(portfolios.id, pids)).orderBy(asc(portfolios.id)).for('update');
+        // Ids travel as ONE jsonb parameter (no parameter per id to build and parse).
+        await tx.select({ id: portfolios.id }).from(portfolios).where(idIn(portfolios.id, pids)).orderBy(asc(portfolios.id)).for('update');
         const moved = await tx
           .update(orders)
           .set({ status: 'SUBMITTING', updatedAt: now, submitAttempts: sql`${orders.submitAttempts} + 1` })
-          .where(sql`${orders.id} in ${pending.map((o) => o.id)} and ${orders.status} = 'PENDING'`)
+          .where(sql`${idIn(orders.id, pending.map((o) => o.id))} and ${orders.status} = 'PENDING'`)
           .returning();
         if (moved.length === 0) return { parentIds: [], events: [] };
         const byInstrument = groupBy(
@@ -115,7 +118,8 @@ export class PooledWindowService {
         });
         const parents = await tx.insert(pooledParentOrders).values(parentRows).returning();
         const parentOf = new Map(parents.map((p) => [p.instrumentId, p.id]));
-        await tx.insert(pooledChildren).values(moved.map((o) => ({ orderId: o.id, parentId: parentOf.get(o.instrumentId)! })));
+        await tx.execute(sql`insert into ${pooledChildren} (order_id, parent_id)
+          select v.o, v.p from jsonb_to_recordset(${JSON.stringify(moved.map((o) => ({ o: o.id, p: parentOf.get(o.instrumentId)! })))}::text::jsonb) as v(o uuid, p uuid)`);
         // Every member's ORDER_UPDATED events in two multi-row statements (sequences per portfolio, gap-free).
         const perPortfolio = new Map([...groupBy(moved, (o) => o.portfolioId)].map(([pid, kids]) => [pid, kids.map((o) => ({ type: 'ORDER_UPDATED' as const, payload: { order: orderSnapshot(o) } }))]));
         return { parentIds: parents.map((p) => p.id), events: await appendEventsMany(tx, perPortfolio, now) };
@@ -125,7 +129,7 @@ export class PooledWindowService {
       if (isUniqueViolation(err)) return [];
       throw err;
     }
-    await this.deps.relay.published(claimed.events);
+    this.deps.driver.publisher.enqueue(claimed.events);
     // The claim is committed: a broker failure here leaves the parent to its broker events' jobs and
     // to the sweep of stalled parents (closeDueWindows), which adopt it at the broker by client order id.
     // Parents are driven side by side (a few at a time): one's broker round trips overlap another's writes.
@@ -135,7 +139,9 @@ export class PooledWindowService {
         await this.deps.driver.drive(id).catch((err: unknown) => this.deps.logger.warn({ err, parentId: id }, 'pooled parent not driven yet; the sweep retries'));
       }
     };
-    await Promise.all(Array.from({ length: Math.min(PARALLEL_PARENTS, queue.length) }, lane));
+    await Promise.all(Array.from({ length: Math.min(this.deps.parallelParents ?? PARALLEL_PARENTS, queue.length) }, lane));
+    // The children are filled and committed; their events were published meanwhile, the rest now.
+    await this.deps.driver.publisher.idle();
     return claimed.parentIds;
   }
 

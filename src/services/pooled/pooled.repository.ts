@@ -1,4 +1,5 @@
-import { and, asc, desc, eq, inArray, lt, lte, or, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, lt, lte, notInArray, or, sql } from 'drizzle-orm';
+import { TERMINAL_STATUSES } from '../orders/order.state.js';
 import type { Db, Tx } from '../../db/client.js';
 import {
   instruments,
@@ -17,6 +18,7 @@ export type PooledAccountRow = typeof pooledAccounts.$inferSelect;
 export type ParentOrderRow = typeof pooledParentOrders.$inferSelect;
 export type ParentFillRow = typeof pooledParentFills.$inferSelect;
 export type ChildOrderRow = typeof orders.$inferSelect;
+export type ChildKey = Pick<ChildOrderRow, 'id' | 'portfolioId' | 'side'>;
 
 /** Every query of pooled accounts, so the services hold rules only. */
 export class PooledRepository {
@@ -88,6 +90,26 @@ export class PooledRepository {
       .where(and(...conds))
       .orderBy(desc(pooledParentOrders.createdAt), desc(pooledParentOrders.id))
       .limit(first + 1);
+  }
+
+  /** A parent's children, just what allocation needs to lock and split (the rows are read under the locks). */
+  childKeys(parentId: string, tx: Db | Tx = this.db): Promise<ChildKey[]> {
+    return tx
+      .select({ id: orders.id, portfolioId: orders.portfolioId, side: orders.side })
+      .from(pooledChildren)
+      .innerJoin(orders, eq(orders.id, pooledChildren.orderId))
+      .where(eq(pooledChildren.parentId, parentId));
+  }
+
+  /** The ids of a parent's children that have not ended yet. */
+  async openChildIds(parentId: string): Promise<string[]> {
+    const rows = await this.db
+      .select({ id: orders.id })
+      .from(pooledChildren)
+      .innerJoin(orders, eq(orders.id, pooledChildren.orderId))
+      .where(and(eq(pooledChildren.parentId, parentId), notInArray(orders.status, [...TERMINAL_STATUSES])))
+      .orderBy(asc(orders.createdAt), asc(orders.id));
+    return rows.map((r) => r.id);
   }
 
   children(parentId: string, tx: Db | Tx = this.db): Promise<ChildOrderRow[]> {
