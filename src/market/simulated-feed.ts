@@ -33,7 +33,8 @@ export interface SimulatedFeedOptions {
    */
   isSessionOpen?: (exchange: string, at: Date) => boolean;
   /**
-   * Spread the instruments' ticks over each interval (MARKET_TICK_SPREAD, default true): every instrument
+   * Spread the instruments' ticks over each interval (default false here; the app passes MARKET_TICK_SPREAD,
+   * which defaults to true): every instrument
    * still ticks once per `tickMs`, but instrument i in slot `i mod slots` at its own phase, as a real
    * exchange feed's symbols do, instead of every instrument in the same millisecond. `step()` still
    * advances all of them at once.
