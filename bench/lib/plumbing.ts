@@ -7,7 +7,7 @@
 import { unixSocket } from '../../src/db/client.js';
 import postgres from 'postgres';
 import { drizzle } from 'drizzle-orm/postgres-js';
-import { migrate, openDb, schema, type Db, type DbHandle } from '../../src/db/client.js';
+import { migrate, openDb, preparing, schema, type Db, type DbHandle } from '../../src/db/client.js';
 import { sql as drizzleSql } from 'drizzle-orm';
 import type { Sql } from './verify.js';
 import { seedInstruments } from '../../src/db/seed/instruments.js';
@@ -110,7 +110,8 @@ export class PlumbingPath {
       debug: (_conn, query) => this.statements.count(query),
     });
     onStop(() => sql.end({ timeout: 5 }));
-    const db = drizzle(sql, { schema }) as unknown as Db;
+    // As src/db/client.ts opens it: every statement prepared.
+    const db = drizzle(preparing(sql), { schema }) as unknown as Db;
     const handle: DbHandle = { db, kind: 'postgres', ping: async () => void (await sql`select 1`), close: () => sql.end({ timeout: 5 }) };
     await migrate(handle);
     this.verifySql = openVerifySql(this.db.url);

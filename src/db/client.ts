@@ -39,7 +39,7 @@ export async function openDb(opts: { url?: string; dataDir?: string; poolSize?: 
       ...(socketPath ? { path: socketPath } : {}),
       ...(opts.onStatement ? { debug: () => opts.onStatement!() } : {}),
     });
-    const db = drizzle(sql, { schema }) as unknown as Db;
+    const db = drizzle(preparing(sql), { schema }) as unknown as Db;
     return {
       db,
       kind: 'postgres',
@@ -85,6 +85,34 @@ export async function openDb(opts: { url?: string; dataDir?: string; poolSize?: 
     },
     close: () => client.close(),
   };
+}
+
+/**
+ * The postgres.js client as drizzle sees it, with every statement sent as a prepared statement
+ * (postgres.js's own default, which drizzle turns off for all but `.prepare()`d queries): a text is then
+ * parsed once per connection and its plan can be cached, instead of Parse + Describe + plan on every
+ * execution. Measured on bench:orders, parsing and planning were about a third of Postgres's CPU per
+ * order. Transactions and savepoints get the same wrapper. Statement texts that vary (an `in` list per
+ * size) are prepared per size; postgres.js recycles connections (max_lifetime), which bounds them.
+ */
+export function preparing<T extends object>(client: T): T {
+  return new Proxy(client, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver) as unknown;
+      if (typeof value !== 'function') return value;
+      if (prop === 'unsafe') {
+        return (query: string, args?: unknown[], options?: Record<string, unknown>) =>
+          (value as (q: string, a?: unknown[], o?: Record<string, unknown>) => unknown).call(target, query, args ?? [], { ...options, prepare: true });
+      }
+      if (prop === 'begin' || prop === 'savepoint') {
+        return (...a: unknown[]) => {
+          const fn = a[a.length - 1] as (c: object) => unknown;
+          return (value as (...x: unknown[]) => unknown).apply(target, [...a.slice(0, -1), (c: object) => fn(preparing(c))]);
+        };
+      }
+      return value.bind(target);
+    },
+  });
 }
 
 /**
