@@ -2,14 +2,17 @@
  * What an order no longer waits for on its way to the broker (issue 7, latency): the submit job is
  * enqueued while the placement's events are being published, not after; a submit job calls the broker
  * without waiting for its SUBMITTING event's publish; and the broker's rate-limit permit is asked for
- * while the PENDING → SUBMITTING move commits, not after it. Each publish still happens, in order.
+ * while the PENDING → SUBMITTING move commits, not after it. A batch's publish (and a placement's job add)
+ * no longer holds the batch's group-commit slot, so the next batch commits meanwhile. Each publish still
+ * happens, in order.
  */
+import { sql } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { MemoryRateLimiter } from '../src/lib/memory.rate-limiter.js';
 import type { StoredEvent } from '../src/events/outbox.js';
 import { placeOrdersInTx } from '../src/services/orders/order.placement.js';
 import type { PlaceOrderRequest } from '../src/services/orders/order.validation.js';
-import { createLedgerHarness, type LedgerHarness } from './support/ledger-harness.js';
+import { createLedgerHarness, sqlRows, type LedgerHarness } from './support/ledger-harness.js';
 import { modes } from './support/env.js';
 import { createTestDatabase } from './support/server.js';
 
@@ -110,5 +113,41 @@ describe.each(modes())('what an order no longer waits for, %s', (mode) => {
     });
     await h.execution.submit(order.id, { attemptsMade: 0, attempts: 5 });
     expect(steps.filter((s) => s === 'permit broker' || s.startsWith('committed ')).slice(0, 2)).toEqual(['permit broker', 'committed SUBMITTING']);
+  });
+
+  it('commits later placement batches while an earlier batch is still being announced', async () => {
+    const { viewer, portfolioId } = await h.newAccount();
+    await h.portfolios.deposit(viewer, portfolioId, '10000.00');
+    const gate = gatePublishes(h, () => true);
+    const committed = async () =>
+      (await sqlRows<{ n: number }>(h.db, sql`select count(*)::int as n from orders where portfolio_id = ${portfolioId}`))[0].n;
+    // Three batches one after the other (each starts once the one before has committed): two slots
+    // (maxInFlight) are taken by announcements that cannot finish; the third commits all the same.
+    const placing: Promise<unknown>[] = [];
+    for (const i of [1, 2, 3]) {
+      placing.push(h.orders.place(viewer, limitBuy(portfolioId, `slot-${i}`)));
+      await vi.waitFor(async () => expect(await committed()).toBe(i), { timeout: 5000 });
+    }
+    expect(gate.log.filter((l) => l === 'publish held')).toHaveLength(3);
+    gate.release();
+    const orders = await Promise.all(placing);
+    expect(orders).toHaveLength(3);
+    expect(gate.log.filter((l) => l.startsWith('published'))).toHaveLength(3);
+  });
+
+  it('ends a submit job once its acknowledgement has committed, while the OPEN event is still being published', async () => {
+    const { viewer, portfolioId } = await h.newAccount();
+    await h.portfolios.deposit(viewer, portfolioId, '10000.00');
+    const order = await h.orders.place(viewer, limitBuy(portfolioId, 'ack-1'));
+    const gate = gatePublishes(h, (e) => (e.message.payload.order as { status?: string } | undefined)?.status === 'OPEN');
+    let ended = false;
+    const submitted = h.execution.submit(order.id, { attemptsMade: 0, attempts: 5 }).then(() => (ended = true));
+    await vi.waitFor(() => expect(ended).toBe(true), { timeout: 5000 });
+    const [row] = await sqlRows<{ status: string }>(h.db, sql`select status from orders where id = ${order.id}`);
+    expect(row.status).toBe('OPEN');
+    expect(gate.log.some((l) => l.includes('ORDER_UPDATED:OPEN'))).toBe(false);
+    gate.release();
+    await submitted;
+    await vi.waitFor(() => expect(gate.log.some((l) => l.includes('ORDER_UPDATED:OPEN'))).toBe(true));
   });
 });

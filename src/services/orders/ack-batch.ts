@@ -231,7 +231,9 @@ export class AckBatcher {
       if (res.orders[i]) it.executions.length = 0;
     });
     if (res.fills) this.deps.metrics?.orders.inc({ event: 'fill' }, res.fills);
-    await this.deps.relay.published(res.events);
+    // Published after the commit as before, but not inside the batch's slot: the next batch need not wait
+    // for the Redis round trip (this process's publishes go out in order; a failed one is the poller's).
+    void this.deps.relay.published(res.events);
     return res.orders;
   }
 }

@@ -6,6 +6,14 @@ import { GroupCommit } from '../../lib/group-commit.js';
 import { BROKER_JOB_OPTIONS, type OrderQueue } from '../../jobs/jobs.js';
 import { placeOrdersInTx, PlacementConflictError, type PlacementResult, type PreparedOrder } from './order.placement.js';
 
+/** A committed placement and the announcement of its batch (settles once events and jobs are out). */
+interface Committed {
+  result: PlacementResult;
+  announced: Promise<void>;
+}
+
+const NOTHING: Promise<void> = Promise.resolve();
+
 /**
  * Group commit of placements. Orders that arrive while earlier ones are committing wait, and go
  * together in the next transaction (one multi-row insert each of orders, holds and outbox rows), then
@@ -15,7 +23,7 @@ import { placeOrdersInTx, PlacementConflictError, type PlacementResult, type Pre
  * transaction, so one input never fails another.
  */
 export class PlacementBatcher {
-  private readonly group: GroupCommit<PreparedOrder, PlacementResult>;
+  private readonly group: GroupCommit<PreparedOrder, Committed>;
 
   constructor(
     private readonly deps: { db: Db; clock: Clock; logger: Logger; queue: OrderQueue; relay: OutboxRelay },
@@ -24,25 +32,32 @@ export class PlacementBatcher {
     this.group = new GroupCommit((inputs) => this.commit(inputs), opts);
   }
 
-  place(input: PreparedOrder): Promise<PlacementResult> {
-    return this.group.push(input);
+  /** Resolves once the order is committed and announced (events published, submit job added). */
+  async place(input: PreparedOrder): Promise<PlacementResult> {
+    const c = await this.group.push(input);
+    await c.announced;
+    return c.result;
   }
 
-  private async commit(inputs: PreparedOrder[]): Promise<PlacementResult[]> {
+  /**
+   * One batch's transaction. Its announcement runs outside the batch's slot: the next batch's
+   * transaction starts as soon as this one has committed, not after the Redis round trips that follow.
+   */
+  private async commit(inputs: PreparedOrder[]): Promise<Committed[]> {
     let results: PlacementResult[];
     try {
       results = await this.inOneTransaction(inputs);
     } catch (err) {
       if (inputs.length === 1) {
-        if (err instanceof PlacementConflictError) return [{ kind: 'duplicate' }];
+        if (err instanceof PlacementConflictError) return [{ result: { kind: 'duplicate' }, announced: NOTHING }];
         throw err;
       }
       this.deps.logger.debug({ err, size: inputs.length }, 'placement batch failed as a whole; placing its orders one by one');
       const one = await Promise.allSettled(inputs.map((i) => this.commit([i])));
-      return one.map((r) => (r.status === 'fulfilled' ? r.value[0] : { kind: 'refused', error: r.reason as Error }));
+      return one.map((r) => (r.status === 'fulfilled' ? r.value[0] : { result: { kind: 'refused', error: r.reason as Error }, announced: NOTHING }));
     }
-    await this.announce(results);
-    return results;
+    const announced = this.announce(results);
+    return results.map((result) => ({ result, announced }));
   }
 
   private inOneTransaction(inputs: PreparedOrder[]): Promise<PlacementResult[]> {
