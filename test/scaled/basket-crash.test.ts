@@ -210,7 +210,8 @@ describe.runIf(SCALED)('basket runs whose worker is SIGKILLed mid-run (needs DAT
           group by o.id`,
     );
     expect(events.length).toBeGreaterThan(0);
-    const odd = events.filter((e) => e.submitting !== 1 || e.open !== 1 || e.filled !== 1 || e.fillEvents !== e.fills);
+    // OPEN at most once: a fill reported before the acknowledgement commits moves the order past it.
+    const odd = events.filter((e) => e.submitting !== 1 || e.open > 1 || e.filled !== 1 || e.fillEvents !== e.fills);
     expect(odd, 'orders whose events are missing or doubled').toEqual([]);
 
     // Gap-free sequences per portfolio, ending at the portfolio's counter.

@@ -1,6 +1,6 @@
 import { and, eq, inArray, isNull, lt, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
-import { instruments, orders, portfolios } from '../../db/schema/index.js';
+import { basketRunOrders, instruments, orders, portfolios } from '../../db/schema/index.js';
 import type { Clock } from '../../lib/clock.js';
 import type { Logger } from '../../lib/logger.js';
 import type { RateLimiter } from '../../lib/rate-limiter.js';
@@ -391,7 +391,10 @@ export class OrderExecutionService {
       .select({ id: orders.id, status: orders.status })
       .from(orders)
       .where(
-        sql`(${orders.status} = 'PENDING' and ${older(opts.pendingAfterMs ?? 5_000)}) or (${orders.status} = 'SUBMITTING' and ${older(opts.submittingAfterMs ?? 60_000)})`,
+        // A basket run's order has its phase's job (retried with backoff): it is only taken over alone once
+        // as old as a stuck SUBMITTING one, not while that job waits its turn behind a burst of runs.
+        sql`(${orders.status} = 'PENDING' and ${older(opts.pendingAfterMs ?? 5_000)} and (${older(opts.submittingAfterMs ?? 60_000)} or not exists (select 1 from ${basketRunOrders} b where b.order_id = ${orders.id})))
+            or (${orders.status} = 'SUBMITTING' and ${older(opts.submittingAfterMs ?? 60_000)})`,
       )
       .limit(batch);
     for (const r of pending) {
