@@ -12,6 +12,8 @@ import { EVENT_TYPES, eventId, isEventType, type EventType, type UserEvent } fro
 import type { NotificationQueue } from './jobs.js';
 
 export type NotificationRow = typeof notifications.$inferSelect;
+/** Order endings published in one burst share a `notify` job, this many at most. */
+const ORDER_ENDINGS_PER_JOB = 500;
 export interface Preference {
   type: string;
   inApp: boolean;
@@ -64,7 +66,7 @@ export class NotificationService implements NotifierPort {
       o.status === 'FILLED'
         ? `${o.side} ${o.filledQuantity} filled at an average of ${o.averageFillPrice ?? '?'}`
         : `${o.side} ${o.quantity} was rejected${o.rejectReason ? `: ${o.rejectReason}` : ''}`;
-    void this.emit({
+    this.orderEndings.push({
       id: eventId(`order:${o.id}:${o.status}`),
       type,
       userId: o.userId,
@@ -72,7 +74,27 @@ export class NotificationService implements NotifierPort {
       body,
       data: { orderId: o.id, portfolioId: o.portfolioId, status: o.status, side: o.side, quantity: o.quantity, filledQuantity: o.filledQuantity, averageFillPrice: o.averageFillPrice },
       createdAt: m.createdAt,
-    }).catch((err) => this.deps.logger.error({ err, orderId: o.id }, 'could not enqueue an order notification'));
+    });
+    this.orderEndingsFlush ??= setImmediate(() => this.flushOrderEndings());
+  }
+
+  /**
+   * Order endings published together (a batch of fills, a pooled window's children) go out as one
+   * `notify` job per ORDER_ENDINGS_PER_JOB instead of one each (a lone one keeps its own job id). Still
+   * idempotent per event: the job writes rows unique by (user, event) and (channel, target, event).
+   */
+  private orderEndings: UserEvent[] = [];
+  private orderEndingsFlush: NodeJS.Immediate | undefined;
+
+  private flushOrderEndings(): void {
+    this.orderEndingsFlush = undefined;
+    // A republished event may arrive twice in one burst: once per job is enough (the rows dedupe anyway).
+    const all = [...new Map(this.orderEndings.map((e) => [e.id, e])).values()];
+    this.orderEndings = [];
+    for (let i = 0; i < all.length; i += ORDER_ENDINGS_PER_JOB) {
+      const some = all.slice(i, i + ORDER_ENDINGS_PER_JOB);
+      void this.emitMany(some).catch((err) => this.deps.logger.error({ err, orderIds: some.map((e) => e.data.orderId) }, 'could not enqueue order notifications'));
+    }
   }
 
   /** A basket run that ended becomes `basket_run.completed` (with its execution summary) for the portfolio's owner. */
