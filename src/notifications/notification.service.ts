@@ -12,6 +12,8 @@ import { EVENT_TYPES, eventId, isEventType, type EventType, type UserEvent } fro
 import type { NotificationQueue } from './jobs.js';
 
 export type NotificationRow = typeof notifications.$inferSelect;
+/** Order endings published in one burst share a `notify` job, this many at most. */
+const ORDER_ENDINGS_PER_JOB = 500;
 export interface Preference {
   type: string;
   inApp: boolean;
@@ -64,7 +66,7 @@ export class NotificationService implements NotifierPort {
       o.status === 'FILLED'
         ? `${o.side} ${o.filledQuantity} filled at an average of ${o.averageFillPrice ?? '?'}`
         : `${o.side} ${o.quantity} was rejected${o.rejectReason ? `: ${o.rejectReason}` : ''}`;
-    this.queueOrderEvent({
+    this.orderEndings.push({
       id: eventId(`order:${o.id}:${o.status}`),
       type,
       userId: o.userId,
@@ -73,22 +75,26 @@ export class NotificationService implements NotifierPort {
       data: { orderId: o.id, portfolioId: o.portfolioId, status: o.status, side: o.side, quantity: o.quantity, filledQuantity: o.filledQuantity, averageFillPrice: o.averageFillPrice },
       createdAt: m.createdAt,
     });
+    this.orderEndingsFlush ??= setImmediate(() => this.flushOrderEndings());
   }
 
   /**
-   * The order endings the relay hands over together (one batch of published events) become ONE notify
-   * job (emitMany) instead of a job, and its reads and writes, per order. Idempotent as before: rows
-   * are unique per (user, event), deliveries per (channel, target, event).
+   * Order endings published together (a batch of fills, a pooled window's children) go out as one
+   * `notify` job per ORDER_ENDINGS_PER_JOB instead of one each (a lone one keeps its own job id). Still
+   * idempotent per event: the job writes rows unique by (user, event) and (channel, target, event).
    */
-  private orderEvents: UserEvent[] = [];
-  private queueOrderEvent(e: UserEvent): void {
-    this.orderEvents.push(e);
-    if (this.orderEvents.length > 1) return;
-    queueMicrotask(() => {
-      const batch = this.orderEvents;
-      this.orderEvents = [];
-      this.emitMany(batch).catch((err) => this.deps.logger.error({ err, orderIds: batch.map((b) => b.data.orderId) }, 'could not enqueue order notifications'));
-    });
+  private orderEndings: UserEvent[] = [];
+  private orderEndingsFlush: NodeJS.Immediate | undefined;
+
+  private flushOrderEndings(): void {
+    this.orderEndingsFlush = undefined;
+    // A republished event may arrive twice in one burst: once per job is enough (the rows dedupe anyway).
+    const all = [...new Map(this.orderEndings.map((e) => [e.id, e])).values()];
+    this.orderEndings = [];
+    for (let i = 0; i < all.length; i += ORDER_ENDINGS_PER_JOB) {
+      const some = all.slice(i, i + ORDER_ENDINGS_PER_JOB);
+      void this.emitMany(some).catch((err) => this.deps.logger.error({ err, orderIds: some.map((e) => e.data.orderId) }, 'could not enqueue order notifications'));
+    }
   }
 
   /** A basket run that ended becomes `basket_run.completed` (with its execution summary) for the portfolio's owner. */

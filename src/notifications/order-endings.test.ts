@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { NotificationService } from './notification.service.js';
+import { eventId } from './events.js';
+import { silentLogger } from '../lib/logger.js';
+import { systemClock } from '../lib/clock.js';
+import type { NotificationQueue } from './jobs.js';
+import type { PortfolioEventMessage } from '../events/topics.js';
+
+/** A notification service whose queue records what it is given (the rest is not reached by emitting). */
+function service() {
+  const added: { name: string; data: { events: { id: string; userId: string }[] }; jobId?: string }[] = [];
+  const queue = { add: async (name: string, data: unknown, opts?: { jobId?: string }) => void added.push({ name, data: data as never, jobId: opts?.jobId }) };
+  const svc = new NotificationService({
+    db: null as never,
+    clock: systemClock,
+    logger: silentLogger,
+    pubsub: null as never,
+    queue: queue as unknown as NotificationQueue,
+    channels: { maxAttempts: 1, backoffMs: 1, emailEnabled: false },
+  });
+  return { svc, added };
+}
+
+const ending = (orderId: string, status: string, userId = 'u1'): PortfolioEventMessage => ({
+  portfolioId: 'p1',
+  sequence: 1,
+  type: 'ORDER_UPDATED',
+  payload: { order: { id: orderId, userId, status, side: 'BUY', quantity: '1', filledQuantity: status === 'FILLED' ? '1' : '0', averageFillPrice: '10', rejectReason: null, instrumentId: 'i', portfolioId: 'p1' } },
+  createdAt: new Date(0).toISOString(),
+});
+const tick = () => new Promise((r) => setImmediate(r));
+
+describe('order endings published together become one notify job', () => {
+  it('a burst of fills (a pooled window, a batch of acknowledgements) is one job holding each ending once', async () => {
+    const { svc, added } = service();
+    for (let i = 0; i < 1200; i++) svc.fromPortfolioEvent(ending(`o${i}`, 'FILLED', `u${i % 7}`));
+    svc.fromPortfolioEvent(ending('o5', 'FILLED', 'u5')); // republished in the same burst
+    svc.fromPortfolioEvent(ending('o9', 'OPEN')); // not an ending
+    await tick();
+    await tick();
+    expect(added.map((a) => a.data.events.length)).toEqual([500, 500, 200]);
+    const ids = added.flatMap((a) => a.data.events.map((e) => e.id));
+    expect(new Set(ids).size).toBe(1200);
+    expect(ids).toContain(eventId('order:o1199:FILLED'));
+    expect(added.every((a) => a.name === 'notify')).toBe(true);
+  });
+
+  it('a lone ending keeps its own job id, so a republished one is still one job', async () => {
+    const { svc, added } = service();
+    svc.fromPortfolioEvent(ending('solo', 'REJECTED'));
+    await tick();
+    svc.fromPortfolioEvent(ending('solo', 'REJECTED'));
+    await tick();
+    expect(added.map((a) => a.jobId)).toEqual([`notify-${eventId('order:solo:REJECTED')}`, `notify-${eventId('order:solo:REJECTED')}`]);
+    expect(added[0].data.events).toHaveLength(1);
+  });
+});
