@@ -26,21 +26,29 @@ const limitBuy = (portfolioId: string, clientOrderId: string): PlaceOrderRequest
   clientOrderId,
 });
 
-/** Holds the relay's publishes whose events match `held` until `release()`; the rest go through. */
+/**
+ * Holds the completion of the relay's publishes whose events match `held` until `release()` (a slow Redis
+ * round trip): the publish itself is issued at once, as the relay issues it, and `issued` records that
+ * order (the order on the wire). The rest go through.
+ */
 function gatePublishes(h: LedgerHarness, held: (e: StoredEvent) => boolean) {
   const original = h.relay.published.bind(h.relay);
   const log: string[] = [];
+  const issued: string[] = [];
   let open!: () => void;
   const gate = new Promise<void>((r) => (open = r));
+  const label = (events: StoredEvent[]) => events.map((e) => `${e.message.type}:${String((e.message.payload.order as { status?: string } | undefined)?.status ?? '')}`).join(',');
   const spy = vi.spyOn(h.relay, 'published').mockImplementation(async (events: StoredEvent[]) => {
+    issued.push(label(events));
+    const done = original(events);
     if (events.some(held)) {
       log.push('publish held');
       await gate;
     }
-    await original(events);
-    log.push(`published ${events.map((e) => `${e.message.type}:${String((e.message.payload.order as { status?: string } | undefined)?.status ?? '')}`).join(',')}`);
+    await done;
+    log.push(`published ${label(events)}`);
   });
-  return { log, release: () => open(), restore: () => spy.mockRestore() };
+  return { log, issued, release: () => open(), restore: () => spy.mockRestore() };
 }
 
 describe.each(modes())('what an order no longer waits for, %s', (mode) => {
@@ -90,10 +98,9 @@ describe.each(modes())('what an order no longer waits for, %s', (mode) => {
     gate.release();
     await submitted;
     await vi.waitFor(() => expect(gate.log.filter((l) => l.startsWith('published'))).toHaveLength(2));
-    // Same process, same order on the wire: SUBMITTING before OPEN (a subscriber's stream would hold OPEN for it anyway).
-    const published = gate.log.filter((l) => l.startsWith('published'));
-    expect(published[0]).toContain('ORDER_UPDATED:SUBMITTING');
-    expect(published[1]).toContain('ORDER_UPDATED:OPEN');
+    // Same process, same order on the wire: SUBMITTING issued before OPEN (a subscriber's stream would hold OPEN for it anyway).
+    expect(gate.issued[0]).toContain('ORDER_UPDATED:SUBMITTING');
+    expect(gate.issued[1]).toContain('ORDER_UPDATED:OPEN');
   });
 
   it('asks for the broker permit before the PENDING → SUBMITTING move has committed', async () => {

@@ -41,7 +41,9 @@ export class MemoryPubSub implements PubSub {
   }
 
   async publishMany<T extends keyof TopicMap & string>(topic: T, items: readonly { key: string; payload: TopicMap[T] }[]): Promise<void> {
-    for (const { key, payload } of items) await this.publish(topic, key, payload);
+    // All dispatched now, in order (as Redis writes a pipeline's commands in order): a later publish of
+    // this process can never overtake one of these.
+    await Promise.all(items.map(({ key, payload }) => this.publish(topic, key, payload)));
   }
 
   async subscribe<T extends keyof TopicMap & string>(
