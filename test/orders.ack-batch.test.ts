@@ -5,7 +5,7 @@
  * it: order, position, ledger, holds, cash, and the same events with gap-free sequences; a replayed
  * fill is applied once; an order no longer SUBMITTING gets nothing written.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { sql } from 'drizzle-orm';
 import type { BrokerFill } from '../src/brokers/broker.js';
 import { acknowledgeManyInTx, AckBatcher, type AckItem } from '../src/services/orders/ack-batch.js';
