@@ -40,6 +40,7 @@ if (DATABASE_URL) {
       instrument: { symbol, exchange: 'NSE', currency: 'INR', tickSize: '0.05', lotSize: '1' },
       marketPrice: () => '1500.00',
       teardown: () => adapter.close(),
+      reduces: true,
     };
   });
 }

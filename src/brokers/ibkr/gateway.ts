@@ -35,7 +35,10 @@ export interface IbkrGatewayOptions {
   /** How long every request stops after a 429 (documented: 10 minutes). */
   penaltyMs?: number;
   timeoutMs?: number;
-  /** Longest in-place wait for a budget (the 1-per-5-s endpoints need ~5 s). */
+  /**
+   * Longest in-place wait for a budget (default 13 s): two of the 1-per-5-s endpoints' windows, since a
+   * waiter can lose the permit it woke for to a poll pass (which takes a free permit without waiting).
+   */
   maxWaitMs?: number;
 }
 
@@ -58,7 +61,7 @@ export class IbkrGateway {
   constructor(private readonly opts: IbkrGatewayOptions) {
     const u = new URL(opts.baseUrl);
     this.key = `gw-${u.host}`;
-    this.throttle = new AccountThrottle({ broker: 'ibkr', limiter: opts.limiter, budgets: BUDGETS, maxWaitMs: opts.maxWaitMs ?? 7_000 });
+    this.throttle = new AccountThrottle({ broker: 'ibkr', limiter: opts.limiter, budgets: BUDGETS, maxWaitMs: opts.maxWaitMs ?? 13_000 });
     this.tryThrottle = new AccountThrottle({ broker: 'ibkr', limiter: opts.limiter, budgets: BUDGETS, maxWaitMs: 0 });
     this.agent = u.protocol === 'https:' ? new https.Agent({ keepAlive: true, rejectUnauthorized: !opts.insecureTls }) : new http.Agent({ keepAlive: true });
   }
