@@ -12,7 +12,7 @@ import { startTestServer, type TestServer } from './support/server.js';
 import { modes } from './support/env.js';
 import { must, newUser } from './support/gql.js';
 import { assertLedgerInvariants, createFundedPortfolio, waitForQuote } from './support/trading.js';
-import { assertRunsMatchFills, createSmallcase, invest, waitForRun } from './support/baskets.js';
+import { assertRunsMatchFills, createSmallcase, invest, orderEventCountsSql, waitForRun, type OrderEventCounts } from './support/baskets.js';
 
 const SIX = [
   { symbol: 'RELIANCE', weight: '0.25' },
@@ -82,17 +82,7 @@ describe.each(modes())('a basket run phase submitted by one job (%s)', (mode) =>
     expect(delta(j1, j2, 'submit-order')).toBe(0);
 
     // Each order's events, once each; the portfolio's sequence gap-free.
-    const events = await rows<{ id: string; submitting: number; open: number; filled: number; fills: number; fillEvents: number }>(
-      server,
-      sql`select o.id,
-                 count(*) filter (where e.type = 'ORDER_UPDATED' and e.payload->'order'->>'status' = 'SUBMITTING')::int as submitting,
-                 count(*) filter (where e.type = 'ORDER_UPDATED' and e.payload->'order'->>'status' = 'OPEN')::int as open,
-                 count(*) filter (where e.type = 'ORDER_UPDATED' and e.payload->'order'->>'status' = 'FILLED')::int as filled,
-                 (select count(*)::int from fills f where f.order_id = o.id) as fills,
-                 count(*) filter (where e.type = 'FILL_RECEIVED')::int as "fillEvents"
-          from orders o join outbox_events e on e.portfolio_id = o.portfolio_id and e.payload->'order'->>'id' = o.id::text
-          where o.portfolio_id = ${pid} group by o.id`,
-    );
+    const events = await rows<OrderEventCounts>(server, orderEventCountsSql(pid));
     expect(events.length).toBe(SIX.length + 2);
     // OPEN at most once: a fill the exchange reports before the acknowledgement commits moves it past OPEN.
     for (const e of events) expect({ ...e, open: Math.min(e.open, 1) }, 'events of one order').toMatchObject({ submitting: 1, filled: 1, fillEvents: e.fills });

@@ -15,6 +15,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { must, newUser } from '../support/gql.js';
 import { assertLedgerInvariants } from '../support/trading.js';
+import { orderEventCountsSql, type OrderEventCounts } from '../support/baskets.js';
 import { SCALED, dumpOutputOnFailure, startCluster, type Cluster, type ProductProcess } from './processes.js';
 import { createFundedPortfolio, rows, waitForMarket } from './trading.js';
 import type { Db } from '../../src/db/client.js';
@@ -198,17 +199,7 @@ describe.runIf(SCALED)('basket runs whose worker is SIGKILLed mid-run (needs DAT
     ).toEqual([]);
 
     // The events each order emits, once each: SUBMITTING, OPEN and FILLED updates, one FILL_RECEIVED per fill.
-    const events = await rows<{ id: string; submitting: number; open: number; filled: number; fills: number; fillEvents: number }>(
-      db,
-      sql`select o.id,
-                 count(*) filter (where e.type = 'ORDER_UPDATED' and e.payload->'order'->>'status' = 'SUBMITTING')::int as submitting,
-                 count(*) filter (where e.type = 'ORDER_UPDATED' and e.payload->'order'->>'status' = 'OPEN')::int as open,
-                 count(*) filter (where e.type = 'ORDER_UPDATED' and e.payload->'order'->>'status' = 'FILLED')::int as filled,
-                 (select count(*)::int from fills f where f.order_id = o.id) as fills,
-                 count(*) filter (where e.type = 'FILL_RECEIVED')::int as "fillEvents"
-          from orders o join outbox_events e on e.portfolio_id = o.portfolio_id and e.payload->'order'->>'id' = o.id::text
-          group by o.id`,
-    );
+    const events = await rows<OrderEventCounts>(db, orderEventCountsSql());
     expect(events.length).toBeGreaterThan(0);
     // OPEN at most once: a fill reported before the acknowledgement commits moves the order past it.
     const odd = events.filter((e) => e.submitting !== 1 || e.open > 1 || e.filled !== 1 || e.fillEvents !== e.fills);

@@ -93,3 +93,25 @@ export async function assertRunsMatchFills(db: Db, portfolioId: string) {
   );
   return drift;
 }
+
+/** Per order (of one portfolio, or all): its SUBMITTING, OPEN and FILLED updates, its fills and FILL_RECEIVED events. */
+export interface OrderEventCounts {
+  id: string;
+  submitting: number;
+  open: number;
+  filled: number;
+  fills: number;
+  fillEvents: number;
+}
+
+/** The statement counting {@link OrderEventCounts} from the outbox, for one portfolio or for every order. */
+export function orderEventCountsSql(portfolioId?: string) {
+  return sql`select o.id,
+                 count(*) filter (where e.type = 'ORDER_UPDATED' and e.payload->'order'->>'status' = 'SUBMITTING')::int as submitting,
+                 count(*) filter (where e.type = 'ORDER_UPDATED' and e.payload->'order'->>'status' = 'OPEN')::int as open,
+                 count(*) filter (where e.type = 'ORDER_UPDATED' and e.payload->'order'->>'status' = 'FILLED')::int as filled,
+                 (select count(*)::int from fills f where f.order_id = o.id) as fills,
+                 count(*) filter (where e.type = 'FILL_RECEIVED')::int as "fillEvents"
+          from orders o join outbox_events e on e.portfolio_id = o.portfolio_id and e.payload->'order'->>'id' = o.id::text
+          ${portfolioId ? sql`where o.portfolio_id = ${portfolioId}` : sql``} group by o.id`;
+}
