@@ -19,6 +19,9 @@ import type { PaperBroker } from '../src/brokers/paper/paper.broker.js';
 import { outboxEvents, pooledParentOrders, pooledParentReductions } from '../src/db/schema/index.js';
 import { Decimal } from '../src/lib/decimal.js';
 
+/** The fields of an outbox payload these checks read. */
+type EventPayload = { order?: { status?: string }; reason?: string };
+
 type Member = { person: Person; portfolioId: string };
 const DEPOSIT = '100000000';
 
@@ -101,7 +104,7 @@ describe.each(modes())('canceling a pooled child after its window closed (%s)', 
     expect(bState.availableCash, 'hold released').toBe(bState.cash);
     // The events a direct order's cancel emits: the order CANCELED, then the balance with its hold released.
     const last = await server.app.db.db.select().from(outboxEvents).where(eq(outboxEvents.portfolioId, b.portfolioId)).orderBy(outboxEvents.sequence);
-    const tail = last.slice(-2).map((e) => ({ type: e.type, status: (e.payload as any).order?.status, reason: (e.payload as any).reason }));
+    const tail = last.slice(-2).map((e) => ({ type: e.type, status: (e.payload as EventPayload).order?.status, reason: (e.payload as EventPayload).reason }));
     expect(tail).toEqual([
       { type: 'ORDER_UPDATED', status: 'CANCELED', reason: undefined },
       { type: 'BALANCE_CHANGED', status: undefined, reason: 'ORDER_CANCELED' },
@@ -225,7 +228,7 @@ describe.each(modes())('canceling a pooled child after its window closed (%s)', 
     expect(new Decimal(endA.filledQuantity).add(endB.filledQuantity).add(endC.filledQuantity).toFixed()).toBe(total.toFixed());
     expect(new Decimal((await parentRow(parent.id)).filledQuantity).toFixed()).toBe(total.toFixed());
     const events = await server.app.db.db.select().from(outboxEvents).where(and(eq(outboxEvents.portfolioId, c.portfolioId), gt(outboxEvents.sequence, 0)));
-    expect(events.filter((e) => e.type === 'ORDER_UPDATED' && (e.payload as any).order?.status === 'CANCELED')).toHaveLength(1);
+    expect(events.filter((e) => e.type === 'ORDER_UPDATED' && (e.payload as EventPayload).order?.status === 'CANCELED')).toHaveLength(1);
     for (const [m, o] of [[a, endA], [b, endB], [c, endC]] as const) {
       const s = await portfolioState(server, m.person.token, m.portfolioId);
       expect(new Decimal(s.cash).toFixed(2)).toBe(new Decimal(DEPOSIT).sub(spent(o)).toFixed(2));
