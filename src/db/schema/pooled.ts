@@ -127,7 +127,7 @@ export const pooledAllocations = pgTable(
  * allocates them), so no fill is split on a quantity that is changing. DONE is written in the same
  * transaction as the parent's new quantity and the child's CANCELED; a refusal deletes the row. A row
  * left REQUESTED by a dead process is resolved from the broker's view of the parent (its quantity is
- * `toQuantity` or not), so the reduce is recorded once.
+ * `toQuantity` or not), so the reduce is recorded once (a CANCEL: from whether the parent has ended).
  */
 export const pooledParentReductions = pgTable(
   'pooled_parent_reductions',
@@ -142,6 +142,14 @@ export const pooledParentReductions = pgTable(
     quantity: qty('quantity').notNull(),
     fromQuantity: qty('from_quantity').notNull(),
     toQuantity: qty('to_quantity').notNull(),
+    /**
+     * REDUCE: the parent keeps `toQuantity` at the broker. CANCEL: the child is the last one on its side
+     * with anything unfilled, so the parent is canceled at the broker (`toQuantity` is what had filled
+     * at the intent; the parent ends at whatever the broker filled before the cancel took effect). DONE
+     * for a CANCEL means the broker has ended the parent; the parent's drive then allocates its last
+     * fills and the crossed part and ends the child.
+     */
+    kind: text('kind').notNull().default('REDUCE'),
     status: text('status').notNull().default('REQUESTED'),
     createdAt: createdAt(),
     updatedAt: updatedAt(),

@@ -48,7 +48,13 @@ export class ParentDriver {
    * Members' cancels after the close (child-cancel.service.ts), set once wired: a parent with a reduction
    * in flight is not driven and its fills are not allocated until the reduction's outcome is recorded.
    */
-  reductions?: { holdDrive(parentId: string): Promise<boolean>; inFlight(tx: Tx, parentId: string): Promise<boolean> };
+  reductions?: {
+    holdDrive(parentId: string): Promise<boolean>;
+    inFlight(tx: Tx, parentId: string): Promise<boolean>;
+    /** The child whose cancel canceled this parent at the broker (it ends with its owner's reason). */
+    canceledBy(parentId: string): Promise<string | null>;
+    ownerReason: string;
+  };
 
   private readonly running = new Map<string, Promise<void>>();
   private readonly again = new Set<string>();
@@ -246,8 +252,10 @@ export class ParentDriver {
       }
     }
     const reason = p.status === 'REJECTED' ? `parent order rejected: ${p.rejectReason ?? 'by the broker'}` : 'the pooled parent order ended before this order filled';
-    for (const id of await this.deps.repo.openChildIds(p.id)) {
-      await this.transitions.end(id, p.status === 'REJECTED' ? 'REJECTED' : 'CANCELED', reason);
+    const open = await this.deps.repo.openChildIds(p.id);
+    const owner = open.length && p.status === 'CANCELED' ? await this.reductions?.canceledBy(p.id) : null;
+    for (const id of open) {
+      await this.transitions.end(id, p.status === 'REJECTED' ? 'REJECTED' : 'CANCELED', id === owner ? this.reductions!.ownerReason : reason);
     }
   }
 

@@ -1,0 +1,1 @@
+ALTER TABLE "pooled_parent_reductions" ADD COLUMN "kind" text DEFAULT 'REDUCE' NOT NULL;
