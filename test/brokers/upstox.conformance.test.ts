@@ -39,6 +39,7 @@ runBrokerConformance('upstox on its fake', async () => {
     account,
     instrument: { symbol: 'INFY', exchange: 'NSE', currency: 'INR', tickSize: '0.05', lotSize: '1' },
     marketPrice: () => '1500.00',
+    reduces: true,
     teardown: () => adapter.close(),
   };
 });

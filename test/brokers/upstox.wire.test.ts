@@ -88,6 +88,32 @@ describe('Upstox adapter on the wire', () => {
     expect(del.query.get('order_id')).toBe(limit.brokerOrderId);
   });
 
+  it('reduces with PUT /v3/order/modify: the new total quantity with the order’s own price, type, validity and trigger (a limit keeps its price); nothing sent for a reduce already applied, nor one below what filled', async () => {
+    const { adapter, mine, req, account } = setup();
+    const limit = await adapter.placeOrder(req({ quantity: '5', timeInForce: 'IOC', limitPrice: '750.05' }));
+    const reduced = await adapter.reduceOrder(account, limit.brokerOrderId, '3');
+    expect(reduced).toMatchObject({ brokerOrderId: limit.brokerOrderId, quantity: '3', status: 'OPEN' });
+    const puts = () => mine().filter((r) => r.method === 'PUT');
+    expect(puts().map((r) => [r.path, r.json])).toEqual([
+      ['/v3/order/modify', { order_id: limit.brokerOrderId, quantity: 3, price: 750.05, order_type: 'LIMIT', validity: 'IOC', trigger_price: 0, disclosed_quantity: 0 }],
+    ]);
+    await adapter.reduceOrder(account, limit.brokerOrderId, '3');
+    expect(puts()).toHaveLength(1);
+    // A stop keeps its trigger.
+    const stop = await adapter.placeOrder(req({ type: 'STOP_LIMIT', quantity: '4', limitPrice: '1610.00', stopPrice: '1600.00', side: 'BUY' }));
+    await adapter.reduceOrder(account, stop.brokerOrderId, '2');
+    expect(puts().at(-1)!.json).toEqual({ order_id: stop.brokerOrderId, quantity: 2, price: 1610, order_type: 'SL', validity: 'DAY', trigger_price: 1600, disclosed_quantity: 0 });
+    // A market order partly filled (the fake fills 3 of 5 now): a reduce to the 3 filled is refused without a call.
+    up.nextOrders.push({ fills: ['3'] });
+    const market = await adapter.placeOrder(req({ type: 'MARKET', limitPrice: null, quantity: '5' }));
+    await expect(adapter.reduceOrder(account, market.brokerOrderId, '3')).rejects.toBeInstanceOf(BrokerRejectedError);
+    expect(puts()).toHaveLength(2);
+    const partly = await adapter.reduceOrder(account, market.brokerOrderId, '4');
+    // The fake's exchange fills a marketable order's rest at once: the reduced total, never more.
+    expect(partly).toMatchObject({ quantity: '4', filledQuantity: '4', status: 'FILLED' });
+    expect(puts().at(-1)!.json).toMatchObject({ quantity: 4, price: 0, order_type: 'MARKET' });
+  });
+
   it('refuses an instrument without an imported Upstox key before calling Upstox', async () => {
     const { adapter, mine, req } = setup();
     await expect(adapter.placeOrder(req({ instrument: { symbol: 'TCS', exchange: 'NSE', currency: 'INR', tickSize: '0.05', lotSize: '1' } }))).rejects.toThrow(/instrument master/);

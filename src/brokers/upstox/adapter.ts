@@ -26,6 +26,7 @@ import { UpstoxConnector } from './auth.js';
 import { upstoxPortfolioStream } from './portfolio-stream.js';
 import { headers, num, placeOrderRequest, toBrokerFill, toBrokerOrder, unwrap, type UpstoxOrderRow, type UpstoxTradeRow } from './wire.js';
 import { acceptedOrder } from '../connections/accepted-order.js';
+import { reduceByModify } from '../connections/reduce-by-modify.js';
 
 export interface UpstoxAdapterOptions {
   baseUrl: string;
@@ -151,11 +152,15 @@ export class UpstoxAdapter implements ConnectableBroker {
     return acceptedOrder(req, orderId);
   }
 
-  /** PUT /v3/order/modify: quantity, price, trigger (Upstox wants the validity and order type too). */
+  /**
+   * PUT /v3/order/modify: the order in place (same order id). Upstox requires the price, order type and
+   * validity on every modify, and `quantity` is the order's new TOTAL ("quantity with which the order was
+   * placed"), so what does not change is sent as the order has it (read from /v2/order/details): a
+   * quantity-only change keeps a limit order's price and a stop's trigger.
+   */
   async modifyOrder(account: string, brokerOrderId: string, change: { quantity?: string; limitPrice?: string; stopPrice?: string }): Promise<BrokerOrder> {
-    const current = await this.getOrder(account, { brokerOrderId });
-    if (!current) throw new BrokerRejectedError(`order ${brokerOrderId} not found at Upstox`);
-    const types = { MARKET: 'MARKET', LIMIT: 'LIMIT', STOP: 'SL-M', STOP_LIMIT: 'SL' } as const;
+    const row = await this.call<UpstoxOrderRow | null>(account, 'other', { method: 'GET', path: '/v2/order/details', query: { order_id: brokerOrderId } }, 'order details');
+    if (!row) throw new BrokerRejectedError(`order ${brokerOrderId} not found at Upstox`);
     await this.call(
       account,
       'orders',
@@ -164,17 +169,22 @@ export class UpstoxAdapter implements ConnectableBroker {
         path: '/v3/order/modify',
         json: {
           order_id: brokerOrderId,
-          quantity: Number(change.quantity ?? current.quantity),
-          price: change.limitPrice ? Number(change.limitPrice) : 0,
-          order_type: types[current.type],
-          validity: 'DAY',
-          trigger_price: change.stopPrice ? Number(change.stopPrice) : 0,
-          disclosed_quantity: 0,
+          quantity: Number(change.quantity ?? row.quantity),
+          price: Number(change.limitPrice ?? row.price ?? 0),
+          order_type: row.order_type,
+          validity: row.validity ?? 'DAY',
+          trigger_price: Number(change.stopPrice ?? row.trigger_price ?? 0),
+          disclosed_quantity: Number(row.disclosed_quantity ?? 0),
         },
       },
       'modify order',
     );
-    return (await this.getOrder(account, { brokerOrderId })) ?? current;
+    return (await this.getOrder(account, { brokerOrderId })) ?? this.order(account, row);
+  }
+
+  /** BrokerAdapter.reduceOrder: a modify with the new total quantity, everything else as the order has it (see reduce-by-modify.ts). */
+  reduceOrder(account: string, brokerOrderId: string, quantity: string): Promise<BrokerOrder> {
+    return reduceByModify(this, account, brokerOrderId, quantity);
   }
 
   async cancelOrder(account: string, brokerOrderId: string): Promise<BrokerOrder> {

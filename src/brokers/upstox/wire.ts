@@ -32,6 +32,11 @@ export interface UpstoxOrderRow {
   quantity: number;
   filled_quantity?: number;
   average_price?: number;
+  /** The order's own price, trigger, validity and disclosed quantity (a modify must send them all). */
+  price?: number;
+  trigger_price?: number;
+  validity?: string;
+  disclosed_quantity?: number;
   tag?: string | null;
   order_timestamp?: string | null;
   exchange_timestamp?: string | null;
