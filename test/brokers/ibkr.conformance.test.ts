@@ -34,6 +34,7 @@ runBrokerConformance('ibkr (Client Portal Web API) on its fake gateway', async (
     account,
     instrument: { symbol: 'AAPL', exchange: 'NASDAQ', currency: 'USD', tickSize: '0.01', lotSize: '1' },
     marketPrice: () => '271.45',
+    reduces: true,
     teardown: () => adapter.close(),
   };
 });

@@ -129,6 +129,26 @@ describe('IBKR adapter on the wire', { timeout: 60_000 }, () => {
     expect(sent().some((x) => x.method === 'GET' && x.path === `/iserver/account/order/status/${placed.brokerOrderId}`)).toBe(true);
   });
 
+  it('reduces in place with the whole ticket at /order/{id} carrying the new total quantity and the order’s own price; nothing sent for a reduce already applied, nor one at what filled', async () => {
+    const { adapter, req, sent, ib, account } = setup();
+    const placed = await adapter.placeOrder(req({ quantity: '5', limitPrice: '100' }));
+    const reduced = await adapter.reduceOrder(account, placed.brokerOrderId, '3');
+    expect(reduced).toMatchObject({ brokerOrderId: placed.brokerOrderId, quantity: '3', status: 'OPEN' });
+    const mods = () => sent().filter((x) => x.method === 'POST' && x.path === `/iserver/account/${ib}/order/${placed.brokerOrderId}`);
+    expect(mods().map((x) => x.json)).toEqual([{ acctId: ib, conid: 265598, orderType: 'LMT', side: 'BUY', quantity: 3, tif: 'DAY', listingExchange: 'NASDAQ', price: 100 }]);
+    await adapter.reduceOrder(account, placed.brokerOrderId, '3');
+    expect(mods()).toHaveLength(1);
+    // A market order partly filled (2 of 5): a reduce to the 2 filled is refused without a call; to 4 it goes.
+    fake.nextOrders.push({ fills: ['2'] });
+    const market = await adapter.placeOrder(req({ type: 'MARKET', limitPrice: null, quantity: '5' }));
+    await waitFor('the partial fill', async () => (await adapter.getOrder(account, { brokerOrderId: market.brokerOrderId }))?.status === 'PARTIALLY_FILLED');
+    await expect(adapter.reduceOrder(account, market.brokerOrderId, '2')).rejects.toBeInstanceOf(BrokerRejectedError);
+    const partly = await adapter.reduceOrder(account, market.brokerOrderId, '4');
+    expect(partly).toMatchObject({ brokerOrderId: market.brokerOrderId, quantity: '4', filledQuantity: '2', status: 'PARTIALLY_FILLED' });
+    const marketMods = sent().filter((x) => x.method === 'POST' && x.path === `/iserver/account/${ib}/order/${market.brokerOrderId}`);
+    expect(marketMods.map((x) => x.json)).toEqual([{ acctId: ib, conid: 265598, orderType: 'MKT', side: 'BUY', quantity: 4, tif: 'DAY', listingExchange: 'NASDAQ' }]);
+  });
+
   it('maps fills: execution_id as fill id, commission as fee; websocket str/sor and polling give the same fills once', async () => {
     const { adapter, req, events, account } = setup();
     adapter.startPolling(60_000); // the socket, without frequent polling

@@ -43,6 +43,7 @@ import {
 } from './wire.js';
 import { ibkrStatus } from './status-map.js';
 import { acceptedOrder } from '../connections/accepted-order.js';
+import { reduceByModify } from '../connections/reduce-by-modify.js';
 
 export interface IbkrAdapterOptions {
   /** The gateway's API root (BROKER_IBKR_BASE_URL): https://localhost:5000/v1/api. */
@@ -240,6 +241,16 @@ export class IbkrAdapter implements ConnectableBroker {
     const answer = await this.call<unknown>(account, modifyOrderRequest(ib, brokerOrderId, ticket), 'modify order');
     await this.settleReplies(account, answer, 'modify order');
     return (await this.getOrder(account, { brokerOrderId })) ?? o;
+  }
+
+  /**
+   * BrokerAdapter.reduceOrder: a modify of the order in place (IB keeps its id) whose ticket carries the
+   * new TOTAL quantity (IB's order quantity includes what has filled), price, type and time in force as
+   * the order has them (see reduce-by-modify.ts). A stop order's trigger is not in the status IB returns,
+   * so a stop is refused here rather than modified without it.
+   */
+  reduceOrder(account: string, brokerOrderId: string, quantity: string): Promise<BrokerOrder> {
+    return reduceByModify(this, account, brokerOrderId, quantity);
   }
 
   async cancelOrder(account: string, brokerOrderId: string): Promise<BrokerOrder> {

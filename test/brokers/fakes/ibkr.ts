@@ -372,6 +372,9 @@ export class IbkrFake {
     const o = this.orders.get(orderId);
     const t = body as Record<string, unknown>;
     if (!o || o.acct !== acct || !t) return this.send(res, 400, { error: `OrderID ${orderId} not found` });
+    if (!['Submitted', 'PreSubmitted'].includes(o.status)) return this.send(res, 400, { error: `OrderID ${orderId} is ${o.status} and cannot be modified` });
+    // The ticket's quantity is the order's total; IB refuses one at or below what has filled.
+    if (t.quantity !== undefined && D(t.quantity).lte(o.filled)) return this.send(res, 400, { error: `Order quantity ${String(t.quantity)} is not above the filled ${o.filled.toString()}` });
     if (t.quantity !== undefined) o.qty = D(t.quantity);
     if (t.price !== undefined) o.price = D(t.price);
     o.updated = Date.now();
