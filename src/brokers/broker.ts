@@ -101,9 +101,10 @@ export interface BrokerAdapter {
    * id, price and type. Idempotent: an order already at `quantity` is returned as it is, so a retried
    * reduce is harmless. Throws BrokerRejectedError when the order is no longer open or has filled
    * `quantity` or more (the broker's word is final), BrokerTransientError when the outcome is unknown.
-   * Adapters whose broker modifies in place implement it (paper, Zerodha, Fyers, Angel One); a broker whose API
-   * replaces the order under a new id (Alpaca, TradeStation) omits it, as do the rest for now: callers
-   * treat a missing capability as a refusal.
+   * Adapters whose broker modifies in place implement it (paper, Zerodha, Upstox, Fyers, Angel One, IBKR);
+   * a broker whose API replaces the order under a new id (Alpaca, TradeStation) omits it, as does Groww
+   * for now: callers treat a missing capability as a refusal (a pooled parent is then canceled whole or
+   * kept as sent, never reduced).
    */
   reduceOrder?(account: string, brokerOrderId: string, quantity: string): Promise<BrokerOrder>;
   getOrder(account: string, ref: { brokerOrderId: string } | { clientOrderId: string }): Promise<BrokerOrder | null>;

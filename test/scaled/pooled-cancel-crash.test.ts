@@ -1,13 +1,15 @@
 /**
- * A member's cancel after its window closed, with the api process SIGKILLed in the middle of it: an api
- * and a worker process on real Postgres and Redis; three members' large market buys make one parent that
- * fills over many quotes. Twice, a member cancels and the api is killed the moment the reduction's intent
- * has committed (REQUESTED: the broker not yet asked, or asked and not yet recorded); the second cancel,
- * through another api, first settles the first's. The worker's sweep settles the last reduction from the broker's view of the parent. Afterwards: the parent
- * at the broker and in the database have the same quantity, the original less exactly the shares of the
- * children that ended CANCELED; every broker execution is recorded once; the children's fills add up to
- * them; a canceled child got nothing after its cancel; every member's cash is its deposit less its fills
- * (and equals its ledger), with no hold left.
+ * A member's cancel after its window closed, with the api process SIGKILLed in the middle of it: three
+ * apis and a worker process on real Postgres and Redis; three members' large market buys make one parent
+ * that fills over many quotes. Three times, a member cancels and its api is killed the moment the
+ * cancel's intent has committed (REQUESTED: the broker not yet asked, or asked and not yet recorded); each
+ * cancel, through another api, first settles the one before. The first two reduce the parent; the third
+ * member is then the last with anything unfilled, so its cancel cancels the whole parent at the broker.
+ * The worker's sweep settles that last one from the broker's view of the parent. Afterwards: the parent is
+ * CANCELED at the broker and in the database, with the same quantity, the original less exactly the
+ * reduced shares; every broker execution is recorded once; the children's fills add up to them; a
+ * reduced child got nothing after its cancel; every member's cash is its deposit less its fills (and
+ * equals its ledger), with no hold left.
  */
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -27,12 +29,14 @@ describe.runIf(SCALED)('a pooled cancel after the close with the api SIGKILLed m
   let cluster: Cluster | undefined;
   let api: ProductProcess;
   let apiB: ProductProcess;
+  let apiC: ProductProcess;
   const email = `admin-pcancel-${Date.now()}@firm.example`;
   dumpOutputOnFailure(() => cluster);
 
   beforeAll(async () => {
     cluster = await startCluster('pcancel', { ADMIN_EMAIL: email, POOLED_TICK_MS: '100', LOG_LEVEL: 'info' });
     [api, apiB] = await Promise.all([cluster.start('api', 'api-a'), cluster.start('api', 'api-b'), cluster.start('worker', 'worker-1')]);
+    apiC = await cluster.start('api', 'api-c'); // after the others: four cold starts at once can outlast the readiness wait on a busy box
   }, 180_000);
   afterAll(async () => {
     await cluster?.close();
@@ -86,6 +90,8 @@ describe.runIf(SCALED)('a pooled cancel after the close with the api SIGKILLed m
     };
     await killDuringCancel(members[1], api, 'b');
     await killDuringCancel(members[2], apiB, 'c');
+    // The last buy with anything unfilled: its cancel is a cancel of the whole parent.
+    await killDuringCancel(members[0], apiC, 'a');
 
     // Every child ends: the worker's sweep settles the reductions, then the parent fills its rest.
     const children = () =>
@@ -99,18 +105,31 @@ describe.runIf(SCALED)('a pooled cancel after the close with the api SIGKILLed m
       kids = await children();
     }
     expect(kids.filter((k) => !['FILLED', 'CANCELED'].includes(k.status)).map((k) => `${k.id} ${k.status}`)).toEqual([]);
-    const reductions = await rows<{ child_order_id: string; quantity: string; status: string }>(db, sql`select child_order_id, quantity::text, status from pooled_parent_reductions where parent_id = ${parentId}`);
-    expect(reductions.filter((r) => r.status !== 'DONE')).toEqual([]);
-    // Both cancels took effect (a refusal would need the broker to have filled past the new quantity).
-    expect(reductions).toHaveLength(2);
-    expect(kids.filter((k) => k.status === 'CANCELED').map((k) => k.id).sort()).toEqual([members[1].orderId, members[2].orderId].sort());
+    const all = await rows<{ child_order_id: string; quantity: string; status: string; kind: string; to_q: string }>(
+      db,
+      sql`select child_order_id, quantity::text, status, kind, to_quantity::text as to_q from pooled_parent_reductions where parent_id = ${parentId}`,
+    );
+    expect(all.filter((r) => r.status !== 'DONE')).toEqual([]);
+    // Every cancel took effect (a refusal would need the broker to have filled the parent meanwhile).
+    expect(all.map((r) => [r.child_order_id, r.kind]).sort()).toEqual(
+      [
+        [members[1].orderId, 'REDUCE'],
+        [members[2].orderId, 'REDUCE'],
+        [members[0].orderId, 'CANCEL'],
+      ].sort(),
+    );
+    const reductions = all.filter((r) => r.kind === 'REDUCE');
+    expect(kids.filter((k) => k.status === 'CANCELED').map((k) => k.id).sort()).toEqual(members.map((m) => m.orderId).sort());
 
     const paper = new PaperBroker({ db, quotes: { get: () => null, onQuote: () => () => {} }, clock: systemClock, logger: silentLogger });
     const [parent] = await rows<{ quantity: string; filled_quantity: string; broker_order_id: string; status: string }>(db, sql`select quantity::text, filled_quantity::text, broker_order_id, status from pooled_parent_orders where id = ${parentId}`);
     const remote = (await paper.getOrder(accountId, { brokerOrderId: parent.broker_order_id }))!;
     const shares = reductions.reduce((s, r) => s.add(r.quantity), new Decimal(0));
     expect(new Decimal(parent.quantity).toFixed(), 'parent here and at the broker').toBe(new Decimal(remote.quantity).toFixed());
-    expect(new Decimal(remote.quantity).toFixed(), 'the original less exactly the canceled shares').toBe(new Decimal(QUANTITY).mul(3).sub(shares).toFixed());
+    expect(new Decimal(remote.quantity).toFixed(), 'the original less exactly the reduced shares').toBe(new Decimal(QUANTITY).mul(3).sub(shares).toFixed());
+    expect([parent.status, remote.status], 'canceled here and at the broker').toEqual(['CANCELED', 'CANCELED']);
+    const last = all.find((r) => r.kind === 'CANCEL')!;
+    expect(new Decimal(parent.filled_quantity).gte(last.to_q), 'nothing filled before the cancel is lost').toBe(true);
     for (const k of kids) {
       const r = reductions.find((x) => x.child_order_id === k.id);
       if (k.status === 'CANCELED' && r) expect(new Decimal(k.filled_quantity).add(r.quantity).toFixed(), `canceled child ${k.id}: nothing after its cancel`).toBe(new Decimal(k.quantity).toFixed());

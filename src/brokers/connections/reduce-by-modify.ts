@@ -9,7 +9,8 @@ export interface ModifiesInPlace {
 
 /**
  * BrokerAdapter.reduceOrder for a broker that modifies an order's quantity in place (Kite's PUT
- * /orders/regular/{id}, Fyers' PATCH /api/v3/orders/sync): the new quantity is the order's new TOTAL,
+ * /orders/regular/{id}, Fyers' PATCH /api/v3/orders/sync, Upstox's PUT /v3/order/modify, Angel One's
+ * modifyOrder, IBKR's POST /iserver/account/{acct}/order/{id}): the new quantity is the order's new TOTAL,
  * as those APIs define it (pending = quantity − filled). The order is read first, so a reduce already
  * applied (a retry) is not sent again, and one the broker would have to refuse (order ended, quantity
  * at or below what has filled) is refused here without a call; the broker's own refusal, if the order
