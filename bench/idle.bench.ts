@@ -11,6 +11,7 @@
  * With a rate, each figure is also given per order.
  *
  * Options: --seconds=20 --rate=0 --users=20 --tick-ms=500 --runtime=dist|tsx --no-build --top=15
+ * --env=NAME=value,NAME=value (more environment for api and worker, e.g. POOLED_TICK_MS=60000 to see a timer's share)
  */
 import 'reflect-metadata';
 import { mkdirSync, existsSync, readFileSync } from 'node:fs';
@@ -63,7 +64,15 @@ async function main(): Promise<void> {
     tickMs,
     nodeArgs: ['--import', path.join(ROOT, 'bench/lib/idle-probe.mjs')],
     logLevel: 'warn',
-    extraEnv: { IDLE_PROBE_DIR: probeDir },
+    extraEnv: {
+      IDLE_PROBE_DIR: probeDir,
+      ...Object.fromEntries(
+        option(argv, 'env', '')
+          .split(',')
+          .filter(Boolean)
+          .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+      ),
+    },
   });
   console.log(`bench:idle — ${seconds} s window, ${ratePerS}/s orders, ${users} users, market tick ${tickMs} ms, runtime ${runtime}; logs ${LOG_DIR}`);
   const sql = await (async () => {
