@@ -122,6 +122,11 @@ export class BullMqQueue<M extends object> implements JobQueue<M> {
     await this.queue.upsertJobScheduler(name, { every: spec.everyMs }, { name, data });
   }
 
+  async unrepeat<N extends keyof M & string>(name: N): Promise<void> {
+    this.assertOpen();
+    await this.queue.removeJobScheduler(name);
+  }
+
   async work(handlers: { [N in keyof M]: JobHandler<M[N]> }, opts: { concurrency?: number } = {}): Promise<void> {
     this.assertOpen();
     if (this.worker) throw new Error(`queue ${this.opts.name}: work() was already called`);

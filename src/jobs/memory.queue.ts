@@ -92,6 +92,13 @@ export class MemoryQueue<M extends object> implements JobQueue<M> {
     tick();
   }
 
+  async unrepeat<N extends keyof M & string>(name: N): Promise<void> {
+    this.assertOpen();
+    const state = this.repeaters.get(name);
+    if (state) clearInterval(state.timer);
+    this.repeaters.delete(name);
+  }
+
   async work(handlers: { [N in keyof M]: JobHandler<M[N]> }, opts: { concurrency?: number } = {}): Promise<void> {
     this.assertOpen();
     if (this.handlers) throw new Error(`queue ${this.name}: work() was already called`);

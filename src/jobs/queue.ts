@@ -65,6 +65,12 @@ export interface JobQueue<M extends object> {
   /** Register a repeating job (idempotent by name). */
   repeat<N extends keyof M & string>(name: N, data: M[N], spec: RepeatSpec): Promise<void>;
   /**
+   * Remove the repeating job `name` (registered by any instance sharing the queue); a no-op when there is
+   * none. An iteration already waiting or running still runs. For schedules only needed while something
+   * exists (e.g. pooled windows while a pooled account does): a timer that fires with nothing to do costs.
+   */
+  unrepeat<N extends keyof M & string>(name: N): Promise<void>;
+  /**
    * Start consuming jobs with these handlers. A handler that throws UnrecoverableJobError fails the job
    * at once; any other error is retried with backoff until attempts run out. A job whose worker died
    * comes back (stalled-job recovery) and runs again.

@@ -20,6 +20,7 @@ import { pooledParentJob } from './pooled-parent.job.js';
 import { pooledReconcileJob } from './pooled-reconcile.job.js';
 import type { ReconciliationCheck } from '../services/pooled/reconciliation-check.service.js';
 import type { PooledWindowService } from '../services/pooled/pooled-window.service.js';
+import type { PooledWindowSchedule } from '../services/pooled/window-schedule.js';
 import { PARENT_CLIENT_PREFIX, type ParentDriver } from '../services/pooled/parent-driver.service.js';
 import { basketPhaseJob } from './basket-phase.job.js';
 import { RunSubmitter } from '../services/baskets/run-submit.js';
@@ -62,7 +63,7 @@ export async function registerWorkers(deps: {
   basketRuns?: BasketRunService;
   basketSweepMs?: number;
   /** Pooled accounts: windows closed every `tickMs`; parent orders' broker events drive their parent. */
-  pooled?: { windows: PooledWindowService; driver: ParentDriver; tickMs: number; reconciliation?: ReconciliationCheck; reconcileMs?: number };
+  pooled?: { windows: PooledWindowService; driver: ParentDriver; tickMs: number; reconciliation?: ReconciliationCheck; reconcileMs?: number; schedule?: PooledWindowSchedule };
 }): Promise<void> {
   const { queue, execution, logger, metrics } = deps;
   for (const broker of deps.brokers.all()) {
@@ -130,6 +131,8 @@ export async function registerWorkers(deps: {
   if (deps.expiry) await queue.repeat('expire-day-orders', {}, { everyMs: EXPIRE_DAY_ORDERS_EVERY_MS });
   if (deps.outboxRetention) await queue.repeat('prune-outbox', {}, { everyMs: PRUNE_OUTBOX_EVERY_MS });
   if (deps.basketRuns) await queue.repeat('basket-sweep', {}, { everyMs: deps.basketSweepMs ?? 2000 });
-  if (deps.pooled) await queue.repeat('pooled-window', {}, { everyMs: deps.pooled.tickMs });
+  // Only while a pooled account exists, when the schedule is given (services/pooled/window-schedule.ts).
+  if (deps.pooled?.schedule) await deps.pooled.schedule.sync();
+  else if (deps.pooled) await queue.repeat('pooled-window', {}, { everyMs: deps.pooled.tickMs });
   if (deps.pooled?.reconciliation) await queue.repeat('pooled-reconcile', {}, { everyMs: deps.pooled.reconcileMs ?? 60_000 });
 }

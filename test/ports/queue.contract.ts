@@ -245,6 +245,23 @@ export function queueContract(label: string, harness: QueueHarness): void {
       expect(new Set(runs.map((r) => r.id)).size).toBe(count);
     });
 
+    it('stops repeating a job after unrepeat(), and repeats it again after a new repeat()', async () => {
+      const q = open<Jobs>();
+      const runs: number[] = [];
+      await q.work({ submit: async () => undefined, ping: async () => void runs.push(Date.now()) });
+      await q.unrepeat('ping'); // none registered: a no-op
+      await q.repeat('ping', { n: 0 }, { everyMs: 200 });
+      await waitFor('two runs', () => runs.length >= 2, 5_000);
+      await q.unrepeat('ping');
+      // An iteration already due may still run once; after that, none.
+      await sleep(300);
+      const stoppedAt = runs.length;
+      await sleep(700);
+      expect(runs.length).toBe(stoppedAt);
+      await q.repeat('ping', { n: 0 }, { everyMs: 200 });
+      await waitFor('runs again', () => runs.length > stoppedAt, 5_000);
+    });
+
     it('counts waiting, completed and failed jobs', async () => {
       const q = open<Jobs>();
       await q.add('ping', { n: 1 });

@@ -4,7 +4,7 @@ import type { Db, Tx } from '../../db/client.js';
 import type { Clock } from '../../lib/clock.js';
 import type { Logger } from '../../lib/logger.js';
 import { ZERO, dec, toDb, type Decimal } from '../../lib/decimal.js';
-import type { Quote, QuoteSource } from '../../market/quote.js';
+import { instrumentKey, type Quote, type QuoteSource } from '../../market/quote.js';
 import {
   BrokerOrderNotFoundError,
   BrokerRejectedError,
@@ -41,6 +41,7 @@ import { validateOrderRequest } from './paper.validation.js';
 import { GroupCommit } from '../../lib/group-commit.js';
 import { batchable, placeManyInTx, type FreshPlacement, type PlacedOrder } from './paper.place-batch.js';
 import { reduceInTx } from './paper.reduce.js';
+import { RestingIndex, RestingScanner } from './paper.resting-index.js';
 
 export interface PaperBrokerOptions {
   db: Db;
@@ -78,6 +79,12 @@ export interface PaperBrokerOptions {
    * queued for the next session (nothing matches; an IOC is canceled at once). Default: always open.
    */
   isSessionOpen?: (exchange: string, at: Date) => boolean;
+  /**
+   * While matching, how often the whole resting book is scanned for instruments with open orders (default
+   * 1000 ms): quotes of other instruments run no pass. Orders this process places are known at once; those
+   * other processes place are matched from the next scan on (see paper.resting-index.ts).
+   */
+  restingScanMs?: number;
 }
 
 /**
@@ -104,6 +111,8 @@ export class PaperBroker implements BrokerAdapter {
   private unsubscribeQuotes: (() => void) | null;
   private readonly matchQueue = new MatchQueue((quote) => (this.closed ? Promise.resolve() : this.matchPass(quote)));
   private closed = false;
+  private readonly resting = new RestingIndex();
+  private readonly restingScanner: RestingScanner;
 
   constructor(opts: PaperBrokerOptions) {
     this.db = opts.db;
@@ -122,6 +131,12 @@ export class PaperBroker implements BrokerAdapter {
       random: opts.failureRate ? { rate: opts.failureRate, seed: opts.failureSeed ?? 1, kinds: opts.failureKinds } : undefined,
     });
     this.unsubscribeQuotes = null;
+    this.restingScanner = new RestingScanner(
+      this.resting,
+      async () => (await this.db.selectDistinct({ symbol: paperOrders.symbol, exchange: paperOrders.exchange }).from(paperOrders).where(inArray(paperOrders.status, [...OPEN_STATUSES]))).map((r) => instrumentKey(r.exchange, r.symbol)),
+      opts.restingScanMs ?? 1000,
+      (err) => this.logger.warn({ err }, 'scanning the paper book for resting orders failed; will retry'),
+    );
     this.setMatching(opts.matching === true);
   }
 
@@ -132,11 +147,15 @@ export class PaperBroker implements BrokerAdapter {
   setMatching(on: boolean): void {
     if (on && !this.unsubscribeQuotes && !this.closed) {
       this.unsubscribeQuotes = this.quotes.onQuote((q) => {
+        // No pass (and no statement) for an instrument with nothing resting.
+        if (!this.resting.mayRest(instrumentKey(q.exchange, q.symbol))) return;
         this.matchQuote(q).catch((err: unknown) => this.logger.error({ err, symbol: q.symbol }, 'paper matching pass failed'));
       });
+      this.restingScanner.start();
     } else if (!on && this.unsubscribeQuotes) {
       this.unsubscribeQuotes();
       this.unsubscribeQuotes = null;
+      void this.restingScanner.stop();
     }
   }
 
@@ -251,9 +270,20 @@ export class PaperBroker implements BrokerAdapter {
     return this.matchQueue.push(quote);
   }
 
+  /** Scan the resting book now (the matcher does so every `restingScanMs`); tests call it directly. */
+  scanRestingBook(): Promise<void> {
+    return this.restingScanner.scanNow();
+  }
+
+  /** Resolves once no matching pass is running or queued. */
+  matchingIdle(): Promise<void> {
+    return this.matchQueue.idle();
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     this.unsubscribeQuotes?.();
+    await this.restingScanner.stop();
     await this.matchQueue.idle();
     this.listeners.clear();
   }
@@ -336,6 +366,7 @@ export class PaperBroker implements BrokerAdapter {
     if (!sameRequest(row, req)) {
       throw new BrokerRejectedError(`client order id ${req.clientOrderId} is already used by a different order`, 'DUPLICATE_CLIENT_ORDER_ID');
     }
+    if (isOpen(row.status)) this.resting.add(instrumentKey(row.exchange, row.symbol));
     return toBrokerOrder(row);
   }
 
@@ -367,11 +398,14 @@ export class PaperBroker implements BrokerAdapter {
   /** One pass over the resting orders of an instrument, oldest first (time priority). */
   private async matchPass(quote: Quote): Promise<void> {
     if (!this.isSessionOpen(quote.exchange, this.clock.now())) return;
+    const key = instrumentKey(quote.exchange, quote.symbol);
+    const token = this.resting.token(key);
     const candidates = await this.db
       .select({ id: paperOrders.id })
       .from(paperOrders)
       .where(and(eq(paperOrders.symbol, quote.symbol), eq(paperOrders.exchange, quote.exchange), inArray(paperOrders.status, [...OPEN_STATUSES])))
       .orderBy(asc(paperOrders.seq));
+    if (candidates.length === 0) this.resting.foundEmpty(key, token);
     // Displayed size is shared: what one order takes is gone for the next in this pass.
     const book: Quote = { ...quote };
     for (const { id } of candidates) {
@@ -425,6 +459,7 @@ export class PaperBroker implements BrokerAdapter {
 
   /** Tell listeners, after commit: each execution first, then the order's new state. */
   private publish(order: PaperOrderRow, fills: PaperFillRow[]): void {
+    if (isOpen(order.status)) this.resting.add(instrumentKey(order.exchange, order.symbol));
     for (const f of fills) this.emit({ kind: 'fill', account: f.account, fill: toBrokerFill(f) });
     this.emit({ kind: 'order', account: order.account, order: toBrokerOrder(order) });
   }

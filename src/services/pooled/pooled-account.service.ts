@@ -41,6 +41,8 @@ export class PooledAccountService {
       connections?: { forPortfolio(viewer: Principal, id: string): Promise<{ id: string; broker: string }> };
       window?: () => PooledWindowService;
       childCancels?: Pick<ChildCancelService, 'cancel'>;
+      /** Called once a new account has committed (window-schedule.ts: the window tick starts). */
+      onAccountCreated?: () => Promise<void>;
     },
   ) {}
 
@@ -57,12 +59,17 @@ export class PooledAccountService {
     const connection = input.brokerConnectionId && this.deps.connections ? await this.deps.connections.forPortfolio(viewer, input.brokerConnectionId) : null;
     if (connection && connection.broker !== broker) throw new BadInputError(`That connection is for ${connection.broker}, not ${broker}`, 'brokerConnectionId', 'BROKER_MISMATCH');
     if (!connection && broker !== 'paper') throw new BadInputError(`A ${broker} pooled account needs a brokerConnectionId`, 'brokerConnectionId', 'CONNECTION_REQUIRED');
+    let account: PooledAccountRow;
     try {
-      return await this.deps.repo.insertAccount({ name, broker, brokerConnectionId: connection?.id ?? null, windowMs, createdBy: viewer.userId });
+      account = await this.deps.repo.insertAccount({ name, broker, brokerConnectionId: connection?.id ?? null, windowMs, createdBy: viewer.userId });
     } catch (err) {
       if (isUniqueViolation(err)) throw new BadInputError(`A pooled account named ${name} exists`, 'name', 'DUPLICATE_NAME');
       throw err;
     }
+    // After the commit (window-schedule.ts says why the order matters). If this fails the account exists
+    // but its windows wait for the next worker start or account creation to schedule their tick.
+    await this.deps.onAccountCreated?.();
+    return account;
   }
 
   list(viewer: Principal): Promise<PooledAccountRow[]> {

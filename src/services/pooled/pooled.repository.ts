@@ -29,6 +29,12 @@ export class PooledRepository {
     return row;
   }
 
+  /** Whether any pooled account exists (one index probe). */
+  async anyAccount(): Promise<boolean> {
+    const [row] = await this.db.select({ id: pooledAccounts.id }).from(pooledAccounts).limit(1);
+    return row !== undefined;
+  }
+
   listAccounts(): Promise<PooledAccountRow[]> {
     return this.db.select().from(pooledAccounts).orderBy(asc(pooledAccounts.createdAt), asc(pooledAccounts.id));
   }
