@@ -373,6 +373,12 @@ async function main(): Promise<void> {
       const redis1 = await redisCount();
       const s1 = pl.statements.snapshot();
       const r1 = pl.redisCommands.snapshot();
+      if (pl.statements.byText) {
+        console.log(`  statements per filled order by text (${label}, background included):`);
+        for (const [text, n] of [...pl.statements.byText].sort((a, b) => b[1] - a[1]).slice(0, 40)) {
+          console.log(`    ${(n / Math.max(1, load.accepted.length)).toFixed(3)}  ${text}`);
+        }
+      }
       const elapsedS = (c2.at - c0.at) / 1000;
       const perOrder = embedded ? Number.NaN : (s1.total - s0.total - backgroundPerS * elapsedS) / Math.max(1, db.filled);
       const kinds = [...s1.byKind]

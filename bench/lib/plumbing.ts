@@ -42,9 +42,15 @@ import { BENCH_JWT_SECRET, FUNDING, benchOrder, type PathOptions } from './graph
 export class StatementCounter {
   total = 0;
   readonly byKind = new Map<string, number>();
+  /** Per statement text (first 160 characters), when `BENCH_STATEMENT_TEXTS` is set: which statements an order costs. */
+  readonly byText = process.env.BENCH_STATEMENT_TEXTS ? new Map<string, number>() : null;
 
   count(query: string): void {
     this.total++;
+    if (this.byText) {
+      const text = query.replace(/\s+/g, ' ').slice(0, 160);
+      this.byText.set(text, (this.byText.get(text) ?? 0) + 1);
+    }
     const kind = /^\s*(\w+)/.exec(query)?.[1]?.toLowerCase() ?? 'other';
     this.byKind.set(kind, (this.byKind.get(kind) ?? 0) + 1);
   }

@@ -1,4 +1,4 @@
-import { sql, type SQL } from 'drizzle-orm';
+import { sql, type SQL, type SQLWrapper } from 'drizzle-orm';
 
 /**
  * Parameters of set-based statements that keep ONE statement text whatever the batch size: a list of
@@ -8,12 +8,26 @@ import { sql, type SQL } from 'drizzle-orm';
  * made a new statement for every batch size: Postgres spent about a third of its time per order
  * parsing and planning those, and drizzle a tenth of the worker's building them.
  *
- * Both are passed as text and cast in SQL, so postgres.js and PGlite treat them alike.
+ * Both are passed as text, so postgres.js and PGlite treat them alike (the jsonb one through `::text`: a
+ * string bound to a jsonb parameter would be encoded again as a JSON string).
  */
 
-/** `$1::text::uuid[]`: the ids (uuids, as the database gave them) as one array parameter. */
+/**
+ * `$1::uuid[]`: the ids (uuids, as the database gave them) as one array parameter, sent as the array's
+ * text (`{a,b}`; postgres.js and PGlite pass a string through for an array-typed parameter).
+ *
+ * Typed as `uuid[]` itself, not `$1::text::uuid[]`: a cast of a parameter is not a constant under a
+ * prepared statement's generic plan, and Postgres evaluated it again for every row a scan filtered (an
+ * ack batch's holds lookup parsed its 16 uuids for each open hold; `array_in`/`uuid_in` were a tenth of
+ * the backends' CPU per order). A parameter of the array type is parsed once, at bind.
+ */
 export function uuidArray(ids: readonly string[]): SQL {
-  return sql`${`{${ids.join(',')}}`}::text::uuid[]`;
+  return sql`${`{${ids.join(',')}}`}::uuid[]`;
+}
+
+/** `$1::bigint[]`: integer ids as one array parameter, parsed once at bind (see {@link uuidArray}). */
+export function bigintArray(ids: readonly (number | string)[]): SQL {
+  return sql`${`{${ids.join(',')}}`}::bigint[]`;
 }
 
 /** `$1::text::jsonb`: rows for `jsonb_to_recordset(…) as v(col type, …)`, as one parameter. */
@@ -24,4 +38,17 @@ export function jsonRows(rows: readonly object[]): SQL {
 /** Rows of a raw statement, whichever driver ran it (postgres.js: an array; PGlite: `{ rows }`). */
 export function rowsOf<T>(res: unknown): T[] {
   return (Array.isArray(res) ? res : ((res as { rows?: unknown[] }).rows ?? [])) as T[];
+}
+
+/**
+ * `col in ('A', 'B')` with the values written into the statement text, for a FIXED set of enum values
+ * (statuses) that a partial index's predicate names. Drizzle's `inArray` sends them as parameters, and a
+ * prepared statement's generic plan cannot prove `status in ($1, $2)` implies the index's
+ * `status = any('{OPEN,PARTIALLY_FILLED}')`: it then scans the whole table. The paper exchange's matching
+ * pass (every instrument, every tick) read every paper order ever placed that way. Only upper-case enum
+ * words are accepted, so nothing from a user reaches the text.
+ */
+export function inLiterals(column: SQLWrapper, values: readonly string[]): SQL {
+  for (const v of values) if (!/^[A-Z][A-Z_]*$/.test(v)) throw new Error(`inLiterals: ${v} is not an enum word`);
+  return sql`${column} in (${sql.raw(values.map((v) => `'${v}'`).join(', '))})`;
 }

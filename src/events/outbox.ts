@@ -1,7 +1,7 @@
 import { and, eq, inArray, isNull, lt, sql } from 'drizzle-orm';
 import type { Db, DbOrTx } from '../db/client.js';
 import { outboxEvents, portfolios } from '../db/schema/index.js';
-import { jsonRows, rowsOf } from '../db/batch-sql.js';
+import { bigintArray, jsonRows, rowsOf } from '../db/batch-sql.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import type { PubSub } from './pubsub.js';
@@ -144,7 +144,7 @@ export class OutboxRelay {
       await this.deps.db
         .update(outboxEvents)
         .set({ publishedAt: this.deps.clock.now() })
-        .where(sql`${outboxEvents.id} = any(${`{${ids.join(',')}}`}::text::bigint[])`);
+        .where(sql`${outboxEvents.id} = any(${bigintArray(ids)})`);
     } catch (err) {
       this.deps.logger.warn({ err }, 'marking outbox events published failed; they may be published twice');
     }

@@ -1,4 +1,5 @@
 import { and, asc, eq, inArray, sql } from 'drizzle-orm';
+import { inLiterals } from '../../db/batch-sql.js';
 import type { Db } from '../../db/client.js';
 import { ZERO, dec, fmt, type Decimal } from '../../lib/decimal.js';
 import type { BrokerFunds, BrokerPosition } from '../broker.js';
@@ -62,7 +63,7 @@ export async function fundsOf(db: Db, account: string, currency: string, startin
         eq(paperOrders.account, account),
         eq(paperOrders.currency, currency),
         eq(paperOrders.side, 'BUY'),
-        inArray(paperOrders.status, [...OPEN_STATUSES]),
+        inLiterals(paperOrders.status, OPEN_STATUSES),
       ),
     );
   const cash = dec(startingCash)

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { and, asc, desc, eq, inArray, lt } from 'drizzle-orm';
+import { inLiterals } from '../../db/batch-sql.js';
 import type { Db, Tx } from '../../db/client.js';
 import type { Clock } from '../../lib/clock.js';
 import type { Logger } from '../../lib/logger.js';
@@ -250,7 +251,7 @@ export class PaperBroker implements BrokerAdapter {
       .where(
         and(
           eq(paperOrders.timeInForce, 'DAY'),
-          inArray(paperOrders.status, [...OPEN_STATUSES]),
+          inLiterals(paperOrders.status, OPEN_STATUSES),
           scope.exchange === undefined ? undefined : eq(paperOrders.exchange, scope.exchange),
           scope.placedBefore === undefined ? undefined : lt(paperOrders.createdAt, scope.placedBefore),
         ),
@@ -403,7 +404,7 @@ export class PaperBroker implements BrokerAdapter {
     const candidates = await this.db
       .select({ id: paperOrders.id })
       .from(paperOrders)
-      .where(and(eq(paperOrders.symbol, quote.symbol), eq(paperOrders.exchange, quote.exchange), inArray(paperOrders.status, [...OPEN_STATUSES])))
+      .where(and(eq(paperOrders.symbol, quote.symbol), eq(paperOrders.exchange, quote.exchange), inLiterals(paperOrders.status, OPEN_STATUSES)))
       .orderBy(asc(paperOrders.seq));
     if (candidates.length === 0) this.resting.foundEmpty(key, token);
     // Displayed size is shared: what one order takes is gone for the next in this pass.

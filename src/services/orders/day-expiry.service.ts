@@ -1,4 +1,5 @@
 import { and, eq, inArray, lt } from 'drizzle-orm';
+import { inLiterals } from '../../db/batch-sql.js';
 import type { Db } from '../../db/client.js';
 import { instruments, orders } from '../../db/schema/index.js';
 import type { BrokerRegistry } from '../../brokers/registry.js';
@@ -55,7 +56,7 @@ export class DayOrderExpiry {
         .select({ id: orders.id, status: orders.status })
         .from(orders)
         .innerJoin(instruments, eq(instruments.id, orders.instrumentId))
-        .where(and(eq(orders.timeInForce, 'DAY'), inArray(orders.status, [...ACTIVE_STATUSES]), eq(instruments.exchange, exchange), lt(orders.createdAt, close)))
+        .where(and(eq(orders.timeInForce, 'DAY'), inLiterals(orders.status, ACTIVE_STATUSES), eq(instruments.exchange, exchange), lt(orders.createdAt, close)))
         .limit(1000);
       for (const o of due) {
         if (o.status === 'PENDING') {

@@ -27,7 +27,7 @@ import { OrderTransitions } from './order.transitions.js';
 import { SubmitBatcher } from './submit-batch.js';
 import { AckBatcher } from './ack-batch.js';
 import { GroupCommit } from '../../lib/group-commit.js';
-import { uuidArray } from '../../db/batch-sql.js';
+import { inLiterals, uuidArray } from '../../db/batch-sql.js';
 
 export interface OrderExecutionDeps {
   db: Db;
@@ -403,7 +403,7 @@ export class OrderExecutionService {
     const open = await this.deps.db
       .select({ id: orders.id })
       .from(orders)
-      .where(and(inArray(orders.status, ['OPEN', 'PARTIALLY_FILLED', 'CANCEL_REQUESTED']), older(opts.openAfterMs ?? 30_000)))
+      .where(and(inLiterals(orders.status, ['OPEN', 'PARTIALLY_FILLED', 'CANCEL_REQUESTED']), older(opts.openAfterMs ?? 30_000)))
       .limit(batch);
     for (const r of open) await this.deps.queue.add('sync-order', { orderId: r.id }, { jobId: `sync-${r.id}-${bucket}`, ...BROKER_JOB_OPTIONS });
     return { requeued: pending.length, synced: open.length };

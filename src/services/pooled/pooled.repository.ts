@@ -1,4 +1,5 @@
 import { and, asc, desc, eq, inArray, lt, lte, notInArray, or, sql } from 'drizzle-orm';
+import { inLiterals } from '../../db/batch-sql.js';
 import { TERMINAL_STATUSES } from '../orders/order.state.js';
 import type { Db, Tx } from '../../db/client.js';
 import {
@@ -155,7 +156,7 @@ export class PooledRepository {
       .selectDistinct({ id: pooledChildren.parentId })
       .from(pooledChildren)
       .innerJoin(orders, eq(orders.id, pooledChildren.orderId))
-      .where(and(inArray(orders.status, ['SUBMITTING', 'PARTIALLY_FILLED']), lt(orders.updatedAt, olderThan)))
+      .where(and(inLiterals(orders.status, ['SUBMITTING', 'PARTIALLY_FILLED']), lt(orders.updatedAt, olderThan)))
       .limit(200);
     return rows.map((r) => r.id);
   }
