@@ -1,4 +1,6 @@
-import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Ctx, FieldResolver, ID, Info, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { selectedFields } from './lookahead.js';
 import { Portfolio, Position } from '../schema/portfolio.type.js';
 import { Instrument } from '../schema/instrument.type.js';
 import { OrderConnection, OrderStatus } from '../schema/order.type.js';
@@ -19,8 +21,15 @@ export class PortfolioResolver {
   }
 
   @Query(() => Portfolio, { description: 'One portfolio you may see.' })
-  portfolio(@Arg('id', () => ID, { description: 'The portfolio; NOT_FOUND unless you may see it.' }) id: string, @Ctx() ctx: GqlContext) {
-    return ctx.services.portfolios.get(requireUser(ctx), id);
+  async portfolio(@Arg('id', () => ID, { description: 'The portfolio; NOT_FOUND unless you may see it.' }) id: string, @Ctx() ctx: GqlContext, @Info() info: GraphQLResolveInfo) {
+    // What the selection needs (balances, positions) comes in the access check's statement and primes the loaders.
+    const asked = selectedFields(info);
+    const want = { balances: asked.has('cash') || asked.has('availableCash') || asked.has('totalValue'), positions: asked.has('positions') || asked.has('marketValue') || asked.has('totalValue') };
+    if (!want.balances && !want.positions) return ctx.services.portfolios.get(requireUser(ctx), id);
+    const r = await ctx.services.portfolios.getWithDetails(requireUser(ctx), id, want);
+    if (r.balances) ctx.loaders.balances.prime(r.row.id, r.balances);
+    if (r.positions) ctx.loaders.positions.prime(r.row.id, r.positions);
+    return r.row;
   }
 
   @Mutation(() => Portfolio, { description: "Create a portfolio. broker defaults to 'paper', baseCurrency to INR." })
@@ -97,8 +106,12 @@ export class PortfolioResolver {
     @Arg('after', () => String, { nullable: true, description: 'The endCursor of the previous page.' }) after: string | null,
     @Arg('status', () => [OrderStatus], { nullable: true, description: 'Only orders in these statuses.' }) status: OrderStatus[] | null,
     @Ctx() ctx: GqlContext,
+    @Info() info: GraphQLResolveInfo,
   ) {
-    const page = await ctx.services.orders.listForPortfolio(p.id, { first: pageSize(first, ctx, 50), after: after ? decodeCursor(after) : null, status });
+    // Asked-for fills come in the page's statement and prime the fills loader (one round trip, not two).
+    const withFills = selectedFields(info, ['edges', 'node']).has('fills');
+    const page = await ctx.services.orders.listForPortfolio(p.id, { first: pageSize(first, ctx, 50), after: after ? decodeCursor(after) : null, status, withFills });
+    if (page.fills) for (const [orderId, list] of page.fills) ctx.loaders.fills.prime(orderId, list);
     const edges = page.rows.map((o) => ({ cursor: encodeCursor(o), node: o }));
     return { edges, pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null } };
   }

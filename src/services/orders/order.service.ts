@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { isUniqueViolation } from '../../db/errors.js';
-import { and, desc, eq, inArray, lt, or, type SQL } from 'drizzle-orm';
+import { and, eq, inArray } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
 import { fills, holds, orders, positions } from '../../db/schema/index.js';
 import { IdempotencyConflictError, InvalidOrderStateError, NotFoundError, RateLimitedError, BadInputError } from '../../errors.js';
@@ -25,6 +25,7 @@ import { protectionPrice } from './market-protection.js';
 import { PlacementBatcher } from './placement-batcher.js';
 import type { PlacementResult, PreparedOrder } from './order.placement.js';
 import type { AuditPort } from '../people/audit.service.js';
+import { readOrderPage, type OrderPage, type OrderPageQuery } from './order.read.js';
 
 export interface OrderServiceDeps {
   db: Db;
@@ -50,11 +51,7 @@ export interface OrderServiceDeps {
   pooled?: { cancelClaimed(o: OrderRow): Promise<OrderRow | null> };
 }
 
-
-export interface OrderPage {
-  rows: OrderRow[];
-  hasNextPage: boolean;
-}
+export type { OrderPage } from './order.read.js';
 
 /** Placing, canceling and reading orders. The worker side (submission, fills) is OrderExecutionService. */
 export class OrderService {
@@ -227,20 +224,9 @@ export class OrderService {
     throw new InvalidOrderStateError('changing', 'cancel');
   }
 
-  /** Newest first, keyset-paginated by (createdAt, id). */
-  async listForPortfolio(portfolioId: string, opts: { first: number; after?: { createdAt: Date; id: string } | null; status?: OrderStatus[] | null }): Promise<OrderPage> {
-    const conds: SQL[] = [eq(orders.portfolioId, portfolioId)];
-    if (opts.status?.length) conds.push(inArray(orders.status, opts.status));
-    if (opts.after) {
-      conds.push(or(lt(orders.createdAt, opts.after.createdAt), and(eq(orders.createdAt, opts.after.createdAt), lt(orders.id, opts.after.id)))!);
-    }
-    const rows = await this.deps.db
-      .select()
-      .from(orders)
-      .where(and(...conds))
-      .orderBy(desc(orders.createdAt), desc(orders.id))
-      .limit(opts.first + 1);
-    return { rows: rows.slice(0, opts.first), hasNextPage: rows.length > opts.first };
+  /** Newest first, keyset-paginated by (createdAt, id); with `withFills`, each order's fills in the same statement. */
+  async listForPortfolio(portfolioId: string, opts: OrderPageQuery & { withFills?: boolean }): Promise<OrderPage> {
+    return readOrderPage(this.deps.db, portfolioId, opts);
   }
 
   /** The fills of many orders in one query (for a per-request loader), oldest first, by order id. */

@@ -1,0 +1,48 @@
+import { and, eq, isNull, sql } from 'drizzle-orm';
+import type { DbOrTx } from '../db/client.js';
+import { holds, portfolios, positions } from '../db/schema/index.js';
+import type { PortfolioRow, PositionRow } from './portfolio.service.js';
+
+/** What a portfolio read may need beside the row itself. */
+export interface PortfolioWants {
+  /** Held cash (open CASH holds): cash, availableCash, totalValue. */
+  balances?: boolean;
+  /** The position rows: positions, marketValue, totalValue. */
+  positions?: boolean;
+}
+
+export interface PortfolioDetailRows {
+  row: PortfolioRow;
+  /** Sum of the open CASH holds, as numeric text; null unless asked for. */
+  held: string | null;
+  /** Every position row of the portfolio; null unless asked for. */
+  positions: Omit<PositionRow, 'updatedAt'>[] | null;
+}
+
+/**
+ * A portfolio row with its held cash and its position rows in one statement (one round trip instead of
+ * three: the row, the holds' sum, the positions), for a dashboard's portfolio read. The row's `cash` and
+ * the holds are read in the same statement, so they are one snapshot. Numerics travel as text, never as
+ * JSON numbers. The caller checks access before using any of it.
+ */
+export async function readPortfolioDetails(db: DbOrTx, id: string, want: PortfolioWants): Promise<PortfolioDetailRows | null> {
+  const held = want.balances
+    ? sql<string>`(select coalesce(sum(${holds.amount}), 0)::text from ${holds} where ${and(eq(holds.portfolioId, portfolios.id), eq(holds.kind, 'CASH'), isNull(holds.releasedAt))})`
+    : sql<null>`null`;
+  const rows = want.positions
+    ? sql<unknown>`(select coalesce(json_agg(json_build_object('instrumentId', ${positions.instrumentId}, 'quantity', ${positions.quantity}::text, 'averageCost', ${positions.averageCost}::text, 'realizedPnl', ${positions.realizedPnl}::text)), '[]'::json) from ${positions} where ${eq(positions.portfolioId, portfolios.id)})`
+    : sql<null>`null`;
+  const [r] = await db.select({ row: portfolios, held, positions: rows }).from(portfolios).where(eq(portfolios.id, id)).limit(1);
+  if (!r) return null;
+  const list = r.positions === null ? null : (jsonValue(r.positions) as { instrumentId: string; quantity: string; averageCost: string; realizedPnl: string }[]);
+  return {
+    row: r.row,
+    held: r.held === null ? null : String(r.held),
+    positions: list === null ? null : list.map((p) => ({ portfolioId: r.row.id, instrumentId: p.instrumentId, quantity: p.quantity, averageCost: p.averageCost, realizedPnl: p.realizedPnl })),
+  };
+}
+
+/** A `json` column as the driver hands it: parsed already (postgres.js, PGlite) or as text. */
+export function jsonValue(v: unknown): unknown {
+  return typeof v === 'string' ? JSON.parse(v) : v;
+}
