@@ -27,6 +27,7 @@ import { closedLoop } from './lib/load.js';
 import { backendPids, openSql, waitAllFilled, type Sql } from './lib/verify.js';
 import { cpuBetween, cpuSnapshot, type CpuUsage } from './lib/cpu.js';
 import { rate, sleep, table } from './lib/stats.js';
+import { PgWaitSampler } from './lib/pg-waits.js';
 import { SEED_INSTRUMENTS } from '../src/db/seed/instruments.js';
 import { Decimal } from '../src/lib/decimal.js';
 
@@ -160,6 +161,11 @@ async function main(): Promise<void> {
     let next = 0;
     const errors = new Map<string, number>();
     const [b0, y0] = [cpuSnapshot(), await commits(sql, g.db.name)];
+    // What the database's backends do meanwhile (sampled every 10 ms, on a connection of its own): running,
+    // waiting for a row lock another transaction holds, or idle in a transaction waiting for the app.
+    const waitSql = openSql(g.db.url);
+    const waits = new PgWaitSampler(waitSql, g.db.name, 10);
+    waits.start();
     const t0 = performance.now();
     let lastAnswer = t0;
     await Promise.all(
@@ -191,6 +197,8 @@ async function main(): Promise<void> {
       if (r.ended === r.runs || performance.now() > deadline) break;
       await sleep(100);
     }
+    const pgWaits = await waits.stop();
+    await waitSql.end();
     await tagBackends();
     const basket: PhaseCost = { cpu: cpuBetween(b0, cpuSnapshot(), roles), orders, transactions: (await commits(sql, g.db.name)) - y0 };
     const [{ last }] = await sql`select extract(epoch from max(completed_at)) * 1000 as last from basket_runs`;
@@ -240,6 +248,12 @@ async function main(): Promise<void> {
     console.log(
       '\n' +
         table(['what an order costs, idle cost subtracted (other users\' load changes these little)', 'single', 'basket', 'basket / single'], costRows(idle, single, basket)) +
+        '\n',
+    );
+    const busy = pgWaits.reduce((a, w) => a + w.backends, 0);
+    console.log(
+      '  phase 2, the bench database\'s backends (pg_stat_activity every 10 ms; mean number in each state, share of the non-idle):\n' +
+        table(['state', 'backends', 'share'], pgWaits.map((w) => [w.what, w.backends.toFixed(2), `${((100 * w.backends) / Math.max(busy, 1e-9)).toFixed(0)} %`])) +
         '\n',
     );
     console.log(`  ${load.accepted.length} single orders; ${o.investments} investments = ${orders} orders in ${placeSeconds.toFixed(1)} s, every run ended after ${((Number(last) - Number(first)) / 1000).toFixed(1)} s (${ended}/${runs.n} ended)`);

@@ -17,23 +17,33 @@ export interface NewEvent {
  * transactions on one portfolio are serialised (no double spend) and its sequence numbers are gap-free.
  */
 export async function lockPortfolio(tx: DbOrTx, portfolioId: string) {
-  const [row] = await tx.select().from(portfolios).where(eq(portfolios.id, portfolioId)).for('update');
+  // NO KEY UPDATE: as exclusive between money moves as FOR UPDATE, but it does not block the KEY SHARE
+  // locks that inserts of rows referencing the portfolio (orders, holds, outbox...) take for their foreign
+  // key, so a transaction may write those before it takes this lock, late, and others are not held up.
+  const [row] = await tx.select().from(portfolios).where(eq(portfolios.id, portfolioId)).for('no key update');
   return row ?? null;
 }
 
 /**
- * Write events to the outbox in the caller's transaction, numbered by the portfolio's sequence.
- * Call after lockPortfolio in the same transaction.
+ * Write events to the outbox in the caller's transaction, numbered by the portfolio's sequence, in ONE
+ * statement: the sequence is advanced (which locks the portfolio row until commit, if the caller has not
+ * locked it already) and the rows inserted with the numbers it returns. Callers that need nothing else of
+ * the portfolio under its lock call it last, just before the commit, so the lock is held for one round
+ * trip. Payloads must not depend on the sequence.
  */
 export async function appendEvents(tx: DbOrTx, portfolioId: string, events: NewEvent[], now: Date): Promise<StoredEvent[]> {
   if (events.length === 0) return [];
-  const [p] = await tx
-    .update(portfolios)
-    .set({ eventSequence: sql`${portfolios.eventSequence} + ${events.length}` })
-    .where(eq(portfolios.id, portfolioId))
-    .returning({ seq: portfolios.eventSequence });
-  const first = p.seq - events.length + 1;
-  const rows = await tx.insert(outboxEvents).values(outboxRows(portfolioId, first, events, now)).returning({ id: outboxEvents.id, sequence: outboxEvents.sequence });
+  const values = events.map((e, i) => ({ i, type: e.type, payload: e.payload }));
+  const res = await tx.execute(sql`with p as (
+      update portfolios set event_sequence = event_sequence + ${events.length}::int where id = ${portfolioId}::uuid
+      returning event_sequence - ${events.length}::int as base)
+    insert into outbox_events (portfolio_id, sequence, type, payload, created_at)
+    select ${portfolioId}::uuid, p.base + v.i + 1, v.type, v.payload, ${now.toISOString()}::timestamptz
+    from p, jsonb_to_recordset(${jsonRows(values)}) as v(i int, type text, payload jsonb)
+    order by v.i
+    returning id, sequence`);
+  const rows = rowsOf<{ id: string | number; sequence: string | number }>(res).map((r) => ({ id: Number(r.id), sequence: Number(r.sequence) }));
+  rows.sort((a, b) => a.sequence - b.sequence);
   return storedEvents(portfolioId, rows, events, now);
 }
 

@@ -1,6 +1,6 @@
 import type { AuditPort } from '../people/audit.service.js';
 import { randomUUID } from 'node:crypto';
-import { and, desc, eq, inArray, sql } from 'drizzle-orm';
+import { and, desc, eq, inArray, ne, sql } from 'drizzle-orm';
 import type { Db, Tx } from '../../db/client.js';
 import { basketRunOrders, basketRuns, orders } from '../../db/schema/index.js';
 import { isUniqueViolation } from '../../db/errors.js';
@@ -160,17 +160,10 @@ export class BasketRunService {
     };
     let result: { run: BasketRunRow; placed: OrderRow[]; events: StoredEvent[] };
     try {
+      // The portfolio is locked LATE (see RunPlacer.placeThenLockInTx): the run, its orders, holds and links
+      // are written first, the lock is taken with the reads the risk rules need, and the events are numbered
+      // by the last statement before the commit.
       result = await this.deps.db.transaction(async (tx) => {
-        const p = await lockPortfolio(tx, portfolio.id);
-        if (!p) throw new NotFoundError('Portfolio', portfolio.id);
-        if (req.investmentId) {
-          const [busy] = await tx
-            .select({ id: basketRuns.id })
-            .from(basketRuns)
-            .where(and(eq(basketRuns.investmentId, req.investmentId), inArray(basketRuns.status, [...ACTIVE])))
-            .limit(1);
-          if (busy) throw new InvalidStateError('Another run of this investment is still in flight', { runId: busy.id });
-        }
         await hooks.beforeRun?.(tx);
         const status = phase === 'SELL' ? 'SELLING' : phase === 'BUY' ? 'BUYING' : 'COMPLETED';
         const [run] = await tx
@@ -178,7 +171,7 @@ export class BasketRunService {
           .values({
             id: runId,
             userId: viewer.userId,
-            portfolioId: p.id,
+            portfolioId: portfolio.id,
             investmentId: req.investmentId ?? null,
             kind: req.kind,
             status,
@@ -192,11 +185,22 @@ export class BasketRunService {
           })
           .returning();
         const lines = phase === 'SELL' ? req.sells : req.buysNow;
-        const batch = await this.placer.placeInTx(tx, { userId: viewer.userId, portfolio: p, runId, phase: phase ?? 'BUY', lines, now, strict: true, cash: dec(p.cash), startIndex: 0 });
+        // Under the portfolio's lock, as before: no other run of the investment in flight (this one aside).
+        const investmentId = req.investmentId;
+        const busyCheck = investmentId
+          ? tx
+              .select({ id: basketRuns.id })
+              .from(basketRuns)
+              .where(and(eq(basketRuns.investmentId, investmentId), inArray(basketRuns.status, [...ACTIVE]), ne(basketRuns.id, runId)))
+              .limit(1)
+          : Promise.resolve([] as { id: string }[]);
+        const batch = await this.placer.placeThenLockInTx(tx, { userId: viewer.userId, portfolio, runId, phase: phase ?? 'BUY', lines, now, startIndex: 0 }, busyCheck);
+        const [busy] = batch.extra;
+        if (busy) throw new InvalidStateError('Another run of this investment is still in flight', { runId: busy.id });
         await hooks.onCreated?.(tx, run, batch.orders);
         if (!phase) await hooks.onCompleted?.(tx, run, [], 'COMPLETED');
         const events: NewEvent[] = [...batch.events, runEvent(run, phase ? null : [])];
-        return { run, placed: batch.orders, events: await appendEvents(tx, p.id, events, now) };
+        return { run, placed: batch.orders, events: await appendEvents(tx, portfolio.id, events, now) };
       });
     } catch (err) {
       if (isUniqueViolation(err) && req.clientRequestId != null) {
@@ -266,11 +270,12 @@ export class BasketRunService {
       const runOrders = await this.ordersOfRun(tx, runId);
       if (!runOrders.every((o) => isTerminal(o.status))) return null;
       const plan = run.plan as RunPlanJson;
-      const p = await lockPortfolio(tx, run.portfolioId);
-      if (!p) return null;
       const events: NewEvent[] = [];
       let placed: OrderRow[] = [];
       if (run.status === 'SELLING' && plan.buyWants.length) {
+        // The buys are sized on the cash and holds as they stand: under the portfolio's lock.
+        const p = await lockPortfolio(tx, run.portfolioId);
+        if (!p) return null;
         const cash = dec(p.cash);
         const available = (await balances(tx, p.id, cash)).available;
         const raised = dec(sellProceeds(runOrders)).add(plan.extraCash);
@@ -303,15 +308,16 @@ export class BasketRunService {
           }
         }
       }
-      // Everything has ended: the summary, the status, the investment's books.
-      const fresh = await this.ordersOfRun(tx, runId);
-      const [cur] = await tx.select().from(basketRuns).where(eq(basketRuns.id, runId));
+      // Everything has ended: the summary, the status, the investment's books. No money moves here, so the
+      // portfolio is locked only by the last statement (appendEvents numbers the events), just before the
+      // commit: the run's row lock above keeps two advances of one run apart.
+      const [fresh, [cur]] = await Promise.all([this.ordersOfRun(tx, runId), tx.select().from(basketRuns).where(eq(basketRuns.id, runId))]);
       const summary = summarize(fresh, (cur.plan as RunPlanJson).refused);
       const status = summary.length === 0 ? 'COMPLETED' : finalStatus(summary);
       const [done] = await tx.update(basketRuns).set({ status, summary, completedAt: now, updatedAt: now }).where(eq(basketRuns.id, runId)).returning();
       await this.hooks.onCompleted?.(tx, done, fresh, status);
       events.push(runEvent(done, summary));
-      return { events: await appendEvents(tx, p.id, events, now), placed };
+      return { events: await appendEvents(tx, run.portfolioId, events, now), placed };
     });
     if (!res) return false;
     await this.afterCommit(res.events, runId, 'BUY', res.placed);

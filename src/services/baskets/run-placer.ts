@@ -1,6 +1,7 @@
-import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
+import { randomUUID } from 'node:crypto';
+import { and, eq, inArray, isNull, notInArray, sql } from 'drizzle-orm';
 import type { Tx } from '../../db/client.js';
-import { basketRunOrders, holds, orders, positions } from '../../db/schema/index.js';
+import { basketRunOrders, holds, orders, portfolios, positions } from '../../db/schema/index.js';
 import { BadInputError, DomainError } from '../../errors.js';
 import { dec, fmt, toDb, type Decimal } from '../../lib/decimal.js';
 import type { NewEvent } from '../../events/outbox.js';
@@ -8,6 +9,7 @@ import type { BrokerRegistry } from '../../brokers/registry.js';
 import type { InstrumentRow, InstrumentService } from '../instrument.service.js';
 import type { PortfolioRow } from '../portfolio.service.js';
 import { balances } from '../ledger.js';
+import { NotFoundError } from '../../errors.js';
 import { cashToReserve, checkBuyingPower, checkNotional, checkSellable } from '../orders/order.risk.js';
 import { requestFingerprint, reservationPrice, validateOrder } from '../orders/order.validation.js';
 import { orderSnapshot, type OrderRow } from '../orders/order.snapshot.js';
@@ -140,5 +142,127 @@ export class RunPlacer {
       events.push({ type: 'BALANCE_CHANGED', payload: { cash: fmt(bal.cash, 2), availableCash: fmt(available, 2), reason: 'ORDER_HOLD' } });
     }
     return { orders: placed, refused, events };
+  }
+
+  /**
+   * A run's first phase, all or nothing (a line that fails throws: the caller's transaction rolls back),
+   * with the portfolio's lock taken LATE: the lines are validated and their holds sized from the quotes
+   * first, the orders, holds and links inserted (rows nobody else sees before the commit; NO KEY UPDATE
+   * on the portfolio does not block their foreign-key checks), and only then is the portfolio locked,
+   * in the same round trip as the reads the risk rules need (taken after the lock, so they see every
+   * earlier holder's commit) and `alsoUnderLock` (the caller's own check, a query builder). The risk rules are those of
+   * {@link placeInTx}, applied cumulatively in line order, against the balances without this run's own
+   * holds. The caller then numbers the events last (appendEvents), so the lock is held for about two
+   * round trips instead of the whole transaction.
+   */
+  async placeThenLockInTx<T>(
+    tx: Tx,
+    args: { userId: string; portfolio: PortfolioRow; runId: string; phase: 'SELL' | 'BUY'; lines: RunLine[]; now: Date; startIndex: number },
+    /** A query builder, not yet started (it is sent after the lock, in the same round trip). */
+    alsoUnderLock: PromiseLike<T>,
+  ): Promise<PlacedBatch & { locked: PortfolioRow; extra: T }> {
+    const { portfolio: p, now } = args;
+    const broker = this.deps.brokers.get(p.broker);
+    const planned: { line: RunLine; reserve: Decimal; value: typeof orders.$inferInsert }[] = [];
+    let index = args.startIndex;
+    for (const line of args.lines) {
+      const inst = line.instrument;
+      const valid = validateOrder({ portfolioId: p.id, symbol: inst.symbol, side: line.side, type: 'MARKET', quantity: line.quantity.toFixed() }, inst);
+      const quote = this.deps.instruments.quoteOf(inst);
+      let reserve: Decimal;
+      if (line.side === 'BUY') {
+        const ask = line.price ?? (quote?.ask ? dec(quote.ask) : quote ? dec(quote.last) : null);
+        const ref = reservationPrice(valid, ask, this.deps.buffer);
+        if (ref.isZero()) throw new BadInputError(`No market price for ${inst.symbol} yet`, 'symbol', 'NO_MARKET_PRICE');
+        checkNotional(valid.quantity, ref, this.deps.maxOrderNotional);
+        reserve = cashToReserve(valid.quantity, ref).add(broker.feeBound?.(p.baseCurrency, valid.quantity.mul(ref).toFixed()) ?? 0);
+      } else {
+        checkNotional(valid.quantity, quote ? dec(quote.bid ?? quote.last) : dec(0), this.deps.maxOrderNotional);
+        reserve = valid.quantity;
+      }
+      planned.push({
+        line,
+        reserve,
+        value: {
+          id: randomUUID(),
+          userId: args.userId,
+          portfolioId: p.id,
+          instrumentId: inst.id,
+          clientOrderId: `bk:${args.runId}:${index++}`,
+          side: valid.side,
+          type: 'MARKET',
+          timeInForce: valid.timeInForce,
+          quantity: toDb(valid.quantity),
+          status: 'PENDING',
+          broker: p.broker,
+          requestHash: requestFingerprint(p.id, inst.id, valid),
+          createdAt: now,
+          updatedAt: now,
+        },
+      });
+    }
+    const ownIds = planned.map((x) => x.value.id!);
+    const sellIds = [...new Set(planned.filter((x) => x.line.side === 'SELL').map((x) => x.line.instrument.id))];
+    // One pipeline, sent in this order (Promise.all starts each query builder in array order; keep every
+    // element a builder, not a started promise, or the order changes): the rows first (orders before the
+    // holds and links that reference them), then the lock, then what the risk rules read (other
+    // transactions' open holds: this run's own are excluded) and the caller's check, each statement's
+    // snapshot taken once the lock is held.
+    const none = Promise.resolve([]);
+    const [inserted, , , [locked], cashHeld, qtyHeld, posRows, extra] = await Promise.all([
+      planned.length ? tx.insert(orders).values(planned.map((x) => x.value)).returning() : Promise.resolve([] as OrderRow[]),
+      planned.length
+        ? tx.insert(holds).values(
+            planned.map((x) => ({
+              portfolioId: p.id,
+              orderId: x.value.id!,
+              kind: x.line.side === 'BUY' ? ('CASH' as const) : ('QUANTITY' as const),
+              instrumentId: x.line.side === 'SELL' ? x.line.instrument.id : null,
+              amount: toDb(x.reserve),
+              createdAt: now,
+              updatedAt: now,
+            })),
+          )
+        : none,
+      planned.length ? tx.insert(basketRunOrders).values(planned.map((x) => ({ runId: args.runId, orderId: x.value.id!, phase: args.phase }))) : none,
+      // NO KEY UPDATE, as lockPortfolio (events/outbox.ts).
+      tx.select().from(portfolios).where(eq(portfolios.id, p.id)).for('no key update'),
+      tx
+        .select({ total: sql<string>`coalesce(sum(${holds.amount}), 0)` })
+        .from(holds)
+        .where(and(eq(holds.portfolioId, p.id), eq(holds.kind, 'CASH'), isNull(holds.releasedAt), ownIds.length ? notInArray(holds.orderId, ownIds) : undefined)),
+      sellIds.length
+        ? tx
+            .select({ instrumentId: holds.instrumentId, total: sql<string>`coalesce(sum(${holds.amount}), 0)` })
+            .from(holds)
+            .where(and(eq(holds.portfolioId, p.id), eq(holds.kind, 'QUANTITY'), isNull(holds.releasedAt), inArray(holds.instrumentId, sellIds), notInArray(holds.orderId, ownIds)))
+            .groupBy(holds.instrumentId)
+        : Promise.resolve([] as { instrumentId: string | null; total: string }[]),
+      sellIds.length ? tx.select().from(positions).where(and(eq(positions.portfolioId, p.id), inArray(positions.instrumentId, sellIds))) : Promise.resolve([] as (typeof positions.$inferSelect)[]),
+      alsoUnderLock,
+    ]);
+    if (!locked) throw new NotFoundError('Portfolio', p.id);
+    const cash = dec(locked.cash);
+    let available = cash.sub(cashHeld[0]?.total ?? 0);
+    const promised = new Map(qtyHeld.map((r) => [r.instrumentId!, dec(r.total)]));
+    const position = new Map(posRows.map((r) => [r.instrumentId, dec(r.quantity)]));
+    for (const x of planned) {
+      if (x.line.side === 'BUY') {
+        checkBuyingPower(available, x.reserve);
+        available = available.sub(x.reserve);
+      } else {
+        const id = x.line.instrument.id;
+        const already = promised.get(id) ?? dec(0);
+        checkSellable(position.get(id) ?? dec(0), already, x.reserve);
+        promised.set(id, already.add(x.reserve));
+      }
+    }
+    const byId = new Map(inserted.map((o) => [o.id, o]));
+    const placed = ownIds.map((id) => byId.get(id)!);
+    const events: NewEvent[] = placed.map((o) => ({ type: 'ORDER_UPDATED', payload: { order: orderSnapshot(o) } }));
+    if (args.phase === 'BUY' && placed.length) {
+      events.push({ type: 'BALANCE_CHANGED', payload: { cash: fmt(cash, 2), availableCash: fmt(available, 2), reason: 'ORDER_HOLD' } });
+    }
+    return { orders: placed, refused: [], events, locked, extra };
   }
 }

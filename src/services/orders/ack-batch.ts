@@ -35,9 +35,27 @@ export async function acknowledgeManyInTx(tx: Tx, items: AckItem[], now: Date): 
   const ids = [...new Set(items.map((i) => i.seen.id))];
   const pids = [...new Set(items.map((i) => i.seen.portfolioId))].sort();
   const pairs = [...new Map(items.map((i) => [`${i.seen.portfolioId}/${i.seen.instrumentId}`, i.seen])).values()];
-  // One pipeline: the portfolio locks first (id order), then everything else they guard.
-  const [lockedP, lockedO, posRows, holdRows, heldRows] = await Promise.all([
-    tx.select().from(portfolios).where(sql`${portfolios.id} = any(${uuidArray(pids)})`).orderBy(asc(portfolios.id)).for('update'),
+  const iso = now.toISOString();
+  // The executions of the first item of each order (a duplicate item acknowledges nothing).
+  const firstOf = new Map<string, AckItem>();
+  for (const it of items) if (!firstOf.has(it.seen.id)) firstOf.set(it.seen.id, it);
+  const fillValues = [...firstOf.values()].flatMap((it) =>
+    it.executions.map((f) => ({
+      oid: it.seen.id,
+      pid: it.seen.portfolioId,
+      bfid: f.brokerFillId,
+      q: toDb(f.quantity),
+      p: toDb(f.price),
+      fee: toDb(f.fee),
+      at: new Date(f.executedAt).toISOString(),
+    })),
+  );
+  // One pipeline: the portfolio locks first (id order), then everything else they guard, and the fills:
+  // inserted in the same round trip (not one more under the locks), only for an order that is (still)
+  // SUBMITTING, which the statement sees as it stands, the orders being locked by the statement before.
+  // Unique per (order, broker fill id): a replay, or a duplicate within the list, is not returned.
+  const [lockedP, lockedO, posRows, holdRows, heldRows, insertedRes] = await Promise.all([
+    tx.select().from(portfolios).where(sql`${portfolios.id} = any(${uuidArray(pids)})`).orderBy(asc(portfolios.id)).for('no key update'),
     tx.select().from(orders).where(sql`${orders.id} = any(${uuidArray(ids)})`).orderBy(asc(orders.id)).for('update'),
     tx
       .select()
@@ -52,6 +70,14 @@ export async function acknowledgeManyInTx(tx: Tx, items: AckItem[], now: Date): 
       .from(holds)
       .where(and(sql`${holds.portfolioId} = any(${uuidArray(pids)})`, eq(holds.kind, 'CASH'), isNull(holds.releasedAt)))
       .groupBy(holds.portfolioId),
+    fillValues.length
+      ? tx.execute(sql`insert into fills (order_id, portfolio_id, broker_fill_id, quantity, price, fee, executed_at, created_at)
+          select v.oid, v.pid, v.bfid, v.q, v.p, v.fee, v.at, ${iso}::timestamptz
+          from jsonb_to_recordset(${jsonRows(fillValues)}) as v(oid uuid, pid uuid, bfid text, q numeric, p numeric, fee numeric, at timestamptz)
+          where exists (select 1 from orders o join portfolios p on p.id = o.portfolio_id where o.id = v.oid and o.status = 'SUBMITTING')
+          on conflict (order_id, broker_fill_id) do nothing
+          returning id, order_id, portfolio_id, broker_fill_id, quantity::text, price::text, fee::text, to_json(executed_at)#>>'{}' as at`)
+      : Promise.resolve([]),
   ]);
   const held = new Map(heldRows.map((h) => [h.portfolioId, dec(h.total)]));
   const books = new Map<string, PortfolioBooks>(
@@ -69,28 +95,7 @@ export async function acknowledgeManyInTx(tx: Tx, items: AckItem[], now: Date): 
   }
   if (acking.size === 0) return { orders: items.map(() => null), events: [], fills: 0 };
 
-  const iso = now.toISOString();
-  const fillValues = [...acking.values()].flatMap((it) =>
-    it.executions.map((f) => ({
-      oid: it.seen.id,
-      pid: it.seen.portfolioId,
-      bfid: f.brokerFillId,
-      q: toDb(f.quantity),
-      p: toDb(f.price),
-      fee: toDb(f.fee),
-      at: new Date(f.executedAt).toISOString(),
-    })),
-  );
-  // Unique per (order, broker fill id): a replay, or a duplicate within the list, is not returned.
-  const inserted = fillValues.length
-    ? rowsOf<{ id: string; order_id: string; portfolio_id: string; broker_fill_id: string; quantity: string; price: string; fee: string; at: string }>(
-        await tx.execute(sql`insert into fills (order_id, portfolio_id, broker_fill_id, quantity, price, fee, executed_at, created_at)
-          select v.oid, v.pid, v.bfid, v.q, v.p, v.fee, v.at, ${iso}::timestamptz
-          from jsonb_to_recordset(${jsonRows(fillValues)}) as v(oid uuid, pid uuid, bfid text, q numeric, p numeric, fee numeric, at timestamptz)
-          on conflict (order_id, broker_fill_id) do nothing
-          returning id, order_id, portfolio_id, broker_fill_id, quantity::text, price::text, fee::text, to_json(executed_at)#>>'{}' as at`),
-      )
-    : [];
+  const inserted = rowsOf<{ id: string; order_id: string; portfolio_id: string; broker_fill_id: string; quantity: string; price: string; fee: string; at: string }>(insertedRes);
   const fillByKey = new Map<string, FillRow>(
     inserted.map((f) => [
       `${f.order_id}/${f.broker_fill_id}`,

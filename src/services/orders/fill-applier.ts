@@ -105,7 +105,7 @@ export class FillApplier {
     // Two round trips, each a pipeline of statements: read and lock everything, then write everything.
     // The portfolio lock is first in the pipeline, so it is taken before anything else is touched.
     const [[p], [fill], [o1], [pos], [hold], [held]] = await Promise.all([
-      tx.select().from(portfolios).where(eq(portfolios.id, pid)).for('update'),
+      tx.select().from(portfolios).where(eq(portfolios.id, pid)).for('no key update'),
       tx
         .insert(fills)
         .values({

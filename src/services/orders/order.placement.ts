@@ -60,7 +60,7 @@ export async function placeOrdersInTx(tx: Tx, inputs: PreparedOrder[], now: Date
   const sellInstruments = [...new Set(sells.map((i) => i.instrumentId))];
   // One round trip: lock the portfolios, and read what their open holds and positions are.
   const [locked, heldCash, heldQty, held] = await Promise.all([
-    tx.select().from(portfolios).where(sql`${portfolios.id} = any(${uuidArray(pids)})`).orderBy(asc(portfolios.id)).for('update'),
+    tx.select().from(portfolios).where(sql`${portfolios.id} = any(${uuidArray(pids)})`).orderBy(asc(portfolios.id)).for('no key update'),
     tx
       .select({ portfolioId: holds.portfolioId, total: sql<string>`coalesce(sum(${holds.amount}), 0)` })
       .from(holds)

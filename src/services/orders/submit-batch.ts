@@ -20,7 +20,7 @@ export async function markSubmittingInTx(tx: Tx, ids: string[], portfolioIds: st
       .from(portfolios)
       .where(sql`${portfolios.id} = any(${uuidArray(pids)})`)
       .orderBy(asc(portfolios.id))
-      .for('update'),
+      .for('no key update'),
     tx
       .update(orders)
       .set({ status: 'SUBMITTING', submitAttempts: sql`${orders.submitAttempts} + 1`, updatedAt: now })
