@@ -43,7 +43,8 @@ import type { ParentDriver } from '../src/services/pooled/parent-driver.service.
 import type { QuoteSource } from '../src/market/quote.js';
 import { createDatabase, deleteRedisPrefix, newRedisPrefix } from './lib/infra.js';
 import { RedisCommandCounter } from './lib/redis-counter.js';
-import { cpuBetween, cpuSnapshot } from './lib/cpu.js';
+import { cpuBetween, cpuSnapshot, type CpuUsage } from './lib/cpu.js';
+import { rowsOf } from '../src/db/batch-sql.js';
 
 const arg = (name: string, def: number) => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? def);
 const M = arg('members', 1000);
@@ -149,6 +150,12 @@ async function main() {
     if (LANES > 0) windows.deps.parallelParents = LANES;
     const committedAt = new Map<string, number>();
     let lastPublishedAt = 0;
+    // This bench's own Postgres backends (its database's connections), so their CPU is ours alone.
+    const backends = async () => new Set(rowsOf<{ pid: number }>(await db.execute(sql`select pid from pg_stat_activity where datname = current_database()`)).map((r) => Number(r.pid)));
+    const ours0 = scaled ? await backends() : new Set<number>();
+    // CPU when the last child committed (the critical path's CPU, without what is published after).
+    type Mark = { cpu: ReturnType<typeof cpuSnapshot>; own: NodeJS.CpuUsage; ms: number };
+    const marks: { atAllCommitted: Mark | null } = { atAllCommitted: null };
     const enqueue = driver.publisher.enqueue.bind(driver.publisher);
     driver.publisher.enqueue = (events) => {
       const at = Date.now();
@@ -156,6 +163,7 @@ async function main() {
         const o = e.message.payload.order as { id: string; status: string } | undefined;
         if (e.message.type === 'FILL_RECEIVED' && o?.status === 'FILLED') committedAt.set(o.id, at);
       }
+      if (!marks.atAllCommitted && committedAt.size >= N) marks.atAllCommitted = { cpu: cpuSnapshot(), own: process.cpuUsage(own0), ms: at - closeAt };
       enqueue(events);
     };
     (driver as unknown as { deps: { relay: OutboxRelay } }).deps.relay.onPublish(() => {
@@ -170,7 +178,12 @@ async function main() {
     const parents = await app.services.pooled.closeWindowNow(admin, account.id);
     const driven = performance.now() - t;
     const ownMs = ((u) => (u.user + u.system) / 1000)(process.cpuUsage(own0));
-    const cpu = cpuBetween(cpu0, cpuSnapshot(), new Map([[process.pid, 'bench']]));
+    const cpu1 = cpuSnapshot();
+    const ours = new Set([...ours0, ...(scaled ? await backends() : [])]);
+    const roles = new Map<number, string>([[process.pid, 'bench'], ...[...ours].map((pid) => [pid, 'ours'] as [number, string])]);
+    const cpu = cpuBetween(cpu0, cpu1, roles);
+    const crit = marks.atAllCommitted;
+    const critCpu = crit ? cpuBetween(cpu0, crit.cpu, roles) : null;
     const statements = ((await app.metrics.dbStatements.get()).values[0]?.value ?? 0) - statements0;
     const redisSent = redisCounter.total - redis0.total;
     const redisKinds = [...redisCounter.byName].map(([k, v]) => [k, v - (redis0.byName.get(k) ?? 0)] as const).filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ');
@@ -215,8 +228,16 @@ async function main() {
     console.log(`allocation cost per child (claim + broker + fills, in the close call): ${perChildUs.toFixed(0)} µs; pure allocator: ${pureUs.toFixed(2)} µs; ratio ${(perChildUs / pureUs).toFixed(0)}x`);
     const ms = (cores: number | undefined) => (((cores ?? 0) * cpu.seconds * 1e6) / rows.length).toFixed(0);
     const own = `this process ${((ownMs * 1000) / rows.length).toFixed(0)} µs${scaled ? '' : ' (PGlite included)'}`;
-    const servers = scaled ? `, Postgres ${ms(cpu.cores.postgres)} µs, Redis ${ms(cpu.cores.redis)} µs` : '';
+    const servers = scaled ? `, Postgres (all the server's backends) ${ms((cpu.cores.postgres ?? 0) + (cpu.cores.ours ?? 0))} µs, Redis ${ms(cpu.cores.redis)} µs` : '';
     console.log(`CPU per child during the close call: ${own}${servers}; other processes on the box ${(scaled ? (cpu.cores.other ?? 0) : (cpu.cores.other ?? 0) + (cpu.cores.postgres ?? 0) + (cpu.cores.redis ?? 0)).toFixed(2)} cores (machine busy ${cpu.machine.toFixed(2)} of 2 cores)`);
+    const perChild = (u: CpuUsage | null, group: string) => (u ? (((u.cores[group] ?? 0) * u.seconds * 1e6) / rows.length).toFixed(0) : '?');
+    if (scaled) console.log(`  this bench's own Postgres backends (its database's connections): ${perChild(cpu, 'ours')} µs per child during the close call`);
+    if (crit) {
+      const ownCrit = (((crit.own.user + crit.own.system) / 1000) * 1000) / rows.length;
+      console.log(
+        `CPU per child from the close until the last child committed (${crit.ms} ms; what is published after is not in it): this process ${ownCrit.toFixed(0)} µs${scaled ? `, own Postgres backends ${perChild(critCpu, 'ours')} µs` : ' (PGlite included)'}`,
+      );
+    }
     if (scaled) console.log(`per child during the close call: ${(statements / rows.length).toFixed(3)} SQL statements (${statements} in all), ${(redisSent / rows.length).toFixed(2)} Redis commands sent (${redisKinds})`);
     if (bad.length || filled.length + rows.filter((r) => r.status !== 'FILLED').length !== N) {
       console.error(`LOST OR OVERFILLED: ${bad.length}`);

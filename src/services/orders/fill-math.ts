@@ -111,9 +111,11 @@ export function fillEffects(b: FillBooks, f: BrokerFill, fill: FillRow, now: Dat
   }
   const available = cash.sub(b.heldTotal.sub(cashReleased));
 
+  // One snapshot object for both events (read-only once built): the batched writer sends it once.
+  const snapshot = orderSnapshot(order);
   const events: NewEvent[] = [
-    { type: 'FILL_RECEIVED', payload: { fill: fillSnapshot(fill), order: orderSnapshot(order) } },
-    { type: 'ORDER_UPDATED', payload: { order: orderSnapshot(order) } },
+    { type: 'FILL_RECEIVED', payload: { fill: fillSnapshot(fill), order: snapshot } },
+    { type: 'ORDER_UPDATED', payload: { order: snapshot } },
     { type: 'POSITION_CHANGED', payload: { position: { ...position, updatedAt: now.toISOString() } } },
     { type: 'BALANCE_CHANGED', payload: { cash: fmt(cash, 2), availableCash: fmt(available, 2), reason: 'FILL' } },
   ];

@@ -171,15 +171,39 @@ export async function insertAllocations(tx: Tx, parentId: string, key: string, p
     from jsonb_to_recordset(${JSON.stringify(rows)}::text::jsonb) as v(c uuid, q numeric, fee numeric)`);
 }
 
-/** The outbox rows of `events` in one statement; the events as written (with their row ids), for the relay. */
+/**
+ * The outbox rows of `events` in one statement; the events as written (with their row ids), for the
+ * relay. An order snapshot that several events share (a fill's FILL_RECEIVED and ORDER_UPDATED carry
+ * the same object) travels once: the events name it by index and Postgres puts it back into each
+ * payload (`payload || {order}`; jsonb keeps no key order, so the stored payload is the same).
+ */
 async function insertOutbox(tx: Tx, events: PlannedEvent[], now: Date): Promise<StoredEvent[]> {
   if (events.length === 0) return [];
   const nowIso = now.toISOString();
-  const rows = events.map((e, i) => ({ i, pid: e.portfolioId, seq: e.sequence, type: e.event.type, payload: e.event.payload }));
+  const uses = new Map<unknown, number>();
+  for (const e of events) {
+    const o = e.event.payload.order;
+    if (o && typeof o === 'object') uses.set(o, (uses.get(o) ?? 0) + 1);
+  }
+  const shared = new Map<unknown, number>();
+  const snapshots: { k: number; o: unknown }[] = [];
+  const rows = events.map((e, i) => {
+    const order = e.event.payload.order;
+    if ((uses.get(order) ?? 0) < 2) return { i, pid: e.portfolioId, seq: e.sequence, type: e.event.type, payload: e.event.payload };
+    const { order: _, ...rest } = e.event.payload;
+    let k = shared.get(order);
+    if (k === undefined) {
+      k = snapshots.length;
+      shared.set(order, k);
+      snapshots.push({ k, o: order });
+    }
+    return { i, pid: e.portfolioId, seq: e.sequence, type: e.event.type, payload: rest, k };
+  });
   const written = rowsOf<{ id: string | number; portfolio_id: string; sequence: string | number }>(
     await tx.execute(sql`insert into outbox_events (portfolio_id, sequence, type, payload, created_at)
-      select v.pid, v.seq, v.type, v.payload, ${nowIso}::timestamptz
-      from jsonb_to_recordset(${JSON.stringify(rows)}::text::jsonb) as v(i int, pid uuid, seq bigint, type text, payload jsonb)
+      select v.pid, v.seq, v.type, case when v.k is null then v.payload else v.payload || jsonb_build_object('order', s.o) end, ${nowIso}::timestamptz
+      from jsonb_to_recordset(${JSON.stringify(rows)}::text::jsonb) as v(i int, pid uuid, seq bigint, type text, payload jsonb, k int)
+      left join jsonb_to_recordset(${JSON.stringify(snapshots)}::text::jsonb) as s(k int, o jsonb) on s.k = v.k
       order by v.i
       returning id, portfolio_id, sequence`),
   );

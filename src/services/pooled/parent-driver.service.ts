@@ -34,7 +34,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export class ParentDriver {
   private readonly batch = new BatchFillApplier();
   private readonly transitions: OrderTransitions;
-  /** Committed events go to the relay off the allocation's critical path (pooled-publisher.ts). */
+  /** Committed events go to the relay after the allocations, off their critical path (pooled-publisher.ts). */
   readonly publisher: PooledPublisher;
 
   constructor(
@@ -71,7 +71,8 @@ export class ParentDriver {
       this.again.add(parentId);
       return running;
     }
-    const run = (async () => {
+    // Its children's events are published once the drive ends (or has run long: pooled-publisher.ts).
+    const run = this.publisher.deferWhile(async () => {
       try {
         do {
           this.again.delete(parentId);
@@ -81,7 +82,7 @@ export class ParentDriver {
         this.running.delete(parentId);
         this.again.delete(parentId);
       }
-    })();
+    });
     this.running.set(parentId, run);
     return run;
   }

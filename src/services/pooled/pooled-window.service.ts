@@ -129,7 +129,6 @@ export class PooledWindowService {
       if (isUniqueViolation(err)) return [];
       throw err;
     }
-    this.deps.driver.publisher.enqueue(claimed.events);
     // The claim is committed: a broker failure here leaves the parent to its broker events' jobs and
     // to the sweep of stalled parents (closeDueWindows), which adopt it at the broker by client order id.
     // Parents are driven side by side (a few at a time): one's broker round trips overlap another's writes.
@@ -139,9 +138,14 @@ export class PooledWindowService {
         await this.deps.driver.drive(id).catch((err: unknown) => this.deps.logger.warn({ err, parentId: id }, 'pooled parent not driven yet; the sweep retries'));
       }
     };
-    await Promise.all(Array.from({ length: Math.min(this.deps.parallelParents ?? PARALLEL_PARENTS, queue.length) }, lane));
-    // The children are filled and committed; their events were published meanwhile, the rest now.
-    await this.deps.driver.publisher.idle();
+    // The claim's events and the children's wait until the lanes are done (at most MAX_DEFER_MS each).
+    const { publisher } = this.deps.driver;
+    await publisher.deferWhile(() => {
+      publisher.enqueue(claimed.events);
+      return Promise.all(Array.from({ length: Math.min(this.deps.parallelParents ?? PARALLEL_PARENTS, queue.length) }, lane));
+    });
+    // The children are filled and committed; their events are published now (some were, if the lanes ran long).
+    await publisher.idle();
     return claimed.parentIds;
   }
 
