@@ -1,7 +1,7 @@
 import { and, asc, eq, isNull, sql } from 'drizzle-orm';
 import type { Db, Tx } from '../../db/client.js';
 import { holds, orders, portfolios, positions } from '../../db/schema/index.js';
-import { jsonRows, rowsOf, uuidArray } from '../../db/batch-sql.js';
+import { genericPlans, jsonRows, rowsOf, uuidArray } from '../../db/batch-sql.js';
 import type { Clock } from '../../lib/clock.js';
 import type { Logger } from '../../lib/logger.js';
 import { GroupCommit } from '../../lib/group-commit.js';
@@ -35,8 +35,9 @@ export async function acknowledgeManyInTx(tx: Tx, items: AckItem[], now: Date): 
   const ids = [...new Set(items.map((i) => i.seen.id))];
   const pids = [...new Set(items.map((i) => i.seen.portfolioId))].sort();
   const pairs = [...new Map(items.map((i) => [`${i.seen.portfolioId}/${i.seen.instrumentId}`, i.seen])).values()];
-  // One pipeline: the portfolio locks first (id order), then everything else they guard.
-  const [lockedP, lockedO, posRows, holdRows, heldRows] = await Promise.all([
+  // One pipeline: generic plans for this transaction, the portfolio locks (id order), then everything else they guard.
+  const [, lockedP, lockedO, posRows, holdRows, heldRows] = await Promise.all([
+    tx.execute(genericPlans),
     tx.select().from(portfolios).where(sql`${portfolios.id} = any(${uuidArray(pids)})`).orderBy(asc(portfolios.id)).for('update'),
     tx.select().from(orders).where(sql`${orders.id} = any(${uuidArray(ids)})`).orderBy(asc(orders.id)).for('update'),
     tx
