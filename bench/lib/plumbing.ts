@@ -42,13 +42,14 @@ import { BENCH_JWT_SECRET, FUNDING, benchOrder, type PathOptions } from './graph
 export class StatementCounter {
   total = 0;
   readonly byKind = new Map<string, number>();
-  /** Per statement text (first 160 characters), when `BENCH_STATEMENT_TEXTS` is set: which statements an order costs. */
+  /** Per statement text (its start and end when long), when `BENCH_STATEMENT_TEXTS` is set: which statements an order costs. */
   readonly byText = process.env.BENCH_STATEMENT_TEXTS ? new Map<string, number>() : null;
 
   count(query: string): void {
     this.total++;
     if (this.byText) {
-      const text = query.replace(/\s+/g, ' ').slice(0, 160);
+      const flat = query.replace(/\s+/g, ' ');
+      const text = flat.length > 240 ? `${flat.slice(0, 110)} … ${flat.slice(-120)}` : flat;
       this.byText.set(text, (this.byText.get(text) ?? 0) + 1);
     }
     const kind = /^\s*(\w+)/.exec(query)?.[1]?.toLowerCase() ?? 'other';
@@ -116,6 +117,29 @@ export class PlumbingPath {
       debug: (_conn, query) => this.statements.count(query),
     });
     onStop(() => sql.end({ timeout: 5 }));
+    // With BENCH_STATEMENT_TEXTS: how each connection's prepared statements were planned (custom plans are
+    // planned again on every execution; generic ones once per connection).
+    if (process.env.BENCH_STATEMENT_TEXTS) {
+      onStop(async () => {
+        const conns = await Promise.all(Array.from({ length: this.opts.poolSize }, () => sql.reserve()));
+        const plans = new Map<string, { generic: number; custom: number }>();
+        for (const c of conns) {
+          const rows = await c.unsafe<{ statement: string; generic_plans: string; custom_plans: string }[]>('select statement, generic_plans, custom_plans from pg_prepared_statements');
+          for (const r of rows) {
+            const text = r.statement.replace(/\s+/g, ' ').slice(0, 150);
+            const p = plans.get(text) ?? { generic: 0, custom: 0 };
+            p.generic += Number(r.generic_plans);
+            p.custom += Number(r.custom_plans);
+            plans.set(text, p);
+          }
+        }
+        for (const c of conns) c.release();
+        console.log('  prepared statements by plans used (generic / custom), all connections:');
+        for (const [text, p] of [...plans].sort((a, b) => b[1].generic + b[1].custom - a[1].generic - a[1].custom).slice(0, 30)) {
+          console.log(`    ${String(p.generic).padStart(7)} / ${String(p.custom).padEnd(7)} ${text}`);
+        }
+      });
+    }
     // As src/db/client.ts opens it: every statement prepared.
     const db = drizzle(preparing(sql), { schema }) as unknown as Db;
     const handle: DbHandle = { db, kind: 'postgres', ping: async () => void (await sql`select 1`), close: () => sql.end({ timeout: 5 }) };

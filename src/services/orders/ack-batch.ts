@@ -1,7 +1,7 @@
 import { and, asc, eq, isNull, sql } from 'drizzle-orm';
 import type { Db, Tx } from '../../db/client.js';
 import { holds, orders, portfolios, positions } from '../../db/schema/index.js';
-import { jsonRows, rowsOf, uuidArray } from '../../db/batch-sql.js';
+import { genericPlans, jsonRows, rowsOf, uuidArray } from '../../db/batch-sql.js';
 import type { Clock } from '../../lib/clock.js';
 import type { Logger } from '../../lib/logger.js';
 import { GroupCommit } from '../../lib/group-commit.js';
@@ -50,11 +50,12 @@ export async function acknowledgeManyInTx(tx: Tx, items: AckItem[], now: Date): 
       at: new Date(f.executedAt).toISOString(),
     })),
   );
-  // One pipeline: the portfolio locks first (id order), then everything else they guard, and the fills:
+  // One pipeline: generic plans for this transaction, the portfolio locks first (id order), then everything else they guard, and the fills:
   // inserted in the same round trip (not one more under the locks), only for an order that is (still)
   // SUBMITTING, which the statement sees as it stands, the orders being locked by the statement before.
   // Unique per (order, broker fill id): a replay, or a duplicate within the list, is not returned.
-  const [lockedP, lockedO, posRows, holdRows, heldRows, insertedRes] = await Promise.all([
+  const [, lockedP, lockedO, posRows, holdRows, heldRows, insertedRes] = await Promise.all([
+    tx.execute(genericPlans),
     tx.select().from(portfolios).where(sql`${portfolios.id} = any(${uuidArray(pids)})`).orderBy(asc(portfolios.id)).for('no key update'),
     tx.select().from(orders).where(sql`${orders.id} = any(${uuidArray(ids)})`).orderBy(asc(orders.id)).for('update'),
     tx

@@ -1,7 +1,7 @@
 import { and, asc, eq, sql } from 'drizzle-orm';
 import type { Db, Tx } from '../../db/client.js';
 import { orders, portfolios } from '../../db/schema/index.js';
-import { jsonRows, uuidArray } from '../../db/batch-sql.js';
+import { genericPlans, jsonRows, uuidArray } from '../../db/batch-sql.js';
 import type { Clock } from '../../lib/clock.js';
 import { GroupCommit } from '../../lib/group-commit.js';
 import { insertOutboxRows, outboxRows, storedEvents, type OutboxRelay, type StoredEvent } from '../../events/outbox.js';
@@ -14,7 +14,8 @@ import { orderSnapshot, type OrderRow } from './order.snapshot.js';
  */
 export async function markSubmittingInTx(tx: Tx, ids: string[], portfolioIds: string[], now: Date): Promise<{ moved: Map<string, OrderRow>; events: StoredEvent[] }> {
   const pids = [...new Set(portfolioIds)].sort();
-  const [locked, moved] = await Promise.all([
+  const [, locked, moved] = await Promise.all([
+    tx.execute(genericPlans),
     tx
       .select({ id: portfolios.id, eventSequence: portfolios.eventSequence })
       .from(portfolios)
