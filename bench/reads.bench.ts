@@ -13,6 +13,7 @@
  * be read as a fraction of what the server does with no data at all.
  *
  * Options: --duration=10 --concurrency=32 --runtime=dist|tsx --no-build
+ *          --shapes=baseline,me,portfolio,full (a subset, e.g. to profile one shape alone)
  *          --cpu-prof (api and worker write V8 CPU profiles; the api's hottest functions are printed)
  */
 import 'reflect-metadata';
@@ -101,6 +102,11 @@ async function main(): Promise<void> {
       ['portfolio (25 positions + instruments)', PORTFOLIO, { p: pid }],
       ['full (+ last 20 orders, instruments, fills)', FULL, { p: pid }],
     ];
+    const only = option(argv, 'shapes', '');
+    if (only) {
+      const keep = new Set(only.split(','));
+      for (let i = shapes.length - 1; i >= 0; i--) if (!keep.has(shapes[i][0].split(' ')[0])) shapes.splice(i, 1);
+    }
     const rows: string[][] = [];
     let baselineRps = Number.NaN;
     // What the api sends with no requests (the relay's poll): subtracted from each shape's count.

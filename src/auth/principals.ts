@@ -1,4 +1,5 @@
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
+import { builtOnce } from '../db/built-once.js';
 import type { Db } from '../db/client.js';
 import { users } from '../db/schema/index.js';
 import { API_KEY_PREFIX, type ApiKeyService } from './api-keys.service.js';
@@ -40,7 +41,9 @@ export class PrincipalResolver {
     if (!q) {
       q = (async () => {
         try {
-          const [u] = await this.deps.db.select({ role: users.role }).from(users).where(eq(users.id, userId)).limit(1);
+          const db = this.deps.db;
+          const q = builtOnce(db, 'role-of', () => db.select({ role: users.role }).from(users).where(eq(users.id, sql.placeholder('id'))).limit(1).prepare('role_of'));
+          const [u] = await q.execute({ id: userId });
           return u;
         } finally {
           this.roles.delete(userId);

@@ -1,5 +1,6 @@
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client.js';
+import { builtOnce } from '../db/built-once.js';
 import { holds, portfolios, positions } from '../db/schema/index.js';
 import type { PortfolioRow, PositionRow } from './portfolio.service.js';
 
@@ -26,13 +27,16 @@ export interface PortfolioDetailRows {
  * JSON numbers. The caller checks access before using any of it.
  */
 export async function readPortfolioDetails(db: DbOrTx, id: string, want: PortfolioWants): Promise<PortfolioDetailRows | null> {
-  const held = want.balances
-    ? sql<string>`(select coalesce(sum(${holds.amount}), 0)::text from ${holds} where ${and(eq(holds.portfolioId, portfolios.id), eq(holds.kind, 'CASH'), isNull(holds.releasedAt))})`
-    : sql<null>`null`;
-  const rows = want.positions
-    ? sql<unknown>`(select coalesce(json_agg(json_build_object('instrumentId', ${positions.instrumentId}, 'quantity', ${positions.quantity}::text, 'averageCost', ${positions.averageCost}::text, 'realizedPnl', ${positions.realizedPnl}::text)), '[]'::json) from ${positions} where ${eq(positions.portfolioId, portfolios.id)})`
-    : sql<null>`null`;
-  const [r] = await db.select({ row: portfolios, held, positions: rows }).from(portfolios).where(eq(portfolios.id, id)).limit(1);
+  const key = `portfolio-details:${want.balances ? 'b' : ''}${want.positions ? 'p' : ''}`;
+  const [r] = await builtOnce(db, key, () => {
+    const held = want.balances
+      ? sql<string | null>`(select coalesce(sum(${holds.amount}), 0)::text from ${holds} where ${and(eq(holds.portfolioId, portfolios.id), eq(holds.kind, 'CASH'), isNull(holds.releasedAt))})`
+      : sql<string | null>`null`;
+    const rows = want.positions
+      ? sql<unknown>`(select coalesce(json_agg(json_build_object('instrumentId', ${positions.instrumentId}, 'quantity', ${positions.quantity}::text, 'averageCost', ${positions.averageCost}::text, 'realizedPnl', ${positions.realizedPnl}::text)), '[]'::json) from ${positions} where ${eq(positions.portfolioId, portfolios.id)})`
+      : sql<unknown>`null`;
+    return db.select({ row: portfolios, held, positions: rows }).from(portfolios).where(eq(portfolios.id, sql.placeholder('id'))).limit(1).prepare(key.replace(/[^a-z]/g, '_'));
+  }).execute({ id });
   if (!r) return null;
   const list = r.positions === null ? null : (jsonValue(r.positions) as { instrumentId: string; quantity: string; averageCost: string; realizedPnl: string }[]);
   return {

@@ -1,4 +1,5 @@
-import { and, eq, inArray, or } from 'drizzle-orm';
+import { and, eq, inArray, or, sql } from 'drizzle-orm';
+import { builtOnce } from '../db/built-once.js';
 import { isUniqueViolation } from '../db/errors.js';
 import type { Db } from '../db/client.js';
 import { portfolios, positions, users } from '../db/schema/index.js';
@@ -61,7 +62,8 @@ export class PortfolioService {
   /** A portfolio the viewer may read; anyone else's is NOT_FOUND. */
   async get(viewer: Principal, id: string): Promise<PortfolioRow> {
     if (!isUuid(id)) throw new NotFoundError('Portfolio', id);
-    const [p] = await this.deps.db.select().from(portfolios).where(eq(portfolios.id, id)).limit(1);
+    const db = this.deps.db;
+    const [p] = await builtOnce(db, 'portfolio-by-id', () => db.select().from(portfolios).where(eq(portfolios.id, sql.placeholder('id'))).limit(1).prepare('portfolio_by_id')).execute({ id });
     if (!p || !(await this.canRead(viewer, p))) throw new NotFoundError('Portfolio', id);
     return p;
   }

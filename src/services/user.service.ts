@@ -1,4 +1,5 @@
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
+import { builtOnce } from '../db/built-once.js';
 import type { Db } from '../db/client.js';
 import { users } from '../db/schema/index.js';
 import { NotFoundError } from '../errors.js';
@@ -14,7 +15,8 @@ export class UserService {
   constructor(private readonly deps: { db: Db }) {}
 
   async byId(id: string): Promise<UserRow | null> {
-    const [u] = await this.deps.db.select().from(users).where(eq(users.id, id)).limit(1);
+    const db = this.deps.db;
+    const [u] = await builtOnce(db, 'user-by-id', () => db.select().from(users).where(eq(users.id, sql.placeholder('id'))).limit(1).prepare('user_by_id')).execute({ id });
     return u ?? null;
   }
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { isUniqueViolation } from '../../db/errors.js';
-import { and, eq, inArray } from 'drizzle-orm';
+import { and, eq, inArray, sql } from 'drizzle-orm';
+import { builtOnce } from '../../db/built-once.js';
 import type { Db } from '../../db/client.js';
 import { fills, holds, orders, positions } from '../../db/schema/index.js';
 import { IdempotencyConflictError, InvalidOrderStateError, NotFoundError, RateLimitedError, BadInputError } from '../../errors.js';
@@ -164,11 +165,11 @@ export class OrderService {
   }
 
   private async byClientOrderId(userId: string, clientOrderId: string): Promise<OrderRow | null> {
-    const [o] = await this.deps.db
-      .select()
-      .from(orders)
-      .where(and(eq(orders.userId, userId), eq(orders.clientOrderId, clientOrderId)))
-      .limit(1);
+    const db = this.deps.db;
+    const q = builtOnce(db, 'order-by-client-id', () =>
+      db.select().from(orders).where(and(eq(orders.userId, sql.placeholder('userId')), eq(orders.clientOrderId, sql.placeholder('clientOrderId')))).limit(1).prepare('order_by_client_id'),
+    );
+    const [o] = await q.execute({ userId, clientOrderId });
     return o ?? null;
   }
 
