@@ -1,9 +1,10 @@
-import { sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
+import { basketRunOrders, basketRuns } from '../src/db/schema/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from './support/server.js';
 import { modes } from './support/env.js';
 import { errorCode, gql, newUser } from './support/gql.js';
-import { assertLedgerInvariants, createFundedPortfolio, waitForQuote } from './support/trading.js';
+import { assertLedgerInvariants, createFundedPortfolio, placeOrder, waitForQuote, waitForStatus } from './support/trading.js';
 import { assertRunsMatchFills, createSmallcase, waitForRun } from './support/baskets.js';
 import { Decimal } from '../src/lib/decimal.js';
 
@@ -28,7 +29,8 @@ async function rows(server: TestServer, q: ReturnType<typeof sql>) {
 describe.each(modes())('basket runs placed at once on one portfolio (%s)', (mode) => {
   let server: TestServer;
   beforeAll(async () => {
-    server = await startTestServer({ mode });
+    // The worker's own sweep only every hour: the sweep test below calls it itself (runs still complete on nudges).
+    server = await startTestServer({ mode, env: { BASKET_SWEEP_MS: '3600000' } });
     for (const c of FIVE) await waitForQuote(server, c.symbol);
   });
   afterAll(async () => {
@@ -85,5 +87,44 @@ describe.each(modes())('basket runs placed at once on one portfolio (%s)', (mode
     );
     expect(perOrder).toHaveLength(10);
     expect(perOrder.every((r) => r.n === 1)).toBe(true);
+  });
+  it('the sweep moves on only a run whose orders have all ended, and passes over one whose row another transaction holds', async () => {
+    const u = await newUser(server);
+    const pid = await createFundedPortfolio(server, u.token, { amount: '100000' });
+    // An order that stays OPEN: a limit buy far below the market.
+    const open = await placeOrder(server, u.token, { portfolioId: pid, symbol: 'ITC', side: 'BUY', type: 'LIMIT', quantity: '1', limitPrice: '1.00' });
+    await waitForStatus(server, u.token, open.id, ['OPEN']);
+    const db = server.app.db.db;
+    const run = (id: string) => ({
+      id,
+      userId: u.id,
+      portfolioId: pid,
+      kind: 'TARGET' as const,
+      status: 'BUYING' as const,
+      clientRequestId: id,
+      requestHash: 'h',
+      plan: { extraCash: '0', useAvailableCash: false, buyWants: [], minTicket: '0', refused: [] },
+    });
+    // As if their last nudge was lost: `ended` has no order left in flight, `waiting` has its open order.
+    const [ended, waiting] = [crypto.randomUUID(), crypto.randomUUID()];
+    await db.insert(basketRuns).values([run(ended), run(waiting)]);
+    await db.insert(basketRunOrders).values({ runId: waiting, orderId: open.id, phase: 'BUY' });
+    const status = async (id: string) => (await db.select({ s: basketRuns.status }).from(basketRuns).where(eq(basketRuns.id, id)))[0].s;
+    const runs = server.app.services.baskets.runs;
+
+    if (mode === 'scaled') {
+      // Another transaction holds the ended run's row: the sweep does not wait for it, and leaves it.
+      await db.transaction(async (tx) => {
+        await tx.select({ id: basketRuns.id }).from(basketRuns).where(eq(basketRuns.id, ended)).for('update');
+        const started = performance.now();
+        expect(await runs.sweep()).toBe(0);
+        expect(performance.now() - started).toBeLessThan(5_000);
+      });
+      expect(await status(ended)).toBe('BUYING');
+    }
+    // (Embedded: one connection, so no other transaction can hold a row meanwhile.)
+    expect(await runs.sweep()).toBe(1);
+    expect(await status(ended)).toBe('COMPLETED');
+    expect(await status(waiting)).toBe('BUYING');
   });
 });

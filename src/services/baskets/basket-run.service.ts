@@ -21,7 +21,7 @@ import { RunPlacer, type RefusedLine, type RunLine } from './run-placer.js';
 import { finalStatus, isTerminal, sellProceeds, summarize, type ExecutionLineJson, type RunOrderView } from './run-summary.js';
 import type { BrokerRegistry } from '../../brokers/registry.js';
 import { runEvent } from './run-event.js';
-import { runsReadyToAdvance } from './run-nudge.js';
+import { runsReadyToAdvance, runsReadyToSweep } from './run-nudge.js';
 import { GroupCommit } from '../../lib/group-commit.js';
 export { runFromSnapshot, type BasketRunSnapshot } from './run-event.js';
 
@@ -248,13 +248,10 @@ export class BasketRunService {
 
   /** Periodic safety net: advance every run in flight whose current phase has ended. */
   async sweep(): Promise<number> {
-    const rows = await this.deps.db
-      .select({ id: basketRuns.id })
-      .from(basketRuns)
-      .where(inArray(basketRuns.status, [...ACTIVE]))
-      .limit(500);
+    // Only the runs that can move on (one statement), and none another advance holds: that one moves it
+    // (sweeps may overlap when one takes longer than the interval).
     let moved = 0;
-    for (const r of rows) if (await this.advance(r.id)) moved++;
+    for (const id of await runsReadyToSweep(this.deps.db, 500)) if (await this.advance(id, { skipLocked: true })) moved++;
     return moved;
   }
 
@@ -262,10 +259,14 @@ export class BasketRunService {
    * Move a run on, idempotently (guarded by its status, under its row lock): when every sell has ended,
    * place the buys sized on what the sells raised; when every order has ended, write the summary.
    */
-  async advance(runId: string): Promise<boolean> {
+  async advance(runId: string, opts: { skipLocked?: boolean } = {}): Promise<boolean> {
     const now = this.deps.clock.now();
     const res = await this.deps.db.transaction(async (tx) => {
-      const [run] = await tx.select().from(basketRuns).where(eq(basketRuns.id, runId)).for('update');
+      const [run] = await tx
+        .select()
+        .from(basketRuns)
+        .where(eq(basketRuns.id, runId))
+        .for('update', opts.skipLocked ? { skipLocked: true } : {});
       if (!run || !(ACTIVE as readonly string[]).includes(run.status)) return null;
       const runOrders = await this.ordersOfRun(tx, runId);
       if (!runOrders.every((o) => isTerminal(o.status))) return null;

@@ -27,3 +27,22 @@ export async function runsReadyToAdvance(db: Db, orderIds: string[]): Promise<st
     .having(sql`bool_and(${orders.status}::text in (${TERMINAL}))`);
   return rows.map((r) => r.runId);
 }
+
+/**
+ * The sweep's list: runs in flight whose every order has ended (a run with no order row counts as
+ * ended), in one statement, so the sweep opens a transaction only for a run it can move on instead of
+ * one per run in flight (200 runs in flight were 200 transactions every BASKET_SWEEP_MS, each taking
+ * the run's row lock from under the nudges).
+ */
+export async function runsReadyToSweep(db: Db, limit: number): Promise<string[]> {
+  const rows = await db
+    .select({ runId: basketRuns.id })
+    .from(basketRuns)
+    .leftJoin(basketRunOrders, eq(basketRunOrders.runId, basketRuns.id))
+    .leftJoin(orders, eq(orders.id, basketRunOrders.orderId))
+    .where(inArray(basketRuns.status, [...ACTIVE]))
+    .groupBy(basketRuns.id)
+    .having(sql`bool_and(${orders.status} is null or ${orders.status}::text in (${TERMINAL}))`)
+    .limit(limit);
+  return rows.map((r) => r.runId);
+}
