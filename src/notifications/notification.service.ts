@@ -1,5 +1,6 @@
 import { and, desc, eq, inArray, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
+import { jsonRows, rowsOf, uuidArray } from '../db/batch-sql.js';
 import { notificationDeliveries, notificationPreferences, notifications, portfolios, users, webhooks } from '../db/schema/index.js';
 import { BadInputError } from '../errors.js';
 import type { Principal } from '../auth/tokens.js';
@@ -127,12 +128,25 @@ export class NotificationService implements NotifierPort {
     const pref = (e: UserEvent) => prefs.get(`${e.userId}|${e.type}`) ?? { type: e.type, inApp: true, email: true, webhook: true };
     const inApp = events.filter((e) => pref(e).inApp);
     for (let i = 0; i < inApp.length; i += 500) {
-      const rows = await this.deps.db
-        .insert(notifications)
-        .values(inApp.slice(i, i + 500).map((e) => ({ userId: e.userId, eventId: e.id, kind: e.type, title: e.title, body: e.body, data: e.data, createdAt: new Date(e.createdAt) })))
-        .onConflictDoNothing()
-        .returning();
-      await Promise.all(rows.map((row) => this.deps.pubsub.publish('notifications', row.userId, toMessage(row))));
+      // One statement text whatever the count (rows as one jsonb parameter, db/batch-sql.ts); the pushes
+      // in one round trip where the pub/sub can (one message per user).
+      const some = inApp.slice(i, i + 500);
+      const inserted = rowsOf<{ id: string; user_id: string; event_id: string }>(
+        await this.deps.db.execute(sql`insert into notifications (user_id, event_id, kind, title, body, data, created_at)
+          select v.u, v.e, v.k, v.t, v.b, v.d, v.c
+          from jsonb_to_recordset(${jsonRows(some.map((e) => ({ u: e.userId, e: e.id, k: e.type, t: e.title, b: e.body, d: e.data ?? null, c: e.createdAt })))}) as v(u uuid, e uuid, k text, t text, b text, d jsonb, c timestamptz)
+          on conflict do nothing
+          returning id, user_id, event_id`),
+      );
+      const byKey = new Map(some.map((e) => [`${e.userId}|${e.id}`.toLowerCase(), e]));
+      const pushes = inserted.map((r) => {
+        const e = byKey.get(`${r.user_id}|${r.event_id}`)!;
+        const row: NotificationRow = { id: r.id, userId: r.user_id, eventId: r.event_id, kind: e.type, title: e.title, body: e.body, data: e.data ?? null, readAt: null, createdAt: new Date(e.createdAt) };
+        return { key: row.userId, payload: toMessage(row) };
+      });
+      const { pubsub } = this.deps;
+      if (pubsub.publishMany) await pubsub.publishMany('notifications', pushes);
+      else await Promise.all(pushes.map((m) => pubsub.publish('notifications', m.key, m.payload)));
     }
     const payload = (e: UserEvent) => ({ id: e.id, type: e.type, createdAt: e.createdAt, data: e.data });
     const wanted: Array<typeof notificationDeliveries.$inferInsert> = [];
@@ -141,7 +155,7 @@ export class NotificationService implements NotifierPort {
       const hooks = await this.deps.db
         .select({ id: webhooks.id, userId: webhooks.userId, events: webhooks.events })
         .from(webhooks)
-        .where(and(inArray(webhooks.userId, webhookUsers), eq(webhooks.active, true), isNull(webhooks.deletedAt)));
+        .where(and(sql`${webhooks.userId} = any(${uuidArray(webhookUsers)})`, eq(webhooks.active, true), isNull(webhooks.deletedAt)));
       for (const e of events) {
         if (!pref(e).webhook) continue;
         for (const h of hooks) {
@@ -176,7 +190,7 @@ export class NotificationService implements NotifierPort {
     const rows = await this.deps.db
       .select()
       .from(notificationPreferences)
-      .where(and(inArray(notificationPreferences.userId, userIds), inArray(notificationPreferences.type, [...new Set(events.map((e) => e.type))])));
+      .where(and(sql`${notificationPreferences.userId} = any(${uuidArray(userIds)})`, inArray(notificationPreferences.type, [...new Set(events.map((e) => e.type))])));
     return new Map(rows.map((r) => [`${r.userId}|${r.type}`, { type: r.type, inApp: r.inApp, email: r.email, webhook: r.webhook }]));
   }
 
