@@ -1,7 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { bigint, bigserial, index, jsonb, pgTable, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { createdAt, ts } from './common.js';
-import { portfolios } from './portfolios.js';
 
 /**
  * Transactional outbox. Rows are written in the same transaction as the change they describe and
@@ -11,7 +10,10 @@ export const outboxEvents = pgTable(
   'outbox_events',
   {
     id: bigserial('id', { mode: 'number' }).primaryKey(),
-    portfolioId: uuid('portfolio_id').notNull().references(() => portfolios.id, { onDelete: 'cascade' }),
+    // No foreign key to portfolios: every row is written in a transaction that holds its portfolio's row
+    // lock (the sequence comes from that row), so the reference cannot dangle, and no portfolio is ever
+    // deleted. The check was a `select … for key share` on the portfolio per event (≈ 8 per order).
+    portfolioId: uuid('portfolio_id').notNull(),
     sequence: bigint('sequence', { mode: 'number' }).notNull(),
     type: text('type').notNull(),
     payload: jsonb('payload').notNull(),

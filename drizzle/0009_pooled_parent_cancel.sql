@@ -1,1 +1,0 @@
-ALTER TABLE "pooled_parent_reductions" ADD COLUMN "kind" text DEFAULT 'REDUCE' NOT NULL;
