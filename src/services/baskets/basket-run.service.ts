@@ -188,11 +188,7 @@ export class BasketRunService {
         // Under the portfolio's lock, as before: no other run of the investment in flight (this one aside).
         const investmentId = req.investmentId;
         const busyCheck = investmentId
-          ? tx
-              .select({ id: basketRuns.id })
-              .from(basketRuns)
-              .where(and(eq(basketRuns.investmentId, investmentId), inArray(basketRuns.status, [...ACTIVE]), ne(basketRuns.id, runId)))
-              .limit(1)
+          ? tx.select({ id: basketRuns.id }).from(basketRuns).where(and(eq(basketRuns.investmentId, investmentId), inArray(basketRuns.status, [...ACTIVE]), ne(basketRuns.id, runId))).limit(1)
           : Promise.resolve([] as { id: string }[]);
         const batch = await this.placer.placeThenLockInTx(tx, { userId: viewer.userId, portfolio, runId, phase: phase ?? 'BUY', lines, now, startIndex: 0 }, busyCheck);
         const [busy] = batch.extra;
@@ -262,11 +258,7 @@ export class BasketRunService {
   async advance(runId: string, opts: { skipLocked?: boolean } = {}): Promise<boolean> {
     const now = this.deps.clock.now();
     const res = await this.deps.db.transaction(async (tx) => {
-      const [run] = await tx
-        .select()
-        .from(basketRuns)
-        .where(eq(basketRuns.id, runId))
-        .for('update', opts.skipLocked ? { skipLocked: true } : {});
+      const [run] = await tx.select().from(basketRuns).where(eq(basketRuns.id, runId)).for('update', opts.skipLocked ? { skipLocked: true } : {});
       if (!run || !(ACTIVE as readonly string[]).includes(run.status)) return null;
       const runOrders = await this.ordersOfRun(tx, runId);
       if (!runOrders.every((o) => isTerminal(o.status))) return null;
