@@ -24,6 +24,7 @@ import { ProposalResolver } from '../resolvers/proposal.resolver.js';
 import { NotificationResolver, WebhookResolver } from '../resolvers/notification.resolver.js';
 import { BrokerResolver } from '../resolvers/broker.resolver.js';
 import { OrderPooledFieldsResolver, ParentOrderResolver, PooledAccountResolver, ReconciliationLineResolver } from '../resolvers/pooled.resolver.js';
+import { dropPassThroughResolvers } from './plain-fields.js';
 
 /** The one GraphQL schema, built from the type-graphql classes. */
 export async function buildAppSchema(): Promise<GraphQLSchema> {
@@ -84,5 +85,5 @@ export async function buildAppSchema(): Promise<GraphQLSchema> {
     emitSchemaFile: false,
   });
   // The READ-scope guard on root Mutation fields only (not a global middleware: see scope.middleware.ts).
-  return guardMutationScopes(schema);
+  return dropPassThroughResolvers(guardMutationScopes(schema));
 }
