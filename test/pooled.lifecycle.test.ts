@@ -97,6 +97,19 @@ describe.each(modes())('a pooled window’s edges: early close by size, a reject
       await placeOrder(server, ms[1].person.token, { portfolioId: ms[1].portfolioId, symbol: 'ITC', side: 'BUY', type: 'MARKET', quantity: '3000' }),
     ];
     await must(server, `mutation($id:ID!){ closePooledWindow(id:$id){ id } }`, { id: accountId }, admin.token);
+    // Only once the parent is at the broker and has filled a part (its protection price is then set from the
+    // quote before the jump; a jump before it was placed would just move its protection along).
+    const paper = server.app.brokers.get('paper');
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const [parent] = await paper.listOrders(accountId);
+      if (parent && Number(parent.filledQuantity) > 0) {
+        expect(Number(parent.filledQuantity), 'the parent must still be partly open when the market jumps').toBeLessThan(9000);
+        break;
+      }
+      if (Date.now() > deadline) throw new Error(`the parent never filled a part: ${JSON.stringify(parent)}`);
+      await sleep(20);
+    }
     // The market jumps far beyond the parent's protection price: the broker cancels the unfilled rest.
     const q = server.app.quotes.get('ITC', 'NSE')!;
     server.app.market()!.feed.setPrice('ITC', 'NSE', new Decimal(q.last).mul(2).toFixed(2));

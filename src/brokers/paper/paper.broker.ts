@@ -82,7 +82,7 @@ export interface PaperBrokerOptions {
   isSessionOpen?: (exchange: string, at: Date) => boolean;
   /**
    * While matching, how often the whole resting book is scanned for instruments with open orders (default
-   * 1000 ms): quotes of other instruments run no pass. Orders this process places are known at once; those
+   * 250 ms): quotes of other instruments run no pass. Orders this process places are known at once; those
    * other processes place are matched from the next scan on (see paper.resting-index.ts).
    */
   restingScanMs?: number;
@@ -135,7 +135,7 @@ export class PaperBroker implements BrokerAdapter {
     this.restingScanner = new RestingScanner(
       this.resting,
       async () => (await this.db.selectDistinct({ symbol: paperOrders.symbol, exchange: paperOrders.exchange }).from(paperOrders).where(inArray(paperOrders.status, [...OPEN_STATUSES]))).map((r) => instrumentKey(r.exchange, r.symbol)),
-      opts.restingScanMs ?? 1000,
+      opts.restingScanMs ?? 250,
       (err) => this.logger.warn({ err }, 'scanning the paper book for resting orders failed; will retry'),
     );
     this.setMatching(opts.matching === true);
