@@ -13,21 +13,20 @@ import { sql, type SQL, type SQLWrapper } from 'drizzle-orm';
  */
 
 /**
- * `$1::uuid[]`: the ids (uuids, as the database gave them) as one array parameter, sent as the array's
- * text (`{a,b}`; postgres.js and PGlite pass a string through for an array-typed parameter).
+ * `$1::text::uuid[]`: the ids (uuids, as the database gave them) as one array parameter, sent as text.
  *
- * Typed as `uuid[]` itself, not `$1::text::uuid[]`: a cast of a parameter is not a constant under a
- * prepared statement's generic plan, and Postgres evaluated it again for every row a scan filtered (an
- * ack batch's holds lookup parsed its 16 uuids for each open hold; `array_in`/`uuid_in` were a tenth of
- * the backends' CPU per order). A parameter of the array type is parsed once, at bind.
+ * Stop 19 tried `$1::uuid[]` (parsed once at bind rather than per filtered row under a generic plan; about
+ * a tenth of the backends' CPU per order in an ack batch's holds lookup), and it made the pooled close's
+ * Postgres CPU per child 2.5 times larger (bench:pooled: 395 → 988 µs per child, p99 4.3 → 6.1 s, with
+ * 10,000-element arrays), so the text cast stays until the plans of both are understood.
  */
 export function uuidArray(ids: readonly string[]): SQL {
-  return sql`${`{${ids.join(',')}}`}::uuid[]`;
+  return sql`${`{${ids.join(',')}}`}::text::uuid[]`;
 }
 
-/** `$1::bigint[]`: integer ids as one array parameter, parsed once at bind (see {@link uuidArray}). */
+/** `$1::text::bigint[]`: integer ids as one array parameter (see {@link uuidArray}). */
 export function bigintArray(ids: readonly (number | string)[]): SQL {
-  return sql`${`{${ids.join(',')}}`}::bigint[]`;
+  return sql`${`{${ids.join(',')}}`}::text::bigint[]`;
 }
 
 /** `$1::text::jsonb`: rows for `jsonb_to_recordset(…) as v(col type, …)`, as one parameter. */
