@@ -24,6 +24,17 @@ export function uuidArray(ids: readonly string[]): SQL {
   return sql`${`{${ids.join(',')}}`}::text::uuid[]`;
 }
 
+/**
+ * `$1::uuid[]`: the same ids as a parameter of the array type, parsed once at bind instead of once per
+ * filtered row under a generic plan. Used by the order loop's batches (placement, submit, acknowledgement;
+ * the ack batch's open-holds lookup: 0.52 → 0.07 ms; bench:baskets 2.7× with the text cast, 4.7–5.1× with
+ * this, on the quiet machine). Not the default: with it everywhere (the notification fan-out's 10,000-user
+ * lookups too) the pooled close went from 395 to 988 µs of Postgres CPU per child.
+ */
+export function uuidArrayTyped(ids: readonly string[]): SQL {
+  return sql`${`{${ids.join(',')}}`}::uuid[]`;
+}
+
 /** `$1::text::bigint[]`: integer ids as one array parameter (see {@link uuidArray}). */
 export function bigintArray(ids: readonly (number | string)[]): SQL {
   return sql`${`{${ids.join(',')}}`}::text::bigint[]`;

@@ -27,7 +27,7 @@ import { OrderTransitions } from './order.transitions.js';
 import { SubmitBatcher } from './submit-batch.js';
 import { AckBatcher } from './ack-batch.js';
 import { GroupCommit } from '../../lib/group-commit.js';
-import { inLiterals, uuidArray } from '../../db/batch-sql.js';
+import { inLiterals, uuidArrayTyped as uuidArray } from '../../db/batch-sql.js';
 
 export interface OrderExecutionDeps {
   db: Db;
