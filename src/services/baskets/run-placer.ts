@@ -11,7 +11,7 @@ import type { PortfolioRow } from '../portfolio.service.js';
 import { balances } from '../ledger.js';
 import { NotFoundError } from '../../errors.js';
 import { cashToReserve, checkBuyingPower, checkNotional, checkSellable } from '../orders/order.risk.js';
-import { requestFingerprint, reservationPrice, validateOrder } from '../orders/order.validation.js';
+import { requestFingerprint, reservationPrice, validateOrder, type ValidOrder } from '../orders/order.validation.js';
 import { orderSnapshot, type OrderRow } from '../orders/order.snapshot.js';
 
 /** One order a run wants: market, DAY, whole lots. */
@@ -97,21 +97,7 @@ export class RunPlacer {
           promised.set(inst.id, already.add(valid.quantity));
           reserve = valid.quantity;
         }
-        values.push({
-          userId: args.userId,
-          portfolioId: p.id,
-          instrumentId: inst.id,
-          clientOrderId: `bk:${args.runId}:${index++}`,
-          side: valid.side,
-          type: 'MARKET',
-          timeInForce: valid.timeInForce,
-          quantity: toDb(valid.quantity),
-          status: 'PENDING',
-          broker: p.broker,
-          requestHash: requestFingerprint(p.id, inst.id, valid),
-          createdAt: now,
-          updatedAt: now,
-        });
+        values.push(runOrderRow(args.userId, p, inst.id, `bk:${args.runId}:${index++}`, valid, now));
         reserves.push(reserve);
       } catch (err) {
         if (args.strict || !(err instanceof DomainError)) throw err;
@@ -183,22 +169,7 @@ export class RunPlacer {
       planned.push({
         line,
         reserve,
-        value: {
-          id: randomUUID(),
-          userId: args.userId,
-          portfolioId: p.id,
-          instrumentId: inst.id,
-          clientOrderId: `bk:${args.runId}:${index++}`,
-          side: valid.side,
-          type: 'MARKET',
-          timeInForce: valid.timeInForce,
-          quantity: toDb(valid.quantity),
-          status: 'PENDING',
-          broker: p.broker,
-          requestHash: requestFingerprint(p.id, inst.id, valid),
-          createdAt: now,
-          updatedAt: now,
-        },
+        value: { id: randomUUID(), ...runOrderRow(args.userId, p, inst.id, `bk:${args.runId}:${index++}`, valid, now) },
       });
     }
     const ownIds = planned.map((x) => x.value.id!);
@@ -265,4 +236,23 @@ export class RunPlacer {
     }
     return { orders: placed, refused: [], events, locked, extra };
   }
+}
+
+/** A run's MARKET order row, PENDING, as both placement paths write it. */
+function runOrderRow(userId: string, p: PortfolioRow, instrumentId: string, clientOrderId: string, valid: ValidOrder, now: Date): typeof orders.$inferInsert {
+  return {
+    userId,
+    portfolioId: p.id,
+    instrumentId,
+    clientOrderId,
+    side: valid.side,
+    type: 'MARKET',
+    timeInForce: valid.timeInForce,
+    quantity: toDb(valid.quantity),
+    status: 'PENDING',
+    broker: p.broker,
+    requestHash: requestFingerprint(p.id, instrumentId, valid),
+    createdAt: now,
+    updatedAt: now,
+  };
 }
