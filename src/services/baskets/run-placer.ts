@@ -83,11 +83,7 @@ export class RunPlacer {
         const quote = this.deps.instruments.quoteOf(inst);
         let reserve: Decimal;
         if (line.side === 'BUY') {
-          const ask = line.price ?? (quote?.ask ? dec(quote.ask) : quote ? dec(quote.last) : null);
-          const ref = reservationPrice(valid, ask, this.deps.buffer);
-          if (ref.isZero()) throw new BadInputError(`No market price for ${inst.symbol} yet`, 'symbol', 'NO_MARKET_PRICE');
-          checkNotional(valid.quantity, ref, this.deps.maxOrderNotional);
-          reserve = cashToReserve(valid.quantity, ref).add(broker.feeBound?.(p.baseCurrency, valid.quantity.mul(ref).toFixed()) ?? 0);
+          reserve = this.buyReserve(line, valid, quote, p, broker);
           checkBuyingPower(available, reserve);
           available = available.sub(reserve);
         } else {
@@ -130,6 +126,15 @@ export class RunPlacer {
     return { orders: placed, refused, events };
   }
 
+  /** A buy line's cash to hold: its whole lots at the reservation price (with the buffer), plus the broker's fee bound. */
+  private buyReserve(line: RunLine, valid: ValidOrder, quote: ReturnType<InstrumentService['quoteOf']>, p: PortfolioRow, broker: ReturnType<BrokerRegistry['get']>): Decimal {
+    const ask = line.price ?? (quote?.ask ? dec(quote.ask) : quote ? dec(quote.last) : null);
+    const ref = reservationPrice(valid, ask, this.deps.buffer);
+    if (ref.isZero()) throw new BadInputError(`No market price for ${line.instrument.symbol} yet`, 'symbol', 'NO_MARKET_PRICE');
+    checkNotional(valid.quantity, ref, this.deps.maxOrderNotional);
+    return cashToReserve(valid.quantity, ref).add(broker.feeBound?.(p.baseCurrency, valid.quantity.mul(ref).toFixed()) ?? 0);
+  }
+
   /**
    * A run's first phase, all or nothing (a line that fails throws: the caller's transaction rolls back),
    * with the portfolio's lock taken LATE: the lines are validated and their holds sized from the quotes
@@ -157,11 +162,7 @@ export class RunPlacer {
       const quote = this.deps.instruments.quoteOf(inst);
       let reserve: Decimal;
       if (line.side === 'BUY') {
-        const ask = line.price ?? (quote?.ask ? dec(quote.ask) : quote ? dec(quote.last) : null);
-        const ref = reservationPrice(valid, ask, this.deps.buffer);
-        if (ref.isZero()) throw new BadInputError(`No market price for ${inst.symbol} yet`, 'symbol', 'NO_MARKET_PRICE');
-        checkNotional(valid.quantity, ref, this.deps.maxOrderNotional);
-        reserve = cashToReserve(valid.quantity, ref).add(broker.feeBound?.(p.baseCurrency, valid.quantity.mul(ref).toFixed()) ?? 0);
+        reserve = this.buyReserve(line, valid, quote, p, broker);
       } else {
         checkNotional(valid.quantity, quote ? dec(quote.bid ?? quote.last) : dec(0), this.deps.maxOrderNotional);
         reserve = valid.quantity;
