@@ -37,29 +37,35 @@ describe.each(modes())('a socket lives no longer than its credentials (%s)', (mo
   it('closes with 4401 when the access token expires; a reconnect with a new token and afterSequence misses nothing', async () => {
     const u = await login();
     const pid = await createFundedPortfolio(server, u.token, { amount: '0' });
-    // An access token of the same login that lives 2 seconds.
-    const shortLived = await new AccessTokens(server.config.jwtSecret, 2).sign({ userId: u.id, role: 'CLIENT', sessionId: undefined });
+    // An access token of the same login that lives 3 seconds. Under load the socket may expire before the
+    // first deposit reaches it; the property is the same either way: what the first socket saw, then a
+    // reconnect from its last sequence, is every balance change exactly once and in order.
+    const shortLived = await new AccessTokens(server.config.jwtSecret, 3).sign({ userId: u.id, role: 'CLIENT', sessionId: undefined });
     const first = wsClient(server, shortLived);
     const closed = closeCode(first);
     const before = collect<BalanceEv>(first, BALANCES, { p: pid, a: 0 });
+    await waitFor('the socket to be live', () => server.app.http!.door.liveSubscriptions(u.id) === 1 || before.isDone());
     await deposit(u.token, pid, '100');
-    await waitFor('the first deposit', () => before.items.length === 1);
     expect(await closed).toBe(4401);
-    const lastSeen = before.items.at(-1)!.balanceChanged.sequence;
+    expect(before.items.length).toBeLessThanOrEqual(1);
+    const lastSeen = before.items.at(-1)?.balanceChanged.sequence ?? 0;
 
     // While the client has no socket, two more deposits.
     await deposit(u.token, pid, '10');
     await deposit(u.token, pid, '1');
     const second = wsClient(server, u.token);
     const after = collect<BalanceEv>(second, BALANCES, { p: pid, a: lastSeen });
-    await waitFor('the two missed deposits', () => after.items.length >= 2);
+    const missed = 3 - before.items.length;
+    await waitFor('the missed deposits', () => after.items.length >= missed);
     await deposit(u.token, pid, '0.5');
-    await waitFor('the live deposit', () => after.items.length >= 3);
-    expect(after.items.map((e) => Number(e.balanceChanged.cash))).toEqual([110, 111, 111.5]);
+    await waitFor('the live deposit', () => after.items.length >= missed + 1);
+    const all = [...before.items, ...after.items];
+    expect(all.map((e) => Number(e.balanceChanged.cash))).toEqual([100, 110, 111, 111.5]);
     const seqs = after.items.map((e) => e.balanceChanged.sequence);
     expect(seqs[0]).toBeGreaterThan(lastSeen);
-    expect([...seqs].sort((a, b) => a - b)).toEqual(seqs);
-    expect(new Set(seqs).size).toBe(seqs.length);
+    const allSeqs = all.map((e) => e.balanceChanged.sequence);
+    expect([...allSeqs].sort((a, b) => a - b)).toEqual(allSeqs);
+    expect(new Set(allSeqs).size).toBe(allSeqs.length);
     expect(after.errors).toEqual([]);
     await second.dispose();
   });
