@@ -14,7 +14,7 @@ import { createFundedPortfolio, placeOrder, waitForQuote, waitForStatus } from '
 import { sqlRows } from './support/ledger-harness.js';
 import { ManualClock } from '../src/lib/clock.js';
 import { silentLogger } from '../src/lib/logger.js';
-import { appendEvents, OutboxRelay } from '../src/events/outbox.js';
+import { appendEvents, OutboxRelay, PENDING_CHUNK } from '../src/events/outbox.js';
 import type { PortfolioEventMessage } from '../src/events/topics.js';
 import { PortfolioService } from '../src/services/portfolio.service.js';
 
@@ -37,8 +37,16 @@ describe.each(modes())('outbox relay: one pending row per statement (%s)', (mode
   });
 
   const db = () => server.app.db.db;
-  const pendingRows = async () =>
-    (await sqlRows<{ id: string; ids: string[] }>(db(), sql`select id::text, event_ids::text[] as ids from outbox_pending order by id`)).map((r) => ({
+  /** Pending rows (of the portfolio's events, if given), oldest events first. */
+  const pendingRows = async (pid?: string) =>
+    (
+      await sqlRows<{ id: string; ids: string[] }>(
+        db(),
+        sql`select id::text, event_ids::text[] as ids from outbox_pending p
+            where ${pid ?? null}::uuid is null or exists (select 1 from outbox_events e where e.id = any(p.event_ids) and e.portfolio_id = ${pid ?? null}::uuid)
+            order by event_ids[1]`,
+      )
+    ).map((r) => ({
       id: Number(r.id),
       ids: r.ids.map(Number),
     }));
@@ -99,13 +107,13 @@ describe.each(modes())('outbox relay: one pending row per statement (%s)', (mode
   it('a published statement leaves no pending row, and its row goes only once ALL its events are published, however they are split', async () => {
     const u = await newUser(server);
     const pid = await createFundedPortfolio(server, u.token, { amount: '100' });
-    await waitFor('the server to have published everything', async () => (await pendingRows()).length === 0);
+    await waitFor('the server to have published everything', async () => (await pendingRows(pid)).length === 0);
     const clock = new ManualClock(new Date(Date.now() + 3_600_000));
     const live = ownProcess(clock);
 
     // A deposit published by its own process: its pending row is deleted (batched; stop() flushes).
     await live.portfolios.deposit({ userId: u.id, role: 'CLIENT' }, pid, '3.00');
-    await waitFor('the published deposit to leave no pending row', async () => (await pendingRows()).length === 0, 2000);
+    await waitFor('the published deposit to leave no pending row', async () => (await pendingRows(pid)).length === 0, 2000);
 
     // One statement of three events, handed to the relay in two parts (as PooledPublisher's chunks may).
     const events = await db().transaction((tx) =>
@@ -117,17 +125,49 @@ describe.each(modes())('outbox relay: one pending row per statement (%s)', (mode
       ),
     );
     expect(new Set(events.map((e) => e.pending))).toHaveProperty('size', 1);
-    expect(await pendingRows()).toEqual([{ id: events[0].pending!.id, ids: events.map((e) => e.id).sort((a, b) => a - b) }]);
+    expect(await pendingRows(pid)).toEqual([{ id: events[0].pending!.id, ids: events.map((e) => e.id).sort((a, b) => a - b) }]);
     await live.relay.published(events.slice(0, 2));
     await live.relay.stop(); // flushes the deletes due
-    expect(await pendingRows()).toHaveLength(1);
+    expect(await pendingRows(pid)).toHaveLength(1);
     await live.relay.published(events.slice(2));
     await live.relay.stop();
-    expect(await pendingRows()).toEqual([]);
+    expect(await pendingRows(pid)).toEqual([]);
     // Republishing (a caller's retry) deletes nothing twice and fails nothing.
     await live.relay.published(events);
     await live.relay.stop();
-    expect(await pendingRows()).toEqual([]);
+    expect(await pendingRows(pid)).toEqual([]);
+  });
+
+  it('a statement of more than PENDING_CHUNK events gets a pending row per chunk, freed chunk by chunk; the poller republishes only what is left', async () => {
+    const u = await newUser(server);
+    const pid = await createFundedPortfolio(server, u.token, { amount: '100' });
+    await waitFor('the server to have published everything', async () => (await pendingRows(pid)).length === 0);
+    const clock = new ManualClock(new Date(Date.now() + 3_600_000));
+    const { relay } = ownProcess(clock);
+    const n = 2 * PENDING_CHUNK + 1;
+    const events = await db().transaction((tx) =>
+      appendEvents(tx, pid, Array.from({ length: n }, () => ({ type: 'BALANCE_CHANGED' as const, payload: { cash: '1.00', availableCash: '1.00', reason: 'DEPOSIT' } })), clock.now()),
+    );
+    expect(events.map((e) => e.message.sequence)).toEqual(events.map((_, i) => events[0].message.sequence + i));
+    const rows = await pendingRows(pid);
+    expect(rows.map((r) => r.ids.length)).toEqual([PENDING_CHUNK, PENDING_CHUNK, 1]);
+    expect(rows.flatMap((r) => r.ids)).toEqual(events.map((e) => e.id).sort((a, b) => a - b));
+    // The first chunk's events published (in the publisher's own order): its row goes, the others stay.
+    const firstChunk = new Set(rows[0].ids);
+    await relay.published(events.filter((e) => firstChunk.has(e.id)).reverse());
+    await relay.stop();
+    expect((await pendingRows(pid)).map((r) => r.id)).toEqual([rows[1].id, rows[2].id]);
+    // The poller, past the grace period, republishes the rest and nothing of the first chunk.
+    const seen: PortfolioEventMessage[] = [];
+    relay.onPublish((m) => seen.push(m));
+    clock.advance(GRACE_MS + 1);
+    expect(await relay.pollOnce()).toBe(PENDING_CHUNK);
+    expect(await relay.pollOnce()).toBe(1);
+    expect(await relay.pollOnce()).toBe(0);
+    const bySeq = new Map(events.map((e) => [e.message.sequence, e.id]));
+    expect(seen.some((m) => firstChunk.has(bySeq.get(m.sequence)!))).toBe(false);
+    expect(seen).toHaveLength(PENDING_CHUNK + 1);
+    expect(await pendingRows(pid)).toEqual([]);
   });
 
   it('orders through the whole loop (placement, submit and acknowledgement batches, fills) leave no pending row and never update an outbox row', async () => {
@@ -138,7 +178,7 @@ describe.each(modes())('outbox relay: one pending row per statement (%s)', (mode
       [1, 2, 3].map((n) => placeOrder(server, u.token, { portfolioId: pid, symbol: 'TCS', side: 'BUY', type: 'MARKET', quantity: String(n), clientOrderId: `relay-${n}` })),
     );
     for (const o of placed) await waitForStatus(server, u.token, o.id, ['FILLED']);
-    await waitFor('every statement to be published and its pending row deleted', async () => (await pendingRows()).length === 0, 5000);
+    await waitFor('every statement to be published and its pending row deleted', async () => (await pendingRows(pid)).length === 0, 5000);
     const seqs = await sqlRows<{ sequence: number }>(db(), sql`select sequence::int from outbox_events where portfolio_id = ${pid} order by sequence`);
     expect(seqs.map((r) => r.sequence)).toEqual(seqs.map((_, i) => i + 1)); // gap-free
     expect(seqs.length).toBeGreaterThanOrEqual(2 + 3 * 4);

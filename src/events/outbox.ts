@@ -25,9 +25,10 @@ export async function lockPortfolio(tx: DbOrTx, portfolioId: string) {
 }
 
 /**
- * An outbox statement's row in `outbox_pending` (one per statement, not per event) and the ids of its
- * events this process has not yet published. Every event of the statement shares it; the relay deletes
- * the row once the last of them is published, however the caller splits them among `published` calls.
+ * An outbox statement's row in `outbox_pending` (one per statement, not per event; one per
+ * {@link PENDING_CHUNK} events of a large one) and the ids of its events this process has not yet
+ * published. Those events share it; the relay deletes the row once the last of them is published, however
+ * the caller splits them among `published` calls.
  */
 export class PendingMark {
   private readonly left: Set<number>;
@@ -53,23 +54,36 @@ export interface WrittenEvent {
 }
 
 /**
+ * Events per pending row, at most. A statement of more (a pooled window's claim: one event per child, up
+ * to 10,000) gets one row per this many, so its publisher, which hands its events to the relay in chunks,
+ * frees them chunk by chunk, and a poller that finds some left past the grace period republishes only
+ * those (as one batch), not the whole statement.
+ */
+export const PENDING_CHUNK = 500;
+
+/**
  * Run `insert` (an `insert into outbox_events … returning id, portfolio_id, sequence`, after the data-modifying
- * CTEs in `before`, if any) so that the SAME statement also inserts one `outbox_pending` row naming every
- * event it wrote: the relay's record of what is still to publish, with no extra round trip. This is the
- * only way outbox rows are written. Rows come back in no particular order.
+ * CTEs in `before`, if any) so that the SAME statement also inserts the `outbox_pending` row naming every
+ * event it wrote (one per {@link PENDING_CHUNK} events): the relay's record of what is still to publish,
+ * with no extra round trip. This is the only way outbox rows are written. Rows come back in no particular order.
  */
 export async function writeOutbox(tx: DbOrTx, insert: SQL, now: Date, before?: SQL): Promise<WrittenEvent[]> {
   const res = await tx.execute(sql`with ${before ? sql`${before}, ` : sql.raw('')}ins as (${insert}),
     pend as (insert into outbox_pending (event_ids, created_at)
-      select array_agg(id), ${now.toISOString()}::timestamptz from ins having count(*) > 0 returning id)
-    select ins.id, ins.portfolio_id, ins.sequence, pend.id as pending_id from ins, pend`);
+      select array_agg(c.id order by c.id), ${now.toISOString()}::timestamptz
+      from (select id, (row_number() over (order by id) - 1) / ${sql.raw(String(PENDING_CHUNK))} as g from ins) c group by c.g order by c.g
+      returning id, event_ids[1] as lo, event_ids[cardinality(event_ids)] as hi)
+    select ins.id, ins.portfolio_id, ins.sequence, pend.id as pending_id from ins join pend on ins.id between pend.lo and pend.hi`);
   const rows = rowsOf<{ id: string | number; portfolio_id: string; sequence: string | number; pending_id: string | number }>(res);
-  if (rows.length === 0) return [];
-  const mark = new PendingMark(
-    Number(rows[0].pending_id),
-    rows.map((r) => Number(r.id)),
-  );
-  return rows.map((r) => ({ id: Number(r.id), portfolioId: r.portfolio_id, sequence: Number(r.sequence), pending: mark }));
+  const idsOf = new Map<number, number[]>();
+  for (const r of rows) {
+    const pending = Number(r.pending_id);
+    const ids = idsOf.get(pending);
+    if (ids) ids.push(Number(r.id));
+    else idsOf.set(pending, [Number(r.id)]);
+  }
+  const marks = new Map([...idsOf].map(([pending, ids]) => [pending, new PendingMark(pending, ids)]));
+  return rows.map((r) => ({ id: Number(r.id), portfolioId: r.portfolio_id, sequence: Number(r.sequence), pending: marks.get(Number(r.pending_id))! }));
 }
 
 /**
