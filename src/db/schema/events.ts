@@ -25,8 +25,8 @@ export const outboxEvents = pgTable(
 );
 
 /**
- * The outbox's unpublished work, one row per statement that wrote outbox rows (not per event): the ids
- * it wrote, inserted by that same statement. The process that committed it publishes the events and
+ * The outbox's unpublished work, one row per statement that wrote outbox rows (not per event; one per
+ * 500 events of a larger one): the ids it wrote, inserted by that same statement. The process that committed it publishes the events and
  * deletes the row (batched); the relay's poller publishes the events of rows older than its grace
  * period (their committer died) and deletes them. An event is published at least once while its row
  * exists, so `outbox_events` itself is only ever inserted and pruned, never updated.
