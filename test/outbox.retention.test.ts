@@ -1,7 +1,8 @@
 /**
  * Outbox retention: published events older than OUTBOX_RETENTION_HOURS are pruned by the `prune-outbox`
  * job (OutboxRetention); a subscriber resuming from a pruned sequence is told so with a stable code
- * instead of silently missing events. Both modes; the job's clock is pinned in the future.
+ * instead of silently missing events; an event still pending (events/outbox.ts: not yet published) is
+ * kept whatever its age. Both modes; the job's clock is pinned in the future.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
@@ -29,7 +30,8 @@ describe.each(modes())('outbox retention and replay windows (%s)', (mode) => {
     (
       await sqlRows<{ n: number; unpublished: number; last: number }>(
         server.app.db.db,
-        sql`select count(*)::int as n, count(*) filter (where published_at is null)::int as unpublished,
+        sql`select count(*)::int as n,
+                   count(*) filter (where exists (select 1 from outbox_pending p where outbox_events.id = any(p.event_ids)))::int as unpublished,
                    (select event_sequence::int from portfolios where id = ${pid}) as last
             from outbox_events where portfolio_id = ${pid}`,
       )
@@ -50,6 +52,18 @@ describe.each(modes())('outbox retention and replay windows (%s)', (mode) => {
     const pruned = await new OutboxRetention({ db: server.app.db.db, clock: new ManualClock(new Date(now + 169 * 3_600_000)), logger: silentLogger, retentionHours: 168 }).prune();
     expect(pruned).toBeGreaterThanOrEqual(before.n);
     expect((await outbox(pid)).n).toBe(0);
+
+    // An unpublished event (its statement still pending: the relay has not delivered it) is kept whatever its age.
+    const kept = await createFundedPortfolio(server, u.token, { amount: '1000' });
+    await waitFor('events published', async () => (await outbox(kept)).unpublished === 0);
+    const [first] = await sqlRows<{ id: string }>(server.app.db.db, sql`select id::text from outbox_events where portfolio_id = ${kept} order by sequence limit 1`);
+    // created_at in the future, so the server's own poller leaves the row to this test.
+    await server.app.db.db.execute(sql`insert into outbox_pending (event_ids, created_at) values (array[${first.id}::bigint], ${new Date(now + 1e9).toISOString()}::timestamptz)`);
+    const all = (await outbox(kept)).n;
+    const later = new OutboxRetention({ db: server.app.db.db, clock: new ManualClock(new Date(now + 170 * 3_600_000)), logger: silentLogger, retentionHours: 168 });
+    expect(await later.prune()).toBe(all - 1);
+    expect(await outbox(kept)).toMatchObject({ n: 1, unpublished: 1 });
+    await server.app.db.db.execute(sql`delete from outbox_pending where ${first.id}::bigint = any(event_ids)`);
 
     const ws = wsClient(server, u.token);
     const stale = collect<unknown>(ws, SUB, { p: pid, a: 0 });

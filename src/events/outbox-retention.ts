@@ -1,4 +1,4 @@
-import { and, inArray, isNotNull, lt, sql } from 'drizzle-orm';
+import { and, inArray, lt, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { outboxEvents, portfolios } from '../db/schema/index.js';
 import { BadInputError } from '../errors.js';
@@ -11,7 +11,8 @@ const BATCH = 5_000;
 /**
  * Outbox retention: events are the replay window of subscriptions, not an archive (the ledger, orders and
  * fills are the record). Published events older than `retentionHours` are deleted by the
- * `prune-outbox` job; unpublished ones are kept whatever their age, so the relay still delivers them.
+ * `prune-outbox` job; unpublished ones (named by a pending row) are kept whatever their age, so the relay
+ * still delivers them.
  */
 export class OutboxRetention {
   constructor(private readonly deps: { db: Db; clock: Clock; logger: Logger; retentionHours: number }) {}
@@ -25,7 +26,8 @@ export class OutboxRetention {
       const batch = this.deps.db
         .select({ id: outboxEvents.id })
         .from(outboxEvents)
-        .where(and(isNotNull(outboxEvents.publishedAt), lt(outboxEvents.createdAt, cutoff)))
+        // Published: no pending row (events/outbox.ts) names it.
+        .where(and(lt(outboxEvents.createdAt, cutoff), sql`not exists (select 1 from outbox_pending p where ${outboxEvents.id} = any(p.event_ids))`))
         .limit(BATCH);
       const deleted = await this.deps.db.delete(outboxEvents).where(inArray(outboxEvents.id, batch)).returning({ id: outboxEvents.id });
       total += deleted.length;

@@ -1,10 +1,10 @@
-import { sql } from 'drizzle-orm';
-import { bigint, bigserial, index, jsonb, pgTable, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
-import { createdAt, ts } from './common.js';
+import { bigint, bigserial, jsonb, pgTable, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { createdAt } from './common.js';
 
 /**
  * Transactional outbox. Rows are written in the same transaction as the change they describe and
  * published by the relay after commit. `sequence` is per portfolio and gap-free, so a client can resume.
+ * Rows are only inserted and pruned: what is still to publish is in {@link outboxPending}, per statement.
  */
 export const outboxEvents = pgTable(
   'outbox_events',
@@ -18,10 +18,21 @@ export const outboxEvents = pgTable(
     type: text('type').notNull(),
     payload: jsonb('payload').notNull(),
     createdAt: createdAt(),
-    publishedAt: ts('published_at'),
   },
   (t) => [
     uniqueIndex('outbox_portfolio_sequence_uq').on(t.portfolioId, t.sequence),
-    index('outbox_unpublished_idx').on(t.id).where(sql`${t.publishedAt} is null`),
   ],
 );
+
+/**
+ * The outbox's unpublished work, one row per statement that wrote outbox rows (not per event; one per
+ * 500 events of a larger one): the ids it wrote, inserted by that same statement. The process that committed it publishes the events and
+ * deletes the row (batched); the relay's poller publishes the events of rows older than its grace
+ * period (their committer died) and deletes them. An event is published at least once while its row
+ * exists, so `outbox_events` itself is only ever inserted and pruned, never updated.
+ */
+export const outboxPending = pgTable('outbox_pending', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  eventIds: bigint('event_ids', { mode: 'number' }).array().notNull(),
+  createdAt: createdAt(),
+});

@@ -1,10 +1,10 @@
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { Db, Tx } from '../../db/client.js';
-import { fills, holds, ledgerEntries, orders, outboxEvents, portfolios, positions } from '../../db/schema/index.js';
+import { fills, holds, ledgerEntries, orders, portfolios, positions } from '../../db/schema/index.js';
 import type { Clock } from '../../lib/clock.js';
 import { dec, toDb } from '../../lib/decimal.js';
 import type { BrokerFill } from '../../brokers/broker.js';
-import { appendEvents, lockPortfolio, outboxRows, storedEvents, type NewEvent, type OutboxRelay, type StoredEvent } from '../../events/outbox.js';
+import { appendEvents, insertOutboxRows, lockPortfolio, outboxRows, storedEvents, type NewEvent, type OutboxRelay, type StoredEvent } from '../../events/outbox.js';
 import { UnrecoverableJobError } from '../../jobs/queue.js';
 import type { Metrics } from '../../server/metrics.js';
 import { orderSnapshot, type OrderRow } from './order.snapshot.js';
@@ -166,10 +166,7 @@ export class FillApplier {
             .set({ amount: toDb(holdLeft), releasedAt: holdLeft.isZero() ? now : null, updatedAt: now })
             .where(eq(holds.id, hold.id))
         : Promise.resolve(),
-      tx
-        .insert(outboxEvents)
-        .values(outboxRows(pid, firstSeq, events, now))
-        .returning({ id: outboxEvents.id, sequence: outboxEvents.sequence }),
+      insertOutboxRows(tx, outboxRows(pid, firstSeq, events, now), now),
     ]);
     return { order, events: storedEvents(pid, writes[5], events, now) };
   }

@@ -13,7 +13,7 @@ import type { Tx } from '../../db/client.js';
 import { holds, orders, portfolios, positions } from '../../db/schema/index.js';
 import { dec, toDb, type Decimal } from '../../lib/decimal.js';
 import { UnrecoverableJobError } from '../../jobs/queue.js';
-import { type NewEvent, type StoredEvent } from '../../events/outbox.js';
+import { writeOutbox, type NewEvent, type StoredEvent } from '../../events/outbox.js';
 import { fillValues, planBatch, positionKey, type BatchState, type ChildShare, type FillRow, type PlannedEvent } from './batch-fill.plan.js';
 
 export class BatchFillApplier {
@@ -199,19 +199,26 @@ async function insertOutbox(tx: Tx, events: PlannedEvent[], now: Date): Promise<
     }
     return { i, pid: e.portfolioId, seq: e.sequence, type: e.event.type, payload: rest, k };
   });
-  const written = rowsOf<{ id: string | number; portfolio_id: string; sequence: string | number }>(
-    await tx.execute(sql`insert into outbox_events (portfolio_id, sequence, type, payload, created_at)
+  // With the statement's pending row (writeOutbox): the relay's record of what is still to publish.
+  const written = await writeOutbox(
+    tx,
+    sql`insert into outbox_events (portfolio_id, sequence, type, payload, created_at)
       select v.pid, v.seq, v.type, case when v.k is null then v.payload else v.payload || jsonb_build_object('order', s.o) end, ${nowIso}::timestamptz
       from jsonb_to_recordset(${JSON.stringify(rows)}::text::jsonb) as v(i int, pid uuid, seq bigint, type text, payload jsonb, k int)
       left join jsonb_to_recordset(${JSON.stringify(snapshots)}::text::jsonb) as s(k int, o jsonb) on s.k = v.k
       order by v.i
-      returning id, portfolio_id, sequence`),
+      returning id, portfolio_id, sequence`,
+    now,
   );
-  const ids = new Map(written.map((r) => [`${r.portfolio_id}:${Number(r.sequence)}`, Number(r.id)]));
-  return events.map((e) => ({
-    id: ids.get(`${e.portfolioId}:${e.sequence}`)!,
-    message: { portfolioId: e.portfolioId, sequence: e.sequence, type: e.event.type, payload: e.event.payload, createdAt: nowIso },
-  }));
+  const byKey = new Map(written.map((r) => [`${r.portfolioId}:${r.sequence}`, r]));
+  return events.map((e) => {
+    const w = byKey.get(`${e.portfolioId}:${e.sequence}`)!;
+    return {
+      id: w.id,
+      pending: w.pending,
+      message: { portfolioId: e.portfolioId, sequence: e.sequence, type: e.event.type, payload: e.event.payload, createdAt: nowIso },
+    };
+  });
 }
 
 /** Rows of a raw statement, whichever driver ran it (postgres.js: an array; PGlite: { rows }). */

@@ -1,21 +1,21 @@
 /**
  * Publishes the pooled path's committed events after the allocations that wrote them. A parent fill's
  * transaction commits its children's fills and outbox rows together; handing the events to the relay
- * (Redis publish, the relay's listeners such as notifications, the published marks) is work that need
+ * (Redis publish, the relay's listeners such as notifications, deleting the pending rows) is work that need
  * not precede the next parent's allocation, and on a busy box it takes the CPU (ours and Postgres's)
  * the allocations need. So while an allocation run is in progress in this process (a window close's
  * lanes, a parent's drive: {@link deferWhile}) committed events wait here, and are drained in large
  * batches once the run ends, or once the oldest has waited {@link MAX_DEFER_MS} (a long run, e.g. a
  * parent filling over many quotes, still publishes as it goes).
  *
- * Nothing about delivery changes: an event stays unmarked in the outbox until the relay has published
- * it, so one this process never got to (it died) is published by the relay's poller after its grace
+ * Nothing about delivery changes: an event stays pending in the outbox (its statement's outbox_pending row)
+ * until the relay has published it, so one this process never got to (it died) is published by the relay's poller after its grace
  * period (at least once; subscribers drop repeats by sequence). {@link idle} publishes everything
  * queued so far and resolves once it is handed to the relay (the window close waits for it).
  */
 import type { OutboxRelay, StoredEvent } from '../../events/outbox.js';
 
-/** Events handed to the relay at once (one publish burst, one published mark). */
+/** Events handed to the relay at once (one publish burst; a statement's pending row goes once all its events are out). */
 const CHUNK = 4000;
 /**
  * The longest an event waits for the allocations to end: below the relay's grace period (2 s), after
