@@ -26,6 +26,7 @@ import { FillApplier } from './fill-applier.js';
 import { OrderTransitions } from './order.transitions.js';
 import { SubmitBatcher } from './submit-batch.js';
 import { AckBatcher } from './ack-batch.js';
+import { HeldEvents } from './held-events.js';
 import { GroupCommit } from '../../lib/group-commit.js';
 import { inLiterals, uuidArrayTyped as uuidArray } from '../../db/batch-sql.js';
 
@@ -40,6 +41,8 @@ export interface OrderExecutionDeps {
   metrics?: Metrics;
   /** Pooled accounts (services/pooled): a member's order waits for its window and is never sent alone. */
   pooled?: { holdsOrder(o: Pick<OrderRow, 'portfolioId'>): Promise<boolean> };
+  /** How long a SUBMITTING event may wait to be published with its order's acknowledgement (default 50 ms). */
+  holdSubmittingMs?: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -61,10 +64,12 @@ export class OrderExecutionService {
   private readonly acks: AckBatcher;
 
   constructor(private readonly deps: OrderExecutionDeps) {
-    this.fills = new FillApplier(deps);
-    this.transitions = new OrderTransitions(deps);
-    this.submitting = new SubmitBatcher(deps);
-    this.acks = new AckBatcher({ ...deps, single: this.fills });
+    // SUBMITTING events wait (briefly) to leave with the acknowledgement's: see held-events.ts.
+    const relay = new HeldEvents(deps.relay, deps.holdSubmittingMs ?? 50);
+    this.fills = new FillApplier({ ...deps, relay });
+    this.transitions = new OrderTransitions({ ...deps, relay });
+    this.submitting = new SubmitBatcher({ ...deps, relay: { published: async (events) => relay.hold(events) } });
+    this.acks = new AckBatcher({ ...deps, relay, single: this.fills });
   }
 
   /**
