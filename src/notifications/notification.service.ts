@@ -60,23 +60,39 @@ export class NotificationService implements NotifierPort {
   fromPortfolioEvent(m: PortfolioEventMessage): void {
     if (m.type === 'BASKET_RUN_UPDATED') return this.fromRunEvent(m);
     if (m.type !== 'ORDER_UPDATED') return;
-    const o = m.payload.order as { id: string; userId: string; status: string; side: string; quantity: string; filledQuantity: string; averageFillPrice: string | null; rejectReason: string | null; instrumentId: string; portfolioId: string };
-    if (o.status !== 'FILLED' && o.status !== 'REJECTED') return;
-    const type: EventType = o.status === 'FILLED' ? 'order.filled' : 'order.rejected';
-    const body =
-      o.status === 'FILLED'
-        ? `${o.side} ${o.filledQuantity} filled at an average of ${o.averageFillPrice ?? '?'}`
-        : `${o.side} ${o.quantity} was rejected${o.rejectReason ? `: ${o.rejectReason}` : ''}`;
-    this.orderEndings.push({
-      id: eventId(`order:${o.id}:${o.status}`),
-      type,
-      userId: o.userId,
-      title: o.status === 'FILLED' ? 'Order filled' : 'Order rejected',
-      body,
-      data: { orderId: o.id, portfolioId: o.portfolioId, status: o.status, side: o.side, quantity: o.quantity, filledQuantity: o.filledQuantity, averageFillPrice: o.averageFillPrice },
-      createdAt: m.createdAt,
-    });
+    const e = orderEndingEvent(m.payload.order as OrderEnding, m.createdAt);
+    // Not an ending, or one the order loop fans out itself (see orderEnded).
+    if (!e || this.inline.has(e.id)) return;
+    remember(this.queued, e.id);
+    this.orderEndings.push(e);
     this.orderEndingsFlush ??= setImmediate(() => this.flushOrderEndings());
+  }
+
+  /** Endings the order loop fanned out itself; the relay's copy of them is not queued again. */
+  private readonly inline = new Set<string>();
+  /** Endings the relay's publish queued first (their `notify` job does them). */
+  private readonly queued = new Set<string>();
+
+  /**
+   * The order loop tells of an order it ended (the submit job, once the acknowledgement with the paper
+   * exchange's immediate fill has committed): its notification is fanned out here and now, inside that
+   * job, instead of by a `notify` job of its own (a BullMQ job less per filled order: its add, its fetch,
+   * its completion). Durable all the same: if this process dies first, the submit job runs again, finds
+   * the order ended and tells again (the rows are unique per user and event). If the fan-out fails it is
+   * handed to a `notify` job; if that fails too, the caller's job fails and is retried. An ending the
+   * relay's publish already queued is left to that job.
+   */
+  async orderEnded(order: OrderEnding, createdAt: string): Promise<void> {
+    const e = orderEndingEvent(order, createdAt);
+    if (!e || this.queued.has(e.id)) return;
+    remember(this.inline, e.id);
+    try {
+      await this.fanOut([e]);
+    } catch (err) {
+      this.inline.delete(e.id);
+      this.deps.logger.warn({ err, orderId: order.id }, 'order notification fan-out failed; handing it to a notify job');
+      await this.emitMany([e]);
+    }
   }
 
   /**
@@ -272,4 +288,42 @@ export class NotificationService implements NotifierPort {
 
 export function toMessage(r: NotificationRow): NotificationMessage {
   return { id: r.id, kind: r.kind, title: r.title, body: r.body, data: r.data ?? null, createdAt: r.createdAt.toISOString(), readAt: r.readAt?.toISOString() ?? null };
+}
+
+/** The fields of an order snapshot an ending's notification is made of. */
+export interface OrderEnding {
+  id: string;
+  userId: string;
+  status: string;
+  side: string;
+  quantity: string;
+  filledQuantity: string;
+  averageFillPrice: string | null;
+  rejectReason: string | null;
+  portfolioId: string;
+}
+
+/** `order.filled` / `order.rejected` for an order that ended so; null for any other status. */
+function orderEndingEvent(o: OrderEnding, createdAt: string): UserEvent | null {
+  if (o.status !== 'FILLED' && o.status !== 'REJECTED') return null;
+  const type: EventType = o.status === 'FILLED' ? 'order.filled' : 'order.rejected';
+  const body =
+    o.status === 'FILLED'
+      ? `${o.side} ${o.filledQuantity} filled at an average of ${o.averageFillPrice ?? '?'}`
+      : `${o.side} ${o.quantity} was rejected${o.rejectReason ? `: ${o.rejectReason}` : ''}`;
+  return {
+    id: eventId(`order:${o.id}:${o.status}`),
+    type,
+    userId: o.userId,
+    title: o.status === 'FILLED' ? 'Order filled' : 'Order rejected',
+    body,
+    data: { orderId: o.id, portfolioId: o.portfolioId, status: o.status, side: o.side, quantity: o.quantity, filledQuantity: o.filledQuantity, averageFillPrice: o.averageFillPrice },
+    createdAt,
+  };
+}
+
+/** Add to a set of recent ids, forgetting the oldest beyond 10,000. */
+function remember(set: Set<string>, id: string): void {
+  set.add(id);
+  if (set.size > 10_000) set.delete(set.values().next().value!);
 }
