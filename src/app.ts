@@ -214,7 +214,7 @@ export async function startApp(config: Config, role: Exclude<Role, 'migrate'>, o
       pooled: pooled.accounts,
       instrumentImport: new InstrumentImportService({ repo: brokerInstruments }),
     };
-    const execution = new OrderExecutionService({ db: db.db, clock, logger, queue, relay, rateLimiter, brokers, metrics, pooled: pooled.accounts });
+    const execution = new OrderExecutionService({ db: db.db, clock, logger, queue, relay, rateLimiter, brokers, metrics, pooled: pooled.accounts, endings: peopleParts.services.notifications });
 
     if (config.seedDemo && role === 'all') await seedDemo({ db: db.db, services, config, logger });
 

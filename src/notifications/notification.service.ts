@@ -60,23 +60,39 @@ export class NotificationService implements NotifierPort {
   fromPortfolioEvent(m: PortfolioEventMessage): void {
     if (m.type === 'BASKET_RUN_UPDATED') return this.fromRunEvent(m);
     if (m.type !== 'ORDER_UPDATED') return;
-    const o = m.payload.order as { id: string; userId: string; status: string; side: string; quantity: string; filledQuantity: string; averageFillPrice: string | null; rejectReason: string | null; instrumentId: string; portfolioId: string };
-    if (o.status !== 'FILLED' && o.status !== 'REJECTED') return;
-    const type: EventType = o.status === 'FILLED' ? 'order.filled' : 'order.rejected';
-    const body =
-      o.status === 'FILLED'
-        ? `${o.side} ${o.filledQuantity} filled at an average of ${o.averageFillPrice ?? '?'}`
-        : `${o.side} ${o.quantity} was rejected${o.rejectReason ? `: ${o.rejectReason}` : ''}`;
-    this.orderEndings.push({
-      id: eventId(`order:${o.id}:${o.status}`),
-      type,
-      userId: o.userId,
-      title: o.status === 'FILLED' ? 'Order filled' : 'Order rejected',
-      body,
-      data: { orderId: o.id, portfolioId: o.portfolioId, status: o.status, side: o.side, quantity: o.quantity, filledQuantity: o.filledQuantity, averageFillPrice: o.averageFillPrice },
-      createdAt: m.createdAt,
-    });
+    const e = orderEndingEvent(m.payload.order as OrderEnding, m.createdAt);
+    // Not an ending, or one the order loop fans out itself (see orderEnded).
+    if (!e || this.inline.has(e.id)) return;
+    remember(this.queued, e.id);
+    this.orderEndings.push(e);
     this.orderEndingsFlush ??= setImmediate(() => this.flushOrderEndings());
+  }
+
+  /** Endings the order loop fanned out itself; the relay's copy of them is not queued again. */
+  private readonly inline = new Set<string>();
+  /** Endings the relay's publish queued first (their `notify` job does them). */
+  private readonly queued = new Set<string>();
+
+  /**
+   * The order loop tells of an order it ended (the submit job, once the acknowledgement with the paper
+   * exchange's immediate fill has committed): its notification is fanned out here and now, inside that
+   * job, instead of by a `notify` job of its own (a BullMQ job less per filled order: its add, its fetch,
+   * its completion). Durable all the same: if this process dies first, the submit job runs again, finds
+   * the order ended and tells again (the rows are unique per user and event). If the fan-out fails it is
+   * handed to a `notify` job; if that fails too, the caller's job fails and is retried. An ending the
+   * relay's publish already queued is left to that job.
+   */
+  async orderEnded(order: OrderEnding, createdAt: string): Promise<void> {
+    const e = orderEndingEvent(order, createdAt);
+    if (!e || this.queued.has(e.id)) return;
+    remember(this.inline, e.id);
+    try {
+      await this.fanOut([e]);
+    } catch (err) {
+      this.inline.delete(e.id);
+      this.deps.logger.warn({ err, orderId: order.id }, 'order notification fan-out failed; handing it to a notify job');
+      await this.emitMany([e]);
+    }
   }
 
   /**
@@ -124,48 +140,55 @@ export class NotificationService implements NotifierPort {
    */
   async fanOut(events: UserEvent[]): Promise<void> {
     if (events.length === 0) return;
-    const prefs = await this.preferencesOf(events);
-    const pref = (e: UserEvent) => prefs.get(`${e.userId}|${e.type}`) ?? { type: e.type, inApp: true, email: true, webhook: true };
-    const inApp = events.filter((e) => pref(e).inApp);
-    for (let i = 0; i < inApp.length; i += 500) {
-      // One statement text whatever the count (rows as one jsonb parameter, db/batch-sql.ts); the pushes
-      // in one round trip where the pub/sub can (one message per user).
-      const some = inApp.slice(i, i + 500);
-      const inserted = rowsOf<{ id: string; user_id: string; event_id: string }>(
-        await this.deps.db.execute(sql`insert into notifications (user_id, event_id, kind, title, body, data, created_at)
-          select v.u, v.e, v.k, v.t, v.b, v.d, v.c
-          from jsonb_to_recordset(${jsonRows(some.map((e) => ({ u: e.userId, e: e.id, k: e.type, t: e.title, b: e.body, d: e.data ?? null, c: e.createdAt })))}) as v(u uuid, e uuid, k text, t text, b text, d jsonb, c timestamptz)
-          on conflict do nothing
-          returning id, user_id, event_id`),
-      );
+    const payload = (e: UserEvent) => ({ id: e.id, type: e.type, createdAt: e.createdAt, data: e.data });
+    const wanted: Array<typeof notificationDeliveries.$inferInsert> = [];
+    for (let i = 0; i < events.length; i += 500) {
+      // ONE statement (one round trip) per 500 events, its text the same whatever the count (rows as one
+      // jsonb parameter, db/batch-sql.ts): the users' preferences joined to the events, the in-app rows
+      // inserted where wanted, and each event's channel targets (email wanted, the user's active
+      // webhooks subscribed to its type) read, where they were three statements one after the other.
+      const some = events.slice(i, i + 500);
+      const rows = rowsOf<{ k: 'n' | 't'; r: string }>(
+        await this.deps.db.execute(sql`with v as (
+            select * from jsonb_to_recordset(${jsonRows(some.map((e) => ({ u: e.userId, e: e.id, k: e.type, t: e.title, b: e.body, d: e.data ?? null, c: e.createdAt })))})
+              as v(u uuid, e uuid, k text, t text, b text, d jsonb, c timestamptz)),
+          p as (
+            select v.*, coalesce(np.in_app, true) as in_app, coalesce(np.email, true) as email, coalesce(np.webhook, true) as webhook
+            from v left join notification_preferences np on np.user_id = v.u and np.type = v.k),
+          ins as (
+            insert into notifications (user_id, event_id, kind, title, body, data, created_at)
+            select p.u, p.e, p.k, p.t, p.b, p.d, p.c from p where p.in_app
+            on conflict do nothing
+            returning id, user_id, event_id)
+          select 'n' as k, json_build_object('id', ins.id, 'u', ins.user_id, 'e', ins.event_id)::text as r from ins
+          union all
+          select 't' as k, json_build_object('e', p.e, 'email', p.email, 'hook', w.id)::text as r
+          from p left join webhooks w on p.webhook and w.user_id = p.u and w.active and w.deleted_at is null and p.k = any(w.events)`),
+      ).map((x) => ({ k: x.k, r: JSON.parse(x.r) as Record<string, string | boolean | null> }));
       const byKey = new Map(some.map((e) => [`${e.userId}|${e.id}`.toLowerCase(), e]));
-      const pushes = inserted.map((r) => {
-        const e = byKey.get(`${r.user_id}|${r.event_id}`)!;
-        const row: NotificationRow = { id: r.id, userId: r.user_id, eventId: r.event_id, kind: e.type, title: e.title, body: e.body, data: e.data ?? null, readAt: null, createdAt: new Date(e.createdAt) };
-        return { key: row.userId, payload: toMessage(row) };
-      });
+      // The pushes in one round trip where the pub/sub can (one message per user).
+      const pushes = rows
+        .filter((x) => x.k === 'n')
+        .map(({ r }) => {
+          const e = byKey.get(`${r.u as string}|${r.e as string}`)!;
+          const row: NotificationRow = { id: r.id as string, userId: r.u as string, eventId: r.e as string, kind: e.type, title: e.title, body: e.body, data: e.data ?? null, readAt: null, createdAt: new Date(e.createdAt) };
+          return { key: row.userId, payload: toMessage(row) };
+        });
       const { pubsub } = this.deps;
       if (pubsub.publishMany) await pubsub.publishMany('notifications', pushes);
       else await Promise.all(pushes.map((m) => pubsub.publish('notifications', m.key, m.payload)));
-    }
-    const payload = (e: UserEvent) => ({ id: e.id, type: e.type, createdAt: e.createdAt, data: e.data });
-    const wanted: Array<typeof notificationDeliveries.$inferInsert> = [];
-    const webhookUsers = [...new Set(events.filter((e) => pref(e).webhook).map((e) => e.userId))];
-    if (webhookUsers.length) {
-      const hooks = await this.deps.db
-        .select({ id: webhooks.id, userId: webhooks.userId, events: webhooks.events })
-        .from(webhooks)
-        .where(and(sql`${webhooks.userId} = any(${uuidArray(webhookUsers)})`, eq(webhooks.active, true), isNull(webhooks.deletedAt)));
-      for (const e of events) {
-        if (!pref(e).webhook) continue;
-        for (const h of hooks) {
-          if (h.userId === e.userId && h.events.includes(e.type)) wanted.push({ userId: e.userId, channel: 'WEBHOOK', webhookId: h.id, eventId: e.id, type: e.type, payload: payload(e) });
-        }
+      const targets = new Map<string, { email: boolean; hooks: Set<string> }>();
+      for (const { k, r } of rows) {
+        if (k !== 't') continue;
+        const t = targets.get(r.e as string) ?? { email: r.email === true, hooks: new Set<string>() };
+        if (r.hook) t.hooks.add(r.hook as string);
+        targets.set(r.e as string, t);
       }
-    }
-    if (this.deps.channels.emailEnabled) {
-      for (const e of events) {
-        if (pref(e).email) wanted.push({ userId: e.userId, channel: 'EMAIL', webhookId: null, eventId: e.id, type: e.type, payload: { ...payload(e), title: e.title, body: e.body } });
+      for (const e of some) {
+        const t = targets.get(e.id.toLowerCase());
+        if (!t) continue;
+        for (const hook of t.hooks) wanted.push({ userId: e.userId, channel: 'WEBHOOK', webhookId: hook, eventId: e.id, type: e.type, payload: payload(e) });
+        if (this.deps.channels.emailEnabled && t.email) wanted.push({ userId: e.userId, channel: 'EMAIL', webhookId: null, eventId: e.id, type: e.type, payload: { ...payload(e), title: e.title, body: e.body } });
       }
     }
     if (wanted.length === 0) return;
@@ -265,4 +288,42 @@ export class NotificationService implements NotifierPort {
 
 export function toMessage(r: NotificationRow): NotificationMessage {
   return { id: r.id, kind: r.kind, title: r.title, body: r.body, data: r.data ?? null, createdAt: r.createdAt.toISOString(), readAt: r.readAt?.toISOString() ?? null };
+}
+
+/** The fields of an order snapshot an ending's notification is made of. */
+export interface OrderEnding {
+  id: string;
+  userId: string;
+  status: string;
+  side: string;
+  quantity: string;
+  filledQuantity: string;
+  averageFillPrice: string | null;
+  rejectReason: string | null;
+  portfolioId: string;
+}
+
+/** `order.filled` / `order.rejected` for an order that ended so; null for any other status. */
+function orderEndingEvent(o: OrderEnding, createdAt: string): UserEvent | null {
+  if (o.status !== 'FILLED' && o.status !== 'REJECTED') return null;
+  const type: EventType = o.status === 'FILLED' ? 'order.filled' : 'order.rejected';
+  const body =
+    o.status === 'FILLED'
+      ? `${o.side} ${o.filledQuantity} filled at an average of ${o.averageFillPrice ?? '?'}`
+      : `${o.side} ${o.quantity} was rejected${o.rejectReason ? `: ${o.rejectReason}` : ''}`;
+  return {
+    id: eventId(`order:${o.id}:${o.status}`),
+    type,
+    userId: o.userId,
+    title: o.status === 'FILLED' ? 'Order filled' : 'Order rejected',
+    body,
+    data: { orderId: o.id, portfolioId: o.portfolioId, status: o.status, side: o.side, quantity: o.quantity, filledQuantity: o.filledQuantity, averageFillPrice: o.averageFillPrice },
+    createdAt,
+  };
+}
+
+/** Add to a set of recent ids, forgetting the oldest beyond 10,000. */
+function remember(set: Set<string>, id: string): void {
+  set.add(id);
+  if (set.size > 10_000) set.delete(set.values().next().value!);
 }

@@ -55,3 +55,43 @@ describe('order endings published together become one notify job', () => {
     expect(added[0].data.events).toHaveLength(1);
   });
 });
+
+describe('an order the submit job filled is notified in that job, not by a notify job of its own', () => {
+  const order = (id: string, status = 'FILLED') => ({ id, userId: 'u1', status, side: 'BUY', quantity: '1', filledQuantity: '1', averageFillPrice: '10', rejectReason: null, portfolioId: 'p1' });
+
+  it('fans the ending out at once and does not queue the copy its publish brings', async () => {
+    const { svc, added } = service();
+    const fanned: string[] = [];
+    svc.fanOut = async (events) => void fanned.push(...events.map((e) => e.id));
+    await svc.orderEnded(order('a'), new Date(0).toISOString());
+    expect(fanned).toEqual([eventId('order:a:FILLED')]);
+    svc.fromPortfolioEvent(ending('a', 'FILLED'));
+    await tick();
+    expect(added).toEqual([]);
+    // Told again (a retried submit job): fanned out again, harmless (rows unique per user and event).
+    await svc.orderEnded(order('a'), new Date(0).toISOString());
+    expect(fanned).toHaveLength(2);
+  });
+
+  it('leaves an ending its publish queued first to that job', async () => {
+    const { svc, added } = service();
+    const fanned: string[] = [];
+    svc.fanOut = async (events) => void fanned.push(...events.map((e) => e.id));
+    svc.fromPortfolioEvent(ending('b', 'FILLED'));
+    await svc.orderEnded(order('b'), new Date(0).toISOString());
+    await tick();
+    expect(fanned).toEqual([]);
+    expect(added.map((a) => a.jobId)).toEqual([`notify-${eventId('order:b:FILLED')}`]);
+  });
+
+  it('hands a fan-out that fails to a notify job, and tells nothing for an order that did not end', async () => {
+    const { svc, added } = service();
+    svc.fanOut = async () => {
+      throw new Error('database down');
+    };
+    await svc.orderEnded(order('c'), new Date(0).toISOString());
+    expect(added.map((a) => a.jobId)).toEqual([`notify-${eventId('order:c:FILLED')}`]);
+    await svc.orderEnded(order('d', 'OPEN'), new Date(0).toISOString());
+    expect(added).toHaveLength(1);
+  });
+});

@@ -290,11 +290,12 @@ export class PaperBroker implements BrokerAdapter {
   }
 
   /**
-   * Placements arriving together (the submit jobs a worker runs at once) share one transaction: see
-   * paper.place-batch.ts. If a batch fails, each of its orders is placed alone.
+   * Placements arriving together (the submit jobs a worker runs at once) are recorded in one statement
+   * (atomic by itself, so no transaction around it): see paper.place-batch.ts. If a batch fails, each of
+   * its orders is placed alone.
    */
   private readonly batch = new GroupCommit<FreshPlacement, PlacedOrder>(
-    (items) => this.db.transaction((tx) => placeManyInTx(tx, items, this.clock.now(), { slippageBps: this.slippageBps, fees: this.fees })),
+    (items) => placeManyInTx(this.db, items, this.clock.now(), { slippageBps: this.slippageBps, fees: this.fees }),
     { maxBatch: 64, maxInFlight: 2 },
   );
 

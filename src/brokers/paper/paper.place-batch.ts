@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { and, eq, or, sql } from 'drizzle-orm';
-import type { Tx } from '../../db/client.js';
+import type { DbOrTx } from '../../db/client.js';
 import { dec, toDb } from '../../lib/decimal.js';
 import type { Quote } from '../../market/quote.js';
 import type { BrokerOrderRequest } from '../broker.js';
@@ -208,11 +208,12 @@ export function freshRows(p: FreshPlacement, now: Date, opts: { slippageBps: str
 }
 
 /**
- * Many fresh placements in the caller's transaction: one multi-row insert of the orders (a client order
- * id already recorded is skipped and its row returned with `created: false`) and one of the executions
- * of those inserted.
+ * Many fresh placements in ONE statement (atomic by itself: no transaction, so no BEGIN and COMMIT round
+ * trips): a data-modifying CTE inserts the orders (a client order id already recorded is skipped and its
+ * row returned with `created: false`), a second one the executions of the orders it inserted, and both
+ * come back as JSON rows. Works in a caller's transaction as well.
  */
-export async function placeManyInTx(tx: Tx, batch: FreshPlacement[], now: Date, opts: { slippageBps: string; fees: FeeSchedule }): Promise<PlacedOrder[]> {
+export async function placeManyInTx(tx: DbOrTx, batch: FreshPlacement[], now: Date, opts: { slippageBps: string; fees: FeeSchedule }): Promise<PlacedOrder[]> {
   const planned = batch.map((p) => freshRows(p, now, opts));
   const keyOf = (account: string, clientOrderId: string) => `${account}\u0000${clientOrderId}`;
   // A client order id twice in one batch: the first is placed, the rest adopt it.
@@ -222,50 +223,49 @@ export async function placeManyInTx(tx: Tx, batch: FreshPlacement[], now: Date, 
     if (!first.has(k)) first.set(k, i);
   });
   const toInsert = [...first.values()].map((i, n) => ({ ...planned[i].order, i: n })); // `i`: inserted (seq) in batch order
+  // An execution is written only with its order (the statement joins it to the rows it inserted).
+  const fillRows = [...first.values()].flatMap((i) => (planned[i].fill ? [planned[i].fill!] : [])).map((f, i) => ({ ...f, i }));
   // One statement text whatever the batch size (rows as one jsonb parameter: db/batch-sql.ts).
-  const inserted = rowsOf<RawPaperOrder>(
-    await tx.execute(sql`insert into paper_orders (id, account, client_order_id, symbol, exchange, currency, tick_size, lot_size, side, type, time_in_force,
-        quantity, limit_price, stop_price, protection_price, status, triggered, filled_quantity, average_price, fees_paid, reject_reason,
-        last_quote_at, created_at, updated_at, closed_at)
-      select v.id, v.account, v."clientOrderId", v.symbol, v.exchange, v.currency, v."tickSize", v."lotSize", v.side, v.type, v."timeInForce",
-        v.quantity, v."limitPrice", v."stopPrice", v."protectionPrice", v.status, v.triggered, v."filledQuantity", v."averagePrice", v."feesPaid",
-        v."rejectReason", v."lastQuoteAt", v."createdAt", v."updatedAt", v."closedAt"
-      from jsonb_to_recordset(${jsonRows(toInsert)}) as v(i int, id text, account text, "clientOrderId" text, symbol text, exchange text, currency text,
-        "tickSize" numeric, "lotSize" numeric, side text, type text, "timeInForce" text, quantity numeric, "limitPrice" numeric, "stopPrice" numeric,
-        "protectionPrice" numeric, status text, triggered boolean, "filledQuantity" numeric, "averagePrice" numeric, "feesPaid" numeric,
-        "rejectReason" text, "lastQuoteAt" timestamptz, "createdAt" timestamptz, "updatedAt" timestamptz, "closedAt" timestamptz)
-      order by v.i
-      on conflict (account, client_order_id) do nothing
-      returning ${RETURNING_ORDER}`),
-  ).map(paperOrderFromRaw);
+  const rows = rowsOf<{ k: string; r: string }>(
+    await tx.execute(sql`with ins as (
+        insert into paper_orders (id, account, client_order_id, symbol, exchange, currency, tick_size, lot_size, side, type, time_in_force,
+          quantity, limit_price, stop_price, protection_price, status, triggered, filled_quantity, average_price, fees_paid, reject_reason,
+          last_quote_at, created_at, updated_at, closed_at)
+        select v.id, v.account, v."clientOrderId", v.symbol, v.exchange, v.currency, v."tickSize", v."lotSize", v.side, v.type, v."timeInForce",
+          v.quantity, v."limitPrice", v."stopPrice", v."protectionPrice", v.status, v.triggered, v."filledQuantity", v."averagePrice", v."feesPaid",
+          v."rejectReason", v."lastQuoteAt", v."createdAt", v."updatedAt", v."closedAt"
+        from jsonb_to_recordset(${jsonRows(toInsert)}) as v(i int, id text, account text, "clientOrderId" text, symbol text, exchange text, currency text,
+          "tickSize" numeric, "lotSize" numeric, side text, type text, "timeInForce" text, quantity numeric, "limitPrice" numeric, "stopPrice" numeric,
+          "protectionPrice" numeric, status text, triggered boolean, "filledQuantity" numeric, "averagePrice" numeric, "feesPaid" numeric,
+          "rejectReason" text, "lastQuoteAt" timestamptz, "createdAt" timestamptz, "updatedAt" timestamptz, "closedAt" timestamptz)
+        order by v.i
+        on conflict (account, client_order_id) do nothing
+        returning ${RETURNING_ORDER}),
+      f as (
+        insert into paper_fills (id, order_id, account, client_order_id, symbol, exchange, currency, side, quantity, price, fee, executed_at)
+        select v.id, v."orderId", v.account, v."clientOrderId", v.symbol, v.exchange, v.currency, v.side, v.quantity, v.price, v.fee, v."executedAt"
+        from jsonb_to_recordset(${jsonRows(fillRows)}) as v(i int, id text, "orderId" text, account text, "clientOrderId" text, symbol text, exchange text,
+          currency text, side text, quantity numeric, price numeric, fee numeric, "executedAt" timestamptz)
+        where v."orderId" in (select ins.id from ins)
+        order by v.i
+        returning id, order_id, seq::text as seq, account, client_order_id, symbol, exchange, currency, side, quantity::text as quantity,
+          price::text as price, fee::text as fee, executed_at)
+      select 'o' as k, to_jsonb(ins)::text as r from ins
+      union all
+      select 'f' as k, to_jsonb(f)::text as r from f`),
+  );
+  const inserted = rows.filter((x) => x.k === 'o').map((x) => paperOrderFromRaw(JSON.parse(x.r) as RawPaperOrder));
+  const fills = rows.filter((x) => x.k === 'f').map((x) => paperFillFromRaw(JSON.parse(x.r) as RawPaperFill));
   const byKey = new Map(inserted.map((o) => [keyOf(o.account, o.clientOrderId), o]));
-  const fillRows = [...first.values()]
-    .map((i) => planned[i])
-    .filter((r) => r.fill && byKey.get(keyOf(r.order.account, r.order.clientOrderId))?.id === r.order.id)
-    .map((r, i) => ({ ...r.fill!, i }));
   const missing = planned.filter((r) => !byKey.has(keyOf(r.order.account, r.order.clientOrderId)));
-  const [fills, existing] = await Promise.all([
-    fillRows.length
-      ? tx
-          .execute(
-            sql`insert into paper_fills (id, order_id, account, client_order_id, symbol, exchange, currency, side, quantity, price, fee, executed_at)
-              select v.id, v."orderId", v.account, v."clientOrderId", v.symbol, v.exchange, v.currency, v.side, v.quantity, v.price, v.fee, v."executedAt"
-              from jsonb_to_recordset(${jsonRows(fillRows)}) as v(i int, id text, "orderId" text, account text, "clientOrderId" text, symbol text, exchange text,
-                currency text, side text, quantity numeric, price numeric, fee numeric, "executedAt" timestamptz)
-              order by v.i
-              returning id, order_id, seq::text as seq, account, client_order_id, symbol, exchange, currency, side, quantity::text as quantity,
-                price::text as price, fee::text as fee, executed_at`,
-          )
-          .then((res) => rowsOf<RawPaperFill>(res).map(paperFillFromRaw))
-      : Promise.resolve([] as PaperFillRow[]),
-    // Recorded before (a retry racing another process): read them to adopt.
-    missing.length
-      ? tx
-          .select()
-          .from(paperOrders)
-          .where(or(...missing.map((r) => and(eq(paperOrders.account, r.order.account), eq(paperOrders.clientOrderId, r.order.clientOrderId)))))
-      : Promise.resolve([] as PaperOrderRow[]),
-  ]);
+  // Recorded before (a retry racing another process): read them to adopt (a statement of its own, which
+  // sees a row another transaction committed while the insert above waited for it).
+  const existing = missing.length
+    ? await tx
+        .select()
+        .from(paperOrders)
+        .where(or(...missing.map((r) => and(eq(paperOrders.account, r.order.account), eq(paperOrders.clientOrderId, r.order.clientOrderId)))))
+    : [];
   const fillsOf = new Map(fills.map((f) => [f.orderId, f]));
   const existingByKey = new Map(existing.map((o) => [keyOf(o.account, o.clientOrderId), o]));
   return planned.map((r, i) => {

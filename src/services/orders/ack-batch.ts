@@ -26,8 +26,8 @@ type PortfolioBooks = { cash: Decimal; delta: Decimal; heldTotal: Decimal; seque
  * Many acknowledgements, and the executions reported with them, in ONE transaction with set-based
  * statements: the portfolios locked in id order, then the orders, positions and holds read (and
  * locked) in one pipeline; the fills inserted in one statement (unique per order and broker fill id,
- * so a replay is skipped); then one statement each for the orders, positions, ledger lines, holds,
- * portfolios (cash and event sequence) and outbox rows. Per portfolio the events are numbered from its
+ * so a replay is skipped); then ONE statement for the orders, positions, ledger lines, holds and
+ * portfolios (cash and event sequence), pipelined with the outbox rows'. Per portfolio the events are numbered from its
  * locked sequence, so sequences stay gap-free. Each order whose row is no longer SUBMITTING gets null
  * and nothing of it is written (as {@link FillApplier.acknowledge}).
  */
@@ -155,31 +155,34 @@ export async function acknowledgeManyInTx(tx: Tx, items: AckItem[], now: Date): 
   const positionValues = [...touchedPositions.values()].map((p) => ({ pid: p.portfolioId, iid: p.instrumentId, q: p.quantity, avg: p.averageCost, pnl: p.realizedPnl, at: p.updatedAt.toISOString() }));
   const bookValues = changedBooks.map(([pid, pb]) => ({ id: pid, delta: toDb(pb.delta), seq: pb.sequence + pb.events.length }));
   const holdValues = [...touchedHolds.entries()].map(([id, h]) => ({ id, amount: toDb(h.amount), rel: h.releasedAt ? iso : null }));
-  // Every statement's text is the same whatever the batch (rows as one jsonb parameter: db/batch-sql.ts).
-  const [, , , , , stored] = await Promise.all([
-    tx.execute(sql`update orders as o set status = v.status::order_status, broker_order_id = v.boid, filled_quantity = v.fq, average_fill_price = v.afp,
+  // Every statement's text is the same whatever the batch (rows as one jsonb parameter: db/batch-sql.ts). The
+  // writes of the books are ONE statement (data-modifying CTEs, each over its own rows; an empty list writes
+  // nothing), pipelined with the outbox rows: two statements where they were six.
+  const [, stored] = await Promise.all([
+    tx.execute(sql`with
+      o as (update orders as o set status = v.status::order_status, broker_order_id = v.boid, filled_quantity = v.fq, average_fill_price = v.afp,
           fees_paid = v.fees, updated_at = ${iso}::timestamptz, closed_at = v.closed
         from jsonb_to_recordset(${jsonRows(orderValues)}) as v(id uuid, status text, boid text, fq numeric, afp numeric, fees numeric, closed timestamptz)
-        where o.id = v.id`),
-    positionValues.length
-      ? tx.execute(sql`insert into positions (portfolio_id, instrument_id, quantity, average_cost, realized_pnl, updated_at)
-          select v.pid, v.iid, v.q, v.avg, v.pnl, v.at
-          from jsonb_to_recordset(${jsonRows(positionValues)}) as v(pid uuid, iid uuid, q numeric, avg numeric, pnl numeric, at timestamptz)
-          on conflict (portfolio_id, instrument_id) do update set quantity = excluded.quantity, average_cost = excluded.average_cost,
-            realized_pnl = excluded.realized_pnl, updated_at = excluded.updated_at`)
-      : Promise.resolve(),
-    ledger.length
-      ? tx.execute(sql`insert into ledger_entries (portfolio_id, kind, amount, currency, order_id, fill_id, description, created_at)
-          select v.pid, v.kind::ledger_kind, v.amount, v.ccy, v.oid, v.fid, v.d, ${iso}::timestamptz
-          from jsonb_to_recordset(${jsonRows(ledger)}) as v(i int, pid uuid, kind text, amount numeric, ccy text, oid uuid, fid uuid, d text)
-          order by v.i`)
-      : Promise.resolve(),
-    holdValues.length
-      ? tx.execute(sql`update holds as h set amount = v.amount, released_at = v.rel, updated_at = ${iso}::timestamptz
-          from jsonb_to_recordset(${jsonRows(holdValues)}) as v(id uuid, amount numeric, rel timestamptz) where h.id = v.id`)
-      : Promise.resolve(),
-    tx.execute(sql`update portfolios as p set cash = p.cash + v.delta, event_sequence = v.seq
-        from jsonb_to_recordset(${jsonRows(bookValues)}) as v(id uuid, delta numeric, seq bigint) where p.id = v.id`),
+        where o.id = v.id
+        returning 1),
+      pos as (insert into positions (portfolio_id, instrument_id, quantity, average_cost, realized_pnl, updated_at)
+        select v.pid, v.iid, v.q, v.avg, v.pnl, v.at
+        from jsonb_to_recordset(${jsonRows(positionValues)}) as v(pid uuid, iid uuid, q numeric, avg numeric, pnl numeric, at timestamptz)
+        on conflict (portfolio_id, instrument_id) do update set quantity = excluded.quantity, average_cost = excluded.average_cost,
+          realized_pnl = excluded.realized_pnl, updated_at = excluded.updated_at
+        returning 1),
+      l as (insert into ledger_entries (portfolio_id, kind, amount, currency, order_id, fill_id, description, created_at)
+        select v.pid, v.kind::ledger_kind, v.amount, v.ccy, v.oid, v.fid, v.d, ${iso}::timestamptz
+        from jsonb_to_recordset(${jsonRows(ledger)}) as v(i int, pid uuid, kind text, amount numeric, ccy text, oid uuid, fid uuid, d text)
+        order by v.i
+        returning 1),
+      h as (update holds as h set amount = v.amount, released_at = v.rel, updated_at = ${iso}::timestamptz
+        from jsonb_to_recordset(${jsonRows(holdValues)}) as v(id uuid, amount numeric, rel timestamptz) where h.id = v.id
+        returning 1),
+      p as (update portfolios as p set cash = p.cash + v.delta, event_sequence = v.seq
+        from jsonb_to_recordset(${jsonRows(bookValues)}) as v(id uuid, delta numeric, seq bigint) where p.id = v.id
+        returning 1)
+      select (select count(*) from o) + (select count(*) from pos) + (select count(*) from l) + (select count(*) from h) + (select count(*) from p) as n`),
     insertOutboxRows(tx, outbox, now),
   ]);
   const idOf = new Map(stored.map((r) => [`${r.portfolioId}/${r.sequence}`, r]));
@@ -211,7 +214,7 @@ export class AckBatcher {
   private readonly group: GroupCommit<AckItem, OrderRow | null>;
 
   constructor(
-    private readonly deps: { db: Db; clock: Clock; relay: OutboxRelay; logger: Logger; metrics?: Metrics; single: FillApplier },
+    private readonly deps: { db: Db; clock: Clock; relay: Pick<OutboxRelay, 'published'>; logger: Logger; metrics?: Metrics; single: FillApplier },
     opts: { maxBatch: number; maxInFlight: number } = { maxBatch: 64, maxInFlight: 2 },
   ) {
     this.group = new GroupCommit((batch) => this.commit(batch), opts);

@@ -12,7 +12,7 @@ import { checkFill, fillEffects } from './fill-math.js';
 
 /** Applies one broker execution to the books: the heart of apply-fill. */
 export class FillApplier {
-  constructor(private readonly deps: { db: Db; clock: Clock; relay: OutboxRelay; metrics?: Metrics }) {}
+  constructor(private readonly deps: { db: Db; clock: Clock; relay: Pick<OutboxRelay, 'published'>; metrics?: Metrics }) {}
 
   /**
    * apply-fill, in ONE transaction: insert the fill (unique per order and broker fill id, so a replay

@@ -26,6 +26,7 @@ import { FillApplier } from './fill-applier.js';
 import { OrderTransitions } from './order.transitions.js';
 import { SubmitBatcher } from './submit-batch.js';
 import { AckBatcher } from './ack-batch.js';
+import { HeldEvents } from './held-events.js';
 import { GroupCommit } from '../../lib/group-commit.js';
 import { inLiterals, uuidArrayTyped as uuidArray } from '../../db/batch-sql.js';
 
@@ -40,6 +41,13 @@ export interface OrderExecutionDeps {
   metrics?: Metrics;
   /** Pooled accounts (services/pooled): a member's order waits for its window and is never sent alone. */
   pooled?: { holdsOrder(o: Pick<OrderRow, 'portfolioId'>): Promise<boolean> };
+  /**
+   * Notifications of orders the submit job ends (services' NotificationService): an order the paper
+   * exchange filled at once is notified inside the submit job, not by a `notify` job of its own.
+   */
+  endings?: { orderEnded(order: OrderRow, createdAt: string): Promise<void> };
+  /** How long a SUBMITTING event may wait to be published with its order's acknowledgement (default 50 ms). */
+  holdSubmittingMs?: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -61,10 +69,12 @@ export class OrderExecutionService {
   private readonly acks: AckBatcher;
 
   constructor(private readonly deps: OrderExecutionDeps) {
-    this.fills = new FillApplier(deps);
-    this.transitions = new OrderTransitions(deps);
-    this.submitting = new SubmitBatcher(deps);
-    this.acks = new AckBatcher({ ...deps, single: this.fills });
+    // SUBMITTING events wait (briefly) to leave with the acknowledgement's: see held-events.ts.
+    const relay = new HeldEvents(deps.relay, deps.holdSubmittingMs ?? 50);
+    this.fills = new FillApplier({ ...deps, relay });
+    this.transitions = new OrderTransitions({ ...deps, relay });
+    this.submitting = new SubmitBatcher({ ...deps, relay: { published: async (events) => relay.hold(events) } });
+    this.acks = new AckBatcher({ ...deps, relay, single: this.fills });
   }
 
   /**
@@ -189,6 +199,8 @@ export class OrderExecutionService {
       if (o.status === 'OPEN' || o.status === 'PARTIALLY_FILLED') {
         await this.deps.queue.add('sync-order', { orderId }, { jobId: `sync-${orderId}-resubmitted-${o.filledQuantity}`, ...BROKER_JOB_OPTIONS });
       }
+      // A job that ran before may have died before its notification went out (see acknowledge()).
+      if (o.status === 'FILLED') await this.deps.endings?.orderEnded(o, o.updatedAt.toISOString());
       return;
     }
 
@@ -293,6 +305,8 @@ export class OrderExecutionService {
         .where(and(eq(orders.id, orderId), isNull(orders.brokerOrderId)));
     }
     const after = moved ?? (await this.load(orderId));
+    // Filled at once: its notification in this job (durable: a retried job tells again, see above).
+    if (moved?.status === 'FILLED') await this.deps.endings?.orderEnded(moved, moved.updatedAt.toISOString());
     if (after?.status === 'CANCEL_REQUESTED') {
       await this.deps.queue.add('cancel-order', { orderId }, { jobId: `cancel-${orderId}`, ...BROKER_JOB_OPTIONS });
     }

@@ -18,7 +18,7 @@ type OrderUpdate = Omit<PgUpdateSetSource<typeof orders>, 'id' | 'status'>;
  * here, its hold released and the new balance reported.
  */
 export class OrderTransitions {
-  constructor(private readonly deps: { db: Db; clock: Clock; relay: OutboxRelay }) {}
+  constructor(private readonly deps: { db: Db; clock: Clock; relay: Pick<OutboxRelay, 'published'> }) {}
 
   /** Move `o` from `from` to `to`. Null if its status was no longer `from` (someone moved it first). */
   async move(o: OrderRow, from: OrderStatus, to: OrderStatus, extra: OrderUpdate = {}): Promise<OrderRow | null> {

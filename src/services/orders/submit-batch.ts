@@ -56,7 +56,7 @@ export class SubmitBatcher {
   private readonly group: GroupCommit<OrderRow, OrderRow | null>;
 
   constructor(
-    private readonly deps: { db: Db; clock: Clock; relay: OutboxRelay },
+    private readonly deps: { db: Db; clock: Clock; relay: Pick<OutboxRelay, 'published'> },
     opts: { maxBatch: number; maxInFlight: number } = { maxBatch: 64, maxInFlight: 2 },
   ) {
     this.group = new GroupCommit((batch) => this.commit(batch), opts);
@@ -78,7 +78,8 @@ export class SubmitBatcher {
       ),
     );
     // Not awaited: the broker call need not wait for a Redis round trip (publishes of this process go out
-    // in order; one that fails is left to the relay's poller, as always).
+    // in order; one that fails is left to the relay's poller, as always). The order loop holds these
+    // events until its acknowledgement's publish (held-events.ts).
     void this.deps.relay.published(res.events);
     // A duplicate of an order within the batch (two jobs for it) gets the move once.
     const given = new Set<string>();
