@@ -9,6 +9,7 @@ import { insertOutboxRows, outboxRows, storedEvents, type NewEvent, type StoredE
 import { checkBuyingPower, checkSellable } from './order.risk.js';
 import type { ValidOrder } from './order.validation.js';
 import { orderSnapshot, type OrderRow } from './order.snapshot.js';
+import type { AuditPort } from '../people/audit.service.js';
 
 /**
  * The building blocks of placing orders, usable inside a caller's transaction: an order that passed
@@ -27,6 +28,11 @@ export interface PreparedOrder {
   requestHash: string;
   /** Market protection (market-protection.ts): the price a market or stop buy may never fill beyond. */
   protectionPrice?: Decimal | null;
+  /**
+   * The `order.placed` audit entry of this order (its data without the stored quantity, added from the
+   * order row), written in the placement's own transaction when {@link placeOrdersInTx} gets an audit port.
+   */
+  audit?: { actorId: string; data: Record<string, unknown> };
 }
 
 export type PlacementResult =
@@ -52,7 +58,7 @@ export class PlacementConflictError extends Error {
  * concurrent transaction inserted one of the client order ids meanwhile, throws PlacementConflictError
  * (the caller's transaction must roll back), as the other inputs' checks counted that order's hold.
  */
-export async function placeOrdersInTx(tx: Tx, inputs: PreparedOrder[], now: Date): Promise<PlacementResult[]> {
+export async function placeOrdersInTx(tx: Tx, inputs: PreparedOrder[], now: Date, audit?: AuditPort): Promise<PlacementResult[]> {
   const results: PlacementResult[] = inputs.map(() => ({ kind: 'duplicate' }) as PlacementResult);
   if (inputs.length === 0) return results;
   const pids = [...new Set(inputs.map((i) => i.portfolioId))].sort();
@@ -120,7 +126,10 @@ export async function placeOrdersInTx(tx: Tx, inputs: PreparedOrder[], now: Date
   if (accepted.length === 0) return results;
 
   // Second round trip: the orders. A client order id taken meanwhile is skipped here, not an error.
-  const rows = await tx
+  // With them, when entries are to be audited: the audit chain's lock and last hash (taken late, so the
+  // chain is held for this transaction's last round trip and commit only).
+  const chain = audit?.inTx && accepted.some((a) => a.input.audit) ? audit.inTx(tx) : null;
+  const insertOrders = tx
     .insert(orders)
     .values(
       accepted.map(({ id, input }) => ({
@@ -145,6 +154,7 @@ export async function placeOrdersInTx(tx: Tx, inputs: PreparedOrder[], now: Date
     )
     .onConflictDoNothing({ target: [orders.userId, orders.clientOrderId] })
     .returning();
+  const [rows] = await Promise.all([insertOrders, chain?.ready]);
   if (rows.length !== accepted.length) throw new PlacementConflictError();
   const orderById = new Map(rows.map((r) => [r.id, r]));
 
@@ -168,13 +178,20 @@ export async function placeOrdersInTx(tx: Tx, inputs: PreparedOrder[], now: Date
     amount: toDb(input.reserve),
   }));
   const iso = now.toISOString();
-  // Statement texts that do not change with the batch size (rows as one jsonb parameter: db/batch-sql.ts).
-  const [, , stored] = await Promise.all([
-    tx.execute(sql`insert into holds (portfolio_id, order_id, kind, instrument_id, amount, created_at, updated_at)
+  const audited = numbered.flatMap(({ input, order }) =>
+    input.audit ? [{ actorId: input.audit.actorId, action: 'order.placed', subjectId: order.id, data: { ...input.audit.data, quantity: order.quantity } }] : [],
+  );
+  // Statement texts that do not change with the batch size (rows as one jsonb parameter: db/batch-sql.ts);
+  // the holds and the event sequences in one statement.
+  const [stored] = await Promise.all([
+    insertOutboxRows(tx, outbox, now),
+    tx.execute(sql`with seq as (
+        update portfolios as p set event_sequence = s.seq from jsonb_to_recordset(${jsonRows(seqValues)}) as s(id uuid, seq bigint) where p.id = s.id
+      )
+      insert into holds (portfolio_id, order_id, kind, instrument_id, amount, created_at, updated_at)
       select v.pid, v.oid, v.kind::hold_kind, v.iid, v.amount, ${iso}::timestamptz, ${iso}::timestamptz
       from jsonb_to_recordset(${jsonRows(holdValues)}) as v(pid uuid, oid uuid, kind text, iid uuid, amount numeric)`),
-    tx.execute(sql`update portfolios as p set event_sequence = v.seq from jsonb_to_recordset(${jsonRows(seqValues)}) as v(id uuid, seq bigint) where p.id = v.id`),
-    insertOutboxRows(tx, outbox, now),
+    chain?.append(audited, now),
   ]);
   const storedAt = new Map(stored.map((r) => [`${r.portfolioId}/${r.sequence}`, r]));
   for (const n of numbered) {

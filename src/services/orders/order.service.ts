@@ -76,14 +76,14 @@ export class OrderService {
     for (let attempt = 0; ; attempt++) {
       const prepared = await this.prepare(viewer, req);
       if ('replay' in prepared) return prepared.replay;
-      const r = await this.batcher.place(prepared);
+      // Its `order.placed` audit entry is written by the placement's own transaction.
+      const audit = { actorId: viewer.userId, data: { portfolioId: prepared.portfolioId, symbol: req.symbol, side: prepared.valid.side, type: prepared.valid.type, via: viewer.via ?? 'token' } };
+      const r = await this.batcher.place({ ...prepared, audit });
       if (r.kind === 'placed') {
-        await this.deps.audit?.record({
-          actorId: viewer.userId,
-          action: 'order.placed',
-          subjectId: r.order.id,
-          data: { portfolioId: prepared.portfolioId, symbol: req.symbol, side: prepared.valid.side, type: prepared.valid.type, quantity: r.order.quantity, via: viewer.via ?? 'token' },
-        });
+        // An audit port that cannot write in a transaction gets the entry after the commit, as before.
+        if (this.deps.audit && !this.deps.audit.inTx) {
+          await this.deps.audit.record({ actorId: audit.actorId, action: 'order.placed', subjectId: r.order.id, data: { ...audit.data, quantity: r.order.quantity } });
+        }
         return r.order;
       }
       if (r.kind === 'refused') throw r.error;
@@ -114,7 +114,7 @@ export class OrderService {
     // trip instead of two. Its answer is used below, after the checks that come first.
     const earlier = req.clientOrderId != null ? this.byClientOrderId(viewer.userId, clientOrderId) : null;
     earlier?.catch(() => undefined); // awaited below unless a check before it fails
-    const portfolio = await this.deps.portfolios.getForTrading(viewer, req.portfolioId);
+    const portfolio = await this.deps.portfolios.tradingFacts(viewer, req.portfolioId);
     if (portfolio.brokerConnectionId) await this.deps.connections?.assertTradable(portfolio.brokerConnectionId);
     const instrument = await this.deps.instruments.resolve(req.symbol, req.exchange);
     const valid = validateOrder(req, instrument);

@@ -1,5 +1,5 @@
 import { and, asc, desc, eq, gt, lt, sql, type SQL } from 'drizzle-orm';
-import type { Db, DbOrTx } from '../../db/client.js';
+import type { Db, DbOrTx, Tx } from '../../db/client.js';
 import { auditLog } from '../../db/schema/index.js';
 import type { Principal } from '../../auth/tokens.js';
 import type { Clock } from '../../lib/clock.js';
@@ -23,6 +23,20 @@ export interface AuditPort {
   record(e: AuditRecord): Promise<void>;
   /** Many entries in one transaction (one lock, one insert), chained in the given order. */
   recordMany?(es: AuditRecord[]): Promise<void>;
+  /**
+   * Entries written by the caller's own transaction (so they commit or roll back with what they record):
+   * takes the chain's lock and reads its last hash at once (the caller pipelines those two statements with
+   * its own), then `append` inserts entries linked to it. The lock is held until that transaction ends.
+   */
+  inTx?(tx: Tx): AuditAppender;
+}
+
+/** See {@link AuditPort.inTx}. */
+export interface AuditAppender {
+  /** Settles once the chain is locked and its last hash read (rejects if the transaction failed). */
+  readonly ready: Promise<void>;
+  /** Inserts the entries, chained in the given order, at `at`. */
+  append(es: AuditRecord[], at: Date): Promise<void>;
 }
 
 // One lock key for the chain: appends are serialised so each entry links to the one before it.
@@ -67,17 +81,35 @@ export class AuditService implements AuditPort {
   private async appendMany(es: AuditRecord[]): Promise<void> {
     const at = this.deps.clock.now();
     await this.deps.db.transaction(async (tx) => {
-      await tx.execute(sql`select pg_advisory_xact_lock(${CHAIN_LOCK})`);
-      let prevHash = await lastHash(tx);
-      const rows = es.map((e) => {
-        const content = { at, actorId: e.actorId ?? null, action: e.action, subjectId: e.subjectId ?? null, data: e.data ?? null };
-        const row = { ...content, prevHash, hash: entryHash(prevHash, content) };
-        prevHash = row.hash;
-        return row;
-      });
-      // bigserial ids follow the order of the VALUES list, so the chain order is the id order.
-      for (let i = 0; i < rows.length; i += 500) await tx.insert(auditLog).values(rows.slice(i, i + 500));
+      const chain = this.inTx(tx);
+      await chain.ready;
+      await chain.append(es, at);
     });
+  }
+
+  inTx(tx: Tx): AuditAppender {
+    // Two statements sent together: the second runs once the lock is held, with a snapshot taken then
+    // (READ COMMITTED), so it sees the last entry of whoever held the lock before. One statement would
+    // read with a snapshot taken before its wait for the lock, and could link to a stale hash.
+    const locked = Promise.resolve(tx.execute(sql`select pg_advisory_xact_lock(${CHAIN_LOCK})`));
+    const last = Promise.resolve(lastHash(tx));
+    const ready = Promise.all([locked, last]).then(() => undefined);
+    ready.catch(() => undefined); // the caller awaits it, or its transaction has failed already
+    return {
+      ready,
+      append: async (es, at) => {
+        if (es.length === 0) return;
+        let prevHash = (await Promise.all([locked, last]))[1];
+        const rows = es.map((e) => {
+          const content = { at, actorId: e.actorId ?? null, action: e.action, subjectId: e.subjectId ?? null, data: e.data ?? null };
+          const row = { ...content, prevHash, hash: entryHash(prevHash, content) };
+          prevHash = row.hash;
+          return row;
+        });
+        // bigserial ids follow the order of the VALUES list, so the chain order is the id order.
+        for (let i = 0; i < rows.length; i += 500) await tx.insert(auditLog).values(rows.slice(i, i + 500));
+      },
+    };
   }
 
   async append(e: AuditRecord): Promise<AuditRow> {
