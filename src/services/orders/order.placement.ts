@@ -39,8 +39,11 @@ export type PlacementResult =
   | { kind: 'placed'; order: OrderRow; events: StoredEvent[] }
   /** A domain error of this order alone (insufficient funds or quantity, portfolio gone). */
   | { kind: 'refused'; error: Error }
-  /** Its (userId, clientOrderId) already exists, or repeats an earlier input: answer it as a replay. */
-  | { kind: 'duplicate' };
+  /**
+   * Its (userId, clientOrderId) already exists (`order`: that order, when this transaction found it before
+   * writing), or repeats an earlier input: answer it as a replay.
+   */
+  | { kind: 'duplicate'; order?: OrderRow };
 
 /** An input's clientOrderId was taken by a concurrent transaction; retry the inputs one by one. */
 export class PlacementConflictError extends Error {
@@ -64,8 +67,11 @@ export async function placeOrdersInTx(tx: Tx, inputs: PreparedOrder[], now: Date
   const pids = [...new Set(inputs.map((i) => i.portfolioId))].sort();
   const sells = inputs.filter((i) => i.valid.side === 'SELL');
   const sellInstruments = [...new Set(sells.map((i) => i.instrumentId))];
-  // One round trip: lock the portfolios, and read what their open holds and positions are.
-  const [locked, heldCash, heldQty, held] = await Promise.all([
+  // One round trip: lock the portfolios, read what their open holds and positions are, and find the
+  // orders that already hold an input's (userId, clientOrderId): those inputs are replays, decided before
+  // any risk check (as OrderService.place promises), and cost one statement per batch, not one per order.
+  const keys = inputs.map((i) => ({ u: i.userId, c: i.clientOrderId }));
+  const [locked, heldCash, heldQty, held, earlier] = await Promise.all([
     tx.select().from(portfolios).where(sql`${portfolios.id} = any(${uuidArray(pids)})`).orderBy(asc(portfolios.id)).for('no key update'),
     tx
       .select({ portfolioId: holds.portfolioId, total: sql<string>`coalesce(sum(${holds.amount}), 0)` })
@@ -85,7 +91,9 @@ export async function placeOrdersInTx(tx: Tx, inputs: PreparedOrder[], now: Date
           .from(positions)
           .where(and(inArray(positions.portfolioId, pids), inArray(positions.instrumentId, sellInstruments)))
       : Promise.resolve([]),
+    tx.select().from(orders).where(sql`(${orders.userId}, ${orders.clientOrderId}) in (select v.u, v.c from jsonb_to_recordset(${jsonRows(keys)}) as v(u uuid, c text))`),
   ]);
+  const existing = new Map(earlier.map((o) => [`${o.userId}/${o.clientOrderId}`, o]));
   const byId = new Map(locked.map((p) => [p.id, p]));
   const available = new Map(locked.map((p) => [p.id, dec(p.cash)]));
   for (const h of heldCash) available.set(h.portfolioId, available.get(h.portfolioId)!.sub(h.total));
@@ -100,6 +108,11 @@ export async function placeOrdersInTx(tx: Tx, inputs: PreparedOrder[], now: Date
     const idem = `${input.userId}/${input.clientOrderId}`;
     if (seen.has(idem)) return; // a repeat within the batch: a replay of the first
     seen.add(idem);
+    const first = existing.get(idem);
+    if (first) {
+      results[index] = { kind: 'duplicate', order: first };
+      return;
+    }
     const p = byId.get(input.portfolioId);
     if (!p) {
       results[index] = { kind: 'refused', error: new NotFoundError('Portfolio', input.portfolioId) };
