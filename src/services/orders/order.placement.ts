@@ -194,17 +194,18 @@ export async function placeOrdersInTx(tx: Tx, inputs: PreparedOrder[], now: Date
   const audited = numbered.flatMap(({ input, order }) =>
     input.audit ? [{ actorId: input.audit.actorId, action: 'order.placed', subjectId: order.id, data: { ...input.audit.data, quantity: order.quantity } }] : [],
   );
+  // The audit chain's last hash came with the orders (second round trip): its entries are ready to write.
+  const auditInsert = chain ? await chain.insertSql(audited, now) : null;
   // Statement texts that do not change with the batch size (rows as one jsonb parameter: db/batch-sql.ts);
-  // the holds and the event sequences in one statement.
+  // the holds, the event sequences and the audit entries in one statement.
   const [stored] = await Promise.all([
     insertOutboxRows(tx, outbox, now),
     tx.execute(sql`with seq as (
         update portfolios as p set event_sequence = s.seq from jsonb_to_recordset(${jsonRows(seqValues)}) as s(id uuid, seq bigint) where p.id = s.id
-      )
+      )${auditInsert ? sql`, audit as (${auditInsert})` : sql``}
       insert into holds (portfolio_id, order_id, kind, instrument_id, amount, created_at, updated_at)
       select v.pid, v.oid, v.kind::hold_kind, v.iid, v.amount, ${iso}::timestamptz, ${iso}::timestamptz
       from jsonb_to_recordset(${jsonRows(holdValues)}) as v(pid uuid, oid uuid, kind text, iid uuid, amount numeric)`),
-    chain?.append(audited, now),
   ]);
   const storedAt = new Map(stored.map((r) => [`${r.portfolioId}/${r.sequence}`, r]));
   for (const n of numbered) {
