@@ -159,7 +159,20 @@ export async function startApp(config: Config, role: Exclude<Role, 'migrate'>, o
     const orders = new OrderService({ db: db.db, clock, logger, queue, relay, rateLimiter, instruments, portfolios, brokers, limits: config.limits, audit, connections: brokerConnections, pooled: pooled.accounts });
     const apiKeys = new ApiKeyService({ db: db.db, clock, audit });
     const oidc = config.people.oidc ? new OidcVerifier({ db: db.db, logger, audit }, config.people.oidc) : null;
-    const people = new PeopleService({ db: db.db, policy, audit, logger });
+    // Roles kept per process, forgotten on every process when one changes (auth/principals.ts).
+    const principals = new PrincipalResolver({ db: db.db, accessTokens, apiKeys, oidc, pubsub });
+    await principals.start();
+    onStop(() => principals.stop());
+    const people = new PeopleService({
+      db: db.db,
+      policy,
+      audit,
+      logger,
+      onRoleChanged: async (userId) => {
+        principals.forget(userId);
+        await pubsub.publish('user-role-changed', '*', { userId });
+      },
+    });
     await people.promoteConfiguredAdmin(config.people.adminEmail);
     const baskets = createBasketServices({ db: db.db, clock, logger, queue, relay, instruments, portfolios, brokers, maxOrderNotional: config.limits.maxOrderNotional, minTicket: config.baskets.minTicket, audit });
     const peopleParts = buildPeople({ config, db: db.db, clock, logger, pubsub, relay, policy, audit, instruments, orders, baskets });
@@ -207,7 +220,7 @@ export async function startApp(config: Config, role: Exclude<Role, 'migrate'>, o
       profiles: new ProfileService({ db: db.db, clock, policy, audit }),
       audit,
       apiKeys,
-      principals: new PrincipalResolver({ db: db.db, accessTokens, apiKeys, oidc }),
+      principals,
       ...peopleParts.services,
       brokerConnections,
       brokerPush: new BrokerPushService({ brokers, queue, logger }),

@@ -36,6 +36,8 @@ export interface TopicMap {
   notifications: NotificationMessage;
   /** key: user id (the advisor and the client each get one) — a proposal changed. */
   proposals: { proposalId: string; status: string };
+  /** key: '*' — a user's role changed: every process forgets the role it kept for them (auth/principals.ts). */
+  'user-role-changed': { userId: string };
 }
 
 /** A signal was recorded (or changed status): subscribers load it by id. */

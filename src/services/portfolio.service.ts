@@ -17,6 +17,12 @@ import type { BrokerRegistry } from '../brokers/registry.js';
 export type PortfolioRow = typeof portfolios.$inferSelect;
 export type PositionRow = typeof positions.$inferSelect;
 
+/** The facts of a portfolio that never change, which placing an order needs (see PortfolioService.tradingFacts). */
+export type TradingFacts = Pick<PortfolioRow, 'id' | 'ownerId' | 'broker' | 'baseCurrency' | 'brokerConnectionId'>;
+
+/** Portfolios whose trading facts one process keeps (the oldest dropped first). */
+const TRADING_FACTS_KEPT = 50_000;
+
 export const SUPPORTED_CURRENCIES = ['INR', 'USD'] as const;
 const MAX_TRANSFER = dec('1000000000');
 
@@ -77,6 +83,25 @@ export class PortfolioService {
     if (!allows(viewer, { id: p.ownerId, advisorId: null }, 'trade')) throw new ForbiddenError('Only the owner trades in a portfolio');
     return p;
   }
+
+  /**
+   * What placing an order needs of a portfolio the viewer trades in, as {@link getForTrading} decides it.
+   * These facts never change (only cash and the event sequence are ever updated, and no portfolio is ever
+   * deleted), so an owner's are kept after the first read: an order then costs no portfolio read before
+   * its placement transaction, which locks and reads the row anyway. Anyone but the owner is decided by
+   * {@link getForTrading} every time (FORBIDDEN or NOT_FOUND, as the policy says).
+   */
+  async tradingFacts(viewer: Principal, id: string): Promise<TradingFacts> {
+    const hit = this.facts.get(id);
+    if (hit && hit.ownerId === viewer.userId) return hit;
+    const p = await this.getForTrading(viewer, id);
+    const facts: TradingFacts = { id: p.id, ownerId: p.ownerId, broker: p.broker, baseCurrency: p.baseCurrency, brokerConnectionId: p.brokerConnectionId };
+    if (this.facts.size >= TRADING_FACTS_KEPT) this.facts.delete(this.facts.keys().next().value!);
+    this.facts.set(id, facts);
+    return facts;
+  }
+
+  private readonly facts = new Map<string, TradingFacts>();
 
   /** The caller's own portfolios; an advisor also sees those of their clients. */
   async list(viewer: Principal): Promise<PortfolioRow[]> {

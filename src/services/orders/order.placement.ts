@@ -9,6 +9,7 @@ import { insertOutboxRows, outboxRows, storedEvents, type NewEvent, type StoredE
 import { checkBuyingPower, checkSellable } from './order.risk.js';
 import type { ValidOrder } from './order.validation.js';
 import { orderSnapshot, type OrderRow } from './order.snapshot.js';
+import type { AuditPort } from '../people/audit.service.js';
 
 /**
  * The building blocks of placing orders, usable inside a caller's transaction: an order that passed
@@ -27,14 +28,22 @@ export interface PreparedOrder {
   requestHash: string;
   /** Market protection (market-protection.ts): the price a market or stop buy may never fill beyond. */
   protectionPrice?: Decimal | null;
+  /**
+   * The `order.placed` audit entry of this order (its data without the stored quantity, added from the
+   * order row), written in the placement's own transaction when {@link placeOrdersInTx} gets an audit port.
+   */
+  audit?: { actorId: string; data: Record<string, unknown> };
 }
 
 export type PlacementResult =
   | { kind: 'placed'; order: OrderRow; events: StoredEvent[] }
   /** A domain error of this order alone (insufficient funds or quantity, portfolio gone). */
   | { kind: 'refused'; error: Error }
-  /** Its (userId, clientOrderId) already exists, or repeats an earlier input: answer it as a replay. */
-  | { kind: 'duplicate' };
+  /**
+   * Its (userId, clientOrderId) already exists (`order`: that order, when this transaction found it before
+   * writing), or repeats an earlier input: answer it as a replay.
+   */
+  | { kind: 'duplicate'; order?: OrderRow };
 
 /** An input's clientOrderId was taken by a concurrent transaction; retry the inputs one by one. */
 export class PlacementConflictError extends Error {
@@ -52,14 +61,17 @@ export class PlacementConflictError extends Error {
  * concurrent transaction inserted one of the client order ids meanwhile, throws PlacementConflictError
  * (the caller's transaction must roll back), as the other inputs' checks counted that order's hold.
  */
-export async function placeOrdersInTx(tx: Tx, inputs: PreparedOrder[], now: Date): Promise<PlacementResult[]> {
+export async function placeOrdersInTx(tx: Tx, inputs: PreparedOrder[], now: Date, audit?: AuditPort): Promise<PlacementResult[]> {
   const results: PlacementResult[] = inputs.map(() => ({ kind: 'duplicate' }) as PlacementResult);
   if (inputs.length === 0) return results;
   const pids = [...new Set(inputs.map((i) => i.portfolioId))].sort();
   const sells = inputs.filter((i) => i.valid.side === 'SELL');
   const sellInstruments = [...new Set(sells.map((i) => i.instrumentId))];
-  // One round trip: lock the portfolios, and read what their open holds and positions are.
-  const [locked, heldCash, heldQty, held] = await Promise.all([
+  // One round trip: lock the portfolios, read what their open holds and positions are, and find the
+  // orders that already hold an input's (userId, clientOrderId): those inputs are replays, decided before
+  // any risk check (as OrderService.place promises), and cost one statement per batch, not one per order.
+  const keys = inputs.map((i) => ({ u: i.userId, c: i.clientOrderId }));
+  const [locked, heldCash, heldQty, held, earlier] = await Promise.all([
     tx.select().from(portfolios).where(sql`${portfolios.id} = any(${uuidArray(pids)})`).orderBy(asc(portfolios.id)).for('no key update'),
     tx
       .select({ portfolioId: holds.portfolioId, total: sql<string>`coalesce(sum(${holds.amount}), 0)` })
@@ -79,7 +91,9 @@ export async function placeOrdersInTx(tx: Tx, inputs: PreparedOrder[], now: Date
           .from(positions)
           .where(and(inArray(positions.portfolioId, pids), inArray(positions.instrumentId, sellInstruments)))
       : Promise.resolve([]),
+    tx.select().from(orders).where(sql`(${orders.userId}, ${orders.clientOrderId}) in (select v.u, v.c from jsonb_to_recordset(${jsonRows(keys)}) as v(u uuid, c text))`),
   ]);
+  const existing = new Map(earlier.map((o) => [`${o.userId}/${o.clientOrderId}`, o]));
   const byId = new Map(locked.map((p) => [p.id, p]));
   const available = new Map(locked.map((p) => [p.id, dec(p.cash)]));
   for (const h of heldCash) available.set(h.portfolioId, available.get(h.portfolioId)!.sub(h.total));
@@ -94,6 +108,11 @@ export async function placeOrdersInTx(tx: Tx, inputs: PreparedOrder[], now: Date
     const idem = `${input.userId}/${input.clientOrderId}`;
     if (seen.has(idem)) return; // a repeat within the batch: a replay of the first
     seen.add(idem);
+    const first = existing.get(idem);
+    if (first) {
+      results[index] = { kind: 'duplicate', order: first };
+      return;
+    }
     const p = byId.get(input.portfolioId);
     if (!p) {
       results[index] = { kind: 'refused', error: new NotFoundError('Portfolio', input.portfolioId) };
@@ -120,7 +139,10 @@ export async function placeOrdersInTx(tx: Tx, inputs: PreparedOrder[], now: Date
   if (accepted.length === 0) return results;
 
   // Second round trip: the orders. A client order id taken meanwhile is skipped here, not an error.
-  const rows = await tx
+  // With them, when entries are to be audited: the audit chain's lock and last hash (taken late, so the
+  // chain is held for this transaction's last round trip and commit only).
+  const chain = audit?.inTx && accepted.some((a) => a.input.audit) ? audit.inTx(tx) : null;
+  const insertOrders = tx
     .insert(orders)
     .values(
       accepted.map(({ id, input }) => ({
@@ -145,6 +167,7 @@ export async function placeOrdersInTx(tx: Tx, inputs: PreparedOrder[], now: Date
     )
     .onConflictDoNothing({ target: [orders.userId, orders.clientOrderId] })
     .returning();
+  const [rows] = await Promise.all([insertOrders, chain?.ready]);
   if (rows.length !== accepted.length) throw new PlacementConflictError();
   const orderById = new Map(rows.map((r) => [r.id, r]));
 
@@ -168,13 +191,21 @@ export async function placeOrdersInTx(tx: Tx, inputs: PreparedOrder[], now: Date
     amount: toDb(input.reserve),
   }));
   const iso = now.toISOString();
-  // Statement texts that do not change with the batch size (rows as one jsonb parameter: db/batch-sql.ts).
-  const [, , stored] = await Promise.all([
-    tx.execute(sql`insert into holds (portfolio_id, order_id, kind, instrument_id, amount, created_at, updated_at)
+  const audited = numbered.flatMap(({ input, order }) =>
+    input.audit ? [{ actorId: input.audit.actorId, action: 'order.placed', subjectId: order.id, data: { ...input.audit.data, quantity: order.quantity } }] : [],
+  );
+  // The audit chain's last hash came with the orders (second round trip): its entries are ready to write.
+  const auditInsert = chain ? await chain.insertSql(audited, now) : null;
+  // Statement texts that do not change with the batch size (rows as one jsonb parameter: db/batch-sql.ts);
+  // the holds, the event sequences and the audit entries in one statement.
+  const [stored] = await Promise.all([
+    insertOutboxRows(tx, outbox, now),
+    tx.execute(sql`with seq as (
+        update portfolios as p set event_sequence = s.seq from jsonb_to_recordset(${jsonRows(seqValues)}) as s(id uuid, seq bigint) where p.id = s.id
+      )${auditInsert ? sql`, audit as (${auditInsert})` : sql``}
+      insert into holds (portfolio_id, order_id, kind, instrument_id, amount, created_at, updated_at)
       select v.pid, v.oid, v.kind::hold_kind, v.iid, v.amount, ${iso}::timestamptz, ${iso}::timestamptz
       from jsonb_to_recordset(${jsonRows(holdValues)}) as v(pid uuid, oid uuid, kind text, iid uuid, amount numeric)`),
-    tx.execute(sql`update portfolios as p set event_sequence = v.seq from jsonb_to_recordset(${jsonRows(seqValues)}) as v(id uuid, seq bigint) where p.id = v.id`),
-    insertOutboxRows(tx, outbox, now),
   ]);
   const storedAt = new Map(stored.map((r) => [`${r.portfolioId}/${r.sequence}`, r]));
   for (const n of numbered) {

@@ -76,19 +76,20 @@ export class OrderService {
     for (let attempt = 0; ; attempt++) {
       const prepared = await this.prepare(viewer, req);
       if ('replay' in prepared) return prepared.replay;
-      const r = await this.batcher.place(prepared);
+      // Its `order.placed` audit entry is written by the placement's own transaction.
+      const audit = { actorId: viewer.userId, data: { portfolioId: prepared.portfolioId, symbol: req.symbol, side: prepared.valid.side, type: prepared.valid.type, via: viewer.via ?? 'token' } };
+      const r = await this.batcher.place({ ...prepared, audit });
       if (r.kind === 'placed') {
-        await this.deps.audit?.record({
-          actorId: viewer.userId,
-          action: 'order.placed',
-          subjectId: r.order.id,
-          data: { portfolioId: prepared.portfolioId, symbol: req.symbol, side: prepared.valid.side, type: prepared.valid.type, quantity: r.order.quantity, via: viewer.via ?? 'token' },
-        });
+        // An audit port that cannot write in a transaction gets the entry after the commit, as before.
+        if (this.deps.audit && !this.deps.audit.inTx) {
+          await this.deps.audit.record({ actorId: audit.actorId, action: 'order.placed', subjectId: r.order.id, data: { ...audit.data, quantity: r.order.quantity } });
+        }
         return r.order;
       }
       if (r.kind === 'refused') throw r.error;
-      // Lost a race with the same clientOrderId: the winner's order is the answer.
-      const winner = await this.byClientOrderId(viewer.userId, prepared.clientOrderId);
+      // A repeated clientOrderId (found by the placement's transaction), or a lost race with the same
+      // one: the first order is the answer.
+      const winner = r.order ?? (await this.byClientOrderId(viewer.userId, prepared.clientOrderId));
       if (winner) return this.idempotentReplay(winner, prepared.requestHash, prepared.clientOrderId);
       // The winner's transaction rolled back after all: try again.
       if (attempt >= 2) throw new InvalidOrderStateError('being placed', 'place');
@@ -110,11 +111,7 @@ export class OrderService {
    */
   async prepare(viewer: Principal, req: PlaceOrderRequest): Promise<PreparedOrder | { replay: OrderRow }> {
     const clientOrderId = req.clientOrderId == null ? randomUUID() : validateClientOrderId(req.clientOrderId.trim());
-    // The idempotency lookup (the caller's own orders only) is read while the portfolio is: one round
-    // trip instead of two. Its answer is used below, after the checks that come first.
-    const earlier = req.clientOrderId != null ? this.byClientOrderId(viewer.userId, clientOrderId) : null;
-    earlier?.catch(() => undefined); // awaited below unless a check before it fails
-    const portfolio = await this.deps.portfolios.getForTrading(viewer, req.portfolioId);
+    const portfolio = await this.deps.portfolios.tradingFacts(viewer, req.portfolioId);
     if (portfolio.brokerConnectionId) await this.deps.connections?.assertTradable(portfolio.brokerConnectionId);
     const instrument = await this.deps.instruments.resolve(req.symbol, req.exchange);
     const valid = validateOrder(req, instrument);
@@ -128,14 +125,15 @@ export class OrderService {
     }
     const requestHash = requestFingerprint(portfolio.id, instrument.id, valid);
 
-    // Only a client-chosen id can repeat; a generated one is new.
-    if (earlier) {
-      const existing = await earlier;
-      if (existing) return { replay: await this.idempotentReplay(existing, requestHash, clientOrderId) };
-    }
-
+    // A repeated clientOrderId is found by the placement's transaction (placeOrdersInTx), before its risk
+    // checks, with the other inputs of its batch in one statement. A repeat counts against the rate limit,
+    // but is never refused by it: a caller over the limit is answered with its first order.
     const wait = await this.deps.rateLimiter.tryAcquire(`orders:${viewer.userId}`, { limit: this.deps.limits.ordersPerSecond, windowMs: 1000 });
-    if (wait > 0) throw new RateLimitedError(wait);
+    if (wait > 0) {
+      const existing = req.clientOrderId != null ? await this.byClientOrderId(viewer.userId, clientOrderId) : null;
+      if (existing) return { replay: await this.idempotentReplay(existing, requestHash, clientOrderId) };
+      throw new RateLimitedError(wait);
+    }
 
     const quote = this.deps.instruments.quoteOf(instrument);
     const refPrice = valid.side === 'BUY' ? reservationPrice(valid, quote?.ask ? dec(quote.ask) : quote ? dec(quote.last) : null, this.buffer) : dec(0);

@@ -4,6 +4,7 @@ import type { Logger } from '../../lib/logger.js';
 import type { OutboxRelay } from '../../events/outbox.js';
 import { GroupCommit } from '../../lib/group-commit.js';
 import { BROKER_JOB_OPTIONS, type OrderQueue } from '../../jobs/jobs.js';
+import type { AuditPort } from '../people/audit.service.js';
 import { placeOrdersInTx, PlacementConflictError, type PlacementResult, type PreparedOrder } from './order.placement.js';
 
 /** A committed placement and the announcement of its batch (settles once events and jobs are out). */
@@ -26,7 +27,7 @@ export class PlacementBatcher {
   private readonly group: GroupCommit<PreparedOrder, Committed>;
 
   constructor(
-    private readonly deps: { db: Db; clock: Clock; logger: Logger; queue: OrderQueue; relay: OutboxRelay },
+    private readonly deps: { db: Db; clock: Clock; logger: Logger; queue: OrderQueue; relay: OutboxRelay; audit?: AuditPort },
     opts: { maxBatch: number; maxInFlight: number } = { maxBatch: 64, maxInFlight: 2 },
   ) {
     this.group = new GroupCommit((inputs) => this.commit(inputs), opts);
@@ -62,7 +63,8 @@ export class PlacementBatcher {
 
   private inOneTransaction(inputs: PreparedOrder[]): Promise<PlacementResult[]> {
     const now = this.deps.clock.now();
-    return this.deps.db.transaction((tx) => placeOrdersInTx(tx, inputs, now));
+    // Audit entries of the inputs that carry one go in the same transaction (AuditPort.inTx).
+    return this.deps.db.transaction((tx) => placeOrdersInTx(tx, inputs, now, this.deps.audit));
   }
 
   /**

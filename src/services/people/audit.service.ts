@@ -1,5 +1,6 @@
 import { and, asc, desc, eq, gt, lt, sql, type SQL } from 'drizzle-orm';
-import type { Db, DbOrTx } from '../../db/client.js';
+import { jsonRows } from '../../db/batch-sql.js';
+import type { Db, DbOrTx, Tx } from '../../db/client.js';
 import { auditLog } from '../../db/schema/index.js';
 import type { Principal } from '../../auth/tokens.js';
 import type { Clock } from '../../lib/clock.js';
@@ -23,6 +24,25 @@ export interface AuditPort {
   record(e: AuditRecord): Promise<void>;
   /** Many entries in one transaction (one lock, one insert), chained in the given order. */
   recordMany?(es: AuditRecord[]): Promise<void>;
+  /**
+   * Entries written by the caller's own transaction (so they commit or roll back with what they record):
+   * takes the chain's lock and reads its last hash at once (the caller pipelines those two statements with
+   * its own), then `append` inserts entries linked to it. The lock is held until that transaction ends.
+   */
+  inTx?(tx: Tx): AuditAppender;
+}
+
+/** See {@link AuditPort.inTx}. */
+export interface AuditAppender {
+  /** Settles once the chain is locked and its last hash read (rejects if the transaction failed). */
+  readonly ready: Promise<void>;
+  /** Inserts the entries, chained in the given order, at `at`. */
+  append(es: AuditRecord[], at: Date): Promise<void>;
+  /**
+   * The same insert as one data-modifying statement (null for no entries), for the caller to run as a
+   * CTE of a statement of its own (`with audit as (…) …`): one statement fewer in its last round trip.
+   */
+  insertSql(es: AuditRecord[], at: Date): Promise<SQL | null>;
 }
 
 // One lock key for the chain: appends are serialised so each entry links to the one before it.
@@ -67,17 +87,47 @@ export class AuditService implements AuditPort {
   private async appendMany(es: AuditRecord[]): Promise<void> {
     const at = this.deps.clock.now();
     await this.deps.db.transaction(async (tx) => {
-      await tx.execute(sql`select pg_advisory_xact_lock(${CHAIN_LOCK})`);
-      let prevHash = await lastHash(tx);
-      const rows = es.map((e) => {
+      const chain = this.inTx(tx);
+      await chain.ready;
+      await chain.append(es, at);
+    });
+  }
+
+  inTx(tx: Tx): AuditAppender {
+    // Two statements sent together: the second runs once the lock is held, with a snapshot taken then
+    // (READ COMMITTED), so it sees the last entry of whoever held the lock before. One statement would
+    // read with a snapshot taken before its wait for the lock, and could link to a stale hash.
+    const locked = Promise.resolve(tx.execute(sql`select pg_advisory_xact_lock(${CHAIN_LOCK})`));
+    const last = Promise.resolve(lastHash(tx));
+    const ready = Promise.all([locked, last]).then(() => undefined);
+    ready.catch(() => undefined); // the caller awaits it, or its transaction has failed already
+    const chained = async (es: AuditRecord[], at: Date) => {
+      let prevHash = (await Promise.all([locked, last]))[1];
+      return es.map((e) => {
         const content = { at, actorId: e.actorId ?? null, action: e.action, subjectId: e.subjectId ?? null, data: e.data ?? null };
         const row = { ...content, prevHash, hash: entryHash(prevHash, content) };
         prevHash = row.hash;
         return row;
       });
-      // bigserial ids follow the order of the VALUES list, so the chain order is the id order.
-      for (let i = 0; i < rows.length; i += 500) await tx.insert(auditLog).values(rows.slice(i, i + 500));
-    });
+    };
+    return {
+      ready,
+      append: async (es, at) => {
+        if (es.length === 0) return;
+        const rows = await chained(es, at);
+        // bigserial ids follow the order of the VALUES list, so the chain order is the id order.
+        for (let i = 0; i < rows.length; i += 500) await tx.insert(auditLog).values(rows.slice(i, i + 500));
+      },
+      insertSql: async (es, at) => {
+        if (es.length === 0) return null;
+        const rows = (await chained(es, at)).map((r, i) => ({ i, at: r.at.toISOString(), actor: r.actorId, action: r.action, subject: r.subjectId, data: r.data, prev: r.prevHash, hash: r.hash }));
+        // Ids are drawn in the `order by` order, so the chain order is the id order here too.
+        return sql`insert into audit_log (at, actor_id, action, subject_id, data, prev_hash, hash)
+          select v.at, v.actor, v.action, v.subject, nullif(v.data, 'null'::jsonb), v.prev, v.hash
+          from jsonb_to_recordset(${jsonRows(rows)}) as v(i int, at timestamptz, actor uuid, action text, subject text, data jsonb, prev text, hash text)
+          order by v.i`;
+      },
+    };
   }
 
   async append(e: AuditRecord): Promise<AuditRow> {

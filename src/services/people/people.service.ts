@@ -14,7 +14,25 @@ const ROLES: readonly Role[] = ['CLIENT', 'ADVISOR', 'ADMIN'];
 
 /** Admins manage roles and advisor assignments; advisors list their clients. */
 export class PeopleService {
-  constructor(private readonly deps: { db: Db; policy: AccessPolicy; audit: AuditPort; logger: Logger }) {}
+  constructor(
+    private readonly deps: {
+      db: Db;
+      policy: AccessPolicy;
+      audit: AuditPort;
+      logger: Logger;
+      /** Called once a role change has committed: processes that keep roles must forget this user's. */
+      onRoleChanged?: (userId: string) => Promise<void>;
+    },
+  ) {}
+
+  private async roleChanged(userId: string): Promise<void> {
+    try {
+      await this.deps.onRoleChanged?.(userId);
+    } catch (err) {
+      // Other processes then keep the old role for at most ROLE_KEPT_MS (auth/principals.ts).
+      this.deps.logger.error({ err, userId }, 'could not announce a role change');
+    }
+  }
 
   /** ADMIN_EMAIL becomes an admin at start (if registered already) and on registration (AuthService). */
   async promoteConfiguredAdmin(email: string | undefined): Promise<void> {
@@ -25,6 +43,7 @@ export class PeopleService {
       .where(and(eq(sql`lower(${users.email})`, email.toLowerCase()), sql`${users.role} <> 'ADMIN'`))
       .returning({ id: users.id });
     for (const u of changed) {
+      await this.roleChanged(u.id);
       this.deps.logger.info({ userId: u.id }, 'ADMIN_EMAIL promoted to admin');
       await this.deps.audit.record({ actorId: null, action: 'user.role_changed', subjectId: u.id, data: { role: 'ADMIN', reason: 'ADMIN_EMAIL' } });
     }
@@ -81,6 +100,7 @@ export class PeopleService {
       if (target.role === 'ADVISOR' && role !== 'ADVISOR') await tx.update(users).set({ advisorId: null }).where(eq(users.advisorId, userId));
       return u;
     });
+    await this.roleChanged(userId);
     await this.deps.audit.record({ actorId: viewer.userId, action: 'user.role_changed', subjectId: userId, data: { from: target.role, to: role } });
     return updated;
   }
