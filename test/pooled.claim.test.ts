@@ -1,7 +1,6 @@
 /**
- * A window's claim, instrument by instrument (each instrument's children claimed in a transaction of
- * their own by the lane that then drives its parent): two closes of the same window at once, as two
- * workers would, still put each child in exactly one parent, one parent per instrument, each parent
+ * A window's claim over several instruments: two closes of the same window at once, as two workers
+ * would, put each child in exactly one parent, one parent per instrument, each parent
  * the net of exactly its children; every child fills, and has one claim event (ORDER_UPDATED
  * SUBMITTING, whose order snapshot Postgres built from the row: every column, in the JS formats) in its
  * portfolio's gap-free sequence. (test/pooled.batch-fill.test.ts checks such events stored exactly as
@@ -21,7 +20,7 @@ import { dec } from '../src/lib/decimal.js';
 
 const SYMBOLS = ['RELIANCE', 'ITC', 'INFY'];
 
-describe.each(modes())('a window claimed instrument by instrument (%s)', (mode) => {
+describe.each(modes())('a window of several instruments closed twice at once (%s)', (mode) => {
   let server: TestServer;
   beforeAll(async () => {
     server = await startTestServer({ mode });

@@ -72,105 +72,82 @@ export class PooledWindowService {
   /**
    * Close `account`'s window now: children placed at or before `at` join parents of window `key`.
    * Returns the parent ids (none if there was nothing to claim, or the window was closed already).
-   *
-   * Each instrument's children are claimed in a transaction of their own, by the lane that then drives
-   * that instrument's parent: the first parent goes to the broker once ITS claim commits, not the whole
-   * window's, and one lane's claim (Postgres) overlaps another's allocation (this process).
    */
   async close(account: PooledAccountRow, at: Date, key: string): Promise<string[]> {
     const pending = await this.deps.repo.pendingChildren(account.id, at);
     if (pending.length === 0) return [];
+    const now = this.deps.clock.now();
     const mids = await this.mids([...new Set(pending.map((o) => o.instrumentId))]);
-    // Instruments in the order of their oldest child (the order parents were driven in before).
-    const instruments = [...groupBy(pending, (o) => o.instrumentId)];
-    const parentIds: (string | null)[] = instruments.map(() => null);
-    let next = 0;
+    let claimed: { parentIds: string[]; events: StoredEvent[] };
+    try {
+      claimed = await this.deps.db.transaction(async (tx) => {
+        const pids = [...new Set(pending.map((o) => o.portfolioId))].sort();
+        // Portfolios locked in id order (as placement does), so concurrent closes and fills cannot deadlock.
+        // Ids travel as ONE jsonb parameter (no parameter per id to build and parse).
+        await tx.select({ id: portfolios.id }).from(portfolios).where(idIn(portfolios.id, pids)).orderBy(asc(portfolios.id)).for('update');
+        const moved = await tx
+          .update(orders)
+          .set({ status: 'SUBMITTING', updatedAt: now, submitAttempts: sql`${orders.submitAttempts} + 1` })
+          .where(sql`${idIn(orders.id, pending.map((o) => o.id))} and ${orders.status} = 'PENDING'`)
+          .returning();
+        if (moved.length === 0) return { parentIds: [], events: [] };
+        const byInstrument = groupBy(
+          [...moved].sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || (a.id < b.id ? -1 : 1)),
+          (o) => o.instrumentId,
+        );
+        const parentRows = [...byInstrument].map(([instrumentId, kids]) => {
+          const n = net(kids.map((k) => ({ id: k.id, side: k.side, quantity: k.quantity })));
+          const side = n.netSide ?? 'BUY';
+          // A net buy is capped at the strictest protection price of its buy children (market protection).
+          const caps = kids.filter((k) => k.side === 'BUY' && k.protectionPrice).map((k) => dec(k.protectionPrice!));
+          const protection = side === 'BUY' && caps.length ? caps.reduce((m, c) => (c.lt(m) ? c : m)) : null;
+          return {
+            pooledAccountId: account.id,
+            windowKey: key,
+            instrumentId,
+            side,
+            quantity: toDb(n.netQuantity),
+            crossedQuantity: toDb(n.crossedQuantity),
+            crossedPrice: n.netSide === null && mids.has(instrumentId) ? toDb(mids.get(instrumentId)!) : null,
+            protectionPrice: protection ? toDb(protection) : null,
+            // Nothing to send when the window nets to zero: the parent is done, only the cross remains.
+            status: n.netSide === null ? ('FILLED' as const) : ('PENDING' as const),
+            createdAt: now,
+            updatedAt: now,
+          };
+        });
+        const parents = await tx.insert(pooledParentOrders).values(parentRows).returning();
+        const parentOf = new Map(parents.map((p) => [p.instrumentId, p.id]));
+        await tx.execute(sql`insert into ${pooledChildren} (order_id, parent_id)
+          select v.o, v.p from jsonb_to_recordset(${JSON.stringify(moved.map((o) => ({ o: o.id, p: parentOf.get(o.instrumentId)! })))}::text::jsonb) as v(o uuid, p uuid)`);
+        // Every member's ORDER_UPDATED events in two multi-row statements (sequences per portfolio, gap-free);
+        // their order snapshots are built by Postgres from the rows just updated (outbox-sql.ts).
+        const perPortfolio = new Map([...groupBy(moved, (o) => o.portfolioId)].map(([pid, kids]) => [pid, kids.map((o) => ({ type: 'ORDER_UPDATED' as const, payload: { order: orderSnapshot(o) } }))]));
+        return { parentIds: parents.map((p) => p.id), events: await appendEventsMany(tx, perPortfolio, now, { ordersAsStored: true }) };
+      });
+    } catch (err) {
+      // The same window closed concurrently by another worker: its children stay for the next window.
+      if (isUniqueViolation(err)) return [];
+      throw err;
+    }
+    // The claim is committed: a broker failure here leaves the parent to its broker events' jobs and
+    // to the sweep of stalled parents (closeDueWindows), which adopt it at the broker by client order id.
+    // Parents are driven side by side (a few at a time): one's broker round trips overlap another's writes.
+    const queue = [...claimed.parentIds];
     const lane = async () => {
-      for (let i = next++; i < instruments.length; i = next++) {
-        const [instrumentId, kids] = instruments[i];
-        let claimed: { parentId: string; events: StoredEvent[] } | null = null;
-        try {
-          claimed = await this.claim(account, key, instrumentId, kids, mids.get(instrumentId));
-        } catch (err) {
-          // The same window closed concurrently by another worker: these children stay for the next window.
-          if (!isUniqueViolation(err)) throw err;
-        }
-        if (!claimed) continue;
-        parentIds[i] = claimed.parentId;
-        this.deps.driver.publisher.enqueue(claimed.events);
-        // The claim is committed: a broker failure here leaves the parent to its broker events' jobs and
-        // to the sweep of stalled parents (closeDueWindows), which adopt it at the broker by client order id.
-        await this.deps.driver.drive(claimed.parentId).catch((err: unknown) => this.deps.logger.warn({ err, parentId: claimed.parentId }, 'pooled parent not driven yet; the sweep retries'));
+      for (let id = queue.shift(); id; id = queue.shift()) {
+        await this.deps.driver.drive(id).catch((err: unknown) => this.deps.logger.warn({ err, parentId: id }, 'pooled parent not driven yet; the sweep retries'));
       }
     };
-    // The claims' events and the children's wait until the lanes are done (at most MAX_DEFER_MS each).
+    // The claim's events and the children's wait until the lanes are done (at most MAX_DEFER_MS each).
     const { publisher } = this.deps.driver;
-    const lanes = Math.min(this.deps.parallelParents ?? PARALLEL_PARENTS, instruments.length);
-    const results = await publisher.deferWhile(() => Promise.allSettled(Array.from({ length: lanes }, lane)));
+    await publisher.deferWhile(() => {
+      publisher.enqueue(claimed.events);
+      return Promise.all(Array.from({ length: Math.min(this.deps.parallelParents ?? PARALLEL_PARENTS, queue.length) }, lane));
+    });
     // The children are filled and committed; their events are published now (some were, if the lanes ran long).
     await publisher.idle();
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) throw failed.reason;
-    return parentIds.filter((id): id is string => id !== null);
-  }
-
-  /**
-   * One instrument's children of window `key`: PENDING → SUBMITTING (guarded, so each child joins one
-   * parent however many workers close windows at once), netted into ONE parent order, linked to it,
-   * with every member's ORDER_UPDATED event, in ONE transaction. Null when another close took them all.
-   */
-  private async claim(
-    account: PooledAccountRow,
-    key: string,
-    instrumentId: string,
-    pending: { id: string; portfolioId: string }[],
-    mid: Decimal | undefined,
-  ): Promise<{ parentId: string; events: StoredEvent[] } | null> {
-    const now = this.deps.clock.now();
-    return this.deps.db.transaction(async (tx) => {
-      const pids = [...new Set(pending.map((o) => o.portfolioId))].sort();
-      // Portfolios locked in id order (as placement does), so concurrent closes and fills cannot deadlock.
-      // Ids travel as ONE jsonb parameter (no parameter per id to build and parse).
-      await tx.select({ id: portfolios.id }).from(portfolios).where(idIn(portfolios.id, pids)).orderBy(asc(portfolios.id)).for('update');
-      const moved = await tx
-        .update(orders)
-        .set({ status: 'SUBMITTING', updatedAt: now, submitAttempts: sql`${orders.submitAttempts} + 1` })
-        .where(sql`${idIn(orders.id, pending.map((o) => o.id))} and ${orders.status} = 'PENDING'`)
-        .returning();
-      if (moved.length === 0) return null;
-      const kids = [...moved].sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || (a.id < b.id ? -1 : 1));
-      const n = net(kids.map((k) => ({ id: k.id, side: k.side, quantity: k.quantity })));
-      const side = n.netSide ?? 'BUY';
-      // A net buy is capped at the strictest protection price of its buy children (market protection).
-      const caps = kids.filter((k) => k.side === 'BUY' && k.protectionPrice).map((k) => dec(k.protectionPrice!));
-      const protection = side === 'BUY' && caps.length ? caps.reduce((m, c) => (c.lt(m) ? c : m)) : null;
-      const [parent] = await tx
-        .insert(pooledParentOrders)
-        .values({
-          pooledAccountId: account.id,
-          windowKey: key,
-          instrumentId,
-          side,
-          quantity: toDb(n.netQuantity),
-          crossedQuantity: toDb(n.crossedQuantity),
-          crossedPrice: n.netSide === null && mid ? toDb(mid) : null,
-          protectionPrice: protection ? toDb(protection) : null,
-          // Nothing to send when the window nets to zero: the parent is done, only the cross remains.
-          status: n.netSide === null ? ('FILLED' as const) : ('PENDING' as const),
-          createdAt: now,
-          updatedAt: now,
-        })
-        .returning();
-      // Every member's ORDER_UPDATED events in two multi-row statements (sequences per portfolio, gap-free);
-      // their order snapshots are built by Postgres from the rows just updated (outbox-sql.ts).
-      const perPortfolio = new Map([...groupBy(moved, (o) => o.portfolioId)].map(([pid, os]) => [pid, os.map((o) => ({ type: 'ORDER_UPDATED' as const, payload: { order: orderSnapshot(o) } }))]));
-      const [, events] = await Promise.all([
-        tx.execute(sql`insert into ${pooledChildren} (order_id, parent_id)
-          select v.o::uuid, ${parent.id}::uuid from jsonb_array_elements_text(${JSON.stringify(moved.map((o) => o.id))}::text::jsonb) as v(o)`),
-        appendEventsMany(tx, perPortfolio, now, { ordersAsStored: true }),
-      ]);
-      return { parentId: parent.id, events };
-    });
+    return claimed.parentIds;
   }
 
   /** The quote mid at window close (a crossed-only window's price): (bid + ask) / 2, else the last price. */
