@@ -16,7 +16,9 @@ import { waitForQuote } from './support/trading.js';
 import { fills, holds, ledgerEntries, orders, outboxEvents, portfolios, positions, users } from '../src/db/schema/index.js';
 import type { Principal } from '../src/auth/tokens.js';
 import { FillApplier } from '../src/services/orders/fill-applier.js';
-import { BatchFillApplier } from '../src/services/pooled/batch-fill.js';
+import { BatchFillApplier, appendEventsMany } from '../src/services/pooled/batch-fill.js';
+import { orderSnapshot } from '../src/services/orders/order.snapshot.js';
+import type { StoredEvent } from '../src/events/outbox.js';
 import { OutboxRelay } from '../src/events/outbox.js';
 import { dec } from '../src/lib/decimal.js';
 
@@ -70,6 +72,17 @@ describe.each(modes())('a batch of child fills writes what FillApplier writes, r
       }
     }
 
+    // The window's claim events (ORDER_UPDATED SUBMITTING) for both groups alike, their order snapshots
+    // built by Postgres from the rows (ordersAsStored): stored exactly as the events published from Node.
+    const claimed = await db.transaction(async (tx) => {
+      const rows = new Map((await tx.select().from(orders).where(inArray(orders.id, [...A, ...B].flatMap((m) => m.orders)))).map((o) => [o.id, o]));
+      // In placement order, so both groups' sequences match.
+      const per = new Map([...A, ...B].map((m) => [m.pid, m.orders.map((id) => ({ type: 'ORDER_UPDATED' as const, payload: { order: orderSnapshot(rows.get(id)!) } }))]));
+      return appendEventsMany(tx, per, new Date(), { ordersAsStored: true });
+    });
+    expect(claimed.length).toBe(18);
+    await expectStoredAsPublished(claimed);
+
     const fa = new FillApplier({ db, clock: app.clock, relay: new OutboxRelay({ db, pubsub: app.pubsub, clock: app.clock, logger: app.logger }) });
     const batch = new BatchFillApplier();
     const now = new Date(Math.floor(Date.now() / 1000) * 1000);
@@ -94,6 +107,9 @@ describe.each(modes())('a batch of child fills writes what FillApplier writes, r
         return batch.apply(tx, state, shares, now);
       });
       expect(events.length).toBe(shares.length * 4);
+      // What subscribers get from Node and what catch-up reads get from the outbox are the same payloads
+      // (the batch's order and fill snapshots are built by Postgres): key for key, value for value.
+      await expectStoredAsPublished(events);
     };
 
     // Buys: partial fills of both RELIANCE orders and the INFY one, then the rest (FILLED, holds released).
@@ -111,6 +127,18 @@ describe.each(modes())('a batch of child fills writes what FillApplier writes, r
     for (const g of [A, B]) for (const m of g) await place(m, 'RELIANCE', 'SELL', '8');
     await run(() => [{ order: 3, quantity: '5', price: '2600', fee: '0.39' }]);
     await run(() => [{ order: 3, quantity: '3', price: '2400.125', fee: '0.18' }]);
+
+    /** Every event's stored row equals the message handed to the relay (nothing dropped or normalised). */
+    async function expectStoredAsPublished(events: StoredEvent[]) {
+      const stored = new Map((await db.select().from(outboxEvents).where(inArray(outboxEvents.id, events.map((e) => e.id)))).map((r) => [r.id, r]));
+      expect(stored.size).toBe(events.length);
+      for (const e of events) {
+        const r = stored.get(e.id)!;
+        expect({ portfolioId: r.portfolioId, sequence: r.sequence, type: r.type, payload: r.payload, createdAt: r.createdAt.toISOString() }, `event ${e.id}`).toStrictEqual(
+          JSON.parse(JSON.stringify(e.message)),
+        );
+      }
+    }
 
     // Field by field, with A's identities mapped to B's.
     const idMap = new Map<string, string>();

@@ -130,14 +130,14 @@ export class PooledRepository {
   }
 
   /** The PENDING market children of an account's members placed at or before `at`, oldest first. */
-  pendingChildren(accountId: string, at: Date): Promise<ChildOrderRow[]> {
+  pendingChildren(accountId: string, at: Date): Promise<Pick<ChildOrderRow, 'id' | 'portfolioId' | 'instrumentId'>[]> {
+    // Only what the claim needs to group them (it reads the rows it moves back from its own update).
     return this.db
-      .select({ o: orders })
+      .select({ id: orders.id, portfolioId: orders.portfolioId, instrumentId: orders.instrumentId })
       .from(orders)
       .innerJoin(pooledMembers, eq(pooledMembers.portfolioId, orders.portfolioId))
       .where(and(eq(pooledMembers.pooledAccountId, accountId), eq(orders.status, 'PENDING'), eq(orders.type, 'MARKET'), lte(orders.createdAt, at)))
-      .orderBy(asc(orders.createdAt), asc(orders.id))
-      .then((rows) => rows.map((r) => r.o));
+      .orderBy(asc(orders.createdAt), asc(orders.id));
   }
 
   /** How many PENDING market orders of an account's members wait for the window (early close). */
