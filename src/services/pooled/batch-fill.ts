@@ -209,6 +209,7 @@ async function insertOutbox(tx: Tx, events: PlannedEvent[], now: Date): Promise<
       order by v.i
       returning id, portfolio_id, sequence`,
     now,
+    { count: rows.length },
   );
   const byKey = new Map(written.map((r) => [`${r.portfolioId}:${r.sequence}`, r]));
   return events.map((e) => {
