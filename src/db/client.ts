@@ -4,7 +4,6 @@ import path from 'node:path';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import * as schema from './schema/index.js';
 import { isFreshDataDir, pgliteTemplate } from './pglite-template.js';
-import { pipelinedBegin } from './pipelined-begin.js';
 
 export { schema };
 
@@ -104,14 +103,6 @@ export function preparing<T extends object>(client: T): T {
       if (prop === 'unsafe') {
         return (query: string, args?: unknown[], options?: Record<string, unknown>) =>
           (value as (q: string, a?: unknown[], o?: Record<string, unknown>) => unknown).call(target, query, args ?? [], { ...options, prepare: true });
-      }
-      // The pool's transactions send BEGIN pipelined with their first statements (pipelined-begin.ts).
-      if (prop === 'begin' && typeof (target as { reserve?: unknown }).reserve === 'function') {
-        const reserve = (target as unknown as { reserve: () => Promise<Parameters<Parameters<typeof pipelinedBegin>[1]>[0]> }).reserve.bind(target);
-        return (...a: unknown[]) => {
-          const fn = a[a.length - 1] as (c: object) => unknown;
-          return pipelinedBegin(reserve, (c) => fn(preparing(c)));
-        };
       }
       if (prop === 'begin' || prop === 'savepoint') {
         return (...a: unknown[]) => {
