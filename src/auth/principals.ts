@@ -12,7 +12,7 @@ import type { PubSub, Unsubscribe } from '../events/pubsub.js';
  * PeopleService is forgotten at once (in this process directly, in the others by the `user-role-changed`
  * topic); this bounds only what a lost message, or a change written to the table by hand, can leave.
  */
-export const ROLE_KEPT_MS = 1_000;
+export const ROLE_KEPT_MS = 5_000;
 
 /** Users whose role one process keeps, at most (the oldest dropped first). */
 const ROLES_KEPT_MAX = 50_000;

@@ -33,6 +33,8 @@ export interface PreparedOrder {
    * order row), written in the placement's own transaction when {@link placeOrdersInTx} gets an audit port.
    */
   audit?: { actorId: string; data: Record<string, unknown> };
+  /** The clientOrderId was generated here (the caller sent none): it cannot repeat, so it is not looked up. */
+  generatedClientOrderId?: boolean;
 }
 
 export type PlacementResult =
@@ -70,7 +72,7 @@ export async function placeOrdersInTx(tx: Tx, inputs: PreparedOrder[], now: Date
   // One round trip: lock the portfolios, read what their open holds and positions are, and find the
   // orders that already hold an input's (userId, clientOrderId): those inputs are replays, decided before
   // any risk check (as OrderService.place promises), and cost one statement per batch, not one per order.
-  const keys = inputs.map((i) => ({ u: i.userId, c: i.clientOrderId }));
+  const keys = inputs.filter((i) => !i.generatedClientOrderId).map((i) => ({ u: i.userId, c: i.clientOrderId }));
   const [locked, heldCash, heldQty, held, earlier] = await Promise.all([
     tx.select().from(portfolios).where(sql`${portfolios.id} = any(${uuidArray(pids)})`).orderBy(asc(portfolios.id)).for('no key update'),
     tx
@@ -91,7 +93,9 @@ export async function placeOrdersInTx(tx: Tx, inputs: PreparedOrder[], now: Date
           .from(positions)
           .where(and(inArray(positions.portfolioId, pids), inArray(positions.instrumentId, sellInstruments)))
       : Promise.resolve([]),
-    tx.select().from(orders).where(sql`(${orders.userId}, ${orders.clientOrderId}) in (select v.u, v.c from jsonb_to_recordset(${jsonRows(keys)}) as v(u uuid, c text))`),
+    keys.length
+      ? tx.select().from(orders).where(sql`(${orders.userId}, ${orders.clientOrderId}) in (select v.u, v.c from jsonb_to_recordset(${jsonRows(keys)}) as v(u uuid, c text))`)
+      : Promise.resolve([]),
   ]);
   const existing = new Map(earlier.map((o) => [`${o.userId}/${o.clientOrderId}`, o]));
   const byId = new Map(locked.map((p) => [p.id, p]));

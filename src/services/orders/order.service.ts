@@ -150,7 +150,17 @@ export class OrderService {
       valid.side === 'BUY'
         ? cashToReserve(valid.quantity, refPrice).add(broker.feeBound?.(portfolio.baseCurrency, valid.quantity.mul(refPrice).toFixed()) ?? 0)
         : valid.quantity;
-    return { userId: viewer.userId, portfolioId: portfolio.id, instrumentId: instrument.id, clientOrderId, valid, reserve, requestHash, protectionPrice: protection };
+    return {
+      userId: viewer.userId,
+      portfolioId: portfolio.id,
+      instrumentId: instrument.id,
+      clientOrderId,
+      ...(req.clientOrderId == null ? { generatedClientOrderId: true } : {}),
+      valid,
+      reserve,
+      requestHash,
+      protectionPrice: protection,
+    };
   }
 
   private async idempotentReplay(existing: OrderRow, requestHash: string, clientOrderId: string): Promise<OrderRow> {
