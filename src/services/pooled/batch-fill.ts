@@ -10,8 +10,7 @@
  */
 import { and, asc, eq, isNull, sql, type AnyColumn, type SQL } from 'drizzle-orm';
 import type { Tx } from '../../db/client.js';
-import { fills, holds, orders, portfolios, positions } from '../../db/schema/index.js';
-import { rowSnapshotSql } from './outbox-sql.js';
+import { holds, orders, portfolios, positions } from '../../db/schema/index.js';
 import { dec, toDb, type Decimal } from '../../lib/decimal.js';
 import { UnrecoverableJobError } from '../../jobs/queue.js';
 import { type NewEvent, type StoredEvent } from '../../events/outbox.js';
@@ -109,9 +108,11 @@ export class BatchFillApplier {
     const portfolioRows = [...plan.portfolios].map(([id, a]) => ({ id, delta: a.delta.toFixed(), n: a.events }));
     const holdRows = [...plan.holds].map(([id, h]) => ({ id, amount: h.amount, released: h.releasedAt?.toISOString() ?? null }));
     // Each statement takes its rows as ONE jsonb parameter (no per-value parameters to build and parse).
-    // The orders' update and the outbox rows are one statement: the events' order and fill snapshots are
-    // built by Postgres from the rows just written (outbox-sql.ts), not shipped from here.
-    const [, , , , stored] = await Promise.all([
+    const [, , , , , stored] = await Promise.all([
+      tx.execute(sql`update orders as o set filled_quantity = v.filled, average_fill_price = v.avg, fees_paid = v.fees, status = v.status::order_status,
+          broker_order_id = v.boid, updated_at = ${nowIso}::timestamptz, closed_at = v.closed
+        from jsonb_to_recordset(${JSON.stringify(orderRows)}::text::jsonb) as v(id uuid, filled numeric, avg numeric, fees numeric, status text, boid text, closed timestamptz)
+        where o.id = v.id`),
       tx.execute(sql`insert into positions (portfolio_id, instrument_id, quantity, average_cost, realized_pnl, updated_at)
         select v.pid, v.iid, v.q, v.avg, v.pnl, ${nowIso}::timestamptz
         from jsonb_to_recordset(${JSON.stringify(positionRows)}::text::jsonb) as v(pid uuid, iid uuid, q numeric, avg numeric, pnl numeric)
@@ -131,7 +132,7 @@ export class BatchFillApplier {
             from jsonb_to_recordset(${JSON.stringify(holdRows)}::text::jsonb) as v(id uuid, amount numeric, released timestamptz)
             where h.id = v.id`)
         : Promise.resolve(),
-      updateOrdersWithEvents(tx, orderRows, inserted, plan.events, now),
+      insertOutbox(tx, plan.events, now),
     ]);
     return stored;
   }
@@ -140,11 +141,8 @@ export class BatchFillApplier {
 /**
  * appendEvents (events/outbox.ts) for many portfolios at once, in the caller's transaction (which
  * holds their locks): one multi-row update of the sequences, one multi-row insert of the outbox rows.
- * `ordersAsStored`: the caller vouches that the orders in ORDER_UPDATED payloads are the orders' rows as
- * they now stand in `tx` (as the window's claim does, right after its update), so Postgres builds those
- * snapshots from the rows instead of receiving them.
  */
-export async function appendEventsMany(tx: Tx, perPortfolio: Map<string, NewEvent[]>, now: Date, opts: { ordersAsStored?: boolean } = {}): Promise<StoredEvent[]> {
+export async function appendEventsMany(tx: Tx, perPortfolio: Map<string, NewEvent[]>, now: Date): Promise<StoredEvent[]> {
   const entries = [...perPortfolio].filter(([, es]) => es.length > 0);
   if (entries.length === 0) return [];
   const last = new Map(
@@ -159,23 +157,7 @@ export async function appendEventsMany(tx: Tx, perPortfolio: Map<string, NewEven
     const first = last.get(id)! - es.length + 1;
     es.forEach((event, i) => planned.push({ portfolioId: id, sequence: first + i, event }));
   }
-  const rows = planned.map((e, i) => {
-    const p = e.event.payload;
-    const o = p.order as { id?: unknown } | undefined;
-    if (opts.ordersAsStored && e.event.type === 'ORDER_UPDATED' && o && typeof o.id === 'string' && Object.keys(p).length === 1) {
-      return { i, pid: e.portfolioId, seq: e.sequence, type: e.event.type, t: ORDER_ONLY, oid: o.id };
-    }
-    return { i, pid: e.portfolioId, seq: e.sequence, type: e.event.type, payload: p };
-  });
-  const written = rowsOf<Written>(
-    await tx.execute(sql`insert into outbox_events (portfolio_id, sequence, type, payload, created_at)
-      select e.pid, e.seq, e.type, case when e.t = ${sql.raw(String(ORDER_ONLY))} then jsonb_build_object('order', ${rowSnapshotSql(orders, 'o')}) else e.payload end, ${now.toISOString()}::timestamptz
-      from jsonb_to_recordset(${JSON.stringify(rows)}::text::jsonb) as e(i int, pid uuid, seq bigint, type text, t int, oid uuid, payload jsonb)
-      left join orders as o on o.id = e.oid
-      order by e.i
-      returning id, portfolio_id, sequence`),
-  );
-  return storedOf(planned, written, now);
+  return insertOutbox(tx, planned, now);
 }
 
 /**
@@ -189,89 +171,42 @@ export async function insertAllocations(tx: Tx, parentId: string, key: string, p
     from jsonb_to_recordset(${JSON.stringify(rows)}::text::jsonb) as v(c uuid, q numeric, fee numeric)`);
 }
 
-/** How an outbox row's payload is made: as sent, or built by Postgres (outbox-sql.ts). */
-const FILL_AND_ORDER = 1;
-const ORDER_ONLY = 2;
-type Written = { id: string | number; portfolio_id: string; sequence: string | number };
-
 /**
- * The children's orders updated and their outbox rows inserted, in ONE statement. A FILL_RECEIVED
- * (`{fill, order}`) or ORDER_UPDATED (`{order}`) event whose order snapshot is this batch's final state
- * of that order (one share per order: always) is built by Postgres: the order from the updated row, with
- * the values this batch wrote as Node formatted them (filled quantity, average price, fees: JS decimals,
- * not the column's scale), the fill from the fills row inserted earlier in the transaction. Any other
- * event travels as it is. Returns the events as written (with their row ids), for the relay.
+ * The outbox rows of `events` in one statement; the events as written (with their row ids), for the
+ * relay. An order snapshot that several events share (a fill's FILL_RECEIVED and ORDER_UPDATED carry
+ * the same object) travels once: the events name it by index and Postgres puts it back into each
+ * payload (`payload || {order}`; jsonb keeps no key order, so the stored payload is the same).
  */
-async function updateOrdersWithEvents(
-  tx: Tx,
-  orderRows: { id: string; filled: string; avg: string | null; fees: string; status: string; boid: string | null; closed: string | null }[],
-  fillRows: FillRow[],
-  events: PlannedEvent[],
-  now: Date,
-): Promise<StoredEvent[]> {
+async function insertOutbox(tx: Tx, events: PlannedEvent[], now: Date): Promise<StoredEvent[]> {
+  if (events.length === 0) return [];
   const nowIso = now.toISOString();
-  const byId = new Map(orderRows.map((o) => [o.id, o]));
-  const fillIds = new Set(fillRows.map((f) => f.id));
-  // The snapshot in the event is exactly what the statement will build (else it travels as it is).
-  const asWritten = (o: Record<string, unknown> | undefined) => {
-    const w = o && typeof o.id === 'string' ? byId.get(o.id) : undefined;
-    return (
-      !!w &&
-      o!.filledQuantity === w.filled &&
-      o!.averageFillPrice === w.avg &&
-      o!.feesPaid === w.fees &&
-      o!.status === w.status &&
-      o!.brokerOrderId === w.boid &&
-      o!.closedAt === w.closed &&
-      o!.updatedAt === nowIso
-    );
-  };
+  const uses = new Map<unknown, number>();
+  for (const e of events) {
+    const o = e.event.payload.order;
+    if (o && typeof o === 'object') uses.set(o, (uses.get(o) ?? 0) + 1);
+  }
+  const shared = new Map<unknown, number>();
+  const snapshots: { k: number; o: unknown }[] = [];
   const rows = events.map((e, i) => {
-    const p = e.event.payload;
-    const n = Object.keys(p).length;
-    const o = p.order as Record<string, unknown> | undefined;
-    const f = p.fill as { id?: unknown } | undefined;
-    const base = { i, pid: e.portfolioId, seq: e.sequence, type: e.event.type };
-    if (e.event.type === 'FILL_RECEIVED' && n === 2 && f && typeof f.id === 'string' && fillIds.has(f.id) && asWritten(o)) return { ...base, t: FILL_AND_ORDER, oid: o!.id, fid: f.id };
-    if (e.event.type === 'ORDER_UPDATED' && n === 1 && asWritten(o)) return { ...base, t: ORDER_ONLY, oid: o!.id };
-    return { ...base, payload: p };
+    const order = e.event.payload.order;
+    if ((uses.get(order) ?? 0) < 2) return { i, pid: e.portfolioId, seq: e.sequence, type: e.event.type, payload: e.event.payload };
+    const { order: _, ...rest } = e.event.payload;
+    let k = shared.get(order);
+    if (k === undefined) {
+      k = snapshots.length;
+      shared.set(order, k);
+      snapshots.push({ k, o: order });
+    }
+    return { i, pid: e.portfolioId, seq: e.sequence, type: e.event.type, payload: rest, k };
   });
-  const order = rowSnapshotSql(orders, 'o', {
-    filledQuantity: sql`v.filled`,
-    averageFillPrice: sql`v.avg`,
-    feesPaid: sql`v.fees`,
-    status: sql`v.status`,
-    brokerOrderId: sql`v.boid`,
-    updatedAt: sql`${nowIso}::text`,
-    closedAt: sql`v.closed`,
-  });
-  const written = rowsOf<Written>(
-    await tx.execute(sql`with v as (
-        select * from jsonb_to_recordset(${JSON.stringify(orderRows)}::text::jsonb) as v(id uuid, filled text, avg text, fees text, status text, boid text, closed text)
-      ), u as (
-        update orders as o set filled_quantity = v.filled::numeric, average_fill_price = v.avg::numeric, fees_paid = v.fees::numeric,
-          status = v.status::order_status, broker_order_id = v.boid, updated_at = ${nowIso}::timestamptz, closed_at = v.closed::timestamptz
-        from v where o.id = v.id
-        returning o.id, ${order} as snap
-      )
-      insert into outbox_events (portfolio_id, sequence, type, payload, created_at)
-      select e.pid, e.seq, e.type,
-        case e.t when ${sql.raw(String(FILL_AND_ORDER))} then jsonb_build_object('fill', ${rowSnapshotSql(fills, 'f')}, 'order', u.snap)
-          when ${sql.raw(String(ORDER_ONLY))} then jsonb_build_object('order', u.snap) else e.payload end,
-        ${nowIso}::timestamptz
-      from jsonb_to_recordset(${JSON.stringify(rows)}::text::jsonb) as e(i int, pid uuid, seq bigint, type text, t int, oid uuid, fid uuid, payload jsonb)
-      left join u on u.id = e.oid
-      left join fills as f on f.id = e.fid
-      order by e.i
+  const written = rowsOf<{ id: string | number; portfolio_id: string; sequence: string | number }>(
+    await tx.execute(sql`insert into outbox_events (portfolio_id, sequence, type, payload, created_at)
+      select v.pid, v.seq, v.type, case when v.k is null then v.payload else v.payload || jsonb_build_object('order', s.o) end, ${nowIso}::timestamptz
+      from jsonb_to_recordset(${JSON.stringify(rows)}::text::jsonb) as v(i int, pid uuid, seq bigint, type text, payload jsonb, k int)
+      left join jsonb_to_recordset(${JSON.stringify(snapshots)}::text::jsonb) as s(k int, o jsonb) on s.k = v.k
+      order by v.i
       returning id, portfolio_id, sequence`),
   );
-  return storedOf(events, written, now);
-}
-
-/** The events as written, with their outbox row ids (for the relay). */
-function storedOf(events: PlannedEvent[], written: Written[], now: Date): StoredEvent[] {
-  if (written.length !== events.length) throw new Error(`outbox: ${written.length} rows written for ${events.length} events`);
-  const nowIso = now.toISOString();
   const ids = new Map(written.map((r) => [`${r.portfolio_id}:${Number(r.sequence)}`, Number(r.id)]));
   return events.map((e) => ({
     id: ids.get(`${e.portfolioId}:${e.sequence}`)!,
