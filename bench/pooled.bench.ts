@@ -8,7 +8,9 @@
  * target p99 ≤ 2 s at 10,000 children), allocation cost per child, and the pure allocator's cost per
  * child in the same run as the baseline (ratio = everything a child's fill does / the arithmetic alone),
  * the CPU per child during the close (this process; Postgres and Redis in scaled mode, from /proc), and
- * the SQL statements and Redis commands per child. A child counts as filled when its parent fill's
+ * the SQL statements and Redis commands per child, the bytes per child through this process's sockets
+ * (/proc/self/io), when the first child's allocation began, and BatchFillApplier.apply's wall time per
+ * child. A child counts as filled when its parent fill's
  * transaction has COMMITTED (seen where the driver hands the committed events to its publisher); its
  * `closedAt` (stamped when that allocation starts) and the time every event was published are printed too.
  * Every child is checked FILLED and its fills summed against its quantity; the exit code is 1 if any
