@@ -8,7 +8,9 @@
  * target p99 ≤ 2 s at 10,000 children), allocation cost per child, and the pure allocator's cost per
  * child in the same run as the baseline (ratio = everything a child's fill does / the arithmetic alone),
  * the CPU per child during the close (this process; Postgres and Redis in scaled mode, from /proc), and
- * the SQL statements and Redis commands per child. A child counts as filled when its parent fill's
+ * the SQL statements and Redis commands per child, the bytes per child through this process's sockets
+ * (/proc/self/io), when the first child's allocation began, and BatchFillApplier.apply's wall time per
+ * child. A child counts as filled when its parent fill's
  * transaction has COMMITTED (seen where the driver hands the committed events to its publisher); its
  * `closedAt` (stamped when that allocation starts) and the time every event was published are printed too.
  * Every child is checked FILLED and its fills summed against its quantity; the exit code is 1 if any
@@ -45,6 +47,20 @@ import { createDatabase, deleteRedisPrefix, newRedisPrefix } from './lib/infra.j
 import { RedisCommandCounter } from './lib/redis-counter.js';
 import { cpuBetween, cpuSnapshot, type CpuUsage } from './lib/cpu.js';
 import { rowsOf } from '../src/db/batch-sql.js';
+import { BatchFillApplier } from '../src/services/pooled/batch-fill.js';
+
+// Wall time inside the batched applier's writes (fills insert, plan, the multi-row statements), summed over the close.
+const applyMs = { total: 0, calls: 0 };
+const origApply = BatchFillApplier.prototype.apply;
+BatchFillApplier.prototype.apply = async function (...args: Parameters<typeof origApply>) {
+  const t0 = performance.now();
+  try {
+    return await origApply.apply(this, args);
+  } finally {
+    applyMs.total += performance.now() - t0;
+    applyMs.calls++;
+  }
+};
 
 const arg = (name: string, def: number) => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? def);
 const M = arg('members', 1000);
@@ -250,6 +266,7 @@ async function main() {
       );
     }
     if (scaled) console.log(`per child during the close call: ${(statements / rows.length).toFixed(3)} SQL statements (${statements} in all), ${(redisSent / rows.length).toFixed(2)} Redis commands sent (${redisKinds})`);
+    console.log(`BatchFillApplier.apply (the children's fills, books and events; ${applyMs.calls} calls): ${((applyMs.total * 1000) / rows.length).toFixed(0)} µs of wall time per child`);
     if (io0 && io1) {
       console.log(`bytes per child through this process's sockets during the close call: written ${((io1.written - io0.written) / rows.length).toFixed(0)} B, read ${((io1.read - io0.read) / rows.length).toFixed(0)} B (Postgres and Redis; /proc/self/io)`);
     }

@@ -72,13 +72,13 @@ describe.each(modes())('a batch of child fills writes what FillApplier writes, r
       }
     }
 
-    // The window's claim events (ORDER_UPDATED SUBMITTING) for both groups alike, their order snapshots
-    // built by Postgres from the rows (ordersAsStored): stored exactly as the events published from Node.
+    // The window's claim events (ORDER_UPDATED SUBMITTING, appendEventsMany) for both groups alike: stored
+    // exactly as the events published from Node.
     const claimed = await db.transaction(async (tx) => {
       const rows = new Map((await tx.select().from(orders).where(inArray(orders.id, [...A, ...B].flatMap((m) => m.orders)))).map((o) => [o.id, o]));
       // In placement order, so both groups' sequences match.
       const per = new Map([...A, ...B].map((m) => [m.pid, m.orders.map((id) => ({ type: 'ORDER_UPDATED' as const, payload: { order: orderSnapshot(rows.get(id)!) } }))]));
-      return appendEventsMany(tx, per, new Date(), { ordersAsStored: true });
+      return appendEventsMany(tx, per, new Date());
     });
     expect(claimed.length).toBe(18);
     await expectStoredAsPublished(claimed);
@@ -108,7 +108,7 @@ describe.each(modes())('a batch of child fills writes what FillApplier writes, r
       });
       expect(events.length).toBe(shares.length * 4);
       // What subscribers get from Node and what catch-up reads get from the outbox are the same payloads
-      // (the batch's order and fill snapshots are built by Postgres): key for key, value for value.
+      // (the order snapshot the two events share travels once and Postgres puts it back): key for key.
       await expectStoredAsPublished(events);
     };
 

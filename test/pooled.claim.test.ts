@@ -2,7 +2,7 @@
  * A window's claim over several instruments: two closes of the same window at once, as two workers
  * would, put each child in exactly one parent, one parent per instrument, each parent
  * the net of exactly its children; every child fills, and has one claim event (ORDER_UPDATED
- * SUBMITTING, whose order snapshot Postgres built from the row: every column, in the JS formats) in its
+ * SUBMITTING, the order as the claim left it: every column, in the formats the driver reads) in its
  * portfolio's gap-free sequence. (test/pooled.batch-fill.test.ts checks such events stored exactly as
  * published.)
  */

@@ -120,10 +120,9 @@ export class PooledWindowService {
         const parentOf = new Map(parents.map((p) => [p.instrumentId, p.id]));
         await tx.execute(sql`insert into ${pooledChildren} (order_id, parent_id)
           select v.o, v.p from jsonb_to_recordset(${JSON.stringify(moved.map((o) => ({ o: o.id, p: parentOf.get(o.instrumentId)! })))}::text::jsonb) as v(o uuid, p uuid)`);
-        // Every member's ORDER_UPDATED events in two multi-row statements (sequences per portfolio, gap-free);
-        // their order snapshots are built by Postgres from the rows just updated (outbox-sql.ts).
+        // Every member's ORDER_UPDATED events in two multi-row statements (sequences per portfolio, gap-free).
         const perPortfolio = new Map([...groupBy(moved, (o) => o.portfolioId)].map(([pid, kids]) => [pid, kids.map((o) => ({ type: 'ORDER_UPDATED' as const, payload: { order: orderSnapshot(o) } }))]));
-        return { parentIds: parents.map((p) => p.id), events: await appendEventsMany(tx, perPortfolio, now, { ordersAsStored: true }) };
+        return { parentIds: parents.map((p) => p.id), events: await appendEventsMany(tx, perPortfolio, now) };
       });
     } catch (err) {
       // The same window closed concurrently by another worker: its children stay for the next window.
