@@ -60,6 +60,8 @@ describe.runIf(SCALED)('api and worker as separate processes (needs DATABASE_URL
     expect([...seqs].sort((a, b) => a - b)).toEqual(seqs);
 
     // The worker, not the api, ran the job loop: only the worker counts submit jobs and broker submissions.
+    // (The submit job ends after the order's notification, which it sends once the fill is committed.)
+    await waitFor('the submit job to end', async () => metricValue(await worker.metrics(), 'jobs_processed_total', { name: 'submit-order', outcome: 'ok' }) >= 1);
     const [wm, am] = await Promise.all([worker.metrics(), api.metrics()]);
     expect(metricValue(wm, 'jobs_processed_total', { name: 'submit-order', outcome: 'ok' })).toBeGreaterThanOrEqual(1);
     expect(metricValue(wm, 'orders_total', { event: 'submitted' })).toBeGreaterThanOrEqual(1);
