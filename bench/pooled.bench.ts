@@ -267,7 +267,7 @@ async function main() {
     }
     if (scaled) console.log(`per child during the close call: ${(statements / rows.length).toFixed(3)} SQL statements (${statements} in all), ${(redisSent / rows.length).toFixed(2)} Redis commands sent (${redisKinds})`);
     console.log(`BatchFillApplier.apply (the children's fills, books and events; ${applyMs.calls} calls): ${((applyMs.total * 1000) / rows.length).toFixed(0)} µs of wall time per child`);
-    if (io0 && io1) {
+    if (scaled && io0 && io1) {
       console.log(`bytes per child through this process's sockets during the close call: written ${((io1.written - io0.written) / rows.length).toFixed(0)} B, read ${((io1.read - io0.read) / rows.length).toFixed(0)} B (Postgres and Redis; /proc/self/io)`);
     }
     if (bad.length || filled.length + rows.filter((r) => r.status !== 'FILLED').length !== N) {
