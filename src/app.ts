@@ -160,7 +160,7 @@ export async function startApp(config: Config, role: Exclude<Role, 'migrate'>, o
     const apiKeys = new ApiKeyService({ db: db.db, clock, audit });
     const oidc = config.people.oidc ? new OidcVerifier({ db: db.db, logger, audit }, config.people.oidc) : null;
     // Roles kept per process, forgotten on every process when one changes (auth/principals.ts).
-    const principals = new PrincipalResolver({ db: db.db, accessTokens, apiKeys, oidc, pubsub });
+    const principals = new PrincipalResolver({ db: db.db, accessTokens, apiKeys, oidc, pubsub, clock });
     await principals.start();
     onStop(() => principals.stop());
     const people = new PeopleService({

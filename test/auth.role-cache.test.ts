@@ -37,7 +37,7 @@ describe.each(modes())('roles kept between requests (%s)', (mode) => {
     const s = server.app.services;
     // Another replica: its own resolver and role memory, the same pub/sub; its clock never moves, so only
     // the announcement can make it read the role again.
-    const replica = new PrincipalResolver({ db: server.app.db.db, accessTokens: s.accessTokens, apiKeys: s.apiKeys, pubsub: s.pubsub, now: () => 1 });
+    const replica = new PrincipalResolver({ db: server.app.db.db, accessTokens: s.accessTokens, apiKeys: s.apiKeys, pubsub: s.pubsub, clock: { now: () => new Date(1) } });
     await replica.start();
     try {
       const u = await newUser(server);

@@ -6,6 +6,7 @@ import { API_KEY_PREFIX, type ApiKeyService } from './api-keys.service.js';
 import type { AccessTokens, Principal } from './tokens.js';
 import type { OidcVerifier } from './oidc.js';
 import type { PubSub, Unsubscribe } from '../events/pubsub.js';
+import { systemClock, type Clock } from '../lib/clock.js';
 
 /**
  * How long a user's role, once read, answers their requests without a query. A change made through
@@ -40,7 +41,7 @@ export class PrincipalResolver {
   private readonly roles = new Map<string, Promise<{ role: Principal['role'] } | undefined>>();
 
   constructor(
-    private readonly deps: { db: Db; accessTokens: AccessTokens; apiKeys: ApiKeyService; oidc?: OidcVerifier | null; pubsub?: PubSub; now?: () => number },
+    private readonly deps: { db: Db; accessTokens: AccessTokens; apiKeys: ApiKeyService; oidc?: OidcVerifier | null; pubsub?: PubSub; clock?: Clock },
   ) {}
 
   /** Listen to role changes of every process; from then on roles read are kept (see ROLE_KEPT_MS). */
@@ -76,7 +77,7 @@ export class PrincipalResolver {
   }
 
   private roleOf(userId: string): Promise<{ role: Principal['role'] } | undefined> | { role: Principal['role'] } {
-    const now = (this.deps.now ?? Date.now)();
+    const now = (this.deps.clock ?? systemClock).now().getTime();
     const hit = this.kept.get(userId);
     if (hit) {
       if (hit.until > now) return { role: hit.role };
