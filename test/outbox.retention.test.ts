@@ -12,7 +12,7 @@ import { collect, must, newUser, waitFor, wsClient } from './support/gql.js';
 import { createFundedPortfolio } from './support/trading.js';
 import { ManualClock } from '../src/lib/clock.js';
 import { silentLogger } from '../src/lib/logger.js';
-import { OutboxRetention } from '../src/events/outbox-retention.js';
+import { OutboxRetention, assertReplayWindow } from '../src/events/outbox-retention.js';
 import { sqlRows } from './support/ledger-harness.js';
 
 const SUB = `subscription($p:ID, $a:Int){ balanceChanged(portfolioId:$p, afterSequence:$a){ sequence cash } }`;
@@ -74,10 +74,38 @@ describe.each(modes())('outbox retention and replay windows (%s)', (mode) => {
     // From the last sequence seen (nothing missed): accepted, and new events flow.
     const fresh = collect<{ balanceChanged: { sequence: number; cash: string } }>(ws, SUB, { p: pid, a: before.last });
     await must(server, `mutation($p:ID!){ deposit(portfolioId:$p, amount:"5.00"){ cash } }`, { p: pid }, u.token);
-    await waitFor('the new event', () => fresh.items.length > 0);
+    await waitFor('the new event (or an error)', () => fresh.items.length > 0 || fresh.errors.length > 0);
     expect(fresh.errors).toEqual([]);
     expect(fresh.items[0].balanceChanged.sequence).toBe(before.last + 1);
     fresh.dispose();
     await ws.dispose();
+  });
+
+  it('never refuses a cursor from inside the window while events of the portfolio are being committed', async () => {
+    // The window check reads the portfolio's last sequence and its oldest kept event. Read apart, a
+    // deposit committed between the two reads looked like "events after the cursor, none kept".
+    const u = await newUser(server);
+    const pid = await createFundedPortfolio(server, u.token, { amount: '1000' });
+    await waitFor('events published', async () => (await outbox(pid)).unpublished === 0);
+    await new OutboxRetention({ db: server.app.db.db, clock: new ManualClock(new Date(Date.now() + 169 * 3_600_000)), logger: silentLogger, retentionHours: 168 }).prune();
+    expect((await outbox(pid)).n).toBe(0);
+    const cursor = (await outbox(pid)).last;
+    let deposits = 0;
+    const depositing = (async () => {
+      for (let i = 0; i < 40; i++) {
+        await must(server, `mutation($p:ID!){ deposit(portfolioId:$p, amount:"1.00"){ cash } }`, { p: pid }, u.token);
+        deposits++;
+      }
+    })();
+    let checks = 0;
+    while (deposits < 40) {
+      await assertReplayWindow(server.app.db.db, [{ portfolioId: pid, afterSequence: cursor }]);
+      checks++;
+      // The embedded database answers without leaving the microtask queue: let the deposits' I/O run.
+      await new Promise((r) => setImmediate(r));
+    }
+    await depositing;
+    expect(checks).toBeGreaterThan(0);
+    expect((await outbox(pid)).last).toBe(cursor + 40);
   });
 });

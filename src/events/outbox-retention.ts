@@ -46,16 +46,17 @@ export class OutboxRetention {
 export async function assertReplayWindow(db: Db, cursors: { portfolioId: string; afterSequence: number }[]): Promise<void> {
   if (!cursors.length) return;
   const ids = cursors.map((c) => c.portfolioId);
-  const [rows, oldestRows] = await Promise.all([
-    db.select({ id: portfolios.id, last: portfolios.eventSequence }).from(portfolios).where(inArray(portfolios.id, ids)),
-    db
-      .select({ id: outboxEvents.portfolioId, oldest: sql<string>`min(${outboxEvents.sequence})` })
-      .from(outboxEvents)
-      .where(inArray(outboxEvents.portfolioId, ids))
-      .groupBy(outboxEvents.portfolioId),
-  ]);
-  const oldestById = new Map(oldestRows.map((r) => [r.id, Number(r.oldest)]));
-  const byId = new Map(rows.map((r) => [r.id, { ...r, oldest: oldestById.get(r.id) ?? null }]));
+  // One statement, so one snapshot: read apart, an event committed between the two reads would look
+  // like a last sequence with no kept event, and a valid cursor would be refused as expired.
+  const rows = await db
+    .select({
+      id: portfolios.id,
+      last: portfolios.eventSequence,
+      oldest: sql<string | null>`(select min(o.sequence) from outbox_events o where o.portfolio_id = "portfolios"."id")`,
+    })
+    .from(portfolios)
+    .where(inArray(portfolios.id, ids));
+  const byId = new Map(rows.map((r) => [r.id, { ...r, oldest: r.oldest == null ? null : Number(r.oldest) }]));
   for (const c of cursors) {
     const r = byId.get(c.portfolioId);
     if (!r || c.afterSequence >= r.last) continue; // nothing after the cursor to miss
