@@ -28,6 +28,11 @@ interface Harness {
   nextFills: (fills: string[]) => void;
   /** Requests that only the poller makes (order book reads): none may happen with polling off. */
   pollerRequests: () => number;
+  /**
+   * The broker would push to the user's socket now. Fyers pushes only to a socket whose SUB_ORD it has
+   * processed, which is after the client's socket is open: a push in between is lost (the poller's job).
+   */
+  listening?: () => boolean;
 }
 
 const INFY = { symbol: 'INFY', exchange: 'NSE', currency: 'INR', tickSize: '0.05', lotSize: '1' };
@@ -84,6 +89,7 @@ const brokers: Array<[string, () => Promise<{ make: () => Harness; stop: () => P
             fillRest: (id) => fy.fillRest(id),
             nextFills: (fills) => fy.nextOrders.push({ fills }),
             pollerRequests: () => fy.requests.filter((r) => r.path === '/api/v3/orders' && r.headers.authorization?.startsWith(`${appId}:`)).length,
+            listening: () => fy.orderListeners(appId) === 1,
           };
         },
       };
@@ -119,6 +125,8 @@ const brokers: Array<[string, () => Promise<{ make: () => Harness; stop: () => P
   ],
 ];
 
+const listening = (h: Harness) => h.listening ?? (() => h.hub.count(h.user) === 1);
+
 async function until(what: string, ok: () => boolean, ms = 5_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!ok()) {
@@ -138,6 +146,7 @@ describe.each(brokers)('%s', (_name, boot) => {
     const h = fake.make();
     await h.adapter.stream!.sync([h.account]);
     await h.adapter.stream!.ready();
+    await until('the broker to push to the socket', listening(h));
     const fills: string[] = [];
     h.adapter.onEvent((e) => e.kind === 'fill' && fills.push(e.fill.brokerFillId));
     const place = (quantity: string) => h.adapter.placeOrder({ clientOrderId: randomUUID(), account: h.account, instrument: INFY, side: 'BUY', type: 'MARKET', timeInForce: 'DAY', quantity });
@@ -177,6 +186,7 @@ describe.each(brokers)('%s', (_name, boot) => {
       h.hub.drop(h.user);
       await until('a new handshake', () => h.hub.connections.filter((u) => u === h.user).length > before && h.hub.count(h.user) === 1);
       await h.adapter.stream!.ready();
+      await until('the broker to push to the new socket', listening(h));
       h.fillRest(placed.brokerOrderId);
       await until('the fill after the reconnect', () => h.fills.length === 2);
       expect(new Set(h.fills).size).toBe(2);

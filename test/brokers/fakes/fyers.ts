@@ -67,6 +67,11 @@ export class FyersFake {
     return this;
   }
 
+  /** How many of the app's open sockets have subscribed to order updates (only those get pushes). */
+  orderListeners(appId: string): number {
+    return this.stream.sockets(appId).filter((ws) => (this.subscribed.get(ws) ?? []).includes('orders')).length;
+  }
+
   async stop(): Promise<void> {
     this.stream.close();
     this.server.closeAllConnections();

@@ -59,6 +59,11 @@ export class FakeSocketHub {
     if (this.o.greet) ws.send(JSON.stringify(this.o.greet(user)));
   }
 
+  /** The user's open sockets. */
+  sockets(user: string): WebSocket[] {
+    return [...(this.byUser.get(user) ?? [])];
+  }
+
   count(user: string): number {
     return this.byUser.get(user)?.size ?? 0;
   }
