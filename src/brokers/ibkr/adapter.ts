@@ -76,7 +76,7 @@ export interface IbkrAdapterOptions {
  */
 export class IbkrAdapter implements ConnectableBroker {
   readonly name = 'ibkr';
-  readonly rateLimit = { limit: 10, windowMs: 1_000 };
+  readonly rateLimit = { limit: 10, windowMs: 1_250 }; // as the gateway budget (gateway.ts)
   readonly connector: IbkrConnector;
   readonly gateway: IbkrGateway;
   readonly policy: ConfirmPolicy;

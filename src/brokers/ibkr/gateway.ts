@@ -17,7 +17,9 @@ export type IbkrCallClass = 'all' | 'orders' | 'trades' | 'accounts';
  * every account behind one gateway shares its budget.
  */
 const BUDGETS: Record<IbkrCallClass, Array<{ limit: number; windowMs: number }>> = {
-  all: [{ limit: 10, windowMs: 1_000 }],
+  // 10 per second, counted here over 1.25 s: IB counts by arrival, and requests permitted a second apart
+  // can arrive closer (a stalled event loop, a slow socket); a breach costs 10 minutes in the penalty box.
+  all: [{ limit: 10, windowMs: 1_250 }],
   // 1 per 5 s, counted here over 6 s: such a permit waits for the 10/s one (under a second) before it is
   // sent, and the next must not arrive inside IB's 5 s.
   orders: [{ limit: 1, windowMs: 6_000 }],
