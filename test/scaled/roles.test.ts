@@ -94,36 +94,50 @@ describe.runIf(SCALED)('api and worker as separate processes (needs DATABASE_URL
     const drain = await cluster!.start('api', 'api-draining');
     // A burst of sign-ups (argon2id hashing, the slowest request we have), each on its own connection.
     const n = 32;
-    const emails = Array.from({ length: n }, (_, i) => `drain-${i}-${Date.now()}@example.com`);
     type Outcome = { status: number; body: string; at: number } | { error: string; at: number };
-    const sent: Promise<void>[] = [];
-    const requests = emails.map((email) => {
-      const body = JSON.stringify({
-        query: `mutation($e:String!){ register(email:$e, password:"correct-horse-battery", name:"Drain"){ accessToken user { id } } }`,
-        variables: { e: email },
+    const emails: string[] = [];
+    const burst = async (round: number) => {
+      const mine = Array.from({ length: n }, (_, i) => `drain-${round}-${i}-${Date.now()}@example.com`);
+      emails.push(...mine);
+      const sent: Promise<void>[] = [];
+      const requests = mine.map((email) => {
+        const body = JSON.stringify({
+          query: `mutation($e:String!){ register(email:$e, password:"correct-horse-battery", name:"Drain"){ accessToken user { id } } }`,
+          variables: { e: email },
+        });
+        return new Promise<Outcome>((resolve) => {
+          const failed = (err: Error) => resolve({ error: `${err.message}`, at: Date.now() });
+          const req = http.request(
+            `${drain.url}/graphql`,
+            { method: 'POST', agent: false, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+            (res) => {
+              let text = '';
+              res.on('data', (c: Buffer) => (text += c.toString()));
+              res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text, at: Date.now() }));
+              res.on('error', failed);
+            },
+          );
+          req.on('error', failed);
+          sent.push(new Promise((r) => req.once('finish', () => r())));
+          req.end(body);
+        });
       });
-      return new Promise<Outcome>((resolve) => {
-        const failed = (err: Error) => resolve({ error: `${err.message}`, at: Date.now() });
-        const req = http.request(
-          `${drain.url}/graphql`,
-          { method: 'POST', agent: false, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
-          (res) => {
-            let text = '';
-            res.on('data', (c: Buffer) => (text += c.toString()));
-            res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text, at: Date.now() }));
-            res.on('error', failed);
-          },
-        );
-        req.on('error', failed);
-        sent.push(new Promise((r) => req.once('finish', () => r())));
-        req.end(body);
-      });
-    });
-    await Promise.all(sent); // every request is written to its socket...
-    // ...and the server has accepted every connection and read every byte: the requests are in its hands.
-    let answered = 0;
-    for (const r of requests) void r.then(() => answered++);
-    await waitFor('the api to read the whole burst', () => serverHasReadEverything(drain.port, n - answered), 10_000);
+      await Promise.all(sent); // every request is written to its socket...
+      // ...and the server has accepted every connection and read every byte: the requests are in its hands.
+      let answered = 0;
+      for (const r of requests) void r.then(() => answered++);
+      await waitFor('the api to read the whole burst', () => serverHasReadEverything(drain.port, n - answered), 10_000);
+      return { requests, open: answered < n };
+    };
+    // On a busy box the whole burst can be answered before we see it read: then there is nothing in
+    // flight to drain, so send another (a few times at most) and signal while one is in the server's hands.
+    let round = await burst(0);
+    const earlier: Promise<Outcome>[] = [];
+    for (let k = 1; k < 4 && !round.open; k++) {
+      earlier.push(...round.requests);
+      round = await burst(k);
+    }
+    const requests = [...earlier, ...round.requests];
     const sigtermAt = Date.now();
     drain.kill('SIGTERM');
 
@@ -135,13 +149,15 @@ describe.runIf(SCALED)('api and worker as separate processes (needs DATABASE_URL
         if (await connectionRefused(drain.port)) refusedAt = Date.now();
         return refusedAt > 0;
       },
-      5_000,
+      10_000,
     );
 
     const results = await Promise.all(requests);
-    const exit = await drain.waitExit(5_000);
+    // 32 argon2id hashes on a busy 2-core CI box can take several seconds: the bound is the api's own
+    // SHUTDOWN_TIMEOUT_MS (15 s), past which it would exit forced (code 1), not drained.
+    const exit = await drain.waitExit(16_000);
     expect(exit, 'exit code after SIGTERM').toMatchObject({ code: 0, signal: null });
-    expect(exit.at - sigtermAt).toBeLessThan(5_000);
+    expect(exit.at - sigtermAt).toBeLessThan(15_000);
     for (const r of results) {
       if ('error' in r) expect.fail(`an in-flight request failed during the drain: ${r.error}`);
       expect(r.status, r.body).toBe(200);
@@ -152,14 +168,14 @@ describe.runIf(SCALED)('api and worker as separate processes (needs DATABASE_URL
     const inFlight = results.filter((r) => r.at >= sigtermAt).length;
     expect(inFlight, 'responses that completed after SIGTERM (the requests were in flight)').toBeGreaterThan(0);
     const [users] = await rows<{ n: number }>(cluster!.db.db, sql`select count(*)::int as n from users where email in ${emails}`);
-    expect(users.n).toBe(n);
+    expect(users.n).toBe(emails.length);
     expect(await connectionRefused(drain.port)).toBe(true);
     // The other api replica was not disturbed.
     expect((await fetch(`${api.url}/readyz`)).status).toBe(200);
     const lastResponse = Math.max(...results.map((r) => r.at));
     expect(refusedAt, 'new connections are refused while the in-flight requests still drain').toBeLessThan(lastResponse);
     console.log(
-      `[scaled/roles] SIGTERM drain: ${inFlight}/${n} requests completed after the signal (the last ${lastResponse - sigtermAt} ms after it), ` +
+      `[scaled/roles] SIGTERM drain: ${inFlight}/${results.length} requests completed after the signal (the last ${lastResponse - sigtermAt} ms after it), ` +
         `exit 0 after ${exit.at - sigtermAt} ms, new connections refused from ${refusedAt - sigtermAt} ms after the signal`,
     );
   });
