@@ -177,17 +177,19 @@ export function toMessage(row: typeof outboxEvents.$inferSelect): PortfolioEvent
 /**
  * How long published statements' pending rows wait to be deleted together. Each wait is one DELETE per
  * process, so at 100 orders/s 20 ms cost ≈ 50 statements/s in api and worker each (≈ 0.5 per order);
- * 200 ms costs 5. Well inside the poller's grace period (2 s; a quarter of it at most), so the poller does not republish them;
- * a process that dies meanwhile leaves the rows to it, which republishes (subscribers drop repeats).
+ * 200 ms costs 5. Well inside the poller's grace period (2 s; a quarter of it at most), so the poller
+ * does not republish them; a process that dies meanwhile leaves the rows to it, which republishes
+ * (subscribers drop repeats by sequence).
  */
 export const PENDING_DELETE_MS = 200;
 
 /**
  * Publishes committed outbox rows. The process that committed them publishes at once (`published`) and
- * then deletes their statements' `outbox_pending` rows (batched, one statement per {@link PENDING_DELETE_MS}); a poller
- * publishes the events of pending rows older than the grace period (their committer died or its publish
- * failed) and deletes those rows. Delivery is at least once: subscribers drop what they have already
- * seen by sequence number. The outbox rows themselves are never updated.
+ * then deletes their statements' `outbox_pending` rows (batched, one statement per
+ * {@link PENDING_DELETE_MS}); a poller publishes the events of pending rows older than the grace period
+ * (their committer died or its publish failed) and deletes those rows. Delivery is at least once:
+ * subscribers drop what they have already seen by sequence number. The outbox rows themselves are never
+ * updated.
  */
 export class OutboxRelay {
   private timer: NodeJS.Timeout | undefined;
