@@ -14,7 +14,7 @@
  * --env=NAME=value,NAME=value (more environment for api and worker, e.g. POOLED_TICK_MS=60000 to see a timer's share)
  */
 import 'reflect-metadata';
-import { mkdirSync, existsSync, readFileSync } from 'node:fs';
+import { mkdirSync, existsSync, readFileSync, copyFileSync } from 'node:fs';
 import path from 'node:path';
 import { requireEnv } from './lib/infra.js';
 import { LOG_DIR, ROOT, buildDist, type Runtime } from './lib/processes.js';
@@ -157,7 +157,7 @@ async function main(): Promise<void> {
         out.push('', `${name}: no probe output`);
         continue;
       }
-      const r = JSON.parse(readFileSync(json, 'utf8')) as { seconds: number; redis: Record<string, number> };
+      const r = JSON.parse(readFileSync(json, 'utf8')) as { seconds: number; redis: Record<string, number>; writes?: Record<string, number>; channels?: Record<string, number> };
       const cmds = Object.entries(r.redis).sort((a, b) => b[1] - a[1]);
       const total = cmds.reduce((a, [, n]) => a + n, 0);
       out.push(
@@ -165,6 +165,15 @@ async function main(): Promise<void> {
         `${name}: Redis commands sent ${(total / r.seconds).toFixed(1)}/s${orders ? `, ${per(total)} per order` : ''}: ` +
           cmds.map(([k, n]) => `${k} ${(n / r.seconds).toFixed(1)}/s`).join(', '),
       );
+      const ws = Object.entries(r.writes ?? {}).sort((a, b) => b[1] - a[1]);
+      const wTotal = ws.reduce((a, [, n]) => a + n, 0);
+      out.push(
+        `${name}: socket writes ${(wTotal / r.seconds).toFixed(1)}/s${orders ? `, ${per(wTotal)} per order` : ''}, by peer port: ` +
+          ws.map(([k, n]) => `${k} ${(n / r.seconds).toFixed(1)}/s${orders ? ` (${per(n)})` : ''}`).join(', '),
+      );
+      const ch = Object.entries(r.channels ?? {}).sort((a, b) => b[1] - a[1]);
+      if (ch.length) out.push(`${name}: publish by channel / evalsha by script: ` + ch.map(([k, n]) => `${k} ${orders ? per(n) : (n / r.seconds).toFixed(1) + '/s'}`).join(', '));
+      if (process.env.BENCH_KEEP_PROFILES) copyFileSync(prof, path.join(process.env.BENCH_KEEP_PROFILES, `${name}.cpuprofile`));
       if (existsSync(prof)) out.push(`${name}: CPU profile of the window`, summarizeProfile(prof, top));
     }
     console.log(out.join('\n'));

@@ -158,6 +158,31 @@ describe.each(modes())('what an order no longer waits for, %s', (mode) => {
     expect(steps.filter((s) => s === 'permit broker' || s.startsWith('committed ')).slice(0, 2)).toEqual(['permit broker', 'committed SUBMITTING']);
   });
 
+  it('asks no permit of the shared limiter for a broker that never throttles (the paper exchange)', async () => {
+    const { viewer, portfolioId } = await h.newAccount();
+    await h.portfolios.deposit(viewer, portfolioId, '10000.00');
+    const order = await h.orders.place(viewer, limitBuy(portfolioId, 'permit-free'));
+    const keys: string[] = [];
+    const acquire = MemoryRateLimiter.prototype.tryAcquire;
+    vi.spyOn(MemoryRateLimiter.prototype, 'tryAcquire').mockImplementation(function (this: MemoryRateLimiter, ...args: Parameters<typeof acquire>) {
+      keys.push(args[0]);
+      return acquire.apply(this, args);
+    });
+    const unthrottled = new Proxy(h.broker, { get: (b, k) => (k === 'unthrottled' ? true : Reflect.get(b, k, b)) });
+    const loop = new OrderExecutionService({
+      db: h.db,
+      clock: h.clock,
+      logger: silentLogger,
+      queue: h.queue,
+      relay: h.relay,
+      rateLimiter: new MemoryRateLimiter({ clock: h.clock }),
+      brokers: new BrokerRegistry().register(unthrottled),
+    });
+    await loop.submit(order.id, { attemptsMade: 0, attempts: 5 });
+    expect(h.broker.placed.map((r) => r.clientOrderId)).toContain(order.id);
+    expect(keys.filter((k) => k.startsWith('broker:'))).toEqual([]);
+  });
+
   it('commits later placement batches while an earlier batch is still being announced', async () => {
     const { viewer, portfolioId } = await h.newAccount();
     await h.portfolios.deposit(viewer, portfolioId, '10000.00');

@@ -92,6 +92,11 @@ export interface BrokerAdapter {
   readonly name: string;
   /** Requests allowed per window per account, enforced by the shared rate limiter. */
   readonly rateLimit: { limit: number; windowMs: number };
+  /**
+   * Optional: true when the broker never throttles (the in-house paper exchange), so no permit is asked
+   * of the shared rate limiter before a call: one Redis script and round trip less per order.
+   */
+  readonly unthrottled?: boolean;
 
   placeOrder(req: BrokerOrderRequest): Promise<BrokerOrder>;
   cancelOrder(account: string, brokerOrderId: string): Promise<BrokerOrder>;

@@ -65,8 +65,9 @@ export interface PaperBrokerOptions {
   /** The balance `getFunds` reports when no currency is asked for (default 'INR'). */
   baseCurrency?: string;
   /**
-   * What the shared rate limiter should allow per account. The paper exchange itself never throttles;
-   * the default, 100 requests per second, is generous so it never hides an order-loop bug behind 429s.
+   * What the shared rate limiter should allow per account. The paper exchange itself never throttles, so
+   * by default (no limit given) no permit is asked at all ({@link BrokerAdapter.unthrottled}); a limit
+   * given here is enforced by the shared limiter as a real broker's is.
    */
   rateLimit?: { limit: number; windowMs: number };
   /** Probability in [0, 1] that a faultable call fails at random (soak tests). */
@@ -97,6 +98,7 @@ export interface PaperBrokerOptions {
 export class PaperBroker implements BrokerAdapter {
   readonly name = 'paper';
   readonly rateLimit: { limit: number; windowMs: number };
+  readonly unthrottled: boolean;
 
   private readonly db: Db;
   private readonly quotes: QuoteSource;
@@ -126,6 +128,7 @@ export class PaperBroker implements BrokerAdapter {
     this.baseCurrency = opts.baseCurrency ?? 'INR';
     this.isSessionOpen = opts.isSessionOpen ?? (() => true);
     this.rateLimit = opts.rateLimit ?? { limit: 100, windowMs: 1000 };
+    this.unthrottled = opts.rateLimit === undefined;
     this.faults = new FaultInjector({
       latencyMs: opts.latencyMs,
       retryAfterMs: this.rateLimit.windowMs,

@@ -121,6 +121,7 @@ export class OrderExecutionService {
 
   /** Wait for a permit from the per-account limit shared by all workers (in Redis when scaled). */
   private async throttle(broker: BrokerAdapter, account: string): Promise<void> {
+    if (broker.unthrottled) return;
     const key = `broker:${broker.name}:${account}`;
     for (let waited = 0; ; ) {
       const wait = await this.deps.rateLimiter.tryAcquire(key, broker.rateLimit);
