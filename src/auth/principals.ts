@@ -7,6 +7,7 @@ import type { AccessTokens, Principal } from './tokens.js';
 import type { OidcVerifier } from './oidc.js';
 import type { PubSub, Unsubscribe } from '../events/pubsub.js';
 import { systemClock, type Clock } from '../lib/clock.js';
+import { setBounded } from '../lib/bounded-map.js';
 
 /**
  * How long a user's role, once read, answers their requests without a query. A change made through
@@ -92,8 +93,7 @@ export class PrincipalResolver {
         const [u] = await q.execute({ id: userId });
         // Kept only while listening for changes, and only if none was announced during the lookup.
         if (u && this.unsubscribe && changes === this.changes) {
-          if (this.kept.size >= ROLES_KEPT_MAX) this.kept.delete(this.kept.keys().next().value!);
-          this.kept.set(userId, { role: u.role, until: now + ROLE_KEPT_MS });
+          setBounded(this.kept, userId, { role: u.role, until: now + ROLE_KEPT_MS }, ROLES_KEPT_MAX);
         }
         return u;
       })();

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
 import type { Role } from '../db/schema/index.js';
+import { setBounded } from '../lib/bounded-map.js';
 
 /** Who is calling: resolved from an access token or an API key, the same on HTTP and on sockets. */
 export interface Principal {
@@ -62,8 +63,7 @@ export class AccessTokens {
     const p = await this.verifyOnce(token);
     // Only tokens with an expiry are cached (ours always have one).
     if (p && p.expiresAtMs !== undefined) {
-      if (this.verified.size >= VERIFIED_CACHE_SIZE) this.verified.delete(this.verified.keys().next().value!);
-      this.verified.set(token, p);
+      setBounded(this.verified, token, p, VERIFIED_CACHE_SIZE);
     }
     return p ? { ...p } : null;
   }

@@ -1,4 +1,5 @@
 import type { DocumentNode } from 'graphql';
+import { setBounded } from '../lib/bounded-map.js';
 
 /**
  * Apollo's cache of parsed and validated operations, bounded by count. Apollo's default is bounded by
@@ -22,9 +23,7 @@ export class BoundedDocumentStore {
   }
 
   async set(key: string, value: DocumentNode): Promise<void> {
-    this.docs.delete(key);
-    this.docs.set(key, value);
-    while (this.docs.size > this.maxEntries) this.docs.delete(this.docs.keys().next().value!);
+    setBounded(this.docs, key, value, this.maxEntries);
   }
 
   async delete(key: string): Promise<boolean> {

@@ -1,4 +1,5 @@
 import type { DocumentNode, GraphQLError } from 'graphql';
+import { setBounded } from '../lib/bounded-map.js';
 
 /**
  * Parsed and validated operations by their text, bounded (least recently used goes first). Parsing
@@ -24,8 +25,7 @@ export class ValidatedDocuments {
     }
     const compiled = this.compile(query);
     if (query.length <= this.maxQueryLength) {
-      this.cache.set(query, compiled);
-      if (this.cache.size > this.maxEntries) this.cache.delete(this.cache.keys().next().value!);
+      setBounded(this.cache, query, compiled, this.maxEntries);
     }
     return compiled;
   }

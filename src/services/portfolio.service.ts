@@ -13,6 +13,7 @@ import { balances, postLedger, type Balances } from './ledger.js';
 import { readPortfolioDetails, type PortfolioWants } from './portfolio.read.js';
 import type { InstrumentService } from './instrument.service.js';
 import type { BrokerRegistry } from '../brokers/registry.js';
+import { setBounded } from '../lib/bounded-map.js';
 
 export type PortfolioRow = typeof portfolios.$inferSelect;
 export type PositionRow = typeof positions.$inferSelect;
@@ -96,8 +97,7 @@ export class PortfolioService {
     if (hit && hit.ownerId === viewer.userId) return hit;
     const p = await this.getForTrading(viewer, id);
     const facts: TradingFacts = { id: p.id, ownerId: p.ownerId, broker: p.broker, baseCurrency: p.baseCurrency, brokerConnectionId: p.brokerConnectionId };
-    if (this.facts.size >= TRADING_FACTS_KEPT) this.facts.delete(this.facts.keys().next().value!);
-    this.facts.set(id, facts);
+    setBounded(this.facts, id, facts, TRADING_FACTS_KEPT);
     return facts;
   }
 

@@ -1,6 +1,7 @@
 import { Decimal, dec, fmt } from '../../lib/decimal.js';
 import type { BrokerFill } from '../broker.js';
 import { averagePrice, orderFigures, type TsOrder } from './wire.js';
+import { setBounded } from '../../lib/bounded-map.js';
 
 interface Entry {
   cum: Decimal;
@@ -29,8 +30,7 @@ export class FillLedger {
     if (!e) {
       if (cum.isZero()) return [];
       e = { cum: dec(0), notional: dec(0), fee: dec(0), fills: [] };
-      this.entries.set(key, e);
-      if (this.entries.size > this.maxOrders) this.entries.delete(this.entries.keys().next().value!);
+      setBounded(this.entries, key, e, this.maxOrders);
     }
     if (!cum.gt(e.cum)) return [];
     const avg = dec(averagePrice(o) ?? '0');
