@@ -34,6 +34,15 @@ const limitBuy = (portfolioId: string, clientOrderId: string): PlaceOrderRequest
  * round trip): the publish itself is issued at once, as the relay issues it, and `issued` records that
  * order (the order on the wire). The rest go through.
  */
+/** Calls `seen` with the key of every permit asked of a MemoryRateLimiter (the spy is restored after each test). */
+function recordPermits(seen: (key: string) => void) {
+  const acquire = MemoryRateLimiter.prototype.tryAcquire;
+  vi.spyOn(MemoryRateLimiter.prototype, 'tryAcquire').mockImplementation(function (this: MemoryRateLimiter, ...args: Parameters<typeof acquire>) {
+    seen(args[0]);
+    return acquire.apply(this, args);
+  });
+}
+
 function gatePublishes(h: LedgerHarness, held: (e: StoredEvent) => boolean) {
   const original = h.relay.published.bind(h.relay);
   const log: string[] = [];
@@ -144,11 +153,7 @@ describe.each(modes())('what an order no longer waits for, %s', (mode) => {
     await h.portfolios.deposit(viewer, portfolioId, '10000.00');
     const order = await h.orders.place(viewer, limitBuy(portfolioId, 'permit-1'));
     const steps: string[] = [];
-    const acquire = MemoryRateLimiter.prototype.tryAcquire;
-    vi.spyOn(MemoryRateLimiter.prototype, 'tryAcquire').mockImplementation(function (this: MemoryRateLimiter, ...args: Parameters<typeof acquire>) {
-      steps.push(`permit ${args[0].split(':')[0]}`);
-      return acquire.apply(this, args);
-    });
+    recordPermits((key) => steps.push(`permit ${key.split(':')[0]}`));
     const original = h.relay.published.bind(h.relay);
     vi.spyOn(h.relay, 'published').mockImplementation((events: StoredEvent[]) => {
       for (const e of events) steps.push(`committed ${String((e.message.payload.order as { status?: string } | undefined)?.status)}`);
@@ -163,11 +168,7 @@ describe.each(modes())('what an order no longer waits for, %s', (mode) => {
     await h.portfolios.deposit(viewer, portfolioId, '10000.00');
     const order = await h.orders.place(viewer, limitBuy(portfolioId, 'permit-free'));
     const keys: string[] = [];
-    const acquire = MemoryRateLimiter.prototype.tryAcquire;
-    vi.spyOn(MemoryRateLimiter.prototype, 'tryAcquire').mockImplementation(function (this: MemoryRateLimiter, ...args: Parameters<typeof acquire>) {
-      keys.push(args[0]);
-      return acquire.apply(this, args);
-    });
+    recordPermits((key) => keys.push(key));
     const unthrottled = new Proxy(h.broker, { get: (b, k) => (k === 'unthrottled' ? true : Reflect.get(b, k, b)) });
     const loop = new OrderExecutionService({
       db: h.db,
