@@ -65,6 +65,7 @@ describe.each(modes())('a basket run phase submitted by one job (%s)', (mode) =>
     const j1 = await jobCounts(server);
     expect(delta(j0, j1, 'basket-phase'), 'one job for the buy phase').toBe(1);
     expect(delta(j0, j1, 'submit-order'), 'no job per order').toBe(0);
+    expect(delta(j0, j1, 'submit-orders'), 'no placement-batch job either').toBe(0);
 
     // A new version: the rebalance sells first, then buys on what the sells raised: two phases, two jobs.
     await must(
@@ -80,6 +81,7 @@ describe.each(modes())('a basket run phase submitted by one job (%s)', (mode) =>
     const j2 = await jobCounts(server);
     expect(delta(j1, j2, 'basket-phase'), 'one job for the sell phase, one for the buy phase').toBe(2);
     expect(delta(j1, j2, 'submit-order')).toBe(0);
+    expect(delta(j1, j2, 'submit-orders')).toBe(0);
 
     // Each order's events, once each; the portfolio's sequence gap-free.
     const events = await rows<OrderEventCounts>(server, orderEventCountsSql(pid));

@@ -1,12 +1,15 @@
 /**
  * Group commit of placements: many orders recorded in one transaction (placeOrdersInTx, which a basket
  * run can call in its own transaction) must give each order exactly what placing it alone would: risk
- * checked against the holds of the orders before it, one hold each, gap-free event sequences, one
- * submit job each, and a repeated clientOrderId answered with the first order.
+ * checked against the holds of the orders before it, one hold each, gap-free event sequences, each
+ * order submitted once (a batch by ONE `submit-orders` job, an order alone by its `submit-order` job), and
+ * a repeated clientOrderId answered with the first order.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { sql } from 'drizzle-orm';
+import { randomUUID } from 'node:crypto';
 import { InsufficientFundsError } from '../src/errors.js';
+import { UnrecoverableJobError } from '../src/jobs/queue.js';
 import { placeOrdersInTx, type PreparedOrder } from '../src/services/orders/order.placement.js';
 import type { PlaceOrderRequest } from '../src/services/orders/order.validation.js';
 import { createLedgerHarness, sqlRows, type LedgerHarness } from './support/ledger-harness.js';
@@ -24,6 +27,28 @@ const limitBuy = (portfolioId: string, clientOrderId?: string): PlaceOrderReques
   limitPrice: '400.00',
   clientOrderId,
 });
+
+/** The submit jobs `h.queue.add` is given while `run` runs: each job's name and the order ids it submits. */
+interface SubmitJob {
+  name: string;
+  jobId?: string;
+  orderIds: string[];
+}
+
+async function submitJobsOf<T>(run: () => Promise<T>): Promise<{ result: T; jobs: SubmitJob[] }> {
+  const add = vi.spyOn(h.queue, 'add');
+  try {
+    const result = await run();
+    const jobs = add.mock.calls.flatMap(([name, data, opts]): SubmitJob[] => {
+      if (name === 'submit-order') return [{ name, jobId: opts?.jobId, orderIds: [(data as { orderId: string }).orderId] }];
+      if (name === 'submit-orders') return [{ name, jobId: opts?.jobId, orderIds: (data as { orderIds: string[] }).orderIds }];
+      return [];
+    });
+    return { result, jobs };
+  } finally {
+    add.mockRestore();
+  }
+}
 
 async function sequences(portfolioId: string): Promise<number[]> {
   const rows = await sqlRows<{ sequence: number }>(h.db, sql`select sequence from outbox_events where portfolio_id = ${portfolioId} order by sequence`);
@@ -55,10 +80,13 @@ describe.each(modes())('placing orders together (group commit), %s', (mode) => {
     expect(inputs[0].reserve.toFixed(2)).toBe('4001.20');
     const jobsBefore = (await h.queue.counts()).waiting;
     const results = await h.db.transaction((tx) => placeOrdersInTx(tx, inputs, h.clock.now()));
-    await h.orders.announce(results);
+    const { jobs } = await submitJobsOf(() => h.orders.announce(results));
 
     expect(results.map((r) => r.kind)).toEqual(['placed', 'placed', 'refused']);
-    expect((await h.queue.counts()).waiting - jobsBefore, 'one submit job per placed order').toBe(2);
+    const placedIds = results.flatMap((r) => (r.kind === 'placed' ? [r.order.id] : []));
+    // The batch's two placed orders go to the worker in ONE submit-orders job, keyed by the first order.
+    expect(jobs).toEqual([{ name: 'submit-orders', jobId: `submit-batch-${placedIds[0]}`, orderIds: placedIds }]);
+    expect((await h.queue.counts()).waiting - jobsBefore, 'one submit job for the batch').toBe(1);
     const refused = results[2];
     expect(refused.kind === 'refused' && refused.error).toBeInstanceOf(InsufficientFundsError);
     const b = await h.portfolios.balances(portfolioId);
@@ -83,24 +111,66 @@ describe.each(modes())('placing orders together (group commit), %s', (mode) => {
     expect(second.kind === 'placed' && second.events[1].message.payload).toMatchObject({ availableCash: '1997.60' });
   });
 
-  it('places concurrent orders of several portfolios, each once, with its own submit job and gap-free sequences', async () => {
+  it('places concurrent orders of several portfolios, each once, each in exactly one submit job, with gap-free sequences', async () => {
     const accounts = await Promise.all([1, 2, 3].map(() => h.newAccount()));
     for (const a of accounts) await h.portfolios.deposit(a.viewer, a.portfolioId, '100000.00');
     const jobsBefore = (await h.queue.counts()).waiting;
-    const placed = await Promise.all(
-      Array.from({ length: 24 }, (_, i) => {
-        const a = accounts[i % 3];
-        return h.orders.place(a.viewer, limitBuy(a.portfolioId, `concurrent-${i}`));
-      }),
+    const { result: placed, jobs } = await submitJobsOf(() =>
+      Promise.all(
+        Array.from({ length: 24 }, (_, i) => {
+          const a = accounts[i % 3];
+          return h.orders.place(a.viewer, limitBuy(a.portfolioId, `concurrent-${i}`));
+        }),
+      ),
     );
     expect(new Set(placed.map((o) => o.id)).size).toBe(24);
-    expect((await h.queue.counts()).waiting - jobsBefore).toBe(24);
+    // Every order in exactly one job; orders committed together share one submit-orders job.
+    expect(jobs.flatMap((j) => j.orderIds).sort()).toEqual(placed.map((o) => o.id).sort());
+    for (const j of jobs) expect(j.name).toBe(j.orderIds.length === 1 ? 'submit-order' : 'submit-orders');
+    expect(jobs.length, '24 orders arriving together are batched').toBeLessThan(24);
+    expect((await h.queue.counts()).waiting - jobsBefore).toBe(jobs.length);
     for (const a of accounts) {
       // 1 deposit event, then 8 orders × 2 events.
       expect(await sequences(a.portfolioId)).toEqual(Array.from({ length: 17 }, (_, i) => i + 1));
       const b = await h.portfolios.balances(a.portfolioId);
       expect(b.available.toFixed(2)).toBe('67990.40'); // 100,000 − 8 × 4,001.20
     }
+  });
+
+  it("submits a batch's orders with its one submit-orders job, each once at the broker however often the job runs", async () => {
+    const { viewer, portfolioId } = await h.newAccount();
+    await h.portfolios.deposit(viewer, portfolioId, '100000.00');
+    const inputs = (await Promise.all([1, 2, 3].map((i) => h.orders.prepare(viewer, limitBuy(portfolioId, `job-${i}`))))) as PreparedOrder[];
+    const results = await h.db.transaction((tx) => placeOrdersInTx(tx, inputs, h.clock.now()));
+    const { jobs } = await submitJobsOf(() => h.orders.announce(results));
+    expect(jobs).toHaveLength(1);
+    const [job] = jobs;
+    expect(job.name).toBe('submit-orders');
+    const attempt = { attemptsMade: 0, attempts: 6 };
+    // The job as the worker runs it, then again (its worker died after the broker calls), and a third
+    // time alongside a lone submit-order of one of its orders (a duplicate add): the broker sees each once.
+    await h.execution.submitIds(job.orderIds, attempt);
+    await h.execution.submitIds(job.orderIds, { attemptsMade: 1, attempts: 6 });
+    await Promise.all([h.execution.submitIds(job.orderIds, { attemptsMade: 2, attempts: 6 }), h.execution.submit(job.orderIds[1], attempt)]);
+    const atBroker = h.broker.placed.filter((r) => job.orderIds.includes(r.clientOrderId)).map((r) => r.clientOrderId);
+    expect(atBroker.sort()).toEqual([...job.orderIds].sort());
+    const rows = await sqlRows<{ id: string; status: string; broker_order_id: string }>(
+      h.db,
+      sql`select id, status, broker_order_id from orders where portfolio_id = ${portfolioId} order by id`,
+    );
+    expect(rows).toEqual([...job.orderIds].sort().map((id) => ({ id, status: 'OPEN', broker_order_id: `B-${id}` })));
+  });
+
+  it('fails a submit-orders job for good on an id with no order, after submitting the orders that exist', async () => {
+    const { viewer, portfolioId } = await h.newAccount();
+    await h.portfolios.deposit(viewer, portfolioId, '100000.00');
+    const order = await h.orders.place(viewer, limitBuy(portfolioId, 'real'));
+    const ghost = randomUUID();
+    const run = h.execution.submitIds([ghost, order.id], { attemptsMade: 0, attempts: 6 });
+    await expect(run).rejects.toBeInstanceOf(UnrecoverableJobError);
+    await expect(run).rejects.toThrow(ghost);
+    const [row] = await sqlRows<{ status: string }>(h.db, sql`select status from orders where id = ${order.id}`);
+    expect(row.status).toBe('OPEN');
   });
 
   it('answers a clientOrderId repeated in the same batch with the first order, placing it once', async () => {

@@ -5,6 +5,12 @@ import type { JobQueue } from './queue.js';
 export interface JobMap {
   /** Send a PENDING order to its broker (or adopt it there after a crash). Job id = order id. */
   'submit-order': { orderId: string };
+  /**
+   * Send the orders of one placement batch (group commit) to their brokers together: one job instead of a
+   * `submit-order` each, so the job's Redis work (add, fetch, lock, completion) is paid once per batch.
+   * Job id = `submit-batch-` + the batch's first order id. Every order in it is submitted as by `submit-order`.
+   */
+  'submit-orders': { orderIds: string[] };
   /** Ask the broker to cancel an order in CANCEL_REQUESTED. */
   'cancel-order': { orderId: string };
   /** Apply one execution from the broker: fill, position, ledger, hold, events in one transaction. */

@@ -5,6 +5,7 @@ import type { OrderExecutionService } from '../services/orders/order-execution.s
 import { BROKER_JOB_OPTIONS, type JobMap, type OrderQueue } from './jobs.js';
 import type { JobHandler } from './queue.js';
 import { submitOrderJob } from './submit-order.job.js';
+import { submitOrdersJob } from './submit-orders.job.js';
 import { cancelOrderJob } from './cancel-order.job.js';
 import { applyFillJob } from './apply-fill.job.js';
 import { syncOrderJob } from './sync-order.job.js';
@@ -101,6 +102,7 @@ export async function registerWorkers(deps: {
   }
   const handlers: { [N in keyof JobMap]: JobHandler<JobMap[N]> } = {
     'submit-order': timed('submit-order', metrics, submitOrderJob(execution)),
+    'submit-orders': timed('submit-orders', metrics, submitOrdersJob(execution)),
     'cancel-order': timed('cancel-order', metrics, cancelOrderJob(execution)),
     'apply-fill': timed('apply-fill', metrics, applyFillJob(execution)),
     'sync-order': timed('sync-order', metrics, syncOrderJob(execution)),
@@ -121,6 +123,11 @@ export async function registerWorkers(deps: {
       await runs.onOrderSettled(job.data.orderId).catch((err) => logger.warn({ err, orderId: job.data.orderId }, 'basket run nudge failed; the sweep will retry'));
     };
     handlers['submit-order'] = nudge(handlers['submit-order']);
+    const batch = handlers['submit-orders'];
+    handlers['submit-orders'] = async (job) => {
+      await batch(job);
+      await Promise.all(job.data.orderIds.map((id) => runs.onOrderSettled(id).catch((err) => logger.warn({ err, orderId: id }, 'basket run nudge failed; the sweep will retry'))));
+    };
     handlers['cancel-order'] = nudge(handlers['cancel-order']);
     handlers['apply-fill'] = nudge(handlers['apply-fill']);
     handlers['sync-order'] = nudge(handlers['sync-order']);

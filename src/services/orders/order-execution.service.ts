@@ -144,6 +144,18 @@ export class OrderExecutionService {
   }
 
   /**
+   * submit-orders: the orders of one placement batch, read together and submitted as {@link submitMany}
+   * submits them. An id with no order (impossible for a committed batch) fails the job for good, after
+   * the others have gone through, as `submit-order` does for its one order.
+   */
+  async submitIds(orderIds: string[], attempt: { attemptsMade: number; attempts: number }): Promise<void> {
+    const rows = await Promise.all(orderIds.map((id) => this.loads.push(id)));
+    await this.submitMany(rows.filter((r): r is OrderRow => r !== null), attempt);
+    const missing = orderIds.filter((_, i) => rows[i] === null);
+    if (missing.length) throw new UnrecoverableJobError(`orders ${missing.join(', ')} do not exist`);
+  }
+
+  /**
    * Many orders read together (a basket run's phase, one `basket-phase` job): each is submitted as
    * {@link submit} submits one, and all at once, so they move to SUBMITTING in one transaction
    * (SubmitBatcher), reach a batching broker together (the paper exchange records them in one
