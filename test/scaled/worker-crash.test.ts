@@ -216,11 +216,14 @@ describe.runIf(SCALED)('a worker SIGKILLed in the middle of an order burst (need
     const m2 = await worker2.metrics();
     const adopted = metricValue(m2, 'orders_total', { event: 'adopted' });
     const submitted = metricValue(m2, 'orders_total', { event: 'submitted' });
+    // Placements committed together reach the worker as one submit-orders job; an order alone as submit-order.
+    const jobs = (name: string) => metricValue(m2, 'jobs_processed_total', { name, outcome: 'ok' });
     console.log(
       `[scaled/worker-crash] ${N} orders (${plan.filter((p) => p.kind === 'MARKET').length} market, ${plan.filter((p) => p.kind === 'MARKETABLE_LIMIT').length} marketable limit, ` +
         `${resting.length} resting then canceled, ${canceledBeforeBroker} of them before reaching the exchange), ${fills} fills; burst ${burstMs} ms; ` +
         `worker SIGKILLed after ${KILL_AFTER} replies with orders ${JSON.stringify(statusesAtKill)}; ` +
-        `all settled ${settledAfterKillMs} ms after the kill; the new worker submitted ${submitted} and adopted ${adopted}`,
+        `all settled ${settledAfterKillMs} ms after the kill; the new worker submitted ${submitted} and adopted ${adopted}, ` +
+        `in ${jobs('submit-orders')} submit-orders and ${jobs('submit-order')} submit-order jobs`,
     );
   }, 120_000);
 });
