@@ -45,7 +45,9 @@ export function startRole(runtime: Runtime, role: string, env: Record<string, st
   const logFile = path.join(LOG_DIR, `${logName}.log`);
   // Appended: a restarted process (chaos bench) keeps its predecessor's log above its own.
   const log = createWriteStream(logFile, { flags: 'a' });
-  const child = spawn(process.execPath, entryArgs(runtime, role, nodeArgs), {
+  // BENCH_NODE_ARGS: more Node/V8 flags for every role this starts (e.g. `--single-threaded-gc`), to compare them.
+  const extra = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, entryArgs(runtime, role, [...extra, ...nodeArgs]), {
     cwd: ROOT,
     // Only what the role needs: config.ts reads the environment, and nothing of the bench's leaks in.
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
