@@ -3,7 +3,8 @@
  * fills) answers each order with its own fills, and costs the same number of SQL statements for 2 orders
  * as for 6: lists are loaded in batches, never one query per row. The portfolio with its held cash and
  * positions is one statement, the order page with its fills another (the selection is looked ahead and
- * the loaders primed), and the answers match the per-part loaders'. The statement count comes
+ * the loaders primed), and the answers match the per-part loaders'. A list of portfolios reads the cash,
+ * holds and positions of all of them in one statement (one snapshot each), not three per portfolio. The statement count comes
  * from the server's `db_statements_total`, which postgres.js feeds (scaled mode); the embedded mode checks
  * the answers only.
  */
@@ -13,6 +14,7 @@ import { startTestServer, type TestServer } from './support/server.js';
 import { modes } from './support/env.js';
 import { must, newUser } from './support/gql.js';
 import { createFundedPortfolio, placeOrder, waitForQuote, waitForStatus } from './support/trading.js';
+import { Decimal } from '../src/lib/decimal.js';
 
 const FULL = `query($p: ID!) { portfolio(id: $p) { id cash positions { quantity instrument { symbol } }
   orders(first: 20) { edges { node { id quantity instrument { symbol } fills { quantity price } } } } } }`;
@@ -94,6 +96,54 @@ describe.each(modes())('portfolio reads without N+1 (%s)', (mode) => {
     }
   });
 
+  it('reads a list of portfolios with cash, positions and totalValue in the same statements for 4 portfolios as for 1, each total its own cash plus its positions', async () => {
+    const u = await newUser(server);
+    const LIST = `{ portfolios { id cash availableCash marketValue totalValue positions { quantity marketValue instrument { symbol } } owner { email } } }`;
+    interface Listed {
+      portfolios: { id: string; cash: string; availableCash: string; marketValue: string; totalValue: string; positions: { quantity: string; marketValue: string | null; instrument: { symbol: string } }[]; owner: { email: string } }[];
+    }
+    const fund = async (symbol: string) => {
+      const pid = await createFundedPortfolio(server, u.token, { amount: '1000000' });
+      const o = await placeOrder(server, u.token, { portfolioId: pid, symbol, side: 'BUY', type: 'MARKET', quantity: '2' });
+      await waitForStatus(server, u.token, o.id, ['FILLED']);
+    };
+    // The fewest statements of ten reads (background work of the process can only add to a sample).
+    const cost = async (): Promise<{ data: Listed; statements: number | null }> => {
+      let data = await must<Listed>(server, LIST, {}, u.token);
+      let fewest: number | null = null;
+      for (let i = 0; i < 10; i++) {
+        const before = await statements(server);
+        data = await must<Listed>(server, LIST, {}, u.token);
+        const after = await statements(server);
+        if (before !== null && after !== null) fewest = Math.min(fewest ?? Infinity, after - before);
+      }
+      return { data, statements: fewest };
+    };
+    await fund('RELIANCE');
+    const one = await cost();
+    for (const symbol of ['TCS', 'INFY', 'RELIANCE']) await fund(symbol);
+    const four = await cost();
+
+    expect(four.data.portfolios).toHaveLength(4);
+    for (const p of four.data.portfolios) {
+      expect(p.owner.email).toBe(u.email);
+      expect(p.positions).toHaveLength(1);
+      expect(p.positions[0].quantity).toMatch(/^2(\.0+)?$/);
+      // One snapshot per portfolio: the total is this answer's cash plus this answer's positions.
+      const positionsValue = p.positions.reduce((acc, x) => acc.add(x.marketValue ?? 0), new Decimal(0));
+      expect(new Decimal(p.marketValue).eq(positionsValue.toDecimalPlaces(2))).toBe(true);
+      expect(new Decimal(p.totalValue).eq(new Decimal(p.cash).add(positionsValue).toDecimalPlaces(2))).toBe(true);
+      expect(new Decimal(p.cash).lt('1000000')).toBe(true);
+    }
+    if (mode === 'scaled') {
+      expect(one.statements, 'the server counts its statements').not.toBeNull();
+      // A statement per portfolio (or three: its cash, its holds, its positions) would add at least 3.
+      expect(four.statements! - one.statements!).toBeLessThanOrEqual(1);
+      // The caller's role, the list, the balances and positions of all of them, their owners.
+      expect(four.statements!).toBeLessThanOrEqual(4);
+    }
+  });
+
   it('answers the one-statement read exactly as the per-part loaders do (holds, closed positions, fragments, pages, status filters)', async () => {
     const u = await newUser(server);
     const pid = await createFundedPortfolio(server, u.token, { amount: '5000000' });
@@ -113,8 +163,8 @@ describe.each(modes())('portfolio reads without N+1 (%s)', (mode) => {
     const fields = `id cash availableCash marketValue totalValue positions { quantity averageCost realizedPnl instrument { symbol } }
       orders(first: 2) { edges { cursor node { id status quantity fills { quantity price fee executedAt } } } pageInfo { hasNextPage endCursor } }
       filled: orders(first: 10, status: [FILLED]) { edges { node { id fills { quantity price fee executedAt } } } }`;
-    // `portfolios` reads the parts through the per-request loaders (balances, positions, fills one by one);
-    // `portfolio(id)` reads them in two statements. No fills in flight, so the answers must match, but a
+    // `portfolios` reads the parts through the per-request loaders (balances and positions of the whole list
+    // in one statement, fills by order); `portfolio(id)` reads them in two statements. No fills in flight, so the answers must match, but a
     // market tick between the reads moves marketValue: read the three again (a few times) until no tick
     // fell between them. A read that differs for any other reason differs every time and fails.
     const read = async () => {

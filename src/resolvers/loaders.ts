@@ -22,15 +22,30 @@ export interface Loaders {
 }
 
 export function createLoaders(services: Services): Loaders {
+  // Balances and positions of every portfolio a request reads in one tick: ONE statement (each portfolio's
+  // cash, holds and positions from one snapshot), which the two loaders below share.
+  const details = new DataLoader(async (ids: readonly string[]) => {
+    const byId = await services.portfolios.detailsMany(ids);
+    return ids.map((id) => byId.get(id) ?? null);
+  });
   return {
-    user: new DataLoader(async (ids) => Promise.all(ids.map((id) => services.users.byId(id)))),
+    user: new DataLoader(async (ids) => {
+      const byId = await services.users.byIds(ids);
+      return ids.map((id) => byId.get(id) ?? null);
+    }),
     instrument: new DataLoader(async (ids) => {
       const rows = await services.instruments.byIds([...ids]);
       const byId = new Map(rows.map((r) => [r.id, r]));
       return ids.map((id) => byId.get(id) ?? null);
     }),
-    balances: new DataLoader(async (ids) => Promise.all(ids.map((id) => services.portfolios.balances(id)))),
-    positions: new DataLoader(async (ids) => Promise.all(ids.map((id) => services.portfolios.positions(id)))),
+    balances: new DataLoader(async (ids) => {
+      const byId = await details.loadMany(ids);
+      return byId.map((d, i) => (d instanceof Error ? d : (d?.balances ?? new Error(`no portfolio ${ids[i]}`))));
+    }),
+    positions: new DataLoader(async (ids) => {
+      const byId = await details.loadMany(ids);
+      return byId.map((d, i) => (d instanceof Error ? d : (d?.positions ?? new Error(`no portfolio ${ids[i]}`))));
+    }),
     profile: new DataLoader(async (ids) => {
       const byId = await services.profiles.byPortfolioIds(ids);
       return ids.map((id) => byId.get(id) ?? null);

@@ -10,7 +10,7 @@ import type { Clock } from '../lib/clock.js';
 import { dec, fmt, type Decimal } from '../lib/decimal.js';
 import { appendEvents, lockPortfolio, type OutboxRelay } from '../events/outbox.js';
 import { balances, postLedger, type Balances } from './ledger.js';
-import { readPortfolioDetails, type PortfolioWants } from './portfolio.read.js';
+import { readPortfolioDetails, readPortfoliosDetails, type PortfolioWants } from './portfolio.read.js';
 import type { InstrumentService } from './instrument.service.js';
 import type { BrokerRegistry } from '../brokers/registry.js';
 import { setBounded } from '../lib/bounded-map.js';
@@ -183,6 +183,24 @@ export class PortfolioService {
 
   async positions(portfolioId: string): Promise<ValuedPosition[]> {
     return this.valued(await this.deps.db.select().from(positions).where(eq(positions.portfolioId, portfolioId)));
+  }
+
+  /**
+   * Balances and valued positions of many portfolios (already access-checked), in one statement: the
+   * per-request loaders' batch, so a list of portfolios is not a statement per portfolio and part, and each
+   * portfolio's cash, holds and positions are one snapshot. An id with no portfolio is absent.
+   */
+  async detailsMany(ids: readonly string[]): Promise<Map<string, { balances: Balances; positions: ValuedPosition[] }>> {
+    const rows = await readPortfoliosDetails(this.deps.db, ids);
+    const out = new Map<string, { balances: Balances; positions: ValuedPosition[] }>();
+    await Promise.all(
+      [...rows.values()].map(async (r) => {
+        const cash = dec(r.row.cash);
+        const held = dec(r.held ?? 0);
+        out.set(r.row.id, { balances: { cash, held, available: cash.sub(held) }, positions: await this.valued(r.positions ?? []) });
+      }),
+    );
+    return out;
   }
 
   /**

@@ -1,5 +1,6 @@
 import { eq, sql } from 'drizzle-orm';
 import { builtOnce } from '../db/built-once.js';
+import { uuidArray } from '../db/batch-sql.js';
 import type { Db } from '../db/client.js';
 import { users } from '../db/schema/index.js';
 import { NotFoundError } from '../errors.js';
@@ -18,6 +19,13 @@ export class UserService {
     const db = this.deps.db;
     const [u] = await builtOnce(db, 'user-by-id', () => db.select().from(users).where(eq(users.id, sql.placeholder('id'))).limit(1).prepare('user_by_id')).execute({ id });
     return u ?? null;
+  }
+
+  /** Many users in one statement (the per-request user loader's batch); an id with no user is absent. */
+  async byIds(ids: readonly string[]): Promise<Map<string, UserRow>> {
+    if (ids.length === 0) return new Map();
+    const rows = await this.deps.db.select().from(users).where(sql`${users.id} = any(${uuidArray([...new Set(ids)])})`);
+    return new Map(rows.map((u) => [u.id, u]));
   }
 
   /** The user as `viewer` may see them; someone they may not see is NOT_FOUND, never leaked. */
