@@ -21,12 +21,6 @@ export interface PortfolioDetailRows {
   positions: Omit<PositionRow, 'updatedAt'>[] | null;
 }
 
-/**
- * A portfolio row with its held cash and its position rows in one statement (one round trip instead of
- * three: the row, the holds' sum, the positions), for a dashboard's portfolio read. The row's `cash` and
- * the holds are read in the same statement, so they are one snapshot. Numerics travel as text, never as
- * JSON numbers. The caller checks access before using any of it.
- */
 /** The held-cash and positions columns of a details read: each a correlated subquery, null unless wanted. */
 function detailColumns(want: PortfolioWants) {
   const held = want.balances

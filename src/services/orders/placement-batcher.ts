@@ -85,7 +85,7 @@ export class PlacementBatcher {
         else await this.deps.queue.add('submit-orders', { orderIds: placed.map((r) => r.order.id) }, { jobId: `submit-batch-${placed[0].order.id}`, ...BROKER_JOB_OPTIONS });
       } catch (err) {
         // The orders are committed: the reconciler re-enqueues PENDING orders whose job was lost.
-        this.deps.logger.error({ err, orders: placed.length }, 'could not enqueue submit-order jobs; the reconciler will');
+        this.deps.logger.error({ err, orders: placed.length }, 'could not enqueue the submit job; the reconciler will');
       }
     };
     await Promise.all([this.deps.relay.published(placed.flatMap((r) => r.events)), enqueue()]);
