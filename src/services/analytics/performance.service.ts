@@ -120,10 +120,13 @@ export class PerformanceService {
   /** Today's value from live quotes (cash + positions at their last price); null if a position has no quote. */
   private async liveValue(portfolioIds: string[], today: Day): Promise<ValuePoint | null> {
     let value: Decimal = ZERO;
+    // Every portfolio's cash and positions in one statement, each portfolio from one snapshot.
+    const details = await this.deps.portfolios.detailsMany(portfolioIds);
     for (const id of portfolioIds) {
-      const [b, positions] = await Promise.all([this.deps.portfolios.balances(id), this.deps.portfolios.positions(id)]);
-      value = value.add(b.cash);
-      for (const p of positions) {
+      const d = details.get(id);
+      if (!d) continue;
+      value = value.add(d.balances.cash);
+      for (const p of d.positions) {
         if (dec(p.quantity).isZero()) continue;
         if (p.marketValue === null) return null;
         value = value.add(p.marketValue);

@@ -176,9 +176,9 @@ export class StrategyRunner {
     const sizing = s.sizing as Sizing;
     let equity = ZERO;
     if (sizing.percentOfEquity && s.portfolioId) {
-      const b = await this.deps.portfolios.balances(s.portfolioId);
-      const positions = await this.deps.portfolios.positions(s.portfolioId);
-      equity = positions.reduce((sum, p) => sum.plus(p.marketValue ?? '0'), b.cash);
+      // Cash and positions from one snapshot (one statement), so a fill between them is never half counted.
+      const d = (await this.deps.portfolios.detailsMany([s.portfolioId])).get(s.portfolioId);
+      if (d) equity = d.positions.reduce((sum, p) => sum.plus(p.marketValue ?? '0'), d.balances.cash);
     }
     return entryQuantity(sizing, price, equity, lot);
   }
