@@ -118,16 +118,13 @@ export async function registerWorkers(deps: {
   if (deps.basketRuns) {
     // After any job on an order, a basket run it belongs to may move on (buy phase, summary).
     const runs = deps.basketRuns;
-    const nudge = <P extends { orderId: string }>(h: JobHandler<P>): JobHandler<P> => async (job) => {
+    const nudgeAfter = <P>(h: JobHandler<P>, orderIds: (data: P) => string[]): JobHandler<P> => async (job) => {
       await h(job);
-      await runs.onOrderSettled(job.data.orderId).catch((err) => logger.warn({ err, orderId: job.data.orderId }, 'basket run nudge failed; the sweep will retry'));
+      await Promise.all(orderIds(job.data).map((id) => runs.onOrderSettled(id).catch((err) => logger.warn({ err, orderId: id }, 'basket run nudge failed; the sweep will retry'))));
     };
+    const nudge = <P extends { orderId: string }>(h: JobHandler<P>) => nudgeAfter(h, (d) => [d.orderId]);
     handlers['submit-order'] = nudge(handlers['submit-order']);
-    const batch = handlers['submit-orders'];
-    handlers['submit-orders'] = async (job) => {
-      await batch(job);
-      await Promise.all(job.data.orderIds.map((id) => runs.onOrderSettled(id).catch((err) => logger.warn({ err, orderId: id }, 'basket run nudge failed; the sweep will retry'))));
-    };
+    handlers['submit-orders'] = nudgeAfter(handlers['submit-orders'], (d) => d.orderIds);
     handlers['cancel-order'] = nudge(handlers['cancel-order']);
     handlers['apply-fill'] = nudge(handlers['apply-fill']);
     handlers['sync-order'] = nudge(handlers['sync-order']);
