@@ -11,6 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { MemoryRateLimiter } from '../src/lib/memory.rate-limiter.js';
 import { silentLogger } from '../src/lib/logger.js';
 import { BrokerRegistry } from '../src/brokers/registry.js';
+import type { BrokerAdapter } from '../src/brokers/broker.js';
 import { OrderExecutionService } from '../src/services/orders/order-execution.service.js';
 import type { StoredEvent } from '../src/events/outbox.js';
 import { placeOrdersInTx } from '../src/services/orders/order.placement.js';
@@ -65,8 +66,8 @@ function gatePublishes(h: LedgerHarness, held: (e: StoredEvent) => boolean) {
 
 describe.each(modes())('what an order no longer waits for, %s', (mode) => {
   let h: LedgerHarness;
-  /** The harness's order loop with its own hold of SUBMITTING events (held-events.ts). */
-  const execution = (holdSubmittingMs: number) =>
+  /** The harness's order loop with its own hold of SUBMITTING events (held-events.ts) and broker. */
+  const execution = (holdSubmittingMs?: number, broker: BrokerAdapter = h.broker) =>
     new OrderExecutionService({
       db: h.db,
       clock: h.clock,
@@ -74,7 +75,7 @@ describe.each(modes())('what an order no longer waits for, %s', (mode) => {
       queue: h.queue,
       relay: h.relay,
       rateLimiter: new MemoryRateLimiter({ clock: h.clock }),
-      brokers: new BrokerRegistry().register(h.broker),
+      brokers: new BrokerRegistry().register(broker),
       holdSubmittingMs,
     });
   let dropDb: (() => Promise<void>) | undefined;
@@ -170,16 +171,7 @@ describe.each(modes())('what an order no longer waits for, %s', (mode) => {
     const keys: string[] = [];
     recordPermits((key) => keys.push(key));
     const unthrottled = new Proxy(h.broker, { get: (b, k) => (k === 'unthrottled' ? true : Reflect.get(b, k, b)) });
-    const loop = new OrderExecutionService({
-      db: h.db,
-      clock: h.clock,
-      logger: silentLogger,
-      queue: h.queue,
-      relay: h.relay,
-      rateLimiter: new MemoryRateLimiter({ clock: h.clock }),
-      brokers: new BrokerRegistry().register(unthrottled),
-    });
-    await loop.submit(order.id, { attemptsMade: 0, attempts: 5 });
+    await execution(undefined, unthrottled).submit(order.id, { attemptsMade: 0, attempts: 5 });
     expect(h.broker.placed.map((r) => r.clientOrderId)).toContain(order.id);
     expect(keys.filter((k) => k.startsWith('broker:'))).toEqual([]);
   });
