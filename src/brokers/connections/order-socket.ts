@@ -2,6 +2,16 @@ import WebSocket from 'ws';
 import type { Logger } from '../../lib/logger.js';
 
 /** How to open one connection's socket: the URL and headers carry its token (never logged). */
+/**
+ * Drop a socket for good: no more events reach its handlers, and one still connecting does not raise an
+ * unhandled 'error' ("closed before the connection was established") when it is terminated.
+ */
+export function terminateQuietly(ws: WebSocket): void {
+  ws.removeAllListeners();
+  ws.on('error', () => undefined);
+  ws.terminate();
+}
+
 export interface SocketTarget {
   url: string;
   headers?: Record<string, string>;
@@ -140,11 +150,7 @@ export class OrderSocketSet {
     if (!slot) return;
     if (slot.retry) clearTimeout(slot.retry);
     if (slot.ping) clearInterval(slot.ping);
-    if (slot.ws) {
-      slot.ws.removeAllListeners();
-      slot.ws.on('error', () => undefined);
-      slot.ws.terminate();
-    }
+    if (slot.ws) terminateQuietly(slot.ws);
   }
 
   close(): void {

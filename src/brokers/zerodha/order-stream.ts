@@ -1,6 +1,7 @@
 import WebSocket from 'ws';
 import type { Logger } from '../../lib/logger.js';
 import type { BrokerSessions } from '../connections/sessions.js';
+import { terminateQuietly } from '../connections/order-socket.js';
 import type { KiteOrderRow } from './wire.js';
 
 /**
@@ -25,8 +26,7 @@ export class KiteOrderStream {
   async sync(active: string[]): Promise<void> {
     for (const [id, ws] of this.sockets) {
       if (!active.includes(id) || ws.readyState === WebSocket.CLOSED || ws.readyState === WebSocket.CLOSING) {
-        ws.removeAllListeners();
-        ws.terminate();
+        terminateQuietly(ws);
         this.sockets.delete(id);
       }
     }
@@ -67,10 +67,7 @@ export class KiteOrderStream {
   }
 
   close(): void {
-    for (const ws of this.sockets.values()) {
-      ws.removeAllListeners();
-      ws.terminate();
-    }
+    for (const ws of this.sockets.values()) terminateQuietly(ws);
     this.sockets.clear();
   }
 }
