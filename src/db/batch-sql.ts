@@ -8,36 +8,28 @@ import { sql, type SQL, type SQLWrapper } from 'drizzle-orm';
  * made a new statement for every batch size: Postgres spent about a third of its time per order
  * parsing and planning those, and drizzle a tenth of the worker's building them.
  *
- * Both are passed as text, so postgres.js and PGlite treat them alike (the jsonb one through `::text`: a
- * string bound to a jsonb parameter would be encoded again as a JSON string).
+ * Both travel as one text value, so postgres.js and PGlite treat them alike (the array in its `{…}` form,
+ * the jsonb one through `::text`: a string bound to a jsonb parameter would be encoded again as a JSON
+ * string).
  */
 
 /**
- * `$1::text::uuid[]`: the ids (uuids, as the database gave them) as one array parameter, sent as text.
+ * `$1::uuid[]`: the ids as one parameter of the array type, parsed once when the statement is bound.
  *
- * Stop 19 tried `$1::uuid[]` (parsed once at bind rather than per filtered row under a generic plan; about
- * a tenth of the backends' CPU per order in an ack batch's holds lookup), and it made the pooled close's
- * Postgres CPU per child 2.5 times larger (bench:pooled: 395 → 988 µs per child, p99 4.3 → 6.1 s, with
- * 10,000-element arrays), so the text cast stays until the plans of both are understood.
+ * Not `$1::text::uuid[]`: under a generic plan (a prepared statement after its fifth run, or
+ * {@link genericPlans}) that cast is not folded, and where the list is a FILTER rather than an index
+ * condition (a sequential scan of a small table, the inner side of a join) Postgres casts the whole text
+ * again for every row it tests: 2,000 ids against 20,000 rows took 23.4 s that way and 0.13 s typed
+ * (test/db.array-params.test.ts shows the plans). Stop 19 blamed this typed form for a slower pooled
+ * close; the cause was a jsonb id list the planner re-evaluated per row (batch-fill.ts `idIn`).
  */
 export function uuidArray(ids: readonly string[]): SQL {
-  return sql`${`{${ids.join(',')}}`}::text::uuid[]`;
-}
-
-/**
- * `$1::uuid[]`: the same ids as a parameter of the array type, parsed once at bind instead of once per
- * filtered row under a generic plan. Used by the order loop's batches (placement, submit, acknowledgement;
- * the ack batch's open-holds lookup: 0.52 → 0.07 ms; bench:baskets 2.7× with the text cast, 4.7–5.1× with
- * this, on the quiet machine). Not the default: with it everywhere (the notification fan-out's 10,000-user
- * lookups too) the pooled close went from 395 to 988 µs of Postgres CPU per child.
- */
-export function uuidArrayTyped(ids: readonly string[]): SQL {
   return sql`${`{${ids.join(',')}}`}::uuid[]`;
 }
 
-/** `$1::text::bigint[]`: integer ids as one array parameter (see {@link uuidArray}). */
+/** `$1::bigint[]`: integer ids as one array parameter (see {@link uuidArray}). */
 export function bigintArray(ids: readonly (number | string)[]): SQL {
-  return sql`${`{${ids.join(',')}}`}::text::bigint[]`;
+  return sql`${`{${ids.join(',')}}`}::bigint[]`;
 }
 
 /** `$1::text::jsonb`: rows for `jsonb_to_recordset(…) as v(col type, …)`, as one parameter. */

@@ -1,7 +1,7 @@
 import { and, asc, eq, isNull, sql } from 'drizzle-orm';
 import type { Db, Tx } from '../../db/client.js';
 import { holds, orders, portfolios, positions } from '../../db/schema/index.js';
-import { genericPlans, jsonRows, rowsOf, uuidArrayTyped as uuidArray } from '../../db/batch-sql.js';
+import { genericPlans, jsonRows, rowsOf, uuidArray } from '../../db/batch-sql.js';
 import type { Clock } from '../../lib/clock.js';
 import type { Logger } from '../../lib/logger.js';
 import { GroupCommit } from '../../lib/group-commit.js';

@@ -28,7 +28,7 @@ import { SubmitBatcher } from './submit-batch.js';
 import { AckBatcher } from './ack-batch.js';
 import { HeldEvents } from './held-events.js';
 import { GroupCommit } from '../../lib/group-commit.js';
-import { inLiterals, uuidArrayTyped as uuidArray } from '../../db/batch-sql.js';
+import { inLiterals, uuidArray } from '../../db/batch-sql.js';
 
 export interface OrderExecutionDeps {
   db: Db;

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
 import type { Tx } from '../../db/client.js';
 import { holds, orders, portfolios, positions } from '../../db/schema/index.js';
-import { jsonRows, uuidArrayTyped as uuidArray } from '../../db/batch-sql.js';
+import { jsonRows, uuidArray } from '../../db/batch-sql.js';
 import { NotFoundError } from '../../errors.js';
 import { dec, fmt, toDb, type Decimal } from '../../lib/decimal.js';
 import { insertOutboxRows, outboxRows, storedEvents, type NewEvent, type StoredEvent } from '../../events/outbox.js';

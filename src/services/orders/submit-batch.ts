@@ -1,7 +1,7 @@
 import { and, asc, eq, sql } from 'drizzle-orm';
 import type { Db, Tx } from '../../db/client.js';
 import { orders, portfolios } from '../../db/schema/index.js';
-import { genericPlans, jsonRows, uuidArrayTyped as uuidArray } from '../../db/batch-sql.js';
+import { genericPlans, jsonRows, uuidArray } from '../../db/batch-sql.js';
 import type { Clock } from '../../lib/clock.js';
 import { GroupCommit } from '../../lib/group-commit.js';
 import { insertOutboxRows, outboxRows, storedEvents, type OutboxRelay, type StoredEvent } from '../../events/outbox.js';

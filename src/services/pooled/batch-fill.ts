@@ -13,7 +13,7 @@ import type { Tx } from '../../db/client.js';
 import { holds, orders, portfolios, positions } from '../../db/schema/index.js';
 import { dec, toDb, type Decimal } from '../../lib/decimal.js';
 import { UnrecoverableJobError } from '../../jobs/queue.js';
-import { uuidArrayTyped } from '../../db/batch-sql.js';
+import { uuidArray } from '../../db/batch-sql.js';
 import { writeOutbox, type NewEvent, type StoredEvent } from '../../events/outbox.js';
 import { fillValues, planBatch, positionKey, type BatchState, type ChildShare, type FillRow, type PlannedEvent } from './batch-fill.plan.js';
 
@@ -236,5 +236,5 @@ function rowsOf<T>(res: unknown): T[] {
  * in the held-cash lookup of each parent fill: about a third of the close's Postgres CPU).
  */
 export function idIn(column: AnyColumn, ids: string[]): SQL {
-  return sql`${column} = any(${uuidArrayTyped(ids)})`;
+  return sql`${column} = any(${uuidArray(ids)})`;
 }

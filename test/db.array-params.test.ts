@@ -1,0 +1,73 @@
+/**
+ * Id lists travel as ONE parameter (src/db/batch-sql.ts). Under a generic plan (a prepared statement
+ * after its fifth run, or `genericPlans`) Postgres does not fold a cast of that parameter, so the form of
+ * the parameter decides what a FILTER costs per row: `$1::uuid[]` is parsed once at bind (the filter reads
+ * `ANY ($1)`), where `$1::text::uuid[]` was cast again for every row tested (`ANY (($1)::uuid[])`: 2,000
+ * ids against 20,000 rows took 23 s) and the pooled batch's old jsonb subquery could be re-evaluated for
+ * every candidate row from the inner side of a nested loop. Each form is planned here the way a prepared
+ * statement's generic plan is (PREPARE + EXPLAIN EXECUTE with plan_cache_mode = force_generic_plan), in
+ * both modes, and the filter read from the plan.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { sql, type SQL } from 'drizzle-orm';
+import { pgTable, uuid, bigint } from 'drizzle-orm/pg-core';
+import { PgDialect } from 'drizzle-orm/pg-core';
+import { startTestServer, type TestServer } from './support/server.js';
+import { modes } from './support/env.js';
+import { bigintArray, rowsOf, uuidArray } from '../src/db/batch-sql.js';
+import { idIn } from '../src/services/pooled/batch-fill.js';
+
+const tIds = pgTable('t_ids', { id: uuid('id').notNull(), n: bigint('n', { mode: 'number' }).notNull() });
+const dialect = new PgDialect();
+
+describe.each(modes())('id lists as one parameter under a generic plan (%s)', (mode) => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ mode, env: { POOLED_TICK_MS: '600000', BASKET_SWEEP_MS: '600000' } });
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  /** The generic plan of `select count(*) from t_ids where <where>`, as text. */
+  async function genericPlan(where: SQL): Promise<string> {
+    const q = dialect.sqlToQuery(sql`select count(*) from ${tIds} where ${where}`);
+    expect(q.params).toHaveLength(1);
+    const literal = `'${String(q.params[0]).replaceAll("'", "''")}'`;
+    return server.app.db.db.transaction(async (tx) => {
+      await tx.execute(sql`create temp table t_ids (id uuid not null, n bigint not null) on commit drop`);
+      await tx.execute(sql`insert into t_ids select gen_random_uuid(), g from generate_series(1, 2000) g`);
+      await tx.execute(sql`analyze t_ids`);
+      await tx.execute(sql.raw('set local plan_cache_mode = force_generic_plan'));
+      const name = `p_${randomUUID().replaceAll('-', '')}`;
+      await tx.execute(sql.raw(`prepare ${name} as ${q.sql}`));
+      const plan = rowsOf<Record<string, string>>(await tx.execute(sql.raw(`explain execute ${name}(${literal})`)))
+        .map((r) => Object.values(r)[0])
+        .join('\n');
+      await tx.execute(sql.raw(`deallocate ${name}`));
+      return plan;
+    });
+  }
+
+  const ids = Array.from({ length: 300 }, () => randomUUID());
+
+  it('uuidArray: the filter compares with the bound array, no cast per row', async () => {
+    const plan = await genericPlan(sql`${tIds.id} = any(${uuidArray(ids)})`);
+    expect(plan).toMatch(/Filter: \(id = ANY \(\$1\)\)/);
+    // What the text form did (the reason for this file): the cast sits inside the filter.
+    const old = await genericPlan(sql`${tIds.id} = any(${`{${ids.join(',')}}`}::text::uuid[])`);
+    expect(old).toMatch(/ANY \(\(\$1\)::uuid\[\]\)/);
+  });
+
+  it('bigintArray: the same for integer ids', async () => {
+    const plan = await genericPlan(sql`${tIds.n} = any(${bigintArray([1, 2, 3, 500])})`);
+    expect(plan).toMatch(/Filter: \(n = ANY \(\$1\)\)/);
+  });
+
+  it('the pooled batch’s idIn: one bound array, no subquery over the list', async () => {
+    const plan = await genericPlan(idIn(tIds.id, ids));
+    expect(plan).toMatch(/Filter: \(id = ANY \(\$1\)\)/);
+    expect(plan).not.toMatch(/jsonb|SubPlan|Nested Loop/);
+  });
+});
