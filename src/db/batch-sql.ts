@@ -56,10 +56,21 @@ export function inLiterals(column: SQLWrapper, values: readonly string[]): SQL {
 }
 
 /**
- * `set local plan_cache_mode = force_generic_plan`, for the first pipeline of a batch transaction whose
- * statements take their rows as one jsonb or array parameter. Postgres otherwise re-plans most of them on
- * every execution (a custom plan), although a custom plan cannot estimate better there: a
- * `jsonb_to_recordset` is estimated at 100 rows whatever its parameter (measured on bench:orders: 80 of
- * 89 acknowledgement batches re-planned each of their eight statements). Only this transaction is affected.
+ * For the first pipeline of a batch transaction whose statements take their rows as one jsonb or array
+ * parameter and touch rows by key (the order loop's submit and acknowledgement batches). Local to the
+ * transaction:
+ *
+ * - `plan_cache_mode = force_generic_plan`. Postgres otherwise re-plans most of them on every execution
+ *   (a custom plan), although a custom plan cannot estimate better there: a `jsonb_to_recordset` is
+ *   estimated at 100 rows whatever its parameter (measured on bench:orders: 80 of 89 acknowledgement
+ *   batches re-planned each of their eight statements).
+ * - `enable_seqscan`, `enable_hashjoin`, `enable_mergejoin` off: a generic plan is costed ONCE, with the
+ *   tables as they are then, and kept. Built while `orders` was small (a fresh database), the batch's
+ *   `update orders … from jsonb_to_recordset(…) where o.id = v.id` was a hash join over a sequential scan
+ *   of every order, and stayed so as the table grew (bench:orders phase 1: 7,430 orders read to update 13,
+ *   7.7 ms a batch; the same for `holds`). With these off, the only plan is a nested loop of index
+ *   lookups by key, whatever the table's size when it was planned (test/db.array-params.test.ts).
  */
-export const genericPlans: SQL = sql.raw('set local plan_cache_mode = force_generic_plan');
+export const genericPlans: SQL = sql.raw(
+  "select set_config('plan_cache_mode', 'force_generic_plan', true), set_config('enable_seqscan', 'off', true), set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)",
+);

@@ -23,6 +23,8 @@ export interface JobMap {
   'expire-day-orders': { at?: string };
   /** Periodic (hourly): delete published outbox events older than the retention. */
   'prune-outbox': { at?: string };
+  /** Periodic (every 10 s): ANALYZE the order loop's tables that have doubled since their last analyze (db/table-stats.ts). */
+  'analyze-tables': { at?: string };
   /** Periodic: advance basket runs whose current phase has ended (safety net for the order-settled nudge). */
   'basket-sweep': { at?: string };
   /** Periodic: close pooled accounts' aggregation windows and drive stalled parent orders. */

@@ -12,6 +12,7 @@ import { syncOrderJob } from './sync-order.job.js';
 import { reconcileJob } from './reconcile.job.js';
 import { expireDayOrdersJob } from './expire-day-orders.job.js';
 import { pruneOutboxJob } from './prune-outbox.job.js';
+import { analyzeTablesJob } from './analyze-tables.job.js';
 import type { DayOrderExpiry } from '../services/orders/day-expiry.service.js';
 import type { OutboxRetention } from '../events/outbox-retention.js';
 import { basketSweepJob } from './basket-sweep.job.js';
@@ -30,6 +31,7 @@ export const RECONCILE_EVERY_MS = 5_000;
 /** DAY orders are expired within a minute of their exchange's close. */
 export const EXPIRE_DAY_ORDERS_EVERY_MS = 60_000;
 export const PRUNE_OUTBOX_EVERY_MS = 3_600_000;
+export const ANALYZE_TABLES_EVERY_MS = 10_000;
 
 function timed<P>(name: string, metrics: Metrics, handler: JobHandler<P>): JobHandler<P> {
   return async (job) => {
@@ -60,6 +62,8 @@ export async function registerWorkers(deps: {
   /** Scheduled housekeeping; each is skipped when not given (e.g. by benchmarks of the order loop alone). */
   expiry?: DayOrderExpiry;
   outboxRetention?: OutboxRetention;
+  /** ANALYZE the tables that have doubled since their last analyze (db/table-stats.ts), every 10 s. */
+  analyzeTables?: () => Promise<string[]>;
   /** Basket runs: nudged after every order job, swept every `basketSweepMs`. */
   basketRuns?: BasketRunService;
   basketSweepMs?: number;
@@ -109,6 +113,7 @@ export async function registerWorkers(deps: {
     reconcile: timed('reconcile', metrics, reconcileJob(execution, logger)),
     'expire-day-orders': timed('expire-day-orders', metrics, deps.expiry ? expireDayOrdersJob(deps.expiry) : async () => {}),
     'prune-outbox': timed('prune-outbox', metrics, deps.outboxRetention ? pruneOutboxJob(deps.outboxRetention) : async () => {}),
+    'analyze-tables': timed('analyze-tables', metrics, deps.analyzeTables ? analyzeTablesJob(deps.analyzeTables, logger) : async () => {}),
     'basket-sweep': timed('basket-sweep', metrics, deps.basketRuns ? basketSweepJob(deps.basketRuns) : async () => {}),
     'pooled-window': timed('pooled-window', metrics, deps.pooled ? pooledWindowJob(deps.pooled.windows) : async () => {}),
     'pooled-parent': timed('pooled-parent', metrics, deps.pooled ? pooledParentJob(deps.pooled.driver) : async () => {}),
@@ -134,6 +139,7 @@ export async function registerWorkers(deps: {
   // Job schedulers: once per interval however many workers share the queue (BullMQ), guarded SQL besides.
   if (deps.expiry) await queue.repeat('expire-day-orders', {}, { everyMs: EXPIRE_DAY_ORDERS_EVERY_MS });
   if (deps.outboxRetention) await queue.repeat('prune-outbox', {}, { everyMs: PRUNE_OUTBOX_EVERY_MS });
+  if (deps.analyzeTables) await queue.repeat('analyze-tables', {}, { everyMs: ANALYZE_TABLES_EVERY_MS });
   if (deps.basketRuns) await queue.repeat('basket-sweep', {}, { everyMs: deps.basketSweepMs ?? 2000 });
   // Only while a pooled account exists, when the schedule is given (services/pooled/window-schedule.ts).
   if (deps.pooled?.schedule) await deps.pooled.schedule.sync();

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
 import type { Tx } from '../../db/client.js';
 import { holds, orders, portfolios, positions } from '../../db/schema/index.js';
-import { jsonRows, uuidArray } from '../../db/batch-sql.js';
+import { genericPlans, jsonRows, uuidArray } from '../../db/batch-sql.js';
 import { NotFoundError } from '../../errors.js';
 import { dec, fmt, toDb, type Decimal } from '../../lib/decimal.js';
 import { insertOutboxRows, outboxRows, storedEvents, type NewEvent, type StoredEvent } from '../../events/outbox.js';
@@ -73,7 +73,9 @@ export async function placeOrdersInTx(tx: Tx, inputs: PreparedOrder[], now: Date
   // orders that already hold an input's (userId, clientOrderId): those inputs are replays, decided before
   // any risk check (as OrderService.place promises), and cost one statement per batch, not one per order.
   const keys = inputs.filter((i) => !i.generatedClientOrderId).map((i) => ({ u: i.userId, c: i.clientOrderId }));
-  const [locked, heldCash, heldQty, held, earlier] = await Promise.all([
+  // Keyed plans (batch-sql.ts genericPlans): for the rest of the caller's transaction.
+  const [, locked, heldCash, heldQty, held, earlier] = await Promise.all([
+    tx.execute(genericPlans),
     tx.select().from(portfolios).where(sql`${portfolios.id} = any(${uuidArray(pids)})`).orderBy(asc(portfolios.id)).for('no key update'),
     tx
       .select({ portfolioId: holds.portfolioId, total: sql<string>`coalesce(sum(${holds.amount}), 0)` })
