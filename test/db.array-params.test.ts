@@ -6,7 +6,9 @@
  * ids against 20,000 rows took 23 s) and the pooled batch's old jsonb subquery could be re-evaluated for
  * every candidate row from the inner side of a nested loop. Each form is planned here the way a prepared
  * statement's generic plan is (PREPARE + EXPLAIN EXECUTE with plan_cache_mode = force_generic_plan), in
- * both modes, and the filter read from the plan.
+ * both modes, and the filter read from the plan. And `genericPlans`, which the order loop's batch
+ * transactions run first: their keyed statements plan as index lookups even on a table small enough for a
+ * scan of every row to look cheaper (a plan a prepared statement would then keep as the table grows).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
@@ -15,7 +17,7 @@ import { pgTable, uuid, bigint } from 'drizzle-orm/pg-core';
 import { PgDialect } from 'drizzle-orm/pg-core';
 import { startTestServer, type TestServer } from './support/server.js';
 import { modes } from './support/env.js';
-import { bigintArray, rowsOf, uuidArray } from '../src/db/batch-sql.js';
+import { bigintArray, genericPlans, rowsOf, uuidArray } from '../src/db/batch-sql.js';
 import { idIn } from '../src/services/pooled/batch-fill.js';
 
 const tIds = pgTable('t_ids', { id: uuid('id').notNull(), n: bigint('n', { mode: 'number' }).notNull() });
@@ -63,6 +65,29 @@ describe.each(modes())('id lists as one parameter under a generic plan (%s)', (m
   it('bigintArray: the same for integer ids', async () => {
     const plan = await genericPlan(sql`${tIds.n} = any(${bigintArray([1, 2, 3, 500])})`);
     expect(plan).toMatch(/Filter: \(n = ANY \(\$1\)\)/);
+  });
+
+  it('genericPlans: a keyed batch update planned on a small table is index lookups, not a scan of every row', async () => {
+    const plan = (keyed: boolean) =>
+      server.app.db.db.transaction(async (tx) => {
+        await tx.execute(sql`create temp table t_keyed (id uuid primary key, s text) on commit drop`);
+        await tx.execute(sql`insert into t_keyed select gen_random_uuid(), 'a' from generate_series(1, 100)`);
+        await tx.execute(sql`analyze t_keyed`);
+        await tx.execute(keyed ? genericPlans : sql.raw('set local plan_cache_mode = force_generic_plan'));
+        const name = `p_${randomUUID().replaceAll('-', '')}`;
+        await tx.execute(sql.raw(`prepare ${name} as update t_keyed as t set s = v.s from jsonb_to_recordset($1::text::jsonb) as v(id uuid, s text) where t.id = v.id`));
+        const text = rowsOf<Record<string, string>>(await tx.execute(sql.raw(`explain execute ${name}('[]')`)))
+          .map((r) => Object.values(r)[0])
+          .join('\n');
+        await tx.execute(sql.raw(`deallocate ${name}`));
+        return text;
+      });
+    // Without: the plan a batch kept while its table was this small (and then at any size).
+    expect(await plan(false)).toMatch(/Seq Scan on t_keyed/);
+    const keyed = await plan(true);
+    expect(keyed).toMatch(/Nested Loop/);
+    expect(keyed).toMatch(/Index Scan using t_keyed_pkey/);
+    expect(keyed).not.toMatch(/Seq Scan|Hash Join|Merge Join/);
   });
 
   it('the pooled batch’s idIn: one bound array, no subquery over the list', async () => {

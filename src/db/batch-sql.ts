@@ -57,8 +57,8 @@ export function inLiterals(column: SQLWrapper, values: readonly string[]): SQL {
 
 /**
  * For the first pipeline of a batch transaction whose statements take their rows as one jsonb or array
- * parameter and touch rows by key (the order loop's submit and acknowledgement batches). Local to the
- * transaction:
+ * parameter and touch rows by key (the order loop's placement, submit and acknowledgement batches).
+ * Local to the transaction:
  *
  * - `plan_cache_mode = force_generic_plan`. Postgres otherwise re-plans most of them on every execution
  *   (a custom plan), although a custom plan cannot estimate better there: a `jsonb_to_recordset` is
@@ -69,7 +69,8 @@ export function inLiterals(column: SQLWrapper, values: readonly string[]): SQL {
  *   `update orders … from jsonb_to_recordset(…) where o.id = v.id` was a hash join over a sequential scan
  *   of every order, and stayed so as the table grew (bench:orders phase 1: 7,430 orders read to update 13,
  *   7.7 ms a batch; the same for `holds`). With these off, the only plan is a nested loop of index
- *   lookups by key, whatever the table's size when it was planned (test/db.array-params.test.ts).
+ *   lookups by key, whatever the table's size when it was planned (test/db.array-params.test.ts). A
+ *   batch's statements touch a few rows by key each, so nothing in them wants a scan or a hash.
  */
 export const genericPlans: SQL = sql.raw(
   "select set_config('plan_cache_mode', 'force_generic_plan', true), set_config('enable_seqscan', 'off', true), set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)",

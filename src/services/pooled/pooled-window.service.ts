@@ -83,7 +83,7 @@ export class PooledWindowService {
       claimed = await this.deps.db.transaction(async (tx) => {
         const pids = [...new Set(pending.map((o) => o.portfolioId))].sort();
         // Portfolios locked in id order (as placement does), so concurrent closes and fills cannot deadlock.
-        // Ids travel as ONE jsonb parameter (no parameter per id to build and parse).
+        // Ids travel as ONE uuid[] parameter (idIn: no parameter per id to build and parse).
         await tx.select({ id: portfolios.id }).from(portfolios).where(idIn(portfolios.id, pids)).orderBy(asc(portfolios.id)).for('update');
         const moved = await tx
           .update(orders)
