@@ -2,7 +2,8 @@
  * `npm run bench:pooled` — a pooled master account on the paper broker, in this process (embedded
  * PGlite, or Postgres + Redis when DATABASE_URL and REDIS_URL are set).
  *
- * M member portfolios place N MARKET orders (buys and sells) over I instruments through OrderService
+ * M member portfolios place N MARKET buy orders over I instruments (buys only: a member has no position to
+ * sell, so nothing nets; netting is tested in test/pooled.netting.test.ts) through OrderService
  * (validation, risk, holds, group commit); then the window closes. Printed: parent orders sent (target:
  * at most one per instrument per window), time from window close to every child filled (p50/p99/max;
  * target p99 ≤ 2 s at 10,000 children), allocation cost per child, and the pure allocator's cost per
