@@ -43,8 +43,13 @@ export async function analyzeGrown(db: Db | Tx, opts: { tables?: readonly string
   const tables = opts.tables ?? GROWING_TABLES;
   const minPages = opts.minPages ?? 16;
   const growth = opts.growth ?? 2;
-  const rows = rowsOf<{ relname: string; analyzed: number | string; relpages: number | string; pages: number | string }>(
-    await db.execute(sql`select c.relname, c.reltuples as analyzed, c.relpages, pg_relation_size(c.oid) / current_setting('block_size')::int as pages
+  // With each table its ANALYZE target: the quoted name and every column but the json ones (event
+  // payloads, snapshots: sampling and detoasting those was most of an outbox analyze, 272 ms of a pooled
+  // close's 350 ms of analyzes, and no plan filters on them). Names come from the catalog, quoted by Postgres.
+  const rows = rowsOf<{ relname: string; analyzed: number | string; relpages: number | string; pages: number | string; target: string }>(
+    await db.execute(sql`select c.relname, c.reltuples as analyzed, c.relpages, pg_relation_size(c.oid) / current_setting('block_size')::int as pages,
+        quote_ident(c.relname) || coalesce(' (' || (select string_agg(quote_ident(a.attname), ', ' order by a.attnum) from pg_attribute a
+          where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped and a.atttypid not in ('json'::regtype, 'jsonb'::regtype)) || ')', '') as target
       from pg_class c
       where c.relkind = 'r' and c.relnamespace = current_schema()::regnamespace and c.relname = any(${`{${tables.join(',')}}`}::text[])
         and pg_has_role(c.relowner, 'USAGE')`),
@@ -55,20 +60,7 @@ export async function analyzeGrown(db: Db | Tx, opts: { tables?: readonly string
       // reltuples -1: never analyzed (nor vacuumed).
       return pages >= minPages && (Number(r.analyzed) < 0 || pages >= growth * Math.max(1, Number(r.relpages)));
     })
-    .map((r) => r.relname)
-    .sort();
-  // Every column but the json ones (event payloads, snapshots): sampling and detoasting those was most of
-  // an outbox analyze (272 ms of a pooled close's 350 ms of analyzes), and no plan filters on them. The
-  // names come from the catalog and the table names are matched against our own list: quoted, never user input.
-  const quote = (n: string) => `"${n.replaceAll('"', '""')}"`;
-  for (const t of due) {
-    const cols = rowsOf<{ attname: string }>(
-      await db.execute(sql`select a.attname from pg_attribute a join pg_class c on c.oid = a.attrelid
-        where c.relname = ${t} and c.relnamespace = current_schema()::regnamespace and a.attnum > 0 and not a.attisdropped
-          and a.atttypid not in ('json'::regtype, 'jsonb'::regtype)
-        order by a.attnum`),
-    ).map((r) => r.attname);
-    await db.execute(sql.raw(`analyze ${quote(t)}${cols.length ? ` (${cols.map(quote).join(', ')})` : ''}`));
-  }
-  return due;
+    .sort((a, b) => (a.relname < b.relname ? -1 : 1));
+  for (const r of due) await db.execute(sql.raw(`analyze ${r.target}`));
+  return due.map((r) => r.relname);
 }
