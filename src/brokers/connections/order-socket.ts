@@ -1,7 +1,6 @@
 import WebSocket from 'ws';
 import type { Logger } from '../../lib/logger.js';
 
-/** How to open one connection's socket: the URL and headers carry its token (never logged). */
 /**
  * Drop a socket for good: no more events reach its handlers, and one still connecting does not raise an
  * unhandled 'error' ("closed before the connection was established") when it is terminated.
@@ -12,6 +11,7 @@ export function terminateQuietly(ws: WebSocket): void {
   ws.terminate();
 }
 
+/** How to open one connection's socket: the URL and headers carry its token (never logged). */
 export interface SocketTarget {
   url: string;
   headers?: Record<string, string>;

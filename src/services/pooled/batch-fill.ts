@@ -13,7 +13,7 @@ import type { Tx } from '../../db/client.js';
 import { holds, orders, portfolios, positions } from '../../db/schema/index.js';
 import { dec, toDb, type Decimal } from '../../lib/decimal.js';
 import { UnrecoverableJobError } from '../../jobs/queue.js';
-import { uuidArray } from '../../db/batch-sql.js';
+import { rowsOf, uuidArray } from '../../db/batch-sql.js';
 import { writeOutbox, type NewEvent, type StoredEvent } from '../../events/outbox.js';
 import { fillValues, planBatch, positionKey, type BatchState, type ChildShare, type FillRow, type PlannedEvent } from './batch-fill.plan.js';
 
@@ -221,11 +221,6 @@ async function insertOutbox(tx: Tx, events: PlannedEvent[], now: Date): Promise<
       message: { portfolioId: e.portfolioId, sequence: e.sequence, type: e.event.type, payload: e.event.payload, createdAt: nowIso },
     };
   });
-}
-
-/** Rows of a raw statement, whichever driver ran it (postgres.js: an array; PGlite: { rows }). */
-function rowsOf<T>(res: unknown): T[] {
-  return (Array.isArray(res) ? res : ((res as { rows?: unknown[] }).rows ?? [])) as T[];
 }
 
 /**
