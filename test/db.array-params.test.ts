@@ -17,6 +17,7 @@ import { pgTable, uuid, bigint } from 'drizzle-orm/pg-core';
 import { PgDialect } from 'drizzle-orm/pg-core';
 import { startTestServer, type TestServer } from './support/server.js';
 import { modes } from './support/env.js';
+import { explainExecute } from './support/plans.js';
 import { bigintArray, genericPlans, rowsOf, uuidArray } from '../src/db/batch-sql.js';
 import { idIn } from '../src/services/pooled/batch-fill.js';
 
@@ -44,9 +45,7 @@ describe.each(modes())('id lists as one parameter under a generic plan (%s)', (m
       await tx.execute(sql.raw('set local plan_cache_mode = force_generic_plan'));
       const name = `p_${randomUUID().replaceAll('-', '')}`;
       await tx.execute(sql.raw(`prepare ${name} as ${q.sql}`));
-      const plan = rowsOf<Record<string, string>>(await tx.execute(sql.raw(`explain execute ${name}(${literal})`)))
-        .map((r) => Object.values(r)[0])
-        .join('\n');
+      const plan = await explainExecute(tx, name, literal);
       await tx.execute(sql.raw(`deallocate ${name}`));
       return plan;
     });
@@ -76,9 +75,7 @@ describe.each(modes())('id lists as one parameter under a generic plan (%s)', (m
         await tx.execute(keyed ? genericPlans : sql.raw('set local plan_cache_mode = force_generic_plan'));
         const name = `p_${randomUUID().replaceAll('-', '')}`;
         await tx.execute(sql.raw(`prepare ${name} as update t_keyed as t set s = v.s from jsonb_to_recordset($1::text::jsonb) as v(id uuid, s text) where t.id = v.id`));
-        const text = rowsOf<Record<string, string>>(await tx.execute(sql.raw(`explain execute ${name}('[]')`)))
-          .map((r) => Object.values(r)[0])
-          .join('\n');
+        const text = await explainExecute(tx, name, "'[]'");
         await tx.execute(sql.raw(`deallocate ${name}`));
         return text;
       });

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { startTestServer, type TestServer } from './support/server.js';
 import { modes } from './support/env.js';
+import { explainExecute } from './support/plans.js';
 import { rowsOf } from '../src/db/batch-sql.js';
 import { analyzeGrown, GROWING_TABLES } from '../src/db/table-stats.js';
 import type { Db, Tx } from '../src/db/client.js';
@@ -63,7 +64,7 @@ describe.each(modes())('tables analyzed as they grow (%s)', (mode) => {
       await tx.execute(sql.raw(`analyze ${t}`));
       await tx.execute(sql.raw('set local plan_cache_mode = force_generic_plan'));
       await tx.execute(sql.raw(`prepare ${t}_q(uuid[]) as select v from ${t} where k = any($1)`));
-      const plan = async () => rowsOf<Record<string, string>>(await tx.execute(sql.raw(`explain execute ${t}_q('{}')`))).map((r) => Object.values(r)[0]).join('\n');
+      const plan = () => explainExecute(tx, `${t}_q`, "'{}'");
       const small = await plan();
       // Both plan a table of 100 rows as a scan of every row.
       expect(small).toMatch(/Seq Scan/);
