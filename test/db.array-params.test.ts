@@ -18,7 +18,7 @@ import { PgDialect } from 'drizzle-orm/pg-core';
 import { startTestServer, type TestServer } from './support/server.js';
 import { modes } from './support/env.js';
 import { explainExecute } from './support/plans.js';
-import { bigintArray, genericPlans, rowsOf, uuidArray } from '../src/db/batch-sql.js';
+import { bigintArray, genericPlans, uuidArray } from '../src/db/batch-sql.js';
 import { idIn } from '../src/services/pooled/batch-fill.js';
 
 const tIds = pgTable('t_ids', { id: uuid('id').notNull(), n: bigint('n', { mode: 'number' }).notNull() });
