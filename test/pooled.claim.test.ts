@@ -1,6 +1,5 @@
 /**
- * A window's claim over several instruments, one instrument per transaction, each parent driven as soon
- * as its claim commits. Two closes of the same window at once, as two workers
+ * A window's claim over several instruments: two closes of the same window at once, as two workers
  * would, put each child in exactly one parent, one parent per instrument, each parent
  * the net of exactly its children; every child fills, and has one claim event (ORDER_UPDATED
  * SUBMITTING, the order as the claim left it: every column, in the formats the driver reads) in its
@@ -16,7 +15,6 @@ import { waitForQuote } from './support/trading.js';
 import { orders, outboxEvents, pooledChildren, pooledParentOrders, users } from '../src/db/schema/index.js';
 import type { Principal } from '../src/auth/tokens.js';
 import type { PooledWindowService } from '../src/services/pooled/pooled-window.service.js';
-import type { ParentDriver } from '../src/services/pooled/parent-driver.service.js';
 import type { PooledRepository } from '../src/services/pooled/pooled.repository.js';
 import { dec } from '../src/lib/decimal.js';
 
@@ -94,75 +92,5 @@ describe.each(modes())('a window of several instruments closed twice at once (%s
       expect(o.filledQuantity).toBe('0.00000000');
       expect(typeof o.createdAt === 'string' && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/.test(o.createdAt)).toBe(true);
     }
-  });
-  /** A pooled account with `n` members who each buy every instrument once; returns what a close needs. */
-  async function window(name: string, n: number) {
-    const { app } = server;
-    const db = app.db.db;
-    const [adminRow] = await db.insert(users).values({ email: `${name}-admin-${randomUUID()}@x`, passwordHash: 'x', name: 'admin', role: 'ADMIN' }).returning();
-    const account = await app.services.pooled.create({ userId: adminRow.id, role: 'ADMIN' }, { name: `${name}-${randomUUID()}`, broker: 'paper', windowMs: 86_400_000 });
-    const ids: string[] = [];
-    for (let i = 0; i < n; i++) {
-      const [u] = await db.insert(users).values({ email: `${name}-${i}-${randomUUID()}@x`, passwordHash: 'x', name: `m${i}` }).returning();
-      const who: Principal = { userId: u.id, role: u.role };
-      const p = await app.services.pooled.createMemberPortfolio(who, account.id, { name: 'pool' });
-      await app.services.portfolios.deposit(who, p.id, '10000000');
-      for (const symbol of SYMBOLS) ids.push((await app.services.orders.place(who, { portfolioId: p.id, symbol, exchange: 'NSE', side: 'BUY', type: 'MARKET', quantity: String(1 + i) })).id);
-    }
-    const windows = (app.services.pooled as unknown as { deps: { window: () => PooledWindowService } }).deps.window();
-    const deps = windows as unknown as { deps: { repo: PooledRepository; driver: ParentDriver } };
-    const accountRow = (await deps.deps.repo.account(account.id))!;
-    const statuses = async () => (await db.select({ status: orders.status }).from(orders).where(inArray(orders.id, ids))).map((o) => o.status);
-    return { windows, driver: deps.deps.driver, accountRow, ids, statuses };
-  }
-
-  it('claims one instrument at a time and drives its parent at once: the first parent is driven before the last instrument is claimed', async () => {
-    const w = await window('pipelined', 2);
-    // The order in which claims and drives began.
-    const began: string[] = [];
-    const target = w.windows as unknown as { claim: (...a: unknown[]) => Promise<unknown> };
-    const claim = target.claim;
-    target.claim = function (this: unknown, ...a: unknown[]) {
-      began.push('claim');
-      return claim.apply(this, a);
-    };
-    const drive = w.driver.drive.bind(w.driver);
-    w.driver.drive = (id: string) => {
-      began.push('drive');
-      return drive(id);
-    };
-    try {
-      const parents = await w.windows.close(w.accountRow, new Date(), 'w:pipelined');
-      expect(parents).toHaveLength(SYMBOLS.length);
-    } finally {
-      delete (target as { claim?: unknown }).claim; // the prototype's again
-      w.driver.drive = drive;
-    }
-    expect(began.filter((b) => b === 'claim')).toHaveLength(SYMBOLS.length);
-    // (The driver is the order loop's too: a parent's broker events may drive it again.)
-    expect(began.filter((b) => b === 'drive').length).toBeGreaterThanOrEqual(SYMBOLS.length);
-    expect(began.indexOf('drive'), `${began.join(' ')}: a parent driven before the last claim`).toBeLessThan(began.lastIndexOf('claim'));
-    expect((await w.statuses()).every((s) => s === 'FILLED')).toBe(true);
-  });
-
-  it("a claim that fails ends the close with its error after the parents claimed before it were driven; its instrument's children and the rest wait for the next close", async () => {
-    const w = await window('claimfail', 2);
-    const target = w.windows as unknown as { claim: (...a: unknown[]) => Promise<unknown> };
-    const claim = target.claim;
-    let calls = 0;
-    target.claim = function (this: unknown, ...a: unknown[]) {
-      if (++calls === 2) return Promise.reject(new Error('claim refused for the test'));
-      return claim.apply(this, a);
-    };
-    try {
-      await expect(w.windows.close(w.accountRow, new Date(), 'w:claimfail')).rejects.toThrow('claim refused for the test');
-    } finally {
-      delete (target as { claim?: unknown }).claim; // the prototype's again
-    }
-    // The first instrument's children filled; the second's and third's untouched.
-    expect((await w.statuses()).sort()).toEqual([...Array(2).fill('FILLED'), ...Array(4).fill('PENDING')].sort());
-    const again = await w.windows.close(w.accountRow, new Date(), 'w:claimfail');
-    expect(again).toHaveLength(SYMBOLS.length - 1);
-    expect((await w.statuses()).every((s) => s === 'FILLED')).toBe(true);
   });
 });

@@ -72,79 +72,15 @@ export class PooledWindowService {
   /**
    * Close `account`'s window now: children placed at or before `at` join parents of window `key`.
    * Returns the parent ids (none if there was nothing to claim, or the window was closed already).
-   *
-   * Each instrument's children are claimed in a transaction of their own, one after another, and each
-   * parent is driven (placed, its fills allocated) as soon as its claim has committed, while the next
-   * instruments are claimed: the first children are filled after one instrument's claim instead of the
-   * whole window's, and the claim's writes overlap the allocations' instead of preceding them.
    */
   async close(account: PooledAccountRow, at: Date, key: string): Promise<string[]> {
     const pending = await this.deps.repo.pendingChildren(account.id, at);
     if (pending.length === 0) return [];
     const now = this.deps.clock.now();
-    const byInstrument = groupBy(pending, (o) => o.instrumentId);
-    const mids = await this.mids([...byInstrument.keys()]);
-    const parentIds: string[] = [];
-    // Claimed parents waiting for a lane, and the lanes waiting for a claim.
-    const claimed: string[] = [];
-    let claiming = true;
-    const waiting: (() => void)[] = [];
-    const nextParent = async (): Promise<string | undefined> => {
-      while (claimed.length === 0 && claiming) await new Promise<void>((r) => waiting.push(r));
-      return claimed.shift();
-    };
-    const offer = (ids: string[]) => {
-      claimed.push(...ids);
-      for (const w of waiting.splice(0)) w();
-    };
-    const { publisher } = this.deps.driver;
-    const claimAll = async () => {
-      try {
-        for (const kids of byInstrument.values()) {
-          const c = await this.claim(account, key, now, mids, kids);
-          publisher.enqueue(c.events);
-          parentIds.push(...c.parentIds);
-          offer(c.parentIds);
-        }
-      } finally {
-        claiming = false;
-        offer([]);
-      }
-    };
-    // A claim's commit leaves its parent to its broker events' jobs and to the sweep of stalled parents
-    // (closeDueWindows), which adopt it at the broker by client order id, if a drive here fails.
-    // Parents are driven side by side (a few at a time): one's broker round trips overlap another's writes.
-    const lane = async () => {
-      for (let id = await nextParent(); id; id = await nextParent()) {
-        await this.deps.driver.drive(id).catch((err: unknown) => this.deps.logger.warn({ err, parentId: id }, 'pooled parent not driven yet; the sweep retries'));
-      }
-    };
-    // The claims' events and the children's wait until the lanes are done (at most MAX_DEFER_MS each).
-    const lanes = Math.max(1, Math.min(this.deps.parallelParents ?? PARALLEL_PARENTS, byInstrument.size));
-    const [claims] = await publisher.deferWhile(() => Promise.allSettled([claimAll(), ...Array.from({ length: lanes }, lane)]));
-    // The children are filled and committed; their events are published now (some were, if the lanes ran long).
-    await publisher.idle();
-    // A claim that failed (not a concurrent close: that one's children are the other close's) leaves its
-    // children and the instruments after it PENDING for the next close; the parents claimed before it were driven.
-    if (claims.status === 'rejected') throw claims.reason;
-    return parentIds;
-  }
-
-  /**
-   * Claim one instrument's children of window `key`: PENDING → SUBMITTING (guarded), in ONE transaction
-   * with their parent order and the child links, so each child joins exactly one parent however many
-   * workers close the window at once. None if they were all claimed meanwhile, or the window's parent of
-   * this instrument exists already (closed concurrently by another worker: its children are that close's).
-   */
-  private async claim(
-    account: PooledAccountRow,
-    key: string,
-    now: Date,
-    mids: Map<string, Decimal>,
-    pending: { id: string; portfolioId: string }[],
-  ): Promise<{ parentIds: string[]; events: StoredEvent[] }> {
+    const mids = await this.mids([...new Set(pending.map((o) => o.instrumentId))]);
+    let claimed: { parentIds: string[]; events: StoredEvent[] };
     try {
-      return await this.deps.db.transaction(async (tx) => {
+      claimed = await this.deps.db.transaction(async (tx) => {
         const pids = [...new Set(pending.map((o) => o.portfolioId))].sort();
         // Portfolios locked in id order (as placement does), so concurrent closes and fills cannot deadlock.
         // Ids travel as ONE uuid[] parameter (idIn: no parameter per id to build and parse).
@@ -155,16 +91,17 @@ export class PooledWindowService {
           .where(sql`${idIn(orders.id, pending.map((o) => o.id))} and ${orders.status} = 'PENDING'`)
           .returning();
         if (moved.length === 0) return { parentIds: [], events: [] };
-        const kids = [...moved].sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || (a.id < b.id ? -1 : 1));
-        const instrumentId = kids[0].instrumentId;
-        const n = net(kids.map((k) => ({ id: k.id, side: k.side, quantity: k.quantity })));
-        const side = n.netSide ?? 'BUY';
-        // A net buy is capped at the strictest protection price of its buy children (market protection).
-        const caps = kids.filter((k) => k.side === 'BUY' && k.protectionPrice).map((k) => dec(k.protectionPrice!));
-        const protection = side === 'BUY' && caps.length ? caps.reduce((m, c) => (c.lt(m) ? c : m)) : null;
-        const [parent] = await tx
-          .insert(pooledParentOrders)
-          .values({
+        const byInstrument = groupBy(
+          [...moved].sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || (a.id < b.id ? -1 : 1)),
+          (o) => o.instrumentId,
+        );
+        const parentRows = [...byInstrument].map(([instrumentId, kids]) => {
+          const n = net(kids.map((k) => ({ id: k.id, side: k.side, quantity: k.quantity })));
+          const side = n.netSide ?? 'BUY';
+          // A net buy is capped at the strictest protection price of its buy children (market protection).
+          const caps = kids.filter((k) => k.side === 'BUY' && k.protectionPrice).map((k) => dec(k.protectionPrice!));
+          const protection = side === 'BUY' && caps.length ? caps.reduce((m, c) => (c.lt(m) ? c : m)) : null;
+          return {
             pooledAccountId: account.id,
             windowKey: key,
             instrumentId,
@@ -177,19 +114,39 @@ export class PooledWindowService {
             status: n.netSide === null ? ('FILLED' as const) : ('PENDING' as const),
             createdAt: now,
             updatedAt: now,
-          })
-          .returning();
+          };
+        });
+        const parents = await tx.insert(pooledParentOrders).values(parentRows).returning();
+        const parentOf = new Map(parents.map((p) => [p.instrumentId, p.id]));
         await tx.execute(sql`insert into ${pooledChildren} (order_id, parent_id)
-          select v.o, ${parent.id}::uuid from jsonb_to_recordset(${JSON.stringify(moved.map((o) => ({ o: o.id })))}::text::jsonb) as v(o uuid)`);
+          select v.o, v.p from jsonb_to_recordset(${JSON.stringify(moved.map((o) => ({ o: o.id, p: parentOf.get(o.instrumentId)! })))}::text::jsonb) as v(o uuid, p uuid)`);
         // Every member's ORDER_UPDATED events in two multi-row statements (sequences per portfolio, gap-free).
-        const perPortfolio = new Map([...groupBy(moved, (o) => o.portfolioId)].map(([pid, ks]) => [pid, ks.map((o) => ({ type: 'ORDER_UPDATED' as const, payload: { order: orderSnapshot(o) } }))]));
-        return { parentIds: [parent.id], events: await appendEventsMany(tx, perPortfolio, now) };
+        const perPortfolio = new Map([...groupBy(moved, (o) => o.portfolioId)].map(([pid, kids]) => [pid, kids.map((o) => ({ type: 'ORDER_UPDATED' as const, payload: { order: orderSnapshot(o) } }))]));
+        return { parentIds: parents.map((p) => p.id), events: await appendEventsMany(tx, perPortfolio, now) };
       });
     } catch (err) {
-      // This instrument's parent of the window was claimed concurrently by another worker: its children stay for the next window.
-      if (isUniqueViolation(err)) return { parentIds: [], events: [] };
+      // The same window closed concurrently by another worker: its children stay for the next window.
+      if (isUniqueViolation(err)) return [];
       throw err;
     }
+    // The claim is committed: a broker failure here leaves the parent to its broker events' jobs and
+    // to the sweep of stalled parents (closeDueWindows), which adopt it at the broker by client order id.
+    // Parents are driven side by side (a few at a time): one's broker round trips overlap another's writes.
+    const queue = [...claimed.parentIds];
+    const lane = async () => {
+      for (let id = queue.shift(); id; id = queue.shift()) {
+        await this.deps.driver.drive(id).catch((err: unknown) => this.deps.logger.warn({ err, parentId: id }, 'pooled parent not driven yet; the sweep retries'));
+      }
+    };
+    // The claim's events and the children's wait until the lanes are done (at most MAX_DEFER_MS each).
+    const { publisher } = this.deps.driver;
+    await publisher.deferWhile(() => {
+      publisher.enqueue(claimed.events);
+      return Promise.all(Array.from({ length: Math.min(this.deps.parallelParents ?? PARALLEL_PARENTS, queue.length) }, lane));
+    });
+    // The children are filled and committed; their events are published now (some were, if the lanes ran long).
+    await publisher.idle();
+    return claimed.parentIds;
   }
 
   /** The quote mid at window close (a crossed-only window's price): (bid + ask) / 2, else the last price. */
