@@ -35,7 +35,7 @@ import { GraphqlPath } from './lib/graphql-path.js';
 import { PlumbingPath } from './lib/plumbing.js';
 import { closedLoop, openLoop, type LoadResult, type Placer } from './lib/load.js';
 import { cpuBetween, cpuSnapshot, type CpuUsage } from './lib/cpu.js';
-import { backendPids, openSql, serverTimes, verifyPhase, waitAllFilled, type Sql, type Verification } from './lib/verify.js';
+import { backendPids, openSql, serverTimes, submitJobTimes, verifyPhase, waitAllFilled, type Sql, type Verification } from './lib/verify.js';
 import { ms, rate, sleep, summarize, table, type Summary } from './lib/stats.js';
 import { summarizeProfile } from './lib/profile-summary.js';
 import { runPgbench, type PgbenchResult } from './lib/pgbench.js';
@@ -297,7 +297,16 @@ async function main(): Promise<void> {
         const ids = new Set(load.accepted.map((a) => a.clientOrderId));
         const e2e: number[] = [];
         const times = await serverTimes(sql, 'l-');
-        const stages = { toOrderRow: [] as number[], toBroker: [] as number[], toFill: [] as number[], toClient: [] as number[] };
+        const jobs = await submitJobTimes(g.redisUrl, g.prefix);
+        const stages = {
+          toOrderRow: [] as number[],
+          toBroker: [] as number[],
+          toJob: [] as number[],
+          toPickUp: [] as number[],
+          toSubmitted: [] as number[],
+          toFill: [] as number[],
+          toClient: [] as number[],
+        };
         for (const a of load.accepted) {
           const at = g.fills.firstAt.get(a.clientOrderId);
           if (at === undefined) continue;
@@ -306,6 +315,12 @@ async function main(): Promise<void> {
           if (t) {
             stages.toOrderRow.push(t.order - a.startedAt);
             stages.toBroker.push(t.broker - t.order);
+            const j = jobs.get(t.id);
+            if (j) {
+              stages.toJob.push(j.added - t.order);
+              stages.toPickUp.push(j.picked - j.added);
+              stages.toSubmitted.push(t.broker - j.picked);
+            }
             stages.toFill.push(t.fill - t.broker);
             stages.toClient.push(at - t.fill);
           }
@@ -474,12 +489,15 @@ async function main(): Promise<void> {
     const st = p2.stages;
     out.push(
       '',
-      'phase 2 stage breakdown (server timestamps, ms resolution):',
+      `phase 2 stage breakdown (server timestamps, ms resolution; the submit jobs' BullMQ timestamps found for ${st.toJob.n} of ${st.toBroker.n} orders):`,
       table(
         ['stage', 'p50', 'p90', 'p99'],
         [
           ['client start → order row (HTTP, auth, reads before the transaction)', st.toOrderRow],
           ['order row → broker order (place tx, enqueue, submit job: PENDING→SUBMITTING)', st.toBroker],
+          ['  of which: order row → submit job added (the placement transaction, in the api)', st.toJob],
+          ['  of which: submit job added → picked up by a worker (BullMQ)', st.toPickUp],
+          ['  of which: picked up → broker order (order read, SUBMITTING transaction, broker call)', st.toSubmitted],
           ['broker order → fill row (broker tx, fill event, apply-fill enqueue + pick-up)', st.toFill],
           ['fill row → client (apply-fill tx, publish, api stream, graphql-ws)', st.toClient],
         ].map(([name, s]) => [name as string, ms((s as Summary).p50), ms((s as Summary).p90), ms((s as Summary).p99)]),

@@ -114,6 +114,10 @@ export class GraphqlPath {
   worker!: RoleProcess;
   db!: FreshDatabase;
   prefix!: string;
+  /** The Redis the run's api and worker use (its queue's finished jobs are read after a phase). */
+  get redisUrl(): string {
+    return this.env.redisUrl;
+  }
   private http!: GqlHttp;
   private accounts: Account[] = [];
   private sockets: Client[] = [];

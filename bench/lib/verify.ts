@@ -6,6 +6,7 @@
  */
 import { unixSocket } from '../../src/db/client.js';
 import postgres from 'postgres';
+import { Redis } from 'ioredis';
 import { sleep } from './stats.js';
 
 export type Sql = postgres.Sql;
@@ -139,15 +140,45 @@ export interface StageTimes {
 }
 
 /** Per-order server timestamps (ms since epoch) for the stage breakdown of the latency phase. */
-export async function serverTimes(sql: Sql, prefix: string): Promise<Map<string, { order: number; broker: number; fill: number }>> {
-  const rows = await sql<{ client_order_id: string; order_ms: number; broker_ms: number | null; fill_ms: number | null }[]>`
-    select o.client_order_id,
+export async function serverTimes(sql: Sql, prefix: string): Promise<Map<string, { id: string; order: number; broker: number; fill: number }>> {
+  const rows = await sql<{ id: string; client_order_id: string; order_ms: number; broker_ms: number | null; fill_ms: number | null }[]>`
+    select o.id::text, o.client_order_id,
       (extract(epoch from o.created_at) * 1000)::float8 as order_ms,
       (select extract(epoch from min(po.created_at)) * 1000 from paper_orders po where po.account = o.portfolio_id::text and po.client_order_id = o.id::text)::float8 as broker_ms,
       (select extract(epoch from min(f.created_at)) * 1000 from fills f where f.order_id = o.id)::float8 as fill_ms
     from orders o where o.client_order_id like ${prefix + '%'}`;
-  const out = new Map<string, { order: number; broker: number; fill: number }>();
-  for (const r of rows) if (r.broker_ms !== null && r.fill_ms !== null) out.set(r.client_order_id, { order: r.order_ms, broker: r.broker_ms, fill: r.fill_ms });
+  const out = new Map<string, { id: string; order: number; broker: number; fill: number }>();
+  for (const r of rows) if (r.broker_ms !== null && r.fill_ms !== null) out.set(r.client_order_id, { id: r.id, order: r.order_ms, broker: r.broker_ms, fill: r.fill_ms });
+  return out;
+}
+
+/**
+ * When each order's submit job was added (BullMQ's `timestamp`, stamped by the api as it adds the job
+ * after the placement's commit) and picked up by a worker (`processedOn`), by order id: read from the
+ * finished jobs BullMQ keeps (src/jobs/bullmq.queue.ts REMOVE_ON_COMPLETE) under the run's Redis prefix.
+ * A `submit-orders` job (a placement batch) counts for each of its orders.
+ */
+export async function submitJobTimes(redisUrl: string, prefix: string): Promise<Map<string, { added: number; picked: number }>> {
+  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
+  await redis.connect();
+  const out = new Map<string, { added: number; picked: number }>();
+  try {
+    const stream = redis.scanStream({ match: `${prefix}:orders:*`, count: 1000 });
+    for await (const keys of stream as AsyncIterable<string[]>) {
+      if (keys.length === 0) continue;
+      const pipe = redis.pipeline();
+      for (const k of keys) pipe.hmget(k, 'name', 'data', 'timestamp', 'processedOn');
+      for (const [err, v] of (await pipe.exec()) ?? []) {
+        if (err) continue; // not a job's hash (the queue's lists, streams and sets share the prefix)
+        const [name, data, timestamp, processedOn] = v as (string | null)[];
+        if ((name !== 'submit-order' && name !== 'submit-orders') || !data || !timestamp || !processedOn) continue;
+        const d = JSON.parse(data) as { orderId?: string; orderIds?: string[] };
+        for (const id of d.orderIds ?? (d.orderId ? [d.orderId] : [])) out.set(id, { added: Number(timestamp), picked: Number(processedOn) });
+      }
+    }
+  } finally {
+    redis.disconnect();
+  }
   return out;
 }
 
