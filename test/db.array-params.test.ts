@@ -17,7 +17,7 @@ import { pgTable, uuid, bigint } from 'drizzle-orm/pg-core';
 import { PgDialect } from 'drizzle-orm/pg-core';
 import { startTestServer, type TestServer } from './support/server.js';
 import { modes } from './support/env.js';
-import { explainExecute } from './support/plans.js';
+import { explainPrepared } from './support/plans.js';
 import { bigintArray, genericPlans, uuidArray } from '../src/db/batch-sql.js';
 import { idIn } from '../src/services/pooled/batch-fill.js';
 
@@ -43,11 +43,7 @@ describe.each(modes())('id lists as one parameter under a generic plan (%s)', (m
       await tx.execute(sql`insert into t_ids select gen_random_uuid(), g from generate_series(1, 2000) g`);
       await tx.execute(sql`analyze t_ids`);
       await tx.execute(sql.raw('set local plan_cache_mode = force_generic_plan'));
-      const name = `p_${randomUUID().replaceAll('-', '')}`;
-      await tx.execute(sql.raw(`prepare ${name} as ${q.sql}`));
-      const plan = await explainExecute(tx, name, literal);
-      await tx.execute(sql.raw(`deallocate ${name}`));
-      return plan;
+      return explainPrepared(tx, q.sql, literal);
     });
   }
 
@@ -73,11 +69,7 @@ describe.each(modes())('id lists as one parameter under a generic plan (%s)', (m
         await tx.execute(sql`insert into t_keyed select gen_random_uuid(), 'a' from generate_series(1, 100)`);
         await tx.execute(sql`analyze t_keyed`);
         await tx.execute(keyed ? genericPlans : sql.raw('set local plan_cache_mode = force_generic_plan'));
-        const name = `p_${randomUUID().replaceAll('-', '')}`;
-        await tx.execute(sql.raw(`prepare ${name} as update t_keyed as t set s = v.s from jsonb_to_recordset($1::text::jsonb) as v(id uuid, s text) where t.id = v.id`));
-        const text = await explainExecute(tx, name, "'[]'");
-        await tx.execute(sql.raw(`deallocate ${name}`));
-        return text;
+        return explainPrepared(tx, 'update t_keyed as t set s = v.s from jsonb_to_recordset($1::text::jsonb) as v(id uuid, s text) where t.id = v.id', "'[]'");
       });
     // Without: the plan a batch kept while its table was this small (and then at any size).
     expect(await plan(false)).toMatch(/Seq Scan on t_keyed/);
