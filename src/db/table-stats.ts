@@ -52,15 +52,14 @@ export async function analyzeGrown(db: Db | Tx, opts: { tables?: readonly string
           where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped and a.atttypid not in ('json'::regtype, 'jsonb'::regtype)) || ')', '') as target
       from pg_class c
       where c.relkind = 'r' and c.relnamespace = current_schema()::regnamespace and c.relname = any(${`{${tables.join(',')}}`}::text[])
-        and pg_has_role(c.relowner, 'USAGE')`),
+        and pg_has_role(c.relowner, 'USAGE')
+      order by c.relname`),
   );
-  const due = rows
-    .filter((r) => {
-      const pages = Number(r.pages);
-      // reltuples -1: never analyzed (nor vacuumed).
-      return pages >= minPages && (Number(r.analyzed) < 0 || pages >= growth * Math.max(1, Number(r.relpages)));
-    })
-    .sort((a, b) => (a.relname < b.relname ? -1 : 1));
+  const due = rows.filter((r) => {
+    const pages = Number(r.pages);
+    // reltuples -1: never analyzed (nor vacuumed).
+    return pages >= minPages && (Number(r.analyzed) < 0 || pages >= growth * Math.max(1, Number(r.relpages)));
+  });
   for (const r of due) await db.execute(sql.raw(`analyze ${r.target}`));
   return due.map((r) => r.relname);
 }
