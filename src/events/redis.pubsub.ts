@@ -18,6 +18,14 @@ type Handler = (payload: unknown) => void;
  */
 const BATCH_MARK = '\u001e';
 
+/**
+ * publishMany to this many channels or more first asks Redis which of them anyone listens to (one extra
+ * round trip) and publishes to those only. A batch that spans many portfolios (a pooled window's
+ * children, a basket's or a proposal's clients) mostly reaches portfolios with no dashboard open: their
+ * messages are serialized and sent for no one. Below this size the round trip costs more than it saves.
+ */
+const LISTENED_CHECK_MIN = 8;
+
 interface Channel {
   handlers: Set<Handler>;
   /** Settles when Redis has confirmed the SUBSCRIBE for this channel. */
@@ -68,8 +76,13 @@ export class RedisPubSub implements PubSub {
       if (list) list.push(payload);
       else byChannel.set(name, [payload]);
     }
+    const names = byChannel.size >= LISTENED_CHECK_MIN ? await this.listened([...byChannel.keys()]) : null;
     const pipeline = this.pub.pipeline();
-    for (const [name, payloads] of byChannel) pipeline.publish(name, payloads.length === 1 ? JSON.stringify(payloads[0]) : BATCH_MARK + JSON.stringify(payloads));
+    for (const [name, payloads] of byChannel) {
+      if (names && !names.has(name)) continue;
+      pipeline.publish(name, payloads.length === 1 ? JSON.stringify(payloads[0]) : BATCH_MARK + JSON.stringify(payloads));
+    }
+    if (pipeline.length === 0) return;
     const results = await pipeline.exec();
     const failed = results?.find(([err]) => err);
     if (failed) throw failed[0];
@@ -120,6 +133,19 @@ export class RedisPubSub implements PubSub {
         }
       }),
     );
+  }
+
+  /**
+   * The channels among `names` that some connection (of any process) subscribes to now: PUBSUB NUMSUB,
+   * one command, one round trip. A channel it finds unheard of gets no message: a subscriber that comes
+   * after this check was not a current subscriber when the publish began (the port's contract), and
+   * one that reads from the outbox (EventService) starts after what was committed before it subscribed.
+   */
+  private async listened(names: string[]): Promise<Set<string>> {
+    const reply = (await this.pub.call('PUBSUB', 'NUMSUB', ...names)) as (string | number)[];
+    const out = new Set<string>();
+    for (let i = 0; i + 1 < reply.length; i += 2) if (Number(reply[i + 1]) > 0) out.add(String(reply[i]));
+    return out;
   }
 
   private channelOf(topic: string, key: string): string {

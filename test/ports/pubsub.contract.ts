@@ -76,6 +76,19 @@ export function pubSubContract(label: string, harness: PubSubHarness): void {
       expect(got.filter(([k]) => k === b).map(([, s]) => s)).toEqual([1, 2]);
     });
 
+    it('publishMany over many keys reaches every subscribed key, in order, and no other', async () => {
+      const ps = open();
+      const keys = Array.from({ length: 40 }, () => randomUUID());
+      const heard = [keys[0], keys[17], keys[39]];
+      const got = new Map<string, number[]>();
+      for (const k of heard) await ps.subscribe('portfolio-events', k, (m) => got.set(m.portfolioId, [...(got.get(m.portfolioId) ?? []), m.sequence]));
+      const sent = [1, 2, 3].flatMap((seq) => keys.map((k) => portfolioEvent(k, seq)));
+      await ps.publishMany!('portfolio-events', sent.map((m) => ({ key: m.portfolioId, payload: m })));
+      await waitFor('three events on each subscribed key', () => heard.every((k) => got.get(k)?.length === 3));
+      expect([...got.keys()].sort()).toEqual([...heard].sort());
+      for (const k of heard) expect(got.get(k)).toEqual([1, 2, 3]);
+    });
+
     it('keeps keys and topics apart', async () => {
       const ps = open();
       const mine = randomUUID();
@@ -162,6 +175,21 @@ export function pubSubContract(label: string, harness: PubSubHarness): void {
         await waitFor('both events on both replicas', () => onApi1.length === 2 && onApi2.length === 2);
         expect(onApi1).toEqual([1, 2]);
         expect(onApi2).toEqual([1, 2]);
+      });
+
+      it('publishMany over many keys reaches a key subscribed on another replica only', async () => {
+        const worker = open();
+        const api = open();
+        const keys = Array.from({ length: 30 }, () => randomUUID());
+        const got: [string, number][] = [];
+        await api.subscribe('portfolio-events', keys[11], (m) => got.push([m.portfolioId, m.sequence]));
+        await worker.publishMany!('portfolio-events', keys.map((k) => ({ key: k, payload: portfolioEvent(k, 1) })));
+        await worker.publishMany!('portfolio-events', keys.map((k) => ({ key: k, payload: portfolioEvent(k, 2) })));
+        await waitFor('both events', () => got.length === 2);
+        expect(got).toEqual([
+          [keys[11], 1],
+          [keys[11], 2],
+        ]);
       });
     }
   });

@@ -3,11 +3,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryPubSub } from '../../src/events/memory.pubsub.js';
 import { RedisPubSub } from '../../src/events/redis.pubsub.js';
 import { silentLogger } from '../../src/lib/logger.js';
-import { REDIS_URL, connectTestRedis, requireRedisWhenServicesRequired } from './helpers.js';
+import { REDIS_URL, connectTestRedis, requireRedisWhenServicesRequired, waitFor } from './helpers.js';
 import { pubSubContract } from './pubsub.contract.js';
 
 requireRedisWhenServicesRequired();
@@ -30,4 +30,30 @@ describe.runIf(Boolean(REDIS_URL))('Redis', () => {
   });
 
   pubSubContract('Redis', { distributed: true, create: () => new RedisPubSub({ connection: url, prefix, logger: silentLogger }) });
+
+  it('publishMany to many channels sends nothing to a channel nobody subscribes to; a small batch is sent whole', async () => {
+    // A pattern subscriber sees every message sent on the prefix, and PUBSUB NUMSUB does not count it.
+    const own = `test-${randomUUID()}`;
+    const tap = await connectTestRedis(url);
+    const ps = new RedisPubSub({ connection: url, prefix: own, logger: silentLogger });
+    try {
+      const sentTo = new Set<string>();
+      tap.on('pmessage', (_pattern: string, channel: string) => sentTo.add(channel.split(':').at(-1)!));
+      await tap.psubscribe(`${own}:portfolio-events:*`);
+      const keys = Array.from({ length: 12 }, () => randomUUID());
+      const got: string[] = [];
+      await ps.subscribe('portfolio-events', keys[3], (m) => got.push(m.portfolioId));
+      const event = (k: string) => ({ portfolioId: k, sequence: 1, type: 'ORDER_UPDATED' as const, payload: {}, createdAt: new Date(0).toISOString() });
+      await ps.publishMany('portfolio-events', keys.map((k) => ({ key: k, payload: event(k) })));
+      // Then a batch of two channels, one unheard: below the check's size, both go out.
+      const [small1, small2] = [randomUUID(), randomUUID()];
+      await ps.publishMany('portfolio-events', [small1, small2].map((k) => ({ key: k, payload: event(k) })));
+      await waitFor('the small batch at the tap', () => sentTo.has(small1) && sentTo.has(small2));
+      expect(got).toEqual([keys[3]]);
+      expect([...sentTo].sort()).toEqual([keys[3], small1, small2].sort());
+    } finally {
+      await ps.close();
+      await tap.quit();
+    }
+  });
 });
