@@ -87,6 +87,11 @@ export class ParentDriver {
     return run;
   }
 
+  /** Whether this process is driving `parentId` now. */
+  isDriving(parentId: string): boolean {
+    return this.running.has(parentId);
+  }
+
   private async driveOnce(parentId: string): Promise<void> {
     let p = await this.deps.repo.parent(parentId);
     if (!p) return;

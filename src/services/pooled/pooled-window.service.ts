@@ -15,6 +15,12 @@ import type { ParentDriver } from './parent-driver.service.js';
 
 /** Parents of one window driven at once. */
 const PARALLEL_PARENTS = 4;
+/**
+ * A parent whose children have waited this long (SUBMITTING or PARTIALLY_FILLED, unchanged) is stalled:
+ * its worker died between placement and allocation. The sweep that finds them also runs this often at
+ * most: with a large window in progress its query reads every waiting child, and a tick is 250 ms.
+ */
+const STALL_MS = 5_000;
 
 /**
  * Closing an aggregation window: claim the members' PENDING market orders (PENDING → SUBMITTING, guarded,
@@ -49,10 +55,21 @@ export class PooledWindowService {
       const boundary = new Date(Math.floor(now.getTime() / account.windowMs) * account.windowMs);
       parents += (await this.close(account, boundary, `w:${boundary.toISOString()}`)).length;
     }
-    // Parents a dead worker left between placement and allocation are driven again.
-    for (const id of await this.deps.repo.stalledParents(new Date(now.getTime() - 5_000))) await this.deps.driver.drive(id);
+    // Parents a dead worker left between placement and allocation are driven again: looked for once per
+    // STALL_MS (not every tick), and never one this process is driving or has queued in a close.
+    if (performance.now() - this.lastSweep >= STALL_MS) {
+      this.lastSweep = performance.now();
+      for (const id of await this.deps.repo.stalledParents(new Date(now.getTime() - STALL_MS))) {
+        if (!this.inClose.has(id) && !this.deps.driver.isDriving(id)) await this.deps.driver.drive(id);
+      }
+    }
     return parents;
   }
+
+  /** When this process last looked for stalled parents (performance.now(); -Infinity: never). */
+  private lastSweep = -Infinity;
+  /** Parents claimed by a close of this process that its lanes have not finished driving. */
+  private readonly inClose = new Set<string>();
 
   /**
    * Early close: a member's order has joined `accountId`'s window (the order loop's submit step found it
@@ -133,9 +150,14 @@ export class PooledWindowService {
     // to the sweep of stalled parents (closeDueWindows), which adopt it at the broker by client order id.
     // Parents are driven side by side (a few at a time): one's broker round trips overlap another's writes.
     const queue = [...claimed.parentIds];
+    for (const id of queue) this.inClose.add(id);
     const lane = async () => {
       for (let id = queue.shift(); id; id = queue.shift()) {
-        await this.deps.driver.drive(id).catch((err: unknown) => this.deps.logger.warn({ err, parentId: id }, 'pooled parent not driven yet; the sweep retries'));
+        try {
+          await this.deps.driver.drive(id).catch((err: unknown) => this.deps.logger.warn({ err, parentId: id }, 'pooled parent not driven yet; the sweep retries'));
+        } finally {
+          this.inClose.delete(id);
+        }
       }
     };
     // The claim's events and the children's wait until the lanes are done (at most MAX_DEFER_MS each).
