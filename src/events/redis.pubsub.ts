@@ -5,7 +5,7 @@
  * Delivery is at most once: a message published while the subscriber connection is down is lost. That
  * is by design — subscribers resume from the outbox by sequence number (DESIGN.md §5).
  */
-import { Redis, type RedisOptions } from 'ioredis';
+import { Redis, ReplyError, type RedisOptions } from 'ioredis';
 import type { Logger } from '../lib/logger.js';
 import type { PubSub, Unsubscribe } from './pubsub.js';
 import type { TopicMap } from './topics.js';
@@ -141,12 +141,26 @@ export class RedisPubSub implements PubSub {
    * after this check was not a current subscriber when the publish began (the port's contract), and
    * one that reads from the outbox (EventService) starts after what was committed before it subscribed.
    */
-  private async listened(names: string[]): Promise<Set<string>> {
-    const reply = (await this.pub.call('PUBSUB', 'NUMSUB', ...names)) as (string | number)[];
+  private async listened(names: string[]): Promise<Set<string> | null> {
+    if (this.numsubRefused) return null;
+    let reply: (string | number)[];
+    try {
+      reply = (await this.pub.call('PUBSUB', 'NUMSUB', ...names)) as (string | number)[];
+    } catch (err) {
+      // A server that refuses the command (an ACL without `pubsub|numsub`): everything is published, as
+      // before the check. Not retried: the answer will not change while this connection lives.
+      if (!(err instanceof ReplyError)) throw err; // the connection, not the server's answer: as any publish
+      this.numsubRefused = true;
+      this.logger.warn({ err }, 'PUBSUB NUMSUB refused: publishing every channel of a batch');
+      return null;
+    }
     const out = new Set<string>();
     for (let i = 0; i + 1 < reply.length; i += 2) if (Number(reply[i + 1]) > 0) out.add(String(reply[i]));
     return out;
   }
+
+  /** Whether the server refused PUBSUB NUMSUB (then every channel of a batch is published). */
+  private numsubRefused = false;
 
   private channelOf(topic: string, key: string): string {
     return `${this.prefix}:${topic}:${key}`;

@@ -31,6 +31,31 @@ describe.runIf(Boolean(REDIS_URL))('Redis', () => {
 
   pubSubContract('Redis', { distributed: true, create: () => new RedisPubSub({ connection: url, prefix, logger: silentLogger }) });
 
+  it('publishMany still reaches every subscriber when the server refuses PUBSUB NUMSUB (an ACL without it)', async () => {
+    const own = `test-${randomUUID()}`;
+    const user = `tg-test-${randomUUID()}`;
+    const admin = await connectTestRedis(url);
+    await admin.call('ACL', 'SETUSER', user, 'on', '>secret-pw', '~*', '&*', '+@all', '-pubsub|numsub');
+    const limited = new URL(url);
+    limited.username = user;
+    limited.password = 'secret-pw';
+    const ps = new RedisPubSub({ connection: limited.toString(), prefix: own, logger: silentLogger });
+    try {
+      const keys = Array.from({ length: 10 }, () => randomUUID());
+      const got: number[] = [];
+      await ps.subscribe('portfolio-events', keys[4], (m) => got.push(m.sequence));
+      const event = (k: string, sequence: number) => ({ portfolioId: k, sequence, type: 'ORDER_UPDATED' as const, payload: {}, createdAt: new Date(0).toISOString() });
+      await ps.publishMany('portfolio-events', keys.map((k) => ({ key: k, payload: event(k, 1) })));
+      await ps.publishMany('portfolio-events', keys.map((k) => ({ key: k, payload: event(k, 2) })));
+      await waitFor('both events', () => got.length === 2);
+      expect(got).toEqual([1, 2]);
+    } finally {
+      await ps.close();
+      await admin.call('ACL', 'DELUSER', user);
+      await admin.quit();
+    }
+  });
+
   it('publishMany to many channels sends nothing to a channel nobody subscribes to; a small batch is sent whole', async () => {
     // A pattern subscriber sees every message sent on the prefix, and PUBSUB NUMSUB does not count it.
     const own = `test-${randomUUID()}`;
