@@ -31,6 +31,11 @@ const STALL_MS = 5_000;
  * (kept separate; see README). Only MARKET children net.
  */
 export class PooledWindowService {
+  /** When this process last looked for stalled parents (performance.now(); -Infinity: never). */
+  private lastSweep = -Infinity;
+  /** Parents claimed by a close of this process that its lanes have not finished driving. */
+  private readonly inClose = new Set<string>();
+
   constructor(
     private readonly deps: {
       db: Db;
@@ -65,11 +70,6 @@ export class PooledWindowService {
     }
     return parents;
   }
-
-  /** When this process last looked for stalled parents (performance.now(); -Infinity: never). */
-  private lastSweep = -Infinity;
-  /** Parents claimed by a close of this process that its lanes have not finished driving. */
-  private readonly inClose = new Set<string>();
 
   /**
    * Early close: a member's order has joined `accountId`'s window (the order loop's submit step found it
