@@ -48,6 +48,8 @@ export class RedisPubSub implements PubSub {
   private readonly sub: Redis;
   private readonly channels = new Map<string, Channel>();
   private closed = false;
+  /** Whether the server refused PUBSUB NUMSUB (then every channel of a batch is published). */
+  private numsubRefused = false;
 
   constructor(opts: RedisPubSubOptions) {
     this.prefix = opts.prefix;
@@ -158,9 +160,6 @@ export class RedisPubSub implements PubSub {
     for (let i = 0; i + 1 < reply.length; i += 2) if (Number(reply[i + 1]) > 0) out.add(String(reply[i]));
     return out;
   }
-
-  /** Whether the server refused PUBSUB NUMSUB (then every channel of a batch is published). */
-  private numsubRefused = false;
 
   private channelOf(topic: string, key: string): string {
     return `${this.prefix}:${topic}:${key}`;
