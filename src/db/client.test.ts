@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
-import { migrate, openDb, unixSocket } from './client.js';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { MIGRATIONS_FOLDER, migrate, openDb, unixSocket } from './client.js';
 
 describe('openDb on PGlite', () => {
   it('applies the migrations and creates the domain tables', async () => {
@@ -11,6 +13,23 @@ describe('openDb on PGlite', () => {
     );
     const names = (rows as unknown as { rows?: { table_name: string }[] }).rows ?? (rows as unknown as { table_name: string }[]);
     expect(names.map((r) => r.table_name)).toEqual(expect.arrayContaining(['users', 'orders', 'fills', 'outbox_events', 'holds']));
+    await h.close();
+  });
+
+  it('starts the next fresh cluster from the migrated template: every migration applied before migrate runs', async () => {
+    // The first fresh cluster to be migrated saved the template (this file's first test, or an earlier run).
+    const first = await openDb({ dataDir: 'memory://' });
+    await migrate(first);
+    await first.close();
+
+    const h = await openDb({ dataDir: 'memory://' });
+    expect(h.saveMigratedTemplate).toBeUndefined(); // loaded migrated: nothing to save
+    const journal = JSON.parse(readFileSync(path.join(MIGRATIONS_FOLDER, 'meta/_journal.json'), 'utf8')) as { entries: unknown[] };
+    const applied = await h.db.execute<{ n: number }>(sql`select count(*)::int as n from drizzle.__drizzle_migrations`);
+    expect((applied as unknown as { rows: { n: number }[] }).rows[0].n).toBe(journal.entries.length);
+    const users = await h.db.execute<{ n: number }>(sql`select count(*)::int as n from users`);
+    expect((users as unknown as { rows: { n: number }[] }).rows[0].n).toBe(0);
+    await migrate(h); // finds nothing to do
     await h.close();
   });
 });

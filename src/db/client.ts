@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import * as schema from './schema/index.js';
-import { isFreshDataDir, pgliteTemplate } from './pglite-template.js';
+import { isFreshDataDir, pgliteTemplate, saveMigratedTemplate } from './pglite-template.js';
 
 export { schema };
 
@@ -20,6 +20,11 @@ export interface DbHandle {
   /** Cheap round trip for readiness checks. */
   ping(): Promise<void>;
   close(): Promise<void>;
+  /**
+   * PGlite only, on a cluster created by this open and not yet from a migrated template: once `migrate`
+   * has run, save the cluster as the migrated template (src/db/pglite-template.ts).
+   */
+  saveMigratedTemplate?(): Promise<void>;
   /** Postgres only: run `fn` holding a session-level advisory lock (on a connection reserved for it). */
   withAdvisoryLock?<T>(key: number, fn: () => Promise<T>): Promise<T>;
 }
@@ -65,9 +70,11 @@ export async function openDb(opts: { url?: string; dataDir?: string; poolSize?: 
   const { PGlite } = await import('@electric-sql/pglite');
   const { drizzle } = await import('drizzle-orm/pglite');
   const memory = opts.dataDir === undefined || opts.dataDir === 'memory://';
-  // A fresh cluster starts from the prebuilt template when there is one (initdb in WASM takes seconds).
-  const template = memory || isFreshDataDir(opts.dataDir!) ? await pgliteTemplate() : null;
-  const options = template ? { loadDataDir: template } : {};
+  const fresh = memory || isFreshDataDir(opts.dataDir!);
+  // A fresh cluster starts from a prebuilt template when there is one (initdb in WASM takes seconds; the
+  // migrations, a few more): the migrated one for this code's migrations, else the empty cluster.
+  const template = fresh ? await pgliteTemplate() : null;
+  const options = template ? { loadDataDir: template.blob } : {};
   let client;
   if (memory) {
     client = new PGlite(options);
@@ -84,6 +91,8 @@ export async function openDb(opts: { url?: string; dataDir?: string; poolSize?: 
       await client.query('select 1');
     },
     close: () => client.close(),
+    // Saved once, by the first fresh cluster that `migrate` completes; the ones after load it.
+    ...(fresh && !template?.migrated ? { saveMigratedTemplate: () => saveMigratedTemplate(() => client.dumpDataDir('none')) } : {}),
   };
 }
 
@@ -143,5 +152,6 @@ export async function migrate(handle: DbHandle): Promise<void> {
   } else {
     const { migrate: run } = await import('drizzle-orm/pglite/migrator');
     await run(handle.db as never, { migrationsFolder: MIGRATIONS_FOLDER });
+    await handle.saveMigratedTemplate?.();
   }
 }
