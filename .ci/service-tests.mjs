@@ -3,12 +3,20 @@
 // test modes themselves (modes(), DATABASE_URL, REDIS_URL, TEST_MODES, REQUIRE_SERVICES), or import such a
 // helper from test/ (followed transitively through relative imports). CI's scaled pass runs only these:
 // the others behave the same whatever services are given, and its embedded pass already ran them.
-// With --others it prints the complement instead (to check the split by hand).
+// Type-only imports are left out (erased, they change nothing at run time). A helper marked
+// `service-tests: the caller decides` (test/support/server.ts: it starts the embedded mode unless its
+// caller asks for `scaled`) is not followed: a caller then counts only if it names the services or the
+// modes itself, the literal 'scaled' included.
+// With --others it prints the complement instead (to check the split by hand). With --pass=scaled or
+// --pass=embedded it prints what each of CI's two passes runs (BALANCE, below): together every file,
+// and every file that can depend on the services in both modes.
 import fs from 'node:fs';
 import path from 'node:path';
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
-const NAMES_SERVICES = /\bmodes\(\)|DATABASE_URL|REDIS_URL|TEST_MODES|REQUIRE_SERVICES/;
+const NAMES_SERVICES = /\bmodes\(\)|DATABASE_URL|REDIS_URL|TEST_MODES|REQUIRE_SERVICES|['"]scaled['"]/;
+const TYPE_ONLY = /^\s*(?:import|export)\s+type\b[^;]*;/gm;
+const CALLER_DECIDES = 'service-tests: the caller decides';
 const IMPORT = /(?:import|export)[^'"]*?from\s*['"](\.[^'"]+)['"]|import\(\s*['"](\.[^'"]+)['"]\s*\)|import\s*['"](\.[^'"]+)['"]/g;
 
 function resolve(from, spec) {
@@ -19,6 +27,8 @@ function resolve(from, spec) {
   return null;
 }
 
+const callerDecides = (file) => fs.readFileSync(file, 'utf8').includes(CALLER_DECIDES);
+
 const memo = new Map();
 function dependsOnServices(file, visiting = new Set()) {
   if (memo.has(file)) return memo.get(file);
@@ -27,10 +37,10 @@ function dependsOnServices(file, visiting = new Set()) {
   const src = fs.readFileSync(file, 'utf8');
   let answer = NAMES_SERVICES.test(src);
   if (!answer) {
-    for (const m of src.matchAll(IMPORT)) {
+    for (const m of src.replace(TYPE_ONLY, '').matchAll(IMPORT)) {
       const target = resolve(file, m[1] ?? m[2] ?? m[3]);
       // Only the test helpers are followed: product code reads its configuration, not the test mode.
-      if (target && target.startsWith(path.join(ROOT, 'test') + path.sep) && dependsOnServices(target, visiting)) {
+      if (target && target.startsWith(path.join(ROOT, 'test') + path.sep) && !callerDecides(target) && dependsOnServices(target, visiting)) {
         answer = true;
         break;
       }
@@ -50,10 +60,24 @@ function testFiles(dir) {
   return out;
 }
 
-const others = process.argv.includes('--others');
-const files = [...testFiles(path.join(ROOT, 'src')), ...testFiles(path.join(ROOT, 'test'))]
-  .filter((f) => dependsOnServices(f) !== others)
-  .map((f) => path.relative(ROOT, f))
-  .sort();
-if (!others && files.length === 0) { console.error('service-tests: no test file depends on the services?'); process.exit(1); }
+/**
+ * Files that do not depend on the services but run in CI's scaled pass instead of its embedded one, so
+ * the two passes, side by side, end at about the same time (the embedded pass runs every other file).
+ * Long, and mostly waiting on documented broker rate limits or on PGlite, not on the services.
+ */
+const BALANCE = ['test/brokers/ibkr.conformance.test.ts', 'test/brokers/ibkr.wire.test.ts', 'test/ledger.property.test.ts'];
+
+const all = [...testFiles(path.join(ROOT, 'src')), ...testFiles(path.join(ROOT, 'test'))].map((f) => path.relative(ROOT, f)).sort();
+const services = all.filter((f) => dependsOnServices(path.join(ROOT, f)));
+if (services.length === 0) { console.error('service-tests: no test file depends on the services?'); process.exit(1); }
+for (const f of BALANCE) {
+  if (!all.includes(f) || services.includes(f)) { console.error(`service-tests: ${f} (BALANCE) is not a test file independent of the services`); process.exit(1); }
+}
+const pass = process.argv.find((a) => a.startsWith('--pass='))?.slice('--pass='.length);
+let files;
+if (process.argv.includes('--others')) files = all.filter((f) => !services.includes(f));
+else if (pass === 'scaled') files = [...services, ...BALANCE].sort();
+else if (pass === 'embedded') files = all.filter((f) => !BALANCE.includes(f));
+else if (pass === undefined) files = services;
+else { console.error(`service-tests: unknown pass "${pass}" (embedded, scaled)`); process.exit(1); }
 console.log(files.join('\n'));

@@ -107,6 +107,8 @@ export async function createTestDatabase(opts: { migrated?: boolean } = {}): Pro
 /**
  * Start the whole product in one process on a free port: embedded (PGlite in memory, in-process queue
  * and pub/sub) or scaled (a fresh Postgres database and a unique Redis prefix). Real HTTP and sockets.
+ * The embedded mode unless the caller asks for `scaled` (service-tests: the caller decides, so CI's
+ * scaled pass runs a file of this helper only when it names the modes or the services itself).
  */
 export async function startTestServer(
   opts: { mode?: Mode; env?: Record<string, string>; role?: 'all' | 'api' | 'worker'; logger?: import('../../src/lib/logger.js').Logger } = {},
