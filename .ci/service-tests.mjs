@@ -27,20 +27,19 @@ function resolve(from, spec) {
   return null;
 }
 
-const callerDecides = (file) => fs.readFileSync(file, 'utf8').includes(CALLER_DECIDES);
-
 const memo = new Map();
 function dependsOnServices(file, visiting = new Set()) {
   if (memo.has(file)) return memo.get(file);
   if (visiting.has(file)) return false;
   visiting.add(file);
   const src = fs.readFileSync(file, 'utf8');
-  let answer = NAMES_SERVICES.test(src);
-  if (!answer) {
+  // A helper whose caller decides the mode depends on the services only through that caller.
+  let answer = !src.includes(CALLER_DECIDES) && NAMES_SERVICES.test(src);
+  if (!answer && !src.includes(CALLER_DECIDES)) {
     for (const m of src.replace(TYPE_ONLY, '').matchAll(IMPORT)) {
       const target = resolve(file, m[1] ?? m[2] ?? m[3]);
       // Only the test helpers are followed: product code reads its configuration, not the test mode.
-      if (target && target.startsWith(path.join(ROOT, 'test') + path.sep) && !callerDecides(target) && dependsOnServices(target, visiting)) {
+      if (target && target.startsWith(path.join(ROOT, 'test') + path.sep) && dependsOnServices(target, visiting)) {
         answer = true;
         break;
       }
