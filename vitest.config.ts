@@ -18,6 +18,6 @@ export default defineConfig({
     isolate: false,
     testTimeout: 30_000,
     hookTimeout: 60_000,
-    setupFiles: ['reflect-metadata'],
+    setupFiles: ['reflect-metadata', './test/support/closes-what-it-opens.ts'],
   },
 });

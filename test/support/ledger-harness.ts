@@ -25,6 +25,7 @@ import { InstrumentService } from '../../src/services/instrument.service.js';
 import { OrderExecutionService } from '../../src/services/orders/order-execution.service.js';
 import { OrderService } from '../../src/services/orders/order.service.js';
 import { PortfolioService } from '../../src/services/portfolio.service.js';
+import { opened } from './open-resources.js';
 
 /** Quotes the test sets by hand; nothing else moves them. */
 export class FixedQuotes implements QuoteSource {
@@ -166,7 +167,7 @@ export async function createLedgerHarness(opts: { maxOrderNotional?: string; dat
   const orders = new OrderService({ db, clock, logger: silentLogger, queue, relay, rateLimiter, instruments, portfolios, brokers, limits });
   const execution = new OrderExecutionService({ db, clock, logger: silentLogger, queue, relay, rateLimiter, brokers });
 
-  return {
+  const harness: LedgerHarness = {
     handle,
     db,
     clock,
@@ -197,8 +198,11 @@ export async function createLedgerHarness(opts: { maxOrderNotional?: string; dat
       await queue.close();
       await pubsub.close();
       await handle.close();
+      closed();
     },
   };
+  const closed = opened(harness, `a ledger harness (${handle.kind})`);
+  return harness;
 }
 
 type Row = Record<string, unknown>;

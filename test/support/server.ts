@@ -6,6 +6,7 @@ import { migrationsKey } from '../../src/db/pglite-template.js';
 import { startApp, type App } from '../../src/app.js';
 import { silentLogger, createLogger } from '../../src/lib/logger.js';
 import { DATABASE_URL, REDIS_URL, type Mode } from './env.js';
+import { opened } from './open-resources.js';
 
 export interface TestServer {
   app: App;
@@ -149,7 +150,7 @@ export async function startTestServer(
     throw err;
   }
   const url = app.http?.url ?? '';
-  return {
+  const server: TestServer = {
     app,
     mode,
     url,
@@ -159,6 +160,9 @@ export async function startTestServer(
     close: async () => {
       await app.stop();
       await drop?.();
+      closed();
     },
   };
+  const closed = opened(server, `the ${mode} test server at ${url || `(role ${opts.role})`}`);
+  return server;
 }
