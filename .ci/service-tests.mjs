@@ -64,7 +64,7 @@ function testFiles(dir) {
  * the two passes, side by side, end at about the same time (the embedded pass runs every other file).
  * Long, and mostly waiting on documented broker rate limits or on PGlite, not on the services.
  */
-const BALANCE = ['test/brokers/ibkr.conformance.test.ts', 'test/brokers/ibkr.wire.test.ts', 'test/ledger.property.test.ts'];
+const BALANCE = ['test/brokers/ibkr.wire.test.ts', 'test/ledger.property.test.ts'];
 
 const all = [...testFiles(path.join(ROOT, 'src')), ...testFiles(path.join(ROOT, 'test'))].map((f) => path.relative(ROOT, f)).sort();
 const services = all.filter((f) => dependsOnServices(path.join(ROOT, f)));
