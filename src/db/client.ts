@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { PACKAGE_ROOT } from '../lib/package-root.js';
 import path from 'node:path';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import * as schema from './schema/index.js';
@@ -29,7 +29,7 @@ export interface DbHandle {
   withAdvisoryLock?<T>(key: number, fn: () => Promise<T>): Promise<T>;
 }
 
-export const MIGRATIONS_FOLDER = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../drizzle');
+export const MIGRATIONS_FOLDER = path.join(PACKAGE_ROOT, 'drizzle');
 
 /** Connect to Postgres (postgres.js) when a URL is given, else to PGlite files under `dataDir`. */
 export async function openDb(opts: { url?: string; dataDir?: string; poolSize?: number; onStatement?: () => void }): Promise<DbHandle> {

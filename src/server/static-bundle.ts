@@ -2,9 +2,10 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import type express from 'express';
 import type { Request } from 'express';
+import { PACKAGE_ROOT } from '../lib/package-root.js';
 
 /**
  * What the GraphiQL page and the dashboard share: a browser bundle built by a script under scripts/ into
@@ -19,8 +20,7 @@ import type { Request } from 'express';
 const ONE_YEAR_SECONDS = 365 * 24 * 60 * 60;
 const CONTENT_TYPES = { js: 'js', css: 'css' } as const;
 
-/** The package root: the nearest folder above this module holding package.json (the checkout, or /app). */
-export const PACKAGE_ROOT = findPackageRoot(path.dirname(fileURLToPath(import.meta.url)));
+export { PACKAGE_ROOT };
 
 /** One browser bundle: where it is, what it holds, and how it is (re)built. */
 export interface BundleSpec {
@@ -169,9 +169,3 @@ export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-function findPackageRoot(start: string): string {
-  for (let dir = start; ; dir = path.dirname(dir)) {
-    if (existsSync(path.join(dir, 'package.json'))) return dir;
-    if (path.dirname(dir) === dir) return process.cwd();
-  }
-}
