@@ -14,7 +14,7 @@ export default defineConfig({
     // The files of a worker share one process and one module registry: a file no longer pays for a
     // process of its own, the app's import graph (about 1 s a file) and PGlite's WASM module. Every test
     // file closes what it starts (servers, harnesses, sockets) and restores the mocks it makes, so nothing
-    // of one file runs on into the next. CI on this 2-core machine: 17 min 46 s → 13 min 35 s.
+    // of one file runs on into the next. CI on this 2-core machine: 17 min 46 s → about 13 min.
     isolate: false,
     testTimeout: 30_000,
     hookTimeout: 60_000,

@@ -34,8 +34,9 @@ function dependsOnServices(file, visiting = new Set()) {
   visiting.add(file);
   const src = fs.readFileSync(file, 'utf8');
   // A helper whose caller decides the mode depends on the services only through that caller.
-  let answer = !src.includes(CALLER_DECIDES) && NAMES_SERVICES.test(src);
-  if (!answer && !src.includes(CALLER_DECIDES)) {
+  if (src.includes(CALLER_DECIDES)) return false;
+  let answer = NAMES_SERVICES.test(src);
+  if (!answer) {
     for (const m of src.replace(TYPE_ONLY, '').matchAll(IMPORT)) {
       const target = resolve(file, m[1] ?? m[2] ?? m[3]);
       // Only the test helpers are followed: product code reads its configuration, not the test mode.

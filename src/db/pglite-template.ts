@@ -4,12 +4,11 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PACKAGE_ROOT } from '../lib/package-root.js';
 
-const ROOT = PACKAGE_ROOT;
-const CACHE_DIR = path.join(ROOT, 'node_modules/.cache/tradegraph');
-const MIGRATIONS = path.join(ROOT, 'drizzle');
+const CACHE_DIR = path.join(PACKAGE_ROOT, 'node_modules/.cache/tradegraph');
+const MIGRATIONS = path.join(PACKAGE_ROOT, 'drizzle');
 
 function pgliteVersion(): string {
-  const pkgFile = path.join(ROOT, 'node_modules/@electric-sql/pglite/package.json');
+  const pkgFile = path.join(PACKAGE_ROOT, 'node_modules/@electric-sql/pglite/package.json');
   return JSON.parse(readFileSync(pkgFile, 'utf8')).version as string;
 }
 

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import express, { type Request } from 'express';
-import { AssetVersions, ensureBundleBuilt, escapeHtml, PACKAGE_ROOT, pageHeaders, serveBundleAssets, type BundleSpec } from './static-bundle.js';
+import { PACKAGE_ROOT } from '../lib/package-root.js';
+import { AssetVersions, ensureBundleBuilt, escapeHtml, pageHeaders, serveBundleAssets, type BundleSpec } from './static-bundle.js';
 
 /**
  * GraphiQL served from our own bundle (dist/graphiql/, built by scripts/build-graphiql.mjs): the page works

@@ -5,7 +5,6 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type express from 'express';
 import type { Request } from 'express';
-import { PACKAGE_ROOT } from '../lib/package-root.js';
 
 /**
  * What the GraphiQL page and the dashboard share: a browser bundle built by a script under scripts/ into
@@ -19,8 +18,6 @@ import { PACKAGE_ROOT } from '../lib/package-root.js';
 
 const ONE_YEAR_SECONDS = 365 * 24 * 60 * 60;
 const CONTENT_TYPES = { js: 'js', css: 'css' } as const;
-
-export { PACKAGE_ROOT };
 
 /** One browser bundle: where it is, what it holds, and how it is (re)built. */
 export interface BundleSpec {

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import express from 'express';
-import { AssetVersions, ensureBundleBuilt, escapeHtml, PACKAGE_ROOT, pageHeaders, serveBundleAssets, type BundleSpec } from './static-bundle.js';
+import { PACKAGE_ROOT } from '../lib/package-root.js';
+import { AssetVersions, ensureBundleBuilt, escapeHtml, pageHeaders, serveBundleAssets, type BundleSpec } from './static-bundle.js';
 
 /**
  * The dashboard (web/, built into dist/web by scripts/build-web.mjs), served at `/`: one HTML page with a
