@@ -54,7 +54,9 @@ export class RedisPubSub implements PubSub {
   constructor(opts: RedisPubSubOptions) {
     this.prefix = opts.prefix;
     this.logger = opts.logger.child({ component: 'pubsub' });
-    this.pub = connect(opts.connection, `${opts.prefix}:pubsub:pub`);
+    // The publisher pipelines what is published in one tick: one write (and one reply to read) for a
+    // tick's quotes or a burst of events instead of one per message.
+    this.pub = connect(opts.connection, `${opts.prefix}:pubsub:pub`, { enableAutoPipelining: true });
     this.sub = connect(opts.connection, `${opts.prefix}:pubsub:sub`);
     for (const [role, conn] of [['pub', this.pub], ['sub', this.sub]] as const) {
       conn.on('error', (err) => this.logger.warn({ err, role }, 'redis connection error'));
@@ -199,9 +201,9 @@ export class RedisPubSub implements PubSub {
   }
 }
 
-function connect(connection: string | RedisOptions, connectionName: string): Redis {
+function connect(connection: string | RedisOptions, connectionName: string, extra: RedisOptions = {}): Redis {
   // The ready check sends INFO, which a connection already in subscriber mode may not send: a
   // SUBSCRIBE queued before the connection was up would make it fail and reconnect in a loop.
-  const opts: RedisOptions = { connectionName, enableReadyCheck: false };
+  const opts: RedisOptions = { ...extra, connectionName, enableReadyCheck: false };
   return typeof connection === 'string' ? new Redis(connection, opts) : new Redis({ ...connection, ...opts });
 }

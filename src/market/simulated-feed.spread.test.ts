@@ -16,8 +16,10 @@ function feed(instruments: FeedInstrument[], tickMs: number, spreadTicks: boolea
 describe('SimulatedFeed with spread ticks (MARKET_TICK_SPREAD)', () => {
   it('uses one slot per instrument, at most tickMs / MIN_SLOT_MS, and one slot when not spreading', () => {
     const sixty = Array.from({ length: 60 }, (_, i) => instrument(`S${i}`));
-    expect(feed(sixty, 1000, true).slotCount()).toBe(60);
+    expect(feed(FOUR, 1000, true).slotCount()).toBe(4);
+    expect(feed(sixty, 1000, true).slotCount()).toBe(1000 / MIN_SLOT_MS);
     expect(feed(sixty, 200, true).slotCount()).toBe(200 / MIN_SLOT_MS);
+    expect(feed(sixty, MIN_SLOT_MS, true).slotCount()).toBe(1);
     expect(feed(sixty, 1000, false).slotCount()).toBe(1);
     expect(feed([instrument('ONE')], 1000, true).slotCount()).toBe(1);
   });
@@ -63,13 +65,14 @@ describe('SimulatedFeed with spread ticks (MARKET_TICK_SPREAD)', () => {
 
   it('gives each instrument the same walk whether it ticks spread or all at once', async () => {
     const clock = new ManualClock();
-    const spread = feed(FOUR, 40, true, clock);
+    const spread = feed(FOUR, 4 * MIN_SLOT_MS, true, clock); // four slots
+    expect(spread.slotCount()).toBe(4);
     const seen: Quote[] = [];
     spread.onQuote((q) => seen.push(q));
     spread.start();
-    await new Promise((r) => setTimeout(r, 300));
+    await new Promise((r) => setTimeout(r, 10 * MIN_SLOT_MS));
     spread.stop();
-    const stepped = feed(FOUR, 40, false, clock);
+    const stepped = feed(FOUR, 4 * MIN_SLOT_MS, false, clock);
     const bySymbol = (qs: Quote[], s: string) => qs.filter((q) => q.symbol === s).map((q) => [q.last, q.bid, q.ask, q.bidSize, q.volume]);
     const reference: Quote[] = [];
     for (let i = 0; i < 20; i++) reference.push(...stepped.step());
@@ -96,14 +99,15 @@ describe('SimulatedFeed with spread ticks (MARKET_TICK_SPREAD)', () => {
   });
 
   it('stop() from a listener ends the spread schedule for good', async () => {
-    const f = feed(FOUR, 40, true);
+    const f = feed(FOUR, 4 * MIN_SLOT_MS, true); // four slots
+    expect(f.slotCount()).toBe(4);
     let n = 0;
     f.onQuote(() => {
       n++;
       if (n === 2) f.stop();
     });
     f.start();
-    await new Promise((r) => setTimeout(r, 150));
+    await new Promise((r) => setTimeout(r, 8 * MIN_SLOT_MS));
     expect(n).toBe(2);
     expect(f.running).toBe(false);
   });
