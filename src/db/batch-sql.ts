@@ -1,4 +1,5 @@
-import { sql, type SQL, type SQLWrapper } from 'drizzle-orm';
+import { getTableColumns, sql, type SQL, type SQLWrapper } from 'drizzle-orm';
+import type { PgTable } from 'drizzle-orm/pg-core';
 
 /**
  * Parameters of set-based statements that keep ONE statement text whatever the batch size: a list of
@@ -35,6 +36,29 @@ export function bigintArray(ids: readonly (number | string)[]): SQL {
 /** `$1::text::jsonb`: rows for `jsonb_to_recordset(…) as v(col type, …)`, as one parameter. */
 export function jsonRows(rows: readonly object[]): SQL {
   return sql`${JSON.stringify(rows)}::text::jsonb`;
+}
+
+/**
+ * Every column of `table` for the `returning` (or select list) of a raw statement, and its rows mapped
+ * back to the table's row type the way drizzle maps its own queries' (each column's mapFromDriverValue;
+ * numerics travel as text, so PGlite and postgres.js agree). For a statement drizzle cannot build
+ * cheaply, such as a multi-row insert from one jsonb parameter.
+ */
+export function tableRows<T extends PgTable>(table: T): { list: SQL; map(result: unknown): T['$inferSelect'][] } {
+  const columns = Object.entries(getTableColumns(table));
+  const list = sql.raw(columns.map(([, c]) => (c.getSQLType().startsWith('numeric') ? `"${c.name}"::text as "${c.name}"` : `"${c.name}"`)).join(', '));
+  return {
+    list,
+    map: (result) =>
+      rowsOf<Record<string, unknown>>(result).map((raw) => {
+        const row: Record<string, unknown> = {};
+        for (const [key, c] of columns) {
+          const v = raw[c.name];
+          row[key] = v === null || v === undefined ? null : c.mapFromDriverValue(v);
+        }
+        return row as T['$inferSelect'];
+      }),
+  };
 }
 
 /** Rows of a raw statement, whichever driver ran it (postgres.js: an array; PGlite: `{ rows }`). */

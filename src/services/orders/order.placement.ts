@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
 import type { Tx } from '../../db/client.js';
 import { holds, orders, portfolios, positions } from '../../db/schema/index.js';
-import { genericPlans, jsonRows, uuidArray } from '../../db/batch-sql.js';
+import { genericPlans, jsonRows, tableRows, uuidArray } from '../../db/batch-sql.js';
 import { NotFoundError } from '../../errors.js';
 import { dec, fmt, toDb, type Decimal } from '../../lib/decimal.js';
 import { insertOutboxRows, outboxRows, storedEvents, type NewEvent, type StoredEvent } from '../../events/outbox.js';
@@ -36,6 +36,9 @@ export interface PreparedOrder {
   /** The clientOrderId was generated here (the caller sent none): it cannot repeat, so it is not looked up. */
   generatedClientOrderId?: boolean;
 }
+
+/** The order rows a placement returns, mapped as drizzle maps `orders`. */
+const ORDER_ROWS = tableRows(orders);
 
 export type PlacementResult =
   | { kind: 'placed'; order: OrderRow; events: StoredEvent[] }
@@ -148,31 +151,36 @@ export async function placeOrdersInTx(tx: Tx, inputs: PreparedOrder[], now: Date
   // With them, when entries are to be audited: the audit chain's lock and last hash (taken late, so the
   // chain is held for this transaction's last round trip and commit only).
   const chain = audit?.inTx && accepted.some((a) => a.input.audit) ? audit.inTx(tx) : null;
+  // One jsonb parameter whatever the batch size (drizzle's multi-row `values` built and bound ~25
+  // parameters per order: about a tenth of the api's CPU per order in bench:orders).
+  const values = accepted.map(({ id, input }) => ({
+    id,
+    u: input.userId,
+    p: input.portfolioId,
+    i: input.instrumentId,
+    c: input.clientOrderId,
+    side: input.valid.side,
+    type: input.valid.type,
+    tif: input.valid.timeInForce,
+    q: toDb(input.valid.quantity),
+    lp: input.valid.limitPrice ? toDb(input.valid.limitPrice) : null,
+    sp: input.valid.stopPrice ? toDb(input.valid.stopPrice) : null,
+    pp: input.protectionPrice ? toDb(input.protectionPrice) : null,
+    b: byId.get(input.portfolioId)!.broker,
+    h: input.requestHash,
+  }));
+  const iso = now.toISOString();
   const insertOrders = tx
-    .insert(orders)
-    .values(
-      accepted.map(({ id, input }) => ({
-        id,
-        userId: input.userId,
-        portfolioId: input.portfolioId,
-        instrumentId: input.instrumentId,
-        clientOrderId: input.clientOrderId,
-        side: input.valid.side,
-        type: input.valid.type,
-        timeInForce: input.valid.timeInForce,
-        quantity: toDb(input.valid.quantity),
-        limitPrice: input.valid.limitPrice ? toDb(input.valid.limitPrice) : null,
-        stopPrice: input.valid.stopPrice ? toDb(input.valid.stopPrice) : null,
-        protectionPrice: input.protectionPrice ? toDb(input.protectionPrice) : null,
-        status: 'PENDING' as const,
-        broker: byId.get(input.portfolioId)!.broker,
-        requestHash: input.requestHash,
-        createdAt: now,
-        updatedAt: now,
-      })),
+    .execute(
+      sql`insert into orders (id, user_id, portfolio_id, instrument_id, client_order_id, side, type, time_in_force, quantity, limit_price, stop_price,
+          protection_price, status, broker, request_hash, created_at, updated_at)
+        select v.id, v.u, v.p, v.i, v.c, v.side, v.type, v.tif, v.q, v.lp, v.sp, v.pp, 'PENDING', v.b, v.h, ${iso}::timestamptz, ${iso}::timestamptz
+        from jsonb_to_recordset(${jsonRows(values)})
+          as v(id uuid, u uuid, p uuid, i uuid, c text, side order_side, type order_type, tif time_in_force, q numeric, lp numeric, sp numeric, pp numeric, b text, h text)
+        on conflict (user_id, client_order_id) do nothing
+        returning ${ORDER_ROWS.list}`,
     )
-    .onConflictDoNothing({ target: [orders.userId, orders.clientOrderId] })
-    .returning();
+    .then(ORDER_ROWS.map);
   const [rows] = await Promise.all([insertOrders, chain?.ready]);
   if (rows.length !== accepted.length) throw new PlacementConflictError();
   const orderById = new Map(rows.map((r) => [r.id, r]));
@@ -196,7 +204,6 @@ export async function placeOrdersInTx(tx: Tx, inputs: PreparedOrder[], now: Date
     iid: input.valid.side === 'SELL' ? input.instrumentId : null,
     amount: toDb(input.reserve),
   }));
-  const iso = now.toISOString();
   const audited = numbered.flatMap(({ input, order }) =>
     input.audit ? [{ actorId: input.audit.actorId, action: 'order.placed', subjectId: order.id, data: { ...input.audit.data, quantity: order.quantity } }] : [],
   );
