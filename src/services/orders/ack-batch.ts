@@ -1,6 +1,5 @@
-import { and, asc, eq, isNull, sql } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import type { Db, Tx } from '../../db/client.js';
-import { holds, orders, portfolios, positions } from '../../db/schema/index.js';
 import { genericPlans, jsonRows, rowsOf, uuidArray } from '../../db/batch-sql.js';
 import type { Clock } from '../../lib/clock.js';
 import type { Logger } from '../../lib/logger.js';
@@ -12,6 +11,7 @@ import type { Metrics } from '../../server/metrics.js';
 import { checkFill, fillEffects, type FillBooks } from './fill-math.js';
 import { orderSnapshot, type FillRow, type OrderRow } from './order.snapshot.js';
 import type { FillApplier } from './fill-applier.js';
+import { heldCashOf, selectHolds, selectOrders, selectPortfolios, selectPositions } from './batch-reads.js';
 
 export interface AckItem {
   seen: OrderRow;
@@ -56,21 +56,14 @@ export async function acknowledgeManyInTx(tx: Tx, items: AckItem[], now: Date): 
   // Unique per (order, broker fill id): a replay, or a duplicate within the list, is not returned.
   const [, lockedP, lockedO, posRows, holdRows, heldRows, insertedRes] = await Promise.all([
     tx.execute(genericPlans),
-    tx.select().from(portfolios).where(sql`${portfolios.id} = any(${uuidArray(pids)})`).orderBy(asc(portfolios.id)).for('no key update'),
-    tx.select().from(orders).where(sql`${orders.id} = any(${uuidArray(ids)})`).orderBy(asc(orders.id)).for('update'),
-    tx
-      .select()
-      .from(positions)
-      .where(
-        sql`(${positions.portfolioId}, ${positions.instrumentId}) in (select * from unnest(${uuidArray(pairs.map((o) => o.portfolioId))}, ${uuidArray(pairs.map((o) => o.instrumentId))}))`,
-      )
-      .for('update'),
-    tx.select().from(holds).where(and(sql`${holds.orderId} = any(${uuidArray(ids)})`, isNull(holds.releasedAt))),
-    tx
-      .select({ portfolioId: holds.portfolioId, total: sql<string>`coalesce(sum(${holds.amount}), 0)` })
-      .from(holds)
-      .where(and(sql`${holds.portfolioId} = any(${uuidArray(pids)})`, eq(holds.kind, 'CASH'), isNull(holds.releasedAt)))
-      .groupBy(holds.portfolioId),
+    selectPortfolios(tx, sql`where id = any(${uuidArray(pids)}) order by id for no key update`),
+    selectOrders(tx, sql`where id = any(${uuidArray(ids)}) order by id for update`),
+    selectPositions(
+      tx,
+      sql`where (portfolio_id, instrument_id) in (select * from unnest(${uuidArray(pairs.map((o) => o.portfolioId))}, ${uuidArray(pairs.map((o) => o.instrumentId))})) for update`,
+    ),
+    selectHolds(tx, sql`where order_id = any(${uuidArray(ids)}) and released_at is null`),
+    heldCashOf(tx, pids),
     fillValues.length
       ? tx.execute(sql`insert into fills (order_id, portfolio_id, broker_fill_id, quantity, price, fee, executed_at, created_at)
           select v.oid, v.pid, v.bfid, v.q, v.p, v.fee, v.at, ${iso}::timestamptz

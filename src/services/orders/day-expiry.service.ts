@@ -1,4 +1,4 @@
-import { and, eq, inArray, lt } from 'drizzle-orm';
+import { and, eq, lt } from 'drizzle-orm';
 import { inLiterals } from '../../db/batch-sql.js';
 import type { Db } from '../../db/client.js';
 import { instruments, orders } from '../../db/schema/index.js';

@@ -1,4 +1,4 @@
-import { and, eq, inArray, isNull, lt, sql } from 'drizzle-orm';
+import { and, eq, isNull, lt, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
 import { basketRunOrders, instruments, orders, portfolios } from '../../db/schema/index.js';
 import type { Clock } from '../../lib/clock.js';
@@ -23,6 +23,7 @@ import { isTerminal, type OrderStatus } from './order.state.js';
 import type { OrderRow } from './order.snapshot.js';
 import type { Metrics } from '../../server/metrics.js';
 import { FillApplier } from './fill-applier.js';
+import { selectOrders } from './batch-reads.js';
 import { OrderTransitions } from './order.transitions.js';
 import { SubmitBatcher } from './submit-batch.js';
 import { AckBatcher } from './ack-batch.js';
@@ -107,7 +108,7 @@ export class OrderExecutionService {
   /** The submit jobs running at once read their orders in one statement (group commit). */
   private readonly loads = new GroupCommit<string, OrderRow | null>(
     async (ids) => {
-      const rows = await this.deps.db.select().from(orders).where(sql`${orders.id} = any(${uuidArray([...new Set(ids)])})`);
+      const rows = await selectOrders(this.deps.db, sql`where id = any(${uuidArray([...new Set(ids)])})`);
       const byId = new Map(rows.map((r) => [r.id, r]));
       return ids.map((id) => byId.get(id) ?? null);
     },

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
+import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
 import type { Tx } from '../../db/client.js';
-import { holds, orders, portfolios, positions } from '../../db/schema/index.js';
-import { genericPlans, jsonRows, tableRows, uuidArray } from '../../db/batch-sql.js';
+import { holds, orders, positions } from '../../db/schema/index.js';
+import { genericPlans, jsonRows, lazyMap, tableRows, uuidArray } from '../../db/batch-sql.js';
+import { heldCashOf, selectOrders, selectPortfolios } from './batch-reads.js';
 import { NotFoundError } from '../../errors.js';
 import { dec, fmt, toDb, type Decimal } from '../../lib/decimal.js';
 import { insertOutboxRows, outboxRows, storedEvents, type NewEvent, type StoredEvent } from '../../events/outbox.js';
@@ -79,12 +80,8 @@ export async function placeOrdersInTx(tx: Tx, inputs: PreparedOrder[], now: Date
   // Keyed plans (batch-sql.ts genericPlans): for the rest of the caller's transaction.
   const [, locked, heldCash, heldQty, held, earlier] = await Promise.all([
     tx.execute(genericPlans),
-    tx.select().from(portfolios).where(sql`${portfolios.id} = any(${uuidArray(pids)})`).orderBy(asc(portfolios.id)).for('no key update'),
-    tx
-      .select({ portfolioId: holds.portfolioId, total: sql<string>`coalesce(sum(${holds.amount}), 0)` })
-      .from(holds)
-      .where(and(sql`${holds.portfolioId} = any(${uuidArray(pids)})`, eq(holds.kind, 'CASH'), isNull(holds.releasedAt)))
-      .groupBy(holds.portfolioId),
+    selectPortfolios(tx, sql`where id = any(${uuidArray(pids)}) order by id for no key update`),
+    heldCashOf(tx, pids),
     sells.length
       ? tx
           .select({ portfolioId: holds.portfolioId, instrumentId: holds.instrumentId, total: sql<string>`coalesce(sum(${holds.amount}), 0)` })
@@ -98,9 +95,7 @@ export async function placeOrdersInTx(tx: Tx, inputs: PreparedOrder[], now: Date
           .from(positions)
           .where(and(inArray(positions.portfolioId, pids), inArray(positions.instrumentId, sellInstruments)))
       : Promise.resolve([]),
-    keys.length
-      ? tx.select().from(orders).where(sql`(${orders.userId}, ${orders.clientOrderId}) in (select v.u, v.c from jsonb_to_recordset(${jsonRows(keys)}) as v(u uuid, c text))`)
-      : Promise.resolve([]),
+    keys.length ? selectOrders(tx, sql`where (user_id, client_order_id) in (select v.u, v.c from jsonb_to_recordset(${jsonRows(keys)}) as v(u uuid, c text))`) : Promise.resolve([]),
   ]);
   const existing = new Map(earlier.map((o) => [`${o.userId}/${o.clientOrderId}`, o]));
   const byId = new Map(locked.map((p) => [p.id, p]));
@@ -170,8 +165,8 @@ export async function placeOrdersInTx(tx: Tx, inputs: PreparedOrder[], now: Date
     h: input.requestHash,
   }));
   const iso = now.toISOString();
-  const insertOrders = tx
-    .execute(
+  const insertOrders = lazyMap(
+    tx.execute(
       sql`insert into orders (id, user_id, portfolio_id, instrument_id, client_order_id, side, type, time_in_force, quantity, limit_price, stop_price,
           protection_price, status, broker, request_hash, created_at, updated_at)
         select v.id, v.u, v.p, v.i, v.c, v.side, v.type, v.tif, v.q, v.lp, v.sp, v.pp, 'PENDING', v.b, v.h, ${iso}::timestamptz, ${iso}::timestamptz
@@ -179,8 +174,9 @@ export async function placeOrdersInTx(tx: Tx, inputs: PreparedOrder[], now: Date
           as v(id uuid, u uuid, p uuid, i uuid, c text, side order_side, type order_type, tif time_in_force, q numeric, lp numeric, sp numeric, pp numeric, b text, h text)
         on conflict (user_id, client_order_id) do nothing
         returning ${ORDER_ROWS.list}`,
-    )
-    .then(ORDER_ROWS.map);
+    ),
+    ORDER_ROWS.map,
+  );
   const [rows] = await Promise.all([insertOrders, chain?.ready]);
   if (rows.length !== accepted.length) throw new PlacementConflictError();
   const orderById = new Map(rows.map((r) => [r.id, r]));

@@ -1,11 +1,13 @@
-import { and, asc, eq, sql } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import type { Db, Tx } from '../../db/client.js';
-import { orders, portfolios } from '../../db/schema/index.js';
-import { genericPlans, jsonRows, uuidArray } from '../../db/batch-sql.js';
+import { orders } from '../../db/schema/index.js';
+import { genericPlans, jsonRows, lazyMap, rowsOf, tableRows, uuidArray } from '../../db/batch-sql.js';
 import type { Clock } from '../../lib/clock.js';
 import { GroupCommit } from '../../lib/group-commit.js';
 import { insertOutboxRows, outboxRows, storedEvents, type OutboxRelay, type StoredEvent } from '../../events/outbox.js';
 import { orderSnapshot, type OrderRow } from './order.snapshot.js';
+
+const ORDER_ROWS = tableRows(orders);
 
 /**
  * PENDING → SUBMITTING for many orders in the caller's transaction: their portfolios locked in id order,
@@ -16,17 +18,19 @@ export async function markSubmittingInTx(tx: Tx, ids: string[], portfolioIds: st
   const pids = [...new Set(portfolioIds)].sort();
   const [, locked, moved] = await Promise.all([
     tx.execute(genericPlans),
-    tx
-      .select({ id: portfolios.id, eventSequence: portfolios.eventSequence })
-      .from(portfolios)
-      .where(sql`${portfolios.id} = any(${uuidArray(pids)})`)
-      .orderBy(asc(portfolios.id))
-      .for('no key update'),
-    tx
-      .update(orders)
-      .set({ status: 'SUBMITTING', submitAttempts: sql`${orders.submitAttempts} + 1`, updatedAt: now })
-      .where(and(sql`${orders.id} = any(${uuidArray(ids)})`, eq(orders.status, 'PENDING')))
-      .returning(),
+    lazyMap(tx.execute(sql`select id, event_sequence as "eventSequence" from portfolios where id = any(${uuidArray(pids)}) order by id for no key update`), (r) =>
+      rowsOf<{ id: string; eventSequence: number | string }>(r).map((p) => ({ id: p.id, eventSequence: Number(p.eventSequence) })),
+    ),
+    lazyMap(
+      tx.execute(
+        // The statuses as parameters, as drizzle sent them: a literal 'PENDING' lets a generic plan prefer
+        // orders_active_idx (status, updated_at) over the primary key when stale statistics count few
+        // PENDING orders.
+        sql`update orders set status = ${'SUBMITTING'}, submit_attempts = submit_attempts + 1, updated_at = ${now.toISOString()}::timestamptz
+          where id = any(${uuidArray(ids)}) and status = ${'PENDING'} returning ${ORDER_ROWS.list}`,
+      ),
+      ORDER_ROWS.map,
+    ),
   ]);
   if (moved.length === 0) return { moved: new Map(), events: [] };
   const seq = new Map(locked.map((p) => [p.id, p.eventSequence]));
