@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { MIGRATIONS_FOLDER, migrate, openDb, unixSocket } from './client.js';
+import { MIGRATIONS_FOLDER, migrate, openDb, preparing, unixSocket } from './client.js';
 
 describe('openDb on PGlite', () => {
   it('applies the migrations and creates the domain tables', async () => {
@@ -41,5 +41,36 @@ describe('Postgres URLs', () => {
       path: '/run/postgresql/.s.PGSQL.5433',
     });
     expect(unixSocket('postgres://u:p@db.internal/db')).toEqual({ url: 'postgres://u:p@db.internal/db' });
+  });
+});
+
+describe('preparing (the postgres.js client as drizzle sees it)', () => {
+  /** A stand-in for a postgres.js client: callable (tagged queries), with unsafe and begin. */
+  function fakeClient(calls: unknown[][]) {
+    const client = Object.assign((...a: unknown[]) => calls.push(['tagged', ...a]), {
+      unsafe: (q: string, args: unknown[], options: Record<string, unknown>) => calls.push(['unsafe', q, args, options]),
+      begin: (fn: (c: unknown) => unknown) => fn(fakeClient(calls)),
+      options: { max: 10 },
+    });
+    return client;
+  }
+
+  it('sends every unsafe query prepared and counts each statement, a transaction as its begin and its end', async () => {
+    const calls: unknown[][] = [];
+    let statements = 0;
+    const c = preparing(fakeClient(calls), () => statements++);
+    c.unsafe('select 1', [], {});
+    expect(calls[0]).toEqual(['unsafe', 'select 1', [], { prepare: true }]);
+    expect(statements).toBe(1);
+    await c.begin((tx) => {
+      (tx as ReturnType<typeof fakeClient>).unsafe('update t set a = 1', [], { prepare: false });
+      return null;
+    });
+    // The transaction's own statement is prepared too (the wrapper reaches the inner client).
+    expect(calls[1]).toEqual(['unsafe', 'update t set a = 1', [], { prepare: true }]);
+    expect(statements).toBe(4);
+    (c as unknown as (s: TemplateStringsArray) => unknown)`select 2`;
+    expect(statements).toBe(5);
+    expect(c.options).toEqual({ max: 10 });
   });
 });

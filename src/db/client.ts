@@ -42,9 +42,8 @@ export async function openDb(opts: { url?: string; dataDir?: string; poolSize?: 
       onnotice: () => {},
       connection: { application_name: 'tradegraph' },
       ...(socketPath ? { path: socketPath } : {}),
-      ...(opts.onStatement ? { debug: () => opts.onStatement!() } : {}),
     });
-    const db = drizzle(preparing(sql), { schema }) as unknown as Db;
+    const db = drizzle(preparing(sql, opts.onStatement), { schema }) as unknown as Db;
     return {
       db,
       kind: 'postgres',
@@ -103,23 +102,37 @@ export async function openDb(opts: { url?: string; dataDir?: string; poolSize?: 
  * execution. Measured on bench:orders, parsing and planning were about a third of Postgres's CPU per
  * order. Transactions and savepoints get the same wrapper. Statement texts that vary (an `in` list per
  * size) are prepared per size; postgres.js recycles connections (max_lifetime), which bounds them.
+ *
+ * `onStatement` counts the statements sent here (`db_statements_total`). It was postgres.js's `debug`
+ * hook, which also makes every query capture a stack trace (`new Error()`: 5 % of the worker's CPU in
+ * bench:orders) and leaves query parameters enumerable on errors.
  */
-export function preparing<T extends object>(client: T): T {
+export function preparing<T extends object>(client: T, onStatement?: () => void): T {
+  const count = onStatement ?? (() => {});
   return new Proxy(client, {
     get(target, prop, receiver) {
       const value = Reflect.get(target, prop, receiver) as unknown;
       if (typeof value !== 'function') return value;
       if (prop === 'unsafe') {
-        return (query: string, args?: unknown[], options?: Record<string, unknown>) =>
-          (value as (q: string, a?: unknown[], o?: Record<string, unknown>) => unknown).call(target, query, args ?? [], { ...options, prepare: true });
+        return (query: string, args?: unknown[], options?: Record<string, unknown>) => {
+          count();
+          return (value as (q: string, a?: unknown[], o?: Record<string, unknown>) => unknown).call(target, query, args ?? [], { ...options, prepare: true });
+        };
       }
       if (prop === 'begin' || prop === 'savepoint') {
         return (...a: unknown[]) => {
+          // Its opening and its ending (commit or rollback, release or rollback to) are statements too.
+          count();
+          count();
           const fn = a[a.length - 1] as (c: object) => unknown;
-          return (value as (...x: unknown[]) => unknown).apply(target, [...a.slice(0, -1), (c: object) => fn(preparing(c))]);
+          return (value as (...x: unknown[]) => unknown).apply(target, [...a.slice(0, -1), (c: object) => fn(preparing(c, onStatement))]);
         };
       }
       return value.bind(target);
+    },
+    apply(target, thisArg, args) {
+      count();
+      return Reflect.apply(target as (...a: unknown[]) => unknown, thisArg, args);
     },
   });
 }

@@ -23,9 +23,7 @@ export async function markSubmittingInTx(tx: Tx, ids: string[], portfolioIds: st
     ),
     lazyMap(
       tx.execute(
-        // The statuses as parameters, as drizzle sent them: a literal 'PENDING' lets a generic plan prefer
-        // orders_active_idx (status, updated_at) over the primary key when stale statistics count few
-        // PENDING orders.
+        // The statuses as parameters, as drizzle sent them: the same statement shape, so the same plan.
         sql`update orders set status = ${'SUBMITTING'}, submit_attempts = submit_attempts + 1, updated_at = ${now.toISOString()}::timestamptz
           where id = any(${uuidArray(ids)}) and status = ${'PENDING'} returning ${ORDER_ROWS.list}`,
       ),
