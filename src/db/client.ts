@@ -43,21 +43,25 @@ export async function openDb(opts: { url?: string; dataDir?: string; poolSize?: 
       connection: { application_name: 'tradegraph' },
       ...(socketPath ? { path: socketPath } : {}),
     });
-    const db = drizzle(preparing(sql, opts.onStatement), { schema }) as unknown as Db;
+    // Every statement of this process goes through the counting wrapper, the pings and locks below too.
+    const counted = preparing(sql, opts.onStatement);
+    const db = drizzle(counted, { schema }) as unknown as Db;
     return {
       db,
       kind: 'postgres',
       ping: async () => {
-        await sql`select 1`;
+        await counted`select 1`;
       },
       close: () => sql.end({ timeout: 5 }),
       withAdvisoryLock: async (key, fn) => {
         const conn = await sql.reserve();
         try {
+          opts.onStatement?.();
           await conn`select pg_advisory_lock(${key})`;
           try {
             return await fn();
           } finally {
+            opts.onStatement?.();
             await conn`select pg_advisory_unlock(${key})`;
           }
         } finally {
