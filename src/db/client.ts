@@ -54,14 +54,12 @@ export async function openDb(opts: { url?: string; dataDir?: string; poolSize?: 
       },
       close: () => sql.end({ timeout: 5 }),
       withAdvisoryLock: async (key, fn) => {
-        const conn = await sql.reserve();
+        const conn = preparing(await sql.reserve(), opts.onStatement);
         try {
-          opts.onStatement?.();
           await conn`select pg_advisory_lock(${key})`;
           try {
             return await fn();
           } finally {
-            opts.onStatement?.();
             await conn`select pg_advisory_unlock(${key})`;
           }
         } finally {

@@ -6,9 +6,11 @@
 import { sql } from 'drizzle-orm';
 import type { Tx } from '../../db/client.js';
 import { holds, orders, portfolios, positions } from '../../db/schema/index.js';
-import { lazyMap, rowsOf, selectAll, uuidArray } from '../../db/batch-sql.js';
+import { lazyMap, rowsOf, selectAll, tableRows, uuidArray } from '../../db/batch-sql.js';
 
 export const selectOrders = selectAll(orders);
+/** Every column of `orders` for a raw statement's `returning`, and its rows mapped back (placement, submit). */
+export const orderRows = tableRows(orders);
 export const selectPortfolios = selectAll(portfolios);
 export const selectPositions = selectAll(positions);
 export const selectHolds = selectAll(holds);

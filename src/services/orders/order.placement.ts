@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
 import type { Tx } from '../../db/client.js';
-import { holds, orders, positions } from '../../db/schema/index.js';
-import { genericPlans, jsonRows, lazyMap, tableRows, uuidArray } from '../../db/batch-sql.js';
-import { heldCashOf, selectOrders, selectPortfolios } from './batch-reads.js';
+import { holds, positions } from '../../db/schema/index.js';
+import { genericPlans, jsonRows, lazyMap, uuidArray } from '../../db/batch-sql.js';
+import { heldCashOf, orderRows, selectOrders, selectPortfolios } from './batch-reads.js';
 import { NotFoundError } from '../../errors.js';
 import { dec, fmt, toDb, type Decimal } from '../../lib/decimal.js';
 import { insertOutboxRows, outboxRows, storedEvents, type NewEvent, type StoredEvent } from '../../events/outbox.js';
@@ -37,9 +37,6 @@ export interface PreparedOrder {
   /** The clientOrderId was generated here (the caller sent none): it cannot repeat, so it is not looked up. */
   generatedClientOrderId?: boolean;
 }
-
-/** The order rows a placement returns, mapped as drizzle maps `orders`. */
-const ORDER_ROWS = tableRows(orders);
 
 export type PlacementResult =
   | { kind: 'placed'; order: OrderRow; events: StoredEvent[] }
@@ -173,9 +170,9 @@ export async function placeOrdersInTx(tx: Tx, inputs: PreparedOrder[], now: Date
         from jsonb_to_recordset(${jsonRows(values)})
           as v(id uuid, u uuid, p uuid, i uuid, c text, side order_side, type order_type, tif time_in_force, q numeric, lp numeric, sp numeric, pp numeric, b text, h text)
         on conflict (user_id, client_order_id) do nothing
-        returning ${ORDER_ROWS.list}`,
+        returning ${orderRows.list}`,
     ),
-    ORDER_ROWS.map,
+    orderRows.map,
   );
   const [rows] = await Promise.all([insertOrders, chain?.ready]);
   if (rows.length !== accepted.length) throw new PlacementConflictError();

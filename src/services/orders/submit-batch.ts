@@ -1,13 +1,11 @@
 import { sql } from 'drizzle-orm';
 import type { Db, Tx } from '../../db/client.js';
-import { orders } from '../../db/schema/index.js';
-import { genericPlans, jsonRows, lazyMap, rowsOf, tableRows, uuidArray } from '../../db/batch-sql.js';
+import { genericPlans, jsonRows, lazyMap, uuidArray } from '../../db/batch-sql.js';
 import type { Clock } from '../../lib/clock.js';
 import { GroupCommit } from '../../lib/group-commit.js';
 import { insertOutboxRows, outboxRows, storedEvents, type OutboxRelay, type StoredEvent } from '../../events/outbox.js';
 import { orderSnapshot, type OrderRow } from './order.snapshot.js';
-
-const ORDER_ROWS = tableRows(orders);
+import { orderRows, selectPortfolios } from './batch-reads.js';
 
 /**
  * PENDING → SUBMITTING for many orders in the caller's transaction: their portfolios locked in id order,
@@ -18,16 +16,14 @@ export async function markSubmittingInTx(tx: Tx, ids: string[], portfolioIds: st
   const pids = [...new Set(portfolioIds)].sort();
   const [, locked, moved] = await Promise.all([
     tx.execute(genericPlans),
-    lazyMap(tx.execute(sql`select id, event_sequence as "eventSequence" from portfolios where id = any(${uuidArray(pids)}) order by id for no key update`), (r) =>
-      rowsOf<{ id: string; eventSequence: number | string }>(r).map((p) => ({ id: p.id, eventSequence: Number(p.eventSequence) })),
-    ),
+    selectPortfolios(tx, sql`where id = any(${uuidArray(pids)}) order by id for no key update`),
     lazyMap(
       tx.execute(
         // The statuses as parameters, as drizzle sent them: the same statement shape, so the same plan.
         sql`update orders set status = ${'SUBMITTING'}, submit_attempts = submit_attempts + 1, updated_at = ${now.toISOString()}::timestamptz
-          where id = any(${uuidArray(ids)}) and status = ${'PENDING'} returning ${ORDER_ROWS.list}`,
+          where id = any(${uuidArray(ids)}) and status = ${'PENDING'} returning ${orderRows.list}`,
       ),
-      ORDER_ROWS.map,
+      orderRows.map,
     ),
   ]);
   if (moved.length === 0) return { moved: new Map(), events: [] };
