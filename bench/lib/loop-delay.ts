@@ -1,13 +1,15 @@
 /**
  * Event-loop delay of a role process over a phase, read from its `/metrics`: prom-client's default
- * metrics sample the loop with `perf_hooks.monitorEventLoopDelay` (a 10 ms timer) and reset the histogram
+ * metrics sample the loop with `perf_hooks.monitorEventLoopDelay` (a timer every EVENT_LOOP_SAMPLE_MS,
+ * src/server/metrics.ts) and reset the histogram
  * on every scrape. So a scrape at the start of a phase clears it, and one at the end gives that phase's
- * figures. A sample is the time between two firings of the 10 ms timer: the delay a ready callback
- * suffered is the sample minus the 10 ms interval (a 30 ms stall shows as a 40 ms sample, i.e. 30 ms).
+ * figures. A sample is the time between two firings of that timer: the delay a ready callback
+ * suffered is the sample minus the interval (with 100 ms, a 30 ms stall shows as a 130 ms sample, i.e. 30 ms).
  */
 
-/** The sampling interval of prom-client's monitor (its `eventLoopMonitoringPrecision` default). */
-export const LOOP_SAMPLE_MS = 10;
+/** The sampling interval of prom-client's monitor (the product's `eventLoopMonitoringPrecision`). */
+export { EVENT_LOOP_SAMPLE_MS as LOOP_SAMPLE_MS } from '../../src/server/metrics.js';
+import { EVENT_LOOP_SAMPLE_MS as LOOP_SAMPLE_MS } from '../../src/server/metrics.js';
 
 export interface LoopDelay {
   /** Delay beyond the sampling interval, ms. */

@@ -11,6 +11,7 @@ import type { NotificationMessage, PortfolioEventMessage } from '../events/topic
 import { toAsyncIterator } from '../events/async-iterator.js';
 import { EVENT_TYPES, eventId, isEventType, type EventType, type UserEvent } from './events.js';
 import type { NotificationQueue } from './jobs.js';
+import { GroupCommit } from '../lib/group-commit.js';
 
 export type NotificationRow = typeof notifications.$inferSelect;
 /** Order endings published in one burst share a `notify` job, this many at most. */
@@ -68,6 +69,20 @@ export class NotificationService implements NotifierPort {
     this.orderEndingsFlush ??= setImmediate(() => this.flushOrderEndings());
   }
 
+  /**
+   * The order loop's endings told at once (an acknowledgement batch's orders, whose submit jobs resume
+   * together) fan out together: ONE statement and one publish for the batch instead of one per order.
+   * Each caller still waits for its own ending's rows, and if the batch fails each hands its ending to a
+   * `notify` job as before.
+   */
+  private readonly inlineEndings = new GroupCommit<UserEvent, void>(
+    async (events) => {
+      await this.fanOut([...new Map(events.map((e) => [e.id, e])).values()]);
+      return events.map(() => undefined);
+    },
+    { maxBatch: ORDER_ENDINGS_PER_JOB, maxInFlight: 2 },
+  );
+
   /** Endings the order loop fanned out itself; the relay's copy of them is not queued again. */
   private readonly inline = new Set<string>();
   /** Endings the relay's publish queued first (their `notify` job does them). */
@@ -80,14 +95,15 @@ export class NotificationService implements NotifierPort {
    * its completion). Durable all the same: if this process dies first, the submit job runs again, finds
    * the order ended and tells again (the rows are unique per user and event). If the fan-out fails it is
    * handed to a `notify` job; if that fails too, the caller's job fails and is retried. An ending the
-   * relay's publish already queued is left to that job.
+   * relay's publish already queued is left to that job. Endings told together are fanned out together
+   * ({@link inlineEndings}).
    */
   async orderEnded(order: OrderEnding, createdAt: string): Promise<void> {
     const e = orderEndingEvent(order, createdAt);
     if (!e || this.queued.has(e.id)) return;
     remember(this.inline, e.id);
     try {
-      await this.fanOut([e]);
+      await this.inlineEndings.push(e);
     } catch (err) {
       this.inline.delete(e.id);
       this.deps.logger.warn({ err, orderId: order.id }, 'order notification fan-out failed; handing it to a notify job');

@@ -84,6 +84,36 @@ describe('an order the submit job filled is notified in that job, not by a notif
     expect(added.map((a) => a.jobId)).toEqual([`notify-${eventId('order:b:FILLED')}`]);
   });
 
+  it('fans out the endings told together (an acknowledgement batch) in one call, each caller waiting for it', async () => {
+    const { svc, added } = service();
+    const calls: string[][] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    svc.fanOut = async (events) => {
+      calls.push(events.map((e) => e.id));
+      await gate;
+    };
+    let done = 0;
+    const told = ['e1', 'e2', 'e3', 'e2'].map((id) => svc.orderEnded(order(id), new Date(0).toISOString()).then(() => done++));
+    await tick();
+    await tick();
+    expect(calls).toEqual([['e1', 'e2', 'e3'].map((id) => eventId(`order:${id}:FILLED`))]);
+    expect(done).toBe(0); // not until the batch's rows are written
+    release();
+    await Promise.all(told);
+    expect(done).toBe(4);
+    expect(added).toEqual([]);
+  });
+
+  it('hands every ending of a batch that fails to its own notify job', async () => {
+    const { svc, added } = service();
+    svc.fanOut = async () => {
+      throw new Error('database down');
+    };
+    await Promise.all(['f1', 'f2'].map((id) => svc.orderEnded(order(id), new Date(0).toISOString())));
+    expect(added.map((a) => a.jobId).sort()).toEqual(['f1', 'f2'].map((id) => `notify-${eventId(`order:${id}:FILLED`)}`).sort());
+  });
+
   it('hands a fan-out that fails to a notify job, and tells nothing for an order that did not end', async () => {
     const { svc, added } = service();
     svc.fanOut = async () => {
