@@ -8,9 +8,9 @@
  * for the caller to publish after its commit. Same books and events as FillApplier.applyInTx applied
  * once per share (test/pooled.batch-fill.test.ts compares them field by field).
  */
-import { and, asc, eq, isNull, sql, type AnyColumn, type SQL } from 'drizzle-orm';
+import { sql, type AnyColumn, type SQL } from 'drizzle-orm';
 import type { Tx } from '../../db/client.js';
-import { holds, orders, portfolios, positions } from '../../db/schema/index.js';
+import { heldCashOf, selectHolds, selectOrders, selectPortfolios, selectPositions } from '../orders/batch-reads.js';
 import { dec, toDb, type Decimal } from '../../lib/decimal.js';
 import { UnrecoverableJobError } from '../../jobs/queue.js';
 import { rowsOf, uuidArray } from '../../db/batch-sql.js';
@@ -26,22 +26,16 @@ export class BatchFillApplier {
     const pids = [...new Set(portfolioIds)].sort();
     const state: BatchState = { portfolios: new Map(), orders: new Map(), positions: new Map(), holds: new Map(), heldCash: new Map() };
     if (orderIds.length === 0) return state;
-    // The portfolio locks first, in id order; then the rest in one pipeline.
-    const rows = await tx.select().from(portfolios).where(idIn(portfolios.id, pids)).orderBy(asc(portfolios.id)).for('update');
+    // The portfolio locks first, in id order; then the rest in one pipeline. Raw every-column reads
+    // (orders/batch-reads.ts): drizzle's row mapping of a 500-child parent was a visible share of the close.
+    const rows = await selectPortfolios(tx, sql`where id = any(${uuidArray(pids)}) order by id for update`);
     for (const p of rows) state.portfolios.set(p.id, { cash: p.cash, eventSequence: p.eventSequence, baseCurrency: p.baseCurrency });
+    const ids = uuidArray(orderIds);
     const [os, pos, hs, held] = await Promise.all([
-      tx.select().from(orders).where(idIn(orders.id, orderIds)).orderBy(asc(orders.id)).for('update'),
-      tx
-        .select()
-        .from(positions)
-        .where(and(idIn(positions.portfolioId, pids), sql`${positions.instrumentId} in (select instrument_id from orders where ${idIn(orders.id, orderIds)})`))
-        .for('update'),
-      tx.select().from(holds).where(and(idIn(holds.orderId, orderIds), isNull(holds.releasedAt))),
-      tx
-        .select({ portfolioId: holds.portfolioId, total: sql<string>`coalesce(sum(${holds.amount}), 0)` })
-        .from(holds)
-        .where(and(idIn(holds.portfolioId, pids), eq(holds.kind, 'CASH'), isNull(holds.releasedAt)))
-        .groupBy(holds.portfolioId),
+      selectOrders(tx, sql`where id = any(${ids}) order by id for update`),
+      selectPositions(tx, sql`where portfolio_id = any(${uuidArray(pids)}) and instrument_id in (select instrument_id from orders where id = any(${ids})) for update`),
+      selectHolds(tx, sql`where order_id = any(${ids}) and released_at is null`),
+      heldCashOf(tx, pids),
     ]);
     for (const o of os) state.orders.set(o.id, o);
     for (const p of pos) state.positions.set(positionKey(p.portfolioId, p.instrumentId), p);

@@ -8,6 +8,7 @@ import { dec, toDb, type Decimal } from '../../lib/decimal.js';
 import { type OutboxRelay, type StoredEvent } from '../../events/outbox.js';
 import type { InstrumentService } from '../instrument.service.js';
 import { orderSnapshot } from '../orders/order.snapshot.js';
+import { orderRows } from '../orders/batch-reads.js';
 import { groupBy, net } from './netting.js';
 import { appendEventsMany, idIn } from './batch-fill.js';
 import type { PooledRepository, PooledAccountRow } from './pooled.repository.js';
@@ -102,11 +103,12 @@ export class PooledWindowService {
         // Portfolios locked in id order (as placement does), so concurrent closes and fills cannot deadlock.
         // Ids travel as ONE uuid[] parameter (idIn: no parameter per id to build and parse).
         await tx.select({ id: portfolios.id }).from(portfolios).where(idIn(portfolios.id, pids)).orderBy(asc(portfolios.id)).for('update');
-        const moved = await tx
-          .update(orders)
-          .set({ status: 'SUBMITTING', updatedAt: now, submitAttempts: sql`${orders.submitAttempts} + 1` })
-          .where(sql`${idIn(orders.id, pending.map((o) => o.id))} and ${orders.status} = 'PENDING'`)
-          .returning();
+        // The moved rows come back through a raw `returning` (orders/batch-reads.ts orderRows): drizzle's
+        // mapping of 10,000 of them was a visible share of the claim.
+        const moved = orderRows.map(
+          await tx.execute(sql`update orders set status = 'SUBMITTING', updated_at = ${now.toISOString()}::timestamptz, submit_attempts = submit_attempts + 1
+            where ${idIn(orders.id, pending.map((o) => o.id))} and status = 'PENDING' returning ${orderRows.list}`),
+        );
         if (moved.length === 0) return { parentIds: [], events: [] };
         const byInstrument = groupBy(
           [...moved].sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || (a.id < b.id ? -1 : 1)),
