@@ -132,9 +132,11 @@ describe.each(modes())('a pooled window’s edges: early close by size, a reject
         join pooled_children c on c.parent_id = pf.parent_id where c.order_id = ${kids[0].id}::uuid
         order by pf.created_at, pf.executed_at, pf.broker_fill_id`),
     );
+    // A child's share of a parent fill is its fill `<parent>:<parent fill's broker id>`.
     const shares = rowsOf<{ key: string; child: string; q: string }>(
-      await db.execute(sql`select parent_fill_key as key, child_order_id::text as child, quantity::text as q from pooled_allocations
-        where child_order_id in (${kids[0].id}::uuid, ${kids[1].id}::uuid)`),
+      await db.execute(sql`select substr(f.broker_fill_id, length(c.parent_id::text) + 2) as key, f.order_id::text as child, f.quantity::text as q
+        from fills f join pooled_children c on c.order_id = f.order_id
+        where f.order_id in (${kids[0].id}::uuid, ${kids[1].id}::uuid)`),
     );
     expect(parentFills.length).toBeGreaterThan(0);
     const remaining = [new Decimal(60000), new Decimal(30000)];

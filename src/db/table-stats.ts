@@ -20,7 +20,6 @@ export const GROWING_TABLES = [
   'audit_log',
   'basket_run_orders',
   'pooled_children',
-  'pooled_allocations',
 ] as const;
 
 /**

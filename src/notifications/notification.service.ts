@@ -1,7 +1,7 @@
 import { and, desc, eq, inArray, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
-import { jsonRows, rowsOf, uuidArray } from '../db/batch-sql.js';
-import { notificationDeliveries, notificationPreferences, notifications, portfolios, users, webhooks } from '../db/schema/index.js';
+import { jsonRows, rowsOf } from '../db/batch-sql.js';
+import { notificationDeliveries, notificationPreferences, notifications, portfolios, users } from '../db/schema/index.js';
 import { BadInputError } from '../errors.js';
 import type { Principal } from '../auth/tokens.js';
 import type { Clock } from '../lib/clock.js';
@@ -222,15 +222,6 @@ export class NotificationService implements NotifierPort {
           : this.deps.queue.add('deliver-email', { deliveryId: d.id }, { jobId: `em-${d.id}`, ...retry }),
       ),
     );
-  }
-
-  private async preferencesOf(events: UserEvent[]): Promise<Map<string, Preference>> {
-    const userIds = [...new Set(events.map((e) => e.userId))];
-    const rows = await this.deps.db
-      .select()
-      .from(notificationPreferences)
-      .where(and(sql`${notificationPreferences.userId} = any(${uuidArray(userIds)})`, inArray(notificationPreferences.type, [...new Set(events.map((e) => e.type))])));
-    return new Map(rows.map((r) => [`${r.userId}|${r.type}`, { type: r.type, inApp: r.inApp, email: r.email, webhook: r.webhook }]));
   }
 
   async list(viewer: Principal, opts: { unreadOnly?: boolean | null; first: number; after?: { createdAt: Date; id: string } | null }) {

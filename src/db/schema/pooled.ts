@@ -1,4 +1,4 @@
-import { index, integer, pgTable, primaryKey, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { index, integer, pgTable, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { createdAt, id, money, price, qty, ts, updatedAt } from './common.js';
 import { users } from './users.js';
 import { portfolios } from './portfolios.js';
@@ -97,28 +97,6 @@ export const pooledParentFills = pgTable(
   (t) => [uniqueIndex('pooled_parent_fills_uq').on(t.parentId, t.brokerFillId)],
 );
 
-/**
- * One child's share of one parent fill (or of the crossed part, key `cross`): written in the same
- * transaction as the child's fill, so a parent fill is allocated once per child however often a worker
- * retries.
- */
-export const pooledAllocations = pgTable(
-  'pooled_allocations',
-  {
-    parentId: uuid('parent_id')
-      .notNull()
-      .references(() => pooledParentOrders.id, { onDelete: 'cascade' }),
-    parentFillKey: text('parent_fill_key').notNull(),
-    childOrderId: uuid('child_order_id')
-      .notNull()
-      .references(() => orders.id, { onDelete: 'cascade' }),
-    quantity: qty('quantity').notNull(),
-    price: price('price').notNull(),
-    fee: money('fee').notNull().default('0'),
-    createdAt: createdAt(),
-  },
-  (t) => [primaryKey({ columns: [t.parentId, t.parentFillKey, t.childOrderId] })],
-);
 
 /**
  * A member's cancel after its window closed, as a reduction of its parent at the broker by the child's

@@ -11,7 +11,7 @@
 import { sql, type AnyColumn, type SQL } from 'drizzle-orm';
 import type { Tx } from '../../db/client.js';
 import { heldCashOf, selectHolds, selectOrders, selectPortfolios, selectPositions } from '../orders/batch-reads.js';
-import { dec, toDb, type Decimal } from '../../lib/decimal.js';
+import { dec } from '../../lib/decimal.js';
 import { UnrecoverableJobError } from '../../jobs/queue.js';
 import { rowsOf, uuidArray } from '../../db/batch-sql.js';
 import { writeOutbox, type NewEvent, type StoredEvent } from '../../events/outbox.js';
@@ -79,7 +79,7 @@ export class BatchFillApplier {
       executedAt: shares[0].executedAt,
       createdAt: now,
     }));
-    // The caller's idempotency record (parent fill, allocation rows) rules replays out; a fill already
+    // The caller's idempotency record (the parent fill's row; for the cross, these very fills) rules replays out; a fill already
     // there means the books and that record disagree: roll everything back rather than double-apply.
     if (inserted.length !== shares.length) throw new UnrecoverableJobError(`${shares.length - inserted.length} child fill(s) were applied before`);
     const byOrder = new Map(inserted.map((f) => [f.orderId, f]));
@@ -153,17 +153,6 @@ export async function appendEventsMany(tx: Tx, perPortfolio: Map<string, NewEven
     es.forEach((event, i) => planned.push({ portfolioId: id, sequence: first + i, event }));
   }
   return insertOutbox(tx, planned, now);
-}
-
-/**
- * The allocation rows of one parent fill (the record that it reached these children), in one
- * statement: `(parent, key, child)` is their primary key.
- */
-export async function insertAllocations(tx: Tx, parentId: string, key: string, price: Decimal, now: Date, rows: { c: string; q: string; fee: string }[]): Promise<void> {
-  if (rows.length === 0) return;
-  await tx.execute(sql`insert into pooled_allocations (parent_id, parent_fill_key, child_order_id, quantity, price, fee, created_at)
-    select ${parentId}::uuid, ${key}, v.c, v.q, ${toDb(price)}::numeric, v.fee, ${now.toISOString()}::timestamptz
-    from jsonb_to_recordset(${JSON.stringify(rows)}::text::jsonb) as v(c uuid, q numeric, fee numeric)`);
 }
 
 /**

@@ -1,6 +1,6 @@
-import { and, eq } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import type { Db, Tx } from '../../db/client.js';
-import { pooledAllocations, pooledParentFills, pooledParentOrders } from '../../db/schema/index.js';
+import { pooledParentFills, pooledParentOrders } from '../../db/schema/index.js';
 import type { Clock } from '../../lib/clock.js';
 import type { Logger } from '../../lib/logger.js';
 import type { RateLimiter } from '../../lib/rate-limiter.js';
@@ -8,7 +8,7 @@ import { dec, toDb, type Decimal } from '../../lib/decimal.js';
 import { BrokerRejectedError, type BrokerAdapter, type BrokerFill } from '../../brokers/broker.js';
 import type { BrokerRegistry } from '../../brokers/registry.js';
 import type { OutboxRelay, StoredEvent } from '../../events/outbox.js';
-import { BatchFillApplier, insertAllocations } from './batch-fill.js';
+import { BatchFillApplier } from './batch-fill.js';
 import { PooledPublisher } from './pooled-publisher.js';
 import { OrderTransitions } from '../orders/order.transitions.js';
 import { isTerminal, type OrderStatus } from '../orders/order.state.js';
@@ -218,9 +218,9 @@ export class ParentDriver {
     const qty = allocateQuantity(quantity, lotSize, claims);
     const shares = claims.filter((c) => qty.get(c.id)!.gt(0)).map((c) => ({ id: c.id, quantity: qty.get(c.id)!, seq: c.seq }));
     const fees = allocateFee(fee, MINOR_UNIT, shares);
-    // The allocation rows (the record that this parent fill reached these children), then every child's
-    // fill in a few multi-row statements: one transaction for the whole parent fill.
-    await insertAllocations(tx, p.id, key, price, now, shares.map((c) => ({ c: c.id, q: toDb(c.quantity), fee: toDb(fees.get(c.id)!) })));
+    // Every child's fill in a few multi-row statements: one transaction for the whole parent fill. A child's
+    // fill (broker fill id `<parent>:<key>`, unique per order) is the record of its share; the parent
+    // fill's row (or, for the cross, these fills: PooledRepository.allocated) keeps it from being allocated twice.
     return this.batch.apply(
       tx,
       state,
@@ -237,15 +237,14 @@ export class ParentDriver {
    */
   private async settle(p: ParentOrderRow): Promise<void> {
     const crossed = dec(p.crossedQuantity);
-    if (crossed.gt(0) && !(await this.deps.repo.allocatedKeys(p.id)).has(CROSS_KEY)) {
+    if (crossed.gt(0) && !(await this.deps.repo.allocated(p.id, CROSS_KEY))) {
       const price = p.crossedPrice ? dec(p.crossedPrice) : p.averageFillPrice ? dec(p.averageFillPrice) : null;
       if (price) {
         const now = this.deps.clock.now();
         const lot = (await this.deps.repo.instrument(p.instrumentId)).lotSize;
         const events = await this.deps.db.transaction(async (tx) => {
           const [locked] = await tx.select().from(pooledParentOrders).where(eq(pooledParentOrders.id, p.id)).for('update');
-          const done = await tx.select({ k: pooledAllocations.childOrderId }).from(pooledAllocations).where(and(eq(pooledAllocations.parentId, p.id), eq(pooledAllocations.parentFillKey, CROSS_KEY))).limit(1);
-          if (done.length) return [];
+          if (await this.deps.repo.allocated(p.id, CROSS_KEY, tx)) return [];
           await tx.update(pooledParentOrders).set({ crossedPrice: toDb(price), updatedAt: now }).where(eq(pooledParentOrders.id, p.id));
           const kids = await this.deps.repo.childKeys(p.id, tx);
           const out: StoredEvent[] = [];

@@ -3,10 +3,10 @@ import { inLiterals } from '../../db/batch-sql.js';
 import { TERMINAL_STATUSES } from '../orders/order.state.js';
 import type { Db, Tx } from '../../db/client.js';
 import {
+  fills,
   instruments,
   orders,
   pooledAccounts,
-  pooledAllocations,
   pooledChildren,
   pooledMembers,
   pooledParentFills,
@@ -161,10 +161,18 @@ export class PooledRepository {
     return rows.map((r) => r.id);
   }
 
-  /** The parent fills (and `cross`) already allocated. */
-  async allocatedKeys(parentId: string, tx: Db | Tx = this.db): Promise<Set<string>> {
-    const rows = await tx.selectDistinct({ k: pooledAllocations.parentFillKey }).from(pooledAllocations).where(eq(pooledAllocations.parentId, parentId));
-    return new Set(rows.map((r) => r.k));
+  /**
+   * Whether the parent's fill `key` (a broker fill id, or `cross`) has been allocated: a child's fill of it
+   * is there (broker fill id `<parent>:<key>`; every child's share is written in one transaction).
+   */
+  async allocated(parentId: string, key: string, tx: Db | Tx = this.db): Promise<boolean> {
+    const rows = await tx
+      .select({ id: fills.id })
+      .from(pooledChildren)
+      .innerJoin(fills, and(eq(fills.orderId, pooledChildren.orderId), eq(fills.brokerFillId, `${parentId}:${key}`)))
+      .where(eq(pooledChildren.parentId, parentId))
+      .limit(1);
+    return rows.length > 0;
   }
 
   parentFills(parentId: string) {

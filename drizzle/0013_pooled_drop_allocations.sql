@@ -1,0 +1,1 @@
+DROP TABLE "pooled_allocations" CASCADE;
