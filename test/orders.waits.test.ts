@@ -182,8 +182,9 @@ describe.each(modes())('what an order no longer waits for, %s', (mode) => {
     const gate = gatePublishes(h, () => true);
     const committed = async () =>
       (await sqlRows<{ n: number }>(h.db, sql`select count(*)::int as n from orders where portfolio_id = ${portfolioId}`))[0].n;
-    // Three batches one after the other (each starts once the one before has committed): two slots
-    // (maxInFlight) are taken by announcements that cannot finish; the third commits all the same.
+    // Three batches one after the other (each starts once the one before has committed), while none of
+    // their announcements can finish: an announcement does not hold the batch's slot (maxInFlight), so
+    // each commits all the same.
     const placing: Promise<unknown>[] = [];
     for (const i of [1, 2, 3]) {
       placing.push(h.orders.place(viewer, limitBuy(portfolioId, `slot-${i}`)));

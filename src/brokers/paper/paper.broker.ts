@@ -39,7 +39,7 @@ import { MatchQueue } from './paper.match-queue.js';
 import { matchOrder } from './paper.matching.js';
 import { paperFills, paperOrders, type PaperFillRow, type PaperOrderRow } from './paper.schema.js';
 import { validateOrderRequest } from './paper.validation.js';
-import { GroupCommit } from '../../lib/group-commit.js';
+import { GroupCommit, ORDER_LOOP_BATCHING } from '../../lib/group-commit.js';
 import { batchable, placeManyInTx, type FreshPlacement, type PlacedOrder } from './paper.place-batch.js';
 import { reduceInTx } from './paper.reduce.js';
 import { RestingIndex, RestingScanner } from './paper.resting-index.js';
@@ -299,7 +299,7 @@ export class PaperBroker implements BrokerAdapter {
    */
   private readonly batch = new GroupCommit<FreshPlacement, PlacedOrder>(
     (items) => placeManyInTx(this.db, items, this.clock.now(), { slippageBps: this.slippageBps, fees: this.fees }),
-    { maxBatch: 64, maxInFlight: 2 },
+    ORDER_LOOP_BATCHING,
   );
 
   private async place(req: BrokerOrderRequest): Promise<BrokerOrder> {

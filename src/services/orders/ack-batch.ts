@@ -3,7 +3,7 @@ import type { Db, Tx } from '../../db/client.js';
 import { genericPlans, jsonRows, rowsOf, uuidArray } from '../../db/batch-sql.js';
 import type { Clock } from '../../lib/clock.js';
 import type { Logger } from '../../lib/logger.js';
-import { GroupCommit } from '../../lib/group-commit.js';
+import { GroupCommit, ORDER_LOOP_BATCHING } from '../../lib/group-commit.js';
 import { dec, toDb, type Decimal } from '../../lib/decimal.js';
 import type { BrokerFill } from '../../brokers/broker.js';
 import { insertOutboxRows, outboxRows, storedEvents, type NewEvent, type OutboxRelay, type StoredEvent } from '../../events/outbox.js';
@@ -208,7 +208,7 @@ export class AckBatcher {
 
   constructor(
     private readonly deps: { db: Db; clock: Clock; relay: Pick<OutboxRelay, 'published'>; logger: Logger; metrics?: Metrics; single: FillApplier },
-    opts: { maxBatch: number; maxInFlight: number } = { maxBatch: 64, maxInFlight: 2 },
+    opts: { maxBatch: number; maxInFlight: number } = ORDER_LOOP_BATCHING,
   ) {
     this.group = new GroupCommit((batch) => this.commit(batch), opts);
   }

@@ -2,7 +2,7 @@ import type { Db } from '../../db/client.js';
 import type { Clock } from '../../lib/clock.js';
 import type { Logger } from '../../lib/logger.js';
 import type { OutboxRelay } from '../../events/outbox.js';
-import { GroupCommit } from '../../lib/group-commit.js';
+import { GroupCommit, ORDER_LOOP_BATCHING } from '../../lib/group-commit.js';
 import { BROKER_JOB_OPTIONS, type OrderQueue } from '../../jobs/jobs.js';
 import type { AuditPort } from '../people/audit.service.js';
 import { placeOrdersInTx, PlacementConflictError, type PlacementResult, type PreparedOrder } from './order.placement.js';
@@ -28,7 +28,7 @@ export class PlacementBatcher {
 
   constructor(
     private readonly deps: { db: Db; clock: Clock; logger: Logger; queue: OrderQueue; relay: OutboxRelay; audit?: AuditPort },
-    opts: { maxBatch: number; maxInFlight: number } = { maxBatch: 64, maxInFlight: 2 },
+    opts: { maxBatch: number; maxInFlight: number } = ORDER_LOOP_BATCHING,
   ) {
     this.group = new GroupCommit((inputs) => this.commit(inputs), opts);
   }

@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm';
 import type { Db, Tx } from '../../db/client.js';
 import { genericPlans, jsonRows, lazyMap, uuidArray } from '../../db/batch-sql.js';
 import type { Clock } from '../../lib/clock.js';
-import { GroupCommit } from '../../lib/group-commit.js';
+import { GroupCommit, ORDER_LOOP_BATCHING } from '../../lib/group-commit.js';
 import { insertOutboxRows, outboxRows, storedEvents, type OutboxRelay, type StoredEvent } from '../../events/outbox.js';
 import { orderSnapshot, type OrderRow } from './order.snapshot.js';
 import { orderRows, selectPortfolios } from './batch-reads.js';
@@ -55,7 +55,7 @@ export class SubmitBatcher {
 
   constructor(
     private readonly deps: { db: Db; clock: Clock; relay: Pick<OutboxRelay, 'published'> },
-    opts: { maxBatch: number; maxInFlight: number } = { maxBatch: 64, maxInFlight: 2 },
+    opts: { maxBatch: number; maxInFlight: number } = ORDER_LOOP_BATCHING,
   ) {
     this.group = new GroupCommit((batch) => this.commit(batch), opts);
   }
