@@ -7,9 +7,10 @@
  * suffered is the sample minus the interval (with 100 ms, a 30 ms stall shows as a 130 ms sample, i.e. 30 ms).
  */
 
+import { EVENT_LOOP_SAMPLE_MS } from '../../src/server/metrics.js';
+
 /** The sampling interval of prom-client's monitor (the product's `eventLoopMonitoringPrecision`). */
-export { EVENT_LOOP_SAMPLE_MS as LOOP_SAMPLE_MS } from '../../src/server/metrics.js';
-import { EVENT_LOOP_SAMPLE_MS as LOOP_SAMPLE_MS } from '../../src/server/metrics.js';
+export const LOOP_SAMPLE_MS = EVENT_LOOP_SAMPLE_MS;
 
 export interface LoopDelay {
   /** Delay beyond the sampling interval, ms. */

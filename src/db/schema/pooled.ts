@@ -97,7 +97,6 @@ export const pooledParentFills = pgTable(
   (t) => [uniqueIndex('pooled_parent_fills_uq').on(t.parentId, t.brokerFillId)],
 );
 
-
 /**
  * A member's cancel after its window closed, as a reduction of its parent at the broker by the child's
  * unfilled share (pooled/child-cancel.service.ts). REQUESTED from before the broker is asked until the

@@ -27,7 +27,7 @@ export class BatchFillApplier {
     const state: BatchState = { portfolios: new Map(), orders: new Map(), positions: new Map(), holds: new Map(), heldCash: new Map() };
     if (orderIds.length === 0) return state;
     // The portfolio locks first, in id order; then the rest in one pipeline. Raw every-column reads
-    // (orders/batch-reads.ts): drizzle's row mapping of a 500-child parent was a visible share of the close.
+    // (orders/batch-reads.ts), as the order loop's batches read: no drizzle builder per statement.
     const rows = await selectPortfolios(tx, sql`where id = any(${uuidArray(pids)}) order by id for update`);
     for (const p of rows) state.portfolios.set(p.id, { cash: p.cash, eventSequence: p.eventSequence, baseCurrency: p.baseCurrency });
     const ids = uuidArray(orderIds);
@@ -79,8 +79,9 @@ export class BatchFillApplier {
       executedAt: shares[0].executedAt,
       createdAt: now,
     }));
-    // The caller's idempotency record (the parent fill's row; for the cross, these very fills) rules replays out; a fill already
-    // there means the books and that record disagree: roll everything back rather than double-apply.
+    // The caller's idempotency record (the parent fill's row; for the cross, these very fills) rules
+    // replays out; a fill already there means the books and that record disagree: roll everything back
+    // rather than double-apply.
     if (inserted.length !== shares.length) throw new UnrecoverableJobError(`${shares.length - inserted.length} child fill(s) were applied before`);
     const byOrder = new Map(inserted.map((f) => [f.orderId, f]));
     const plan = planBatch(

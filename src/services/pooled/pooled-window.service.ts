@@ -103,8 +103,8 @@ export class PooledWindowService {
         // Portfolios locked in id order (as placement does), so concurrent closes and fills cannot deadlock.
         // Ids travel as ONE uuid[] parameter (idIn: no parameter per id to build and parse).
         await tx.select({ id: portfolios.id }).from(portfolios).where(idIn(portfolios.id, pids)).orderBy(asc(portfolios.id)).for('update');
-        // The moved rows come back through a raw `returning` (orders/batch-reads.ts orderRows): drizzle's
-        // mapping of 10,000 of them was a visible share of the claim.
+        // The moved rows come back through a raw `returning` (orders/batch-reads.ts orderRows), mapped as
+        // the placement maps its inserted orders.
         const moved = orderRows.map(
           await tx.execute(sql`update orders set status = 'SUBMITTING', updated_at = ${now.toISOString()}::timestamptz, submit_attempts = submit_attempts + 1
             where ${idIn(orders.id, pending.map((o) => o.id))} and status = 'PENDING' returning ${orderRows.list}`),
