@@ -15,7 +15,8 @@
  * transaction has COMMITTED (seen where the driver hands the committed events to its publisher); its
  * `closedAt` (stamped when that allocation starts) and the time every event was published are printed too.
  * Every child is checked FILLED and its fills summed against its quantity; the exit code is 1 if any
- * was lost or overfilled. Figures on the shared 2-core machine are noisy.
+ * was lost or overfilled, or if the close timed here did not claim every child (the account's window is a
+ * UTC day: a run spanning 00:00 UTC meets the scheduled close, which claims them first). Figures on the shared 2-core machine are noisy.
  *
  * Book depth: the simulated market shows 50-2,000 shares a quote on NSE, so a parent of ~2,000 shares
  * fills over several quotes and the close-to-filled time is the simulator's, not ours. By default
@@ -47,7 +48,7 @@ import type { QuoteSource } from '../src/market/quote.js';
 import { createDatabase, deleteRedisPrefix, newRedisPrefix } from './lib/infra.js';
 import { RedisCommandCounter } from './lib/redis-counter.js';
 import { cpuBetween, cpuSnapshot, type CpuUsage } from './lib/cpu.js';
-import { rowsOf } from '../src/db/batch-sql.js';
+import { rowsOf, uuidArray } from '../src/db/batch-sql.js';
 import { BatchFillApplier } from '../src/services/pooled/batch-fill.js';
 
 // Wall time inside the batched applier's writes (fills insert, plan, the multi-row statements), summed over the close.
@@ -270,6 +271,15 @@ async function main() {
     console.log(`BatchFillApplier.apply (the children's fills, books and events; ${applyMs.calls} calls): ${((applyMs.total * 1000) / rows.length).toFixed(0)} µs of wall time per child`);
     if (scaled && io0 && io1) {
       console.log(`bytes per child through this process's sockets during the close call: written ${((io1.written - io0.written) / rows.length).toFixed(0)} B, read ${((io1.read - io0.read) / rows.length).toFixed(0)} B (Postgres and Redis; /proc/self/io)`);
+    }
+    // The account's window is a UTC day: a run that spans 00:00 UTC sees the scheduled close claim the
+    // children placed before it, ahead of (and unmeasured by) the close timed here.
+    const claimedHere = parents.length
+      ? rowsOf<{ n: number }>(await db.execute(sql`select count(*)::int as n from pooled_children where parent_id = any(${uuidArray(parents.map((p) => p.id))})`))[0].n
+      : 0;
+    if (claimedHere !== N) {
+      console.error(`NOT COMPARABLE: the close timed here claimed ${claimedHere} of ${N} children; the scheduled close at the window boundary (00:00 UTC) took the others. Run again away from midnight UTC.`);
+      process.exitCode = 1;
     }
     if (bad.length || filled.length + rows.filter((r) => r.status !== 'FILLED').length !== N) {
       console.error(`LOST OR OVERFILLED: ${bad.length}`);
