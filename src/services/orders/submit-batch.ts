@@ -1,11 +1,11 @@
 import { sql } from 'drizzle-orm';
 import type { Db, Tx } from '../../db/client.js';
-import { genericPlans, jsonRows, lazyMap, uuidArray } from '../../db/batch-sql.js';
+import { genericPlans, jsonRows, uuidArray } from '../../db/batch-sql.js';
 import type { Clock } from '../../lib/clock.js';
 import { GroupCommit, ORDER_LOOP_BATCHING } from '../../lib/group-commit.js';
 import { insertOutboxRows, outboxRows, storedEvents, type OutboxRelay, type StoredEvent } from '../../events/outbox.js';
 import { orderSnapshot, type OrderRow } from './order.snapshot.js';
-import { orderRows, selectPortfolios } from './batch-reads.js';
+import { moveToSubmitting, selectPortfolios } from './batch-reads.js';
 
 /**
  * PENDING → SUBMITTING for many orders in the caller's transaction: their portfolios locked in id order,
@@ -17,14 +17,7 @@ export async function markSubmittingInTx(tx: Tx, ids: string[], portfolioIds: st
   const [, locked, moved] = await Promise.all([
     tx.execute(genericPlans),
     selectPortfolios(tx, sql`where id = any(${uuidArray(pids)}) order by id for no key update`),
-    lazyMap(
-      tx.execute(
-        // The statuses as parameters, as drizzle sent them: the same statement shape, so the same plan.
-        sql`update orders set status = ${'SUBMITTING'}, submit_attempts = submit_attempts + 1, updated_at = ${now.toISOString()}::timestamptz
-          where id = any(${uuidArray(ids)}) and status = ${'PENDING'} returning ${orderRows.list}`,
-      ),
-      orderRows.map,
-    ),
+    moveToSubmitting(tx, ids, now),
   ]);
   if (moved.length === 0) return { moved: new Map(), events: [] };
   const seq = new Map(locked.map((p) => [p.id, p.eventSequence]));

@@ -1,6 +1,6 @@
 import { asc, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
-import { orders, pooledChildren, pooledParentOrders, portfolios } from '../../db/schema/index.js';
+import { pooledChildren, pooledParentOrders, portfolios } from '../../db/schema/index.js';
 import { isUniqueViolation } from '../../db/errors.js';
 import type { Clock } from '../../lib/clock.js';
 import type { Logger } from '../../lib/logger.js';
@@ -8,7 +8,7 @@ import { dec, toDb, type Decimal } from '../../lib/decimal.js';
 import { type OutboxRelay, type StoredEvent } from '../../events/outbox.js';
 import type { InstrumentService } from '../instrument.service.js';
 import { orderSnapshot } from '../orders/order.snapshot.js';
-import { orderRows } from '../orders/batch-reads.js';
+import { moveToSubmitting } from '../orders/batch-reads.js';
 import { groupBy, net } from './netting.js';
 import { appendEventsMany, idIn } from './batch-fill.js';
 import type { PooledRepository, PooledAccountRow } from './pooled.repository.js';
@@ -103,12 +103,7 @@ export class PooledWindowService {
         // Portfolios locked in id order (as placement does), so concurrent closes and fills cannot deadlock.
         // Ids travel as ONE uuid[] parameter (idIn: no parameter per id to build and parse).
         await tx.select({ id: portfolios.id }).from(portfolios).where(idIn(portfolios.id, pids)).orderBy(asc(portfolios.id)).for('update');
-        // The moved rows come back through a raw `returning` (orders/batch-reads.ts orderRows), mapped as
-        // the placement maps its inserted orders.
-        const moved = orderRows.map(
-          await tx.execute(sql`update orders set status = 'SUBMITTING', updated_at = ${now.toISOString()}::timestamptz, submit_attempts = submit_attempts + 1
-            where ${idIn(orders.id, pending.map((o) => o.id))} and status = 'PENDING' returning ${orderRows.list}`),
-        );
+        const moved = await moveToSubmitting(tx, pending.map((o) => o.id), now);
         if (moved.length === 0) return { parentIds: [], events: [] };
         const byInstrument = groupBy(
           [...moved].sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || (a.id < b.id ? -1 : 1)),
