@@ -15,6 +15,7 @@
  * Options: --duration=10 --concurrency=32 --runtime=dist|tsx --no-build
  *          --shapes=baseline,me,portfolio,full (a subset, e.g. to profile one shape alone)
  *          --cpu-prof (api and worker write V8 CPU profiles; the api's hottest functions are printed)
+ *          --executor=jit|graphql-js (the api's GRAPHQL_EXECUTOR; default the product's, jit)
  */
 import 'reflect-metadata';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -64,12 +65,14 @@ async function main(): Promise<void> {
   const concurrency = Number(option(argv, 'concurrency', '32'));
   const runtime = option(argv, 'runtime', 'dist') as Runtime;
   if (runtime === 'dist' && !argv.includes('--no-build')) buildDist();
-  console.log(`bench:reads — ${concurrency} closed-loop clients, ${durationMs / 1000} s per shape, runtime ${runtime}`);
+  const executor = option(argv, 'executor', 'jit');
+  if (executor !== 'jit' && executor !== 'graphql-js') throw new Error('--executor must be jit or graphql-js');
+  console.log(`bench:reads — ${concurrency} closed-loop clients, ${durationMs / 1000} s per shape, runtime ${runtime}, executor ${executor}`);
 
   const cpuProf = argv.includes('--cpu-prof');
   if (cpuProf) rmSync(PROF_DIR, { recursive: true, force: true });
   const nodeArgs = cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${PROF_DIR}`] : [];
-  const g = new GraphqlPath(env, { runtime, users: 1, workerConcurrency: 16, poolSize: 10, tickMs: 500, nodeArgs, logLevel: 'warn', extraEnv: { METRICS_TOKEN } });
+  const g = new GraphqlPath(env, { runtime, users: 1, workerConcurrency: 16, poolSize: 10, tickMs: 500, nodeArgs, logLevel: 'warn', extraEnv: { METRICS_TOKEN, GRAPHQL_EXECUTOR: executor } });
   const sql0 = { end: async () => {} } as { end: () => Promise<void> };
   let sql = sql0 as ReturnType<typeof openSql> | typeof sql0;
   let failed = false;

@@ -59,6 +59,8 @@ const EnvSchema = z.object({
   MAX_SUBSCRIPTIONS_PER_SOCKET: z.coerce.number().int().min(1).default(50),
   MAX_SUBSCRIPTIONS_PER_USER: z.coerce.number().int().min(1).default(200),
   MAX_STRING_LENGTH: z.coerce.number().int().min(64).default(20_000),
+  /** jit: queries and mutations over HTTP run compiled by graphql-jit; graphql-js: by graphql's own execute. */
+  GRAPHQL_EXECUTOR: z.enum(['jit', 'graphql-js']).default('jit'),
   /** Introspection and GraphiQL: on by default, off by default when NODE_ENV=production. */
   INTROSPECTION: bool.optional(),
   GRAPHIQL: bool.optional(),
@@ -217,6 +219,8 @@ export interface Config {
     maxSubscriptionsPerUser: number;
     maxStringLength: number;
   };
+  /** How queries and mutations over HTTP are executed (server/jit-executor.ts). */
+  graphqlExecutor: 'jit' | 'graphql-js';
   /** What the api shows beyond GraphQL itself (production posture). */
   exposure: {
     introspection: boolean;
@@ -338,6 +342,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxSubscriptionsPerUser: e.MAX_SUBSCRIPTIONS_PER_USER,
       maxStringLength: e.MAX_STRING_LENGTH,
     },
+    graphqlExecutor: e.GRAPHQL_EXECUTOR,
     exposure: {
       introspection: e.INTROSPECTION ?? e.NODE_ENV !== 'production',
       graphiql: e.GRAPHIQL ?? e.NODE_ENV !== 'production',

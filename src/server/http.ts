@@ -22,6 +22,7 @@ import { contextFor, principalFrom } from './auth-context.js';
 import { attachGraphqlWs } from './ws.js';
 import { mountOps } from './ops.js';
 import { mountBrokerRoutes } from './broker-routes.js';
+import { jitGateway } from './jit-executor.js';
 
 export interface HttpServerDeps {
   config: Config;
@@ -64,7 +65,8 @@ export async function startHttpServer(deps: HttpServerDeps): Promise<RunningHttp
   const ws = attachGraphqlWs({ httpServer, schema: deps.schema, services, logger, metrics, config, formatError, door, sessions });
 
   const apollo = new ApolloServer<GqlContext>({
-    schema: deps.schema,
+    // Apollo takes a custom executor only as a gateway (jit-executor.ts).
+    ...(config.graphqlExecutor === 'jit' ? { gateway: jitGateway(deps.schema) } : { schema: deps.schema }),
     formatError,
     includeStacktraceInErrorResponses: false,
     allowBatchedHttpRequests: false,
