@@ -1,11 +1,13 @@
-import { GraphQLError, getVariableValues, type DocumentNode, type ExecutionResult, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
+import { GraphQLError, execute, getVariableValues, type DocumentNode, type ExecutionResult, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
 import type { GatewayExecutor, GatewayInterface } from '@apollo/server-gateway-interface';
 
 /**
- * Queries and mutations over HTTP executed by graphql-jit instead of graphql-js: each operation of a
- * document is compiled once into a function (kept with the document, which Apollo's document store
- * keeps per query text), and the resolvers, scalars and errors are the schema's, as with graphql-js.
+ * Queries and mutations over HTTP executed by graphql-jit instead of graphql-js: an operation seen a
+ * second time is compiled into a function (kept with the document, which Apollo's document store keeps
+ * per query text), and the resolvers, scalars and errors are the schema's, as with graphql-js. The first
+ * time it runs on graphql-js: compiling costs several executions, which an operation sent once (a
+ * fuzzer, an ad-hoc query in GraphiQL) would never earn back.
  * bench:reads, alternated with GRAPHQL_EXECUTOR=graphql-js: about 28 % less api CPU per full portfolio read.
  *
  * Apollo Server 5 takes a custom executor only through its `gateway` option, so this is a minimal
@@ -17,21 +19,25 @@ import type { GatewayExecutor, GatewayInterface } from '@apollo/server-gateway-i
  *   reads before our formatError sees them).
  */
 export function jitGateway(schema: GraphQLSchema): GatewayInterface {
-  const compiled = new WeakMap<DocumentNode, Map<string, CompiledQuery | ExecutionResult>>();
+  const compiled = new WeakMap<DocumentNode, Map<string, CompiledQuery | ExecutionResult | 'seen once'>>();
   const executor: GatewayExecutor = async (rc) => {
     const { document, operation } = rc;
     const variables = rc.request.variables ?? {};
-    if (operation?.variableDefinitions?.length) {
-      const checked = getVariableValues(schema, operation.variableDefinitions, variables);
-      if (checked.errors) return { errors: checked.errors };
-    }
     const name = rc.operationName ?? '';
     let byName = compiled.get(document);
     if (!byName) compiled.set(document, (byName = new Map()));
     let query = byName.get(name);
-    if (!query) {
+    if (query === undefined) {
+      byName.set(name, 'seen once');
+      return execute({ schema, document, contextValue: rc.context, variableValues: variables, operationName: rc.operationName });
+    }
+    if (query === 'seen once') {
       query = compileQuery(schema, document, operationNameOf(operation, rc.operationName), { disablingCapturingStackErrors: true });
       byName.set(name, query);
+    }
+    if (operation?.variableDefinitions?.length) {
+      const checked = getVariableValues(schema, operation.variableDefinitions, variables);
+      if (checked.errors) return { errors: checked.errors };
     }
     const result: ExecutionResult = isCompiledQuery(query) ? await query.query(undefined, rc.context, variables) : query;
     return result.errors ? { ...result, errors: result.errors.map(asGraphqlError) } : result;
