@@ -16,7 +16,7 @@
  * Options (flag or env): --duration=10 (BENCH_DURATION_S) --users=20 --concurrency=32 --rate=100
  * --worker-concurrency=64 --pool=10 --tick-ms=500 --runtime=dist|tsx --no-build --cpu-prof
  * --phases=1,2,3 --warmup=5 (orders per portfolio) --log-level=warn --pgbench-seconds=10 (0: skip)
- * --pgbench-clients=8. BENCH_NODE_ARGS='--flag …' adds Node/V8 flags to every process the bench starts (e.g.
+ * --pgbench-clients=8 --executor=jit|graphql-js (the api's GRAPHQL_EXECUTOR; default the product's, jit). BENCH_NODE_ARGS='--flag …' adds Node/V8 flags to every process the bench starts (e.g.
  * `--single-threaded-gc`, measured at stop 22: p99 at 100/s 166–224 ms against 113–140 ms without). With BENCH_STATEMENT_TEXTS=1, phase 3 also prints its statements per order by text and, at
  * the end, how each connection's prepared statements were planned (generic / custom plans).
  *
@@ -65,6 +65,7 @@ interface Options {
   logLevel: string;
   pgbenchSeconds: number;
   pgbenchClients: number;
+  executor: 'jit' | 'graphql-js';
 }
 
 function parseOptions(argv: string[]): Options {
@@ -98,7 +99,13 @@ function parseOptions(argv: string[]): Options {
     logLevel: get('log-level', 'BENCH_LOG_LEVEL', 'warn'),
     pgbenchSeconds: int('pgbench-seconds', 'BENCH_PGBENCH_S', 10, 0),
     pgbenchClients: int('pgbench-clients', 'BENCH_PGBENCH_CLIENTS', 8, 1),
+    executor: executorOption(get('executor', 'GRAPHQL_EXECUTOR', 'jit')),
   };
+}
+
+function executorOption(v: string): 'jit' | 'graphql-js' {
+  if (v !== 'jit' && v !== 'graphql-js') throw new Error('--executor must be jit or graphql-js');
+  return v;
 }
 
 /** Place `perPortfolio` orders in each portfolio, retrying until the market has quotes. */
@@ -191,7 +198,7 @@ async function main(): Promise<void> {
   const durationMs = o.durationS * 1000;
   console.log(
     `bench:orders — ${o.users} users/portfolios, ${o.concurrency} closed-loop clients, ${o.durationS} s per phase, open loop ${o.rate}/s, ` +
-      `worker concurrency ${o.workerConcurrency}, DB pool ${o.poolSize}/process, market tick ${o.tickMs} ms, runtime ${o.runtime}` +
+      `worker concurrency ${o.workerConcurrency}, DB pool ${o.poolSize}/process, market tick ${o.tickMs} ms, runtime ${o.runtime}, executor ${o.executor}` +
       `${o.cpuProf ? ', --cpu-prof' : ''}\n  logs: ${LOG_DIR}`,
   );
   if (o.build && (o.phases.has(1) || o.phases.has(2))) buildDist();
@@ -230,6 +237,7 @@ async function main(): Promise<void> {
       tickMs: o.tickMs,
       nodeArgs: o.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [],
       logLevel: o.logLevel,
+      extraEnv: { GRAPHQL_EXECUTOR: o.executor },
     });
     let sql: Sql | undefined;
     try {
