@@ -10,6 +10,7 @@ import {
   valueFromAST,
   visit,
   visitWithTypeInfo,
+  type ArgumentNode,
   type DocumentNode,
   type GraphQLInputType,
   type GraphQLSchema,
@@ -78,25 +79,47 @@ export function guardInput(
   if (found) return found;
 
   // Literal arguments (variables inside them were checked above, valueFromAST resolves them again).
+  for (const site of literalArguments(schema, document)) {
+    check(valueFromAST(site.node.value, site.type, vars), site.type, site.node.name.value, site.coordinate);
+    if (found) break;
+  }
+  return found;
+}
+
+interface LiteralArgument {
+  node: ArgumentNode;
+  type: GraphQLInputType;
+  coordinate: string;
+}
+
+/** Where a document writes an argument's value inline, in document order: found once per document (a
+ * walk of the whole document with type information), as Apollo and the sockets keep one parsed document per
+ * operation text. */
+const literalSites = new WeakMap<GraphQLSchema, WeakMap<DocumentNode, LiteralArgument[]>>();
+
+function literalArguments(schema: GraphQLSchema, document: DocumentNode): LiteralArgument[] {
+  let bySchema = literalSites.get(schema);
+  if (!bySchema) literalSites.set(schema, (bySchema = new WeakMap()));
+  let sites = bySchema.get(document);
+  if (sites) return sites;
+  const found: LiteralArgument[] = [];
   const typeInfo = new TypeInfo(schema);
   visit(
     document,
     visitWithTypeInfo(typeInfo, {
       Argument(node) {
-        if (found) return false;
         const type = typeInfo.getInputType();
         const arg = typeInfo.getArgument();
         const parent = typeInfo.getParentType();
         const fieldDef = typeInfo.getFieldDef();
         if (!type || node.value.kind === Kind.VARIABLE) return false;
-        const value = valueFromAST(node.value, type, vars);
-        const coordinate = `${parent?.name ?? '?'}.${fieldDef?.name ?? '?'}.${arg?.name ?? node.name.value}`;
-        check(value, type, node.name.value, coordinate);
+        found.push({ node, type, coordinate: `${parent?.name ?? '?'}.${fieldDef?.name ?? '?'}.${arg?.name ?? node.name.value}` });
         return false;
       },
     }),
   );
-  return found;
+  bySchema.set(document, (sites = found));
+  return sites;
 }
 
 /** Strings anywhere in a scalar's value (a JSON scalar may hold nested objects). */
