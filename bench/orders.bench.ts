@@ -31,7 +31,7 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { requireEnv } from './lib/infra.js';
 import { LOG_DIR, buildDist, type Runtime } from './lib/processes.js';
-import { GraphqlPath } from './lib/graphql-path.js';
+import { GraphqlPath, executorOption, type Executor } from './lib/graphql-path.js';
 import { PlumbingPath } from './lib/plumbing.js';
 import { closedLoop, openLoop, type LoadResult, type Placer } from './lib/load.js';
 import { cpuBetween, cpuSnapshot, type CpuUsage } from './lib/cpu.js';
@@ -65,7 +65,7 @@ interface Options {
   logLevel: string;
   pgbenchSeconds: number;
   pgbenchClients: number;
-  executor: 'jit' | 'graphql-js';
+  executor: Executor;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -101,11 +101,6 @@ function parseOptions(argv: string[]): Options {
     pgbenchClients: int('pgbench-clients', 'BENCH_PGBENCH_CLIENTS', 8, 1),
     executor: executorOption(get('executor', 'GRAPHQL_EXECUTOR', 'jit')),
   };
-}
-
-function executorOption(v: string): 'jit' | 'graphql-js' {
-  if (v !== 'jit' && v !== 'graphql-js') throw new Error('--executor must be jit or graphql-js');
-  return v;
 }
 
 /** Place `perPortfolio` orders in each portfolio, retrying until the market has quotes. */

@@ -23,7 +23,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { requireEnv } from './lib/infra.js';
 import { buildDist, type Runtime } from './lib/processes.js';
-import { GraphqlPath } from './lib/graphql-path.js';
+import { GraphqlPath, executorOption } from './lib/graphql-path.js';
 import { openSql, waitAllFilled } from './lib/verify.js';
 import { ms, sleep, summarize, table } from './lib/stats.js';
 import { summarizeProfile } from './lib/profile-summary.js';
@@ -65,8 +65,7 @@ async function main(): Promise<void> {
   const concurrency = Number(option(argv, 'concurrency', '32'));
   const runtime = option(argv, 'runtime', 'dist') as Runtime;
   if (runtime === 'dist' && !argv.includes('--no-build')) buildDist();
-  const executor = option(argv, 'executor', 'jit');
-  if (executor !== 'jit' && executor !== 'graphql-js') throw new Error('--executor must be jit or graphql-js');
+  const executor = executorOption(option(argv, 'executor', 'jit'));
   console.log(`bench:reads — ${concurrency} closed-loop clients, ${durationMs / 1000} s per shape, runtime ${runtime}, executor ${executor}`);
 
   const cpuProf = argv.includes('--cpu-prof');

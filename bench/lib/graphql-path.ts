@@ -33,6 +33,14 @@ export function benchOrder(portfolioId: string, portfolioIndex: number, clientOr
 /** Cash per portfolio: enough for every order of a run at one share each. Decimal string. */
 export const FUNDING = '10000000';
 
+/** The api's GRAPHQL_EXECUTOR, from a bench's `--executor` (to compare the two in one build). */
+export type Executor = 'jit' | 'graphql-js';
+
+export function executorOption(v: string): Executor {
+  if (v !== 'jit' && v !== 'graphql-js') throw new Error('--executor must be jit or graphql-js');
+  return v;
+}
+
 export interface PathOptions {
   runtime: Runtime;
   users: number;

@@ -8,7 +8,8 @@ import type { GatewayExecutor, GatewayInterface } from '@apollo/server-gateway-i
  * per query text), and the resolvers, scalars and errors are the schema's, as with graphql-js. The first
  * time it runs on graphql-js: compiling costs several executions, which an operation sent once (a
  * fuzzer, an ad-hoc query in GraphiQL) would never earn back.
- * bench:reads, alternated with GRAPHQL_EXECUTOR=graphql-js: about 27 % less api CPU per full portfolio read (five pairs).
+ * bench:reads, alternated with GRAPHQL_EXECUTOR=graphql-js: about 27 % less api CPU per full portfolio
+ * read (five pairs).
  *
  * Apollo Server 5 takes a custom executor only through its `gateway` option, so this is a minimal
  * gateway serving one fixed schema: parsing, validation (with our rules), plugins, the context and the
