@@ -101,7 +101,9 @@ describe.each(modes())('IBKR connection and USD trading (%s)', { timeout: 120_00
     const q = await waitForQuote(server, 'AAPL', 'NASDAQ');
     const low = fmt(dec(q.last).div(2).toDecimalPlaces(2));
     const order = await placeOrder(server, u.token, { portfolioId: pid, symbol: 'AAPL', side: 'BUY', type: 'LIMIT', limitPrice: low, quantity: '3' });
-    const open = await waitForStatus(server, u.token, order.id, ['OPEN']);
+    // Placing may wait up to the gateway's 13 s for a 1-per-5-s budget that the poll passes also draw on
+    // (gateway.ts maxWaitMs): CI under load took 11.8 s here once and over 15 s (the default wait) another time.
+    const open = await waitForStatus(server, u.token, order.id, ['OPEN'], 30_000);
     fake.dropPushes = true;
     try {
       fake.fillRest(open.brokerOrderId);
