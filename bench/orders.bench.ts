@@ -7,16 +7,22 @@
  *   Phase 4  embedded: the plumbing on PGlite with the in-process queue and pub/sub (npm start's mode).
  *   Phase 3  plumbing: the same services, SQL transactions and BullMQ jobs in this process, no GraphQL,
  *            same C and D; the ratio GraphQL path / plumbing path.
+ *   Phase 5  embedded, end to end: phase 1 against `npm start`'s mode (one process of every role, PGlite
+ *            files, in-process queue and pub/sub), over the same GraphQL and graphql-ws.
+ *   Phase 6  embedded, end to end: phase 2 against the same (one server for 5 and 6).
  *
- * Every phase is checked in SQL: every order FILLED, exactly one broker order, broker fill, fill row and
+ * Every phase is checked in SQL (phases 5 and 6 on the embedded server's data directory, opened once it has
+ * stopped): every order FILLED, exactly one broker order, broker fill, fill row and
  * trade line each, no open hold, cash = ledger, and (GraphQL) exactly one fillReceived event per order.
  * Figures are printed with the targets and PASS/MISS; the exit code is 1 only if something was lost or
  * duplicated (or the run broke), never because a figure missed its target.
  *
  * Options (flag or env): --duration=10 (BENCH_DURATION_S) --users=20 --concurrency=32 --rate=100
  * --worker-concurrency=64 --pool=10 --tick-ms=500 --runtime=dist|tsx --no-build --cpu-prof
- * --phases=1,2,3 --warmup=5 (orders per portfolio) --log-level=warn --pgbench-seconds=10 (0: skip)
- * --pgbench-clients=8 --executor=jit|graphql-js (the api's GRAPHQL_EXECUTOR; default the product's, jit). BENCH_NODE_ARGS='--flag …' adds Node/V8 flags to every process the bench starts (e.g.
+ * --phases=1,2,3,4,5,6 --warmup=5 (orders per portfolio) --log-level=warn --pgbench-seconds=10 (0: skip)
+ * --pgbench-clients=8 --executor=jit|graphql-js (the api's GRAPHQL_EXECUTOR; default the product's, jit)
+ * --pg-waits (phase 2 also samples pg_stat_activity every 10 ms and prints what the backends waited for;
+ * off by default, as those 100 queries a second load the Postgres being measured). BENCH_NODE_ARGS='--flag …' adds Node/V8 flags to every process the bench starts (e.g.
  * `--single-threaded-gc`, measured at stop 22: p99 at 100/s 166–224 ms against 113–140 ms without). With BENCH_STATEMENT_TEXTS=1, phase 3 also prints its statements per order by text and, at
  * the end, how each connection's prepared statements were planned (generic / custom plans).
  *
@@ -41,6 +47,8 @@ import { summarizeProfile } from './lib/profile-summary.js';
 import { runPgbench, type PgbenchResult } from './lib/pgbench.js';
 import { LOOP_SAMPLE_MS, LoopDelayProbe, type LoopDelay } from './lib/loop-delay.js';
 import { PgWaitSampler } from './lib/pg-waits.js';
+import { sql as drizzleSql } from 'drizzle-orm';
+import { openDb } from '../src/db/client.js';
 
 const TARGET_THROUGHPUT = 500;
 const TARGET_P99_MS = 50;
@@ -66,6 +74,7 @@ interface Options {
   pgbenchSeconds: number;
   pgbenchClients: number;
   executor: Executor;
+  pgWaits: boolean;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -94,12 +103,13 @@ function parseOptions(argv: string[]): Options {
     runtime,
     build: runtime === 'dist' && !flags.has('no-build') && !flags.has('skip-build'),
     cpuProf: flags.has('cpu-prof'),
-    phases: new Set(get('phases', 'BENCH_PHASES', '1,2,3,4').split(',').map(Number)),
+    phases: new Set(get('phases', 'BENCH_PHASES', '1,2,3,4,5,6').split(',').map(Number)),
     warmupPerPortfolio: int('warmup', 'BENCH_WARMUP', 5, 1),
     logLevel: get('log-level', 'BENCH_LOG_LEVEL', 'warn'),
     pgbenchSeconds: int('pgbench-seconds', 'BENCH_PGBENCH_S', 10, 0),
     pgbenchClients: int('pgbench-clients', 'BENCH_PGBENCH_CLIENTS', 8, 1),
     executor: executorOption(get('executor', 'GRAPHQL_EXECUTOR', 'jit')),
+    pgWaits: flags.has('pg-waits'),
   };
 }
 
@@ -173,7 +183,7 @@ function cpuMsPerOrder(u: CpuUsage | undefined, orders: number): Record<string, 
 }
 
 function cpuTable(title: string, usages: [string, CpuUsage | undefined][]): string {
-  const groups = ['api', 'worker', 'bench', 'pg backends', 'postgres', 'redis', 'other'];
+  const groups = ['api', 'worker', 'embedded', 'bench', 'pg backends', 'postgres', 'redis', 'other'];
   const rows = groups.map((g) => [g, ...usages.map(([, u]) => (u ? (u.cores[g] ?? 0).toFixed(2) : '—'))]);
   rows.push(['machine (busy cores of 2)', ...usages.map(([, u]) => (u ? u.machine.toFixed(2) : '—'))]);
   return `${title}\n${table(['CPU, cores used', ...usages.map(([n]) => n)], rows)}`;
@@ -196,7 +206,7 @@ async function main(): Promise<void> {
       `worker concurrency ${o.workerConcurrency}, DB pool ${o.poolSize}/process, market tick ${o.tickMs} ms, runtime ${o.runtime}, executor ${o.executor}` +
       `${o.cpuProf ? ', --cpu-prof' : ''}\n  logs: ${LOG_DIR}`,
   );
-  if (o.build && (o.phases.has(1) || o.phases.has(2))) buildDist();
+  if (o.build && [1, 2, 5, 6].some((p) => o.phases.has(p))) buildDist();
 
   let pgbench: PgbenchResult | undefined;
   let pgbenchError: string | undefined;
@@ -286,13 +296,15 @@ async function main(): Promise<void> {
       if (o.phases.has(2)) {
         console.log(`  phase 2: open loop at ${o.rate}/s for ${o.durationS} s…`);
         await loop.start();
-        const waitSql = openSql(g.db.url);
-        const waits = new PgWaitSampler(waitSql, g.db.name, 10);
-        waits.start();
+        // Opt-in: sampling pg_stat_activity every 10 ms is itself 100 queries a second on the measured
+        // Postgres (a backend and the bench woken each time), which perturbs the latency it explains.
+        const waitSql = o.pgWaits ? openSql(g.db.url) : undefined;
+        const waits = waitSql ? new PgWaitSampler(waitSql, g.db.name, 10) : undefined;
+        waits?.start();
         const c0 = cpuSnapshot();
         const load = await openLoop({ place: g.place, ratePerSecond: o.rate, durationMs, portfolios: o.users, idPrefix: 'l-' });
-        pgWaits = await waits.stop();
-        await waitSql.end();
+        pgWaits = await waits?.stop();
+        await waitSql?.end();
         await g.fills.waitFor('l-', load.accepted.length, DRAIN_TIMEOUT_MS);
         loopDelays.push([`phase 2 (${o.rate}/s)`, await loop.end()]);
         await tagBackends(sql, g.db.name, roles);
@@ -347,6 +359,104 @@ async function main(): Promise<void> {
       const codes = await g.stop();
       // Not an integrity failure, but worth seeing: a role that does not drain on SIGTERM in time.
       if (codes.api !== 0 || codes.worker !== 0) warnings.push(`api/worker exit codes after SIGTERM: ${codes.api}/${codes.worker} (0 = drained cleanly); logs in ${LOG_DIR}`);
+      await g.cleanUp().catch((err: unknown) => console.error('cleanup failed:', err));
+    }
+    if (o.cpuProf && existsSync(profDir)) profiles = readdirSync(profDir).map((f) => path.join(profDir, f));
+  }
+
+  // ---------------------------------------------------------------- embedded, end to end (phases 5 and 6)
+  let p5: ThroughputFigures | undefined;
+  let p6: { e2e: Summary; mutation: Summary; achievedRate: number; errors: Map<string, number>; cpu?: CpuUsage } | undefined;
+  if (o.phases.has(5) || o.phases.has(6)) {
+    const g = new GraphqlPath(env, {
+      runtime: o.runtime,
+      users: o.users,
+      workerConcurrency: o.workerConcurrency,
+      poolSize: o.poolSize,
+      tickMs: o.tickMs,
+      nodeArgs: o.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [],
+      logLevel: o.logLevel,
+      extraEnv: { GRAPHQL_EXECUTOR: o.executor },
+      embedded: true,
+    });
+    // The phases' ids and fill events, checked in SQL once the server has stopped and its files are free.
+    const checks: [string, string, Set<string>][] = [];
+    try {
+      const t0 = performance.now();
+      await g.start(Math.max(o.concurrency, 64));
+      rolePids.set(g.api.pid, 'embedded');
+      const roles = new Map([
+        [g.api.pid, 'embedded'],
+        [process.pid, 'bench'],
+      ]);
+      const loop = new LoopDelayProbe(g.metricsTargets);
+      await g.setUp();
+      const warm = await warmUp(g.place, o.users, o.warmupPerPortfolio, 'ew-');
+      if (!(await g.fills.waitFor('ew-', warm.size, 60_000))) throw new Error(`embedded warm-up: only ${g.fills.seen('ew-')}/${warm.size} fills reached the subscribers`);
+      checks.push(['warm-up (embedded, GraphQL)', 'ew-', warm]);
+      console.log(`  embedded server (npm start's mode) up, ${o.users} users set up and warmed (${warm.size} orders) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+
+      if (o.phases.has(5)) {
+        console.log(`  phase 5 (embedded): ${o.concurrency} clients for ${o.durationS} s…`);
+        await loop.start();
+        const c0 = cpuSnapshot();
+        const load = await closedLoop({ place: g.place, concurrency: o.concurrency, durationMs, portfolios: o.users, idPrefix: 'e-' });
+        loopDelays.push(['phase 5 placing', await loop.end()]);
+        const c1 = cpuSnapshot();
+        const drained = await g.fills.waitFor('e-', load.accepted.length, DRAIN_TIMEOUT_MS);
+        p5 = {
+          ...throughputFigures(load, drained ? g.fills.lastAt : null, g.fills.seen('e-')),
+          cpuPlacing: cpuBetween(c0, c1, roles),
+          cpuAll: cpuBetween(c0, cpuSnapshot(), roles),
+          redisPerOrder: Number.NaN,
+          drained,
+        };
+        checks.push(['phase 5 (embedded, GraphQL, closed loop)', 'e-', new Set(load.accepted.map((a) => a.clientOrderId))]);
+        await sleep(1000);
+      }
+
+      if (o.phases.has(6)) {
+        console.log(`  phase 6 (embedded): open loop at ${o.rate}/s for ${o.durationS} s…`);
+        await loop.start();
+        const c0 = cpuSnapshot();
+        const load = await openLoop({ place: g.place, ratePerSecond: o.rate, durationMs, portfolios: o.users, idPrefix: 'el-' });
+        await g.fills.waitFor('el-', load.accepted.length, DRAIN_TIMEOUT_MS);
+        loopDelays.push([`phase 6 (${o.rate}/s)`, await loop.end()]);
+        const e2e = load.accepted.flatMap((a) => {
+          const at = g.fills.firstAt.get(a.clientOrderId);
+          return at === undefined ? [] : [at - a.startedAt];
+        });
+        const starts = load.accepted.map((a) => a.startedAt);
+        p6 = {
+          e2e: summarize(e2e),
+          mutation: summarize(load.accepted.map((a) => a.answeredAt - a.startedAt)),
+          achievedRate: (starts.length - 1) / ((Math.max(...starts) - Math.min(...starts)) / 1000),
+          errors: load.errors,
+          cpu: cpuBetween(c0, cpuSnapshot(), roles),
+        };
+        checks.push(['phase 6 (embedded, GraphQL, open loop)', 'el-', new Set(load.accepted.map((a) => a.clientOrderId))]);
+      }
+      if (g.subscriptionErrors.length) failures.push(`embedded subscription errors: ${g.subscriptionErrors.slice(0, 3).join('; ')}`);
+    } catch (err) {
+      failures.push(`embedded GraphQL path broke: ${(err as Error).stack ?? String(err)}`);
+    }
+    try {
+      const codes = await g.stop();
+      if (codes.api !== 0) warnings.push(`embedded server exit code after SIGTERM: ${codes.api} (0 = drained cleanly); log in ${LOG_DIR}`);
+      if (checks.length) {
+        // The server's PGlite files, opened here now that it has stopped: the same SQL checks as phases 1-2.
+        const handle = await openDb({ dataDir: g.dataDir });
+        try {
+          const sqlOf = ((strings: TemplateStringsArray, ...values: unknown[]) =>
+            handle.db.execute(drizzleSql(strings, ...values)).then((r) => (r as unknown as { rows: unknown[] }).rows)) as unknown as Sql;
+          for (const [name, prefix, ids] of checks) verifications.push([name, await verifyPhase(sqlOf, prefix, ids, g.fills.counts)]);
+        } finally {
+          await handle.close();
+        }
+      }
+    } catch (err) {
+      failures.push(`embedded checks broke: ${(err as Error).stack ?? String(err)}`);
+    } finally {
       await g.cleanUp().catch((err: unknown) => console.error('cleanup failed:', err));
     }
     if (o.cpuProf && existsSync(profDir)) profiles = readdirSync(profDir).map((f) => path.join(profDir, f));
@@ -469,6 +579,21 @@ async function main(): Promise<void> {
     rows.push(['phase 4  place() latency p50 / p99', `${ms(p4.placeLatency.p50)} / ${ms(p4.placeLatency.p99)}`, '', '']);
     rows.push(['phase 4  CPU ms per order (one process, database included)', (p4.cpuPerOrder.bench ?? Number.NaN).toFixed(2), '', '']);
   }
+  if (p5) {
+    rows.push(['phase 5  embedded placed over GraphQL (npm start: one process, PGlite)', rate(p5.placedPerS), '', '']);
+    rows.push(['phase 5  embedded filled (first placement → last fillReceived)', rate(p5.filledPerS), `>= ${TARGET_THROUGHPUT}/s`, pass(p5.drained && p5.filledPerS >= TARGET_THROUGHPUT)]);
+    rows.push(['phase 5  placeOrder latency p50 / p99', `${ms(p5.placeLatency.p50)} / ${ms(p5.placeLatency.p99)}`, '', '']);
+    const cpu = cpuMsPerOrder(p5.cpuAll, p5.placed).embedded;
+    rows.push(['phase 5  CPU ms per order (the one process, database included)', cpu === undefined ? '—' : cpu.toFixed(2), '', '']);
+  }
+  if (p6) {
+    rows.push([`phase 6  embedded achieved open-loop rate`, rate(p6.achievedRate), '', '']);
+    rows.push(['phase 6  embedded start → fillReceived p50', ms(p6.e2e.p50), '', '']);
+    rows.push(['phase 6  embedded start → fillReceived p90', ms(p6.e2e.p90), '', '']);
+    rows.push(['phase 6  embedded start → fillReceived p99', ms(p6.e2e.p99), `< ${TARGET_P99_MS} ms`, pass(p6.e2e.p99 < TARGET_P99_MS)]);
+    rows.push(['phase 6  embedded start → fillReceived max', ms(p6.e2e.max), '', '']);
+    rows.push(['phase 6  placeOrder response p50 / p99', `${ms(p6.mutation.p50)} / ${ms(p6.mutation.p99)}`, '', '']);
+  }
   if (p1 && p3) {
     rows.push(['ratio GraphQL / plumbing, placed/s', (p1.placedPerS / p3.placedPerS).toFixed(2), '', '']);
     rows.push(['ratio GraphQL / plumbing, filled/s', (p1.filledPerS / p3.filledPerS).toFixed(2), '', '']);
@@ -484,9 +609,9 @@ async function main(): Promise<void> {
   rows.push(['lost / duplicated orders (all phases)', lostOrDup ? 'SOME' : '0 / 0', '0 / 0', lostOrDup ? 'FAIL' : 'PASS']);
   out.push(table(['figure', 'measured', 'target', ''], rows));
 
-  if (p1?.errors.size || p2?.errors.size || p3?.errors.size) {
+  if (p1?.errors.size || p2?.errors.size || p3?.errors.size || p5?.errors.size || p6?.errors.size) {
     const e = (m?: Map<string, number>) => (m && m.size ? [...m].map(([k, n]) => `${k}×${n}`).join(', ') : 'none');
-    out.push('', `rejected placements — phase 1: ${e(p1?.errors)}; phase 2: ${e(p2?.errors)}; phase 3: ${e(p3?.errors)}`);
+    out.push('', `rejected placements — phase 1: ${e(p1?.errors)}; phase 2: ${e(p2?.errors)}; phase 3: ${e(p3?.errors)}; phase 5: ${e(p5?.errors)}; phase 6: ${e(p6?.errors)}`);
   }
   if (p2) {
     const st = p2.stages;
@@ -517,7 +642,7 @@ async function main(): Promise<void> {
   if (loopDelays.length) {
     const rows: string[][] = [];
     for (const [phase, byRole] of loopDelays)
-      for (const role of ['api', 'worker']) {
+      for (const role of Object.keys(byRole)) {
         const d = byRole[role];
         rows.push([`${phase}: ${role}`, ...(d ? [d.p50, d.p90, d.p99, d.max, d.mean].map(ms) : ['—', '—', '—', '—', '—'])]);
       }
@@ -559,6 +684,8 @@ async function main(): Promise<void> {
   if (p2) cpuCols.push(['p2', p2.cpu]);
   if (p3) cpuCols.push(['p3 placing', p3.cpuPlacing], ['p3 until filled', p3.cpuAll]);
   if (p4) cpuCols.push(['p4 embedded until filled', p4.cpuAll]);
+  if (p5) cpuCols.push(['p5 embedded until filled', p5.cpuAll]);
+  if (p6) cpuCols.push(['p6 embedded', p6.cpu]);
   if (cpuCols.length) out.push('', cpuTable('CPU during the phases (from /proc; "pg backends" = this run\'s database connections, "postgres" = the server\'s other processes and databases, "other" = anything else on the machine):', cpuCols));
   for (const f of profiles.filter((f) => f.endsWith('.cpuprofile'))) {
     const pid = Number(/\.(\d+)\.\d+\.\d+\.cpuprofile$/.exec(f)?.[1]);

@@ -1,10 +1,14 @@
 /**
  * The product as deployed in the scaled mode: one `api` and one `worker` process on a fresh database and
- * Redis prefix, driven over GraphQL (keep-alive HTTP) with fills watched over graphql-ws.
+ * Redis prefix, driven over GraphQL (keep-alive HTTP) with fills watched over graphql-ws. Or, with
+ * `embedded`, as `npm start` runs it: one process of every role on PGlite files in a fresh `DATA_DIR`,
+ * with the in-process queue and pub/sub (no Postgres or Redis of the bench's).
  */
+import { rmSync } from 'node:fs';
+import path from 'node:path';
 import type { Client } from 'graphql-ws';
 import { createDatabase, deleteRedisPrefix, freePort, newRedisPrefix, type FreshDatabase } from './infra.js';
-import { runToCompletion, startRole, waitReady, type RoleProcess, type Runtime } from './processes.js';
+import { LOG_DIR, runToCompletion, startRole, waitReady, type RoleProcess, type Runtime } from './processes.js';
 import { GqlHttp, wsClient } from './gql-client.js';
 import type { PlaceOutcome, Placer } from './load.js';
 import { wallNow } from './stats.js';
@@ -53,10 +57,22 @@ export interface PathOptions {
   logLevel: string;
   /** More environment for api and worker (e.g. subscription caps for bench:subscribers). */
   extraEnv?: Record<string, string>;
+  /**
+   * npm start's mode: one process (`all`) on PGlite under a fresh `DATA_DIR`, in-process queue and pub/sub.
+   * `api` and `worker` are then that one process, and `db` / `prefix` are not set; the data directory can
+   * be opened (once the process has stopped) to check the run in SQL.
+   */
+  embedded?: boolean;
 }
 
 const PLACE = `mutation($i: PlaceOrderInput!) { placeOrder(input: $i) { id status } }`;
-const FILLS = `subscription($p: ID) { fillReceived(portfolioId: $p) { sequence fill { id quantity price fee } order { id clientOrderId status filledQuantity } } }`;
+/**
+ * From sequence 0: the portfolio's events are replayed before the subscription goes live, so a fill that
+ * happens before the server has registered the subscription (graphql-ws does not acknowledge a subscribe)
+ * still reaches the client, once. Without it the embedded server, slower to register 20 subscriptions
+ * while the warm-up's first orders fill, lost up to three quarters of the warm-up's events.
+ */
+const FILLS = `subscription($p: ID) { fillReceived(portfolioId: $p, afterSequence: 0) { sequence fill { id quantity price fee } order { id clientOrderId status filledQuantity } } }`;
 
 interface Account {
   token: string;
@@ -151,7 +167,13 @@ export class GraphqlPath {
     return this.accounts;
   }
 
+  /** The embedded process's PGlite data directory (embedded only). */
+  get dataDir(): string {
+    return path.join(LOG_DIR, 'embedded-data');
+  }
+
   async start(maxSockets: number): Promise<void> {
+    if (this.opts.embedded) return this.startEmbedded(maxSockets);
     this.db = await createDatabase(this.env.databaseUrl);
     this.prefix = newRedisPrefix('g');
     const [apiPort, workerPort] = [await freePort(), await freePort()];
@@ -183,6 +205,36 @@ export class GraphqlPath {
     this.apiUrl = `http://127.0.0.1:${apiPort}`;
     this.workerUrl = `http://127.0.0.1:${workerPort}`;
     await Promise.all([waitReady(this.api, `${this.apiUrl}/readyz`), waitReady(this.worker, `http://127.0.0.1:${workerPort}/readyz`)]);
+    this.http = new GqlHttp(this.apiUrl, maxSockets);
+  }
+
+  private async startEmbedded(maxSockets: number): Promise<void> {
+    const port = await freePort();
+    const env: Record<string, string> = {
+      NODE_ENV: 'production',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      DATA_DIR: this.dataDir,
+      JWT_SECRET: BENCH_JWT_SECRET,
+      ENCRYPTION_KEY: BENCH_ENCRYPTION_KEY,
+      LOG_LEVEL: this.opts.logLevel,
+      SEED_DEMO: 'false',
+      MARKET_HISTORY: 'false',
+      MARKET_TICK_MS: String(this.opts.tickMs),
+      WORKER_CONCURRENCY: String(this.opts.workerConcurrency),
+      USER_RATE_LIMIT_PER_MINUTE: '100000000',
+      ORDER_RATE_LIMIT_PER_SECOND: '1000000',
+      ACCESS_TOKEN_TTL_SECONDS: '7200',
+      METRICS_TOKEN: BENCH_METRICS_TOKEN,
+      ...this.opts.extraEnv,
+    };
+    rmSync(this.dataDir, { recursive: true, force: true });
+    // Every role in one process, as `npm start` (which migrates the fresh data directory itself).
+    this.api = startRole(this.opts.runtime, 'all', env, this.opts.nodeArgs, 'embedded');
+    this.worker = this.api;
+    this.apiUrl = `http://127.0.0.1:${port}`;
+    this.workerUrl = this.apiUrl;
+    await waitReady(this.api, `${this.apiUrl}/readyz`, 120_000);
     this.http = new GqlHttp(this.apiUrl, maxSockets);
   }
 
@@ -233,6 +285,7 @@ export class GraphqlPath {
 
   /** Where api and worker serve /metrics, with the token it needs. */
   get metricsTargets(): { name: string; url: string; token: string }[] {
+    if (this.opts.embedded) return [{ name: 'embedded', url: `${this.apiUrl}/metrics`, token: this.opts.extraEnv?.METRICS_TOKEN ?? BENCH_METRICS_TOKEN }];
     return [
       { name: 'api', url: `${this.apiUrl}/metrics`, token: this.opts.extraEnv?.METRICS_TOKEN ?? BENCH_METRICS_TOKEN },
       { name: 'worker', url: `${this.workerUrl}/metrics`, token: this.opts.extraEnv?.METRICS_TOKEN ?? BENCH_METRICS_TOKEN },
@@ -264,6 +317,7 @@ export class GraphqlPath {
   }
 
   async cleanUp(): Promise<void> {
+    if (this.opts.embedded) return rmSync(this.dataDir, { recursive: true, force: true });
     try {
       await this.db?.drop();
     } finally {
