@@ -27,7 +27,9 @@
  * the end, how each connection's prepared statements were planned (generic / custom plans).
  *
  * Before the phases, pgbench's built-in TPC-B-like script runs against the same Postgres (a scratch
- * database, dropped after), so orders/s can be read per pgbench TPS and compared across machines. The
+ * database, dropped after), so orders/s can be read per pgbench TPS and compared across machines; and
+ * bench/lib/wake-cost.ts measures what a message between two Node processes costs when they sleep between
+ * messages (10 ms apart) against back to back, which is what latency at moderate rates depends on. The
  * cost per order (SQL statements and transactions of the plumbing path, Redis commands, CPU ms of each
  * process) is printed beside its target.
  */
@@ -49,6 +51,7 @@ import { LOOP_SAMPLE_MS, LoopDelayProbe, type LoopDelay } from './lib/loop-delay
 import { PgWaitSampler } from './lib/pg-waits.js';
 import { sql as drizzleSql } from 'drizzle-orm';
 import { openDb } from '../src/db/client.js';
+import { measureWakeCost, type WakeCost } from './lib/wake-cost.js';
 
 const TARGET_THROUGHPUT = 500;
 const TARGET_P99_MS = 50;
@@ -216,6 +219,13 @@ async function main(): Promise<void> {
       pgbenchError = (err as Error).message;
       return undefined;
     });
+  }
+
+  let wake: WakeCost | undefined;
+  try {
+    wake = await measureWakeCost();
+  } catch (err) {
+    console.error(`  wake-cost calibration did not run: ${(err as Error).message}`);
   }
 
   const failures: string[] = [];
@@ -604,6 +614,14 @@ async function main(): Promise<void> {
     if (p3) rows.push(['phase 3  filled orders/s per pgbench TPS', (p3.filledPerS / pgbench.tps).toFixed(3), '', '']);
   } else if (pgbenchError) {
     warnings.push(`pgbench did not run: ${pgbenchError}`);
+  }
+  if (wake) {
+    rows.push([
+      'machine: CPU per Node-to-Node loopback round trip, 10 ms apart / back to back',
+      `${wake.paced.toFixed(0)} / ${wake.flatOut.toFixed(0)} µs`,
+      '',
+      '',
+    ]);
   }
   const lostOrDup = verifications.some(([, v]) => !v.ok);
   rows.push(['lost / duplicated orders (all phases)', lostOrDup ? 'SOME' : '0 / 0', '0 / 0', lostOrDup ? 'FAIL' : 'PASS']);

@@ -56,6 +56,12 @@ export async function startHttpServer(deps: HttpServerDeps): Promise<RunningHttp
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
   const httpServer = http.createServer(app);
+  // Idle keep-alive connections stay open 65 s (Node's default is 5 s). A client that reuses a connection
+  // just as the server closes it gets ECONNRESET with its request unsent: for a placeOrder, an outcome it
+  // cannot know until it retries. 65 s outlasts the 60 s idle timeout of common load balancers, so the
+  // balancer closes first; headersTimeout must be longer than keepAliveTimeout.
+  httpServer.keepAliveTimeout = 65_000;
+  httpServer.headersTimeout = 66_000;
   const formatError = makeFormatError(logger);
   const armor = armorFor(config).protect();
 
