@@ -84,7 +84,9 @@ export async function openDb(opts: { url?: string; dataDir?: string; poolSize?: 
     client = new PGlite(opts.dataDir, options);
   }
   await client.waitReady;
-  const db = drizzle(client, { schema }) as unknown as Db;
+  // Every statement prepared once and then only bound and executed (db/pglite-statements.ts).
+  const { PreparedStatements } = await import('./pglite-statements.js');
+  const db = drizzle(new PreparedStatements(client).client(), { schema }) as unknown as Db;
   return {
     db,
     kind: 'pglite',

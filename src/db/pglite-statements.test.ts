@@ -1,0 +1,93 @@
+import { PGlite, types } from '@electric-sql/pglite';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { PreparedStatements } from './pglite-statements.js';
+
+/** drizzle's options for its PGlite queries: dates and timestamps come back as text. */
+const drizzleLike = {
+  parsers: {
+    [types.TIMESTAMP]: (v: string) => v,
+    [types.TIMESTAMPTZ]: (v: string) => v,
+    [types.DATE]: (v: string) => v,
+  },
+};
+
+describe('PreparedStatements (PGlite statements prepared once)', () => {
+  let pg: PGlite;
+  let client: PGlite;
+
+  beforeAll(async () => {
+    pg = new PGlite();
+  });
+  beforeEach(async () => {
+    await pg.exec(`drop table if exists t; create table t (id uuid primary key, n int not null, amount numeric, tags text[], doc jsonb, at timestamptz default '2026-01-02 03:04:05+00');`);
+    // A fresh wrapper each test over the same PGlite: statement names must not collide.
+    client = new PreparedStatements(pg, 2).client();
+  });
+  afterAll(async () => {
+    await pg.close();
+  });
+
+  it('answers as PGlite\'s own query does, in object and array row modes, parameters of every kind included', async () => {
+    const rows = [
+      ['00000000-0000-4000-8000-000000000001', 1, '10.50', ['a', 'b'], { k: [1, 2] }],
+      ['00000000-0000-4000-8000-000000000002', 2, null, null, null],
+    ];
+    for (const r of rows) await client.query('insert into t (id, n, amount, tags, doc) values ($1, $2, $3, $4, $5)', r);
+    const text = 'select id, n, amount, tags, doc, at from t where n = any($1::int[]) order by n';
+    for (const options of [undefined, { rowMode: 'array' as const }, { ...drizzleLike, rowMode: 'array' as const }]) {
+      const mine = await client.query(text, [[1, 2]], options);
+      const theirs = await pg.query(text, [[1, 2]], options);
+      expect(mine.rows).toEqual(theirs.rows);
+      expect(mine.fields).toEqual(theirs.fields);
+    }
+    const first = (await client.query<{ amount: string; doc: unknown; at: unknown }>(text, [[1]], drizzleLike)).rows[0]!;
+    expect(first).toMatchObject({ amount: '10.50', doc: { k: [1, 2] }, at: '2026-01-02 03:04:05+00' });
+  });
+
+  it('counts the rows a write touched', async () => {
+    await client.query(`insert into t (id, n) select gen_random_uuid(), g from generate_series(1, 3) g`);
+    const r = await client.query('update t set amount = $1 where n >= $2', ['1', 2]);
+    expect(r.affectedRows).toBe(2);
+    expect((await pg.query('select count(*)::int as c from t where amount = 1')).rows).toEqual([{ c: 2 }]);
+  });
+
+  it('prepares again a statement whose tables changed under it, and keeps working past its cache size', async () => {
+    await client.query(`insert into t (id, n) values (gen_random_uuid(), 7)`);
+    expect((await client.query('select * from t where n = $1', [7])).fields.map((f) => f.name)).not.toContain('extra');
+    await pg.exec(`alter table t add column extra text default 'x'`);
+    const again = await client.query<{ extra: string }>('select * from t where n = $1', [7]);
+    expect(again.rows[0]!.extra).toBe('x');
+    // Three texts through a cache of two, twice over: each still answers its own question.
+    for (let round = 0; round < 2; round++)
+      for (const col of ['n', 'amount', 'extra']) expect((await client.query(`select ${col} from t where n = $1`, [7])).fields[0]!.name).toBe(col);
+  });
+
+  it('reports a failed statement with its SQLSTATE, and the statement still runs afterwards', async () => {
+    const id = '00000000-0000-4000-8000-000000000009';
+    const insert = 'insert into t (id, n) values ($1, $2)';
+    await client.query(insert, [id, 1]);
+    await expect(client.query(insert, [id, 2])).rejects.toMatchObject({ code: '23505' });
+    await client.query(insert, ['00000000-0000-4000-8000-00000000000a', 3]);
+    expect((await pg.query('select count(*)::int as c from t')).rows).toEqual([{ c: 2 }]);
+  });
+
+  it('runs a transaction\'s statements in it, and a statement from outside after it, never inside it', async () => {
+    const insert = 'insert into t (id, n) values (gen_random_uuid(), $1)';
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const tx = client
+      .transaction(async (t) => {
+        await t.query(insert, [100]);
+        await held;
+        throw new Error('roll it back');
+      })
+      .catch((e: Error) => e.message);
+    await new Promise((r) => setTimeout(r, 20)); // the transaction is open and waiting
+    const outside = client.query(insert, [200]);
+    release();
+    expect(await tx).toBe('roll it back');
+    await outside;
+    // The transaction's row is gone with its rollback; the outside statement's row stayed: it did not run in it.
+    expect((await pg.query('select n from t order by n')).rows).toEqual([{ n: 200 }]);
+  });
+});
