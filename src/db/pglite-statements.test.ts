@@ -44,6 +44,12 @@ describe('PreparedStatements (PGlite statements prepared once)', () => {
     expect(first).toMatchObject({ amount: '10.50', doc: { k: [1, 2] }, at: '2026-01-02 03:04:05+00' });
   });
 
+  it('passes everything else through to PGlite, its getters included', async () => {
+    expect(client.ready).toBe(true);
+    expect(client.closed).toBe(false);
+    expect((await client.exec('select 1 as one'))[0]!.rows).toEqual([{ one: 1 }]);
+  });
+
   it('counts the rows a write touched', async () => {
     await client.query(`insert into t (id, n) select gen_random_uuid(), g from generate_series(1, 3) g`);
     const r = await client.query('update t set amount = $1 where n >= $2', ['1', 2]);
@@ -66,7 +72,9 @@ describe('PreparedStatements (PGlite statements prepared once)', () => {
     const id = '00000000-0000-4000-8000-000000000009';
     const insert = 'insert into t (id, n) values ($1, $2)';
     await client.query(insert, [id, 1]);
-    await expect(client.query(insert, [id, 2])).rejects.toMatchObject({ code: '23505' });
+    const err: unknown = await client.query(insert, [id, 2]).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: '23505', query: insert });
+    expect(err).not.toHaveProperty('params');
     await client.query(insert, ['00000000-0000-4000-8000-00000000000a', 3]);
     expect((await pg.query('select count(*)::int as c from t')).rows).toEqual([{ c: 2 }]);
   });

@@ -62,7 +62,7 @@ export class PreparedStatements {
     const run = this.run.bind(this);
     const pg = this.pg;
     return new Proxy(pg, {
-      get(target, prop, receiver) {
+      get(target, prop) {
         if (prop === 'query') {
           return <T>(text: string, params?: unknown[], options?: QueryOptions): Promise<Results<T>> =>
             target._runExclusiveTransaction(() => target.runExclusive(() => run<T>(text, params ?? [], options, true)));
@@ -83,7 +83,8 @@ export class PreparedStatements {
               ),
             );
         }
-        const value = Reflect.get(target, prop, receiver) as unknown;
+        // Read on PGlite itself, not through the proxy: its getters read private fields.
+        const value = Reflect.get(target, prop, target) as unknown;
         return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
       },
     });
@@ -147,8 +148,9 @@ export class PreparedStatements {
         { syncToFs: false },
       )) as unknown as { messages: Message[] });
     } catch (err) {
-      // As PGlite's own query: the statement and its parameters on the error, for the logs.
-      Object.assign(err as object, { query: text, params });
+      // The statement on the error, for the logs, as PGlite's own query does; not its parameters (values
+      // such as password hashes have no place in a log line).
+      Object.assign(err as object, { query: text });
       throw err;
     }
     const parsers = options?.parsers ? { ...this.pg.parsers, ...options.parsers } : this.pg.parsers;
