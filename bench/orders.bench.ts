@@ -242,9 +242,9 @@ async function main(): Promise<void> {
   const rolePids = new Map<number, string>();
   const profDir = path.join(LOG_DIR, 'prof');
 
-  // ---------------------------------------------------------------- GraphQL path (phases 1 and 2)
-  if (o.phases.has(1) || o.phases.has(2)) {
-    const g = new GraphqlPath(env, {
+  /** The product over GraphQL as the options ask: scaled (api + worker) or embedded (npm start's one process). */
+  const graphqlPath = (embedded: boolean) =>
+    new GraphqlPath(env, {
       runtime: o.runtime,
       users: o.users,
       workerConcurrency: o.workerConcurrency,
@@ -253,7 +253,12 @@ async function main(): Promise<void> {
       nodeArgs: o.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [],
       logLevel: o.logLevel,
       extraEnv: { GRAPHQL_EXECUTOR: o.executor },
+      embedded,
     });
+
+  // ---------------------------------------------------------------- GraphQL path (phases 1 and 2)
+  if (o.phases.has(1) || o.phases.has(2)) {
+    const g = graphqlPath(false);
     let sql: Sql | undefined;
     try {
       const t0 = performance.now();
@@ -378,17 +383,7 @@ async function main(): Promise<void> {
   let p5: ThroughputFigures | undefined;
   let p6: { e2e: Summary; mutation: Summary; achievedRate: number; errors: Map<string, number>; cpu?: CpuUsage } | undefined;
   if (o.phases.has(5) || o.phases.has(6)) {
-    const g = new GraphqlPath(env, {
-      runtime: o.runtime,
-      users: o.users,
-      workerConcurrency: o.workerConcurrency,
-      poolSize: o.poolSize,
-      tickMs: o.tickMs,
-      nodeArgs: o.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [],
-      logLevel: o.logLevel,
-      extraEnv: { GRAPHQL_EXECUTOR: o.executor },
-      embedded: true,
-    });
+    const g = graphqlPath(true);
     // The phases' ids and fill events, checked in SQL once the server has stopped and its files are free.
     const checks: [string, string, Set<string>][] = [];
     try {

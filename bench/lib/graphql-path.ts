@@ -172,18 +172,12 @@ export class GraphqlPath {
     return path.join(LOG_DIR, 'embedded-data');
   }
 
-  async start(maxSockets: number): Promise<void> {
-    if (this.opts.embedded) return this.startEmbedded(maxSockets);
-    this.db = await createDatabase(this.env.databaseUrl);
-    this.prefix = newRedisPrefix('g');
-    const [apiPort, workerPort] = [await freePort(), await freePort()];
-    const base: Record<string, string> = {
+  /** The environment every role of a run gets, with the mode's own variables (database, Redis, data directory). */
+  private roleEnv(mode: Record<string, string>): Record<string, string> {
+    return {
       NODE_ENV: 'production',
       HOST: '127.0.0.1',
-      DATABASE_URL: this.db.url,
-      DATABASE_POOL_SIZE: String(this.opts.poolSize),
-      REDIS_URL: this.env.redisUrl,
-      REDIS_PREFIX: this.prefix,
+      ...mode,
       JWT_SECRET: BENCH_JWT_SECRET,
       ENCRYPTION_KEY: BENCH_ENCRYPTION_KEY,
       LOG_LEVEL: this.opts.logLevel,
@@ -199,6 +193,19 @@ export class GraphqlPath {
       METRICS_TOKEN: BENCH_METRICS_TOKEN,
       ...this.opts.extraEnv,
     };
+  }
+
+  async start(maxSockets: number): Promise<void> {
+    if (this.opts.embedded) return this.startEmbedded(maxSockets);
+    this.db = await createDatabase(this.env.databaseUrl);
+    this.prefix = newRedisPrefix('g');
+    const [apiPort, workerPort] = [await freePort(), await freePort()];
+    const base = this.roleEnv({
+      DATABASE_URL: this.db.url,
+      DATABASE_POOL_SIZE: String(this.opts.poolSize),
+      REDIS_URL: this.env.redisUrl,
+      REDIS_PREFIX: this.prefix,
+    });
     await runToCompletion(this.opts.runtime, 'migrate', { ...base, PORT: '0' });
     this.worker = startRole(this.opts.runtime, 'worker', { ...base, PORT: String(workerPort) }, this.opts.nodeArgs);
     this.api = startRole(this.opts.runtime, 'api', { ...base, PORT: String(apiPort) }, this.opts.nodeArgs);
@@ -210,24 +217,7 @@ export class GraphqlPath {
 
   private async startEmbedded(maxSockets: number): Promise<void> {
     const port = await freePort();
-    const env: Record<string, string> = {
-      NODE_ENV: 'production',
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      DATA_DIR: this.dataDir,
-      JWT_SECRET: BENCH_JWT_SECRET,
-      ENCRYPTION_KEY: BENCH_ENCRYPTION_KEY,
-      LOG_LEVEL: this.opts.logLevel,
-      SEED_DEMO: 'false',
-      MARKET_HISTORY: 'false',
-      MARKET_TICK_MS: String(this.opts.tickMs),
-      WORKER_CONCURRENCY: String(this.opts.workerConcurrency),
-      USER_RATE_LIMIT_PER_MINUTE: '100000000',
-      ORDER_RATE_LIMIT_PER_SECOND: '1000000',
-      ACCESS_TOKEN_TTL_SECONDS: '7200',
-      METRICS_TOKEN: BENCH_METRICS_TOKEN,
-      ...this.opts.extraEnv,
-    };
+    const env = this.roleEnv({ PORT: String(port), DATA_DIR: this.dataDir });
     rmSync(this.dataDir, { recursive: true, force: true });
     // Every role in one process, as `npm start` (which migrates the fresh data directory itself).
     this.api = startRole(this.opts.runtime, 'all', env, this.opts.nodeArgs, 'embedded');
