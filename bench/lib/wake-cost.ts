@@ -4,9 +4,9 @@
  * /proc schedstat: time on CPU, not sampled), when the messages come 10 ms apart and when they come back
  * to back. The first is what an order loop pays at moderate rates, where every process sleeps between
  * messages and wakes for each; the second what it pays under full load. On this development machine (a
- * nested virtual machine) the first is about ten times the second; on bare metal the two are close. So a
- * latency target at 100 orders/s (every process waking several times per order) depends on the machine
- * far more than the throughput target does.
+ * nested virtual machine) the first is about ten times the second, whether the machine is in a fast or a
+ * slow hour. So a latency target at 100 orders/s (every process waking several times per order) depends on
+ * how dear a wake-up is on the machine, which this figure shows beside the results.
  */
 import { spawn } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
