@@ -10,15 +10,20 @@ export interface BenchEnv {
   redisUrl: string;
 }
 
-/** DATABASE_URL and REDIS_URL, or exit with a message saying what to set. */
-export function requireEnv(): BenchEnv {
+/**
+ * DATABASE_URL and REDIS_URL, or exit with a message saying what to set. With `required: false` (a run
+ * of embedded phases only) they may be missing: the strings are then empty and nothing may use them.
+ */
+export function requireEnv(opts: { required?: boolean; why?: string } = {}): BenchEnv {
   const databaseUrl = process.env.DATABASE_URL;
   const redisUrl = process.env.REDIS_URL;
+  if (opts.required === false) return { databaseUrl: databaseUrl ?? '', redisUrl: redisUrl ?? '' };
   const missing = [!databaseUrl && 'DATABASE_URL', !redisUrl && 'REDIS_URL'].filter(Boolean);
   if (missing.length || !databaseUrl || !redisUrl) {
+    const bench = process.env.npm_lifecycle_event ?? 'this benchmark';
     console.error(
-      `bench:orders needs ${missing.join(' and ')}: a Postgres role that may CREATE DATABASE and a Redis, e.g.\n` +
-        '  DATABASE_URL=postgres://user:pass@127.0.0.1:5432/postgres REDIS_URL=redis://127.0.0.1:6379 npm run bench:orders',
+      `${bench} needs ${missing.join(' and ')}${opts.why ? ` (${opts.why})` : ''}: a Postgres role that may CREATE DATABASE and a Redis, e.g.\n` +
+        `  DATABASE_URL=postgres://user:pass@127.0.0.1:5432/postgres REDIS_URL=redis://127.0.0.1:6379 npm run ${bench}`,
     );
     process.exit(2);
   }
