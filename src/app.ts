@@ -62,6 +62,9 @@ import { InstrumentMasterRepository } from './services/brokers/instrument-master
 import { InstrumentImportService } from './services/brokers/instrument-import.service.js';
 import { quoteFanout } from './market/quote-fanout.js';
 
+/** Embedded, a first start's history goes in statements of this many bars (≈ 50 ms each of the one thread). */
+const EMBEDDED_HISTORY_BARS_PER_STATEMENT = 2_000;
+
 export interface App {
   role: Role;
   config: Config;
@@ -131,6 +134,10 @@ export async function startApp(config: Config, role: Exclude<Role, 'migrate'>, o
       config.redisUrl && role !== 'all' ? new RedisLeadership({ url: config.redisUrl, key: `${config.redisPrefix}:leader:market`, logger }) : new SoleLeadership();
     let market: MarketFeedService | undefined;
     let history: Promise<HistoryWriteResult | undefined> = Promise.resolve(undefined);
+    // Work that waits until this process serves (its HTTP server listens): on a first start, the history.
+    let serving = false;
+    const whenServing: Array<() => void> = [];
+    const onceServing = (fn: () => void) => (serving ? fn() : whenServing.push(fn));
     const cache = new QuoteCache({ snapshot: repo, logger });
     await cache.start(pubsub, await repo.loadInstruments());
     onStop(() => cache.stop());
@@ -260,16 +267,26 @@ export async function startApp(config: Config, role: Exclude<Role, 'migrate'>, o
           if (config.market.simulate) {
             market = await MarketFeedService.create({ db: db.db, pubsub, clock, logger, seed: config.market.seed, tickMs: config.market.tickMs, isSessionOpen, spreadTicks: config.market.spreadTicks });
             market.start();
-            // In the background: the API answers while half a million bars are written on a first start.
+            // In the background, once the API serves: half a million bars on a first start. Embedded, PGlite
+            // runs them on the API's one thread, so they go in small statements that requests queue between.
             if (config.market.history.enabled) {
-              const writer = new MarketHistoryService({ db: db.db, clock, logger, seed: config.market.seed, ...config.market.history });
+              const writer = new MarketHistoryService({
+                db: db.db,
+                clock,
+                logger,
+                seed: config.market.seed,
+                ...config.market.history,
+                barsPerStatement: config.databaseUrl ? undefined : EMBEDDED_HISTORY_BARS_PER_STATEMENT,
+              });
               onStop(async () => {
                 writer.stop();
                 await history;
               });
-              history = repo.loadInstruments().then((list) => writer.ensure(list)).catch((err: unknown) => {
-                logger.error({ err }, 'writing market history failed');
-                return undefined;
+              onceServing(() => {
+                history = repo.loadInstruments().then((list) => writer.ensure(list)).catch((err: unknown) => {
+                  logger.error({ err }, 'writing market history failed');
+                  return undefined;
+                });
               });
             }
           }
@@ -321,6 +338,8 @@ export async function startApp(config: Config, role: Exclude<Role, 'migrate'>, o
       stops.unshift(() => http!.close());
     }
 
+    serving = true;
+    for (const fn of whenServing.splice(0)) fn();
     let stopping: Promise<void> | undefined;
     return {
       role,

@@ -1,3 +1,4 @@
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { eq, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client.js';
 import { candles } from '../db/schema/market.js';
@@ -13,6 +14,7 @@ export interface HistoryWriteResult {
   ms: number;
 }
 
+/** Bars per insert statement unless the caller asks for fewer. */
 const CHUNK = 20_000;
 
 /** A Postgres array literal of plain numbers or uuids (no quoting needed for either). */
@@ -26,9 +28,9 @@ const arrayLiteral = (values: readonly (string | number)[]) => `{${values.join('
 /** A bar to write: numbers or exact decimal strings. */
 export type BarRow = { [K in keyof Bar]: K extends 'time' ? number : number | string };
 
-export async function insertBars(db: DbOrTx, instrumentId: string, interval: IntervalCode, bars: readonly BarRow[]): Promise<number> {
-  for (let i = 0; i < bars.length; i += CHUNK) {
-    const part = bars.slice(i, i + CHUNK);
+export async function insertBars(db: DbOrTx, instrumentId: string, interval: IntervalCode, bars: readonly BarRow[], perStatement = CHUNK): Promise<number> {
+  for (let i = 0; i < bars.length; i += perStatement) {
+    const part = bars.slice(i, i + perStatement);
     const times = arrayLiteral(part.map((b) => b.time / 1000));
     await db.execute(sql`
       insert into ${candles} (instrument_id, interval, starts_at, open, high, low, close, volume)
@@ -38,6 +40,9 @@ export async function insertBars(db: DbOrTx, instrumentId: string, interval: Int
                   ${arrayLiteral(part.map((b) => b.volume))}::numeric[]) as u(t, o, h, l, c, v)
       on conflict (instrument_id, interval, starts_at) do update
         set open = excluded.open, high = excluded.high, low = excluded.low, close = excluded.close, volume = excluded.volume`);
+    // PGlite runs a statement on this thread and settles it in a microtask: a loop of them alone would
+    // never let timers and sockets in (a first start's API waited for all half-million bars). Yield.
+    await yieldToEventLoop();
   }
   return bars.length;
 }
@@ -57,6 +62,8 @@ export class MarketHistoryService {
       seed: number;
       dailyDays: number;
       minuteDays: number;
+      /** Bars per insert statement (default 20,000). */
+      barsPerStatement?: number;
     },
   ) {}
 
@@ -83,7 +90,7 @@ export class MarketHistoryService {
         minuteDays: this.deps.minuteDays,
       });
       // Daily last: its presence marks the instrument as done, so a crash midway is redone next start.
-      for (const interval of ['1m', '5m', '15m', '1h', '1d'] as const) bars += await insertBars(this.deps.db, inst.id, interval, h.bars[interval]);
+      for (const interval of ['1m', '5m', '15m', '1h', '1d'] as const) bars += await insertBars(this.deps.db, inst.id, interval, h.bars[interval], this.deps.barsPerStatement);
       count++;
     }
     const result = { instruments: count, bars, ms: Math.round(performance.now() - started) };
