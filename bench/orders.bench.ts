@@ -67,6 +67,7 @@ interface Options {
   rate: number;
   workerConcurrency: number;
   poolSize: number;
+  apiReplicas: number;
   tickMs: number;
   runtime: Runtime;
   build: boolean;
@@ -102,6 +103,7 @@ function parseOptions(argv: string[]): Options {
     rate: int('rate', 'BENCH_RATE', 100, 1),
     workerConcurrency: int('worker-concurrency', 'WORKER_CONCURRENCY', 64, 1),
     poolSize: int('pool', 'DATABASE_POOL_SIZE', 10, 1),
+    apiReplicas: int('api-replicas', 'BENCH_API_REPLICAS', 1, 1),
     tickMs: int('tick-ms', 'MARKET_TICK_MS', 500, 10),
     runtime,
     build: runtime === 'dist' && !flags.has('no-build') && !flags.has('skip-build'),
@@ -284,6 +286,7 @@ async function main(): Promise<void> {
       logLevel: o.logLevel,
       extraEnv: { GRAPHQL_EXECUTOR: o.executor },
       embedded,
+      apiReplicas: o.apiReplicas,
     });
 
   // ---------------------------------------------------------------- GraphQL path (phases 1 and 2)
@@ -293,15 +296,13 @@ async function main(): Promise<void> {
     try {
       const t0 = performance.now();
       await g.start(Math.max(o.concurrency, 64));
-      rolePids.set(g.api.pid, 'api').set(g.worker.pid, 'worker');
+      for (const a of g.apis) rolePids.set(a.pid, 'api');
+      rolePids.set(g.worker.pid, 'worker');
       const loop = new LoopDelayProbe(g.metricsTargets);
       await g.setUp();
       sql = openSql(g.db.url);
-      const roles = new Map([
-        [g.api.pid, 'api'],
-        [g.worker.pid, 'worker'],
-        [process.pid, 'bench'],
-      ]);
+      // Every api replica counts as "api".
+      const roles = new Map([...g.apis.map((a) => [a.pid, 'api'] as [number, string]), [g.worker.pid, 'worker'], [process.pid, 'bench']]);
       await tagBackends(sql, g.db.name, roles);
       const warm = await warmUp(g.place, o.users, o.warmupPerPortfolio, 'w-');
       if (!(await g.fills.waitFor('w-', warm.size, 60_000))) throw new Error(`warm-up: only ${g.fills.seen('w-')}/${warm.size} fills reached the subscribers`);

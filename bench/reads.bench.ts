@@ -16,6 +16,8 @@
  *          --shapes=baseline,me,portfolio,full (a subset, e.g. to profile one shape alone)
  *          --cpu-prof (api and worker write V8 CPU profiles; the api's hottest functions are printed)
  *          --executor=jit|graphql-js (the api's GRAPHQL_EXECUTOR; default the product's, jit)
+ *          --warmup=3 (seconds of the same load, unmeasured, before each shape's measured seconds)
+ *          --api-replicas=1 (api processes, as the compose file's replicas; requests round-robin across them)
  */
 import 'reflect-metadata';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -66,12 +68,21 @@ async function main(): Promise<void> {
   const runtime = option(argv, 'runtime', 'dist') as Runtime;
   if (runtime === 'dist' && !argv.includes('--no-build')) buildDist();
   const executor = executorOption(option(argv, 'executor', 'jit'));
-  console.log(`bench:reads — ${concurrency} closed-loop clients, ${durationMs / 1000} s per shape, runtime ${runtime}, executor ${executor}`);
+  const apiReplicas = Number(option(argv, 'api-replicas', '1'));
+  const warmupMs = Number(option(argv, 'warmup', '3')) * 1000;
+  console.log(
+    `bench:reads — ${concurrency} closed-loop clients, ${durationMs / 1000} s per shape, runtime ${runtime}, executor ${executor}, ` +
+      `${apiReplicas} api process${apiReplicas > 1 ? 'es (round-robin, as a load balancer in front of replicas)' : ''}, ` +
+      `${warmupMs / 1000} s of unmeasured load per shape first`,
+  );
 
   const cpuProf = argv.includes('--cpu-prof');
   if (cpuProf) rmSync(PROF_DIR, { recursive: true, force: true });
   const nodeArgs = cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${PROF_DIR}`] : [];
-  const g = new GraphqlPath(env, { runtime, users: 1, workerConcurrency: 16, poolSize: 10, tickMs: 500, nodeArgs, logLevel: 'warn', extraEnv: { METRICS_TOKEN, GRAPHQL_EXECUTOR: executor } });
+  const g = new GraphqlPath(env, { runtime, users: 1, workerConcurrency: 16, poolSize: 10, tickMs: 500, nodeArgs, logLevel: 'warn', extraEnv: { METRICS_TOKEN, GRAPHQL_EXECUTOR: executor }, apiReplicas });
+  // Summed over the api processes.
+  const sent = async () => (await Promise.all(g.urls.map((u) => statements(u)))).reduce((a, b) => a + b, 0);
+  const apiCpuMs = () => g.apis.reduce((t, a) => t + cpuMsOf(a.pid), 0);
   const sql0 = { end: async () => {} } as { end: () => Promise<void> };
   let sql = sql0 as ReturnType<typeof openSql> | typeof sql0;
   let failed = false;
@@ -112,32 +123,40 @@ async function main(): Promise<void> {
     const rows: string[][] = [];
     let baselineRps = Number.NaN;
     // What the api sends with no requests (the relay's poll): subtracted from each shape's count.
-    const b0 = await statements(g.url);
+    const b0 = await sent();
     const bt0 = performance.now();
     await sleep(3000);
-    const bgPerMs = ((await statements(g.url)) - b0) / (performance.now() - bt0);
+    const bgPerMs = ((await sent()) - b0) / (performance.now() - bt0);
     for (const [name, query, variables] of shapes) {
       const check = await g.request<unknown>(0, query, variables);
       if (check.errors?.length) throw new Error(`${name}: ${JSON.stringify(check.errors)}`);
       const latencies: number[] = [];
       let errors = 0;
-      const s0 = await statements(g.url);
-      const c0 = cpuMsOf(g.api.pid);
+      /** `concurrency` closed-loop clients for `ms`; `record` keeps their figures. */
+      const load = (ms: number, record: boolean) => {
+        const end = performance.now() + ms;
+        return Promise.all(
+          Array.from({ length: concurrency }, async () => {
+            while (performance.now() < end) {
+              const start = performance.now();
+              const r = await g.request<unknown>(0, query, variables);
+              if (!record) continue;
+              if (r.errors?.length || r.status !== 200) errors++;
+              else latencies.push(performance.now() - start);
+            }
+          }),
+        );
+      };
+      // The same load unmeasured first: every api process compiles and optimises this shape's path, as a
+      // process that has served for a while has (with replicas, each process its own).
+      await load(warmupMs, false);
+      const s0 = await sent();
+      const c0 = apiCpuMs();
       const t0 = performance.now();
-      const end = t0 + durationMs;
-      await Promise.all(
-        Array.from({ length: concurrency }, async () => {
-          while (performance.now() < end) {
-            const start = performance.now();
-            const r = await g.request<unknown>(0, query, variables);
-            if (r.errors?.length || r.status !== 200) errors++;
-            else latencies.push(performance.now() - start);
-          }
-        }),
-      );
+      await load(durationMs, true);
       const elapsed = performance.now() - t0;
-      const apiCpuMs = cpuMsOf(g.api.pid) - c0;
-      const sqlPerRequest = ((await statements(g.url)) - s0 - bgPerMs * elapsed) / Math.max(1, latencies.length + errors);
+      const apiCpu = apiCpuMs() - c0;
+      const sqlPerRequest = ((await sent()) - s0 - bgPerMs * elapsed) / Math.max(1, latencies.length + errors);
       const rps = (latencies.length / elapsed) * 1000;
       if (name.startsWith('baseline')) baselineRps = rps;
       const s = summarize(latencies);
@@ -145,7 +164,7 @@ async function main(): Promise<void> {
       const t = TARGETS[key];
       const target = t ? [t.rps ? `>= ${t.rps}/s` : '', t.p99 ? `p99 <= ${t.p99} ms` : ''].filter(Boolean).join(', ') : '';
       const ok = t ? (t.rps ? rps >= t.rps : true) && (t.p99 ? s.p99 <= t.p99 : true) : null;
-      const cpuPerRequest = apiCpuMs / Math.max(1, latencies.length + errors);
+      const cpuPerRequest = apiCpu / Math.max(1, latencies.length + errors);
       rows.push([name, rps.toFixed(0), ms(s.p50), ms(s.p99), Math.max(0, sqlPerRequest).toFixed(1), ms(cpuPerRequest), (rps / baselineRps).toFixed(2), String(errors), target, ok === null ? '' : ok ? 'PASS' : 'MISS']);
       console.log(`  ${name}: ${rps.toFixed(0)} req/s`);
     }
@@ -155,8 +174,8 @@ async function main(): Promise<void> {
         '=== bench:reads ===',
         table(['shape', 'req/s', 'p50', 'p99', 'SQL/request', 'api CPU/request', 'vs baseline', 'errors', 'target', ''], rows),
         '',
-        'SQL/request counts the statements the api process sent (db_statements_total), background subtracted.',
-        'api CPU/request: the api process CPU time (user + system, /proc) over the shape / requests answered; background included.',
+        'SQL/request counts the statements the api process(es) sent (db_statements_total), background subtracted.',
+        'api CPU/request: the api processes\' CPU time (user + system, /proc) over the shape / requests answered; background included.',
         'The machine is shared (2 cores, other agents): read the ratio to the baseline as well as the absolute figures.',
       ].join('\n'),
     );
@@ -164,12 +183,12 @@ async function main(): Promise<void> {
     failed = true;
     console.error(err);
   } finally {
-    const apiPid = g.api?.pid;
+    const apiPids = g.apis.map((a) => a.pid);
     await sql.end();
     await g.stop();
     await g.cleanUp().catch((err: unknown) => console.error('cleanup failed:', err));
     if (cpuProf && existsSync(PROF_DIR)) {
-      for (const f of readdirSync(PROF_DIR).filter((f) => f.includes(`.${apiPid}.`)))
+      for (const f of readdirSync(PROF_DIR).filter((f) => apiPids.some((pid) => f.includes(`.${pid}.`))))
         console.log(`\nCPU profile of the api (${f}):\n${summarizeProfile(path.join(PROF_DIR, f), 25)}`);
     }
   }

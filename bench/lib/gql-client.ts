@@ -16,19 +16,22 @@ export interface GqlResponse<T> {
 
 export class GqlHttp {
   private readonly agent: http.Agent;
-  private readonly url: URL;
+  private readonly urls: URL[];
+  private next = 0;
 
-  constructor(baseUrl: string, maxSockets: number) {
-    this.url = new URL('/graphql', baseUrl);
+  /** Several base URLs (api replicas): requests go round-robin, as a load balancer in front of them would send them. */
+  constructor(baseUrl: string | string[], maxSockets: number) {
+    this.urls = (Array.isArray(baseUrl) ? baseUrl : [baseUrl]).map((u) => new URL('/graphql', u));
     // Keep-alive and enough sockets for every concurrent client: no connection set-up per request.
     this.agent = new http.Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets });
   }
 
   request<T>(query: string, variables: Record<string, unknown>, token?: string): Promise<GqlResponse<T>> {
     const body = JSON.stringify({ query, variables });
+    const url = this.urls[this.next++ % this.urls.length];
     return new Promise((resolve, reject) => {
       const req = http.request(
-        this.url,
+        url,
         {
           method: 'POST',
           agent: this.agent,

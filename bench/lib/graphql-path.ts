@@ -63,6 +63,12 @@ export interface PathOptions {
    * be opened (once the process has stopped) to check the run in SQL.
    */
   embedded?: boolean;
+  /**
+   * Scaled mode: api processes, as the compose file's api replicas (default 1). HTTP requests go to them
+   * round-robin, as a load balancer in front would send them; subscriptions go to the first (every replica
+   * gets every event through Redis).
+   */
+  apiReplicas?: number;
 }
 
 const PLACE = `mutation($i: PlaceOrderInput!) { placeOrder(input: $i) { id status } }`;
@@ -135,6 +141,8 @@ export class GraphqlPath {
   readonly fills = new FillWatcher();
   readonly subscriptionErrors: string[] = [];
   api!: RoleProcess;
+  /** Every api process (scaled: `apiReplicas` of them; embedded: the one process). */
+  apis: RoleProcess[] = [];
   worker!: RoleProcess;
   db!: FreshDatabase;
   prefix!: string;
@@ -147,6 +155,7 @@ export class GraphqlPath {
   private sockets: Client[] = [];
   private disposers: (() => void)[] = [];
   private apiUrl = '';
+  private apiUrls: string[] = [];
   private workerUrl = '';
 
   constructor(
@@ -199,7 +208,7 @@ export class GraphqlPath {
     if (this.opts.embedded) return this.startEmbedded(maxSockets);
     this.db = await createDatabase(this.env.databaseUrl);
     this.prefix = newRedisPrefix('g');
-    const [apiPort, workerPort] = [await freePort(), await freePort()];
+    const workerPort = await freePort();
     const base = this.roleEnv({
       DATABASE_URL: this.db.url,
       DATABASE_POOL_SIZE: String(this.opts.poolSize),
@@ -208,11 +217,16 @@ export class GraphqlPath {
     });
     await runToCompletion(this.opts.runtime, 'migrate', { ...base, PORT: '0' });
     this.worker = startRole(this.opts.runtime, 'worker', { ...base, PORT: String(workerPort) }, this.opts.nodeArgs);
-    this.api = startRole(this.opts.runtime, 'api', { ...base, PORT: String(apiPort) }, this.opts.nodeArgs);
-    this.apiUrl = `http://127.0.0.1:${apiPort}`;
+    for (let i = 0; i < Math.max(1, this.opts.apiReplicas ?? 1); i++) {
+      const apiPort = await freePort();
+      this.apis.push(startRole(this.opts.runtime, 'api', { ...base, PORT: String(apiPort) }, this.opts.nodeArgs));
+      this.apiUrls.push(`http://127.0.0.1:${apiPort}`);
+    }
+    this.api = this.apis[0];
+    this.apiUrl = this.apiUrls[0];
     this.workerUrl = `http://127.0.0.1:${workerPort}`;
-    await Promise.all([waitReady(this.api, `${this.apiUrl}/readyz`), waitReady(this.worker, `http://127.0.0.1:${workerPort}/readyz`)]);
-    this.http = new GqlHttp(this.apiUrl, maxSockets);
+    await Promise.all([...this.apis.map((a, i) => waitReady(a, `${this.apiUrls[i]}/readyz`)), waitReady(this.worker, `http://127.0.0.1:${workerPort}/readyz`)]);
+    this.http = new GqlHttp(this.apiUrls, maxSockets);
   }
 
   private async startEmbedded(maxSockets: number): Promise<void> {
@@ -222,7 +236,9 @@ export class GraphqlPath {
     // Every role in one process, as `npm start` (which migrates the fresh data directory itself).
     this.api = startRole(this.opts.runtime, 'all', env, this.opts.nodeArgs, 'embedded');
     this.worker = this.api;
+    this.apis = [this.api];
     this.apiUrl = `http://127.0.0.1:${port}`;
+    this.apiUrls = [this.apiUrl];
     this.workerUrl = this.apiUrl;
     await waitReady(this.api, `${this.apiUrl}/readyz`, 120_000);
     this.http = new GqlHttp(this.apiUrl, maxSockets);
@@ -277,7 +293,7 @@ export class GraphqlPath {
   get metricsTargets(): { name: string; url: string; token: string }[] {
     if (this.opts.embedded) return [{ name: 'embedded', url: `${this.apiUrl}/metrics`, token: this.opts.extraEnv?.METRICS_TOKEN ?? BENCH_METRICS_TOKEN }];
     return [
-      { name: 'api', url: `${this.apiUrl}/metrics`, token: this.opts.extraEnv?.METRICS_TOKEN ?? BENCH_METRICS_TOKEN },
+      ...this.apiUrls.map((u, i) => ({ name: i === 0 ? 'api' : `api ${i + 1}`, url: `${u}/metrics`, token: this.opts.extraEnv?.METRICS_TOKEN ?? BENCH_METRICS_TOKEN })),
       { name: 'worker', url: `${this.workerUrl}/metrics`, token: this.opts.extraEnv?.METRICS_TOKEN ?? BENCH_METRICS_TOKEN },
     ];
   }
@@ -285,6 +301,11 @@ export class GraphqlPath {
   /** The api's base URL (http://127.0.0.1:port). */
   get url(): string {
     return this.apiUrl;
+  }
+
+  /** Every api process's base URL (one per replica). */
+  get urls(): readonly string[] {
+    return this.apiUrls;
   }
 
   readonly place: Placer = async (portfolioIndex, clientOrderId) => {
@@ -302,8 +323,12 @@ export class GraphqlPath {
     for (const d of this.disposers) d();
     await Promise.all(this.sockets.map((s) => s.dispose()));
     this.http?.close();
-    const [api, worker] = await Promise.all([this.api?.stop(), this.worker?.stop()]);
-    return { api: api ?? null, worker: worker ?? null };
+    const others = this.apis.slice(1).filter((a) => a !== this.worker);
+    const [api, worker, ...rest] = await Promise.all([this.api?.stop(), this.worker?.stop(), ...others.map((a) => a.stop())]);
+    // 0 when every api replica drained cleanly, else the first other code.
+    const codes = [api ?? null, ...rest];
+    const bad = codes.find((c) => c !== 0);
+    return { api: bad === undefined ? 0 : bad, worker: worker ?? null };
   }
 
   async cleanUp(): Promise<void> {
