@@ -36,6 +36,7 @@ import type { Principal } from '../src/auth/tokens.js';
 import { allocateQuantity } from '../src/services/pooled/allocation.js';
 import { dec } from '../src/lib/decimal.js';
 import { Session } from 'node:inspector';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -202,9 +203,14 @@ async function main() {
     const io0 = procIo();
     const own0 = process.cpuUsage();
     const closeAt = Date.now();
+    // How long ready callbacks (a request, a socket's data, a timer) waited during the close: embedded, the
+    // close's statements run on this thread.
+    const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+    loopDelay.enable();
     t = performance.now();
     const parents = await app.services.pooled.closeWindowNow(admin, account.id);
     const driven = performance.now() - t;
+    loopDelay.disable();
     const ownMs = ((u) => (u.user + u.system) / 1000)(process.cpuUsage(own0));
     const cpu1 = cpuSnapshot();
     const io1 = procIo();
@@ -268,6 +274,10 @@ async function main() {
       );
     }
     if (scaled) console.log(`per child during the close call: ${(statements / rows.length).toFixed(3)} SQL statements (${statements} in all), ${(redisSent / rows.length).toFixed(2)} Redis commands sent (${redisKinds})`);
+    const delayMs = (ns: number) => (ns / 1e6).toFixed(1);
+    console.log(
+      `event-loop delay during the close call (what a ready request or timer waited): p50 ${delayMs(loopDelay.percentile(50))} ms, p99 ${delayMs(loopDelay.percentile(99))} ms, max ${delayMs(loopDelay.max)} ms`,
+    );
     console.log(`BatchFillApplier.apply (the children's fills, books and events; ${applyMs.calls} calls): ${((applyMs.total * 1000) / rows.length).toFixed(0)} µs of wall time per child`);
     if (scaled && io0 && io1) {
       console.log(`bytes per child through this process's sockets during the close call: written ${((io1.written - io0.written) / rows.length).toFixed(0)} B, read ${((io1.read - io0.read) / rows.length).toFixed(0)} B (Postgres and Redis; /proc/self/io)`);

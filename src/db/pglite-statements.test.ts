@@ -98,4 +98,30 @@ describe('PreparedStatements (PGlite statements prepared once)', () => {
     // The transaction's row is gone with its rollback; the outside statement's row stayed: it did not run in it.
     expect((await pg.query('select n from t order by n')).rows).toEqual([{ n: 200 }]);
   });
+
+  it('lets the event loop turn during a long run of statements, in and out of a transaction (timers fire, not only after the run)', async () => {
+    // PGlite settles every statement in a microtask: without the turns, a timer waits for the whole run.
+    const insert = 'insert into t (id, n) select gen_random_uuid(), g from generate_series(1, 200) g';
+    const run = async (q: (text: string) => Promise<unknown>) => {
+      const firedAfter: number[] = [];
+      const t0 = performance.now();
+      const timer = setTimeout(() => firedAfter.push(performance.now() - t0), 0);
+      let statements = 0;
+      while (performance.now() - t0 < 400) {
+        await q(insert);
+        statements++;
+      }
+      const ranFor = performance.now() - t0;
+      clearTimeout(timer);
+      return { firedAfter, ranFor, statements };
+    };
+    const outside = await run((text) => client.query(text));
+    const inside = await client.transaction((tx) => run((text) => tx.query(text)));
+    for (const r of [outside, inside]) {
+      expect(r.statements).toBeGreaterThan(5);
+      expect(r.firedAfter).toHaveLength(1);
+      // Fired while the run went on (a turn comes after ~20 ms of statements), not once it was over.
+      expect(r.firedAfter[0]).toBeLessThan(r.ranFor - 100);
+    }
+  });
 });

@@ -43,6 +43,29 @@ const concat = (parts: Uint8Array[]): Uint8Array => {
   return out;
 };
 
+/**
+ * PGlite runs a statement on this thread and settles it in a microtask, so statements that follow one
+ * another (a long job, a first start's history) never let timers and sockets in: the API stalls for as
+ * long as the run lasts. Before a statement, once statements have kept the event loop from turning for
+ * {@link SLICE_MS}, the caller waits for it to turn once.
+ */
+const SLICE_MS = 20;
+/** When the current run of statements without a turn of the event loop began (-1: it has turned since). */
+let sliceStart = -1;
+const turned = () => {
+  sliceStart = -1;
+};
+function fairTurn(): Promise<void> | undefined {
+  const now = performance.now();
+  if (sliceStart < 0) {
+    sliceStart = now;
+    setImmediate(turned);
+    return undefined;
+  }
+  if (now - sliceStart < SLICE_MS) return undefined;
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 /** Statement names, unique in the process (two wrappers over one PGlite must not collide). */
 let named = 0;
 
@@ -64,8 +87,10 @@ export class PreparedStatements {
     return new Proxy(pg, {
       get(target, prop) {
         if (prop === 'query') {
-          return <T>(text: string, params?: unknown[], options?: QueryOptions): Promise<Results<T>> =>
-            target._runExclusiveTransaction(() => target.runExclusive(() => run<T>(text, params ?? [], options, true)));
+          return async <T>(text: string, params?: unknown[], options?: QueryOptions): Promise<Results<T>> => {
+            await fairTurn();
+            return target._runExclusiveTransaction(() => target.runExclusive(() => run<T>(text, params ?? [], options, true)));
+          };
         }
         if (prop === 'transaction') {
           return <T>(callback: (tx: Transaction) => Promise<T>): Promise<T> =>
@@ -74,7 +99,8 @@ export class PreparedStatements {
                 new Proxy(tx, {
                   get(t, p, r) {
                     if (p !== 'query') return Reflect.get(t, p, r) as unknown;
-                    return <R>(text: string, params?: unknown[], options?: QueryOptions): Promise<Results<R>> => {
+                    return async <R>(text: string, params?: unknown[], options?: QueryOptions): Promise<Results<R>> => {
+                      await fairTurn();
                       if (t.closed) throw new Error('Transaction is closed');
                       return target.runExclusive(() => run<R>(text, params ?? [], options, false));
                     };

@@ -1,4 +1,3 @@
-import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { eq, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client.js';
 import { candles } from '../db/schema/market.js';
@@ -40,9 +39,6 @@ export async function insertBars(db: DbOrTx, instrumentId: string, interval: Int
                   ${arrayLiteral(part.map((b) => b.volume))}::numeric[]) as u(t, o, h, l, c, v)
       on conflict (instrument_id, interval, starts_at) do update
         set open = excluded.open, high = excluded.high, low = excluded.low, close = excluded.close, volume = excluded.volume`);
-    // PGlite runs a statement on this thread and settles it in a microtask: a loop of them alone would
-    // never let timers and sockets in (a first start's API waited for all half-million bars). Yield.
-    await yieldToEventLoop();
   }
   return bars.length;
 }
