@@ -99,6 +99,15 @@ describe('PreparedStatements (PGlite statements prepared once)', () => {
     expect((await pg.query('select n from t order by n')).rows).toEqual([{ n: 200 }]);
   });
 
+  it('refuses a statement once PGlite is closed, as PGlite\'s own query does', async () => {
+    const other = new PGlite();
+    await other.waitReady; // as openDb does before wrapping it
+    const c = new PreparedStatements(other).client();
+    expect((await c.query('select 1 as one')).rows).toEqual([{ one: 1 }]);
+    await other.close();
+    await expect(c.query('select 1 as one')).rejects.toThrow('PGlite is closed');
+  });
+
   it('lets the event loop turn during a long run of statements, in and out of a transaction (timers fire, not only after the run)', async () => {
     // PGlite settles every statement in a microtask: without the turns, a timer waits for the whole run.
     const insert = 'insert into t (id, n) select gen_random_uuid(), g from generate_series(1, 200) g';

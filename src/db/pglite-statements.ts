@@ -117,6 +117,8 @@ export class PreparedStatements {
   }
 
   private async run<T>(text: string, params: unknown[], options: QueryOptions | undefined, outsideTx: boolean): Promise<Results<T>> {
+    // As PGlite's own query says it: a caller that waited (its turn, the lock) while the database closed.
+    if (this.pg.closed) throw new Error('PGlite is closed');
     try {
       return await this.execute<T>(await this.prepare(text, options), text, params, options, outsideTx);
     } catch (err) {

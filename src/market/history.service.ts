@@ -13,7 +13,7 @@ export interface HistoryWriteResult {
   ms: number;
 }
 
-/** Bars per insert statement unless the caller asks for fewer. */
+/** Bars per insert statement, unless the caller gives another number. */
 const CHUNK = 20_000;
 
 /** A Postgres array literal of plain numbers or uuids (no quoting needed for either). */

@@ -37,6 +37,10 @@ export class AccountPoller {
           if (!(err instanceof BrokerAuthError)) this.o.logger.warn({ err: { name: err.name, message: err.message }, connectionId: c.connectionId }, `${this.o.label} poll failed`);
         });
       }
+    } catch (err) {
+      // The connections could not be listed (the database is away, or closing): the next pass tries again.
+      // Never a rejection out of the timer's callback.
+      this.o.logger.warn({ err: { name: (err as Error).name, message: (err as Error).message } }, `${this.o.label} poll could not list connections`);
     } finally {
       this.running = false;
     }
