@@ -167,8 +167,13 @@ export class IbkrFeed {
     this.pollTimer = setInterval(() => void this.poll(), intervalMs);
     this.pollTimer.unref();
     const tickle = async () => {
-      if ((await this.d.sessions.active('ibkr')).length === 0) return; // no one uses the gateway: leave it alone
-      await this.d.adapter.keepAlive().catch((err: Error) => this.d.logger.warn({ err: { name: err.name, message: err.message } }, 'IBKR keep-alive failed'));
+      try {
+        if ((await this.d.sessions.active('ibkr')).length === 0) return; // no one uses the gateway: leave it alone
+        await this.d.adapter.keepAlive();
+      } catch (err) {
+        // The next tickle tries again; never a rejection out of the timer's callback.
+        this.d.logger.warn({ err: { name: (err as Error).name, message: (err as Error).message } }, 'IBKR keep-alive failed');
+      }
     };
     this.tickleTimer = setInterval(() => void tickle(), this.d.tickleMs ?? 60_000);
     this.tickleTimer.unref();

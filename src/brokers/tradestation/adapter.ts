@@ -421,7 +421,13 @@ export class TradeStationAdapter implements ConnectableBroker {
     if (this.polling || this.closed) return;
     this.polling = true;
     try {
-      const active = await this.opts.sessions.active(this.name);
+      const active = await this.opts.sessions.active(this.name).catch((err: Error) => {
+        // The connections could not be listed (the database is away, or closing): the next pass tries
+        // again; never a rejection out of the poll timer's callback.
+        this.opts.logger.warn({ err: { name: err.name, message: err.message } }, `TradeStation poll could not list connections`);
+        return null;
+      });
+      if (!active) return;
       for (const c of active) {
         try {
           this.ensureStream(c.connectionId);

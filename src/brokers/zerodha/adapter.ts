@@ -291,7 +291,13 @@ export class KiteAdapter implements ConnectableBroker {
     if (this.polling) return;
     this.polling = true;
     try {
-      const active = await this.opts.sessions.active(this.name);
+      const active = await this.opts.sessions.active(this.name).catch((err: Error) => {
+        // The connections could not be listed (the database is away, or closing): the next pass tries
+        // again; never a rejection out of the poll timer's callback.
+        this.opts.logger.warn({ err: { name: err.name, message: err.message } }, `Kite poll could not list connections`);
+        return null;
+      });
+      if (!active) return;
       await this.stream?.sync(active.map((c) => c.connectionId));
       for (const c of active) {
         try {
