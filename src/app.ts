@@ -62,8 +62,8 @@ import { InstrumentMasterRepository } from './services/brokers/instrument-master
 import { InstrumentImportService } from './services/brokers/instrument-import.service.js';
 import { quoteFanout } from './market/quote-fanout.js';
 
-/** Embedded, a first start's history goes in statements of this many bars (≈ 50 ms each of the one thread). */
-const EMBEDDED_HISTORY_BARS_PER_STATEMENT = 2_000;
+/** Embedded, a first start's history goes in statements of this many bars (≈ 12 ms each of the one thread). */
+const EMBEDDED_HISTORY_BARS_PER_STATEMENT = 500;
 
 export interface App {
   role: Role;
