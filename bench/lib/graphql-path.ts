@@ -323,11 +323,10 @@ export class GraphqlPath {
     for (const d of this.disposers) d();
     await Promise.all(this.sockets.map((s) => s.dispose()));
     this.http?.close();
-    const others = this.apis.slice(1).filter((a) => a !== this.worker);
-    const [api, worker, ...rest] = await Promise.all([this.api?.stop(), this.worker?.stop(), ...others.map((a) => a.stop())]);
-    // 0 when every api replica drained cleanly, else the first other code.
-    const codes = [api ?? null, ...rest];
-    const bad = codes.find((c) => c !== 0);
+    // A process's stop() is memoised, so the embedded one (api and worker at once) is stopped once.
+    const [worker, ...apis] = await Promise.all([this.worker?.stop(), ...this.apis.map((a) => a.stop())]);
+    // 0 when every api process drained cleanly, else the first other code (null: none was started).
+    const bad = apis.length ? apis.find((c) => c !== 0) : null;
     return { api: bad === undefined ? 0 : bad, worker: worker ?? null };
   }
 
