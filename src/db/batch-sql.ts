@@ -33,6 +33,51 @@ export function bigintArray(ids: readonly (number | string)[]): SQL {
   return sql`${`{${ids.join(',')}}`}::bigint[]`;
 }
 
+/** A value of an array literal's element: text, a number, or null (NULL). */
+export type ArrayElement = string | number | null | undefined;
+
+/**
+ * Postgres's array literal of `values` (`{"a","b",NULL}`), every element double-quoted with `\` and `"`
+ * escaped, so any text (empty, with commas, braces, quotes or the word NULL) reads back as itself.
+ */
+export function arrayLiteral(values: readonly ArrayElement[]): string {
+  let out = '{';
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (i > 0) out += ',';
+    if (v === null || v === undefined) out += 'NULL';
+    else {
+      const s = typeof v === 'number' ? String(v) : v;
+      out += `"${/["\\]/.test(s) ? s.replace(/["\\]/g, '\\$&') : s}"`;
+    }
+  }
+  return out + '}';
+}
+
+/**
+ * `rows from (unnest($1::type1[]), unnest($2::type2[]), …) with ordinality as <alias>(col1, col2, …, i)`:
+ * many rows as ONE array parameter per column, for a FROM clause (`i` numbers the rows from 1, in `rows`'
+ * order). A `jsonb` column travels as one JSON array read with `jsonb_array_elements` (its values as
+ * JSON, not escaped again into an array literal). The statement text does not change with the batch
+ * size, as with {@link jsonRows}, and Postgres reads typed arrays for less than a jsonb document of the
+ * same rows: on 20,000 ledger lines (8 columns, no foreign keys) an insert from the arrays took
+ * 217–250 ms against 385 ms from `jsonb_to_recordset`, and the rows carry no key names, so fewer bytes
+ * go over the socket.
+ */
+export function unnestRows<R>(rows: readonly R[], columns: Record<string, readonly [type: string, value: (row: R) => unknown]>, alias = 'v'): SQL {
+  const names = Object.keys(columns);
+  if (names.length === 0) throw new Error('unnestRows: no columns');
+  for (const n of [alias, ...names]) if (!/^[a-z_][a-z0-9_]*$/.test(n)) throw new Error(`unnestRows: ${n} is not a plain identifier`);
+  const fns = names.map((n, k) => {
+    const [type, value] = columns[n];
+    if (!/^[a-z][a-z0-9_ ]*$/.test(type)) throw new Error(`unnestRows: ${type} is not a plain type name`);
+    const sep = k > 0 ? sql`, ` : sql``;
+    if (type === 'jsonb') return sql`${sep}jsonb_array_elements(${JSON.stringify(rows.map(value))}::text::jsonb)`;
+    return sql`${sep}unnest(${arrayLiteral(rows.map(value as (row: R) => ArrayElement))}::${sql.raw(type)}[])`;
+  });
+  return sql`rows from (${sql.join(fns)}) with ordinality as ${sql.raw(alias)}(${sql.raw(names.join(', '))}, i)`;
+}
+
 /** `$1::text::jsonb`: rows for `jsonb_to_recordset(…) as v(col type, …)`, as one parameter. */
 export function jsonRows(rows: readonly object[]): SQL {
   return sql`${JSON.stringify(rows)}::text::jsonb`;

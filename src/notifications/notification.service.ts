@@ -1,6 +1,6 @@
 import { and, desc, eq, inArray, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
-import { jsonRows, rowsOf } from '../db/batch-sql.js';
+import { rowsOf, unnestRows } from '../db/batch-sql.js';
 import { notificationDeliveries, notificationPreferences, notifications, portfolios, users } from '../db/schema/index.js';
 import { BadInputError } from '../errors.js';
 import type { Principal } from '../auth/tokens.js';
@@ -160,14 +160,14 @@ export class NotificationService implements NotifierPort {
     const wanted: Array<typeof notificationDeliveries.$inferInsert> = [];
     for (let i = 0; i < events.length; i += 500) {
       // ONE statement (one round trip) per 500 events, its text the same whatever the count (rows as one
-      // jsonb parameter, db/batch-sql.ts): the users' preferences joined to the events, the in-app rows
+      // array parameter per column, db/batch-sql.ts): the users' preferences joined to the events, the in-app rows
       // inserted where wanted, and each event's channel targets (email wanted, the user's active
       // webhooks subscribed to its type) read, where they were three statements one after the other.
       const some = events.slice(i, i + 500);
       const rows = rowsOf<{ k: 'n' | 't'; r: string }>(
         await this.deps.db.execute(sql`with v as (
-            select * from jsonb_to_recordset(${jsonRows(some.map((e) => ({ u: e.userId, e: e.id, k: e.type, t: e.title, b: e.body, d: e.data ?? null, c: e.createdAt })))})
-              as v(u uuid, e uuid, k text, t text, b text, d jsonb, c timestamptz)),
+            select v.u, v.e, v.k, v.t, v.b, nullif(v.d, 'null') as d, v.c
+            from ${unnestRows(some, { u: ['uuid', (e) => e.userId], e: ['uuid', (e) => e.id], k: ['text', (e) => e.type], t: ['text', (e) => e.title], b: ['text', (e) => e.body], d: ['jsonb', (e) => e.data ?? null], c: ['timestamptz', (e) => e.createdAt] })}),
           p as (
             select v.*, coalesce(np.in_app, true) as in_app, coalesce(np.email, true) as email, coalesce(np.webhook, true) as webhook
             from v left join notification_preferences np on np.user_id = v.u and np.type = v.k),

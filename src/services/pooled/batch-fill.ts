@@ -1,7 +1,8 @@
 /**
  * The batched fill applier: many child fills applied in the CALLER's transaction with a fixed number of
- * statements whatever their count (each a multi-row insert or update whose rows travel as ONE jsonb
- * parameter, read with jsonb_to_recordset: no parameter limit, little to build or parse per row):
+ * statements whatever their count (each a multi-row insert or update whose rows travel as ONE array
+ * parameter per column, read with unnest (batch-sql.ts unnestRows): no parameter limit, little to build
+ * or parse per row):
  * read and lock once (portfolios in id order, the orders, positions, holds, held cash), plan in memory
  * (batch-fill.plan.ts, FillApplier's rules), then insert the fills, and write the orders, positions,
  * ledger lines, holds, portfolios (cash and event sequence) and outbox events. The events are returned
@@ -13,7 +14,7 @@ import type { Tx } from '../../db/client.js';
 import { heldCashOf, selectHolds, selectOrders, selectPortfolios, selectPositions } from '../orders/batch-reads.js';
 import { dec } from '../../lib/decimal.js';
 import { UnrecoverableJobError } from '../../jobs/queue.js';
-import { rowsOf, uuidArray } from '../../db/batch-sql.js';
+import { rowsOf, unnestRows, uuidArray } from '../../db/batch-sql.js';
 import { writeOutbox, type NewEvent, type StoredEvent } from '../../events/outbox.js';
 import { fillValues, planBatch, positionKey, type BatchState, type ChildShare, type FillRow, type PlannedEvent } from './batch-fill.plan.js';
 
@@ -59,12 +60,13 @@ export class BatchFillApplier {
     if (shares.some((s) => s.executedAt.getTime() !== shares[0].executedAt.getTime())) throw new UnrecoverableJobError('one execution time per batch');
 
     // The fills first (their ids go into the ledger lines, their rows as stored into the events).
-    const values = fillValues(shares, state, now).map((f) => ({ oid: f.orderId, pid: f.portfolioId, bfid: f.brokerFillId, q: f.quantity, p: f.price, fee: f.fee }));
+    const values = fillValues(shares, state, now);
     const nowIso = now.toISOString();
     const insertedRaw = rowsOf<{ id: string; order_id: string; portfolio_id: string; broker_fill_id: string; quantity: string; price: string; fee: string }>(
       await tx.execute(sql`insert into fills (order_id, portfolio_id, broker_fill_id, quantity, price, fee, executed_at, created_at)
         select v.oid, v.pid, v.bfid, v.q, v.p, v.fee, ${shares[0].executedAt.toISOString()}::timestamptz, ${nowIso}::timestamptz
-        from jsonb_to_recordset(${JSON.stringify(values)}::text::jsonb) as v(oid uuid, pid uuid, bfid text, q numeric, p numeric, fee numeric)
+        from ${unnestRows(values, { oid: ['uuid', (f) => f.orderId], pid: ['uuid', (f) => f.portfolioId], bfid: ['text', (f) => f.brokerFillId], q: ['numeric', (f) => f.quantity], p: ['numeric', (f) => f.price], fee: ['numeric', (f) => f.fee] })}
+        order by v.i
         on conflict (order_id, broker_fill_id) do nothing
         returning id, order_id, portfolio_id, broker_fill_id, quantity::text, price::text, fee::text`),
     );
@@ -90,42 +92,49 @@ export class BatchFillApplier {
       now,
     );
 
-    const orderRows = [...plan.orders].map(([id, o]) => ({
-      id,
-      filled: o.filledQuantity,
-      avg: o.averageFillPrice,
-      fees: o.feesPaid,
-      status: o.status,
-      boid: o.brokerOrderId,
-      closed: o.closedAt?.toISOString() ?? null,
-    }));
-    const positionRows = [...plan.positions.values()].map((p) => ({ pid: p.portfolioId, iid: p.instrumentId, q: p.quantity, avg: p.averageCost, pnl: p.realizedPnl }));
-    const ledgerRows = plan.ledger.map((l, i) => ({ i, pid: l.portfolioId, kind: l.kind, amount: l.amount, ccy: l.currency, oid: l.orderId, fid: l.fillId, d: l.description }));
-    const portfolioRows = [...plan.portfolios].map(([id, a]) => ({ id, delta: a.delta.toFixed(), n: a.events }));
-    const holdRows = [...plan.holds].map(([id, h]) => ({ id, amount: h.amount, released: h.releasedAt?.toISOString() ?? null }));
-    // Each statement takes its rows as ONE jsonb parameter (no per-value parameters to build and parse).
+    const orderRows = [...plan.orders];
+    const positionRows = [...plan.positions.values()];
+    const portfolioRows = [...plan.portfolios];
+    const holdRows = [...plan.holds];
+    // Each statement takes its rows as ONE array parameter per column (no per-value parameters to build and parse).
     const [, , , , , stored] = await Promise.all([
-      tx.execute(sql`update orders as o set filled_quantity = v.filled, average_fill_price = v.avg, fees_paid = v.fees, status = v.status::order_status,
+      tx.execute(sql`update orders as o set filled_quantity = v.filled, average_fill_price = v.avg, fees_paid = v.fees, status = v.status,
           broker_order_id = v.boid, updated_at = ${nowIso}::timestamptz, closed_at = v.closed
-        from jsonb_to_recordset(${JSON.stringify(orderRows)}::text::jsonb) as v(id uuid, filled numeric, avg numeric, fees numeric, status text, boid text, closed timestamptz)
+        from ${unnestRows(orderRows, {
+          id: ['uuid', ([id]) => id],
+          filled: ['numeric', ([, o]) => o.filledQuantity],
+          avg: ['numeric', ([, o]) => o.averageFillPrice],
+          fees: ['numeric', ([, o]) => o.feesPaid],
+          status: ['order_status', ([, o]) => o.status],
+          boid: ['text', ([, o]) => o.brokerOrderId],
+          closed: ['timestamptz', ([, o]) => o.closedAt?.toISOString()],
+        })}
         where o.id = v.id`),
       tx.execute(sql`insert into positions (portfolio_id, instrument_id, quantity, average_cost, realized_pnl, updated_at)
         select v.pid, v.iid, v.q, v.avg, v.pnl, ${nowIso}::timestamptz
-        from jsonb_to_recordset(${JSON.stringify(positionRows)}::text::jsonb) as v(pid uuid, iid uuid, q numeric, avg numeric, pnl numeric)
+        from ${unnestRows(positionRows, { pid: ['uuid', (p) => p.portfolioId], iid: ['uuid', (p) => p.instrumentId], q: ['numeric', (p) => p.quantity], avg: ['numeric', (p) => p.averageCost], pnl: ['numeric', (p) => p.realizedPnl] })}
         on conflict (portfolio_id, instrument_id) do update set quantity = excluded.quantity, average_cost = excluded.average_cost,
           realized_pnl = excluded.realized_pnl, updated_at = excluded.updated_at`),
-      ledgerRows.length
+      plan.ledger.length
         ? tx.execute(sql`insert into ledger_entries (portfolio_id, kind, amount, currency, order_id, fill_id, description, created_at)
-            select v.pid, v.kind::ledger_kind, v.amount, v.ccy, v.oid, v.fid, v.d, ${nowIso}::timestamptz
-            from jsonb_to_recordset(${JSON.stringify(ledgerRows)}::text::jsonb) as v(i int, pid uuid, kind text, amount numeric, ccy text, oid uuid, fid uuid, d text)
+            select v.pid, v.kind, v.amount, v.ccy, v.oid, v.fid, v.d, ${nowIso}::timestamptz
+            from ${unnestRows(plan.ledger, {
+              pid: ['uuid', (l) => l.portfolioId],
+              kind: ['ledger_kind', (l) => l.kind],
+              amount: ['numeric', (l) => l.amount],
+              ccy: ['text', (l) => l.currency],
+              oid: ['uuid', (l) => l.orderId],
+              fid: ['uuid', (l) => l.fillId],
+              d: ['text', (l) => l.description],
+            })}
             order by v.i`)
         : Promise.resolve(),
       tx.execute(sql`update portfolios as p set cash = p.cash + v.delta, event_sequence = p.event_sequence + v.n
-        from jsonb_to_recordset(${JSON.stringify(portfolioRows)}::text::jsonb) as v(id uuid, delta numeric, n bigint)
+        from ${unnestRows(portfolioRows, { id: ['uuid', ([id]) => id], delta: ['numeric', ([, a]) => a.delta.toFixed()], n: ['bigint', ([, a]) => a.events] })}
         where p.id = v.id`),
       holdRows.length
         ? tx.execute(sql`update holds as h set amount = v.amount, released_at = v.released, updated_at = ${nowIso}::timestamptz
-            from jsonb_to_recordset(${JSON.stringify(holdRows)}::text::jsonb) as v(id uuid, amount numeric, released timestamptz)
+            from ${unnestRows(holdRows, { id: ['uuid', ([id]) => id], amount: ['numeric', ([, h]) => h.amount], released: ['timestamptz', ([, h]) => h.releasedAt?.toISOString()] })}
             where h.id = v.id`)
         : Promise.resolve(),
       insertOutbox(tx, plan.events, now),
@@ -144,7 +153,7 @@ export async function appendEventsMany(tx: Tx, perPortfolio: Map<string, NewEven
   const last = new Map(
     rowsOf<{ id: string; seq: string | number }>(
       await tx.execute(sql`update portfolios as p set event_sequence = p.event_sequence + v.n
-        from jsonb_to_recordset(${JSON.stringify(entries.map(([id, es]) => ({ id, n: es.length })))}::text::jsonb) as v(id uuid, n bigint)
+        from ${unnestRows(entries, { id: ['uuid', ([id]) => id], n: ['bigint', ([, es]) => es.length] })}
         where p.id = v.id returning p.id, p.event_sequence as seq`),
     ).map((r) => [r.id, Number(r.seq)]),
   );
@@ -171,26 +180,26 @@ async function insertOutbox(tx: Tx, events: PlannedEvent[], now: Date): Promise<
     if (o && typeof o === 'object') uses.set(o, (uses.get(o) ?? 0) + 1);
   }
   const shared = new Map<unknown, number>();
-  const snapshots: { k: number; o: unknown }[] = [];
-  const rows = events.map((e, i) => {
+  const snapshots: unknown[] = [];
+  const rows = events.map((e) => {
     const order = e.event.payload.order;
-    if ((uses.get(order) ?? 0) < 2) return { i, pid: e.portfolioId, seq: e.sequence, type: e.event.type, payload: e.event.payload };
+    if ((uses.get(order) ?? 0) < 2) return { e, payload: e.event.payload, k: null };
     const { order: _, ...rest } = e.event.payload;
     let k = shared.get(order);
     if (k === undefined) {
       k = snapshots.length;
       shared.set(order, k);
-      snapshots.push({ k, o: order });
+      snapshots.push(order);
     }
-    return { i, pid: e.portfolioId, seq: e.sequence, type: e.event.type, payload: rest, k };
+    return { e, payload: rest, k };
   });
-  // With the statement's pending row (writeOutbox): the relay's record of what is still to publish.
+  // With the statement's pending row (writeOutbox): the relay's record of what is still to publish. The
+  // shared snapshots are ONE JSON array, read once (an uncorrelated subquery is an init plan) and indexed.
   const written = await writeOutbox(
     tx,
     sql`insert into outbox_events (portfolio_id, sequence, type, payload, created_at)
-      select v.pid, v.seq, v.type, case when v.k is null then v.payload else v.payload || jsonb_build_object('order', s.o) end, ${nowIso}::timestamptz
-      from jsonb_to_recordset(${JSON.stringify(rows)}::text::jsonb) as v(i int, pid uuid, seq bigint, type text, payload jsonb, k int)
-      left join jsonb_to_recordset(${JSON.stringify(snapshots)}::text::jsonb) as s(k int, o jsonb) on s.k = v.k
+      select v.pid, v.seq, v.type, case when v.k is null then v.payload else v.payload || jsonb_build_object('order', (select ${JSON.stringify(snapshots)}::text::jsonb) -> v.k) end, ${nowIso}::timestamptz
+      from ${unnestRows(rows, { pid: ['uuid', (r) => r.e.portfolioId], seq: ['bigint', (r) => r.e.sequence], type: ['text', (r) => r.e.event.type], payload: ['jsonb', (r) => r.payload], k: ['int', (r) => r.k] })}
       order by v.i
       returning id, portfolio_id, sequence`,
     now,

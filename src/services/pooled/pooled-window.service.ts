@@ -2,6 +2,7 @@ import { asc, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
 import { pooledChildren, pooledParentOrders, portfolios } from '../../db/schema/index.js';
 import { isUniqueViolation } from '../../db/errors.js';
+import { unnestRows } from '../../db/batch-sql.js';
 import type { Clock } from '../../lib/clock.js';
 import type { Logger } from '../../lib/logger.js';
 import { dec, toDb, type Decimal } from '../../lib/decimal.js';
@@ -133,7 +134,7 @@ export class PooledWindowService {
         const parents = await tx.insert(pooledParentOrders).values(parentRows).returning();
         const parentOf = new Map(parents.map((p) => [p.instrumentId, p.id]));
         await tx.execute(sql`insert into ${pooledChildren} (order_id, parent_id)
-          select v.o, v.p from jsonb_to_recordset(${JSON.stringify(moved.map((o) => ({ o: o.id, p: parentOf.get(o.instrumentId)! })))}::text::jsonb) as v(o uuid, p uuid)`);
+          select v.o, v.p from ${unnestRows(moved, { o: ['uuid', (o) => o.id], p: ['uuid', (o) => parentOf.get(o.instrumentId)!] })}`);
         // Every member's ORDER_UPDATED events in two multi-row statements (sequences per portfolio, gap-free).
         const perPortfolio = new Map([...groupBy(moved, (o) => o.portfolioId)].map(([pid, kids]) => [pid, kids.map((o) => ({ type: 'ORDER_UPDATED' as const, payload: { order: orderSnapshot(o) } }))]));
         return { parentIds: parents.map((p) => p.id), events: await appendEventsMany(tx, perPortfolio, now) };
