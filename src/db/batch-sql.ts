@@ -3,15 +3,21 @@ import type { PgTable } from 'drizzle-orm/pg-core';
 
 /**
  * Parameters of set-based statements that keep ONE statement text whatever the batch size: a list of
- * ids as one `uuid[]` parameter and many rows as one `jsonb` parameter (read with
- * `jsonb_to_recordset`). A text that does not change with the batch is parsed once per connection
+ * ids as one `uuid[]` parameter, and many rows as one `jsonb` parameter (read with
+ * `jsonb_to_recordset`) or as one array parameter per column ({@link unnestRows}). A text that does not change with the batch is parsed once per connection
  * (postgres.js prepares it) and its plan can be reused, where `in ($1, …, $n)` and multi-row `values`
  * made a new statement for every batch size: Postgres spent about a third of its time per order
  * parsing and planning those, and drizzle a tenth of the worker's building them.
  *
- * Both travel as one text value, so postgres.js and PGlite treat them alike (the array in its `{…}` form,
- * the jsonb one through `::text`: a string bound to a jsonb parameter would be encoded again as a JSON
+ * Each travels as one text value, so postgres.js and PGlite treat them alike (an array in its `{…}` form,
+ * a jsonb one through `::text`: a string bound to a jsonb parameter would be encoded again as a JSON
  * string).
+ *
+ * Which one: the pooled close's statements (hundreds to thousands of rows) read typed arrays, which cut
+ * their time in Postgres by 17 % (stop 33). The order loop's statements (a few to a few dozen rows) stay
+ * on jsonb: converted to arrays in stop 33, phase 1 of `bench:orders` did not change (325–332 against
+ * 282–336 filled/s, Postgres 1.47–1.60 against 1.45–1.70 CPU ms per order) and the p99 at 100 orders/s
+ * was higher in 5 of 6 alternated pairs (141–218 against 121–206 ms), so that change was not kept.
  */
 
 /**
