@@ -19,6 +19,9 @@ describe('arrayLiteral', () => {
   it('quotes every element and escapes quotes and backslashes; null and undefined are NULL', () => {
     expect(arrayLiteral([])).toBe('{}');
     expect(arrayLiteral(['a', 'NULL', null, undefined, '', 'x"y\\z', 1.5])).toBe('{"a","NULL",NULL,NULL,"","x\\"y\\\\z","1.5"}');
+    expect(arrayLiteral([true, false, new Date(Date.UTC(2026, 11, 2, 1, 2, 3, 4))])).toBe('{"true","false","2026-12-02T01:02:03.004Z"}');
+    // An object would be written as its toString ("[object Object]", or a Decimal's exponent form): refused.
+    expect(() => arrayLiteral([{ a: 1 } as unknown as string])).toThrow(/not an array element/);
   });
 });
 

@@ -39,8 +39,12 @@ export function bigintArray(ids: readonly (number | string)[]): SQL {
   return sql`${`{${ids.join(',')}}`}::bigint[]`;
 }
 
-/** A value of an array literal's element: text, a number, or null (NULL). */
-export type ArrayElement = string | number | null | undefined;
+/** A value of an array literal's element: text, a number, a boolean, a Date (as ISO 8601), or null (NULL). */
+export type ArrayElement = string | number | boolean | Date | null | undefined;
+
+function notAnElement(v: unknown): never {
+  throw new Error(`arrayLiteral: an object is not an array element (${String(JSON.stringify(v)).slice(0, 60)}); a jsonb column travels as JSON`);
+}
 
 /**
  * Postgres's array literal of `values` (`{"a","b",NULL}`), every element double-quoted with `\` and `"`
@@ -53,7 +57,9 @@ export function arrayLiteral(values: readonly ArrayElement[]): string {
     if (i > 0) out += ',';
     if (v === null || v === undefined) out += 'NULL';
     else {
-      const s = typeof v === 'number' ? String(v) : v;
+      // Anything else (a Decimal, a plain object) is refused rather than written as whatever its
+      // toString gives: unnestRows's value functions return `unknown`.
+      const s = typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : v instanceof Date ? v.toISOString() : notAnElement(v);
       out += `"${/["\\]/.test(s) ? s.replace(/["\\]/g, '\\$&') : s}"`;
     }
   }
