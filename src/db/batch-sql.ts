@@ -4,8 +4,9 @@ import type { PgTable } from 'drizzle-orm/pg-core';
 /**
  * Parameters of set-based statements that keep ONE statement text whatever the batch size: a list of
  * ids as one `uuid[]` parameter, and many rows as one `jsonb` parameter (read with
- * `jsonb_to_recordset`) or as one array parameter per column ({@link unnestRows}). A text that does not change with the batch is parsed once per connection
- * (postgres.js prepares it) and its plan can be reused, where `in ($1, …, $n)` and multi-row `values`
+ * `jsonb_to_recordset`) or as one array parameter per column ({@link unnestRows}). A text that does
+ * not change with the batch is parsed once per connection (postgres.js prepares it) and its plan can
+ * be reused, where `in ($1, …, $n)` and multi-row `values`
  * made a new statement for every batch size: Postgres spent about a third of its time per order
  * parsing and planning those, and drizzle a tenth of the worker's building them.
  *
