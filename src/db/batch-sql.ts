@@ -6,9 +6,9 @@ import type { PgTable } from 'drizzle-orm/pg-core';
  * ids as one `uuid[]` parameter, and many rows as one `jsonb` parameter (read with
  * `jsonb_to_recordset`) or as one array parameter per column ({@link unnestRows}). A text that does
  * not change with the batch is parsed once per connection (postgres.js prepares it) and its plan can
- * be reused, where `in ($1, …, $n)` and multi-row `values`
- * made a new statement for every batch size: Postgres spent about a third of its time per order
- * parsing and planning those, and drizzle a tenth of the worker's building them.
+ * be reused, where `in ($1, …, $n)` and multi-row `values` made a new statement for every batch size:
+ * Postgres spent about a third of its time per order parsing and planning those, and drizzle a tenth of
+ * the worker's building them.
  *
  * Each travels as one text value, so postgres.js and PGlite treat them alike (an array in its `{…}` form,
  * a jsonb one through `::text`: a string bound to a jsonb parameter would be encoded again as a JSON
