@@ -146,3 +146,17 @@ export class PooledCancelRefusedError extends DomainError {
     super(ErrorCode.INVALID_ORDER_STATE, `Cannot cancel this pooled order (status ${status}): ${why}`, { status, reason });
   }
 }
+
+/**
+ * A step that can never succeed as things stand, however often it is tried again: a fill for an order that
+ * does not exist, a fill that would overfill its order, books that disagree with what a step was told, a
+ * delivery its target refused for good. Not a client error (the GraphQL boundary hides it as any unknown
+ * error). The job loop fails the job that met it at once instead of retrying it (jobs/queue.ts), and the
+ * transaction it was thrown in rolls back, so nothing is half-written.
+ */
+export class PermanentError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}

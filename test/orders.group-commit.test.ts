@@ -8,8 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { randomUUID } from 'node:crypto';
-import { InsufficientFundsError } from '../src/errors.js';
-import { UnrecoverableJobError } from '../src/jobs/queue.js';
+import { InsufficientFundsError, PermanentError } from '../src/errors.js';
 import { placeOrdersInTx, type PreparedOrder } from '../src/services/orders/order.placement.js';
 import type { PlaceOrderRequest } from '../src/services/orders/order.validation.js';
 import { createLedgerHarness, sqlRows, type LedgerHarness } from './support/ledger-harness.js';
@@ -167,7 +166,7 @@ describe.each(modes())('placing orders together (group commit), %s', (mode) => {
     const order = await h.orders.place(viewer, limitBuy(portfolioId, 'real'));
     const ghost = randomUUID();
     const run = h.execution.submitIds([ghost, order.id], { attemptsMade: 0, attempts: 6 });
-    await expect(run).rejects.toBeInstanceOf(UnrecoverableJobError);
+    await expect(run).rejects.toBeInstanceOf(PermanentError);
     await expect(run).rejects.toThrow(ghost);
     const [row] = await sqlRows<{ status: string }>(h.db, sql`select status from orders where id = ${order.id}`);
     expect(row.status).toBe('OPEN');

@@ -6,8 +6,8 @@ import { Queue, UnrecoverableError, Worker, type Job as BullJob, type KeepJobs }
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from '../lib/logger.js';
 import { normalizeJobOptions } from './job-options.js';
+import { PermanentError } from '../errors.js';
 import {
-  UnrecoverableJobError,
   type JobHandler,
   type JobOptions,
   type BulkJob,
@@ -217,7 +217,7 @@ export class BullMqQueue<M extends object> implements JobQueue<M> {
       });
     } catch (err) {
       // BullMQ only knows its own class: translate so the job fails at once instead of retrying.
-      if (err instanceof UnrecoverableJobError) {
+      if (err instanceof PermanentError) {
         const unrecoverable = new UnrecoverableError(err.message);
         unrecoverable.stack = err.stack;
         throw unrecoverable;

@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../lib/logger.js';
 import { backoffDelayMs, normalizeJobOptions } from './job-options.js';
+import { PermanentError } from '../errors.js';
 import {
   UnrecoverableJobError,
   type Job,
@@ -188,7 +189,7 @@ export class MemoryQueue<M extends object> implements JobQueue<M> {
       this.finish(entry);
     } catch (err) {
       entry.attemptsMade += 1;
-      const final = err instanceof UnrecoverableJobError || entry.attemptsMade >= entry.attempts;
+      const final = err instanceof PermanentError || entry.attemptsMade >= entry.attempts;
       this.logger.warn(
         { err, jobId: entry.id, job: entry.name, attemptsMade: entry.attemptsMade, attempts: entry.attempts, final },
         'job failed',

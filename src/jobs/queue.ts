@@ -2,6 +2,7 @@
  * The job queue port. Two adapters implement it with one contract (test/ports/queue.contract.ts):
  * BullMQ on Redis (bullmq.queue.ts) and in process (memory.queue.ts). Domain code never knows which.
  */
+import { PermanentError } from '../errors.js';
 
 /** Options for one job. `jobId` makes `add` idempotent: adding a job whose id exists is a no-op. */
 export interface JobOptions {
@@ -26,13 +27,12 @@ export interface Job<P> {
 
 export type JobHandler<P> = (job: Job<P>) => Promise<void>;
 
-/** Thrown by a handler to fail the job at once, without the remaining retries. */
-export class UnrecoverableJobError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UnrecoverableJobError';
-  }
-}
+/**
+ * Thrown by a job handler to fail the job at once, without the remaining retries. Services throw the
+ * domain's {@link PermanentError} (errors.ts), which the queues treat the same way: they do not import
+ * the job layer.
+ */
+export class UnrecoverableJobError extends PermanentError {}
 
 export interface QueueCounts {
   waiting: number;
@@ -71,7 +71,7 @@ export interface JobQueue<M extends object> {
    */
   unrepeat<N extends keyof M & string>(name: N): Promise<void>;
   /**
-   * Start consuming jobs with these handlers. A handler that throws UnrecoverableJobError fails the job
+   * Start consuming jobs with these handlers. A handler that throws PermanentError (UnrecoverableJobError is one) fails the job
    * at once; any other error is retried with backoff until attempts run out. A job whose worker died
    * comes back (stalled-job recovery) and runs again.
    */

@@ -4,7 +4,7 @@ import type { Db } from '../db/client.js';
 import { notificationDeliveries } from '../db/schema/index.js';
 import type { Logger } from '../lib/logger.js';
 import type { Clock } from '../lib/clock.js';
-import { UnrecoverableJobError } from '../jobs/queue.js';
+import { PermanentError } from '../errors.js';
 
 /** Email through SMTP (nodemailer, SMTP_URL). One `deliver-email` job per event, retried by the queue. */
 export class EmailChannel {
@@ -45,7 +45,7 @@ export class EmailChannel {
         .update(notificationDeliveries)
         .set({ attempts: sql`${notificationDeliveries.attempts} + 1`, lastError: message, ...(last ? { status: 'FAILED' as const } : {}) })
         .where(eq(notificationDeliveries.id, d.id));
-      if (last) throw new UnrecoverableJobError(`email failed: ${message}`);
+      if (last) throw new PermanentError(`email failed: ${message}`);
       throw err;
     }
   }

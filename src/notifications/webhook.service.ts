@@ -2,12 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { and, desc, eq, isNull, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { notificationDeliveries, webhooks } from '../db/schema/index.js';
-import { BadInputError, NotFoundError } from '../errors.js';
+import { BadInputError, NotFoundError, PermanentError } from '../errors.js';
 import type { Principal } from '../auth/tokens.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import { open, seal } from '../lib/sealed.js';
-import { UnrecoverableJobError } from '../jobs/queue.js';
 import { isUuid } from '../services/people/access.policy.js';
 import type { AuditPort } from '../services/people/audit.service.js';
 import { EVENT_TYPES, isEventType } from './events.js';
@@ -149,7 +148,7 @@ export class WebhookService {
         this.deps.logger.warn({ webhookId: hook.id }, 'webhook disabled after repeated failures');
         await this.deps.audit.record({ actorId: null, action: 'webhook.disabled', subjectId: hook.id, data: { failures: h.failures } });
       }
-      throw new UnrecoverableJobError(`webhook delivery failed: ${error}`);
+      throw new PermanentError(`webhook delivery failed: ${error}`);
     }
     throw new Error(`webhook delivery failed: ${error}`);
   }

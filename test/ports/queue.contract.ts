@@ -3,6 +3,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
+import { PermanentError } from '../../src/errors.js';
 import { UnrecoverableJobError, type Job, type JobQueue } from '../../src/jobs/queue.js';
 import { sleep, waitFor } from './helpers.js';
 
@@ -139,6 +140,23 @@ export function queueContract(label: string, harness: QueueHarness): void {
         ping: async () => {
           calls += 1;
           throw new UnrecoverableJobError('broker rejected the order');
+        },
+      });
+      await waitFor('the job to fail', async () => (await q.counts()).failed === 1);
+      await sleep(300);
+      expect(calls).toBe(1);
+      expect(await q.counts()).toMatchObject({ failed: 1, delayed: 0, waiting: 0, completed: 0 });
+    });
+
+    it("does not retry a job whose service threw the domain's PermanentError either", async () => {
+      const q = open<Jobs>();
+      let calls = 0;
+      await q.add('ping', { n: 1 }, { attempts: 5, backoffMs: 10 });
+      await q.work({
+        submit: async () => undefined,
+        ping: async () => {
+          calls += 1;
+          throw new PermanentError('fill for unknown order');
         },
       });
       await waitFor('the job to fail', async () => (await q.counts()).failed === 1);

@@ -5,10 +5,10 @@ import type { Clock } from '../../lib/clock.js';
 import { dec, toDb } from '../../lib/decimal.js';
 import type { BrokerFill } from '../../brokers/broker.js';
 import { appendEvents, insertOutboxRows, lockPortfolio, outboxRows, storedEvents, type NewEvent, type OutboxRelay, type StoredEvent } from '../../events/outbox.js';
-import { UnrecoverableJobError } from '../../jobs/queue.js';
 import type { Metrics } from '../../server/metrics.js';
 import { orderSnapshot, type OrderRow } from './order.snapshot.js';
 import { checkFill, fillEffects } from './fill-math.js';
+import { PermanentError } from '../../errors.js';
 
 /** Applies one broker execution to the books: the heart of apply-fill. */
 export class FillApplier {
@@ -21,7 +21,7 @@ export class FillApplier {
    */
   async apply(orderId: string, f: BrokerFill): Promise<boolean> {
     const [o0] = await this.deps.db.select().from(orders).where(eq(orders.id, orderId)).limit(1);
-    if (!o0) throw new UnrecoverableJobError(`fill for unknown order ${orderId}`);
+    if (!o0) throw new PermanentError(`fill for unknown order ${orderId}`);
     checkFill(orderId, f);
     const now = this.deps.clock.now();
     const res = await this.deps.db.transaction((tx: Tx) => this.applyInTx(tx, o0, f, now));

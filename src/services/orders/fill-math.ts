@@ -1,9 +1,9 @@
 import { dec, fmt, toDb, Decimal } from '../../lib/decimal.js';
 import type { BrokerFill } from '../../brokers/broker.js';
 import type { NewEvent } from '../../events/outbox.js';
-import { UnrecoverableJobError } from '../../jobs/queue.js';
 import { statusAfterFill, type OrderStatus } from './order.state.js';
 import { fillSnapshot, orderSnapshot, type FillRow, type OrderRow } from './order.snapshot.js';
+import { PermanentError } from '../../errors.js';
 
 /** What one execution finds on the books (the rows as locked, or as earlier fills of the same transaction left them). */
 export interface FillBooks {
@@ -47,7 +47,7 @@ export function fillEffects(b: FillBooks, f: BrokerFill, fill: FillRow, now: Dat
   // The order: filled quantity, average price, fees, status.
   const filledBefore = dec(o.filledQuantity);
   const filled = filledBefore.add(qty);
-  if (filled.gt(o.quantity)) throw new UnrecoverableJobError(`fill ${f.brokerFillId} overfills order ${o.id}`);
+  if (filled.gt(o.quantity)) throw new PermanentError(`fill ${f.brokerFillId} overfills order ${o.id}`);
   const complete = filled.eq(o.quantity);
   const status = statusAfterFill(o.status as OrderStatus, { isComplete: complete });
   const avg = dec(o.averageFillPrice ?? 0).mul(filledBefore).add(price.mul(qty)).div(filled).toDecimalPlaces(8);
@@ -130,6 +130,6 @@ export function checkFill(orderId: string, f: BrokerFill): void {
   const fq = dec(f.quantity);
   const fp = dec(f.price);
   if (!fq.isFinite() || fq.lte(0) || !fp.isFinite() || fp.lte(0) || !dec(f.fee).isFinite()) {
-    throw new UnrecoverableJobError(`fill ${f.brokerFillId} of order ${orderId} has a non-positive quantity or price`);
+    throw new PermanentError(`fill ${f.brokerFillId} of order ${orderId} has a non-positive quantity or price`);
   }
 }

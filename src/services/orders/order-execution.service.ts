@@ -18,7 +18,6 @@ import {
 import type { BrokerRegistry } from '../../brokers/registry.js';
 import type { OutboxRelay } from '../../events/outbox.js';
 import { BROKER_JOB_OPTIONS, type OrderQueue } from '../../jobs/jobs.js';
-import { UnrecoverableJobError } from '../../jobs/queue.js';
 import { isTerminal, type OrderStatus } from './order.state.js';
 import type { OrderRow } from './order.snapshot.js';
 import type { Metrics } from '../../server/metrics.js';
@@ -30,6 +29,7 @@ import { AckBatcher } from './ack-batch.js';
 import { HeldEvents } from './held-events.js';
 import { GroupCommit } from '../../lib/group-commit.js';
 import { inLiterals, uuidArray } from '../../db/batch-sql.js';
+import { PermanentError } from '../../errors.js';
 
 export interface OrderExecutionDeps {
   db: Db;
@@ -102,7 +102,7 @@ export class OrderExecutionService {
   /** The broker refused the connection's credentials: nothing is retried until the user reconnects. */
   private authRequired(orderId: string, err: BrokerAuthError): never {
     this.deps.logger.warn({ orderId, reason: err.message }, 'broker connection needs reconnecting; not retrying');
-    throw new UnrecoverableJobError(`BROKER_AUTH_REQUIRED: ${err.message}`);
+    throw new PermanentError(`BROKER_AUTH_REQUIRED: ${err.message}`);
   }
 
   /** The submit jobs running at once read their orders in one statement (group commit). */
@@ -140,7 +140,7 @@ export class OrderExecutionService {
    */
   async submit(orderId: string, attempt: { attemptsMade: number; attempts: number }): Promise<void> {
     const o = await this.loads.push(orderId);
-    if (!o) throw new UnrecoverableJobError(`order ${orderId} does not exist`);
+    if (!o) throw new PermanentError(`order ${orderId} does not exist`);
     return this.submitRow(o, attempt);
   }
 
@@ -153,7 +153,7 @@ export class OrderExecutionService {
     const rows = await Promise.all(orderIds.map((id) => this.loads.push(id)));
     await this.submitMany(rows.filter((r): r is OrderRow => r !== null), attempt);
     const missing = orderIds.filter((_, i) => rows[i] === null);
-    if (missing.length) throw new UnrecoverableJobError(`orders ${missing.join(', ')} do not exist`);
+    if (missing.length) throw new PermanentError(`orders ${missing.join(', ')} do not exist`);
   }
 
   /**
@@ -169,7 +169,7 @@ export class OrderExecutionService {
   async submitMany(rows: OrderRow[], attempt: { attemptsMade: number; attempts: number }): Promise<void> {
     const results = await Promise.allSettled(rows.map((o) => this.submitRow(o, attempt)));
     const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
-    if (failures.length) throw failures.find((e) => !(e instanceof UnrecoverableJobError)) ?? failures[0];
+    if (failures.length) throw failures.find((e) => !(e instanceof PermanentError)) ?? failures[0];
   }
 
   private async submitRow(seen: OrderRow, attempt: { attemptsMade: number; attempts: number }): Promise<void> {

@@ -7,10 +7,10 @@
  */
 import { fills, holds, positions } from '../../db/schema/index.js';
 import { dec, toDb, type Decimal } from '../../lib/decimal.js';
-import { UnrecoverableJobError } from '../../jobs/queue.js';
 import type { NewEvent } from '../../events/outbox.js';
 import { fillEffects } from '../orders/fill-math.js';
 import type { OrderRow } from '../orders/order.snapshot.js';
+import { PermanentError } from '../../errors.js';
 
 export type FillRow = typeof fills.$inferSelect;
 export type HoldRow = typeof holds.$inferSelect;
@@ -72,10 +72,10 @@ export function planBatch(shares: { share: ChildShare; fill: FillRow }[], state:
 
   for (const { share: f, fill } of shares) {
     const o = cur.orders.get(f.orderId);
-    if (!o) throw new UnrecoverableJobError(`fill for unknown order ${f.orderId}`);
+    if (!o) throw new PermanentError(`fill for unknown order ${f.orderId}`);
     const pid = o.portfolioId;
     const p = state.portfolios.get(pid);
-    if (!p) throw new UnrecoverableJobError(`portfolio ${pid} of order ${o.id} is gone`);
+    if (!p) throw new PermanentError(`portfolio ${pid} of order ${o.id} is gone`);
     // The order, position, ledger lines, hold release and events: FillApplier's arithmetic (fill-math.ts),
     // on the books as the earlier shares of this batch left them.
     const key = positionKey(pid, o.instrumentId);

@@ -13,10 +13,10 @@ import { sql, type AnyColumn, type SQL } from 'drizzle-orm';
 import type { Tx } from '../../db/client.js';
 import { heldCashOf, selectHolds, selectOrders, selectPortfolios, selectPositions } from '../orders/batch-reads.js';
 import { dec } from '../../lib/decimal.js';
-import { UnrecoverableJobError } from '../../jobs/queue.js';
 import { rowsOf, unnestRows, uuidArray } from '../../db/batch-sql.js';
 import { writeOutbox, type NewEvent, type StoredEvent } from '../../events/outbox.js';
 import { fillValues, planBatch, positionKey, type BatchState, type ChildShare, type FillRow, type PlannedEvent } from './batch-fill.plan.js';
+import { PermanentError } from '../../errors.js';
 
 export class BatchFillApplier {
   /**
@@ -53,11 +53,11 @@ export class BatchFillApplier {
     if (shares.length === 0) return [];
     for (const f of shares) {
       if (!f.quantity.isFinite() || f.quantity.lte(0) || !f.price.isFinite() || f.price.lte(0) || !f.fee.isFinite()) {
-        throw new UnrecoverableJobError(`fill ${f.brokerFillId} of order ${f.orderId} has a non-positive quantity or price`);
+        throw new PermanentError(`fill ${f.brokerFillId} of order ${f.orderId} has a non-positive quantity or price`);
       }
     }
-    if (new Set(shares.map((s) => s.orderId)).size !== shares.length) throw new UnrecoverableJobError('one share per order in a batch');
-    if (shares.some((s) => s.executedAt.getTime() !== shares[0].executedAt.getTime())) throw new UnrecoverableJobError('one execution time per batch');
+    if (new Set(shares.map((s) => s.orderId)).size !== shares.length) throw new PermanentError('one share per order in a batch');
+    if (shares.some((s) => s.executedAt.getTime() !== shares[0].executedAt.getTime())) throw new PermanentError('one execution time per batch');
 
     // The fills first (their ids go into the ledger lines, their rows as stored into the events).
     const values = fillValues(shares, state, now);
@@ -84,7 +84,7 @@ export class BatchFillApplier {
     // The caller's idempotency record (the parent fill's row; for the cross, these very fills) rules
     // replays out; a fill already there means the books and that record disagree: roll everything back
     // rather than double-apply.
-    if (inserted.length !== shares.length) throw new UnrecoverableJobError(`${shares.length - inserted.length} child fill(s) were applied before`);
+    if (inserted.length !== shares.length) throw new PermanentError(`${shares.length - inserted.length} child fill(s) were applied before`);
     const byOrder = new Map(inserted.map((f) => [f.orderId, f]));
     const plan = planBatch(
       shares.map((share) => ({ share, fill: byOrder.get(share.orderId)! })),
