@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { computePerformance, xnpv, type ValuePoint } from './metrics.js';
+import { computePerformance, xnpv } from './metrics.js';
+import type { ValuePoint } from './returns.js';
 
 const day = (n: number) => new Date(Date.UTC(2024, 0, 1 + n, 10, 0, 0));
 

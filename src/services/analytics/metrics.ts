@@ -16,32 +16,14 @@
  */
 import { Decimal, ZERO, dec, fmt, type DecimalLike } from '../../lib/decimal.js';
 import { xirr, type CashFlow } from './xirr.js';
+import { isZero, num, text } from './decimal-like.js';
+import { DAY_MS, TRADING_DAYS_PER_YEAR, alignBenchmark, dailyReturns, mean, sampleStdev, type BenchmarkClose, type ValuePoint } from './returns.js';
 
 export { xirr, xnpv, type CashFlow, type XirrResult, type XirrFailure } from './xirr.js';
-
-export const TRADING_DAYS_PER_YEAR = 252;
-const DAY_MS = 86_400_000;
-
-/** One close of the series. */
-export interface ValuePoint {
-  time: Date;
-  /** value at the close (cash + positions), decimal */
-  value: DecimalLike;
-  /** net external flow of that day: deposits positive, withdrawals negative (0 if none) */
-  netFlow?: DecimalLike;
-  /** whether anything but cash was held over the period ending here (for `exposure`; backtests) */
-  exposed?: boolean;
-}
 
 /** A closed trade, for winRate / profitFactor / trades (backtests). */
 export interface ClosedTrade {
   pnl: DecimalLike;
-}
-
-/** A benchmark close; aligned to the series by UTC calendar day, carrying the last close forward. */
-export interface BenchmarkClose {
-  time: Date;
-  close: DecimalLike;
 }
 
 export interface MetricsInput {
@@ -97,116 +79,6 @@ export interface PerformanceResult {
   returns: (number | null)[];
   /** the benchmark's own return over the series (first aligned close to the last); null without one */
   benchmarkReturn: number | null;
-}
-
-/** Exact decimal text without trailing zeros (fast path for plain strings; Decimal otherwise). */
-function text(v: DecimalLike): string {
-  if (typeof v === 'string') {
-    const plain = plainText(v);
-    if (plain !== null) return plain;
-  }
-  return fmt(v);
-}
-
-/**
- * `[-]digits[.digits]` without trailing fractional zeros or leading integer zeros, by one scan of the
- * characters (called for every point of a 10-year series: no regular expressions); null when `v` is not
- * plain decimal text.
- */
-function plainText(v: string): string | null {
-  const n = v.length;
-  let i = v.charCodeAt(0) === 45 ? 1 : 0; // '-'
-  const start = i;
-  let dot = -1;
-  for (let k = i; k < n; k++) {
-    const c = v.charCodeAt(k);
-    if (c === 46) {
-      if (dot >= 0) return null;
-      dot = k;
-    } else if (c < 48 || c > 57) return null;
-  }
-  if (n === start || dot === start || dot === n - 1) return null;
-  let end = n;
-  if (dot >= 0) {
-    while (v.charCodeAt(end - 1) === 48) end--;
-    if (end - 1 === dot) end = dot;
-  }
-  while (i < (dot >= 0 ? dot : end) - 1 && v.charCodeAt(i) === 48) i++;
-  const body = v.slice(i, end);
-  if (body === '0') return '0';
-  return start === 1 ? `-${body}` : i === 0 && end === n ? v : body;
-}
-
-function isZero(v: DecimalLike | undefined): boolean {
-  if (v === undefined || v === 0) return true;
-  if (typeof v === 'string') {
-    // `-?0*(\.0*)?`, not '' or '-', by one scan (a numeric column's zero comes as "0.0000").
-    const from = v.charCodeAt(0) === 45 ? 1 : 0;
-    if (v.length === from) return false;
-    let dots = 0;
-    for (let k = from; k < v.length; k++) {
-      const c = v.charCodeAt(k);
-      if (c === 46) {
-        if (++dots > 1) return false;
-      } else if (c !== 48) return false;
-    }
-    return true;
-  }
-  return dec(v).isZero();
-}
-
-function num(v: DecimalLike): number {
-  return typeof v === 'number' ? v : typeof v === 'string' ? Number(v) : Number(v.toString());
-}
-
-/** UTC calendar day key of a time (days since the epoch). */
-export function dayKey(t: Date): number {
-  return Math.floor(t.getTime() / DAY_MS);
-}
-
-function mean(xs: readonly number[]): number {
-  let s = 0;
-  for (const x of xs) s += x;
-  return s / xs.length;
-}
-
-/** Sample standard deviation (n − 1); null with fewer than two values. */
-export function sampleStdev(xs: readonly number[]): number | null {
-  if (xs.length < 2) return null;
-  const m = mean(xs);
-  let s = 0;
-  for (const x of xs) s += (x - m) * (x - m);
-  return Math.sqrt(s / (xs.length - 1));
-}
-
-/** Daily returns of the series with the flow convention above; index i is the period ending at points[i] (i ≥ 1). */
-export function dailyReturns(points: readonly ValuePoint[]): (number | null)[] {
-  const out: (number | null)[] = [null];
-  let prev = points.length > 0 ? num(points[0]!.value) : 0;
-  for (let i = 1; i < points.length; i++) {
-    const v = num(points[i]!.value);
-    const flow = points[i]!.netFlow;
-    const f = flow === undefined || flow === '0' ? 0 : num(flow);
-    const den = prev + Math.max(f, 0);
-    const nom = v - Math.min(f, 0);
-    out.push(den > 0 ? nom / den - 1 : null);
-    prev = v;
-  }
-  return out;
-}
-
-/** Align benchmark closes to the points (last close on or before each point's day); null before the first close. */
-function alignBenchmark(points: readonly ValuePoint[], bench: readonly BenchmarkClose[]): (number | null)[] {
-  const sorted = [...bench].sort((a, b) => a.time.getTime() - b.time.getTime());
-  const out: (number | null)[] = [];
-  let j = 0;
-  let last: number | null = null;
-  for (const p of points) {
-    const k = dayKey(p.time);
-    while (j < sorted.length && dayKey(sorted[j]!.time) <= k) last = num(sorted[j++]!.close);
-    out.push(last);
-  }
-  return out;
 }
 
 /** Compute the metrics and chart series of a value series. Throws only on an empty series. */
