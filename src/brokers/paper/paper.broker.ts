@@ -1,13 +1,8 @@
-import { randomUUID } from 'node:crypto';
-import { and, asc, desc, eq, inArray, lt } from 'drizzle-orm';
-import { inLiterals } from '../../db/batch-sql.js';
-import type { Db, Tx } from '../../db/client.js';
+import type { Db } from '../../db/client.js';
 import type { Clock } from '../../lib/clock.js';
 import type { Logger } from '../../lib/logger.js';
-import { ZERO, dec, toDb, type Decimal } from '../../lib/decimal.js';
 import { instrumentKey, type Quote, type QuoteSource } from '../../market/quote.js';
 import {
-  BrokerOrderNotFoundError,
   BrokerRejectedError,
   BrokerTransientError,
   type BrokerAdapter,
@@ -22,22 +17,14 @@ import {
 import { DEFAULT_FEES, feeBound, type FeeSchedule } from './fees.js';
 import { FaultInjector, type FaultKind, type FaultSpec } from './faults.js';
 import { DEFAULT_STARTING_CASH, fundsOf, positionsOf } from './paper.accounts.js';
-import {
-  OPEN_STATUSES,
-  applyFill,
-  closeOrder,
-  isOpen,
-  lockOrder,
-  markTriggered,
-  sameRequest,
-  StaleOrderError,
-  toBrokerFill,
-  toBrokerOrder,
-  toMatchable,
-} from './paper.book.js';
+import { isOpen, sameRequest, toBrokerFill, toBrokerOrder } from './paper.book.js';
+import { cancelInTx } from './paper.cancel.js';
+import { expireDayOrdersIn } from './paper.expire.js';
+import { fillsOf, findOrder, ordersOf, restingInstruments } from './paper.lookup.js';
+import { matchPass, type MatchPassContext } from './paper.match-pass.js';
 import { MatchQueue } from './paper.match-queue.js';
-import { matchOrder } from './paper.matching.js';
-import { paperFills, paperOrders, type PaperFillRow, type PaperOrderRow } from './paper.schema.js';
+import { placeOneInTx } from './paper.place.js';
+import type { PaperFillRow, PaperOrderRow } from './paper.schema.js';
 import { validateOrderRequest } from './paper.validation.js';
 import { GroupCommit, ORDER_LOOP_BATCHING } from '../../lib/group-commit.js';
 import { batchable, placeManyInTx, type FreshPlacement, type PlacedOrder } from './paper.place-batch.js';
@@ -112,10 +99,12 @@ export class PaperBroker implements BrokerAdapter {
   private readonly isSessionOpen: (exchange: string, at: Date) => boolean;
   private readonly listeners = new Set<(event: BrokerEvent) => void>();
   private unsubscribeQuotes: (() => void) | null;
-  private readonly matchQueue = new MatchQueue((quote) => (this.closed ? Promise.resolve() : this.matchPass(quote)));
+  private readonly matchQueue = new MatchQueue((quote) => (this.closed ? Promise.resolve() : matchPass(this.passContext, quote)));
   private closed = false;
   private readonly resting = new RestingIndex();
   private readonly restingScanner: RestingScanner;
+  /** What a matching pass (paper.match-pass.ts) needs of this broker. */
+  private readonly passContext: MatchPassContext;
 
   constructor(opts: PaperBrokerOptions) {
     this.db = opts.db;
@@ -137,10 +126,20 @@ export class PaperBroker implements BrokerAdapter {
     this.unsubscribeQuotes = null;
     this.restingScanner = new RestingScanner(
       this.resting,
-      async () => (await this.db.selectDistinct({ symbol: paperOrders.symbol, exchange: paperOrders.exchange }).from(paperOrders).where(inArray(paperOrders.status, [...OPEN_STATUSES]))).map((r) => instrumentKey(r.exchange, r.symbol)),
+      () => restingInstruments(this.db),
       opts.restingScanMs ?? 250,
       (err) => this.logger.warn({ err }, 'scanning the paper book for resting orders failed; will retry'),
     );
+    this.passContext = {
+      db: this.db,
+      clock: this.clock,
+      resting: this.resting,
+      isSessionOpen: this.isSessionOpen,
+      slippageBps: this.slippageBps,
+      fees: this.fees,
+      closed: () => this.closed,
+      publish: (order, fills) => this.publish(order, fills),
+    };
     this.setMatching(opts.matching === true);
   }
 
@@ -192,26 +191,18 @@ export class PaperBroker implements BrokerAdapter {
 
   getOrder(account: string, ref: { brokerOrderId: string } | { clientOrderId: string }): Promise<BrokerOrder | null> {
     return this.faults.run('getOrder', async () => {
-      const row = await this.findOrder(account, ref);
+      const row = await findOrder(this.db, account, ref);
       return row ? toBrokerOrder(row) : null;
     });
   }
 
   async listOrders(account: string): Promise<BrokerOrder[]> {
-    const rows = await this.db
-      .select()
-      .from(paperOrders)
-      .where(eq(paperOrders.account, account))
-      .orderBy(desc(paperOrders.seq));
+    const rows = await ordersOf(this.db, account);
     return rows.map(toBrokerOrder);
   }
 
   async getFills(account: string, brokerOrderId: string): Promise<BrokerFill[]> {
-    const rows = await this.db
-      .select()
-      .from(paperFills)
-      .where(and(eq(paperFills.account, account), eq(paperFills.orderId, brokerOrderId)))
-      .orderBy(asc(paperFills.seq));
+    const rows = await fillsOf(this.db, account, brokerOrderId);
     return rows.map(toBrokerFill);
   }
 
@@ -248,18 +239,7 @@ export class PaperBroker implements BrokerAdapter {
    */
   async expireDayOrders(scope: { exchange?: string; placedBefore?: Date } = {}): Promise<BrokerOrder[]> {
     const now = this.clock.now();
-    const rows = await this.db
-      .update(paperOrders)
-      .set({ status: 'EXPIRED', updatedAt: now, closedAt: now })
-      .where(
-        and(
-          eq(paperOrders.timeInForce, 'DAY'),
-          inLiterals(paperOrders.status, OPEN_STATUSES),
-          scope.exchange === undefined ? undefined : eq(paperOrders.exchange, scope.exchange),
-          scope.placedBefore === undefined ? undefined : lt(paperOrders.createdAt, scope.placedBefore),
-        ),
-      )
-      .returning();
+    const rows = await expireDayOrdersIn(this.db, scope, now);
     for (const row of rows) this.emit({ kind: 'order', account: row.account, order: toBrokerOrder(row) });
     return rows.map(toBrokerOrder);
   }
@@ -313,7 +293,7 @@ export class PaperBroker implements BrokerAdapter {
         return toBrokerOrder(placed.order);
       }
     }
-    const existing = await this.findOrder(req.account, { clientOrderId: req.clientOrderId });
+    const existing = await findOrder(this.db, req.account, { clientOrderId: req.clientOrderId });
     if (existing) return this.adopt(existing, req);
     const quote = this.quotes.get(req.instrument.symbol, req.instrument.exchange);
     if (!quote && req.type === 'MARKET') {
@@ -322,45 +302,9 @@ export class PaperBroker implements BrokerAdapter {
       throw new BrokerTransientError(`no market data yet for ${req.instrument.exchange}:${req.instrument.symbol}`);
     }
     const now = this.clock.now();
-    const result = await this.db.transaction(async (tx) => {
-      const [inserted] = await tx
-        .insert(paperOrders)
-        .values({
-          id: randomUUID(),
-          account: req.account,
-          clientOrderId: req.clientOrderId,
-          symbol: req.instrument.symbol,
-          exchange: req.instrument.exchange,
-          currency: req.instrument.currency,
-          tickSize: toDb(req.instrument.tickSize),
-          lotSize: toDb(req.instrument.lotSize),
-          side: req.side,
-          type: req.type,
-          timeInForce: req.timeInForce,
-          quantity: toDb(req.quantity),
-          limitPrice: req.limitPrice ? toDb(req.limitPrice) : null,
-          stopPrice: req.stopPrice ? toDb(req.stopPrice) : null,
-          protectionPrice: req.protectionPrice ? toDb(req.protectionPrice) : null,
-          status: 'OPEN',
-          createdAt: now,
-          updatedAt: now,
-        })
-        .onConflictDoNothing({ target: [paperOrders.account, paperOrders.clientOrderId] })
-        .returning();
-      if (!inserted) {
-        // Another process placed the same client order id between our lookup and insert.
-        const [row] = await tx
-          .select()
-          .from(paperOrders)
-          .where(and(eq(paperOrders.account, req.account), eq(paperOrders.clientOrderId, req.clientOrderId)));
-        return { order: row, fills: [] as PaperFillRow[], created: false };
-      }
-      // Outside its session an order is queued for the next one: it rests unmatched (an IOC ends below).
-      const tradable = quote && this.isSessionOpen(req.instrument.exchange, now);
-      const { order, fills } = tradable ? await this.matchLocked(tx, inserted, quote, now) : { order: inserted, fills: [] as PaperFillRow[] };
-      const final = req.timeInForce === 'IOC' && isOpen(order.status) ? ((await closeOrder(tx, order, 'CANCELED', now)) ?? order) : order;
-      return { order: final, fills, created: true };
-    });
+    const result = await this.db.transaction((tx) =>
+      placeOneInTx(tx, req, quote, now, { isSessionOpen: this.isSessionOpen, slippageBps: this.slippageBps, fees: this.fees }),
+    );
     if (!result.created) return this.adopt(result.order, req);
     this.publish(result.order, result.fills);
     return toBrokerOrder(result.order);
@@ -377,89 +321,9 @@ export class PaperBroker implements BrokerAdapter {
 
   private async cancel(account: string, brokerOrderId: string): Promise<BrokerOrder> {
     const now = this.clock.now();
-    const row = await this.db.transaction(async (tx) => {
-      const locked = await lockOrder(tx, brokerOrderId, account);
-      if (!locked) throw new BrokerOrderNotFoundError(brokerOrderId);
-      if (!isOpen(locked.status)) {
-        throw new BrokerRejectedError(`order ${brokerOrderId} is ${locked.status} and cannot be canceled`, 'ORDER_NOT_OPEN');
-      }
-      const closed = await closeOrder(tx, locked, 'CANCELED', now);
-      if (!closed) throw new BrokerRejectedError(`order ${brokerOrderId} is no longer open`, 'ORDER_NOT_OPEN');
-      return closed;
-    });
+    const row = await this.db.transaction((tx) => cancelInTx(tx, account, brokerOrderId, now));
     this.publish(row, []);
     return toBrokerOrder(row);
-  }
-
-  private async findOrder(account: string, ref: { brokerOrderId: string } | { clientOrderId: string }): Promise<PaperOrderRow | null> {
-    const match = 'brokerOrderId' in ref ? eq(paperOrders.id, ref.brokerOrderId) : eq(paperOrders.clientOrderId, ref.clientOrderId);
-    const [row] = await this.db
-      .select()
-      .from(paperOrders)
-      .where(and(eq(paperOrders.account, account), match));
-    return row ?? null;
-  }
-
-  /** One pass over the resting orders of an instrument, oldest first (time priority). */
-  private async matchPass(quote: Quote): Promise<void> {
-    if (!this.isSessionOpen(quote.exchange, this.clock.now())) return;
-    const key = instrumentKey(quote.exchange, quote.symbol);
-    const token = this.resting.token(key);
-    const candidates = await this.db
-      .select({ id: paperOrders.id })
-      .from(paperOrders)
-      .where(and(eq(paperOrders.symbol, quote.symbol), eq(paperOrders.exchange, quote.exchange), inLiterals(paperOrders.status, OPEN_STATUSES)))
-      .orderBy(asc(paperOrders.seq));
-    if (candidates.length === 0) this.resting.foundEmpty(key, token);
-    // Displayed size is shared: what one order takes is gone for the next in this pass.
-    const book: Quote = { ...quote };
-    for (const { id } of candidates) {
-      if (this.closed) return;
-      const now = this.clock.now();
-      const result = await this.db
-        .transaction(async (tx) => {
-          const row = await lockOrder(tx, id, null);
-          if (!row || !isOpen(row.status)) return null;
-          return this.matchLocked(tx, row, book, now);
-        })
-        .catch((err: unknown) => {
-          // Another process changed this order under us: skip it; the rest of the book still matches.
-          if (err instanceof StaleOrderError) return null;
-          throw err;
-        });
-      if (!result || result.fills.length === 0) continue;
-      for (const f of result.fills) {
-        if (f.side === 'BUY' && book.askSize !== null) book.askSize = toDb(subtractSize(book.askSize, f.quantity));
-        if (f.side === 'SELL' && book.bidSize !== null) book.bidSize = toDb(subtractSize(book.bidSize, f.quantity));
-      }
-      this.publish(result.order, result.fills);
-    }
-  }
-
-  /**
-   * Match an order the caller has locked (or just inserted) against a quote, once per quote: an order
-   * never takes liquidity twice from the same quote, even if several processes run this pass.
-   */
-  private async matchLocked(
-    tx: Tx,
-    row: PaperOrderRow,
-    quote: Quote,
-    now: Date,
-  ): Promise<{ order: PaperOrderRow; fills: PaperFillRow[] }> {
-    // A feed timestamp that does not parse counts as "now", so the once-per-quote guard still holds.
-    const parsed = new Date(quote.timestamp);
-    const quoteAt = Number.isNaN(parsed.getTime()) ? now : parsed;
-    if (row.lastQuoteAt && row.lastQuoteAt.getTime() >= quoteAt.getTime()) return { order: row, fills: [] };
-    const m = matchOrder(toMatchable(row), quote, { slippageBps: this.slippageBps });
-    let order = row;
-    if (m.triggered && !row.triggered && (row.type === 'STOP' || row.type === 'STOP_LIMIT')) order = await markTriggered(tx, row, now);
-    if (m.protectionHit) {
-      // Nothing can trade within the protection price: the unfilled rest is canceled, never filled worse.
-      return { order: (await closeOrder(tx, order, 'CANCELED', now, 'MARKET_PROTECTION')) ?? order, fills: [] };
-    }
-    if (!m.fill) return { order, fills: [] };
-    const applied = await applyFill(tx, order, m.fill, { now, quoteAt, fees: this.fees });
-    return { order: applied.order, fills: [applied.fill] };
   }
 
   /** Tell listeners, after commit: each execution first, then the order's new state. */
@@ -478,10 +342,4 @@ export class PaperBroker implements BrokerAdapter {
       }
     }
   }
-}
-
-/** What is left of a displayed size after a fill took `taken` of it (never below zero). */
-function subtractSize(size: string, taken: string): Decimal {
-  const left = dec(size).minus(taken);
-  return left.isNeg() ? ZERO : left;
 }

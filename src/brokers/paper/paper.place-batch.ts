@@ -130,8 +130,8 @@ export function batchable(req: BrokerOrderRequest): boolean {
 }
 
 /**
- * What placing a fresh order and matching it at once against its quote records (paper.broker's
- * `place` then `matchLocked`, `applyFill` and the IOC close), computed before anything is written: the
+ * What placing a fresh order and matching it at once against its quote records (paper.place.ts's
+ * `placeOneInTx`, then paper.match-pass.ts's `matchLocked`, `applyFill` and the IOC close), computed before anything is written: the
  * order row in its state after the match, and its execution if any. Pure apart from the new ids.
  */
 export function freshRows(p: FreshPlacement, now: Date, opts: { slippageBps: string; fees: FeeSchedule }): { order: PaperOrderRow; fill: PaperFillRow | null } {

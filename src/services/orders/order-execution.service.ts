@@ -1,24 +1,21 @@
-import { and, eq, isNull, lt, sql } from 'drizzle-orm';
+import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
-import { basketRunOrders, instruments, orders, portfolios } from '../../db/schema/index.js';
+import { orders } from '../../db/schema/index.js';
 import type { Clock } from '../../lib/clock.js';
 import type { Logger } from '../../lib/logger.js';
 import type { RateLimiter } from '../../lib/rate-limiter.js';
 import { dec } from '../../lib/decimal.js';
 import {
   BrokerAuthError,
-  BrokerRateLimitedError,
   BrokerRejectedError,
   BrokerTransientError,
   type BrokerAdapter,
-  type BrokerInstrument,
   type BrokerFill,
   type BrokerOrder,
 } from '../../brokers/broker.js';
 import type { BrokerRegistry } from '../../brokers/registry.js';
 import type { OutboxRelay } from '../../events/outbox.js';
 import { BROKER_JOB_OPTIONS, type OrderQueue } from '../../jobs/jobs.js';
-import { isTerminal, type OrderStatus } from './order.state.js';
 import type { OrderRow } from './order.snapshot.js';
 import type { Metrics } from '../../server/metrics.js';
 import { FillApplier } from './fill-applier.js';
@@ -28,8 +25,11 @@ import { SubmitBatcher } from './submit-batch.js';
 import { AckBatcher } from './ack-batch.js';
 import { HeldEvents } from './held-events.js';
 import { GroupCommit } from '../../lib/group-commit.js';
-import { inLiterals, uuidArray } from '../../db/batch-sql.js';
+import { uuidArray } from '../../db/batch-sql.js';
 import { PermanentError } from '../../errors.js';
+import { BrokerAccess } from './order.broker-access.js';
+import { OrderSync } from './order.sync.js';
+import { reconcileOrders, type ReconcileOptions } from './order.reconcile.js';
 
 export interface OrderExecutionDeps {
   db: Db;
@@ -51,8 +51,6 @@ export interface OrderExecutionDeps {
   holdSubmittingMs?: number;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /**
  * The worker side of the order loop: submit to the broker (adopting after a crash), apply fills,
  * cancel at the broker, and reconcile. Every status move is guarded by the status it expects.
@@ -68,6 +66,8 @@ export class OrderExecutionService {
   private readonly placing = new Map<string, BrokerFill[]>();
   private readonly submitting: SubmitBatcher;
   private readonly acks: AckBatcher;
+  private readonly access: BrokerAccess;
+  private readonly syncing: OrderSync;
 
   constructor(private readonly deps: OrderExecutionDeps) {
     // SUBMITTING events wait (briefly) to leave with the acknowledgement's: see held-events.ts.
@@ -76,33 +76,16 @@ export class OrderExecutionService {
     this.transitions = new OrderTransitions({ ...deps, relay });
     this.submitting = new SubmitBatcher({ ...deps, relay: { published: async (events) => relay.hold(events) } });
     this.acks = new AckBatcher({ ...deps, relay, single: this.fills });
-  }
-
-  /**
-   * The account at the broker: a portfolio on a broker connection trades through that connection (the
-   * adapter reads its credentials); for the paper exchange each portfolio is its own account. A
-   * portfolio's connection never changes, so it is cached.
-   */
-  private readonly accounts = new Map<string, Promise<string>>();
-  private account(o: Pick<OrderRow, 'portfolioId'>): Promise<string> {
-    // The promise is cached, so the orders of a run submitted together look their portfolio up once.
-    let hit = this.accounts.get(o.portfolioId);
-    if (!hit) {
-      hit = this.deps.db
-        .select({ c: portfolios.brokerConnectionId })
-        .from(portfolios)
-        .where(eq(portfolios.id, o.portfolioId))
-        .then(([p]) => p?.c ?? o.portfolioId);
-      this.accounts.set(o.portfolioId, hit);
-      hit.catch(() => this.accounts.delete(o.portfolioId));
-    }
-    return hit;
-  }
-
-  /** The broker refused the connection's credentials: nothing is retried until the user reconnects. */
-  private authRequired(orderId: string, err: BrokerAuthError): never {
-    this.deps.logger.warn({ orderId, reason: err.message }, 'broker connection needs reconnecting; not retrying');
-    throw new PermanentError(`BROKER_AUTH_REQUIRED: ${err.message}`);
+    this.access = new BrokerAccess(deps);
+    this.syncing = new OrderSync({
+      db: deps.db,
+      brokers: deps.brokers,
+      access: this.access,
+      transitions: this.transitions,
+      load: (orderId) => this.load(orderId),
+      applyFill: (orderId, f) => this.applyFill(orderId, f),
+      finish: (orderId, to, reason) => this.finish(orderId, to, reason),
+    });
   }
 
   /** The submit jobs running at once read their orders in one statement (group commit). */
@@ -118,19 +101,6 @@ export class OrderExecutionService {
   private async load(orderId: string): Promise<OrderRow | null> {
     const [o] = await this.deps.db.select().from(orders).where(eq(orders.id, orderId)).limit(1);
     return o ?? null;
-  }
-
-  /** Wait for a permit from the per-account limit shared by all workers (in Redis when scaled). */
-  private async throttle(broker: BrokerAdapter, account: string): Promise<void> {
-    if (broker.unthrottled) return;
-    const key = `broker:${broker.name}:${account}`;
-    for (let waited = 0; ; ) {
-      const wait = await this.deps.rateLimiter.tryAcquire(key, broker.rateLimit);
-      if (wait === 0) return;
-      if (waited > 5_000) throw new BrokerRateLimitedError(wait);
-      await sleep(wait);
-      waited += wait;
-    }
   }
 
   /**
@@ -177,24 +147,24 @@ export class OrderExecutionService {
     const orderId = o.id;
     if (this.deps.pooled && (await this.deps.pooled.holdsOrder(o))) return; // sent in its window's parent
     const broker = this.deps.brokers.get(o.broker);
-    const account = await this.account(o);
+    const account = await this.access.account(o);
     const isLastAttempt = attempt.attemptsMade + 1 >= attempt.attempts;
 
     let permit: Promise<void> | undefined;
     if (o.status === 'PENDING') {
       // The broker's permit is asked for while the move commits, not after it: one round trip to the
       // shared limiter off each order's path. (An order that turns out not to move wastes one permit.)
-      permit = this.throttle(broker, account);
+      permit = this.access.throttle(broker, account);
       permit.catch(() => undefined); // awaited below; only an order that does not move drops it
       // Group commit: the submit jobs running at once move their orders in one transaction.
       const moved = await this.submitting.markSubmitting(o);
       if (!moved) return this.submit(orderId, attempt); // canceled or picked up meanwhile: look again
       o = moved;
     } else if (o.status === 'SUBMITTING' || (o.status === 'CANCEL_REQUESTED' && !o.brokerOrderId)) {
-      await this.throttle(broker, account);
+      await this.access.throttle(broker, account);
       const found = await broker.getOrder(account, { clientOrderId: o.id }).catch((err: unknown) => {
         // Cannot look: it stays SUBMITTING and the reconciler looks again once the user reconnects.
-        if (err instanceof BrokerAuthError) this.authRequired(o!.id, err);
+        if (err instanceof BrokerAuthError) this.access.authRequired(o!.id, err);
         throw err;
       });
       if (found) {
@@ -218,11 +188,11 @@ export class OrderExecutionService {
       return;
     }
 
-    const inst = await this.instrumentOf(o.instrumentId);
+    const inst = await this.access.instrumentOf(o.instrumentId);
     const executions: BrokerFill[] = [];
     this.placing.set(o.id, executions);
     try {
-      await (permit ?? this.throttle(broker, account));
+      await (permit ?? this.access.throttle(broker, account));
       const ack = await broker.placeOrder({
         clientOrderId: o.id,
         account,
@@ -332,68 +302,14 @@ export class OrderExecutionService {
     }
   }
 
-  /** cancel-order: ask the broker; then sync so fills that beat the cancel are applied first. */
-  async cancelAtBroker(orderId: string): Promise<void> {
-    const o = await this.load(orderId);
-    if (!o || o.status !== 'CANCEL_REQUESTED') return;
-    if (!o.brokerOrderId) return; // still being submitted; the submit job cancels it after the ack
-    const broker = this.deps.brokers.get(o.broker);
-    const account = await this.account(o);
-    await this.throttle(broker, account);
-    try {
-      await broker.cancelOrder(account, o.brokerOrderId);
-    } catch (err) {
-      if (err instanceof BrokerAuthError) this.authRequired(orderId, err);
-      if (!(err instanceof BrokerRejectedError)) throw err;
-      // Already filled or gone at the broker: the sync below records what really happened.
-    }
-    await this.sync(orderId);
+  /** cancel-order: see OrderSync.cancelAtBroker. */
+  cancelAtBroker(orderId: string): Promise<void> {
+    return this.syncing.cancelAtBroker(orderId);
   }
 
-  /** sync-order: apply every broker fill we lack, then a terminal status the broker reports. */
-  async sync(orderId: string): Promise<void> {
-    try {
-      await this.syncOnce(orderId);
-    } catch (err) {
-      if (err instanceof BrokerAuthError) this.authRequired(orderId, err);
-      throw err;
-    }
-  }
-
-  private async syncOnce(orderId: string): Promise<void> {
-    const o = await this.load(orderId);
-    if (!o || isTerminal(o.status as OrderStatus)) return;
-    const broker = this.deps.brokers.get(o.broker);
-    const account = await this.account(o);
-    await this.throttle(broker, account);
-    const remote = o.brokerOrderId
-      ? await broker.getOrder(account, { brokerOrderId: o.brokerOrderId })
-      : await broker.getOrder(account, { clientOrderId: o.id });
-    if (!remote) return;
-    if (!o.brokerOrderId || o.status === 'SUBMITTING') await this.acknowledgeOnly(o, remote);
-    for (const f of await broker.getFills(account, remote.brokerOrderId)) await this.applyFill(orderId, f);
-    const after = await this.load(orderId);
-    if (!after || isTerminal(after.status as OrderStatus)) return;
-    if (remote.status === 'CANCELED' || remote.status === 'EXPIRED' || remote.status === 'REJECTED') {
-      if (dec(after.filledQuantity).gte(remote.filledQuantity)) await this.finish(orderId, remote.status, remote.rejectReason ?? null);
-    } else if (after.status === 'CANCEL_REQUESTED' && (remote.status === 'OPEN' || remote.status === 'PARTIALLY_FILLED')) {
-      // The cancel was lost (its job died, or the broker dropped it): ask again; the result comes back
-      // as an order event or on the next sync.
-      await this.throttle(broker, account);
-      await broker.cancelOrder(account, remote.brokerOrderId).catch((err: unknown) => {
-        if (!(err instanceof BrokerRejectedError)) throw err;
-      });
-    }
-  }
-
-  private async acknowledgeOnly(o: OrderRow, remote: BrokerOrder): Promise<void> {
-    const moved = o.status === 'SUBMITTING' ? await this.transitions.move(o, 'SUBMITTING', 'OPEN', { brokerOrderId: remote.brokerOrderId }) : null;
-    // As in acknowledge(): if a cancel moved it meanwhile, still record the broker id.
-    if (!moved)
-      await this.deps.db
-        .update(orders)
-        .set({ brokerOrderId: remote.brokerOrderId })
-        .where(and(eq(orders.id, o.id), isNull(orders.brokerOrderId)));
+  /** sync-order: see OrderSync.sync. */
+  sync(orderId: string): Promise<void> {
+    return this.syncing.sync(orderId);
   }
 
   /** apply-fill: see FillApplier. Replays are no-ops (false). */
@@ -406,45 +322,8 @@ export class OrderExecutionService {
     return this.transitions.end(orderId, to, reason);
   }
 
-  /**
-   * The reconciler: re-enqueue PENDING orders whose job was lost, retry SUBMITTING orders stuck past
-   * any job's lifetime (the handler looks them up at the broker first), and sync open orders.
-   */
-  async reconcile(opts: { pendingAfterMs?: number; submittingAfterMs?: number; openAfterMs?: number; batch?: number } = {}): Promise<{ requeued: number; synced: number }> {
-    const now = this.deps.clock.now().getTime();
-    const batch = opts.batch ?? 200;
-    const older = (ms: number) => lt(orders.updatedAt, new Date(now - ms));
-    const bucket = Math.floor(now / 10_000);
-    const pending = await this.deps.db
-      .select({ id: orders.id, status: orders.status })
-      .from(orders)
-      .where(
-        // A basket run's order has its phase's job (retried with backoff): it is only taken over alone once
-        // as old as a stuck SUBMITTING one, not while that job waits its turn behind a burst of runs.
-        sql`(${orders.status} = 'PENDING' and ${older(opts.pendingAfterMs ?? 5_000)} and (${older(opts.submittingAfterMs ?? 60_000)} or not exists (select 1 from ${basketRunOrders} b where b.order_id = ${orders.id})))
-            or (${orders.status} = 'SUBMITTING' and ${older(opts.submittingAfterMs ?? 60_000)})`,
-      )
-      .limit(batch);
-    for (const r of pending) {
-      await this.deps.queue.add('submit-order', { orderId: r.id }, { jobId: `submit-${r.id}-${bucket}`, ...BROKER_JOB_OPTIONS });
-    }
-    const open = await this.deps.db
-      .select({ id: orders.id })
-      .from(orders)
-      .where(and(inLiterals(orders.status, ['OPEN', 'PARTIALLY_FILLED', 'CANCEL_REQUESTED']), older(opts.openAfterMs ?? 30_000)))
-      .limit(batch);
-    for (const r of open) await this.deps.queue.add('sync-order', { orderId: r.id }, { jobId: `sync-${r.id}-${bucket}`, ...BROKER_JOB_OPTIONS });
-    return { requeued: pending.length, synced: open.length };
-  }
-
-  /** Instruments' broker-facing fields, cached: reference data that does not change under an order. */
-  private readonly instrumentCache = new Map<string, BrokerInstrument>();
-  private async instrumentOf(id: string): Promise<BrokerInstrument> {
-    const hit = this.instrumentCache.get(id);
-    if (hit) return hit;
-    const [i] = await this.deps.db.select().from(instruments).where(eq(instruments.id, id));
-    const inst = { symbol: i.symbol, exchange: i.exchange, currency: i.currency, tickSize: i.tickSize, lotSize: i.lotSize };
-    this.instrumentCache.set(id, inst);
-    return inst;
+  /** The reconciler: see {@link reconcileOrders}. */
+  reconcile(opts: ReconcileOptions = {}): Promise<{ requeued: number; synced: number }> {
+    return reconcileOrders(this.deps, opts);
   }
 }
