@@ -13,6 +13,18 @@ import { checkAmount } from './investment-amount.js';
 import type { InvestmentRunHooks } from './investment-run-hooks.js';
 import type { RunLine } from './run-placer.js';
 
+/** What InvestmentService and its actions are given. */
+export interface InvestmentDeps {
+  db: Db;
+  clock: Clock;
+  instruments: InstrumentService;
+  portfolios: PortfolioService;
+  smallcases: SmallcaseService;
+  runs: BasketRunService;
+  cost: (p: PortfolioRow) => CostModel;
+  minTicket: (currency: string) => Decimal;
+}
+
 /** The reads of InvestmentService that the actions use (the service passes itself: no import back). */
 export interface InvestmentReads {
   get(viewer: Principal, id: string): Promise<InvestmentRow>;
@@ -28,15 +40,7 @@ export class InvestmentActions {
   private readonly repo: InvestmentRepository;
 
   constructor(
-    private readonly deps: {
-      db: Db;
-      clock: Clock;
-      instruments: InstrumentService;
-      portfolios: PortfolioService;
-      smallcases: SmallcaseService;
-      runs: BasketRunService;
-      cost: (p: PortfolioRow) => CostModel;
-      minTicket: (currency: string) => Decimal;
+    private readonly deps: InvestmentDeps & {
       repo: InvestmentRepository;
       reads: InvestmentReads;
       hooks: InvestmentRunHooks;

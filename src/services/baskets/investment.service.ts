@@ -1,16 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import type { Db } from '../../db/client.js';
 import { BadInputError, InvalidStateError, NotFoundError } from '../../errors.js';
 import type { Principal } from '../../auth/tokens.js';
-import type { Clock } from '../../lib/clock.js';
 import { dec, type Decimal } from '../../lib/decimal.js';
-import type { InstrumentRow, InstrumentService } from '../instrument.service.js';
-import type { PortfolioRow, PortfolioService } from '../portfolio.service.js';
-import { minimumInvestment, planInvestment, type CostModel, type Plan } from './planner.js';
-import type { BasketRunRow, BasketRunService } from './basket-run.service.js';
-import { BelowMinimumInvestmentError, type SmallcaseRow, type SmallcaseService } from './smallcase.service.js';
+import type { InstrumentRow } from '../instrument.service.js';
+import type { PortfolioRow } from '../portfolio.service.js';
+import { minimumInvestment, planInvestment, type Plan } from './planner.js';
+import type { BasketRunRow } from './basket-run.service.js';
+import { BelowMinimumInvestmentError, type SmallcaseRow } from './smallcase.service.js';
 import { InvestmentRepository, type HoldingRow, type InvestmentRow, type InvestmentStatus } from './investment.repository.js';
-import { InvestmentActions } from './investment-actions.js';
+import { InvestmentActions, type InvestmentDeps } from './investment-actions.js';
 import { checkAmount } from './investment-amount.js';
 import { InvestmentRunHooks } from './investment-run-hooks.js';
 import type { RunLine } from './run-placer.js';
@@ -38,18 +36,7 @@ export class InvestmentService {
   private readonly hooks: InvestmentRunHooks;
   private readonly actions: InvestmentActions;
 
-  constructor(
-    private readonly deps: {
-      db: Db;
-      clock: Clock;
-      instruments: InstrumentService;
-      portfolios: PortfolioService;
-      smallcases: SmallcaseService;
-      runs: BasketRunService;
-      cost: (p: PortfolioRow) => CostModel;
-      minTicket: (currency: string) => Decimal;
-    },
-  ) {
+  constructor(private readonly deps: InvestmentDeps) {
     this.repo = new InvestmentRepository(deps.db);
     this.hooks = new InvestmentRunHooks({ repo: this.repo, clock: deps.clock });
     this.actions = new InvestmentActions({ ...deps, repo: this.repo, reads: this, hooks: this.hooks });
