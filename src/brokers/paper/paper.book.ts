@@ -89,6 +89,30 @@ export function sameRequest(row: PaperOrderRow, req: BrokerOrderRequest): boolea
   );
 }
 
+/** A fresh order's row as the request gives it (OPEN, a new id), before the database or a match adds the rest. */
+export function newOrderFields(req: BrokerOrderRequest, now: Date) {
+  return {
+    id: randomUUID(),
+    account: req.account,
+    clientOrderId: req.clientOrderId,
+    symbol: req.instrument.symbol,
+    exchange: req.instrument.exchange,
+    currency: req.instrument.currency,
+    tickSize: toDb(req.instrument.tickSize),
+    lotSize: toDb(req.instrument.lotSize),
+    side: req.side,
+    type: req.type,
+    timeInForce: req.timeInForce,
+    quantity: toDb(req.quantity),
+    limitPrice: req.limitPrice ? toDb(req.limitPrice) : null,
+    stopPrice: req.stopPrice ? toDb(req.stopPrice) : null,
+    protectionPrice: req.protectionPrice ? toDb(req.protectionPrice) : null,
+    status: 'OPEN' as const,
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
 /** Lock one order of `account` (or of any account when null) for the rest of the transaction. */
 export async function lockOrder(tx: Tx, id: string, account: string | null): Promise<PaperOrderRow | null> {
   const where = account === null ? eq(paperOrders.id, id) : and(eq(paperOrders.id, id), eq(paperOrders.account, account));

@@ -5,7 +5,7 @@ import { dec, toDb } from '../../lib/decimal.js';
 import type { Quote } from '../../market/quote.js';
 import type { BrokerOrderRequest } from '../broker.js';
 import { computeFee, type FeeSchedule } from './fees.js';
-import { toMatchable } from './paper.book.js';
+import { newOrderFields, toMatchable } from './paper.book.js';
 import { matchOrder } from './paper.matching.js';
 import { paperOrders, type PaperFillRow, type PaperOrderRow } from './paper.schema.js';
 import { jsonRows, rowsOf } from '../../db/batch-sql.js';
@@ -137,31 +137,14 @@ export function batchable(req: BrokerOrderRequest): boolean {
 export function freshRows(p: FreshPlacement, now: Date, opts: { slippageBps: string; fees: FeeSchedule }): { order: PaperOrderRow; fill: PaperFillRow | null } {
   const { req, quote } = p;
   let order: PaperOrderRow = {
-    id: randomUUID(),
+    ...newOrderFields(req, now),
     seq: 0, // assigned by the database
-    account: req.account,
-    clientOrderId: req.clientOrderId,
-    symbol: req.instrument.symbol,
-    exchange: req.instrument.exchange,
-    currency: req.instrument.currency,
-    tickSize: toDb(req.instrument.tickSize),
-    lotSize: toDb(req.instrument.lotSize),
-    side: req.side,
-    type: req.type,
-    timeInForce: req.timeInForce,
-    quantity: toDb(req.quantity),
-    limitPrice: req.limitPrice ? toDb(req.limitPrice) : null,
-    stopPrice: req.stopPrice ? toDb(req.stopPrice) : null,
-    protectionPrice: req.protectionPrice ? toDb(req.protectionPrice) : null,
-    status: 'OPEN',
     triggered: false,
     filledQuantity: '0',
     averagePrice: null,
     feesPaid: '0',
     rejectReason: null,
     lastQuoteAt: null,
-    createdAt: now,
-    updatedAt: now,
     closedAt: null,
   };
   const parsed = new Date(quote.timestamp);

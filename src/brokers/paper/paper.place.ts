@@ -1,11 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import { and, eq } from 'drizzle-orm';
 import type { Tx } from '../../db/client.js';
-import { toDb } from '../../lib/decimal.js';
 import type { Quote } from '../../market/quote.js';
 import type { BrokerOrderRequest } from '../broker.js';
 import type { FeeSchedule } from './fees.js';
-import { closeOrder, isOpen } from './paper.book.js';
+import { closeOrder, isOpen, newOrderFields } from './paper.book.js';
 import { matchLocked } from './paper.match-pass.js';
 import { paperOrders, type PaperFillRow, type PaperOrderRow } from './paper.schema.js';
 
@@ -24,26 +22,7 @@ export async function placeOneInTx(
 ): Promise<{ order: PaperOrderRow; fills: PaperFillRow[]; created: boolean }> {
   const [inserted] = await tx
     .insert(paperOrders)
-    .values({
-      id: randomUUID(),
-      account: req.account,
-      clientOrderId: req.clientOrderId,
-      symbol: req.instrument.symbol,
-      exchange: req.instrument.exchange,
-      currency: req.instrument.currency,
-      tickSize: toDb(req.instrument.tickSize),
-      lotSize: toDb(req.instrument.lotSize),
-      side: req.side,
-      type: req.type,
-      timeInForce: req.timeInForce,
-      quantity: toDb(req.quantity),
-      limitPrice: req.limitPrice ? toDb(req.limitPrice) : null,
-      stopPrice: req.stopPrice ? toDb(req.stopPrice) : null,
-      protectionPrice: req.protectionPrice ? toDb(req.protectionPrice) : null,
-      status: 'OPEN',
-      createdAt: now,
-      updatedAt: now,
-    })
+    .values(newOrderFields(req, now))
     .onConflictDoNothing({ target: [paperOrders.account, paperOrders.clientOrderId] })
     .returning();
   if (!inserted) {
