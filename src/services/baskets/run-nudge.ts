@@ -2,6 +2,7 @@ import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
 import { basketRunOrders, basketRuns, orders } from '../../db/schema/index.js';
 import { TERMINAL_STATUSES } from '../orders/order.state.js';
+import { uuidArray } from '../../db/batch-sql.js';
 
 const ACTIVE = ['PLACING', 'SELLING', 'BUYING'] as const;
 const TERMINAL = sql.join(
@@ -16,7 +17,9 @@ const TERMINAL = sql.join(
  */
 export async function runsReadyToAdvance(db: Db, orderIds: string[]): Promise<string[]> {
   if (orderIds.length === 0) return [];
-  const runsOf = db.select({ runId: basketRunOrders.runId }).from(basketRunOrders).where(inArray(basketRunOrders.orderId, orderIds));
+  // The ids as ONE uuid[] parameter: the statement's text is the same whatever the batch's size, so it is
+  // prepared once (with `in ($1, …, $n)` each size was a statement of its own to parse and plan).
+  const runsOf = db.select({ runId: basketRunOrders.runId }).from(basketRunOrders).where(sql`${basketRunOrders.orderId} = any(${uuidArray(orderIds)})`);
   const rows = await db
     .select({ runId: basketRunOrders.runId })
     .from(basketRunOrders)
