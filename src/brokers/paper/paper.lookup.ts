@@ -1,4 +1,5 @@
-import { and, asc, desc, eq, inArray } from 'drizzle-orm';
+import { and, asc, desc, eq } from 'drizzle-orm';
+import { inLiterals } from '../../db/batch-sql.js';
 import type { Db } from '../../db/client.js';
 import { instrumentKey } from '../../market/quote.js';
 import { OPEN_STATUSES } from './paper.book.js';
@@ -32,7 +33,17 @@ export async function fillsOf(db: Db, account: string, brokerOrderId: string): P
     .orderBy(asc(paperFills.seq));
 }
 
-/** The instruments with open orders in the whole book (any account), as instrument keys: the resting scan. */
+/**
+ * The instruments with open orders in the whole book (any account), as instrument keys: the resting scan,
+ * every 250 ms. The statuses are written into the text (inLiterals) so that even a generic plan uses the
+ * partial index `paper_orders_resting_idx`: with them as parameters, a generic plan scanned every paper
+ * order ever placed (200,000 orders: 55 ms a scan, against 0.6 ms through the index).
+ */
 export async function restingInstruments(db: Db): Promise<string[]> {
-  return (await db.selectDistinct({ symbol: paperOrders.symbol, exchange: paperOrders.exchange }).from(paperOrders).where(inArray(paperOrders.status, [...OPEN_STATUSES]))).map((r) => instrumentKey(r.exchange, r.symbol));
+  return (await restingQuery(db)).map((r) => instrumentKey(r.exchange, r.symbol));
+}
+
+/** The resting scan's statement (its plan is tested: test/paper.resting-scan.plan.test.ts). */
+export function restingQuery(db: Db) {
+  return db.selectDistinct({ symbol: paperOrders.symbol, exchange: paperOrders.exchange }).from(paperOrders).where(inLiterals(paperOrders.status, OPEN_STATUSES));
 }
