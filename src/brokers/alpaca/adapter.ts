@@ -37,6 +37,7 @@ import {
   type AlpacaPosition,
   type AlpacaTradeUpdate,
 } from './wire.js';
+import { OnceEvents } from '../connections/once-events.js';
 
 export interface AlpacaAdapterOptions {
   /** Trading API host: https://api.alpaca.markets (live) or https://paper-api.alpaca.markets (paper). */
@@ -89,7 +90,7 @@ export class AlpacaAdapter implements ConnectableBroker {
   private readonly ours = new Map<string, string>();
   /** Alpaca order ids known not to be ours (placed elsewhere with the same key): never looked up again. */
   private readonly notOurs = new Set<string>();
-  private readonly emitted = new Set<string>();
+  private readonly once = new OnceEvents();
   private readonly streams = new Map<string, { stream: AlpacaTradeStream; openedAt: number }>();
   private readonly cursors = new Map<string, string>();
   /** The stream authentication form that works for an account (switched after a refusal). */
@@ -268,10 +269,7 @@ export class AlpacaAdapter implements ConnectableBroker {
   }
 
   private emit(e: BrokerEvent): void {
-    const key = e.kind === 'fill' ? `${e.account}|fill|${e.fill.brokerFillId}` : `${e.account}|end|${e.order.brokerOrderId}|${e.order.status}`;
-    if (this.emitted.has(key)) return;
-    this.emitted.add(key);
-    if (this.emitted.size > 200_000) this.emitted.clear(); // replays after a clear are harmless (fills are idempotent)
+    if (!this.once.first(e)) return;
     this.events.emit('event', e);
   }
 

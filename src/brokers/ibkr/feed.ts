@@ -6,6 +6,7 @@ import type { IbkrAdapter } from './adapter.js';
 import type { IbkrGateway } from './gateway.js';
 import { IbkrStream } from './stream.js';
 import { coidOf, liveToOrder, tradeToFill, type IbkrLiveOrder, type IbkrTrade } from './wire.js';
+import { OnceEvents } from '../connections/once-events.js';
 
 const ENDINGS = new Set(['CANCELED', 'EXPIRED', 'REJECTED']);
 
@@ -17,7 +18,7 @@ const ENDINGS = new Set(['CANCELED', 'EXPIRED', 'REJECTED']);
  */
 export class IbkrFeed {
   private readonly trades = new Map<string, Map<string, IbkrTrade>>();
-  private readonly emitted = new Set<string>();
+  private readonly once = new OnceEvents();
   /** IB account id → our connection ids (refreshed each pass). */
   private accounts = new Map<string, string[]>();
   private stream: IbkrStream | null = null;
@@ -93,10 +94,7 @@ export class IbkrFeed {
   }
 
   private emit(e: BrokerEvent): void {
-    const key = e.kind === 'fill' ? `${e.account}|fill|${e.fill.brokerFillId}` : `${e.account}|end|${e.order.brokerOrderId}|${e.order.status}`;
-    if (this.emitted.has(key)) return;
-    this.emitted.add(key);
-    if (this.emitted.size > 200_000) this.emitted.clear(); // replays after a clear are harmless (fills are idempotent)
+    if (!this.once.first(e)) return;
     this.d.adapter.emit(e);
   }
 

@@ -3,6 +3,7 @@ import type { BrokerEvent, BrokerOrder } from '../broker.js';
 import type { FillLedger } from './fill-ledger.js';
 import type { OrderOwnership } from './ownership.js';
 import { orderFigures, toBrokerOrder, type TsOrder } from './wire.js';
+import { OnceEvents } from '../connections/once-events.js';
 
 const ENDINGS = new Set(['CANCELED', 'EXPIRED', 'REJECTED']);
 
@@ -12,7 +13,7 @@ const ENDINGS = new Set(['CANCELED', 'EXPIRED', 'REJECTED']);
  */
 export class OrderObserver {
   private readonly events = new EventEmitter();
-  private readonly emitted = new Set<string>();
+  private readonly once = new OnceEvents();
 
   constructor(
     private readonly owners: OrderOwnership,
@@ -42,10 +43,7 @@ export class OrderObserver {
   }
 
   private emit(e: BrokerEvent): void {
-    const key = e.kind === 'fill' ? `${e.account}|fill|${e.fill.brokerFillId}` : `${e.account}|end|${e.order.brokerOrderId}|${e.order.status}`;
-    if (this.emitted.has(key)) return;
-    this.emitted.add(key);
-    if (this.emitted.size > 200_000) this.emitted.clear(); // replays after a clear are harmless (fills are idempotent)
+    if (!this.once.first(e)) return;
     this.events.emit('event', e);
   }
 
