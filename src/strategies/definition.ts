@@ -44,11 +44,14 @@ function sideParam(params: Params, def: PositionSide): PositionSide {
   return v;
 }
 
-/** Compile one expression, turning a rule error into BAD_USER_INPUT on `field` with line and column. */
-export function compileField(source: string, field: string, want: 'boolean' | 'number' = 'boolean'): CompiledRule {
+/**
+ * Compile one expression, turning a rule error into BAD_USER_INPUT on `field` with line and column.
+ * `want`: a condition, a number, or either (`any`).
+ */
+export function compileField(source: string, field: string, want: 'boolean' | 'number' | 'any' = 'boolean'): CompiledRule {
   try {
     const r = compileRule(source);
-    if (r.type !== want) throw new RuleError(`${field} must be a ${want === 'boolean' ? 'condition' : 'number'}`, 1, 1, 'TYPE_ERROR');
+    if (want !== 'any' && r.type !== want) throw new RuleError(`${field} must be a ${want === 'boolean' ? 'condition' : 'number'}`, 1, 1, 'TYPE_ERROR');
     return r;
   } catch (e) {
     if (e instanceof RuleError) {

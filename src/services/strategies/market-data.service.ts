@@ -125,14 +125,8 @@ export class MarketDataService {
   async indicator(symbol: string, exchange: string | null | undefined, interval: string, expression: string, r: RangeArgs): Promise<{ time: Date; value: number | null }[]> {
     this.checkRange(r);
     const code = intervalCode(interval);
-    let rule;
-    try {
-      rule = compileField(expression, 'expression', 'number');
-    } catch (e) {
-      // A condition is a series too (1 or 0).
-      if (e instanceof BadInputError && e.details?.reason === 'TYPE_ERROR' && e.message.startsWith('expression must be')) rule = compileField(expression, 'expression', 'boolean');
-      else throw e;
-    }
+    // A number, or a condition (a series of 1 and 0).
+    const rule = compileField(expression, 'expression', 'any');
     const inst = await this.deps.instruments.resolve(symbol, exchange);
     const rows = await this.rows(inst.id, code, r);
     if (rows.length === 0) return [];
