@@ -44,6 +44,7 @@ import { summarizeProfile } from './lib/profile-summary.js';
 import { PaperBroker } from '../src/brokers/paper/paper.broker.js';
 import { systemClock } from '../src/lib/clock.js';
 import type { OutboxRelay } from '../src/events/outbox.js';
+import { orderIn } from '../src/events/topics.js';
 import type { ParentDriver } from '../src/services/pooled/parent-driver.service.js';
 import type { QuoteSource } from '../src/market/quote.js';
 import { createDatabase, deleteRedisPrefix, newRedisPrefix } from './lib/infra.js';
@@ -188,7 +189,7 @@ async function main() {
     driver.publisher.enqueue = (events) => {
       const at = Date.now();
       for (const e of events) {
-        const o = e.message.payload.order as { id: string; status: string } | undefined;
+        const o = orderIn(e.message);
         if (e.message.type === 'FILL_RECEIVED' && o?.status === 'FILLED') committedAt.set(o.id, at);
       }
       if (!marks.atAllCommitted && committedAt.size >= N) marks.atAllCommitted = { cpu: cpuSnapshot(), own: process.cpuUsage(own0), ms: at - closeAt };

@@ -14,6 +14,7 @@ import { BrokerRegistry } from '../src/brokers/registry.js';
 import type { BrokerAdapter } from '../src/brokers/broker.js';
 import { OrderExecutionService } from '../src/services/orders/order-execution.service.js';
 import type { StoredEvent } from '../src/events/outbox.js';
+import { orderIn } from '../src/events/topics.js';
 import { placeOrdersInTx } from '../src/services/orders/order.placement.js';
 import type { PlaceOrderRequest } from '../src/services/orders/order.validation.js';
 import { createLedgerHarness, sqlRows, type LedgerHarness } from './support/ledger-harness.js';
@@ -50,7 +51,7 @@ function gatePublishes(h: LedgerHarness, held: (e: StoredEvent) => boolean) {
   const issued: string[] = [];
   let open!: () => void;
   const gate = new Promise<void>((r) => (open = r));
-  const label = (events: StoredEvent[]) => events.map((e) => `${e.message.type}:${String((e.message.payload.order as { status?: string } | undefined)?.status ?? '')}`).join(',');
+  const label = (events: StoredEvent[]) => events.map((e) => `${e.message.type}:${orderIn(e.message)?.status ?? ''}`).join(',');
   const spy = vi.spyOn(h.relay, 'published').mockImplementation(async (events: StoredEvent[]) => {
     issued.push(label(events));
     const done = original(events);
@@ -157,7 +158,7 @@ describe.each(modes())('what an order no longer waits for, %s', (mode) => {
     recordPermits((key) => steps.push(`permit ${key.split(':')[0]}`));
     const original = h.relay.published.bind(h.relay);
     vi.spyOn(h.relay, 'published').mockImplementation((events: StoredEvent[]) => {
-      for (const e of events) steps.push(`committed ${String((e.message.payload.order as { status?: string } | undefined)?.status)}`);
+      for (const e of events) steps.push(`committed ${String(orderIn(e.message)?.status)}`);
       return original(events);
     });
     await h.execution.submit(order.id, { attemptsMade: 0, attempts: 5 });
@@ -201,7 +202,7 @@ describe.each(modes())('what an order no longer waits for, %s', (mode) => {
     const { viewer, portfolioId } = await h.newAccount();
     await h.portfolios.deposit(viewer, portfolioId, '10000.00');
     const order = await h.orders.place(viewer, limitBuy(portfolioId, 'ack-1'));
-    const gate = gatePublishes(h, (e) => (e.message.payload.order as { status?: string } | undefined)?.status === 'OPEN');
+    const gate = gatePublishes(h, (e) => orderIn(e.message)?.status === 'OPEN');
     let ended = false;
     const submitted = h.execution.submit(order.id, { attemptsMade: 0, attempts: 5 }).then(() => (ended = true));
     await vi.waitFor(() => expect(ended).toBe(true), { timeout: 5000 });

@@ -5,12 +5,10 @@ import { bigintArray, jsonRows, rowsOf } from '../db/batch-sql.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import type { PubSub } from './pubsub.js';
-import type { PortfolioEventMessage, PortfolioEventType } from './topics.js';
+import type { PortfolioEvent, PortfolioEventMessage } from './topics.js';
 
-export interface NewEvent {
-  type: PortfolioEventType;
-  payload: Record<string, unknown>;
-}
+/** An event to append to a portfolio's outbox: its type and that type's payload. */
+export type NewEvent = PortfolioEvent;
 
 /**
  * Lock a portfolio row for the rest of the transaction. Every money move takes this lock first, so two
@@ -124,7 +122,7 @@ export async function appendEvents(tx: DbOrTx, portfolioId: string, events: NewE
 
 /** Outbox rows for `events`, numbered from `firstSequence`. */
 export function outboxRows(portfolioId: string, firstSequence: number, events: NewEvent[], now: Date) {
-  return events.map((e, i) => ({ portfolioId, sequence: firstSequence + i, type: e.type, payload: e.payload, createdAt: now }));
+  return events.map((e, i) => ({ portfolioId, sequence: firstSequence + i, ...e, createdAt: now }));
 }
 
 /**
@@ -153,7 +151,7 @@ export function storedEvents(portfolioId: string, rows: { id: number; sequence: 
   return rows.map((r, i) => ({
     id: r.id,
     pending: r.pending,
-    message: { portfolioId, sequence: r.sequence, type: events[i].type, payload: events[i].payload, createdAt: now.toISOString() },
+    message: { portfolioId, sequence: r.sequence, ...events[i], createdAt: now.toISOString() },
   }));
 }
 
@@ -164,14 +162,10 @@ export interface StoredEvent {
   pending?: PendingMark;
 }
 
+/** A stored outbox row as its message. The row's type and payload were written together from a {@link NewEvent}. */
 export function toMessage(row: typeof outboxEvents.$inferSelect): PortfolioEventMessage {
-  return {
-    portfolioId: row.portfolioId,
-    sequence: row.sequence,
-    type: row.type as PortfolioEventType,
-    payload: row.payload as Record<string, unknown>,
-    createdAt: row.createdAt.toISOString(),
-  };
+  const event = { type: row.type, payload: row.payload } as PortfolioEvent;
+  return { portfolioId: row.portfolioId, sequence: row.sequence, ...event, createdAt: row.createdAt.toISOString() };
 }
 
 /**

@@ -1,20 +1,50 @@
 import type { Quote } from '../market/quote.js';
+import type { FillSnapshot, OrderSnapshot } from '../services/orders/order.snapshot.js';
+import type { BasketRunSnapshot } from '../services/baskets/run-event.js';
 
 /**
  * Typed topic map: publishing the wrong payload for a topic is a compile error.
  * Payloads are JSON-safe: decimals as strings, dates as ISO strings.
  */
 
-/** A portfolio event as stored in the outbox and pushed to subscribers. */
-export interface PortfolioEventMessage {
+/** A position as it travels in POSITION_CHANGED (decimals as strings). */
+export interface PositionSnapshot {
   portfolioId: string;
-  sequence: number;
-  type: PortfolioEventType;
-  payload: Record<string, unknown>;
-  createdAt: string;
+  instrumentId: string;
+  quantity: string;
+  averageCost: string;
+  realizedPnl: string;
+  updatedAt: string;
 }
 
-export type PortfolioEventType = 'ORDER_UPDATED' | 'FILL_RECEIVED' | 'BALANCE_CHANGED' | 'POSITION_CHANGED' | 'BASKET_RUN_UPDATED';
+/** Each portfolio event type's payload: writing the wrong payload for a type is a compile error. */
+export interface PortfolioEventPayloads {
+  ORDER_UPDATED: { order: OrderSnapshot };
+  FILL_RECEIVED: { fill: FillSnapshot; order: OrderSnapshot };
+  /** `reason`: what moved the cash (`FILL`, `ORDER_HOLD`, `ORDER_CANCELED`, a ledger kind such as `DEPOSIT`, ...). */
+  BALANCE_CHANGED: { cash: string; availableCash: string; reason: string };
+  POSITION_CHANGED: { position: PositionSnapshot };
+  BASKET_RUN_UPDATED: { run: BasketRunSnapshot };
+}
+
+export type PortfolioEventType = keyof PortfolioEventPayloads;
+
+/** One portfolio event before it is numbered: its type and that type's payload. */
+export type PortfolioEvent<T extends PortfolioEventType = PortfolioEventType> = {
+  [K in T]: { type: K; payload: PortfolioEventPayloads[K] };
+}[T];
+
+/** The order an event carries (ORDER_UPDATED and FILL_RECEIVED), if any. */
+export function orderIn(e: PortfolioEvent): OrderSnapshot | undefined {
+  return 'order' in e.payload ? e.payload.order : undefined;
+}
+
+/** A portfolio event as stored in the outbox and pushed to subscribers (narrow it by `type`). */
+export type PortfolioEventMessage<T extends PortfolioEventType = PortfolioEventType> = PortfolioEvent<T> & {
+  portfolioId: string;
+  sequence: number;
+  createdAt: string;
+};
 
 /** A quote as it travels on the 'quotes' topic: the same shape as the market's Quote. */
 export type QuoteMessage = Quote;

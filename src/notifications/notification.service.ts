@@ -61,7 +61,7 @@ export class NotificationService implements NotifierPort {
   fromPortfolioEvent(m: PortfolioEventMessage): void {
     if (m.type === 'BASKET_RUN_UPDATED') return this.fromRunEvent(m);
     if (m.type !== 'ORDER_UPDATED') return;
-    const e = orderEndingEvent(m.payload.order as OrderEnding, m.createdAt);
+    const e = orderEndingEvent(m.payload.order, m.createdAt);
     // Not an ending, or one the order loop fans out itself (see orderEnded).
     if (!e || this.inline.has(e.id)) return;
     remember(this.queued, e.id);
@@ -131,9 +131,9 @@ export class NotificationService implements NotifierPort {
   }
 
   /** A basket run that ended becomes `basket_run.completed` (with its execution summary) for the portfolio's owner. */
-  private fromRunEvent(m: PortfolioEventMessage): void {
-    const r = m.payload.run as { id: string; kind: string; status: string; summary: unknown } | undefined;
-    if (!r || !['COMPLETED', 'PARTIAL', 'FAILED', 'CANCELED'].includes(r.status)) return;
+  private fromRunEvent(m: PortfolioEventMessage<'BASKET_RUN_UPDATED'>): void {
+    const r = m.payload.run;
+    if (!['COMPLETED', 'PARTIAL', 'FAILED', 'CANCELED'].includes(r.status)) return;
     void (async () => {
       const [p] = await this.deps.db.select({ ownerId: portfolios.ownerId }).from(portfolios).where(eq(portfolios.id, m.portfolioId));
       if (!p) return;

@@ -5,6 +5,7 @@ import { silentLogger } from '../lib/logger.js';
 import { systemClock } from '../lib/clock.js';
 import type { NotificationQueue } from './jobs.js';
 import type { PortfolioEventMessage } from '../events/topics.js';
+import type { OrderSnapshot } from '../services/orders/order.snapshot.js';
 
 /** A notification service whose queue records what it is given (the rest is not reached by emitting). */
 function service() {
@@ -21,11 +22,12 @@ function service() {
   return { svc, added };
 }
 
-const ending = (orderId: string, status: string, userId = 'u1'): PortfolioEventMessage => ({
+// The fields of the order the notifications read; the rest of a snapshot does not matter here.
+const ending = (orderId: string, status: OrderSnapshot['status'], userId = 'u1'): PortfolioEventMessage => ({
   portfolioId: 'p1',
   sequence: 1,
   type: 'ORDER_UPDATED',
-  payload: { order: { id: orderId, userId, status, side: 'BUY', quantity: '1', filledQuantity: status === 'FILLED' ? '1' : '0', averageFillPrice: '10', rejectReason: null, instrumentId: 'i', portfolioId: 'p1' } },
+  payload: { order: { id: orderId, userId, status, side: 'BUY', quantity: '1', filledQuantity: status === 'FILLED' ? '1' : '0', averageFillPrice: '10', rejectReason: null, instrumentId: 'i', portfolioId: 'p1' } as OrderSnapshot },
   createdAt: new Date(0).toISOString(),
 });
 const tick = () => new Promise((r) => setImmediate(r));

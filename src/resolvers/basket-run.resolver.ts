@@ -6,7 +6,7 @@ import { Instrument } from '../schema/instrument.type.js';
 import { requireUser, type GqlContext } from './context.js';
 import { loadInstrument } from './basket.mapping.js';
 import type { PortfolioEventMessage } from '../events/topics.js';
-import { runFromSnapshot, type BasketRunRow, type BasketRunSnapshot } from '../services/baskets/basket-run.service.js';
+import { runFromSnapshot, type BasketRunRow } from '../services/baskets/basket-run.service.js';
 
 /** Basket runs: read one, its orders and summary; follow them live. */
 @Resolver(() => BasketRun)
@@ -46,11 +46,11 @@ export class BasketRunResolver {
     description: 'A basket run started, moved to its buy phase, or ended (with its summary). Pass afterSequence to replay what you missed.',
   })
   basketRunUpdated(
-    @Root() m: PortfolioEventMessage,
+    @Root() m: PortfolioEventMessage<'BASKET_RUN_UPDATED'>,
     @Arg('portfolioId', () => ID, { nullable: true, description: 'One portfolio; all of yours if omitted.' }) _portfolioId: string | null,
     @Arg('afterSequence', () => Int, { nullable: true, description: 'Replay events after this portfolio sequence number first, then go live.' }) _afterSequence: number | null,
-  ): BasketRunEvent {
-    return { sequence: m.sequence, run: runFromSnapshot(m.payload.run as BasketRunSnapshot) as never };
+  ): Omit<BasketRunEvent, 'run'> & { run: BasketRunRow } {
+    return { sequence: m.sequence, run: runFromSnapshot(m.payload.run) };
   }
 }
 

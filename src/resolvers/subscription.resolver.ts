@@ -5,9 +5,8 @@ import { Quote } from '../schema/instrument.type.js';
 import { PortfolioCursorInput } from '../schema/event-cursor.type.js';
 import { requireUser, type GqlContext } from './context.js';
 import type { PortfolioEventMessage, PortfolioEventType, QuoteMessage } from '../events/topics.js';
-import { fillFromSnapshot, orderFromSnapshot, type FillSnapshot, type OrderSnapshot } from '../services/orders/order.snapshot.js';
-import { valuePosition } from '../services/portfolio.service.js';
-import type { PositionRow } from '../services/portfolio.service.js';
+import { fillFromSnapshot, orderFromSnapshot, type FillRow, type OrderRow } from '../services/orders/order.snapshot.js';
+import { valuePosition, type ValuedPosition } from '../services/portfolio.service.js';
 
 interface StreamArgs {
   portfolioId?: string | null;
@@ -25,6 +24,12 @@ function stream(type: PortfolioEventType) {
     });
 }
 
+// What the event fields return: the GraphQL event types, with the rows their own field resolvers take
+// (an order's instrument and fills, a position's instrument) in place of the object types.
+type OrderEventRoot = Omit<OrderEvent, 'order'> & { order: OrderRow };
+type FillEventRoot = Omit<FillEvent, 'order' | 'fill'> & { order: OrderRow; fill: FillRow };
+type PositionEventRoot = Omit<PositionEvent, 'position'> & { position: ValuedPosition };
+
 const AFTER = 'With portfolioId only: replay that portfolio\'s events after this sequence first, then go live. Without portfolioId use `after` (BAD_USER_INPUT).';
 const PORTFOLIO = 'One portfolio; all of yours if omitted.';
 const CURSORS =
@@ -35,49 +40,44 @@ const CURSORS =
 export class SubscriptionResolver {
   @Subscription(() => OrderEvent, { subscribe: stream('ORDER_UPDATED'), description: 'An order changed status or filled.' })
   orderUpdated(
-    @Root() m: PortfolioEventMessage,
+    @Root() m: PortfolioEventMessage<'ORDER_UPDATED'>,
     @Arg('portfolioId', () => ID, { nullable: true, description: PORTFOLIO }) _portfolioId: string | null,
     @Arg('afterSequence', () => Int, { nullable: true, description: AFTER }) _afterSequence: number | null,
     @Arg('after', () => [PortfolioCursorInput], { nullable: true, description: CURSORS }) _after: PortfolioCursorInput[] | null,
-  ): OrderEvent {
-    return { sequence: m.sequence, order: orderFromSnapshot(m.payload.order as OrderSnapshot) as never };
+  ): OrderEventRoot {
+    return { sequence: m.sequence, order: orderFromSnapshot(m.payload.order) };
   }
 
   @Subscription(() => FillEvent, { subscribe: stream('FILL_RECEIVED'), description: 'An order was (partly) filled.' })
   fillReceived(
-    @Root() m: PortfolioEventMessage,
+    @Root() m: PortfolioEventMessage<'FILL_RECEIVED'>,
     @Arg('portfolioId', () => ID, { nullable: true, description: PORTFOLIO }) _portfolioId: string | null,
     @Arg('afterSequence', () => Int, { nullable: true, description: AFTER }) _afterSequence: number | null,
     @Arg('after', () => [PortfolioCursorInput], { nullable: true, description: CURSORS }) _after: PortfolioCursorInput[] | null,
-  ): FillEvent {
-    return {
-      sequence: m.sequence,
-      fill: fillFromSnapshot(m.payload.fill as FillSnapshot) as never,
-      order: orderFromSnapshot(m.payload.order as OrderSnapshot) as never,
-    };
+  ): FillEventRoot {
+    return { sequence: m.sequence, fill: fillFromSnapshot(m.payload.fill), order: orderFromSnapshot(m.payload.order) };
   }
 
   @Subscription(() => BalanceEvent, { subscribe: stream('BALANCE_CHANGED'), description: 'Cash or available cash changed.' })
   balanceChanged(
-    @Root() m: PortfolioEventMessage,
+    @Root() m: PortfolioEventMessage<'BALANCE_CHANGED'>,
     @Arg('portfolioId', () => ID, { nullable: true, description: PORTFOLIO }) _portfolioId: string | null,
     @Arg('afterSequence', () => Int, { nullable: true, description: AFTER }) _afterSequence: number | null,
     @Arg('after', () => [PortfolioCursorInput], { nullable: true, description: CURSORS }) _after: PortfolioCursorInput[] | null,
   ): BalanceEvent {
-    const p = m.payload as { cash: string; availableCash: string; reason: string };
-    return { sequence: m.sequence, portfolioId: m.portfolioId, cash: p.cash, availableCash: p.availableCash, reason: p.reason };
+    const { cash, availableCash, reason } = m.payload;
+    return { sequence: m.sequence, portfolioId: m.portfolioId, cash, availableCash, reason };
   }
 
   @Subscription(() => PositionEvent, { subscribe: stream('POSITION_CHANGED'), description: 'A position changed after a fill.' })
   positionChanged(
-    @Root() m: PortfolioEventMessage,
+    @Root() m: PortfolioEventMessage<'POSITION_CHANGED'>,
     @Arg('portfolioId', () => ID, { nullable: true, description: PORTFOLIO }) _portfolioId: string | null,
     @Arg('afterSequence', () => Int, { nullable: true, description: AFTER }) _afterSequence: number | null,
     @Arg('after', () => [PortfolioCursorInput], { nullable: true, description: CURSORS }) _after: PortfolioCursorInput[] | null,
-  ): PositionEvent {
-    const pos = m.payload.position as PositionRow;
+  ): PositionEventRoot {
     // Valued with the price at the time of the event: the fill's own price is not known here, so no quote.
-    return { sequence: m.sequence, portfolioId: m.portfolioId, position: valuePosition(pos, null) as never };
+    return { sequence: m.sequence, portfolioId: m.portfolioId, position: valuePosition(m.payload.position, null) };
   }
 
   @Subscription(() => Quote, {

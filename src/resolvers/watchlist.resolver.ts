@@ -5,6 +5,7 @@ import { requireUser, type GqlContext } from './context.js';
 import { loadInstrument } from './basket.mapping.js';
 import type { QuoteMessage } from '../events/topics.js';
 import type { WatchlistRow } from '../services/watchlists/watchlist.service.js';
+import type { InstrumentRow } from '../services/instrument.service.js';
 import { dec } from '../lib/decimal.js';
 
 /** Watchlists: your named lists of instruments, with quotes and live updates. */
@@ -61,7 +62,7 @@ export class WatchlistResolver {
   }
 
   @FieldResolver(() => [WatchlistItem], { description: 'Its instruments, in the order added, with quotes and the day’s change.' })
-  async items(@Root() w: WatchlistRow, @Ctx() ctx: GqlContext): Promise<WatchlistItem[]> {
+  async items(@Root() w: WatchlistRow, @Ctx() ctx: GqlContext): Promise<(Omit<WatchlistItem, 'instrument'> & { instrument: InstrumentRow })[]> {
     const rows = await ctx.services.watchlists.items(w.id);
     const opens = await ctx.services.watchlists.dayOpens(rows.map((r) => r.instrumentId));
     return Promise.all(
@@ -72,10 +73,10 @@ export class WatchlistResolver {
         const change = q && open ? dec(q.last).sub(open) : null;
         return {
           instrumentId: r.instrumentId,
-          instrument: inst as never,
+          instrument: inst,
           note: r.note,
           addedAt: r.addedAt,
-          quote: q as never,
+          quote: q,
           dayChange: change?.toFixed() ?? null,
           dayChangePercent: change && open && !open.isZero() ? change.div(open).mul(100).toNumber() : null,
         };

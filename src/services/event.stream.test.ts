@@ -3,13 +3,9 @@ import { toAsyncIterator } from '../events/async-iterator.js';
 import type { PortfolioEventMessage, PortfolioEventType } from '../events/topics.js';
 import { GAP_WAIT_MS, SequencedStream } from './event.service.js';
 
-const ev = (sequence: number, type: PortfolioEventType = 'ORDER_UPDATED', portfolioId = 'p1'): PortfolioEventMessage => ({
-  portfolioId,
-  sequence,
-  type,
-  payload: {},
-  createdAt: '2026-01-05T09:15:00.000Z',
-});
+// The stream orders and filters by sequence and type only: the payload is left empty.
+const ev = (sequence: number, type: PortfolioEventType = 'ORDER_UPDATED', portfolioId = 'p1'): PortfolioEventMessage =>
+  ({ portfolioId, sequence, type, payload: {}, createdAt: '2026-01-05T09:15:00.000Z' }) as unknown as PortfolioEventMessage;
 
 function harness(opts: { last?: number; outbox?: PortfolioEventMessage[]; types?: PortfolioEventType[] } = {}) {
   let push!: (m: PortfolioEventMessage) => void;

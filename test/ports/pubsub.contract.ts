@@ -17,8 +17,8 @@ function portfolioEvent(portfolioId: string, sequence: number): PortfolioEventMe
   return {
     portfolioId,
     sequence,
-    type: 'FILL_RECEIVED',
-    payload: { fillId: randomUUID(), quantity: '12.5', price: '1234.05', fee: '0.00', note: 'ünïcødé ✓', broker: null },
+    type: 'BALANCE_CHANGED',
+    payload: { cash: '1234.05', availableCash: '12.50', reason: `ünïcødé ✓ ${randomUUID()}` },
     createdAt: '2026-01-05T09:15:00.000Z',
   };
 }

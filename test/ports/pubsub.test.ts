@@ -44,7 +44,7 @@ describe.runIf(Boolean(REDIS_URL))('Redis', () => {
       const keys = Array.from({ length: 10 }, () => randomUUID());
       const got: number[] = [];
       await ps.subscribe('portfolio-events', keys[4], (m) => got.push(m.sequence));
-      const event = (k: string, sequence: number) => ({ portfolioId: k, sequence, type: 'ORDER_UPDATED' as const, payload: {}, createdAt: new Date(0).toISOString() });
+      const event = (k: string, sequence: number) => ({ portfolioId: k, sequence, type: 'BALANCE_CHANGED' as const, payload: { cash: '0.00', availableCash: '0.00', reason: 'TEST' }, createdAt: new Date(0).toISOString() });
       await ps.publishMany('portfolio-events', keys.map((k) => ({ key: k, payload: event(k, 1) })));
       await ps.publishMany('portfolio-events', keys.map((k) => ({ key: k, payload: event(k, 2) })));
       await waitFor('both events', () => got.length === 2);
@@ -68,7 +68,7 @@ describe.runIf(Boolean(REDIS_URL))('Redis', () => {
       const keys = Array.from({ length: 12 }, () => randomUUID());
       const got: string[] = [];
       await ps.subscribe('portfolio-events', keys[3], (m) => got.push(m.portfolioId));
-      const event = (k: string) => ({ portfolioId: k, sequence: 1, type: 'ORDER_UPDATED' as const, payload: {}, createdAt: new Date(0).toISOString() });
+      const event = (k: string) => ({ portfolioId: k, sequence: 1, type: 'BALANCE_CHANGED' as const, payload: { cash: '0.00', availableCash: '0.00', reason: 'TEST' }, createdAt: new Date(0).toISOString() });
       await ps.publishMany('portfolio-events', keys.map((k) => ({ key: k, payload: event(k) })));
       // Then a batch of two channels, one unheard: below the check's size, both go out.
       const [small1, small2] = [randomUUID(), randomUUID()];

@@ -1,15 +1,18 @@
 import { describe, expect, it, vi, afterEach } from 'vitest';
 import type { StoredEvent } from '../../events/outbox.js';
+import { orderIn } from '../../events/topics.js';
+import type { OrderSnapshot } from './order.snapshot.js';
 import { HeldEvents } from './held-events.js';
 
 let nextId = 1;
-function event(portfolioId: string, status: string): StoredEvent {
+// HeldEvents reads nothing of the payload: each event's order carries a label (as its id) to tell it apart.
+function event(portfolioId: string, label: string): StoredEvent {
   return {
     id: nextId++,
-    message: { portfolioId, sequence: nextId, type: 'ORDER_UPDATED', payload: { order: { status } }, createdAt: new Date(0).toISOString() },
+    message: { portfolioId, sequence: nextId, type: 'ORDER_UPDATED', payload: { order: { id: label } as OrderSnapshot }, createdAt: new Date(0).toISOString() },
   };
 }
-const label = (events: StoredEvent[]) => events.map((e) => `${e.message.portfolioId}:${String((e.message.payload.order as { status: string }).status)}`);
+const label = (events: StoredEvent[]) => events.map((e) => `${e.message.portfolioId}:${orderIn(e.message)!.id}`);
 
 function recorder() {
   const calls: string[][] = [];

@@ -3,7 +3,7 @@ import type { Db, Tx } from '../../db/client.js';
 import { genericPlans, jsonRows, uuidArray } from '../../db/batch-sql.js';
 import type { Clock } from '../../lib/clock.js';
 import { GroupCommit, ORDER_LOOP_BATCHING } from '../../lib/group-commit.js';
-import { insertOutboxRows, outboxRows, storedEvents, type OutboxRelay, type StoredEvent } from '../../events/outbox.js';
+import { insertOutboxRows, outboxRows, storedEvents, type NewEvent, type OutboxRelay, type StoredEvent } from '../../events/outbox.js';
 import { orderSnapshot, type OrderRow } from './order.snapshot.js';
 import { moveToSubmitting, selectPortfolios } from './batch-reads.js';
 
@@ -22,11 +22,14 @@ export async function markSubmittingInTx(tx: Tx, ids: string[], portfolioIds: st
   if (moved.length === 0) return { moved: new Map(), events: [] };
   const seq = new Map(locked.map((p) => [p.id, p.eventSequence]));
   const rows: ReturnType<typeof outboxRows> = [];
+  const updated: NewEvent[] = [];
   const byPortfolio = new Map<string, { sequence: number; order: OrderRow }[]>();
   for (const o of moved) {
     const next = seq.get(o.portfolioId)! + 1;
     seq.set(o.portfolioId, next);
-    rows.push(...outboxRows(o.portfolioId, next, [{ type: 'ORDER_UPDATED', payload: { order: orderSnapshot(o) } }], now));
+    const event: NewEvent = { type: 'ORDER_UPDATED', payload: { order: orderSnapshot(o) } };
+    updated.push(event);
+    rows.push(...outboxRows(o.portfolioId, next, [event], now));
     byPortfolio.set(o.portfolioId, [...(byPortfolio.get(o.portfolioId) ?? []), { sequence: next, order: o }]);
   }
   const values = [...byPortfolio.keys()].map((pid) => ({ id: pid, seq: seq.get(pid) }));
@@ -35,7 +38,7 @@ export async function markSubmittingInTx(tx: Tx, ids: string[], portfolioIds: st
     insertOutboxRows(tx, rows, now),
   ]);
   const idOf = new Map(stored.map((r) => [`${r.portfolioId}/${r.sequence}`, r]));
-  const events = moved.flatMap((o, i) => storedEvents(o.portfolioId, [idOf.get(`${o.portfolioId}/${rows[i].sequence}`)!], [{ type: 'ORDER_UPDATED', payload: rows[i].payload }], now));
+  const events = moved.flatMap((o, i) => storedEvents(o.portfolioId, [idOf.get(`${o.portfolioId}/${rows[i].sequence}`)!], [updated[i]], now));
   return { moved: new Map(moved.map((o) => [o.id, o])), events };
 }
 

@@ -15,6 +15,7 @@ import { heldCashOf, selectHolds, selectOrders, selectPortfolios, selectPosition
 import { dec } from '../../lib/decimal.js';
 import { rowsOf, unnestRows, uuidArray } from '../../db/batch-sql.js';
 import { writeOutbox, type NewEvent, type StoredEvent } from '../../events/outbox.js';
+import { orderIn } from '../../events/topics.js';
 import { fillValues, planBatch, positionKey, type BatchState, type ChildShare, type FillRow, type PlannedEvent } from './batch-fill.plan.js';
 import { PermanentError } from '../../errors.js';
 
@@ -175,16 +176,16 @@ async function insertOutbox(tx: Tx, events: PlannedEvent[], now: Date): Promise<
   if (events.length === 0) return [];
   const nowIso = now.toISOString();
   const uses = new Map<unknown, number>();
-  for (const e of events) {
-    const o = e.event.payload.order;
-    if (o && typeof o === 'object') uses.set(o, (uses.get(o) ?? 0) + 1);
+  for (const { event } of events) {
+    const o = orderIn(event);
+    if (o) uses.set(o, (uses.get(o) ?? 0) + 1);
   }
   const shared = new Map<unknown, number>();
   const snapshots: unknown[] = [];
   const rows = events.map((e) => {
-    const order = e.event.payload.order;
-    if ((uses.get(order) ?? 0) < 2) return { e, payload: e.event.payload, k: null };
-    const { order: _, ...rest } = e.event.payload;
+    const p: object = e.event.payload;
+    if (!('order' in e.event.payload) || (uses.get(e.event.payload.order) ?? 0) < 2) return { e, payload: p, k: null };
+    const { order, ...rest } = e.event.payload;
     let k = shared.get(order);
     if (k === undefined) {
       k = snapshots.length;
@@ -211,7 +212,7 @@ async function insertOutbox(tx: Tx, events: PlannedEvent[], now: Date): Promise<
     return {
       id: w.id,
       pending: w.pending,
-      message: { portfolioId: e.portfolioId, sequence: e.sequence, type: e.event.type, payload: e.event.payload, createdAt: nowIso },
+      message: { portfolioId: e.portfolioId, sequence: e.sequence, ...e.event, createdAt: nowIso },
     };
   });
 }

@@ -10,7 +10,7 @@ function recordingRelay() {
 }
 
 const events = (...ids: number[]): StoredEvent[] =>
-  ids.map((id) => ({ id, message: { portfolioId: 'p', sequence: id, type: 'ORDER_UPDATED', payload: {}, createdAt: new Date(0).toISOString() } }));
+  ids.map((id) => ({ id, message: { portfolioId: 'p', sequence: id, type: 'BALANCE_CHANGED', payload: { cash: '0.00', availableCash: '0.00', reason: 'TEST' }, createdAt: new Date(0).toISOString() } }));
 const tick = (ms = 0) => new Promise((r) => setTimeout(r, ms));
 
 describe('PooledPublisher: committed events are published after the allocations that wrote them', () => {
