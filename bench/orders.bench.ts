@@ -17,7 +17,12 @@
  * Figures are printed with the targets and PASS/MISS; the exit code is 1 only if something was lost or
  * duplicated (or the run broke), never because a figure missed its target.
  *
- * Options (flag or env): --duration=10 (BENCH_DURATION_S) --users=20 --concurrency=32 --rate=100
+ * Load shape (since stop 35): 128 closed-loop clients over 200 users, one portfolio each. A closed loop
+ * can fill at most clients / latency orders a second (Little's law): 32 clients at the ~90 ms a placement
+ * takes under load capped phase 1 near 350/s with cores to spare, and 20 portfolios made every batch
+ * wait for the same portfolio locks. Stops 1-34 ran --users=20 --concurrency=32; pass them to compare.
+ *
+ * Options (flag or env): --duration=10 (BENCH_DURATION_S) --users=200 --concurrency=128 --rate=100
  * --worker-concurrency=64 --pool=10 --tick-ms=500 --runtime=dist|tsx --no-build --cpu-prof
  * --phases=1,2,3,4,5,6 --warmup=5 (orders per portfolio) --log-level=warn --pgbench-seconds=10 (0: skip)
  * --pgbench-clients=8 --executor=jit|graphql-js (the api's GRAPHQL_EXECUTOR; default the product's, jit)
@@ -98,8 +103,8 @@ function parseOptions(argv: string[]): Options {
   if (runtime !== 'dist' && runtime !== 'tsx') throw new Error('--runtime must be dist or tsx');
   return {
     durationS: int('duration', 'BENCH_DURATION_S', 10, 1),
-    users: int('users', 'BENCH_USERS', 20, 1),
-    concurrency: int('concurrency', 'BENCH_CONCURRENCY', 32, 1),
+    users: int('users', 'BENCH_USERS', 200, 1),
+    concurrency: int('concurrency', 'BENCH_CONCURRENCY', 128, 1),
     rate: int('rate', 'BENCH_RATE', 100, 1),
     workerConcurrency: int('worker-concurrency', 'WORKER_CONCURRENCY', 64, 1),
     poolSize: int('pool', 'DATABASE_POOL_SIZE', 10, 1),
