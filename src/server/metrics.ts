@@ -1,11 +1,12 @@
 import client from 'prom-client';
 import type { RequestHandler } from 'express';
+import type { OrderEventName, OrderMetrics } from '../services/orders/order-metrics.js';
 
 /** How often the event loop's delay is sampled for `nodejs_eventloop_lag_*`. */
 export const EVENT_LOOP_SAMPLE_MS = 100;
 
 /** One registry per process: process figures, HTTP, GraphQL and job-queue metrics. */
-export class Metrics {
+export class Metrics implements OrderMetrics {
   readonly registry = new client.Registry();
   readonly httpDuration: client.Histogram<'method' | 'route' | 'status'>;
   readonly graphqlOperations: client.Counter<'type' | 'outcome'>;
@@ -45,6 +46,11 @@ export class Metrics {
     });
     this.orders = new client.Counter({ name: 'orders_total', help: 'Order lifecycle events', labelNames: ['event'], registers: [this.registry] });
     this.dbStatements = new client.Counter({ name: 'db_statements_total', help: 'SQL statements sent to Postgres', registers: [this.registry] });
+  }
+
+  /** The order loop's port: one `orders_total{event}` count. */
+  orderEvent(event: OrderEventName, count = 1): void {
+    this.orders.inc({ event }, count);
   }
 
   /** Gauges read on each scrape (e.g. queue depth). */

@@ -7,7 +7,7 @@ import { GroupCommit, ORDER_LOOP_BATCHING } from '../../lib/group-commit.js';
 import { dec, toDb, type Decimal } from '../../lib/decimal.js';
 import type { BrokerFill } from '../../brokers/broker.js';
 import { insertOutboxRows, outboxRows, storedEvents, type NewEvent, type OutboxRelay, type StoredEvent } from '../../events/outbox.js';
-import type { Metrics } from '../../server/metrics.js';
+import type { OrderMetrics } from './order-metrics.js';
 import { checkFill, fillEffects, type FillBooks } from './fill-math.js';
 import { orderSnapshot, type FillRow, type OrderRow } from './order.snapshot.js';
 import type { FillApplier } from './fill-applier.js';
@@ -207,7 +207,7 @@ export class AckBatcher {
   private readonly group: GroupCommit<AckItem, OrderRow | null>;
 
   constructor(
-    private readonly deps: { db: Db; clock: Clock; relay: Pick<OutboxRelay, 'published'>; logger: Logger; metrics?: Metrics; single: FillApplier },
+    private readonly deps: { db: Db; clock: Clock; relay: Pick<OutboxRelay, 'published'>; logger: Logger; metrics?: OrderMetrics; single: FillApplier },
     opts: { maxBatch: number; maxInFlight: number } = ORDER_LOOP_BATCHING,
   ) {
     this.group = new GroupCommit((batch) => this.commit(batch), opts);
@@ -232,7 +232,7 @@ export class AckBatcher {
     batch.forEach((it, i) => {
       if (res.orders[i]) it.executions.length = 0;
     });
-    if (res.fills) this.deps.metrics?.orders.inc({ event: 'fill' }, res.fills);
+    if (res.fills) this.deps.metrics?.orderEvent('fill', res.fills);
     // Published after the commit as before, but not inside the batch's slot: the next batch need not wait
     // for the Redis round trip (this process's publishes go out in order; a failed one is the poller's).
     void this.deps.relay.published(res.events);

@@ -5,14 +5,14 @@ import type { Clock } from '../../lib/clock.js';
 import { dec, toDb } from '../../lib/decimal.js';
 import type { BrokerFill } from '../../brokers/broker.js';
 import { appendEvents, insertOutboxRows, lockPortfolio, outboxRows, storedEvents, type NewEvent, type OutboxRelay, type StoredEvent } from '../../events/outbox.js';
-import type { Metrics } from '../../server/metrics.js';
+import type { OrderMetrics } from './order-metrics.js';
 import { orderSnapshot, type OrderRow } from './order.snapshot.js';
 import { checkFill, fillEffects } from './fill-math.js';
 import { PermanentError } from '../../errors.js';
 
 /** Applies one broker execution to the books: the heart of apply-fill. */
 export class FillApplier {
-  constructor(private readonly deps: { db: Db; clock: Clock; relay: Pick<OutboxRelay, 'published'>; metrics?: Metrics }) {}
+  constructor(private readonly deps: { db: Db; clock: Clock; relay: Pick<OutboxRelay, 'published'>; metrics?: OrderMetrics }) {}
 
   /**
    * apply-fill, in ONE transaction: insert the fill (unique per order and broker fill id, so a replay
@@ -26,7 +26,7 @@ export class FillApplier {
     const now = this.deps.clock.now();
     const res = await this.deps.db.transaction((tx: Tx) => this.applyInTx(tx, o0, f, now));
     if (!res) return false;
-    this.deps.metrics?.orders.inc({ event: 'fill' });
+    this.deps.metrics?.orderEvent('fill');
     await this.deps.relay.published(res.events);
     return true;
   }
@@ -63,7 +63,7 @@ export class FillApplier {
       return this.acknowledgeOnly(seen, brokerOrderId, now);
     }
     if (!res) return null;
-    this.deps.metrics?.orders.inc({ event: 'fill' }, res.events.filter((e) => e.message.type === 'FILL_RECEIVED').length);
+    this.deps.metrics?.orderEvent('fill', res.events.filter((e) => e.message.type === 'FILL_RECEIVED').length);
     executions.length = 0;
     await this.deps.relay.published(res.events);
     return res.order;

@@ -17,7 +17,7 @@ import type { BrokerRegistry } from '../../brokers/registry.js';
 import type { OutboxRelay } from '../../events/outbox.js';
 import { BROKER_JOB_OPTIONS, type OrderQueue } from '../../jobs/jobs.js';
 import type { OrderRow } from './order.snapshot.js';
-import type { Metrics } from '../../server/metrics.js';
+import type { OrderMetrics } from './order-metrics.js';
 import { FillApplier } from './fill-applier.js';
 import { selectOrders } from './batch-reads.js';
 import { OrderTransitions } from './order.transitions.js';
@@ -39,7 +39,7 @@ export interface OrderExecutionDeps {
   relay: OutboxRelay;
   rateLimiter: RateLimiter;
   brokers: BrokerRegistry;
-  metrics?: Metrics;
+  metrics?: OrderMetrics;
   /** Pooled accounts (services/pooled): a member's order waits for its window and is never sent alone. */
   pooled?: { holdsOrder(o: Pick<OrderRow, 'portfolioId'>): Promise<boolean> };
   /**
@@ -169,7 +169,7 @@ export class OrderExecutionService {
       });
       if (found) {
         this.deps.logger.info({ orderId, brokerOrderId: found.brokerOrderId }, 'adopted order already at broker');
-        this.deps.metrics?.orders.inc({ event: 'adopted' });
+        this.deps.metrics?.orderEvent('adopted');
         return this.acknowledge(o, found, { adopted: true });
       }
       if (o.status === 'CANCEL_REQUESTED') {
@@ -205,7 +205,7 @@ export class OrderExecutionService {
         stopPrice: o.stopPrice,
         protectionPrice: o.protectionPrice,
       });
-      this.deps.metrics?.orders.inc({ event: 'submitted' });
+      this.deps.metrics?.orderEvent('submitted');
       this.placing.delete(o.id);
       await this.acknowledge(o, ack, { adopted: false }, executions);
     } catch (err) {
@@ -214,7 +214,7 @@ export class OrderExecutionService {
       // is harmless). Should that fail too, the retried job adopts the order and syncs its fills.
       if (executions.length) await this.enqueueFills(executions.splice(0));
       if (err instanceof BrokerRejectedError) {
-        this.deps.metrics?.orders.inc({ event: 'rejected' });
+        this.deps.metrics?.orderEvent('rejected');
         await this.finish(o.id, 'REJECTED', err.reason);
         return;
       }
@@ -246,7 +246,7 @@ export class OrderExecutionService {
       if (o) return this.acknowledge(o, found, { adopted: true });
       return;
     }
-    this.deps.metrics?.orders.inc({ event: 'failed' });
+    this.deps.metrics?.orderEvent('failed');
     await this.finish(orderId, 'FAILED', 'broker unavailable; the order was not placed');
   }
 
