@@ -48,8 +48,11 @@ describe.runIf(SCALED)('two api replicas and a worker (needs DATABASE_URL and RE
 
     const onA = wsClient(a, u.token);
     const onB = wsClient(b, u.token);
-    const subs = [onA, onB].map((ws) => ({ orders: collect<OrderMsg>(ws, ORDER_SUB, { p: pid }), fills: collect<FillMsg>(ws, FILL_SUB, { p: pid }) }));
-    await new Promise((r) => setTimeout(r, 300)); // let the subscriptions go live
+    // From sequence 0 (the portfolio is new): graphql-ws does not acknowledge a subscribe, so one that goes
+    // live after the first events were published gets them from the outbox instead of never. The pause
+    // lets them go live first, so the events come over pub/sub, as this test means to see.
+    const subs = [onA, onB].map((ws) => ({ orders: collect<OrderMsg>(ws, ORDER_SUB, { p: pid, after: 0 }), fills: collect<FillMsg>(ws, FILL_SUB, { p: pid, after: 0 }) }));
+    await new Promise((r) => setTimeout(r, 300));
 
     // Orders through B and through A, concurrently.
     const placed = await Promise.all(
@@ -89,10 +92,13 @@ describe.runIf(SCALED)('two api replicas and a worker (needs DATABASE_URL and RE
     const u = await newUser(a);
     const pid = await createFundedPortfolio(a, u.token, '1000');
     const onA = wsClient(a, u.token);
+    // After the funding deposit's event: a subscription that went live late would replay the new one
+    // rather than miss it (graphql-ws does not acknowledge a subscribe); the pause lets it go live first.
+    const [{ seq }] = await rows<{ seq: number }>(cluster!.db.db, sql`select event_sequence as seq from portfolios where id = ${pid}`);
     const balances = collect<{ balanceChanged: { sequence: number; cash: string; reason: string } }>(
       onA,
-      `subscription($p:ID){ balanceChanged(portfolioId:$p){ sequence cash reason } }`,
-      { p: pid },
+      `subscription($p:ID,$after:Int){ balanceChanged(portfolioId:$p, afterSequence:$after){ sequence cash reason } }`,
+      { p: pid, after: Number(seq) },
     );
     await new Promise((r) => setTimeout(r, 300));
     const sentAt = Date.now();

@@ -35,13 +35,15 @@ describe.runIf(SCALED)('api and worker as separate processes (needs DATABASE_URL
 
     const ws = wsClient(api, u.token);
     type FillMsg = { fillReceived: { sequence: number; fill: { id: string; quantity: string; price: string; fee: string }; order: { id: string; status: string } } };
-    const fills = collect<FillMsg>(ws, `subscription($p:ID){ fillReceived(portfolioId:$p){ sequence fill { id quantity price fee } order { id status } } }`, { p: pid });
+    // From sequence 0 (a new portfolio): a subscription that goes live after the first event was published
+    // gets it from the outbox (graphql-ws does not acknowledge a subscribe); the pause lets them go live first.
+    const fills = collect<FillMsg>(ws, `subscription($p:ID){ fillReceived(portfolioId:$p, afterSequence:0){ sequence fill { id quantity price fee } order { id status } } }`, { p: pid });
     const updates = collect<{ orderUpdated: { sequence: number; order: { id: string; status: string } } }>(
       ws,
-      `subscription($p:ID){ orderUpdated(portfolioId:$p){ sequence order { id status } } }`,
+      `subscription($p:ID){ orderUpdated(portfolioId:$p, afterSequence:0){ sequence order { id status } } }`,
       { p: pid },
     );
-    await new Promise((r) => setTimeout(r, 300)); // let both subscriptions go live
+    await new Promise((r) => setTimeout(r, 300));
 
     const order = await placeOrder(api, u.token, { portfolioId: pid, symbol: 'RELIANCE', side: 'BUY', type: 'MARKET', quantity: '10' });
     expect(order.status).toBe('PENDING');
