@@ -164,8 +164,7 @@ export interface StoredEvent {
 
 /** A stored outbox row as its message. The row's type and payload were written together from a {@link NewEvent}. */
 export function toMessage(row: typeof outboxEvents.$inferSelect): PortfolioEventMessage {
-  const event = { type: row.type, payload: row.payload } as PortfolioEvent;
-  return { portfolioId: row.portfolioId, sequence: row.sequence, ...event, createdAt: row.createdAt.toISOString() };
+  return { portfolioId: row.portfolioId, sequence: row.sequence, type: row.type, payload: row.payload, createdAt: row.createdAt.toISOString() } as PortfolioEventMessage;
 }
 
 /**

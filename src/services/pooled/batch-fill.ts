@@ -183,9 +183,9 @@ async function insertOutbox(tx: Tx, events: PlannedEvent[], now: Date): Promise<
   const shared = new Map<unknown, number>();
   const snapshots: unknown[] = [];
   const rows = events.map((e) => {
-    const p: object = e.event.payload;
-    if (!('order' in e.event.payload) || (uses.get(e.event.payload.order) ?? 0) < 2) return { e, payload: p, k: null };
-    const { order, ...rest } = e.event.payload;
+    const payload = e.event.payload;
+    if (!('order' in payload) || (uses.get(payload.order) ?? 0) < 2) return { e, payload: payload as object, k: null };
+    const { order, ...rest } = payload;
     let k = shared.get(order);
     if (k === undefined) {
       k = snapshots.length;
