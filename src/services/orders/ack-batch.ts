@@ -11,6 +11,7 @@ import type { OrderMetrics } from './order-metrics.js';
 import { checkFill, fillEffects, type FillBooks } from './fill-math.js';
 import { orderSnapshot, type FillRow, type OrderRow } from './order.snapshot.js';
 import type { FillApplier } from './fill-applier.js';
+import { ledgerCtes, type LedgerRow } from '../ledger.js';
 import { heldCashOf, selectHolds, selectOrders, selectPortfolios, selectPositions } from './batch-reads.js';
 
 export interface AckItem {
@@ -20,7 +21,7 @@ export interface AckItem {
   executions: BrokerFill[];
 }
 
-type PortfolioBooks = { cash: Decimal; delta: Decimal; heldTotal: Decimal; sequence: number; first: number; currency: string; events: NewEvent[] };
+type PortfolioBooks = { cash: Decimal; heldTotal: Decimal; first: number; currency: string; events: NewEvent[] };
 
 /**
  * Many acknowledgements, and the executions reported with them, in ONE transaction with set-based
@@ -75,7 +76,7 @@ export async function acknowledgeManyInTx(tx: Tx, items: AckItem[], now: Date): 
   ]);
   const held = new Map(heldRows.map((h) => [h.portfolioId, dec(h.total)]));
   const books = new Map<string, PortfolioBooks>(
-    lockedP.map((p) => [p.id, { cash: dec(p.cash), delta: dec(0), heldTotal: held.get(p.id) ?? dec(0), sequence: p.eventSequence, first: p.eventSequence + 1, currency: p.baseCurrency, events: [] }]),
+    lockedP.map((p) => [p.id, { cash: dec(p.cash), heldTotal: held.get(p.id) ?? dec(0), first: p.eventSequence + 1, currency: p.baseCurrency, events: [] }]),
   );
   const orderById = new Map(lockedO.map((o) => [o.id, o]));
   const posByKey = new Map<string, FillBooks['position']>(posRows.map((p) => [`${p.portfolioId}/${p.instrumentId}`, p]));
@@ -101,7 +102,7 @@ export async function acknowledgeManyInTx(tx: Tx, items: AckItem[], now: Date): 
   const touchedOrders = new Map<string, OrderRow>();
   const touchedPositions = new Map<string, ReturnType<typeof fillEffects>['position']>();
   const touchedHolds = new Map<string, { amount: Decimal; releasedAt: Date | null }>();
-  const ledger: { i: number; pid: string; kind: string; amount: string; ccy: string; oid: string; fid: string; d: string }[] = [];
+  const ledger: LedgerRow[] = [];
   let applied = 0;
   for (const [orderId, it] of acking) {
     const pb = books.get(it.seen.portfolioId)!;
@@ -118,7 +119,6 @@ export async function acknowledgeManyInTx(tx: Tx, items: AckItem[], now: Date): 
       posByKey.set(posKey, fx.position);
       touchedPositions.set(posKey, fx.position);
       pb.cash = fx.cash;
-      pb.delta = pb.delta.add(fx.delta);
       pb.heldTotal = pb.heldTotal.sub(fx.cashReleased);
       if (hold && fx.holdLeft) {
         const released = fx.holdLeft.isZero();
@@ -126,7 +126,7 @@ export async function acknowledgeManyInTx(tx: Tx, items: AckItem[], now: Date): 
         holdByOrder.set(orderId, released ? null : { ...hold, amount: toDb(fx.holdLeft) });
       }
       for (const l of fx.lines) {
-        ledger.push({ i: ledger.length, pid: order.portfolioId, kind: l.kind, amount: toDb(l.amount), ccy: pb.currency, oid: orderId, fid: fill.id, d: l.description });
+        ledger.push({ portfolioId: order.portfolioId, kind: l.kind, amount: toDb(l.amount), currency: pb.currency, orderId, fillId: fill.id, description: l.description });
       }
       pb.events.push(...fx.events);
       applied++;
@@ -146,13 +146,14 @@ export async function acknowledgeManyInTx(tx: Tx, items: AckItem[], now: Date): 
     closed: o.closedAt ? o.closedAt.toISOString() : null,
   }));
   const positionValues = [...touchedPositions.values()].map((p) => ({ pid: p.portfolioId, iid: p.instrumentId, q: p.quantity, avg: p.averageCost, pnl: p.realizedPnl, at: p.updatedAt.toISOString() }));
-  const bookValues = changedBooks.map(([pid, pb]) => ({ id: pid, delta: toDb(pb.delta), seq: pb.sequence + pb.events.length }));
+  const bookMoves = changedBooks.map(([pid, pb]) => ({ portfolioId: pid, events: pb.events.length }));
   const holdValues = [...touchedHolds.entries()].map(([id, h]) => ({ id, amount: toDb(h.amount), rel: h.releasedAt ? iso : null }));
   // Every statement's text is the same whatever the batch (rows as one jsonb parameter: db/batch-sql.ts). The
   // writes of the books are ONE statement (data-modifying CTEs, each over its own rows; an empty list writes
-  // nothing), pipelined with the outbox rows: two statements where they were six.
+  // nothing; cash, the ledger and the event sequences through ledger.ts, their one writer), pipelined with the
+  // outbox rows: two statements where they were six.
   const [, stored] = await Promise.all([
-    tx.execute(sql`with
+    tx.execute(sql`with ${ledgerCtes(ledger, bookMoves, now)},
       o as (update orders as o set status = v.status::order_status, broker_order_id = v.boid, filled_quantity = v.fq, average_fill_price = v.afp,
           fees_paid = v.fees, updated_at = ${iso}::timestamptz, closed_at = v.closed
         from jsonb_to_recordset(${jsonRows(orderValues)}) as v(id uuid, status text, boid text, fq numeric, afp numeric, fees numeric, closed timestamptz)
@@ -164,18 +165,10 @@ export async function acknowledgeManyInTx(tx: Tx, items: AckItem[], now: Date): 
         on conflict (portfolio_id, instrument_id) do update set quantity = excluded.quantity, average_cost = excluded.average_cost,
           realized_pnl = excluded.realized_pnl, updated_at = excluded.updated_at
         returning 1),
-      l as (insert into ledger_entries (portfolio_id, kind, amount, currency, order_id, fill_id, description, created_at)
-        select v.pid, v.kind::ledger_kind, v.amount, v.ccy, v.oid, v.fid, v.d, ${iso}::timestamptz
-        from jsonb_to_recordset(${jsonRows(ledger)}) as v(i int, pid uuid, kind text, amount numeric, ccy text, oid uuid, fid uuid, d text)
-        order by v.i
-        returning 1),
       h as (update holds as h set amount = v.amount, released_at = v.rel, updated_at = ${iso}::timestamptz
         from jsonb_to_recordset(${jsonRows(holdValues)}) as v(id uuid, amount numeric, rel timestamptz) where h.id = v.id
-        returning 1),
-      p as (update portfolios as p set cash = p.cash + v.delta, event_sequence = v.seq
-        from jsonb_to_recordset(${jsonRows(bookValues)}) as v(id uuid, delta numeric, seq bigint) where p.id = v.id
         returning 1)
-      select (select count(*) from o) + (select count(*) from pos) + (select count(*) from l) + (select count(*) from h) + (select count(*) from p) as n`),
+      select (select count(*) from o) + (select count(*) from pos) + (select count(*) from ledger_lines) + (select count(*) from h) + (select count(*) from ledger_books) as n`),
     insertOutboxRows(tx, outbox, now),
   ]);
   const idOf = new Map(stored.map((r) => [`${r.portfolioId}/${r.sequence}`, r]));

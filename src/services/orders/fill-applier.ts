@@ -1,6 +1,7 @@
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { Db, Tx } from '../../db/client.js';
-import { fills, holds, ledgerEntries, orders, portfolios, positions } from '../../db/schema/index.js';
+import { fills, holds, orders, portfolios, positions } from '../../db/schema/index.js';
+import { ledgerCtes } from '../ledger.js';
 import type { Clock } from '../../lib/clock.js';
 import { dec, toDb } from '../../lib/decimal.js';
 import type { BrokerFill } from '../../brokers/broker.js';
@@ -140,7 +141,7 @@ export class FillApplier {
     if (acked) o = acked;
 
     const fx = fillEffects({ order: o, position: pos ?? null, cash: dec(p.cash), heldTotal: dec(held.total), hold: hold ?? null }, f, fill, now);
-    const { orderSet, position, lines, delta, holdLeft } = fx;
+    const { orderSet, position, lines, holdLeft } = fx;
     const posValues = { quantity: position.quantity, averageCost: position.averageCost, realizedPnl: position.realizedPnl, updatedAt: now };
     const order = fx.order;
     const events: NewEvent[] = [...(acked ? [{ type: 'ORDER_UPDATED' as const, payload: { order: orderSnapshot(acked) } }] : []), ...fx.events];
@@ -151,15 +152,14 @@ export class FillApplier {
         .insert(positions)
         .values(position)
         .onConflictDoUpdate({ target: [positions.portfolioId, positions.instrumentId], set: posValues }),
-      lines.length
-        ? tx.insert(ledgerEntries).values(
-            lines.map((l) => ({ portfolioId: pid, kind: l.kind, amount: toDb(l.amount), currency: p.baseCurrency, orderId, fillId: fill.id, description: l.description, createdAt: now })),
-          )
-        : Promise.resolve(),
-      tx
-        .update(portfolios)
-        .set({ cash: sql`${portfolios.cash} + ${toDb(delta)}::numeric`, eventSequence: sql`${portfolios.eventSequence} + ${events.length}` })
-        .where(eq(portfolios.id, pid)),
+      // Cash and the ledger (ledger.ts, their one writer), with the event sequence in the same update.
+      tx.execute(
+        sql`with ${ledgerCtes(
+          lines.map((l) => ({ portfolioId: pid, kind: l.kind, amount: toDb(l.amount), currency: p.baseCurrency, orderId, fillId: fill.id, description: l.description })),
+          [{ portfolioId: pid, events: events.length }],
+          now,
+        )} select 1`,
+      ),
       hold && holdLeft
         ? tx
             .update(holds)
@@ -168,7 +168,7 @@ export class FillApplier {
         : Promise.resolve(),
       insertOutboxRows(tx, outboxRows(pid, firstSeq, events, now), now),
     ]);
-    return { order, events: storedEvents(pid, writes[5], events, now) };
+    return { order, events: storedEvents(pid, writes[4], events, now) };
   }
 }
 

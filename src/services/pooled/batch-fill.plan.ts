@@ -50,8 +50,8 @@ export interface BatchPlan {
   orders: Map<string, OrderSet>;
   positions: Map<string, typeof positions.$inferInsert & { portfolioId: string; instrumentId: string }>;
   ledger: { portfolioId: string; kind: 'TRADE' | 'FEE'; amount: string; currency: string; orderId: string; fillId: string; description: string; createdAt: Date }[];
-  /** Per portfolio: cash delta and number of events. */
-  portfolios: Map<string, { delta: Decimal; events: number }>;
+  /** Per portfolio: the number of its events (its cash moves by its ledger lines: ledger.ts). */
+  portfolios: Map<string, { events: number }>;
   holds: Map<string, { amount: string; releasedAt: Date | null }>;
   events: PlannedEvent[];
 }
@@ -102,13 +102,12 @@ export function planBatch(shares: { share: ChildShare; fill: FillRow }[], state:
       else cur.holds.set(o.id, { ...hold, ...set, updatedAt: now });
     }
     cur.held.set(pid, held.sub(e.cashReleased));
-    const { events, delta } = e;
+    const { events } = e;
 
     const first = cur.seq.get(pid)! + 1;
     cur.seq.set(pid, first + events.length - 1);
     events.forEach((event, i) => plan.events.push({ portfolioId: pid, sequence: first + i, event }));
-    const acc = plan.portfolios.get(pid) ?? { delta: dec(0), events: 0 };
-    plan.portfolios.set(pid, { delta: acc.delta.add(delta), events: acc.events + events.length });
+    plan.portfolios.set(pid, { events: (plan.portfolios.get(pid)?.events ?? 0) + events.length });
   }
   return plan;
 }

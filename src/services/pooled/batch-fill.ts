@@ -18,6 +18,7 @@ import { writeOutbox, type NewEvent, type StoredEvent } from '../../events/outbo
 import { orderIn } from '../../events/topics.js';
 import { fillValues, planBatch, positionKey, type BatchState, type ChildShare, type FillRow, type PlannedEvent } from './batch-fill.plan.js';
 import { PermanentError } from '../../errors.js';
+import { ledgerCtes } from '../ledger.js';
 
 export class BatchFillApplier {
   /**
@@ -98,7 +99,7 @@ export class BatchFillApplier {
     const portfolioRows = [...plan.portfolios];
     const holdRows = [...plan.holds];
     // Each statement takes its rows as ONE array parameter per column (no per-value parameters to build and parse).
-    const [, , , , , stored] = await Promise.all([
+    const [, , , , stored] = await Promise.all([
       tx.execute(sql`update orders as o set filled_quantity = v.filled, average_fill_price = v.avg, fees_paid = v.fees, status = v.status,
           broker_order_id = v.boid, updated_at = ${nowIso}::timestamptz, closed_at = v.closed
         from ${unnestRows(orderRows, {
@@ -116,23 +117,15 @@ export class BatchFillApplier {
         from ${unnestRows(positionRows, { pid: ['uuid', (p) => p.portfolioId], iid: ['uuid', (p) => p.instrumentId], q: ['numeric', (p) => p.quantity], avg: ['numeric', (p) => p.averageCost], pnl: ['numeric', (p) => p.realizedPnl] })}
         on conflict (portfolio_id, instrument_id) do update set quantity = excluded.quantity, average_cost = excluded.average_cost,
           realized_pnl = excluded.realized_pnl, updated_at = excluded.updated_at`),
-      plan.ledger.length
-        ? tx.execute(sql`insert into ledger_entries (portfolio_id, kind, amount, currency, order_id, fill_id, description, created_at)
-            select v.pid, v.kind, v.amount, v.ccy, v.oid, v.fid, v.d, ${nowIso}::timestamptz
-            from ${unnestRows(plan.ledger, {
-              pid: ['uuid', (l) => l.portfolioId],
-              kind: ['ledger_kind', (l) => l.kind],
-              amount: ['numeric', (l) => l.amount],
-              ccy: ['text', (l) => l.currency],
-              oid: ['uuid', (l) => l.orderId],
-              fid: ['uuid', (l) => l.fillId],
-              d: ['text', (l) => l.description],
-            })}
-            order by v.i`)
-        : Promise.resolve(),
-      tx.execute(sql`update portfolios as p set cash = p.cash + v.delta, event_sequence = p.event_sequence + v.n
-        from ${unnestRows(portfolioRows, { id: ['uuid', ([id]) => id], delta: ['numeric', ([, a]) => a.delta.toFixed()], n: ['bigint', ([, a]) => a.events] })}
-        where p.id = v.id`),
+      // Cash, the ledger and the event sequences through ledger.ts, their one writer.
+      tx.execute(
+        sql`with ${ledgerCtes(
+          plan.ledger,
+          portfolioRows.map(([portfolioId, a]) => ({ portfolioId, events: a.events })),
+          now,
+          'arrays',
+        )} select 1`,
+      ),
       holdRows.length
         ? tx.execute(sql`update holds as h set amount = v.amount, released_at = v.released, updated_at = ${nowIso}::timestamptz
             from ${unnestRows(holdRows, { id: ['uuid', ([id]) => id], amount: ['numeric', ([, h]) => h.amount], released: ['timestamptz', ([, h]) => h.releasedAt?.toISOString()] })}
