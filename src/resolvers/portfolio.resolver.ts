@@ -9,8 +9,8 @@ import { DecimalScalar } from '../schema/scalars.js';
 import { requireUser, type GqlContext } from './context.js';
 import { pageSize } from './pagination.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
-import { dec, fmt } from '../lib/decimal.js';
-import type { PortfolioRow } from '../services/portfolio.service.js';
+import { fmt } from '../lib/decimal.js';
+import { positionsValue, totalValue, type PortfolioRow } from '../services/portfolio.service.js';
 import { NotFoundError } from '../errors.js';
 
 @Resolver(() => Portfolio)
@@ -84,14 +84,13 @@ export class PortfolioResolver {
 
   @FieldResolver(() => DecimalScalar, { description: 'Positions at market.' })
   async marketValue(@Root() p: PortfolioRow, @Ctx() ctx: GqlContext) {
-    const positions = await ctx.loaders.positions.load(p.id);
-    return fmt(positions.reduce((acc, x) => acc.add(x.marketValue ?? 0), dec(0)), 2);
+    return fmt(positionsValue(await ctx.loaders.positions.load(p.id)), 2);
   }
 
   @FieldResolver(() => DecimalScalar, { description: 'cash + marketValue.' })
   async totalValue(@Root() p: PortfolioRow, @Ctx() ctx: GqlContext) {
     const [b, positions] = await Promise.all([ctx.loaders.balances.load(p.id), ctx.loaders.positions.load(p.id)]);
-    return fmt(positions.reduce((acc, x) => acc.add(x.marketValue ?? 0), b.cash), 2);
+    return fmt(totalValue(b.cash, positions), 2);
   }
 
   @FieldResolver(() => [Position], { description: 'Open positions (and closed ones with realised P&L).' })

@@ -8,9 +8,8 @@ import { BasketRun, Smallcase } from '../schema/basket.type.js';
 import { requireUser, type GqlContext } from './context.js';
 import { pageSize } from './pagination.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
-import { proposalStream, type ProposalRow } from '../services/people/proposal.service.js';
+import { estimateLine, proposalStream, type ProposalRow } from '../services/people/proposal.service.js';
 import { NotFoundError } from '../errors.js';
-import { dec, fmt } from '../lib/decimal.js';
 
 @Resolver(() => Proposal)
 export class ProposalResolver {
@@ -105,8 +104,7 @@ export class ProposalResolver {
       p.lines.map(async (l) => {
         const instrument = await ctx.services.instruments.resolve(l.symbol!, l.exchange);
         const last = ctx.services.instruments.quoteOf(instrument)?.last ?? null;
-        const price = l.limitPrice ?? last ?? '0';
-        return { instrumentId: instrument.id, instrument, side: l.side, quantity: l.quantity, estimatedPrice: fmt(price), estimatedValue: fmt(dec(price).mul(l.quantity!)), targetWeight: null, resultingWeight: null };
+        return { instrumentId: instrument.id, instrument, side: l.side, quantity: l.quantity, ...estimateLine({ limitPrice: l.limitPrice, quantity: l.quantity! }, last), targetWeight: null, resultingWeight: null };
       }),
     );
   }

@@ -4,9 +4,8 @@ import { Instrument, Quote } from '../schema/instrument.type.js';
 import { requireUser, type GqlContext } from './context.js';
 import { loadInstrument } from './basket.mapping.js';
 import type { QuoteMessage } from '../events/topics.js';
-import type { WatchlistRow } from '../services/watchlists/watchlist.service.js';
+import { dayChange, type WatchlistRow } from '../services/watchlists/watchlist.service.js';
 import type { InstrumentRow } from '../services/instrument.service.js';
-import { dec } from '../lib/decimal.js';
 
 /** Watchlists: your named lists of instruments, with quotes and live updates. */
 @Resolver(() => Watchlist)
@@ -69,16 +68,13 @@ export class WatchlistResolver {
       rows.map(async (r) => {
         const inst = await loadInstrument(ctx, r.instrumentId);
         const q = ctx.services.instruments.quoteOf(inst);
-        const open = opens.get(r.instrumentId);
-        const change = q && open ? dec(q.last).sub(open) : null;
         return {
           instrumentId: r.instrumentId,
           instrument: inst,
           note: r.note,
           addedAt: r.addedAt,
           quote: q,
-          dayChange: change?.toFixed() ?? null,
-          dayChangePercent: change && open && !open.isZero() ? change.div(open).mul(100).toNumber() : null,
+          ...dayChange(q?.last, opens.get(r.instrumentId)),
         };
       }),
     );

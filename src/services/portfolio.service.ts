@@ -242,6 +242,16 @@ export class PortfolioService {
   }
 }
 
+/** What positions are worth at market: the sum of their market values (one with no quote counts as zero). */
+export function positionsValue(list: readonly Pick<ValuedPosition, 'marketValue'>[]): Decimal {
+  return list.reduce((acc, x) => acc.add(x.marketValue ?? 0), dec(0));
+}
+
+/** A portfolio's total value: its settled cash plus {@link positionsValue}. */
+export function totalValue(cash: Decimal, list: readonly Pick<ValuedPosition, 'marketValue'>[]): Decimal {
+  return cash.add(positionsValue(list));
+}
+
 /** A position valued at `last`: market value and unrealised P&L against average cost. */
 export function valuePosition(r: Pick<PositionRow, 'portfolioId' | 'instrumentId' | 'quantity' | 'averageCost' | 'realizedPnl'>, last: string | null): ValuedPosition {
   const q = dec(r.quantity);

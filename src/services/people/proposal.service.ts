@@ -6,7 +6,7 @@ import type { Principal } from '../../auth/tokens.js';
 import type { Clock } from '../../lib/clock.js';
 import type { Logger } from '../../lib/logger.js';
 import type { PubSub } from '../../events/pubsub.js';
-import { dec } from '../../lib/decimal.js';
+import { dec, fmt } from '../../lib/decimal.js';
 import { toAsyncIterator } from '../../events/async-iterator.js';
 import type { InstrumentService } from '../instrument.service.js';
 import type { NotifierPort } from '../../notifications/notification.service.js';
@@ -219,6 +219,15 @@ export class ProposalService {
     if (expiresAt.getTime() <= this.deps.clock.now().getTime()) throw new BadInputError('expiresAt must be in the future', 'expiresAt', 'IN_THE_PAST');
     return expiresAt;
   }
+}
+
+/**
+ * What a proposed trade is estimated at, as shown to its client: its limit price, else the instrument's
+ * last price, else zero (no quote yet); the value is that price times the quantity.
+ */
+export function estimateLine(line: { limitPrice?: string | null; quantity: string }, last: string | null): { estimatedPrice: string; estimatedValue: string } {
+  const price = line.limitPrice ?? last ?? '0';
+  return { estimatedPrice: fmt(price), estimatedValue: fmt(dec(price).mul(line.quantity)) };
 }
 
 export function canSee(viewer: Principal, p: Pick<ProposalRow, 'clientId' | 'advisorId'>): boolean {

@@ -22,6 +22,16 @@ export const MAX_WATCHLISTS = 50;
  * streamed by `watchlistQuotes` straight from the one quote stream (the list is read once, at subscribe).
  * Screeners and strategies read and write them through this service.
  */
+/**
+ * The day's change of an instrument: its last price against the day's open (dayOpens), in price and in
+ * percent of the open. Null without a quote or an open; the percent is null for an open of zero.
+ */
+export function dayChange(last: string | null | undefined, open: Decimal | undefined): { dayChange: string | null; dayChangePercent: number | null } {
+  if (last == null || !open) return { dayChange: null, dayChangePercent: null };
+  const change = dec(last).sub(open);
+  return { dayChange: change.toFixed(), dayChangePercent: open.isZero() ? null : change.div(open).mul(100).toNumber() };
+}
+
 export class WatchlistService {
   constructor(private readonly deps: { db: Db; clock: Clock; instruments: InstrumentService; pubsub: PubSub }) {}
 
