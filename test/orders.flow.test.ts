@@ -5,6 +5,7 @@ import { modes } from './support/env.js';
 import { collect, errorCode, gql, must, newUser, waitFor, wsClient } from './support/gql.js';
 import { assertLedgerInvariants, createFundedPortfolio, placeOrder, portfolioState, waitForQuote, waitForStatus } from './support/trading.js';
 import { Decimal } from '../src/lib/decimal.js';
+import { rowsOf } from '../src/db/batch-sql.js';
 import { DEFAULT_FEES, feeBound } from '../src/brokers/paper/fees.js';
 
 describe.each(modes())('orders from mutation to fills pushed live (%s)', (mode) => {
@@ -21,9 +22,9 @@ describe.each(modes())('orders from mutation to fills pushed live (%s)', (mode) 
     const u = await newUser(server);
     const pid = await createFundedPortfolio(server, u.token, { amount: '1000000' });
     const ws = wsClient(server, u.token);
-    const fills = collect<{ fillReceived: { sequence: number; fill: { quantity: string; price: string; fee: string }; order: { id: string; status: string } } }>(
+    const fills = collect<{ fillReceived: { sequence: number; fill: { quantity: string; price: string; fee: string; brokerFillId: string | null }; order: { id: string; status: string } } }>(
       ws,
-      `subscription($p:ID){ fillReceived(portfolioId:$p, afterSequence:0){ sequence fill { quantity price fee } order { id status } } }`,
+      `subscription($p:ID){ fillReceived(portfolioId:$p, afterSequence:0){ sequence fill { quantity price fee brokerFillId } order { id status } } }`,
       { p: pid },
     );
     const updates = collect<{ orderUpdated: { sequence: number; order: { id: string; status: string } } }>(
@@ -44,6 +45,15 @@ describe.each(modes())('orders from mutation to fills pushed live (%s)', (mode) 
     const seqs = updates.items.map((u) => u.orderUpdated.sequence);
     expect([...seqs].sort((a, b) => a - b)).toEqual(seqs);
     expect(updates.items.map((u) => u.orderUpdated.order.status)).toContain('PENDING');
+
+    // Each fill carries the broker's execution id: the one stored with it, on the query and on the event alike.
+    const storedIds = rowsOf<{ id: string }>(
+      await server.app.db.db.execute(sql`select broker_fill_id as id from fills where order_id = ${order.id}::uuid order by executed_at, id`),
+    ).map((r) => r.id);
+    expect(storedIds.length).toBeGreaterThan(0);
+    const read = await must<{ order: { fills: { brokerFillId: string | null }[] } }>(server, `query($id:ID!){ order(id:$id){ fills { brokerFillId } } }`, { id: order.id }, u.token);
+    expect(read.order.fills.map((f) => f.brokerFillId)).toEqual(storedIds);
+    expect(fills.items.map((f) => f.fillReceived.fill.brokerFillId).sort()).toEqual([...storedIds].sort());
 
     const cost = done.fills.reduce((acc: Decimal, f: { quantity: string; price: string; fee: string }) => acc.add(new Decimal(f.quantity).mul(f.price)).add(f.fee), new Decimal(0));
     const state = await portfolioState(server, u.token, pid);

@@ -54,6 +54,13 @@ export class Fill {
 
   @Field(() => DateTimeScalar, { description: 'When it executed at the broker.' })
   executedAt!: Date;
+
+  @Field(() => String, {
+    nullable: true,
+    description:
+      "The broker's trade / execution id, as the broker reported it (the paper exchange's own for paper). A pooled member's fill is its share of the account's parent fill: `<parent order id>:<the broker's execution id>`, or `<parent order id>:cross` for the part crossed inside the account.",
+  })
+  brokerFillId!: string | null;
 }
 
 @ObjectType({ description: 'An order: recorded at once, sent to the broker by the job loop, filled over time.' })
