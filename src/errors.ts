@@ -21,6 +21,7 @@ export const ErrorCode = {
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
   INVALID_STATE: 'INVALID_STATE',
   BROKER_AUTH_REQUIRED: 'BROKER_AUTH_REQUIRED',
+  BROKER_UNAVAILABLE: 'BROKER_UNAVAILABLE',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -136,6 +137,20 @@ export class BrokerAuthRequiredError extends DomainError {
     super(ErrorCode.BROKER_AUTH_REQUIRED, `The broker connection is ${status}; reconnect it (startBrokerConnection) before trading`, { connectionId, status });
   }
 }
+/**
+ * The broker could not be reached or answered that it is busy, while an operation waited on it (a login's
+ * token exchange, a pooled account's reconciliation): nothing changed, and the same call may succeed
+ * later. `retryAfterMs` when the broker said when. The broker's own text is not shown (it is logged).
+ */
+export class BrokerUnavailableError extends DomainError {
+  constructor(broker?: string, retryAfterMs?: number) {
+    super(ErrorCode.BROKER_UNAVAILABLE, `The broker${broker ? ` (${broker})` : ''} is unavailable; try again later`, {
+      ...(broker ? { broker } : {}),
+      ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+    });
+  }
+}
+
 /**
  * A pooled member's cancel after its window closed that cannot reduce the parent at the broker:
  * INVALID_ORDER_STATE with a stable `reason` (CROSSED_SIDE, PARENT_NOT_OPEN, PARENT_TOO_SMALL,

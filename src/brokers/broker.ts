@@ -175,6 +175,16 @@ export class BrokerAuthError extends Error {
   }
 }
 
+/**
+ * What a failed answer from a broker's login or token endpoint means. A 5xx is the broker being unavailable
+ * (BrokerTransientError): the same request may succeed later, so a connection is neither failed nor
+ * expired for it. Anything else is a refusal (BrokerAuthError). A request that got no answer at all is
+ * already a BrokerTransientError (connections/wire-http.ts).
+ */
+export function loginFailure(status: number, message: string): BrokerAuthError | BrokerTransientError {
+  return status >= 500 ? new BrokerTransientError(`${message} (the broker answered HTTP ${status})`) : new BrokerAuthError(message);
+}
+
 /** The broker has no such order. */
 export class BrokerOrderNotFoundError extends Error {
   constructor(ref: string) {

@@ -2,6 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { GraphQLError } from 'graphql';
 import { makeFormatError } from './errors.js';
 import { RateLimitedError } from '../errors.js';
+import { BrokerRateLimitedError, BrokerTransientError } from '../brokers/broker.js';
 import { silentLogger } from '../lib/logger.js';
 
 function spyLogger() {
@@ -28,6 +29,21 @@ describe('the error boundary', () => {
     const raised = new GraphQLError('Not found', { extensions: { code: 'NOT_FOUND', field: 'id', http: { status: 200 } } });
     const out = makeFormatError(logger)(raised.toJSON(), raised);
     expect(out.extensions).toEqual({ code: 'NOT_FOUND', field: 'id' });
+    expect(error).not.toHaveBeenCalled();
+  });
+
+  it("shows a broker that was not reached as BROKER_UNAVAILABLE, never with the broker's own text", () => {
+    const { logger, error } = spyLogger();
+    const format = makeFormatError(logger);
+    const down = new GraphQLError('zerodha GET /portfolio/positions: HTTP 503 upstream connect error', {
+      originalError: new BrokerTransientError('zerodha GET /portfolio/positions: HTTP 503 upstream connect error'),
+      path: ['reconciliation'],
+    });
+    const out = format(down.toJSON(), down);
+    expect(out).toMatchObject({ message: 'The broker is unavailable; try again later', extensions: { code: 'BROKER_UNAVAILABLE' } });
+    expect(JSON.stringify(out)).not.toMatch(/503|upstream|positions/);
+    const busy = new GraphQLError('rate limited', { originalError: new BrokerRateLimitedError(2500), path: ['reconciliation'] });
+    expect(format(busy.toJSON(), busy).extensions).toEqual({ code: 'BROKER_UNAVAILABLE', retryAfterMs: 2500 });
     expect(error).not.toHaveBeenCalled();
   });
 

@@ -1,7 +1,8 @@
 import { unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { ArgumentValidationError } from 'type-graphql';
-import { DomainError, ErrorCode } from '../errors.js';
+import { BrokerUnavailableError, DomainError, ErrorCode } from '../errors.js';
+import { BrokerRateLimitedError, BrokerTransientError } from '../brokers/broker.js';
 import type { Logger } from '../lib/logger.js';
 import { DecimalParseError } from '../schema/scalars.js';
 
@@ -29,6 +30,11 @@ export function makeFormatError(logger: Logger) {
     let original = unwrapResolverError(error);
     // A domain error raised outside a resolver (context creation, e.g. a rate limit) arrives wrapped.
     if (original instanceof GraphQLError && original.originalError instanceof DomainError) original = original.originalError;
+    if (original instanceof BrokerTransientError) {
+      // A broker that was not reached, wherever a service let it through: the stable code, never its text.
+      logger.warn({ err: original, path: formatted.path }, 'broker unavailable during a GraphQL operation');
+      original = new BrokerUnavailableError(undefined, original instanceof BrokerRateLimitedError ? original.retryAfterMs : undefined);
+    }
     if (original instanceof DomainError) {
       return {
         message: original.message,

@@ -66,6 +66,22 @@ describe.each(modes())('broker login flows (%s)', { timeout: 90_000 }, (mode) =>
     expect(angel.requests.filter((r) => r.path.endsWith('/loginByPassword'))).toHaveLength(2);
   });
 
+  it('Angel One down during the login: BROKER_UNAVAILABLE, the connection stays PENDING, and the same completion succeeds later', async () => {
+    const u = await newUser(server);
+    angel.addClient('AB5678', 'smartkey2', '1357', '246801');
+    const start = await must(server, `mutation{ startBrokerConnection(broker:"angelone", credentials:{apiKey:"smartkey2", clientCode:"AB5678"}){ connection { id } } }`, {}, u.token);
+    const id = start.startBrokerConnection.connection.id;
+    angel.failNext.push({ path: /loginByPassword$/, status: 503, body: { status: false, message: 'Service Unavailable', errorcode: 'AB1004', data: null } });
+    const down = await gql(server, `mutation($id:ID!){ completeBrokerConnection(connectionId:$id, credentials:{pin:"1357", totp:"246801"}){ status } }`, { id }, u.token);
+    expect(errorCode(down)).toBe('BROKER_UNAVAILABLE');
+    expect(down.errors?.[0].extensions?.broker).toBe('angelone');
+    expect(JSON.stringify(down)).not.toMatch(/1357|Service Unavailable/);
+    const list = await must(server, `{ brokerConnections { id status } }`, {}, u.token);
+    expect(list.brokerConnections.find((c: { id: string }) => c.id === id).status).toBe('PENDING');
+    const done = await must(server, `mutation($id:ID!){ completeBrokerConnection(connectionId:$id, credentials:{pin:"1357", totp:"246801"}){ status accountId } }`, { id }, u.token);
+    expect(done.completeBrokerConnection).toMatchObject({ status: 'ACTIVE', accountId: 'AB5678' });
+  });
+
   it('Groww: an access token connects at once; disconnecting revokes it and erases the credentials', async () => {
     const u = await newUser(server);
     const token = groww.addUser('gw-user');

@@ -5,7 +5,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { BrokerAdapter } from '../../src/brokers/broker.js';
+import { BrokerAuthError, BrokerTransientError, type BrokerAdapter } from '../../src/brokers/broker.js';
 import type { AppCredentials, BrokerConnector, BrokerSession } from '../../src/brokers/connections/connector.js';
 import { Vault } from '../../src/brokers/connections/vault.js';
 import { BrokerRegistry } from '../../src/brokers/registry.js';
@@ -21,9 +21,11 @@ import { createTestDatabase } from '../support/server.js';
 function rotatingBroker() {
   const spent = new Set<string>();
   let issued = 0;
+  const state = { down: false };
   const connector: Partial<BrokerConnector> = {
     async refresh(_app: AppCredentials, session: BrokerSession, now: Date): Promise<BrokerSession> {
       await new Promise((r) => setTimeout(r, 50)); // the token endpoint takes a while
+      if (state.down) throw new BrokerTransientError('rotating POST /oauth/token: no response (network error or timeout)');
       if (!session.refreshToken || spent.has(session.refreshToken)) throw new Error('invalid_grant');
       spent.add(session.refreshToken);
       issued += 1;
@@ -31,7 +33,7 @@ function rotatingBroker() {
     },
   };
   const adapter = { name: 'rotating', connector, close: async () => {} } as unknown as BrokerAdapter;
-  return { adapter, refreshes: () => issued };
+  return { adapter, refreshes: () => issued, state };
 }
 
 describe.each(modes())('broker session refresh (%s)', (mode) => {
@@ -86,5 +88,39 @@ describe.each(modes())('broker session refresh (%s)', (mode) => {
     expect(row?.status).toBe('ACTIVE');
     expect(repos[0]!.secretsOf(row!).session?.refreshToken).toBe('refresh-1');
     expect(row!.expiresAt!.getTime()).toBeGreaterThan(clock.now().getTime());
+  });
+
+  it('keeps a connection whose refresh the broker could not answer ACTIVE, and expires one whose refresh it refused', async () => {
+    const [h] = await databases();
+    const clock = new ManualClock(new Date('2026-11-30T10:00:00Z'));
+    const vault = new Vault(randomBytes(32));
+    const broker = rotatingBroker();
+    const repo = new ConnectionRepository({ db: h.db, vault, clock, logger: silentLogger, brokers: new BrokerRegistry().register(broker.adapter), lock: h.withAdvisoryLock?.bind(h) });
+    const [u] = await h.db.insert(users).values({ email: `${randomUUID()}@example.com`, passwordHash: 'x' }).returning();
+    const connection = async (refreshToken: string) => {
+      const id = randomUUID();
+      const secrets = { app: { clientId: 'c', clientSecret: 's' }, session: { accessToken: 'old', refreshToken, expiresAt: null } };
+      await h.db.insert(brokerConnections).values({ id, userId: u!.id, broker: 'rotating', status: 'ACTIVE', ...repo.sealFor(id, secrets), expiresAt: new Date(clock.now().getTime() - 1_000) });
+      return id;
+    };
+
+    // The token endpoint is down: the caller is told to try again, and nothing about the connection changes.
+    const id = await connection('refresh-a');
+    broker.state.down = true;
+    await expect(repo.open(id)).rejects.toBeInstanceOf(BrokerTransientError);
+    let row = await repo.byId(id);
+    expect(row?.status).toBe('ACTIVE');
+    expect(repo.secretsOf(row!).session?.refreshToken).toBe('refresh-a');
+    // Back up: the same refresh token renews the session.
+    broker.state.down = false;
+    const opened = await repo.open(id);
+    expect(opened.session.accessToken).toMatch(/^access-/);
+    row = await repo.byId(id);
+    expect(row?.status).toBe('ACTIVE');
+
+    // A refresh token the broker refuses (spent): the connection expires and the user must reconnect.
+    const spent = await connection('refresh-a');
+    await expect(repo.open(spent)).rejects.toBeInstanceOf(BrokerAuthError);
+    expect((await repo.byId(spent))?.status).toBe('EXPIRED');
   });
 });

@@ -1,4 +1,4 @@
-import { BrokerAuthError } from '../broker.js';
+import { BrokerAuthError, loginFailure } from '../broker.js';
 import { CredentialsError, requireString, type AppCredentials, type BrokerConnector, type BrokerSession, type ConnectContext } from '../connections/connector.js';
 import type { WireHttp } from '../connections/wire-http.js';
 import { alpacaAuthHeaders, unwrap, type AlpacaAccount } from './wire.js';
@@ -56,7 +56,7 @@ export class AlpacaConnector implements BrokerConnector {
         form: { grant_type: 'authorization_code', code: params.code, client_id: app.clientId, client_secret: app.clientSecret, redirect_uri: ctx.redirectUri },
       });
       const body = (res.body ?? {}) as { access_token?: string; error?: string };
-      if (res.status !== 200 || !body.access_token) throw new BrokerAuthError(`Alpaca refused the authorization code (${body.error ?? `HTTP ${res.status}`})`);
+      if (res.status !== 200 || !body.access_token) throw loginFailure(res.status, `Alpaca refused the authorization code (${body.error ?? `HTTP ${res.status}`})`);
       accessToken = body.access_token;
     }
     const res = await this.deps.http.send({ method: 'GET', path: '/v2/account', headers: alpacaAuthHeaders(app, accessToken) });

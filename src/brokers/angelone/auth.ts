@@ -1,4 +1,4 @@
-import { BrokerAuthError } from '../broker.js';
+import { BrokerAuthError, BrokerTransientError } from '../broker.js';
 import { CredentialsError, requireString, type AppCredentials, type BrokerConnector, type BrokerSession, type ConnectContext } from '../connections/connector.js';
 import { nextIstTime } from '../connections/expiry.js';
 import type { WireHttp } from '../connections/wire-http.js';
@@ -51,6 +51,8 @@ export class AngelOneConnector implements BrokerConnector {
     try {
       data = unwrap(res, what);
     } catch (err) {
+      // Unavailable (a 5xx) is not a refusal: the login may be sent again (see loginFailure).
+      if (err instanceof BrokerTransientError) throw err;
       throw new BrokerAuthError(`Angel One refused the ${what}: ${(err as Error).message}`);
     }
     if (!data?.jwtToken) throw new BrokerAuthError(`Angel One ${what} returned no token`);

@@ -1,4 +1,4 @@
-import { BrokerAuthError } from '../broker.js';
+import { BrokerAuthError, loginFailure } from '../broker.js';
 import { CredentialsError, requireString, type AppCredentials, type BrokerConnector, type BrokerSession, type ConnectContext } from '../connections/connector.js';
 import { nextIstTime } from '../connections/expiry.js';
 import type { WireHttp } from '../connections/wire-http.js';
@@ -38,7 +38,7 @@ export class FyersConnector implements BrokerConnector {
     if (!code) throw new CredentialsError('auth_code is missing', 'auth_code');
     const res = await this.deps.http.send({ method: 'POST', path: '/api/v3/validate-authcode', json: { grant_type: 'authorization_code', appIdHash: appIdHash(app.appId, app.secretKey), code } });
     const b = (res.body ?? {}) as { s?: string; access_token?: string; refresh_token?: string; message?: string };
-    if (b.s !== 'ok' || !b.access_token) throw new BrokerAuthError(`Fyers refused the auth code (${String(b.message ?? res.status).slice(0, 200)})`);
+    if (b.s !== 'ok' || !b.access_token) throw loginFailure(res.status, `Fyers refused the auth code (${String(b.message ?? res.status).slice(0, 200)})`);
     return { accessToken: b.access_token, refreshToken: b.refresh_token, expiresAt: nextIstTime(ctx.now, 6, 0).toISOString() };
   }
 
@@ -54,7 +54,7 @@ export class FyersConnector implements BrokerConnector {
       json: { grant_type: 'refresh_token', appIdHash: appIdHash(app.appId, app.secretKey), refresh_token: session.refreshToken, pin: app.pin },
     });
     const b = (res.body ?? {}) as { s?: string; access_token?: string };
-    if (b.s !== 'ok' || !b.access_token) throw new BrokerAuthError('Fyers refused the refresh token');
+    if (b.s !== 'ok' || !b.access_token) throw loginFailure(res.status, 'Fyers refused the refresh token');
     return { ...session, accessToken: b.access_token, expiresAt: nextIstTime(now, 6, 0).toISOString() };
   }
 }

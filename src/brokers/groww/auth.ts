@@ -1,4 +1,4 @@
-import { BrokerAuthError } from '../broker.js';
+import { loginFailure } from '../broker.js';
 import { CredentialsError, type AppCredentials, type BrokerConnector, type BrokerSession, type ConnectContext } from '../connections/connector.js';
 import { nextIstTime } from '../connections/expiry.js';
 import type { WireHttp } from '../connections/wire-http.js';
@@ -38,7 +38,7 @@ export class GrowwConnector implements BrokerConnector {
     });
     const b = (res.body ?? {}) as { token?: string; payload?: { token?: string } };
     const token = b.token ?? b.payload?.token;
-    if (res.status >= 300 || !token) throw new BrokerAuthError(`Groww refused the API key (HTTP ${res.status}); approve it in Groww and reconnect`);
+    if (res.status >= 300 || !token) throw loginFailure(res.status, `Groww refused the API key (HTTP ${res.status}); approve it in Groww and reconnect`);
     return { accessToken: token, expiresAt };
   }
 }

@@ -1,4 +1,4 @@
-import { BrokerAuthError } from '../broker.js';
+import { BrokerAuthError, loginFailure } from '../broker.js';
 import { CredentialsError, requireString, type AppCredentials, type BrokerConnector, type BrokerSession, type ConnectContext } from '../connections/connector.js';
 import type { WireHttp } from '../connections/wire-http.js';
 import { bearer, errorMessage, unwrap, type TsAccount } from './wire.js';
@@ -89,8 +89,7 @@ export class TradeStationConnector implements BrokerConnector {
   private async token(form: Record<string, string>, what: string): Promise<TokenReply> {
     const res = await this.deps.signin.send({ method: 'POST', path: '/oauth/token', form });
     const b = (res.body ?? {}) as TokenReply;
-    if (res.status >= 500) throw new BrokerAuthError(`TradeStation sign-in is unavailable (HTTP ${res.status})`);
-    if (res.status >= 300 || !b.access_token) throw new BrokerAuthError(`TradeStation refused the ${what} (${String(b.error_description ?? b.error ?? errorMessage(res.body, res.status)).slice(0, 200)})`);
+    if (res.status >= 300 || !b.access_token) throw loginFailure(res.status, `TradeStation refused the ${what} (${String(b.error_description ?? b.error ?? errorMessage(res.body, res.status)).slice(0, 200)})`);
     return b;
   }
 

@@ -1,4 +1,4 @@
-import { BrokerAuthError } from '../broker.js';
+import { BrokerAuthError, loginFailure } from '../broker.js';
 import { CredentialsError, requireString, type AppCredentials, type BrokerConnector, type BrokerSession, type ConnectContext } from '../connections/connector.js';
 import { nextIstTime } from '../connections/expiry.js';
 import type { WireHttp } from '../connections/wire-http.js';
@@ -40,7 +40,7 @@ export class UpstoxConnector implements BrokerConnector {
     });
     const body = (res.body ?? {}) as { access_token?: string; user_id?: string; data?: { access_token?: string; user_id?: string } };
     const data = body.access_token ? body : (body.data ?? {});
-    if (res.status >= 300 || !data.access_token) throw new BrokerAuthError(`Upstox refused the authorization code (HTTP ${res.status})`);
+    if (res.status >= 300 || !data.access_token) throw loginFailure(res.status, `Upstox refused the authorization code (HTTP ${res.status})`);
     return { accessToken: data.access_token, accountId: data.user_id, expiresAt: nextIstTime(ctx.now, 3, 30).toISOString() };
   }
 }

@@ -4,7 +4,7 @@ import type { Db } from '../../db/client.js';
 import { brokerConnections, brokerOrderRefs } from '../../db/schema/index.js';
 import type { Clock } from '../../lib/clock.js';
 import type { Logger } from '../../lib/logger.js';
-import { BrokerAuthError } from '../../brokers/broker.js';
+import { BrokerAuthError, BrokerTransientError } from '../../brokers/broker.js';
 import type { BrokerRegistry } from '../../brokers/registry.js';
 import { isConnectable, type AppCredentials, type BrokerSession } from '../../brokers/connections/connector.js';
 import type { BrokerSessions, OpenConnection, OrderRefs } from '../../brokers/connections/sessions.js';
@@ -108,6 +108,10 @@ export class ConnectionRepository implements BrokerSessions, OrderRefs {
         return next;
       } catch (err) {
         this.deps.logger.warn({ connectionId: row.id, broker: row.broker, error: (err as Error).name }, 'broker session refresh failed');
+        // The broker was not reached (or answered 5xx): the refresh token may still be good. The connection
+        // stays ACTIVE and the caller's step is retried (a job's backoff, a client's BROKER_UNAVAILABLE);
+        // only a refusal expires it.
+        if (err instanceof BrokerTransientError) throw err;
       }
     }
     await this.expire(row.id, `session expired at ${row.expiresAt?.toISOString()}; reconnect`);

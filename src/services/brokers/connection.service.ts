@@ -6,8 +6,8 @@ import { brokerConnections } from '../../db/schema/index.js';
 import type { Clock } from '../../lib/clock.js';
 import type { Logger } from '../../lib/logger.js';
 import type { Principal } from '../../auth/tokens.js';
-import { BadInputError, BrokerAuthRequiredError, NotFoundError } from '../../errors.js';
-import { BrokerAuthError, BrokerTransientError } from '../../brokers/broker.js';
+import { BadInputError, BrokerAuthRequiredError, BrokerUnavailableError, NotFoundError } from '../../errors.js';
+import { BrokerAuthError, BrokerRateLimitedError, BrokerTransientError } from '../../brokers/broker.js';
 import type { BrokerRegistry } from '../../brokers/registry.js';
 import { CredentialsError, isConnectable, type BrokerAuthFlow, type BrokerConnector } from '../../brokers/connections/connector.js';
 import type { ConnectionRepository, ConnectionRow } from './connection.repository.js';
@@ -194,9 +194,17 @@ export class ConnectionService {
       return this.view(updated!);
     } catch (err) {
       if (err instanceof CredentialsError) throw new BadInputError(err.message, err.field, 'INVALID_CREDENTIALS');
-      if (err instanceof BrokerAuthError || err instanceof BrokerTransientError || (err as Error).name === 'BrokerRejectedError') {
+      if (err instanceof BrokerTransientError) {
+        // Not an answer about the login: the broker was not reached (or was busy). It stays PENDING, and
+        // the same completion may be sent again.
+        const reason = err.message.slice(0, 300);
+        await this.deps.repo.update(row.id, { lastError: reason });
+        this.deps.logger.warn({ connectionId: row.id, broker: row.broker, reason }, 'broker unavailable during login');
+        throw new BrokerUnavailableError(row.broker, err instanceof BrokerRateLimitedError ? err.retryAfterMs : undefined);
+      }
+      if (err instanceof BrokerAuthError || (err as Error).name === 'BrokerRejectedError') {
         const reason = (err as Error).message.slice(0, 300);
-        await this.deps.repo.update(row.id, { status: err instanceof BrokerTransientError ? 'PENDING' : 'ERROR', lastError: reason });
+        await this.deps.repo.update(row.id, { status: 'ERROR', lastError: reason });
         throw new BadInputError(`The broker did not accept the login: ${reason}`, 'credentials', 'BROKER_LOGIN_FAILED');
       }
       throw err;

@@ -1,6 +1,7 @@
 import type { Principal } from '../../auth/tokens.js';
 import { isUniqueViolation } from '../../db/errors.js';
-import { BadInputError, InvalidOrderStateError, NotFoundError } from '../../errors.js';
+import { BadInputError, BrokerAuthRequiredError, BrokerUnavailableError, InvalidOrderStateError, NotFoundError } from '../../errors.js';
+import { BrokerAuthError, BrokerRateLimitedError, BrokerTransientError } from '../../brokers/broker.js';
 import type { Clock } from '../../lib/clock.js';
 import type { BrokerRegistry } from '../../brokers/registry.js';
 import { dec, fmt, type Decimal } from '../../lib/decimal.js';
@@ -166,7 +167,12 @@ export class PooledAccountService {
   /** The broker account's position per instrument against the sum of members' positions: every line. */
   async reconciliation(account: PooledAccountRow): Promise<ReconciliationLine[]> {
     const broker = this.deps.brokers.get(account.broker);
-    const remote = await broker.getPositions(account.brokerConnectionId ?? account.id);
+    const remote = await broker.getPositions(account.brokerConnectionId ?? account.id).catch((err: unknown) => {
+      // What the broker's failure means to the admin asking: try again later, or reconnect the account's connection.
+      if (err instanceof BrokerTransientError) throw new BrokerUnavailableError(account.broker, err instanceof BrokerRateLimitedError ? err.retryAfterMs : undefined);
+      if (err instanceof BrokerAuthError) throw new BrokerAuthRequiredError(account.brokerConnectionId ?? account.id, 'EXPIRED');
+      throw err;
+    });
     const ledger = await this.deps.repo.memberPositions(account.id);
     const known = await this.deps.repo.instrumentsBySymbols(remote.map((r) => ({ symbol: r.symbol, exchange: r.exchange })));
     const idOf = new Map(known.map((i) => [`${i.symbol}/${i.exchange}`, i.id]));
