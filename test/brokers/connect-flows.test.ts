@@ -112,6 +112,23 @@ describe.each(modes())('broker login flows (%s)', { timeout: 90_000 }, (mode) =>
     expect(list.brokerConnections).toEqual([{ id: start.startBrokerConnection.connection.id, status: 'ACTIVE', accountId: 'UPUSER1' }]);
   });
 
+  it('Upstox: a token exchange answered 5xx is not a refusal: the callback says to try again, the connection stays PENDING, and the same code then connects', async () => {
+    const u = await newUser(server);
+    upstox.addApp({ apiKey: 'upkey-2', apiSecret: 'upsecret-2', userId: 'UPUSER2' });
+    const start = await must(server, `mutation{ startBrokerConnection(broker:"upstox", credentials:{apiKey:"upkey-2", apiSecret:"upsecret-2"}){ connection { id } authorizationUrl } }`, {}, u.token);
+    const id = start.startBrokerConnection.connection.id;
+    const back = new URL((await fetch(new URL(start.startBrokerConnection.authorizationUrl), { redirect: 'manual' })).headers.get('location')!);
+    upstox.failNext.push({ path: /\/login\/authorization\/token$/, status: 502, body: { status: 'error', errors: [{ message: 'Bad Gateway' }] } });
+    const down = await fetch(`${server.url}/brokers/upstox/callback${back.search}`);
+    expect(down.status).toBe(400);
+    expect(await down.text()).toMatch(/unavailable; try again later/);
+    let list = await must(server, `{ brokerConnections { id status } }`, {}, u.token);
+    expect(list.brokerConnections.find((c: { id: string }) => c.id === id).status).toBe('PENDING');
+    expect((await fetch(`${server.url}/brokers/upstox/callback${back.search}`)).status).toBe(200);
+    list = await must(server, `{ brokerConnections { id status } }`, {}, u.token);
+    expect(list.brokerConnections.find((c: { id: string }) => c.id === id).status).toBe('ACTIVE');
+  });
+
   it('Fyers: an expired session with a refresh token and PIN renews itself on the next call; without the PIN it is EXPIRED', async () => {
     const u = await newUser(server);
     fyers.addApp('FYAPP12345-100', 'fysecret', { pin: '9876' });
