@@ -58,7 +58,7 @@ export class Fill {
   @Field(() => String, {
     nullable: true,
     description:
-      "The broker's trade / execution id, as the broker reported it (the paper exchange's own for paper). A pooled member's fill is its share of the account's parent fill: `<parent order id>:<the broker's execution id>`, or `<parent order id>:cross` for the part crossed inside the account.",
+      "The broker's trade / execution id: the trade id Kite, Upstox, Fyers, Angel One and Groww report, IBKR's execution id, the paper exchange's own. Alpaca's and TradeStation's order updates report cumulative fills, so theirs is `<broker order id>@<cumulative quantity>`. A pooled member's fill is its share of the account's parent fill: `<parent order id>:<that id>`, or `<parent order id>:cross` for the part crossed inside the account.",
   })
   brokerFillId!: string | null;
 }
