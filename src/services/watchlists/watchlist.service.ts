@@ -18,11 +18,6 @@ export const MAX_WATCHLIST_ITEMS = 200;
 export const MAX_WATCHLISTS = 50;
 
 /**
- * Watchlists: named lists of instruments with notes, read with live quotes and the day's change, and
- * streamed by `watchlistQuotes` straight from the one quote stream (the list is read once, at subscribe).
- * Screeners and strategies read and write them through this service.
- */
-/**
  * The day's change of an instrument: its last price against the day's open (dayOpens), in price and in
  * percent of the open. Null without a quote or an open; the percent is null for an open of zero.
  */
@@ -32,6 +27,11 @@ export function dayChange(last: string | null | undefined, open: Decimal | undef
   return { dayChange: change.toFixed(), dayChangePercent: open.isZero() ? null : change.div(open).mul(100).toNumber() };
 }
 
+/**
+ * Watchlists: named lists of instruments with notes, read with live quotes and the day's change, and
+ * streamed by `watchlistQuotes` straight from the one quote stream (the list is read once, at subscribe).
+ * Screeners and strategies read and write them through this service.
+ */
 export class WatchlistService {
   constructor(private readonly deps: { db: Db; clock: Clock; instruments: InstrumentService; pubsub: PubSub }) {}
 
