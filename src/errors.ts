@@ -143,10 +143,11 @@ export class BrokerAuthRequiredError extends DomainError {
  * later. `retryAfterMs` when the broker said when. The broker's own text is not shown (it is logged).
  */
 export class BrokerUnavailableError extends DomainError {
-  constructor(broker?: string, retryAfterMs?: number) {
+  /** `cause`: the adapter's transient error; a rate limit's `retryAfterMs` is passed on. */
+  constructor(broker: string | undefined, cause: Error & { retryAfterMs?: number }) {
     super(ErrorCode.BROKER_UNAVAILABLE, `The broker${broker ? ` (${broker})` : ''} is unavailable; try again later`, {
       ...(broker ? { broker } : {}),
-      ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+      ...(cause.retryAfterMs !== undefined ? { retryAfterMs: cause.retryAfterMs } : {}),
     });
   }
 }

@@ -2,7 +2,7 @@ import { unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { ArgumentValidationError } from 'type-graphql';
 import { BrokerUnavailableError, DomainError, ErrorCode } from '../errors.js';
-import { BrokerRateLimitedError, BrokerTransientError } from '../brokers/broker.js';
+import { BrokerTransientError } from '../brokers/broker.js';
 import type { Logger } from '../lib/logger.js';
 import { DecimalParseError } from '../schema/scalars.js';
 
@@ -33,7 +33,7 @@ export function makeFormatError(logger: Logger) {
     if (original instanceof BrokerTransientError) {
       // A broker that was not reached, wherever a service let it through: the stable code, never its text.
       logger.warn({ err: original, path: formatted.path }, 'broker unavailable during a GraphQL operation');
-      original = new BrokerUnavailableError(undefined, original instanceof BrokerRateLimitedError ? original.retryAfterMs : undefined);
+      original = new BrokerUnavailableError(undefined, original);
     }
     if (original instanceof DomainError) {
       return {

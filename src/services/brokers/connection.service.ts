@@ -7,7 +7,7 @@ import type { Clock } from '../../lib/clock.js';
 import type { Logger } from '../../lib/logger.js';
 import type { Principal } from '../../auth/tokens.js';
 import { BadInputError, BrokerAuthRequiredError, BrokerUnavailableError, NotFoundError } from '../../errors.js';
-import { BrokerAuthError, BrokerRateLimitedError, BrokerTransientError } from '../../brokers/broker.js';
+import { BrokerAuthError, BrokerTransientError } from '../../brokers/broker.js';
 import type { BrokerRegistry } from '../../brokers/registry.js';
 import { CredentialsError, isConnectable, type BrokerAuthFlow, type BrokerConnector } from '../../brokers/connections/connector.js';
 import type { ConnectionRepository, ConnectionRow } from './connection.repository.js';
@@ -200,7 +200,7 @@ export class ConnectionService {
         const reason = err.message.slice(0, 300);
         await this.deps.repo.update(row.id, { lastError: reason });
         this.deps.logger.warn({ connectionId: row.id, broker: row.broker, reason }, 'broker unavailable during login');
-        throw new BrokerUnavailableError(row.broker, err instanceof BrokerRateLimitedError ? err.retryAfterMs : undefined);
+        throw new BrokerUnavailableError(row.broker, err);
       }
       if (err instanceof BrokerAuthError || (err as Error).name === 'BrokerRejectedError') {
         const reason = (err as Error).message.slice(0, 300);

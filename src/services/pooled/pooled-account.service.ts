@@ -1,7 +1,7 @@
 import type { Principal } from '../../auth/tokens.js';
 import { isUniqueViolation } from '../../db/errors.js';
 import { BadInputError, BrokerAuthRequiredError, BrokerUnavailableError, InvalidOrderStateError, NotFoundError } from '../../errors.js';
-import { BrokerAuthError, BrokerRateLimitedError, BrokerTransientError } from '../../brokers/broker.js';
+import { BrokerAuthError, BrokerTransientError } from '../../brokers/broker.js';
 import type { Clock } from '../../lib/clock.js';
 import type { BrokerRegistry } from '../../brokers/registry.js';
 import { dec, fmt, type Decimal } from '../../lib/decimal.js';
@@ -169,7 +169,7 @@ export class PooledAccountService {
     const broker = this.deps.brokers.get(account.broker);
     const remote = await broker.getPositions(account.brokerConnectionId ?? account.id).catch((err: unknown) => {
       // What the broker's failure means to the admin asking: try again later, or reconnect the account's connection.
-      if (err instanceof BrokerTransientError) throw new BrokerUnavailableError(account.broker, err instanceof BrokerRateLimitedError ? err.retryAfterMs : undefined);
+      if (err instanceof BrokerTransientError) throw new BrokerUnavailableError(account.broker, err);
       if (err instanceof BrokerAuthError) throw new BrokerAuthRequiredError(account.brokerConnectionId ?? account.id, 'EXPIRED');
       throw err;
     });
