@@ -1,7 +1,7 @@
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { Db, Tx } from '../../db/client.js';
 import { fills, holds, orders, portfolios, positions } from '../../db/schema/index.js';
-import { ledgerCtes } from '../ledger.js';
+import { postLedgerMany } from '../ledger.js';
 import type { Clock } from '../../lib/clock.js';
 import { dec, toDb } from '../../lib/decimal.js';
 import type { BrokerFill } from '../../brokers/broker.js';
@@ -153,12 +153,11 @@ export class FillApplier {
         .values(position)
         .onConflictDoUpdate({ target: [positions.portfolioId, positions.instrumentId], set: posValues }),
       // Cash and the ledger (ledger.ts, their one writer), with the event sequence in the same update.
-      tx.execute(
-        sql`with ${ledgerCtes(
-          lines.map((l) => ({ portfolioId: pid, kind: l.kind, amount: toDb(l.amount), currency: p.baseCurrency, orderId, fillId: fill.id, description: l.description })),
-          [{ portfolioId: pid, events: events.length }],
-          now,
-        )} select 1`,
+      postLedgerMany(
+        tx,
+        lines.map((l) => ({ portfolioId: pid, kind: l.kind, amount: toDb(l.amount), currency: p.baseCurrency, orderId, fillId: fill.id, description: l.description })),
+        [{ portfolioId: pid, events: events.length }],
+        now,
       ),
       hold && holdLeft
         ? tx

@@ -18,7 +18,7 @@ import { writeOutbox, type NewEvent, type StoredEvent } from '../../events/outbo
 import { orderIn } from '../../events/topics.js';
 import { fillValues, planBatch, positionKey, type BatchState, type ChildShare, type FillRow, type PlannedEvent } from './batch-fill.plan.js';
 import { PermanentError } from '../../errors.js';
-import { ledgerCtes } from '../ledger.js';
+import { postLedgerMany } from '../ledger.js';
 
 export class BatchFillApplier {
   /**
@@ -118,13 +118,12 @@ export class BatchFillApplier {
         on conflict (portfolio_id, instrument_id) do update set quantity = excluded.quantity, average_cost = excluded.average_cost,
           realized_pnl = excluded.realized_pnl, updated_at = excluded.updated_at`),
       // Cash, the ledger and the event sequences through ledger.ts, their one writer.
-      tx.execute(
-        sql`with ${ledgerCtes(
-          plan.ledger,
-          portfolioRows.map(([portfolioId, a]) => ({ portfolioId, events: a.events })),
-          now,
-          'arrays',
-        )} select 1`,
+      postLedgerMany(
+        tx,
+        plan.ledger,
+        portfolioRows.map(([portfolioId, a]) => ({ portfolioId, events: a.events })),
+        now,
+        'arrays',
       ),
       holdRows.length
         ? tx.execute(sql`update holds as h set amount = v.amount, released_at = v.released, updated_at = ${nowIso}::timestamptz
