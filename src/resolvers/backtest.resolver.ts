@@ -5,9 +5,10 @@ import { Instrument } from '../schema/instrument.type.js';
 import { BacktestTrade } from '../schema/backtest.type.js';
 import { requireUser, type GqlContext } from './context.js';
 import { pageSize } from './pagination.js';
-import { BadInputError, NotFoundError } from '../errors.js';
+import { BadInputError } from '../errors.js';
 import type { BacktestRow } from '../services/strategies/backtest.service.js';
 import { downsample, type StoredResult } from '../strategies/backtest/result.js';
+import { instrumentOf } from './loaders.js';
 
 type StoredTrade = StoredResult['trades'][number];
 
@@ -71,9 +72,7 @@ export class BacktestResolver {
 @Resolver(() => BacktestTrade)
 export class BacktestTradeResolver {
   @FieldResolver(() => Instrument, { description: 'What was traded.' })
-  async instrument(@Root() t: StoredTrade, @Ctx() ctx: GqlContext) {
-    const i = await ctx.loaders.instrument.load(t.instrumentId);
-    if (!i) throw new NotFoundError('Instrument', t.instrumentId);
-    return i;
+  instrument(@Root() t: StoredTrade, @Ctx() ctx: GqlContext) {
+    return instrumentOf(ctx, t.instrumentId);
   }
 }

@@ -4,7 +4,7 @@ import { Order } from '../schema/order.type.js';
 import { Portfolio } from '../schema/portfolio.type.js';
 import { Instrument } from '../schema/instrument.type.js';
 import { requireUser, type GqlContext } from './context.js';
-import { loadInstrument } from './basket.mapping.js';
+import { instrumentOf } from './loaders.js';
 import type { PortfolioEventMessage } from '../events/topics.js';
 import { runFromSnapshot, type BasketRunRow } from '../services/baskets/basket-run.service.js';
 
@@ -58,6 +58,6 @@ export class BasketRunResolver {
 export class ExecutionLineResolver {
   @FieldResolver(() => Instrument, { description: 'The instrument.' })
   instrument(@Root() l: { instrumentId: string }, @Ctx() ctx: GqlContext) {
-    return loadInstrument(ctx, l.instrumentId);
+    return instrumentOf(ctx, l.instrumentId);
   }
 }

@@ -1,7 +1,4 @@
 import type { Plan } from '../services/baskets/planner.js';
-import type { InstrumentRow } from '../services/instrument.service.js';
-import { NotFoundError } from '../errors.js';
-import type { GqlContext } from './context.js';
 
 /** A plan as GraphQL returns it (decimals as strings; instruments resolved by field resolvers). */
 export function planToGql(plan: Plan) {
@@ -20,10 +17,4 @@ export function planToGql(plan: Plan) {
     estimatedFees: plan.estimatedFees.toFixed(2),
     maxWeightDeviation: plan.maxWeightDeviation,
   };
-}
-
-export async function loadInstrument(ctx: GqlContext, id: string): Promise<InstrumentRow> {
-  const i = await ctx.loaders.instrument.load(id);
-  if (!i) throw new NotFoundError('Instrument', id);
-  return i;
 }

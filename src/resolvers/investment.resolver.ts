@@ -4,7 +4,8 @@ import { Portfolio } from '../schema/portfolio.type.js';
 import { Instrument } from '../schema/instrument.type.js';
 import { DecimalScalar } from '../schema/scalars.js';
 import { requireUser, type GqlContext } from './context.js';
-import { loadInstrument, planToGql } from './basket.mapping.js';
+import { planToGql } from './basket.mapping.js';
+import { instrumentOf } from './loaders.js';
 import type { InvestmentRow } from '../services/baskets/investment.repository.js';
 
 const CRID = 'Idempotency key: the same key with the same parameters returns the first result; with others, IDEMPOTENCY_CONFLICT.';
@@ -140,6 +141,6 @@ export class InvestmentResolver {
 export class InvestmentHoldingResolver {
   @FieldResolver(() => Instrument, { description: 'The instrument.' })
   instrument(@Root() h: { instrumentId: string }, @Ctx() ctx: GqlContext) {
-    return loadInstrument(ctx, h.instrumentId);
+    return instrumentOf(ctx, h.instrumentId);
   }
 }

@@ -1,11 +1,12 @@
 import DataLoader from 'dataloader';
 import type { Services } from '../services/index.js';
 import type { UserRow } from '../services/user.service.js';
-import type { InstrumentRow } from '../services/instrument.service.js';
+import type { InstrumentRow, InstrumentService } from '../services/instrument.service.js';
 import type { ValuedPosition } from '../services/portfolio.service.js';
 import type { Balances } from '../services/ledger.js';
 import type { ProfileRow } from '../services/people/profile.service.js';
 import type { FillRow } from '../services/orders/order.snapshot.js';
+import { NotFoundError } from '../errors.js';
 
 /** Per-request batch loaders, so a list of orders asks for its instruments once. */
 export interface Loaders {
@@ -55,4 +56,19 @@ export function createLoaders(services: Services): Loaders {
       return ids.map((id) => byOrder.get(id) ?? []);
     }),
   };
+}
+
+/**
+ * An instrument field's answer: the cached row at once (instruments are reference data, nearly always in
+ * the service's cache), so a list of positions or orders resolves without a promise and a loader batch per
+ * item; otherwise the request's loader. An id with no instrument is NOT_FOUND.
+ */
+export function instrumentOf(ctx: { services: { instruments: Pick<InstrumentService, 'cached'> }; loaders: Pick<Loaders, 'instrument'> }, id: string): InstrumentRow | Promise<InstrumentRow> {
+  return ctx.services.instruments.cached(id) ?? loadInstrument(ctx.loaders, id);
+}
+
+async function loadInstrument(loaders: Pick<Loaders, 'instrument'>, id: string): Promise<InstrumentRow> {
+  const i = await loaders.instrument.load(id);
+  if (!i) throw new NotFoundError('Instrument', id);
+  return i;
 }

@@ -3,8 +3,8 @@ import { Fill, Order, PlaceOrderInput } from '../schema/order.type.js';
 import { Portfolio } from '../schema/portfolio.type.js';
 import { Instrument } from '../schema/instrument.type.js';
 import { requireUser, type GqlContext } from './context.js';
-import { NotFoundError } from '../errors.js';
 import type { OrderRow, FillRow } from '../services/orders/order.snapshot.js';
+import { instrumentOf } from './loaders.js';
 
 @Resolver(() => Order)
 export class OrderResolver {
@@ -32,10 +32,8 @@ export class OrderResolver {
   }
 
   @FieldResolver(() => Instrument, { description: 'What it trades.' })
-  async instrument(@Root() o: OrderRow, @Ctx() ctx: GqlContext) {
-    const i = await ctx.loaders.instrument.load(o.instrumentId);
-    if (!i) throw new NotFoundError('Instrument', o.instrumentId);
-    return i;
+  instrument(@Root() o: OrderRow, @Ctx() ctx: GqlContext) {
+    return instrumentOf(ctx, o.instrumentId);
   }
 
   @FieldResolver(() => [Fill], { description: 'Its executions, oldest first.' })

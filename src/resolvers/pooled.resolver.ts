@@ -7,10 +7,10 @@ import { BrokerConnection } from '../schema/broker.type.js';
 import { requireUser, type GqlContext } from './context.js';
 import { pageSize } from './pagination.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
-import { NotFoundError } from '../errors.js';
 import type { OrderRow } from '../services/orders/order.snapshot.js';
 import type { ParentOrderRow, PooledAccountRow } from '../services/pooled/pooled.repository.js';
 import type { ReconciliationLine as Line } from '../services/pooled/pooled-account.service.js';
+import { instrumentOf } from './loaders.js';
 
 @Resolver(() => PooledAccount)
 export class PooledAccountResolver {
@@ -69,10 +69,8 @@ export class PooledAccountResolver {
 @Resolver(() => ParentOrder)
 export class ParentOrderResolver {
   @FieldResolver(() => Instrument, { description: 'What it trades.' })
-  async instrument(@Root() p: ParentOrderRow, @Ctx() ctx: GqlContext) {
-    const i = await ctx.loaders.instrument.load(p.instrumentId);
-    if (!i) throw new NotFoundError('Instrument', p.instrumentId);
-    return i;
+  instrument(@Root() p: ParentOrderRow, @Ctx() ctx: GqlContext) {
+    return instrumentOf(ctx, p.instrumentId);
   }
 
   @FieldResolver(() => [Order], { description: 'The member orders it aggregates, oldest first.' })
@@ -84,10 +82,8 @@ export class ParentOrderResolver {
 @Resolver(() => ReconciliationLine)
 export class ReconciliationLineResolver {
   @FieldResolver(() => Instrument, { description: 'The instrument.' })
-  async instrument(@Root() l: Line, @Ctx() ctx: GqlContext) {
-    const i = await ctx.loaders.instrument.load(l.instrumentId);
-    if (!i) throw new NotFoundError('Instrument', l.instrumentId);
-    return i;
+  instrument(@Root() l: Line, @Ctx() ctx: GqlContext) {
+    return instrumentOf(ctx, l.instrumentId);
   }
 }
 

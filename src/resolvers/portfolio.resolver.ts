@@ -12,6 +12,7 @@ import { decodeCursor, encodeCursor } from './cursor.js';
 import { fmt } from '../lib/decimal.js';
 import { positionsValue, totalValue, type PortfolioRow } from '../services/portfolio.service.js';
 import { NotFoundError } from '../errors.js';
+import { instrumentOf } from './loaders.js';
 
 @Resolver(() => Portfolio)
 export class PortfolioResolver {
@@ -119,9 +120,7 @@ export class PortfolioResolver {
 @Resolver(() => Position)
 export class PositionResolver {
   @FieldResolver(() => Instrument, { description: 'What is held.' })
-  async instrument(@Root() p: Position, @Ctx() ctx: GqlContext) {
-    const i = await ctx.loaders.instrument.load(p.instrumentId);
-    if (!i) throw new NotFoundError('Instrument', p.instrumentId);
-    return i;
+  instrument(@Root() p: Position, @Ctx() ctx: GqlContext) {
+    return instrumentOf(ctx, p.instrumentId);
   }
 }

@@ -4,9 +4,9 @@ import { ImportResult } from '../schema/import.type.js';
 import { Instrument } from '../schema/instrument.type.js';
 import { Watchlist } from '../schema/watchlist.type.js';
 import { requireUser, type GqlContext } from './context.js';
-import { NotFoundError } from '../errors.js';
 import type { ScreenerRow } from '../services/strategies/screener.service.js';
 import type { Match } from '../services/strategies/screener.logic.js';
+import { instrumentOf } from './loaders.js';
 
 @Resolver(() => Screener)
 export class ScreenerResolver {
@@ -44,9 +44,7 @@ export class ScreenerResolver {
 @Resolver(() => ScreenerMatch)
 export class ScreenerMatchResolver {
   @FieldResolver(() => Instrument, { description: 'The instrument.' })
-  async instrument(@Root() m: Match, @Ctx() ctx: GqlContext) {
-    const i = await ctx.loaders.instrument.load(m.instrumentId);
-    if (!i) throw new NotFoundError('Instrument', m.instrumentId);
-    return i;
+  instrument(@Root() m: Match, @Ctx() ctx: GqlContext) {
+    return instrumentOf(ctx, m.instrumentId);
   }
 }

@@ -4,7 +4,8 @@ import { Instrument } from '../schema/instrument.type.js';
 import { User } from '../schema/user.type.js';
 import { DecimalScalar } from '../schema/scalars.js';
 import { requireUser, type GqlContext } from './context.js';
-import { loadInstrument, planToGql } from './basket.mapping.js';
+import { planToGql } from './basket.mapping.js';
+import { instrumentOf } from './loaders.js';
 import { NotFoundError } from '../errors.js';
 import type { SmallcaseRow, ConstituentRow } from '../services/baskets/smallcase.service.js';
 
@@ -86,7 +87,7 @@ export class SmallcaseResolver {
 export class ConstituentResolver {
   @FieldResolver(() => Instrument, { description: 'The instrument.' })
   instrument(@Root() c: { instrumentId: string }, @Ctx() ctx: GqlContext) {
-    return loadInstrument(ctx, c.instrumentId);
+    return instrumentOf(ctx, c.instrumentId);
   }
 }
 
@@ -94,6 +95,6 @@ export class ConstituentResolver {
 export class BasketLineResolver {
   @FieldResolver(() => Instrument, { description: 'The instrument.' })
   instrument(@Root() c: { instrumentId: string }, @Ctx() ctx: GqlContext) {
-    return loadInstrument(ctx, c.instrumentId);
+    return instrumentOf(ctx, c.instrumentId);
   }
 }

@@ -7,9 +7,9 @@ import { DateTimeScalar, JSONScalar } from '../schema/scalars.js';
 import { requireUser, type GqlContext } from './context.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { pageSize } from './pagination.js';
-import { NotFoundError } from '../errors.js';
 import type { StrategyRow, RunRow } from '../services/strategies/strategy-runner.js';
 import type { SignalRow } from '../services/strategies/strategy.service.js';
+import { instrumentOf } from './loaders.js';
 
 @Resolver(() => Strategy)
 export class StrategyResolver {
@@ -123,10 +123,8 @@ export class SignalResolver {
   }
 
   @FieldResolver(() => Instrument, { description: 'The instrument.' })
-  async instrument(@Root() s: SignalRow, @Ctx() ctx: GqlContext) {
-    const i = await ctx.loaders.instrument.load(s.instrumentId);
-    if (!i) throw new NotFoundError('Instrument', s.instrumentId);
-    return i;
+  instrument(@Root() s: SignalRow, @Ctx() ctx: GqlContext) {
+    return instrumentOf(ctx, s.instrumentId);
   }
 
   @FieldResolver(() => Order, { nullable: true, description: 'The order it placed (AUTO, or APPROVAL once approved).' })

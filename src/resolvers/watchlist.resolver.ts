@@ -2,7 +2,7 @@ import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root, Subscript
 import { Watchlist, WatchlistItem } from '../schema/watchlist.type.js';
 import { Instrument, Quote } from '../schema/instrument.type.js';
 import { requireUser, type GqlContext } from './context.js';
-import { loadInstrument } from './basket.mapping.js';
+import { instrumentOf } from './loaders.js';
 import type { QuoteMessage } from '../events/topics.js';
 import { dayChange, type WatchlistRow } from '../services/watchlists/watchlist.service.js';
 import type { InstrumentRow } from '../services/instrument.service.js';
@@ -66,7 +66,7 @@ export class WatchlistResolver {
     const opens = await ctx.services.watchlists.dayOpens(rows.map((r) => r.instrumentId));
     return Promise.all(
       rows.map(async (r) => {
-        const inst = await loadInstrument(ctx, r.instrumentId);
+        const inst = await instrumentOf(ctx, r.instrumentId);
         const q = ctx.services.instruments.quoteOf(inst);
         return {
           instrumentId: r.instrumentId,
@@ -94,6 +94,6 @@ export class WatchlistResolver {
 export class WatchlistItemResolver {
   @FieldResolver(() => Instrument, { description: 'The instrument.' })
   instrument(@Root() i: { instrumentId: string }, @Ctx() ctx: GqlContext) {
-    return loadInstrument(ctx, i.instrumentId);
+    return instrumentOf(ctx, i.instrumentId);
   }
 }

@@ -41,6 +41,11 @@ export class InstrumentService {
     return ids.map((id) => this.byIdCache.get(id)).filter((r): r is InstrumentRow => Boolean(r));
   }
 
+  /** An instrument already in the cache, without waiting: undefined when it must be read ({@link byIds}). */
+  cached(id: string): InstrumentRow | undefined {
+    return this.byIdCache.get(id);
+  }
+
   async search(text: string | null | undefined, first: number): Promise<InstrumentRow[]> {
     const q = text?.trim();
     const where = q ? or(ilike(instruments.symbol, `${escapeLike(q)}%`), ilike(instruments.name, `%${escapeLike(q)}%`)) : undefined;
