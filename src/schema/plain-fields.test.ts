@@ -29,7 +29,8 @@ describe('plain fields read their property with no per-field wrapper', () => {
     const row = { id: 'o-1', portfolioId: 'p-1', instrumentId: 'i-1', status: 'FILLED', side: 'BUY', quantity: '5.00000000', filledQuantity: '5.00000000' };
     const contextValue = {
       principal: { userId: 'u-1', role: 'CLIENT' },
-      services: { orders: { get: async () => row } },
+      // No instrument cached: the field goes through the request's loader.
+      services: { orders: { get: async () => row }, instruments: { cached: () => undefined } },
       loaders: {
         fills: { load: async () => [{ price: '101.50000000', quantity: '5.00000000' }] },
         instrument: { load: async () => ({ id: 'i-1', symbol: 'TCS', name: 'Tata Consultancy', exchange: 'NSE' }) },
