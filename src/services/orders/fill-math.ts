@@ -23,8 +23,7 @@ export interface FillEffects {
   position: { portfolioId: string; instrumentId: string; quantity: string; averageCost: string; realizedPnl: string; updatedAt: Date };
   /** Ledger lines (trade and fee), non-zero only. */
   lines: { kind: 'TRADE' | 'FEE'; amount: Decimal; description: string }[];
-  /** Cash change: the sum of the lines. */
-  delta: Decimal;
+  /** Cash after: the cash before plus the sum of the lines (ledger.ts posts them; this is for the events and checks). */
   cash: Decimal;
   /** What is left of the hold (null: the order has none). */
   holdLeft: Decimal | null;
@@ -92,8 +91,7 @@ export function fillEffects(b: FillBooks, f: BrokerFill, fill: FillRow, now: Dat
     { kind: 'TRADE' as const, amount: o.side === 'BUY' ? notional.neg() : notional, description: `${o.side} ${fmt(qty)} @ ${fmt(price)}` },
     { kind: 'FEE' as const, amount: fee.neg(), description: 'broker fee' },
   ].filter((l) => !l.amount.isZero());
-  const delta = lines.reduce((acc, l) => acc.add(l.amount), dec(0));
-  const cash = b.cash.add(delta);
+  const cash = lines.reduce((acc, l) => acc.add(l.amount), b.cash);
 
   // The hold: released in proportion to what filled; all of it once the order is complete.
   let holdLeft: Decimal | null = null;
@@ -119,7 +117,7 @@ export function fillEffects(b: FillBooks, f: BrokerFill, fill: FillRow, now: Dat
     { type: 'POSITION_CHANGED', payload: { position: { ...position, updatedAt: now.toISOString() } } },
     { type: 'BALANCE_CHANGED', payload: { cash: fmt(cash, 2), availableCash: fmt(available, 2), reason: 'FILL' } },
   ];
-  return { order, orderSet, position, lines, delta, cash, holdLeft, cashReleased, events };
+  return { order, orderSet, position, lines, cash, holdLeft, cashReleased, events };
 }
 
 /**

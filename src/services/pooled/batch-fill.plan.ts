@@ -11,6 +11,7 @@ import type { NewEvent } from '../../events/outbox.js';
 import { fillEffects } from '../orders/fill-math.js';
 import type { OrderRow } from '../orders/order.snapshot.js';
 import { PermanentError } from '../../errors.js';
+import type { LedgerRow } from '../ledger.js';
 
 export type FillRow = typeof fills.$inferSelect;
 export type HoldRow = typeof holds.$inferSelect;
@@ -49,7 +50,7 @@ export interface PlannedEvent {
 export interface BatchPlan {
   orders: Map<string, OrderSet>;
   positions: Map<string, typeof positions.$inferInsert & { portfolioId: string; instrumentId: string }>;
-  ledger: { portfolioId: string; kind: 'TRADE' | 'FEE'; amount: string; currency: string; orderId: string; fillId: string; description: string; createdAt: Date }[];
+  ledger: LedgerRow[];
   /** Per portfolio: the number of its events (its cash moves by its ledger lines: ledger.ts). */
   portfolios: Map<string, { events: number }>;
   holds: Map<string, { amount: string; releasedAt: Date | null }>;
@@ -93,7 +94,7 @@ export function planBatch(shares: { share: ChildShare; fill: FillRow }[], state:
     plan.positions.set(key, e.position);
     cur.cash.set(pid, e.cash);
     for (const l of e.lines) {
-      plan.ledger.push({ portfolioId: pid, kind: l.kind, amount: toDb(l.amount), currency: p.baseCurrency, orderId: o.id, fillId: fill.id, description: l.description, createdAt: now });
+      plan.ledger.push({ portfolioId: pid, kind: l.kind, amount: toDb(l.amount), currency: p.baseCurrency, orderId: o.id, fillId: fill.id, description: l.description });
     }
     if (hold && e.holdLeft) {
       const set = { amount: toDb(e.holdLeft), releasedAt: e.holdLeft.isZero() ? now : null };
