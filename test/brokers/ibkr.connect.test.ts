@@ -39,7 +39,9 @@ describe.each(modes())('IBKR connection and USD trading (%s)', { timeout: 120_00
     const accountId = `DU${1_000_000 + n++}`;
     fake.addAccount(accountId, '100000');
     const r = await gql(server, `mutation($c:JSON!){ startBrokerConnection(broker:"ibkr", credentials:$c, label:"ib"){ connection { ${CONN} } authorizationUrl } }`, { c: { accountId } }, token);
-    expect(r.errors).toBeUndefined();
+    // On a failure, say why: the connection's lastError and the gateway's last requests.
+    const why = r.errors ? JSON.stringify({ connections: (await gql(server, `{ brokerConnections { status lastError } }`, {}, token)).data, last: fake.requests.slice(-12).map((x) => `${x.at} ${x.method} ${x.path}`), violations: fake.violations }) : '';
+    expect(r.errors, why).toBeUndefined();
     return { accountId, connectionId: r.data!.startBrokerConnection.connection.id as string, connection: r.data!.startBrokerConnection.connection };
   }
 

@@ -65,7 +65,10 @@ export class IbkrGateway {
     this.key = `gw-${u.host}`;
     this.throttle = new AccountThrottle({ broker: 'ibkr', limiter: opts.limiter, budgets: BUDGETS, maxWaitMs: opts.maxWaitMs ?? 13_000 });
     this.tryThrottle = new AccountThrottle({ broker: 'ibkr', limiter: opts.limiter, budgets: BUDGETS, maxWaitMs: 0 });
-    this.agent = u.protocol === 'https:' ? new https.Agent({ keepAlive: true, rejectUnauthorized: !opts.insecureTls }) : new http.Agent({ keepAlive: true });
+    // An idle keep-alive socket is closed by us a second before the gateway announces it will close it
+    // (Node reads the Keep-Alive hint only when the agent has a timeout of its own), and after 30 s at most.
+    const keepAlive = { keepAlive: true, timeout: 30_000 };
+    this.agent = u.protocol === 'https:' ? new https.Agent({ ...keepAlive, rejectUnauthorized: !opts.insecureTls }) : new http.Agent(keepAlive);
   }
 
   get baseUrl(): string {
@@ -114,14 +117,22 @@ export class IbkrGateway {
     return res;
   }
 
-  private once(req: WireRequest): Promise<WireResponse> {
+  /**
+   * One HTTP exchange. A request that fails on a reused keep-alive socket before any answer (the gateway
+   * closed the idle socket as we sent on it: ECONNRESET, "socket hang up") never reached the gateway; one
+   * that is safe to repeat is sent once more, on a new socket. An order ticket or a reply to a warning is
+   * not repeated here: its outcome is the order loop's to find out (by cOID).
+   */
+  private once(req: WireRequest, retried = false): Promise<WireResponse> {
     const url = new URL(this.url(req.path, req.query));
     const body = req.json !== undefined ? JSON.stringify(req.json) : undefined;
     const headers: Record<string, string> = { Accept: 'application/json', 'User-Agent': 'TradeGraph', ...req.headers };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     const mod = url.protocol === 'https:' ? https : http;
     return new Promise<WireResponse>((resolve, reject) => {
+      let answered = false;
       const r = mod.request(url, { method: req.method, headers, agent: this.agent, timeout: this.opts.timeoutMs ?? 10_000 }, (res) => {
+        answered = true;
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
@@ -141,7 +152,13 @@ export class IbkrGateway {
         res.on('error', () => reject(new BrokerTransientError(`IBKR ${req.method} ${req.path}: response interrupted`)));
       });
       r.on('timeout', () => r.destroy(new Error('timeout')));
-      r.on('error', () => reject(new BrokerTransientError(`IBKR ${req.method} ${req.path}: no response from the gateway (network error or timeout)`)));
+      r.on('error', (err: NodeJS.ErrnoException) => {
+        if (r.reusedSocket && !retried && !answered && repeatable(req) && (err.code === 'ECONNRESET' || err.code === 'EPIPE')) {
+          resolve(this.once(req, true));
+          return;
+        }
+        reject(new BrokerTransientError(`IBKR ${req.method} ${req.path}: no response from the gateway (network error or timeout)`));
+      });
       if (body !== undefined) r.write(body);
       r.end();
     });
@@ -181,6 +198,12 @@ export class IbkrGateway {
     this.agent.destroy();
   }
 }
+
+/** Reads and the session's own calls, which change nothing when sent twice (unlike an order ticket, a modify or a reply). */
+function repeatable(req: WireRequest): boolean {
+  return req.method === 'GET' || SESSION_CALLS.has(req.path);
+}
+const SESSION_CALLS = new Set(['/tickle', '/iserver/auth/status', '/iserver/reauthenticate', '/iserver/auth/ssodh/init']);
 
 /** A brokerage session orders can go through. */
 export function usable(s: IbkrAuthStatus): boolean {
