@@ -118,9 +118,9 @@ export class IbkrGateway {
   }
 
   /**
-   * One HTTP exchange. A request that fails on a reused keep-alive socket before any answer (the gateway
-   * closed the idle socket as we sent on it: ECONNRESET, "socket hang up") never reached the gateway; one
-   * that is safe to repeat is sent once more, on a new socket. An order ticket or a reply to a warning is
+   * One HTTP exchange. A request that fails on a reused keep-alive socket before any answer (ECONNRESET,
+   * "socket hang up") most likely met the gateway closing that idle socket as we sent on it; one that is
+   * safe to repeat is sent once more, on a new socket. An order ticket or a reply to a warning is
    * not repeated here: its outcome is the order loop's to find out (by cOID).
    */
   private once(req: WireRequest, retried = false): Promise<WireResponse> {
