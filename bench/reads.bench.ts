@@ -197,7 +197,7 @@ async function main(): Promise<void> {
       const judged = t && !(paceRps > 0 && t.rps && paceRps < t.rps);
       const ok = judged ? (t.rps ? rps >= t.rps * (paceRps > 0 ? 0.99 : 1) : true) && (t.p99 ? s.p99 <= t.p99 : true) : null;
       const cpuPerRequest = apiCpu / Math.max(1, latencies.length + errors);
-      rows.push([name, rps.toFixed(0), ms(s.p50), ms(s.p99), Math.max(0, sqlPerRequest).toFixed(1), ms(cpuPerRequest), paceRps > 0 ? '' : (rps / baselineRps).toFixed(2), String(errors), target, ok === null ? '' : ok ? 'PASS' : 'MISS']);
+      rows.push([name, rps.toFixed(0), ms(s.p50), ms(s.p99), Math.max(0, sqlPerRequest).toFixed(1), ms(cpuPerRequest), paceRps > 0 || !Number.isFinite(baselineRps) ? '' : (rps / baselineRps).toFixed(2), String(errors), target, ok === null ? '' : ok ? 'PASS' : 'MISS']);
       console.log(`  ${name}: ${rps.toFixed(0)} req/s`);
     }
     console.log(
