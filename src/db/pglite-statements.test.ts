@@ -34,7 +34,9 @@ describe('PreparedStatements (PGlite statements prepared once)', () => {
     ];
     for (const r of rows) await client.query('insert into t (id, n, amount, tags, doc) values ($1, $2, $3, $4, $5)', r);
     const text = 'select id, n, amount, tags, doc, at from t where n = any($1::int[]) order by n';
-    for (const options of [undefined, { rowMode: 'array' as const }, { ...drizzleLike, rowMode: 'array' as const }]) {
+    // Parsers of the caller's own win over PGlite's for their types only (an int4 one here); the other columns keep PGlite's.
+    const ownInt = { parsers: { [types.INT4]: (v: string) => `#${v}` } };
+    for (const options of [undefined, { rowMode: 'array' as const }, drizzleLike, { ...drizzleLike, rowMode: 'array' as const }, ownInt]) {
       const mine = await client.query(text, [[1, 2]], options);
       const theirs = await pg.query(text, [[1, 2]], options);
       expect(mine.rows).toEqual(theirs.rows);
@@ -42,6 +44,7 @@ describe('PreparedStatements (PGlite statements prepared once)', () => {
     }
     const first = (await client.query<{ amount: string; doc: unknown; at: unknown }>(text, [[1]], drizzleLike)).rows[0]!;
     expect(first).toMatchObject({ amount: '10.50', doc: { k: [1, 2] }, at: '2026-01-02 03:04:05+00' });
+    expect((await client.query<{ n: unknown; at: unknown }>(text, [[1]], ownInt)).rows[0]).toMatchObject({ n: '#1', at: new Date('2026-01-02T03:04:05Z') });
   });
 
   it('passes everything else through to PGlite, its getters included', async () => {

@@ -181,12 +181,13 @@ export class PreparedStatements {
       Object.assign(err as object, { query: text });
       throw err;
     }
-    const parsers = options?.parsers ? { ...this.pg.parsers, ...options.parsers } : this.pg.parsers;
     const arrays = options?.rowMode === 'array';
     const rows: unknown[] = [];
     let affectedRows = 0;
+    let parsers: QueryOptions['parsers'] | undefined;
     for (const m of messages) {
       if (m.name === 'dataRow') {
+        parsers ??= this.parsersOf(st, options);
         const cells = (m.fields as (string | null)[]).map((x, i) => types.parseType(x, st.fields[i]!.dataTypeID, parsers) as unknown);
         rows.push(arrays ? cells : Object.fromEntries(st.fields.map((f, i) => [f.name, cells[i]])));
       } else if (m.name === 'commandComplete') {
@@ -197,5 +198,19 @@ export class PreparedStatements {
     // Outside a transaction PGlite persists after each statement (a no-op for Node's file system).
     if (outsideTx) await this.pg.syncToFs();
     return { rows: rows as T[], fields: st.fields, affectedRows };
+  }
+
+  /**
+   * The parsers of this statement's result columns: `options.parsers` over PGlite's, as PGlite's own
+   * `query` merges them, but only for the statement's own types. Merging the whole maps (PGlite has over
+   * 300 entries, and drizzle passes a parsers object of its own with every query) cost about 70 µs a
+   * statement, a seventh of the embedded process's CPU at 100 orders/s.
+   */
+  private parsersOf(st: Prepared, options: QueryOptions | undefined): QueryOptions['parsers'] {
+    const extra = options?.parsers;
+    if (!extra) return this.pg.parsers;
+    const out: NonNullable<QueryOptions['parsers']> = {};
+    for (const { dataTypeID: oid } of st.fields) out[oid] = oid in extra ? extra[oid] : this.pg.parsers[oid];
+    return out;
   }
 }
