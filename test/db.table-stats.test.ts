@@ -77,6 +77,29 @@ describe.each(modes())('tables analyzed as they grow (%s)', (mode) => {
     });
   });
 
+  it('with a statistics target, samples that many (the embedded mode) and leaves the session as it was', async () => {
+    const t = `stats_target_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
+    await db().execute(sql.raw(`create table ${t} (k uuid primary key, v int not null)`));
+    try {
+      await db().execute(sql.raw(`insert into ${t} (k, v) select gen_random_uuid(), g from generate_series(1, 20000) g`));
+      const bounds = async () => {
+        const r = await one<{ n: string | number | null }>(db(), `select array_length(histogram_bounds::text::int[], 1) as n from pg_stats where tablename = '${t}' and attname = 'v'`);
+        return Number(r.n);
+      };
+      const setting = async () => (await one<{ default_statistics_target: string }>(db(), 'show default_statistics_target')).default_statistics_target;
+      const before = await setting();
+      expect(await analyzeGrown(db(), { tables: [t], minPages: 1, statisticsTarget: 10 })).toEqual([t]);
+      // A histogram of 10 buckets (11 bounds) over 20,000 distinct values, against 101 at the default of 100.
+      expect(await bounds()).toBe(11);
+      expect(await setting()).toBe(before);
+      await db().execute(sql.raw(`analyze ${t}`));
+      expect(await bounds()).toBe(101);
+      await expect(analyzeGrown(db(), { tables: [t], statisticsTarget: 0 })).rejects.toThrow(RangeError);
+    } finally {
+      await db().execute(sql.raw(`drop table ${t}`));
+    }
+  });
+
   it('names only tables of the schema', async () => {
     const names = rowsOf<{ relname: string }>(await db().execute(sql`select relname from pg_class where relkind = 'r' and relnamespace = current_schema()::regnamespace`)).map((r) => r.relname);
     for (const t of GROWING_TABLES) expect(names).toContain(t);
