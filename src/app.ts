@@ -36,7 +36,7 @@ import { ensureWebBuilt, webMiddleware } from './server/web.js';
 import { ExchangeCalendar, DEFAULT_SESSIONS } from './market/calendar.js';
 import { DayOrderExpiry } from './services/orders/day-expiry.service.js';
 import { OutboxRetention } from './events/outbox-retention.js';
-import { analyzeGrown, EMBEDDED_STATISTICS_TARGET } from './db/table-stats.js';
+import { analyzeGrown } from './db/table-stats.js';
 import { MarketHistoryService, type HistoryWriteResult } from './market/history.service.js';
 import { createStrategyCapability } from './services/strategies/index.js';
 import { createAnalytics } from './services/analytics/index.js';
@@ -255,7 +255,7 @@ export async function startApp(config: Config, role: Exclude<Role, 'migrate'>, o
         concurrency: config.workerConcurrency,
         expiry: new DayOrderExpiry({ db: db.db, clock, logger, calendar, brokers, queue, execution }),
         outboxRetention: new OutboxRetention({ db: db.db, clock, logger, retentionHours: config.outboxRetentionHours }),
-        analyzeTables: () => analyzeGrown(db.db, { statisticsTarget: config.mode === 'embedded' ? EMBEDDED_STATISTICS_TARGET : undefined }),
+        analyzeTables: () => analyzeGrown(db.db),
         basketRuns: baskets.runs,
         basketSweepMs: config.baskets.sweepMs,
         pooled: { windows: pooled.windows, driver: pooled.driver, tickMs: config.pooled.tickMs, reconciliation: pooled.reconciliation, reconcileMs: config.pooled.reconcileMs, schedule: pooled.schedule },
