@@ -66,6 +66,8 @@ export async function analyzeGrown(
   const tables = opts.tables ?? GROWING_TABLES;
   const minPages = opts.minPages ?? 16;
   const growth = opts.growth ?? 2;
+  const target = opts.statisticsTarget === undefined ? GROWTH_STATISTICS_TARGET : opts.statisticsTarget;
+  if (target !== null && !(Number.isInteger(target) && target >= 1 && target <= 10_000)) throw new RangeError(`statisticsTarget ${target}: an integer from 1 to 10000`);
   // With each table its ANALYZE target: the quoted name and every column but the json ones (event
   // payloads, snapshots: sampling and detoasting those was most of an outbox analyze, 272 ms of a pooled
   // close's 350 ms of analyzes, and no plan filters on them). Names come from the catalog, quoted by Postgres.
@@ -83,8 +85,6 @@ export async function analyzeGrown(
     // reltuples -1: never analyzed (nor vacuumed).
     return pages >= minPages && (Number(r.analyzed) < 0 || pages >= growth * Math.max(1, Number(r.relpages)));
   });
-  const target = opts.statisticsTarget === undefined ? GROWTH_STATISTICS_TARGET : opts.statisticsTarget;
-  if (target !== null && !(Number.isInteger(target) && target >= 1 && target <= 10_000)) throw new RangeError(`statisticsTarget ${target}: an integer from 1 to 10000`);
   for (const r of due) {
     if (target === null) await db.execute(sql.raw(`analyze ${r.target}`));
     // Each table in its own transaction, so other statements run between them (PGlite takes one at a time).
