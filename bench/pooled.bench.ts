@@ -24,6 +24,8 @@
  * at once and the figure is the platform's own cost; --book=sim keeps the simulator's displayed sizes.
  *
  * Options: --members=1000 --orders=10000 --instruments=20 --concurrency=32 --lanes=N (parents driven at once; default the service's) --book=deep|sim --profile (a CPU profile of the close call)
+ * --pg-statements (scaled mode: the close's costliest statements by Postgres's own time, from pg_stat_statements, which
+ * the server must preload: shared_preload_libraries; the extension is created in the bench's database if missing)
  */
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
@@ -73,6 +75,7 @@ const I = arg('instruments', 20);
 const C = arg('concurrency', 32);
 const LANES = arg('lanes', 0);
 const PROFILE = process.argv.includes('--profile');
+const PG_STATEMENTS = process.argv.includes('--pg-statements');
 const BOOK = process.argv.find((a) => a.startsWith('--book='))?.split('=')[1] ?? 'deep';
 const pct = (xs: number[], p: number) => xs[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
 
@@ -198,6 +201,11 @@ async function main() {
     (driver as unknown as { deps: { relay: OutboxRelay } }).deps.relay.onPublish(() => {
       lastPublishedAt = Date.now();
     });
+    if (PG_STATEMENTS) {
+      if (!scaled) throw new Error('--pg-statements needs the scaled mode (DATABASE_URL and REDIS_URL)');
+      await db.execute(sql`create extension if not exists pg_stat_statements`);
+      await db.execute(sql`select pg_stat_statements_reset(0, (select oid from pg_database where datname = current_database()), 0)`);
+    }
     const statements0 = (await app.metrics.dbStatements.get()).values[0]?.value ?? 0;
     const redis0 = redisCounter.snapshot();
     const cpu0 = cpuSnapshot();
@@ -215,6 +223,13 @@ async function main() {
     const ownMs = ((u) => (u.user + u.system) / 1000)(process.cpuUsage(own0));
     const cpu1 = cpuSnapshot();
     const io1 = procIo();
+    // Read after the close's CPU and I/O are taken: these statements are not the close's.
+    const pgTop = PG_STATEMENTS
+      ? rowsOf<{ q: string; calls: string; ms: number; rows: string }>(
+          await db.execute(sql`select left(regexp_replace(query, '[[:space:]]+', ' ', 'g'), 150) as q, calls::text, total_exec_time::float8 as ms, rows::text
+            from pg_stat_statements where dbid = (select oid from pg_database where datname = current_database()) order by total_exec_time desc limit 20`),
+        )
+      : [];
     const ours = new Set([...ours0, ...(scaled ? await backends() : [])]);
     const roles = new Map<number, string>([[process.pid, 'bench'], ...[...ours].map((pid) => [pid, 'ours'] as [number, string])]);
     const cpu = cpuBetween(cpu0, cpu1, roles);
@@ -282,6 +297,10 @@ async function main() {
     console.log(`BatchFillApplier.apply (the children's fills, books and events; ${applyMs.calls} calls): ${((applyMs.total * 1000) / rows.length).toFixed(0)} µs of wall time per child`);
     if (scaled && io0 && io1) {
       console.log(`bytes per child through this process's sockets during the close call: written ${((io1.written - io0.written) / rows.length).toFixed(0)} B, read ${((io1.read - io0.read) / rows.length).toFixed(0)} B (Postgres and Redis; /proc/self/io)`);
+    }
+    if (PG_STATEMENTS) {
+      console.log(`the close's costliest statements in Postgres (pg_stat_statements of this bench's database; what runs after the close call returns is not in it):`);
+      for (const r of pgTop) console.log(`  ${r.ms.toFixed(0).padStart(6)} ms ${r.calls.padStart(5)} calls ${r.rows.padStart(6)} rows  ${r.q}`);
     }
     // The account's window is a UTC day: a run that spans 00:00 UTC sees the scheduled close claim the
     // children placed before it, ahead of (and unmeasured by) the close timed here.
