@@ -71,6 +71,8 @@ describe.each(modes())('tables analyzed as they grow (%s)', (mode) => {
       await tx.execute(sql.raw(`insert into ${t} (k) select gen_random_uuid() from generate_series(1, 20000)`));
       expect(await plan()).toBe(small); // kept as the table grew
       expect(await analyzeGrown(tx, { tables: [t] })).toEqual([t]);
+      // The job's statistics target does not outlive its ANALYZE in the caller's transaction.
+      expect(rowsOf<{ default_statistics_target: string }>(await tx.execute(sql`show default_statistics_target`))[0]).toEqual({ default_statistics_target: '100' });
       expect(await plan()).toMatch(/Index Scan using|Bitmap Index Scan on/);
       await tx.execute(sql.raw(`deallocate ${t}_q`));
       await tx.execute(sql.raw(`drop table ${t}`));

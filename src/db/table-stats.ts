@@ -90,8 +90,11 @@ export async function analyzeGrown(
     // Each table in its own transaction, so other statements run between them (PGlite takes one at a time).
     else
       await db.transaction(async (tx) => {
+        const [{ prev }] = rowsOf<{ prev: string }>(await tx.execute(sql`select current_setting('default_statistics_target') as prev`));
         await tx.execute(sql.raw(`set local default_statistics_target = ${target}`));
         await tx.execute(sql.raw(`analyze ${r.target}`));
+        // Put back: in a caller's transaction this one is a savepoint, and a SET LOCAL outlives its release.
+        await tx.execute(sql`select set_config('default_statistics_target', ${prev}, true)`);
       });
   }
   return due.map((r) => r.relname);
