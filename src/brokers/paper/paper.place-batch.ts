@@ -10,105 +10,31 @@ import { matchOrder } from './paper.matching.js';
 import { paperOrders, type PaperFillRow, type PaperOrderRow } from './paper.schema.js';
 import { jsonRows, rowsOf } from '../../db/batch-sql.js';
 
-const RETURNING_ORDER = sql.raw(`id, seq::text as seq, account, client_order_id, symbol, exchange, currency, tick_size::text as tick_size, lot_size::text as lot_size,
-  side, type, time_in_force, quantity::text as quantity, limit_price::text as limit_price, stop_price::text as stop_price,
-  protection_price::text as protection_price, status, triggered, filled_quantity::text as filled_quantity, average_price::text as average_price,
-  fees_paid::text as fees_paid, reject_reason, last_quote_at, created_at, updated_at, closed_at`);
+/** A numeric(24, 8) column's value as Postgres returns it: eight decimals, ties rounded away from zero. */
+const numeric8 = (v: string | null): string | null => (v === null ? null : dec(v).toFixed(8));
 
-type Ts = Date | string | null;
-interface RawPaperOrder {
-  id: string;
-  seq: string;
-  account: string;
-  client_order_id: string;
-  symbol: string;
-  exchange: string;
-  currency: string;
-  tick_size: string;
-  lot_size: string;
-  side: string;
-  type: string;
-  time_in_force: string;
-  quantity: string;
-  limit_price: string | null;
-  stop_price: string | null;
-  protection_price: string | null;
-  status: string;
-  triggered: boolean;
-  filled_quantity: string;
-  average_price: string | null;
-  fees_paid: string;
-  reject_reason: string | null;
-  last_quote_at: Ts;
-  created_at: Ts;
-  updated_at: Ts;
-  closed_at: Ts;
-}
-interface RawPaperFill {
-  id: string;
-  order_id: string;
-  seq: string;
-  account: string;
-  client_order_id: string;
-  symbol: string;
-  exchange: string;
-  currency: string;
-  side: string;
-  quantity: string;
-  price: string;
-  fee: string;
-  executed_at: Ts;
-}
-const toDate = (v: Ts) => (v === null ? null : v instanceof Date ? v : new Date(v));
-
-/** A raw paper_orders row (numerics as their text, as drizzle reads them) as drizzle would map it. */
-function paperOrderFromRaw(r: RawPaperOrder): PaperOrderRow {
+/**
+ * A planned order row as its insert stores it, so as the database would return it: the numerics at the
+ * columns' scale (the timestamps already are; the rest is stored as given) and the sequence it assigned.
+ */
+function storedOrder(o: PaperOrderRow, seq: number): PaperOrderRow {
   return {
-    id: r.id,
-    seq: Number(r.seq),
-    account: r.account,
-    clientOrderId: r.client_order_id,
-    symbol: r.symbol,
-    exchange: r.exchange,
-    currency: r.currency,
-    tickSize: r.tick_size,
-    lotSize: r.lot_size,
-    side: r.side,
-    type: r.type,
-    timeInForce: r.time_in_force,
-    quantity: r.quantity,
-    limitPrice: r.limit_price,
-    stopPrice: r.stop_price,
-    protectionPrice: r.protection_price,
-    status: r.status,
-    triggered: r.triggered,
-    filledQuantity: r.filled_quantity,
-    averagePrice: r.average_price,
-    feesPaid: r.fees_paid,
-    rejectReason: r.reject_reason,
-    lastQuoteAt: toDate(r.last_quote_at),
-    createdAt: toDate(r.created_at)!,
-    updatedAt: toDate(r.updated_at)!,
-    closedAt: toDate(r.closed_at),
+    ...o,
+    seq,
+    tickSize: numeric8(o.tickSize)!,
+    lotSize: numeric8(o.lotSize)!,
+    quantity: numeric8(o.quantity)!,
+    limitPrice: numeric8(o.limitPrice),
+    stopPrice: numeric8(o.stopPrice),
+    protectionPrice: numeric8(o.protectionPrice),
+    filledQuantity: numeric8(o.filledQuantity)!,
+    averagePrice: numeric8(o.averagePrice),
+    feesPaid: numeric8(o.feesPaid)!,
   };
 }
 
-function paperFillFromRaw(r: RawPaperFill): PaperFillRow {
-  return {
-    id: r.id,
-    orderId: r.order_id,
-    seq: Number(r.seq),
-    account: r.account,
-    clientOrderId: r.client_order_id,
-    symbol: r.symbol,
-    exchange: r.exchange,
-    currency: r.currency,
-    side: r.side,
-    quantity: r.quantity,
-    price: r.price,
-    fee: r.fee,
-    executedAt: toDate(r.executed_at)!,
-  };
+function storedFill(f: PaperFillRow, seq: number): PaperFillRow {
+  return { ...f, seq, quantity: numeric8(f.quantity)!, price: numeric8(f.price)!, fee: numeric8(f.fee)! };
 }
 
 /** A new MARKET or LIMIT order with a quote to match against, in an open session. */
@@ -194,7 +120,7 @@ export function freshRows(p: FreshPlacement, now: Date, opts: { slippageBps: str
  * Many fresh placements in ONE statement (atomic by itself: no transaction, so no BEGIN and COMMIT round
  * trips): a data-modifying CTE inserts the orders (a client order id already recorded is skipped and its
  * row returned with `created: false`), a second one the executions of the orders it inserted, and both
- * come back as JSON rows. Works in a caller's transaction as well.
+ * come back as their ids and sequences. Works in a caller's transaction as well.
  */
 export async function placeManyInTx(tx: DbOrTx, batch: FreshPlacement[], now: Date, opts: { slippageBps: string; fees: FeeSchedule }): Promise<PlacedOrder[]> {
   const planned = batch.map((p) => freshRows(p, now, opts));
@@ -209,7 +135,7 @@ export async function placeManyInTx(tx: DbOrTx, batch: FreshPlacement[], now: Da
   // An execution is written only with its order (the statement joins it to the rows it inserted).
   const fillRows = [...first.values()].flatMap((i) => (planned[i].fill ? [planned[i].fill!] : [])).map((f, i) => ({ ...f, i }));
   // One statement text whatever the batch size (rows as one jsonb parameter: db/batch-sql.ts).
-  const rows = rowsOf<{ k: string; r: string }>(
+  const rows = rowsOf<{ k: string; id: string; seq: string }>(
     await tx.execute(sql`with ins as (
         insert into paper_orders (id, account, client_order_id, symbol, exchange, currency, tick_size, lot_size, side, type, time_in_force,
           quantity, limit_price, stop_price, protection_price, status, triggered, filled_quantity, average_price, fees_paid, reject_reason,
@@ -223,7 +149,7 @@ export async function placeManyInTx(tx: DbOrTx, batch: FreshPlacement[], now: Da
           "rejectReason" text, "lastQuoteAt" timestamptz, "createdAt" timestamptz, "updatedAt" timestamptz, "closedAt" timestamptz)
         order by v.i
         on conflict (account, client_order_id) do nothing
-        returning ${RETURNING_ORDER}),
+        returning id, seq),
       f as (
         insert into paper_fills (id, order_id, account, client_order_id, symbol, exchange, currency, side, quantity, price, fee, executed_at)
         select v.id, v."orderId", v.account, v."clientOrderId", v.symbol, v.exchange, v.currency, v.side, v.quantity, v.price, v.fee, v."executedAt"
@@ -231,14 +157,17 @@ export async function placeManyInTx(tx: DbOrTx, batch: FreshPlacement[], now: Da
           currency text, side text, quantity numeric, price numeric, fee numeric, "executedAt" timestamptz)
         where v."orderId" in (select ins.id from ins)
         order by v.i
-        returning id, order_id, seq::text as seq, account, client_order_id, symbol, exchange, currency, side, quantity::text as quantity,
-          price::text as price, fee::text as fee, executed_at)
-      select 'o' as k, to_jsonb(ins)::text as r from ins
+        returning id, seq)
+      select 'o' as k, id, seq::text as seq from ins
       union all
-      select 'f' as k, to_jsonb(f)::text as r from f`),
+      select 'f' as k, id, seq::text as seq from f`),
   );
-  const inserted = rows.filter((x) => x.k === 'o').map((x) => paperOrderFromRaw(JSON.parse(x.r) as RawPaperOrder));
-  const fills = rows.filter((x) => x.k === 'f').map((x) => paperFillFromRaw(JSON.parse(x.r) as RawPaperFill));
+  // Only the ids and the sequences come back (the rows are what was sent, stored: storedOrder); the
+  // whole rows as JSON were about 1.2 KB an order to build, send and parse.
+  const plannedOrders = new Map(toInsert.map(({ i: _, ...o }) => [o.id, o]));
+  const plannedFills = new Map(fillRows.map(({ i: _, ...f }) => [f.id, f]));
+  const inserted = rows.filter((x) => x.k === 'o').map((x) => storedOrder(plannedOrders.get(x.id)!, Number(x.seq)));
+  const fills = rows.filter((x) => x.k === 'f').map((x) => storedFill(plannedFills.get(x.id)!, Number(x.seq)));
   const byKey = new Map(inserted.map((o) => [keyOf(o.account, o.clientOrderId), o]));
   const missing = planned.filter((r) => !byKey.has(keyOf(r.order.account, r.order.clientOrderId)));
   // Recorded before (a retry racing another process): read them to adopt (a statement of its own, which
