@@ -147,12 +147,15 @@ describe.runIf(SCALED)('api and worker as separate processes (needs DATABASE_URL
     // millisecond, not every 25: the time is compared with the last response's below, and a poll's sleep
     // once made a refusal seen 13 ms late look later than a burst's last answer.
     let refusedAt = 0;
-    const refusalDeadline = Date.now() + 10_000;
-    while (refusedAt === 0) {
-      if (await connectionRefused(drain.port)) refusedAt = Date.now();
-      else if (Date.now() > refusalDeadline) throw new Error('timed out after 10000 ms waiting for a new connection to be refused');
-      else await new Promise((r) => setTimeout(r, 1));
-    }
+    await waitFor(
+      'a new connection to be refused',
+      async () => {
+        if (await connectionRefused(drain.port)) refusedAt = Date.now();
+        return refusedAt > 0;
+      },
+      10_000,
+      1,
+    );
 
     const results = await Promise.all(requests);
     // 32 argon2id hashes on a busy 2-core CI box can take several seconds: the bound is the api's own
