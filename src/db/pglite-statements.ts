@@ -134,7 +134,7 @@ function errorOf(buf: Uint8Array): unknown {
   new protocol.Parser().parse(buf, (m) => {
     if (m instanceof protocol.messages.DatabaseError) error ??= m;
   });
-  return error;
+  return error ?? new Error('PGlite answered with an ErrorResponse its parser did not read');
 }
 
 /**
