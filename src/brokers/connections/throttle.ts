@@ -3,6 +3,9 @@ import type { RateLimit, RateLimiter } from '../../lib/rate-limiter.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Callers of this process sleeping until a budget's next permit, per budget key. */
+const waiting = new Map<string, number>();
+
 /**
  * A broker's documented request budgets per account, taken from the shared rate limiter (Redis in the
  * scaled mode, so every worker draws from one budget). Each class of call (orders, other...) has its own
@@ -31,11 +34,22 @@ export class AccountThrottle<C extends string> {
     for (const documented of this.deps.budgets[cls]) {
       const key = `brokerapi:${this.deps.broker}:${account}:${cls}:${documented.windowMs}`;
       const limit = { limit: documented.limit, windowMs: documented.windowMs + marginMs(documented.windowMs) };
+      // A caller that would not wait (a poll pass) leaves the next permit to one of this process that waits
+      // for it: otherwise a poll landing as the window frees takes the permit, and the waiting call (an order
+      // lookup, a cancel) waits a whole window more, or gives up.
+      if (maxWait === 0 && (waiting.get(key) ?? 0) > 0) throw new BrokerRateLimitedError(limit.windowMs);
       for (;;) {
         const wait = await this.deps.limiter.tryAcquire(key, limit);
         if (wait === 0) break;
         if (waited + wait > maxWait) throw new BrokerRateLimitedError(wait);
-        await sleep(wait);
+        waiting.set(key, (waiting.get(key) ?? 0) + 1);
+        try {
+          await sleep(wait);
+        } finally {
+          const left = waiting.get(key)! - 1;
+          if (left > 0) waiting.set(key, left);
+          else waiting.delete(key);
+        }
         waited += wait;
       }
     }
