@@ -268,12 +268,10 @@ export class PreparedStatements {
       // The answer's bytes as they are, read below: PGlite's own execProtocol parses every message into an
       // object, copying each column's bytes out before decoding them (about 6 % of the embedded process's
       // CPU at full load, its garbage included).
-      await this.pg.execProtocolRawStream(
-        values.every((v) => v === null || typeof v === 'string')
-          ? bindExecuteSync(st.name, values)
-          : concat([protocol.serialize.bind({ statement: st.name, values }), protocol.serialize.execute({}), protocol.serialize.sync()]), // a binary value
-        { syncToFs: false, onRawData: (data) => chunks.push(data.slice()) }, // a view into PGlite's memory: copied
-      );
+      await this.pg.execProtocolRawStream(bindExecuteSync(st.name, values), {
+        syncToFs: false,
+        onRawData: (data) => chunks.push(data.slice()), // a view into PGlite's memory: copied
+      });
     } catch (err) {
       throw withQuery(err, text);
     }
