@@ -104,11 +104,14 @@ describe.each(modes())('auth over HTTP and sockets (%s)', (mode) => {
   it('hides internals and enforces depth, alias and body limits with codes', async () => {
     const deep = await gql(server, `{ me { advisor { advisor { advisor { advisor { advisor { advisor { advisor { advisor { advisor { advisor { id } } } } } } } } } } } }`);
     expect(errorCode(deep)).toBe('QUERY_TOO_COMPLEX');
+    // The limit named, not graphql-armor's "Syntax Error:" (the query parsed).
+    expect(deep.errors![0]!.message).toMatch(/^Query depth limit of \d+ exceeded/);
     const aliases = Array.from({ length: 40 }, (_, i) => `a${i}: me { id }`).join(" ");
     expect(errorCode(await gql(server, `{ ${aliases} }`))).toBe('QUERY_TOO_COMPLEX');
     const tokens = await gql(server, `{ ${'__typename '.repeat(2100)} }`);
     expect(errorCode(tokens)).toBe('QUERY_TOO_COMPLEX');
     expect(tokens.status).toBe(400);
+    for (const r of [deep, tokens]) expect(r.errors![0]!.message).not.toMatch(/Syntax Error/);
     const big = await request(server.url)
       .post('/graphql')
       .set('content-type', 'application/json')

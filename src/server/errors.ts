@@ -62,7 +62,11 @@ export function makeFormatError(logger: Logger) {
       if (code === 'GRAPHQL_VALIDATION_FAILED' && /^DateTime cannot represent/.test(formatted.message)) {
         return { ...formatted, extensions: { code: ErrorCode.BAD_USER_INPUT, reason: 'INVALID_DATE' } };
       }
-      return { ...formatted, extensions: { ...(limit ? {} : variableLocation(formatted.message)), code: limit ? ErrorCode.QUERY_TOO_COMPLEX : code } };
+      if (limit) {
+        // graphql-armor words every limit as "Syntax Error: …", though the query parsed: the limit is the news.
+        return { ...formatted, message: formatted.message.replace(/^Syntax Error: /, ''), extensions: { code: ErrorCode.QUERY_TOO_COMPLEX } };
+      }
+      return { ...formatted, extensions: { ...variableLocation(formatted.message), code } };
     }
     if (original instanceof GraphQLError && !original.originalError && code === undefined) {
       // A GraphQLError raised by graphql-js itself (e.g. non-null violation, unknown variable): a client mistake.
