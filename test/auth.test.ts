@@ -87,6 +87,33 @@ describe.each(modes())('auth over HTTP and sockets (%s)', (mode) => {
     }
   });
 
+  it('costs first/last given as variables as if written inline, over HTTP and sockets', async () => {
+    const u = await newUser(server);
+    // A connection nested in a connection: 200 × 200 rows. Written inline, the cost rule always refused it;
+    // with the sizes in variables it was counted once and ran.
+    const NESTED = `query($n: Int) { portfolios { orders(first: $n) { edges { node { id portfolio { orders(first: $n) { edges { node { id fills { id } } } } } } } } } }`;
+    const big = await gql(server, NESTED, { n: 200 }, u.token);
+    expect(errorCode(big)).toBe('QUERY_TOO_COMPLEX');
+    expect(big.status).toBe(400);
+    expect(big.errors![0]!.message).toMatch(/^Query Cost limit of \d+ exceeded, found \d+/);
+    expect(big.data).toBeUndefined();
+    // The same shape at 20 × 20 is an ordinary request.
+    expect((await must<{ portfolios: unknown[] }>(server, NESTED, { n: 20 }, u.token)).portfolios).toEqual([]);
+    // A declared default counts too.
+    const byDefault = await gql(server, NESTED.replace('$n: Int', '$n: Int = 200'), {}, u.token);
+    expect(errorCode(byDefault)).toBe('QUERY_TOO_COMPLEX');
+    // The largest page of instruments with their quotes, written inline, fits the default limit.
+    const page = await must<{ instruments: unknown[] }>(server, `{ instruments(first: 200) { id symbol exchange name currency lotSize tickSize tradable quote { symbol bid ask last volume timestamp } } }`, {}, u.token);
+    expect(page.instruments.length).toBeGreaterThan(20);
+
+    const ws = wsClient(server, u.token);
+    const viaSocket = await new Promise<{ extensions?: { code?: string } }[]>((resolve, reject) => {
+      ws.subscribe({ query: NESTED, variables: { n: 200 } }, { next: (v) => reject(new Error(`ran: ${JSON.stringify(v)}`)), error: (e) => resolve(e as never), complete: () => reject(new Error('completed')) });
+    });
+    expect(viaSocket[0]!.extensions?.code).toBe('QUERY_TOO_COMPLEX');
+    await ws.dispose();
+  });
+
   it('serves healthz, readyz and Prometheus metrics', async () => {
     const h = await request(server.url).get('/healthz');
     expect(h.status).toBe(200);

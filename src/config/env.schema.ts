@@ -41,7 +41,9 @@ export const EnvSchema = z.object({
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(64),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(15_000),
   MAX_QUERY_DEPTH: z.coerce.number().int().min(2).default(10),
-  MAX_QUERY_COST: z.coerce.number().int().min(10).default(5000),
+  // graphql-armor's cost units (objects 2, scalars 1, ×1.5 per level, × first/last, variables included):
+  // the largest answer the API promises, 10,000 candles, costs 110,000; two 50-row connections nested, 470,000.
+  MAX_QUERY_COST: z.coerce.number().int().min(10).default(120_000),
   MAX_ALIASES: z.coerce.number().int().min(1).default(20),
   MAX_TOKENS: z.coerce.number().int().min(100).default(2000),
   MAX_PAGE_SIZE: z.coerce.number().int().min(1).default(200),

@@ -18,6 +18,7 @@ import { SocketSessions } from './socket-sessions.js';
 import { guardInput } from './input-guard.js';
 import { BoundedDocumentStore } from './document-store.js';
 import { armorFor } from './limits.js';
+import { checkQueryCost } from './query-cost.js';
 import { contextFor, principalFrom } from './auth-context.js';
 import { attachGraphqlWs } from './ws.js';
 import { mountOps } from './ops.js';
@@ -177,7 +178,9 @@ function inputGuardPlugin(config: Config): ApolloServerPlugin<GqlContext> {
       return {
         async didResolveOperation(rc) {
           if (!rc.operation) return;
-          const bad = guardInput(rc.schema, rc.document, rc.operation, rc.request.variables, { maxStringLength: config.limits.maxStringLength });
+          const bad =
+            guardInput(rc.schema, rc.document, rc.operation, rc.request.variables, { maxStringLength: config.limits.maxStringLength }) ??
+            checkQueryCost(rc.schema, rc.document, rc.operation, rc.request.variables, config.limits.maxCost);
           if (bad) throw bad;
         },
       };

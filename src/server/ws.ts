@@ -12,6 +12,7 @@ import { createLoaders } from '../resolvers/loaders.js';
 import type { GqlContext } from '../resolvers/context.js';
 import { DomainError, ErrorCode } from '../errors.js';
 import { armorFor } from './limits.js';
+import { checkQueryCost } from './query-cost.js';
 import { principalFrom } from './auth-context.js';
 import type { Door } from './door.js';
 import { guardInput } from './input-guard.js';
@@ -121,7 +122,9 @@ export function attachGraphqlWs(opts: {
         if (principal.apiKeyId && !(await services.apiKeys.isActive(principal.apiKeyId))) {
           return [new GraphQLError('API key revoked', { originalError: new UnauthenticatedError('API key revoked') })];
         }
-        const bad = guardInput(schema, document, op, payload.variables, { maxStringLength: config.limits.maxStringLength });
+        const bad =
+          guardInput(schema, document, op, payload.variables, { maxStringLength: config.limits.maxStringLength }) ??
+          checkQueryCost(schema, document, op, payload.variables, config.limits.maxCost);
         if (bad) return [bad];
         if (op.operation === 'subscription') {
           try {
