@@ -5,6 +5,7 @@ import { BrokerUnavailableError, DomainError, ErrorCode } from '../errors.js';
 import { BrokerTransientError } from '../brokers/broker.js';
 import type { Logger } from '../lib/logger.js';
 import { DecimalParseError } from '../schema/scalars.js';
+import { limitMessage } from './limits.js';
 
 /** Codes that graphql-js / Apollo produce for bad requests; safe to show as they are. */
 const REQUEST_CODES = new Set([
@@ -63,8 +64,7 @@ export function makeFormatError(logger: Logger) {
         return { ...formatted, extensions: { code: ErrorCode.BAD_USER_INPUT, reason: 'INVALID_DATE' } };
       }
       if (limit) {
-        // graphql-armor words every limit as "Syntax Error: …", though the query parsed: the limit is the news.
-        return { ...formatted, message: formatted.message.replace(/^Syntax Error: /, ''), extensions: { code: ErrorCode.QUERY_TOO_COMPLEX } };
+        return { ...formatted, message: limitMessage(formatted.message), extensions: { code: ErrorCode.QUERY_TOO_COMPLEX } };
       }
       return { ...formatted, extensions: { ...variableLocation(formatted.message), code } };
     }

@@ -1,6 +1,7 @@
 import { GraphQLError, Kind, validate, visit, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
 import { costLimitRule } from '@escape.tech/graphql-armor-cost-limit';
 import { ErrorCode } from '../errors.js';
+import { costOptions, limitMessage } from './limits.js';
 
 /** The page-size arguments graphql-armor's cost model multiplies a selection by. */
 const PAGE_ARGUMENTS = new Set(['first', 'last']);
@@ -46,7 +47,8 @@ export function checkQueryCost(
       if (!PAGE_ARGUMENTS.has(node.name.value) || node.value.kind !== Kind.VARIABLE) return undefined;
       const name = node.value.name.value;
       const given = vars[name];
-      const value = Number.isSafeInteger(given) ? String(given) : defaults.get(name)?.kind === Kind.INT ? (defaults.get(name) as { value: string }).value : null;
+      const fallback = defaults.get(name);
+      const value = Number.isSafeInteger(given) ? String(given) : fallback?.kind === Kind.INT ? fallback.value : null;
       // Absent, null or not an integer: graphql-js refuses or ignores it; the rule counts it as 1, as before.
       return value === null ? undefined : { ...node, value: { kind: Kind.INT, value } };
     },
@@ -54,8 +56,7 @@ export function checkQueryCost(
   let refused: GraphQLError | null = null;
   validate(schema, sized, [
     costLimitRule({
-      maxCost,
-      ignoreIntrospection: true,
+      ...costOptions(maxCost),
       propagateOnRejection: false,
       onReject: [
         (_context, err) => {
@@ -65,8 +66,7 @@ export function checkQueryCost(
     }),
   ]);
   if (!refused) return null;
-  // The rule words it "Syntax Error: …" (see errors.ts); the limit is the news.
-  return new GraphQLError((refused as GraphQLError).message.replace(/^Syntax Error: /, ''), {
+  return new GraphQLError(limitMessage((refused as GraphQLError).message), {
     extensions: { code: ErrorCode.QUERY_TOO_COMPLEX, http: { status: 400 } },
   });
 }
