@@ -252,7 +252,10 @@ export function totalValue(cash: Decimal, list: readonly Pick<ValuedPosition, 'm
   return cash.add(positionsValue(list));
 }
 
-/** A position valued at `last`: market value and unrealised P&L against average cost. */
+/**
+ * A position valued at `last`: market value and unrealised P&L against average cost. The average is
+ * kept to 16 places (db/schema/common.ts) and shown, like the P&L figured from it, to 8.
+ */
 export function valuePosition(r: Pick<PositionRow, 'portfolioId' | 'instrumentId' | 'quantity' | 'averageCost' | 'realizedPnl'>, last: string | null): ValuedPosition {
   const q = dec(r.quantity);
   const avg = dec(r.averageCost);
@@ -260,10 +263,10 @@ export function valuePosition(r: Pick<PositionRow, 'portfolioId' | 'instrumentId
     portfolioId: r.portfolioId,
     instrumentId: r.instrumentId,
     quantity: fmt(q),
-    averageCost: fmt(avg),
+    averageCost: fmt(avg.toDecimalPlaces(8)),
     realizedPnl: fmt(r.realizedPnl),
     marketPrice: last,
     marketValue: last === null ? null : fmt(q.mul(last)),
-    unrealizedPnl: last === null ? null : fmt(dec(last).sub(avg).mul(q)),
+    unrealizedPnl: last === null ? null : fmt(dec(last).sub(avg).mul(q).toDecimalPlaces(8)),
   };
 }

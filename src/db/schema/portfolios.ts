@@ -1,5 +1,5 @@
 import { bigint, index, pgTable, primaryKey, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
-import { createdAt, id, money, price, qty, updatedAt } from './common.js';
+import { averageCost, createdAt, id, money, price, qty, updatedAt } from './common.js';
 import { users } from './users.js';
 import { instruments } from './instruments.js';
 import { brokerConnections } from './brokers.js';
@@ -28,7 +28,7 @@ export const positions = pgTable(
     portfolioId: uuid('portfolio_id').notNull().references(() => portfolios.id, { onDelete: 'cascade' }),
     instrumentId: uuid('instrument_id').notNull().references(() => instruments.id),
     quantity: qty('quantity').notNull().default('0'),
-    averageCost: price('average_cost').notNull().default('0'),
+    averageCost: averageCost('average_cost').notNull().default('0'),
     realizedPnl: money('realized_pnl').notNull().default('0'),
     updatedAt: updatedAt(),
   },

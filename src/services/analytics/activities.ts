@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { DomainError, ErrorCode } from '../../errors.js';
 import { Decimal, ZERO, dec } from '../../lib/decimal.js';
 import type { LedgerLine } from '../ledger.js';
+import { AVERAGE_COST_PLACES } from '../../db/schema/common.js';
 import { dayOf, type Day } from './valuation.js';
 
 export const ACTIVITY_TYPES = ['DEPOSIT', 'WITHDRAWAL', 'BUY', 'SELL', 'DIVIDEND', 'FEE'] as const;
@@ -110,10 +111,10 @@ export function cashLines(a: ParsedActivity): LedgerLine[] {
 export function applyTrade(pos: { quantity: Decimal; averageCost: Decimal; realizedPnl: Decimal }, side: 'BUY' | 'SELL', qty: Decimal, price: Decimal) {
   if (side === 'BUY') {
     const q1 = pos.quantity.add(qty);
-    return { quantity: q1, averageCost: pos.quantity.mul(pos.averageCost).add(qty.mul(price)).div(q1).toDecimalPlaces(8), realizedPnl: pos.realizedPnl };
+    return { quantity: q1, averageCost: pos.quantity.mul(pos.averageCost).add(qty.mul(price)).div(q1).toDecimalPlaces(AVERAGE_COST_PLACES), realizedPnl: pos.realizedPnl };
   }
   const q1 = pos.quantity.sub(qty);
-  return { quantity: q1, averageCost: q1.isZero() ? ZERO : pos.averageCost, realizedPnl: pos.realizedPnl.add(price.sub(pos.averageCost).mul(qty)) };
+  return { quantity: q1, averageCost: q1.isZero() ? ZERO : pos.averageCost, realizedPnl: pos.realizedPnl.add(price.sub(pos.averageCost).mul(qty)).toDecimalPlaces(8) };
 }
 
 /**

@@ -4,6 +4,7 @@ import type { NewEvent } from '../../events/outbox.js';
 import { statusAfterFill, type OrderStatus } from './order.state.js';
 import { fillSnapshot, orderSnapshot, type FillRow, type OrderRow } from './order.snapshot.js';
 import { PermanentError } from '../../errors.js';
+import { AVERAGE_COST_PLACES } from '../../db/schema/common.js';
 
 /** What one execution finds on the books (the rows as locked, or as earlier fills of the same transaction left them). */
 export interface FillBooks {
@@ -70,10 +71,11 @@ export function fillEffects(b: FillBooks, f: BrokerFill, fill: FillRow, now: Dat
   let realized = dec(pos?.realizedPnl ?? 0);
   if (o.side === 'BUY') {
     q1 = q0.add(qty);
-    avg1 = q0.mul(avg0).add(qty.mul(price)).div(q1).toDecimalPlaces(8);
+    avg1 = q0.mul(avg0).add(qty.mul(price)).div(q1).toDecimalPlaces(AVERAGE_COST_PLACES);
   } else {
     q1 = q0.sub(qty);
-    realized = realized.add(price.sub(avg0).mul(qty));
+    // Money is kept to 8 places; the average's 16 make this exact wherever the true figure has 8 or fewer.
+    realized = realized.add(price.sub(avg0).mul(qty)).toDecimalPlaces(8);
     if (q1.isZero()) avg1 = dec(0);
   }
   const position = {
