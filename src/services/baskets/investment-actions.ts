@@ -7,7 +7,7 @@ import type { InstrumentRow, InstrumentService } from '../instrument.service.js'
 import type { PortfolioRow, PortfolioService } from '../portfolio.service.js';
 import { allocateBuys, planExit, planRebalance, reserveFor, type CostModel, type HeldLine, type Plan } from './planner.js';
 import type { BasketRunRow, BasketRunService, RunRequest } from './basket-run.service.js';
-import { BelowMinimumInvestmentError, type SmallcaseRow, type SmallcaseService } from './smallcase.service.js';
+import { assertNotArchived, BelowMinimumInvestmentError, type SmallcaseRow, type SmallcaseService } from './smallcase.service.js';
 import type { InvestmentRepository, InvestmentRow, InvestmentStatus } from './investment.repository.js';
 import { checkAmount } from './investment-amount.js';
 import type { InvestmentRunHooks } from './investment-run-hooks.js';
@@ -134,6 +134,8 @@ export class InvestmentActions {
     const prior = await this.deps.runs.replay(viewer.userId, clientRequestId, hash);
     if (prior) return prior;
     const { inv, portfolio } = await this.getForTrading(viewer, investmentId);
+    // New money, as investInSmallcase: not into an archived smallcase (rebalance and exit stay allowed).
+    assertNotArchived(await this.deps.reads.smallcaseOf(inv));
     await this.checkNotInFlight(inv);
     this.requireState(inv, ['ACTIVE'], 'invest more in', await this.deps.reads.effectiveStatus(inv));
     const { held, insts } = await this.heldLines(inv, inv.version);
@@ -169,6 +171,7 @@ export class InvestmentActions {
       throw new BadInputError('fraction must be a decimal', 'fraction', 'INVALID_FRACTION');
     }
     if (!fraction.isFinite() || fraction.lte(0) || fraction.gt(1)) throw new BadInputError('fraction must be greater than 0 and at most 1', 'fraction', 'INVALID_FRACTION');
+    if (fraction.decimalPlaces() > 8) throw new BadInputError('fraction has more than 8 decimal places', 'fraction', 'INVALID_FRACTION');
     const hash = ['EXIT', investmentId, fraction.toFixed()].join('|');
     const prior = await this.deps.runs.replay(viewer.userId, clientRequestId, hash);
     if (prior) return prior;
@@ -179,6 +182,8 @@ export class InvestmentActions {
     const covered = status === 'OUT_OF_SYNC' ? await this.covered(inv) : undefined;
     const { held, insts } = await this.heldLines(inv, inv.version, covered);
     const sells = planExit(held, fraction);
+    // Every line rounded down to zero lots: an empty run would sell nothing and still be recorded.
+    if (sells.length === 0) throw new BadInputError('This fraction sells no whole lot of any holding', 'fraction', 'NOTHING_TO_SELL');
     const now = this.deps.clock.now();
     const targets = new Map(held.map((h) => [h.instrumentId, h.quantity]));
     for (const s of sells) targets.set(s.instrumentId, targets.get(s.instrumentId)!.sub(s.quantity));

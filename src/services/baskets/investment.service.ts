@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { BadInputError, InvalidStateError, NotFoundError } from '../../errors.js';
+import { BadInputError, NotFoundError } from '../../errors.js';
 import type { Principal } from '../../auth/tokens.js';
 import { dec, type Decimal } from '../../lib/decimal.js';
 import type { InstrumentRow } from '../instrument.service.js';
 import type { PortfolioRow } from '../portfolio.service.js';
 import { minimumInvestment, planInvestment, type Plan } from './planner.js';
 import type { BasketRunRow } from './basket-run.service.js';
-import { BelowMinimumInvestmentError, type SmallcaseRow } from './smallcase.service.js';
+import { assertNotArchived, BelowMinimumInvestmentError, type SmallcaseRow } from './smallcase.service.js';
 import { InvestmentRepository, type HoldingRow, type InvestmentRow, type InvestmentStatus } from './investment.repository.js';
 import { InvestmentActions, type InvestmentDeps } from './investment-actions.js';
 import { checkAmount } from './investment-amount.js';
@@ -109,7 +109,7 @@ export class InvestmentService {
   private async investable(viewer: Principal, smallcaseId: string, portfolioId: string, forPreview = false) {
     const sc = await this.deps.smallcases.get(viewer, smallcaseId);
     const portfolio = forPreview ? await this.deps.portfolios.get(viewer, portfolioId) : await this.deps.portfolios.getForTrading(viewer, portfolioId);
-    if (sc.archived) throw new InvalidStateError('The smallcase is archived');
+    assertNotArchived(sc);
     if (sc.currency !== portfolio.baseCurrency) {
       throw new BadInputError(`The smallcase trades in ${sc.currency}; this portfolio holds ${portfolio.baseCurrency}`, 'portfolioId', 'CURRENCY_MISMATCH');
     }

@@ -27,6 +27,11 @@ export class BelowMinimumInvestmentError extends DomainError {
   }
 }
 
+/** INVALID_STATE for new money into an archived smallcase (investInSmallcase and investMore alike). */
+export function assertNotArchived(sc: SmallcaseRow): void {
+  if (sc.archived) throw new InvalidStateError('The smallcase is archived');
+}
+
 /** Validated constituents: resolved instruments and exact weights summing to 1, in one currency. */
 export interface ValidConstituent {
   instrument: InstrumentRow;
@@ -138,10 +143,12 @@ export class SmallcaseService {
     const sc = await this.getForChange(viewer, id);
     if (sc.archived) throw new InvalidStateError('The smallcase is archived');
     const name = input.name != null ? this.checkName(input.name) : sc.name;
-    const valid = input.constituents ? await this.validateConstituents(input.constituents) : null;
-    if (valid && valid[0].instrument.currency !== sc.currency) {
+    const given = input.constituents ? await this.validateConstituents(input.constituents) : null;
+    if (given && given[0].instrument.currency !== sc.currency) {
       throw new BadInputError(`This smallcase trades in ${sc.currency}`, 'constituents[0].symbol', 'CURRENCY_MISMATCH');
     }
+    // New constituents make a new version; the same set again (any order, any spelling) is no change.
+    const valid = given && !sameConstituents(given, await this.constituents(sc.id, sc.version)) ? given : null;
     if (input.rationale != null && input.rationale.length > 2000) throw new BadInputError('rationale is at most 2000 characters', 'rationale', 'TOO_LONG');
     const now = this.deps.clock.now();
     const indexNow = valid ? await this.indexValue(sc) : null;
@@ -220,3 +227,9 @@ export class SmallcaseService {
   }
 }
 
+/** The same instruments with the same weights (as decimals), in any order. */
+function sameConstituents(given: ValidConstituent[], current: ConstituentRow[]): boolean {
+  if (given.length !== current.length) return false;
+  const weights = new Map(current.map((c) => [c.instrumentId, dec(c.weight)]));
+  return given.every((c) => weights.get(c.instrument.id)?.eq(c.weight) === true);
+}

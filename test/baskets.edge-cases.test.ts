@@ -1,0 +1,98 @@
+import { eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { basketRuns, smallcaseVersions } from '../src/db/schema/index.js';
+import { Decimal } from '../src/lib/decimal.js';
+import { startTestServer, type TestServer } from './support/server.js';
+import { modes } from './support/env.js';
+import { gql, must, newUser } from './support/gql.js';
+import { createFundedPortfolio, waitForQuote } from './support/trading.js';
+import { createSmallcase, getInvestment, invest, waitForRun } from './support/baskets.js';
+
+const PAIR = [
+  { symbol: 'ITC', weight: '0.5' },
+  { symbol: 'WIPRO', weight: '0.5' },
+];
+
+/** Edge cases of smallcases and their runs: archived baskets, unchanged versions, empty exits, exact books. */
+describe.each(modes())('smallcase edge cases (%s)', (mode) => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ mode });
+    for (const s of ['ITC', 'WIPRO', 'INFY', 'TCS', 'RELIANCE']) await waitForQuote(server, s);
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  const runsOf = async (investmentId: string) => server.app.db.db.select().from(basketRuns).where(eq(basketRuns.investmentId, investmentId));
+
+  it('refuses investMore into an archived smallcase with INVALID_STATE, as investInSmallcase, and writes no run; exit still works', async () => {
+    const u = await newUser(server);
+    const pid = await createFundedPortfolio(server, u.token, { amount: '500000' });
+    const sc = await createSmallcase(server, u.token, PAIR);
+    const inv = await invest(server, u.token, sc.id, pid, '50000');
+    await waitForRun(server, u.token, inv.runs[0].id);
+    await must(server, `mutation($id:ID!){ archiveSmallcase(id:$id){ archived } }`, { id: sc.id }, u.token);
+
+    const fresh = await gql(server, `mutation($s:ID!,$p:ID!){ investInSmallcase(smallcaseId:$s, portfolioId:$p, amount:"50000"){ id } }`, { s: sc.id, p: pid }, u.token);
+    const more = await gql(server, `mutation($i:ID!){ investMore(investmentId:$i, amount:"10000"){ id } }`, { i: inv.id }, u.token);
+    expect(fresh.errors?.[0]?.extensions?.code).toBe('INVALID_STATE');
+    expect(more.errors?.[0]?.extensions?.code).toBe('INVALID_STATE');
+    expect(more.errors?.[0]?.message).toBe(fresh.errors?.[0]?.message);
+    expect(await runsOf(inv.id)).toHaveLength(1);
+
+    // Taking money out of an archived basket stays allowed.
+    const out = await must<{ exitSmallcase: { id: string } }>(server, `mutation($i:ID!){ exitSmallcase(investmentId:$i, fraction:"1"){ id } }`, { i: inv.id }, u.token);
+    expect((await waitForRun(server, u.token, out.exitSmallcase.id)).status).toBe('COMPLETED');
+  });
+
+  it('updateSmallcase with the same constituents (other order, other spelling of the weights) keeps the version and flags no rebalance', async () => {
+    const owner = await newUser(server);
+    const investor = await newUser(server);
+    const sc = await createSmallcase(server, owner.token, PAIR, { visibility: 'PUBLIC' });
+    const pid = await createFundedPortfolio(server, investor.token, { amount: '500000' });
+    const inv = await invest(server, investor.token, sc.id, pid, '50000');
+    await waitForRun(server, investor.token, inv.runs[0].id);
+
+    const upd = `mutation($id:ID!,$i:UpdateSmallcaseInput!){ updateSmallcase(id:$id, input:$i){ version name constituents { instrument { symbol } weight } } }`;
+    const same = await must<{ updateSmallcase: { version: number; name: string } }>(
+      server,
+      upd,
+      { id: sc.id, i: { name: 'renamed', rationale: 'no change', constituents: [{ symbol: 'wipro', exchange: 'NSE', weight: '0.50' }, { symbol: 'ITC', weight: '0.500000' }] } },
+      owner.token,
+    );
+    expect(same.updateSmallcase).toMatchObject({ version: 1, name: 'renamed' });
+    expect(await server.app.db.db.select().from(smallcaseVersions).where(eq(smallcaseVersions.smallcaseId, sc.id))).toHaveLength(1);
+    expect((await getInvestment(server, investor.token, inv.id)).rebalanceAvailable).toBe(false);
+
+    // A real change is still a new version.
+    const changed = await must<{ updateSmallcase: { version: number } }>(
+      server,
+      upd,
+      { id: sc.id, i: { rationale: 'tilt', constituents: [{ symbol: 'ITC', weight: '0.6' }, { symbol: 'WIPRO', weight: '0.4' }] } },
+      owner.token,
+    );
+    expect(changed.updateSmallcase.version).toBe(2);
+    expect((await getInvestment(server, investor.token, inv.id)).rebalanceAvailable).toBe(true);
+  });
+
+  it('refuses an exit whose fraction sells no whole lot with NOTHING_TO_SELL, and writes no run', async () => {
+    const u = await newUser(server);
+    const pid = await createFundedPortfolio(server, u.token, { amount: '500000' });
+    const sc = await createSmallcase(server, u.token, PAIR);
+    const inv = await invest(server, u.token, sc.id, pid, '50000');
+    await waitForRun(server, u.token, inv.runs[0].id);
+    const held = (await getInvestment(server, u.token, inv.id)).holdings as { quantity: string }[];
+    // A fraction just below what one share of the largest holding needs: every line rounds to zero lots.
+    const largest = held.reduce((m, h) => Decimal.max(m, new Decimal(h.quantity)), new Decimal(0));
+    const fraction = new Decimal(1).div(largest).mul('0.99').toDecimalPlaces(8, Decimal.ROUND_DOWN).toFixed();
+    for (const f of [fraction, '0.00000001']) {
+      const r = await gql(server, `mutation($i:ID!,$f:Decimal!){ exitSmallcase(investmentId:$i, fraction:$f){ id } }`, { i: inv.id, f }, u.token);
+      expect(r.errors?.[0]?.extensions, `fraction ${f}`).toMatchObject({ code: 'BAD_USER_INPUT', field: 'fraction', reason: 'NOTHING_TO_SELL' });
+    }
+    const tooFine = await gql(server, `mutation($i:ID!){ exitSmallcase(investmentId:$i, fraction:"0.000000001"){ id } }`, { i: inv.id }, u.token);
+    expect(tooFine.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'fraction', reason: 'INVALID_FRACTION' });
+    expect(await runsOf(inv.id)).toHaveLength(1);
+    expect((await getInvestment(server, u.token, inv.id)).status).toBe('ACTIVE');
+  });
+});
