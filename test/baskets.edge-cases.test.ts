@@ -95,4 +95,40 @@ describe.each(modes())('smallcase edge cases (%s)', (mode) => {
     expect(await runsOf(inv.id)).toHaveLength(1);
     expect((await getInvestment(server, u.token, inv.id)).status).toBe('ACTIVE');
   });
+
+  it('investedAmount is exactly what the fills cost (Σ quantity × price + fees), the cash the portfolio lost, after invest and a partial exit', async () => {
+    const u = await newUser(server);
+    const pid = await createFundedPortfolio(server, u.token, { amount: '3000000' });
+    const sc = await createSmallcase(server, u.token, [
+      { symbol: 'RELIANCE', weight: '0.4' },
+      { symbol: 'TCS', weight: '0.35' },
+      { symbol: 'INFY', weight: '0.25' },
+    ]);
+    const inv = await invest(server, u.token, sc.id, pid, '2500000');
+    await waitForRun(server, u.token, inv.runs[0].id);
+    const out = await must<{ exitSmallcase: { id: string } }>(server, `mutation($i:ID!){ exitSmallcase(investmentId:$i, fraction:"0.3"){ id } }`, { i: inv.id }, u.token);
+    await waitForRun(server, u.token, out.exitSmallcase.id);
+
+    const d = await must<{ investment: { investedAmount: string; runs: { orders: { side: string; fills: { quantity: string; price: string; fee: string }[] }[] }[] }; portfolio: { cash: string } }>(
+      server,
+      `query($i:ID!,$p:ID!){ investment(id:$i){ investedAmount runs { orders { side fills { quantity price fee } } } } portfolio(id:$p){ cash } }`,
+      { i: inv.id, p: pid },
+      u.token,
+    );
+    // Buys: what left the cash (notional + fees); sells: what came back (notional − fees).
+    let expected = new Decimal(0);
+    let fills = 0;
+    for (const run of d.investment.runs) {
+      for (const o of run.orders) {
+        for (const f of o.fills) {
+          const notional = new Decimal(f.quantity).mul(f.price);
+          expected = o.side === 'BUY' ? expected.add(notional).add(f.fee) : expected.sub(notional).add(f.fee);
+          fills++;
+        }
+      }
+    }
+    expect(fills).toBeGreaterThan(3);
+    expect(new Decimal(d.investment.investedAmount).eq(expected), `${d.investment.investedAmount} = ${expected.toFixed()}`).toBe(true);
+    expect(new Decimal(3000000).sub(d.portfolio.cash).eq(expected)).toBe(true);
+  });
 });

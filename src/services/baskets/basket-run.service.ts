@@ -2,7 +2,7 @@ import type { AuditPort } from '../people/audit.service.js';
 import { randomUUID } from 'node:crypto';
 import { and, desc, eq, inArray, ne, sql } from 'drizzle-orm';
 import type { Db, Tx } from '../../db/client.js';
-import { basketRunOrders, basketRuns, orders } from '../../db/schema/index.js';
+import { basketRunOrders, basketRuns, fills, orders } from '../../db/schema/index.js';
 import { isUniqueViolation } from '../../db/errors.js';
 import { BadInputError, IdempotencyConflictError, InvalidStateError, NotFoundError } from '../../errors.js';
 import type { Principal } from '../../auth/tokens.js';
@@ -326,6 +326,7 @@ export class BasketRunService {
         quantity: orders.quantity,
         filledQuantity: orders.filledQuantity,
         averageFillPrice: orders.averageFillPrice,
+        filledValue: sql<string>`coalesce((select sum(${fills.quantity} * ${fills.price}) from ${fills} where ${fills.orderId} = ${orders.id}), 0)::text`,
         feesPaid: orders.feesPaid,
         status: orders.status,
         rejectReason: orders.rejectReason,

@@ -56,7 +56,8 @@ export class InvestmentRepository {
 
   /**
    * Attribute a run's fills to the investment: quantities and average cost per holding, and the net cash
-   * put in (buys with fees, less sells net of fees). Returns the holdings after.
+   * put in (buys with fees, less sells net of fees), from the fills' own quantity × price so that it is
+   * exactly the cash that moved (an order's average fill price is rounded). Returns the holdings after.
    */
   async applyFills(tx: Tx, inv: InvestmentRow, runOrders: RunOrderView[], now: Date): Promise<HoldingRow[]> {
     const current = new Map((await this.holdings(inv.id, tx)).map((h) => [h.instrumentId, h]));
@@ -70,16 +71,16 @@ export class InvestmentRepository {
         averageCost: dec(current.get(o.instrumentId)?.averageCost ?? 0),
         target: dec(current.get(o.instrumentId)?.targetQuantity ?? 0),
       };
-      const price = dec(o.averageFillPrice ?? 0);
+      const value = dec(o.filledValue);
       if (o.side === 'BUY') {
         const q1 = h.quantity.add(filled);
-        h.averageCost = h.quantity.mul(h.averageCost).add(filled.mul(price)).div(q1).toDecimalPlaces(8);
+        h.averageCost = h.quantity.mul(h.averageCost).add(value).div(q1).toDecimalPlaces(8);
         h.quantity = q1;
-        invested = invested.add(filled.mul(price)).add(o.feesPaid);
+        invested = invested.add(value).add(o.feesPaid);
       } else {
         h.quantity = h.quantity.sub(filled);
         if (h.quantity.lte(0)) h.averageCost = dec(0);
-        invested = invested.sub(filled.mul(price)).add(o.feesPaid);
+        invested = invested.sub(value).add(o.feesPaid);
       }
       changed.set(o.instrumentId, h);
     }

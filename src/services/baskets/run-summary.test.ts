@@ -8,6 +8,7 @@ const order = (over: Partial<RunOrderView>): RunOrderView => ({
   quantity: '10',
   filledQuantity: '10',
   averageFillPrice: '100',
+  filledValue: '1000',
   feesPaid: '0.30',
   status: 'FILLED',
   rejectReason: null,
@@ -36,7 +37,9 @@ describe('run summary: how a basket run ends', () => {
     expect(finalStatus(summarize([order({ status: 'CANCELED', filledQuantity: '4' })], []))).toBe('PARTIAL');
   });
 
-  it('sell proceeds are filled × average price less fees, buys ignored', () => {
-    expect(Number(sellProceeds([order({ side: 'SELL', filledQuantity: '3', averageFillPrice: '101.5', feesPaid: '0.09' }), order({})]))).toBe(304.41);
+  it('sell proceeds are the fills’ quantity × price less fees, not filled × the rounded average price; buys ignored', () => {
+    // Fills 1 @ 101.50 and 2 @ 101.55: the average 101.53333333 is rounded, the fills are exact.
+    const sell = order({ side: 'SELL', filledQuantity: '3', averageFillPrice: '101.53333333', filledValue: '304.60', feesPaid: '0.09' });
+    expect(sellProceeds([sell, order({})])).toBe('304.51000000');
   });
 });

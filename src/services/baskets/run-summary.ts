@@ -21,6 +21,8 @@ export interface RunOrderView {
   quantity: string;
   filledQuantity: string;
   averageFillPrice: string | null;
+  /** Σ quantity × price over the order's fills, exact (averageFillPrice is rounded to 8 places). */
+  filledValue: string;
   feesPaid: string;
   status: string;
   rejectReason: string | null;
@@ -65,12 +67,12 @@ export function finalStatus(lines: ExecutionLineJson[]): 'COMPLETED' | 'PARTIAL'
   return 'PARTIAL';
 }
 
-/** Net cash the filled sells raised: Σ filled × average price − fees. */
+/** Net cash the filled sells raised: Σ over their fills of quantity × price, less fees. */
 export function sellProceeds(orders: RunOrderView[]): string {
   return fmt(
     orders
       .filter((o) => o.side === 'SELL')
-      .reduce((a, o) => a.add(dec(o.filledQuantity).mul(o.averageFillPrice ?? 0)).sub(o.feesPaid), dec(0)),
+      .reduce((a, o) => a.add(o.filledValue).sub(o.feesPaid), dec(0)),
     8,
   );
 }
