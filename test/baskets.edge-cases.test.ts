@@ -5,7 +5,7 @@ import { Decimal } from '../src/lib/decimal.js';
 import { startTestServer, type TestServer } from './support/server.js';
 import { modes } from './support/env.js';
 import { gql, must, newUser } from './support/gql.js';
-import { createFundedPortfolio, waitForQuote } from './support/trading.js';
+import { createFundedPortfolio, placeOrder, portfolioState, waitForQuote, waitForStatus } from './support/trading.js';
 import { createSmallcase, getInvestment, invest, waitForRun } from './support/baskets.js';
 
 const PAIR = [
@@ -130,5 +130,55 @@ describe.each(modes())('smallcase edge cases (%s)', (mode) => {
     expect(fills).toBeGreaterThan(3);
     expect(new Decimal(d.investment.investedAmount).eq(expected), `${d.investment.investedAmount} = ${expected.toFixed()}`).toBe(true);
     expect(new Decimal(3000000).sub(d.portfolio.cash).eq(expected)).toBe(true);
+  });
+
+  it('previewTargetPortfolio reports weights of the whole portfolio after the plan, echoes the target weight, and shows a target out of reach as deviation', async () => {
+    const u = await newUser(server);
+    const pid = await createFundedPortfolio(server, u.token, { amount: '300000' });
+    const o = await placeOrder(server, u.token, { portfolioId: pid, symbol: 'ITC', side: 'BUY', type: 'MARKET', quantity: '100' });
+    await waitForStatus(server, u.token, o.id, ['FILLED']);
+    type Line = { instrument: { symbol: string }; side: string; quantity: string; estimatedPrice: string; targetWeight: string | null; resultingWeight: string | null };
+    type Preview = { previewTargetPortfolio: { lines: Line[]; estimatedFees: string; maxWeightDeviation: number } };
+    const q = `query($p:ID!,$t:[TargetLine!]!){ previewTargetPortfolio(portfolioId:$p, targets:$t){ estimatedFees maxWeightDeviation lines { instrument { symbol } side quantity estimatedPrice targetWeight resultingWeight } } }`;
+    // Hold the market still so the quotes read here are the ones the preview uses.
+    const market = server.app.market()!;
+    await market.stop();
+    await new Promise((r) => setTimeout(r, 500));
+    try {
+      const last = (s: string) => new Decimal(server.app.quotes.get(s, 'NSE')!.last);
+      const state = await portfolioState(server, u.token, pid);
+      const itcHeld = new Decimal(state.positions.find((p) => p.instrument.symbol === 'ITC')!.quantity);
+      const total = new Decimal(state.cash).add(itcHeld.mul(last('ITC')));
+      /** The portfolio's value after the plan: less the fees, buys valued at last though paid at the ask. */
+      const after = (p: Preview['previewTargetPortfolio']) =>
+        p.lines.reduce((a, l) => a.add(new Decimal(l.quantity).mul(last(l.instrument.symbol).sub(l.estimatedPrice))), total.sub(p.estimatedFees));
+
+      // 0.9 in WIPRO is out of reach of the cash: what it buys is its weight, far from 0.9.
+      const one = (await must<Preview>(server, q, { p: pid, t: [{ symbol: 'WIPRO', targetWeight: '0.9' }] }, u.token)).previewTargetPortfolio;
+      expect(one.lines).toHaveLength(1);
+      const w = one.lines[0];
+      const wWeight = new Decimal(w.quantity).mul(last('WIPRO')).div(after(one));
+      expect(new Decimal(w.targetWeight!).eq('0.9'), `${w.targetWeight}`).toBe(true);
+      expect(new Decimal(w.resultingWeight!).eq(wWeight.toDecimalPlaces(6)), `${w.resultingWeight} = ${wWeight}`).toBe(true);
+      expect(wWeight.lt('0.9')).toBe(true);
+      expect(one.maxWeightDeviation).toBeCloseTo(new Decimal('0.9').sub(wWeight).toNumber(), 12);
+
+      // A weight line and a quantity line: each weight is of the whole portfolio; the quantity line has no target weight.
+      const two = (await must<Preview>(server, q, { p: pid, t: [{ symbol: 'WIPRO', targetWeight: '0.1' }, { symbol: 'ITC', targetQuantity: '150' }] }, u.token)).previewTargetPortfolio;
+      const total2 = after(two);
+      const wl = two.lines.find((l) => l.instrument.symbol === 'WIPRO')!;
+      const il = two.lines.find((l) => l.instrument.symbol === 'ITC')!;
+      expect(il).toMatchObject({ side: 'BUY', quantity: '50.00', targetWeight: null });
+      const ww = new Decimal(wl.quantity).mul(last('WIPRO')).div(total2);
+      const iw = new Decimal(150).mul(last('ITC')).div(total2);
+      expect(new Decimal(wl.targetWeight!).eq('0.1')).toBe(true);
+      expect(new Decimal(wl.resultingWeight!).eq(ww.toDecimalPlaces(6))).toBe(true);
+      expect(new Decimal(il.resultingWeight!).eq(iw.toDecimalPlaces(6))).toBe(true);
+      expect(new Decimal(wl.resultingWeight!).add(il.resultingWeight!).lt(1)).toBe(true);
+      // ITC reaches its quantity (deviation 0): the deviation is WIPRO's, short of 0.1 by its rounding to shares and the fees.
+      expect(two.maxWeightDeviation).toBeCloseTo(new Decimal('0.1').sub(ww).abs().toNumber(), 12);
+    } finally {
+      market.start();
+    }
   });
 });

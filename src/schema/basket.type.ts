@@ -149,10 +149,10 @@ export class BasketLine {
   @Field(() => DecimalScalar, { description: 'quantity × estimatedPrice.' })
   estimatedValue!: string;
 
-  @Field(() => DecimalScalar, { nullable: true, description: 'Target weight.' })
+  @Field(() => DecimalScalar, { nullable: true, description: 'Target weight (a target portfolio: the weight asked for, null for a quantity target).' })
   targetWeight!: string | null;
 
-  @Field(() => DecimalScalar, { nullable: true, description: 'Weight after the plan, at estimated prices.' })
+  @Field(() => DecimalScalar, { nullable: true, description: 'Weight after the plan, at estimated prices (a target portfolio: of its whole value, cash included).' })
   resultingWeight!: string | null;
 }
 
@@ -170,7 +170,7 @@ export class BasketPlan {
   @Field(() => DecimalScalar, { description: 'Upper bound of the fees.' })
   estimatedFees!: string;
 
-  @Field(() => Float, { description: 'max |resulting weight − target weight| over the lines.' })
+  @Field(() => Float, { description: 'max |resulting weight − target weight| over the lines (a target portfolio: over every target line).' })
   maxWeightDeviation!: number;
 }
 

@@ -109,13 +109,33 @@ describe('basket planner: rebalance, exit and target portfolios', () => {
   });
 
   it('target portfolio: deltas become sells and buys capped at the target and at the cash', () => {
-    const w = (id: string, cur: string, target: string) => ({ instrumentId: id, current: dec(cur), target: dec(target), price: dec(100), bid: dec(100), ask: dec(100), lotSize: dec(1) });
-    const r = planTargetPortfolio([w('A', '10', '4'), w('B', '0', '20')], dec(500), FREE);
+    const w = (id: string, cur: string, target: string) => ({ instrumentId: id, current: dec(cur), target: dec(target), targetWeight: null, price: dec(100), bid: dec(100), ask: dec(100), lotSize: dec(1) });
+    const r = planTargetPortfolio([w('A', '10', '4'), w('B', '0', '20')], dec(500), FREE, dec(1500));
     expect(r.sells.map((s) => s.quantity.toFixed())).toEqual(['6']);
     // 500 cash + 600 raised buys 11 of B, not the 20 wanted.
     expect(r.buys.map((s) => s.quantity.toFixed())).toEqual(['11']);
-    const rich = planTargetPortfolio([w('B', '0', '20')], dec(100000), FREE);
+    const rich = planTargetPortfolio([w('B', '0', '20')], dec(100000), FREE, dec(100000));
     expect(rich.buys.map((s) => s.quantity.toFixed())).toEqual(['20']);
+  });
+
+  it('target portfolio: weights are of the whole portfolio after the plan, the target weight echoed, a target out of reach shows as deviation', () => {
+    const w = (id: string, cur: string, target: string, weight: string | null) => ({
+      instrumentId: id, current: dec(cur), target: dec(target), targetWeight: weight === null ? null : dec(weight), price: dec(100), bid: dec(100), ask: dec(100), lotSize: dec(1),
+    });
+    // 1,000 cash and 3,000 of other positions: 0.9 of 4,000 wants 36 W; the cash buys 10 = 1,000 = 0.25 of the portfolio.
+    const one = planTargetPortfolio([w('W', '0', '36', '0.9')], dec(1000), FREE, dec(4000));
+    expect(one.plan.lines.map((l) => [l.quantity.toFixed(), l.targetWeight?.toFixed(), l.resultingWeight?.toFixed()])).toEqual([['10', '0.9', '0.25']]);
+    expect(one.plan.maxWeightDeviation).toBeCloseTo(0.65, 12);
+    // 500 cash + A 10 (1,000) = 1,500: A to 0.2 (3, sells 7), B to 20 shares; 1,200 buys 12 B. A reaches 0.2, B 0.8 of 20 × 100 / 1,500.
+    const two = planTargetPortfolio([w('A', '10', '3', '0.2'), w('B', '0', '20', null)], dec(500), FREE, dec(1500));
+    expect(two.plan.lines.map((l) => [l.side, l.quantity.toFixed(), l.targetWeight?.toFixed() ?? null, l.resultingWeight?.toFixed()])).toEqual([
+      ['SELL', '7', '0.2', '0.2'],
+      ['BUY', '12', null, '0.8'],
+    ]);
+    expect(two.plan.maxWeightDeviation).toBeCloseTo(2000 / 1500 - 0.8, 12);
+    // Reached exactly: no deviation.
+    const reached = planTargetPortfolio([w('A', '10', '3', '0.2'), w('B', '0', '12', null)], dec(500), FREE, dec(1500));
+    expect(reached.plan.maxWeightDeviation).toBe(0);
   });
 });
 

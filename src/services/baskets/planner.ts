@@ -320,14 +320,26 @@ export interface TargetWant {
   instrumentId: string;
   current: Decimal;
   target: Decimal;
+  /** The weight asked for (of the portfolio's total value); null for a target quantity. */
+  targetWeight: Decimal | null;
+  /** Valuation price (last). */
   price: Decimal;
   bid: Decimal;
   ask: Decimal;
   lotSize: Decimal;
 }
 
-/** A target portfolio: quantities to reach; the differences with current positions become sells and (capped) buys. */
-export function planTargetPortfolio(wants: TargetWant[], cash: Decimal, cost: CostModel): TwoPhasePlan {
+/**
+ * A target portfolio: quantities to reach; the differences with current positions become sells and (capped)
+ * buys. `cash` is what buys may spend; `totalValue` is the portfolio's value now (cash + positions at last).
+ *
+ * Weights are of the whole portfolio after the plan, cash included (as positions' weights everywhere):
+ * value after = totalValue − estimated fees + Σ buys q × (last − ask) + Σ sells q × (bid − last). A line's
+ * targetWeight echoes the request (null for a quantity target); maxWeightDeviation is the largest
+ * |resulting − target| over every target line, a quantity target counting as the weight its quantity
+ * would have (so a target out of reach of the cash shows, and one reached exactly counts 0).
+ */
+export function planTargetPortfolio(wants: TargetWant[], cash: Decimal, cost: CostModel, totalValue: Decimal): TwoPhasePlan {
   const sells: PlanLine[] = [];
   const buyWants: BuyCandidate[] = [];
   for (const w of wants) {
@@ -339,14 +351,28 @@ export function planTargetPortfolio(wants: TargetWant[], cash: Decimal, cost: Co
   const buys = sizeBuys(cash.add(proceeds), buyWants, dec(0), cost);
   const held: HeldLine[] = wants.map((w) => ({ instrumentId: w.instrumentId, quantity: w.current, price: w.price, bid: w.bid, ask: w.ask, lotSize: w.lotSize, weight: dec(0) }));
   const tp = finishTwoPhase(held, sells, buyWants, buys, proceeds, cash, cost);
-  const targetValues = wants.map((w) => w.target.mul(w.price).toNumber());
+  const byId = new Map(wants.map((w) => [w.instrumentId, w]));
   const after = new Map(wants.map((w) => [w.instrumentId, w.current]));
-  for (const s of sells) after.set(s.instrumentId, after.get(s.instrumentId)!.sub(s.quantity));
-  for (const b of buys) after.set(b.instrumentId, after.get(b.instrumentId)!.add(b.quantity));
-  tp.plan.maxWeightDeviation = maxWeightDeviation(
-    wants.map((w) => after.get(w.instrumentId)!.mul(w.price).toNumber()),
-    targetValues,
-  );
-  for (const l of tp.plan.lines) l.targetWeight = null;
+  let totalAfter = totalValue.sub(tp.plan.estimatedFees);
+  for (const s of sells) {
+    after.set(s.instrumentId, after.get(s.instrumentId)!.sub(s.quantity));
+    totalAfter = totalAfter.add(s.quantity.mul(s.estimatedPrice.sub(byId.get(s.instrumentId)!.price)));
+  }
+  for (const b of buys) {
+    after.set(b.instrumentId, after.get(b.instrumentId)!.add(b.quantity));
+    totalAfter = totalAfter.add(b.quantity.mul(byId.get(b.instrumentId)!.price.sub(b.estimatedPrice)));
+  }
+  const weightOf = (w: TargetWant, q: Decimal) => (totalAfter.gt(0) ? q.mul(w.price).div(totalAfter) : dec(0));
+  let maxDev = dec(0);
+  for (const w of wants) {
+    const target = w.targetWeight ?? weightOf(w, w.target);
+    maxDev = Decimal.max(maxDev, weightOf(w, after.get(w.instrumentId)!).sub(target).abs());
+  }
+  for (const l of tp.plan.lines) {
+    const w = byId.get(l.instrumentId)!;
+    l.targetWeight = w.targetWeight;
+    l.resultingWeight = weightOf(w, after.get(l.instrumentId)!).toDecimalPlaces(6);
+  }
+  tp.plan.maxWeightDeviation = maxDev.toNumber();
   return tp;
 }

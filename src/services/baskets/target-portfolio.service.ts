@@ -101,9 +101,9 @@ export class TargetPortfolioService {
       if (!q) throw new BadInputError(`No market price for ${s.inst.symbol} yet`, 'targets', 'NO_MARKET_PRICE');
       const last = dec(q.last);
       const target = s.quantity ?? floorToLot(total.mul(s.weight!).div(last), dec(s.inst.lotSize));
-      return { instrumentId: s.inst.id, current: current.get(s.inst.id) ?? dec(0), target, price: last, bid: dec(q.bid ?? q.last), ask: dec(q.ask ?? q.last), lotSize: dec(s.inst.lotSize) };
+      return { instrumentId: s.inst.id, current: current.get(s.inst.id) ?? dec(0), target, targetWeight: s.weight ?? null, price: last, bid: dec(q.bid ?? q.last), ask: dec(q.ask ?? q.last), lotSize: dec(s.inst.lotSize) };
     });
-    return { tp: planTargetPortfolio(wants, dec(bal.available), this.deps.cost(portfolio)), insts };
+    return { tp: planTargetPortfolio(wants, dec(bal.available), this.deps.cost(portfolio), total), insts };
   }
 
   async preview(viewer: Principal, portfolioId: string, targets: TargetLineInput[]): Promise<Plan> {
