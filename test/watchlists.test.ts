@@ -80,6 +80,18 @@ describe.each(modes())('watchlists with live quotes (%s)', (mode) => {
     expect(count.watchlist.items).toHaveLength(200);
   });
 
+  it('holds at most 50 watchlists per user; the 51st is TOO_MANY_WATCHLISTS (a reason the README lists) and nothing is written', async () => {
+    const u = await newUser(server);
+    for (let i = 0; i < 50; i++) await must(server, `mutation($n:String!){ createWatchlist(name:$n){ id } }`, { n: `L${i}` }, u.token);
+    const r = await gql(server, `mutation{ createWatchlist(name:"L50"){ id } }`, {}, u.token);
+    expect(r.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'name', reason: 'TOO_MANY_WATCHLISTS' });
+    expect((await must<{ watchlists: unknown[] }>(server, `{ watchlists { id } }`, {}, u.token)).watchlists).toHaveLength(50);
+    const { readFileSync } = await import('node:fs');
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const section = readme.slice(readme.indexOf('## Smallcases, basket runs, target portfolios and watchlists'));
+    expect(section.slice(0, section.indexOf('\n## ', 1))).toContain('`TOO_MANY_WATCHLISTS`');
+  });
+
   it('rejects bad input with field and reason, and hides another user’s watchlist as NOT_FOUND', async () => {
     const u = await newUser(server);
     const other = await newUser(server);
