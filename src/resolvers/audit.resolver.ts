@@ -2,7 +2,7 @@ import { Arg, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-gr
 import { AuditConnection, AuditEntry, AuditVerification } from '../schema/people.type.js';
 import { User } from '../schema/user.type.js';
 import { requireUser, type GqlContext } from './context.js';
-import { pageSize } from './pagination.js';
+import { pageInfo, pageSize } from './pagination.js';
 import type { AuditRow } from '../services/people/audit.service.js';
 
 @Resolver(() => AuditEntry)
@@ -17,7 +17,7 @@ export class AuditResolver {
   ) {
     const page = await ctx.services.audit.list(requireUser(ctx), { userId, action, first: pageSize(first, ctx, 50), after });
     const edges = page.rows.map((r) => ({ cursor: String(r.id), node: r }));
-    return { edges, pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null } };
+    return { edges, pageInfo: pageInfo(edges, page.hasNextPage, after) };
   }
 
   @Query(() => AuditVerification, { description: 'Admin: recompute the hash chain and report the first broken entry.' })

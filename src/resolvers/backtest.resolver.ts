@@ -4,7 +4,7 @@ import { EquityPoint, PerformanceMetrics } from '../schema/analytics.type.js';
 import { Instrument } from '../schema/instrument.type.js';
 import { BacktestTrade } from '../schema/backtest.type.js';
 import { requireUser, type GqlContext } from './context.js';
-import { pageSize } from './pagination.js';
+import { pageInfo, pageSize } from './pagination.js';
 import { BadInputError } from '../errors.js';
 import type { BacktestRow } from '../services/strategies/backtest.service.js';
 import { downsample, type StoredResult } from '../strategies/backtest/result.js';
@@ -56,7 +56,7 @@ export class BacktestResolver {
     if (!Number.isInteger(start) || start < 0) throw new BadInputError('Invalid cursor', 'after', 'INVALID_CURSOR');
     const page = all.slice(start, start + pageSize(first, ctx, 50));
     const edges = page.map((t, i) => ({ cursor: Buffer.from(String(start + i)).toString('base64url'), node: t }));
-    return { edges, totalCount: all.length, pageInfo: { hasNextPage: start + page.length < all.length, endCursor: edges.at(-1)?.cursor ?? null } };
+    return { edges, totalCount: all.length, pageInfo: pageInfo(edges, start + page.length < all.length, after, start > 0) };
   }
 
   @Subscription(() => Backtest, {

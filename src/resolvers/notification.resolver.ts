@@ -1,7 +1,7 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
 import { Notification, NotificationConnection, NotificationPreference, Webhook, WebhookDelivery, WebhookSecret } from '../schema/notification.type.js';
 import { requireUser, type GqlContext } from './context.js';
-import { pageSize } from './pagination.js';
+import { pageInfo, pageSize } from './pagination.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import type { NotificationMessage } from '../events/topics.js';
 import type { WebhookRow } from '../notifications/webhook.service.js';
@@ -17,7 +17,7 @@ export class NotificationResolver {
   ) {
     const page = await ctx.services.notifications.list(requireUser(ctx), { unreadOnly, first: pageSize(first, ctx, 50), after: after ? decodeCursor(after) : null });
     const edges = page.rows.map((n) => ({ cursor: encodeCursor(n), node: n }));
-    return { edges, pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null } };
+    return { edges, pageInfo: pageInfo(edges, page.hasNextPage, after) };
   }
 
   @Mutation(() => Int, { description: 'Mark these (or, without ids, all) of your notifications read; how many changed.' })

@@ -3,7 +3,7 @@ import { Role, User } from '../schema/user.type.js';
 import { Portfolio } from '../schema/portfolio.type.js';
 import { InvestmentProfile, InvestmentProfileInput, UserConnection } from '../schema/people.type.js';
 import { requireUser, type GqlContext } from './context.js';
-import { pageSize } from './pagination.js';
+import { pageInfo, pageSize } from './pagination.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import type { UserRow } from '../services/user.service.js';
 import type { PortfolioRow } from '../services/portfolio.service.js';
@@ -21,7 +21,7 @@ export class PeopleResolver {
   ) {
     const page = await ctx.services.people.list(requireUser(ctx), { role, search, first: pageSize(first, ctx, 50), after: after ? decodeCursor(after) : null });
     const edges = page.rows.map((u) => ({ cursor: encodeCursor(u), node: u }));
-    return { edges, pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null } };
+    return { edges, pageInfo: pageInfo(edges, page.hasNextPage, after) };
   }
 
   @Mutation(() => User, { description: "Admin: change a user's role. Demoting an advisor unassigns their clients." })

@@ -5,7 +5,7 @@ import { Order } from '../schema/order.type.js';
 import { Portfolio } from '../schema/portfolio.type.js';
 import { BrokerConnection } from '../schema/broker.type.js';
 import { requireUser, type GqlContext } from './context.js';
-import { pageSize } from './pagination.js';
+import { pageInfo, pageSize } from './pagination.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import type { OrderRow } from '../services/orders/order.snapshot.js';
 import type { ParentOrderRow, PooledAccountRow } from '../services/pooled/pooled.repository.js';
@@ -56,7 +56,7 @@ export class PooledAccountResolver {
   ) {
     const page = await ctx.services.pooled.parentOrders(a.id, pageSize(first, ctx, 50), after ? decodeCursor(after) : null);
     const edges = page.rows.map((p) => ({ cursor: encodeCursor(p), node: p }));
-    return { edges, pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null } };
+    return { edges, pageInfo: pageInfo(edges, page.hasNextPage, after) };
   }
 
   @FieldResolver(() => [ReconciliationLine], { description: 'Broker positions against the sum of the members’ positions, per instrument (every line; difference 0 when they agree).' })

@@ -7,7 +7,7 @@ import { OrderConnection, OrderStatus } from '../schema/order.type.js';
 import { User } from '../schema/user.type.js';
 import { DecimalScalar } from '../schema/scalars.js';
 import { requireUser, type GqlContext } from './context.js';
-import { pageSize } from './pagination.js';
+import { pageInfo, pageSize } from './pagination.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { fmt } from '../lib/decimal.js';
 import { positionsValue, totalValue, type PortfolioRow } from '../services/portfolio.service.js';
@@ -113,7 +113,7 @@ export class PortfolioResolver {
     const page = await ctx.services.orders.listForPortfolio(p.id, { first: pageSize(first, ctx, 50), after: after ? decodeCursor(after) : null, status, withFills });
     if (page.fills) for (const [orderId, list] of page.fills) ctx.loaders.fills.prime(orderId, list);
     const edges = page.rows.map((o) => ({ cursor: encodeCursor(o), node: o }));
-    return { edges, pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null } };
+    return { edges, pageInfo: pageInfo(edges, page.hasNextPage, after) };
   }
 }
 

@@ -6,7 +6,7 @@ import { Order } from '../schema/order.type.js';
 import { DecimalScalar } from '../schema/scalars.js';
 import { BasketRun, Smallcase } from '../schema/basket.type.js';
 import { requireUser, type GqlContext } from './context.js';
-import { pageSize } from './pagination.js';
+import { pageInfo, pageSize } from './pagination.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { estimateLine, proposalStream, type ProposalRow } from '../services/people/proposal.service.js';
 import { NotFoundError } from '../errors.js';
@@ -22,7 +22,7 @@ export class ProposalResolver {
   ) {
     const page = await ctx.services.proposals.list(requireUser(ctx), { status, first: pageSize(first, ctx, 50), after: after ? decodeCursor(after) : null });
     const edges = page.rows.map((p) => ({ cursor: encodeCursor(p), node: p }));
-    return { edges, pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null } };
+    return { edges, pageInfo: pageInfo(edges, page.hasNextPage, after) };
   }
 
   @Query(() => Proposal, { description: 'One proposal you made, received, or (admins) any.' })

@@ -6,7 +6,7 @@ import { Portfolio } from '../schema/portfolio.type.js';
 import { DateTimeScalar, JSONScalar } from '../schema/scalars.js';
 import { requireUser, type GqlContext } from './context.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
-import { pageSize } from './pagination.js';
+import { pageInfo, pageSize } from './pagination.js';
 import type { StrategyRow, RunRow } from '../services/strategies/strategy-runner.js';
 import type { SignalRow } from '../services/strategies/strategy.service.js';
 import { instrumentOf } from './loaders.js';
@@ -81,7 +81,7 @@ export class StrategyResolver {
   ) {
     const page = await ctx.services.strategies.runs(requireUser(ctx), s.id, pageSize(first, ctx, 20), after ? decodeCursor(after) : undefined);
     const edges = page.rows.map((r) => ({ cursor: encodeCursor({ createdAt: r.startedAt, id: r.id }), node: r }));
-    return { edges, pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null } };
+    return { edges, pageInfo: pageInfo(edges, page.hasNextPage, after) };
   }
 
   @FieldResolver(() => JSONScalar, { nullable: true, description: 'Built-in parameters as given.' })

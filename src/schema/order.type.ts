@@ -138,6 +138,12 @@ export class PageInfo {
   @Field(() => Boolean, { description: 'Whether more items follow.' })
   hasNextPage!: boolean;
 
+  @Field(() => Boolean, { description: 'Whether items come before this page: true when it was asked for `after` a cursor (paging is forward only).' })
+  hasPreviousPage!: boolean;
+
+  @Field(() => String, { nullable: true, description: 'Cursor of the first edge.' })
+  startCursor!: string | null;
+
   @Field(() => String, { nullable: true, description: 'Cursor of the last edge.' })
   endCursor!: string | null;
 }
