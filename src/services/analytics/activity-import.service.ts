@@ -1,6 +1,6 @@
 import { and, eq, inArray } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
-import { importedActivities, positions } from '../../db/schema/index.js';
+import { importedActivities, pooledMembers, positions } from '../../db/schema/index.js';
 import { BadInputError, NotFoundError } from '../../errors.js';
 import type { Principal } from '../../auth/tokens.js';
 import type { Clock } from '../../lib/clock.js';
@@ -33,6 +33,11 @@ export class ActivityImportService {
 
   async import(viewer: Principal, portfolioId: string, input: readonly ActivityInputLike[]): Promise<ImportOutcome> {
     const portfolio = await this.deps.portfolios.getForTrading(viewer, portfolioId);
+    // A pooled member's positions and cash move only through the pool's orders (and deposits and
+    // withdrawals): the pool's broker account holds the sum of its members' positions, so an imported
+    // position would be sellable through the pool without ever having been bought by it.
+    const [member] = await this.deps.db.select({ id: pooledMembers.portfolioId }).from(pooledMembers).where(eq(pooledMembers.portfolioId, portfolioId));
+    if (member) throw new BadInputError('A pooled member portfolio cannot import activities: its positions and cash move only through the pool', 'portfolioId', 'POOLED_MEMBER');
     if (input.length > MAX_ACTIVITIES_PER_IMPORT) {
       throw new BadInputError(`at most ${MAX_ACTIVITIES_PER_IMPORT} activities per import`, 'activities', 'TOO_MANY');
     }
