@@ -37,8 +37,11 @@ export interface FillEffects {
  * The pure part of applying one execution (shared by the single-fill path and the batched
  * acknowledgement): the order's filled quantity, average price, fees and status; the position's
  * quantity, average cost and realised P&L; the ledger lines; the hold's release; the events.
+ * `notional`, when given, is the cash the TRADE line moves instead of quantity × price: a pooled
+ * child's share of its execution's value rounded to the currency's smallest unit (allocation.ts
+ * `allocateNotional`), within one unit of quantity × price.
  */
-export function fillEffects(b: FillBooks, f: BrokerFill, fill: FillRow, now: Date): FillEffects {
+export function fillEffects(b: FillBooks, f: BrokerFill, fill: FillRow, now: Date, notional?: Decimal): FillEffects {
   const o = b.order;
   const qty = dec(f.quantity);
   const price = dec(f.price);
@@ -88,9 +91,9 @@ export function fillEffects(b: FillBooks, f: BrokerFill, fill: FillRow, now: Dat
   };
 
   // Cash: the trade and the fee, as ledger lines; the portfolio's cash moves by their sum.
-  const notional = qty.mul(price);
+  const value = notional ?? qty.mul(price);
   const lines = [
-    { kind: 'TRADE' as const, amount: o.side === 'BUY' ? notional.neg() : notional, description: `${o.side} ${fmt(qty)} @ ${fmt(price)}` },
+    { kind: 'TRADE' as const, amount: o.side === 'BUY' ? value.neg() : value, description: `${o.side} ${fmt(qty)} @ ${fmt(price)}` },
     { kind: 'FEE' as const, amount: fee.neg(), description: 'broker fee' },
   ].filter((l) => !l.amount.isZero());
   const cash = lines.reduce((acc, l) => acc.add(l.amount), b.cash);

@@ -6,8 +6,8 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { dec } from '../../lib/decimal.js';
-import { allocateFee, allocateQuantity, unitFor, type AllocationClaim } from './allocation.js';
+import { dec, Decimal } from '../../lib/decimal.js';
+import { allocateFee, allocateNotional, allocateQuantity, unitFor, type AllocationClaim } from './allocation.js';
 import { net } from './netting.js';
 
 const lots = ['1', '5', '25', '0.001'];
@@ -112,6 +112,62 @@ describe('pooled fee allocation', () => {
         },
       ),
     );
+  });
+});
+
+describe('the cash of a crossed (or any) execution shared by its child fills', () => {
+  // A price with up to 8 decimals (the parent's average, or a half-tick mid), split into two sides of the
+  // same total quantity, as a cross is.
+  const crossArb = fc
+    .record({
+      price: fc.tuple(fc.integer({ min: 1, max: 500_000 }), fc.integer({ min: 0, max: 99_999_999 })).map(([i, f]) => dec(i).add(dec(f).div(1e8))),
+      buys: fc.array(fc.record({ q: fc.integer({ min: 1, max: 2000 }), seq: fc.integer({ min: 0, max: 20 }) }), { minLength: 1, maxLength: 30 }),
+      sellCount: fc.integer({ min: 1, max: 30 }),
+      seed: fc.integer({ min: 0, max: 1_000_000 }),
+    })
+    .map(({ price, buys, sellCount, seed }) => {
+      const total = buys.reduce((s, b) => s + b.q, 0);
+      // Sellers: the same total cut at pseudo-random points.
+      const n = Math.min(sellCount, total);
+      const cuts = new Set<number>();
+      for (let i = 1; cuts.size < n - 1; i++) cuts.add(1 + ((seed * 7919 + i * 104729) % (total - 1)));
+      const points = [0, ...[...cuts].sort((a, b) => a - b), total];
+      const sells = points.slice(1).map((p, i) => ({ q: p - points[i]!, seq: i % 5 }));
+      const shares = (xs: { q: number; seq: number }[], tag: string) => xs.map((x, i) => ({ id: `${tag}${String(i).padStart(3, '0')}`, quantity: dec(x.q), seq: x.seq }));
+      return { price, buys: shares(buys, 'b'), sells: shares(sells, 's') };
+    });
+
+  it('every amount is whole paise within one paisa of q × price, each side sums to q × price rounded half-up, so buyers pay exactly what sellers get', () => {
+    fc.assert(
+      fc.property(crossArb, ({ price, buys, sells }) => {
+        const b = allocateNotional(price, '0.01', buys);
+        const s = allocateNotional(price, '0.01', sells);
+        for (const [side, out] of [[buys, b], [sells, s]] as const) {
+          let sum = dec(0);
+          for (const x of side) {
+            const a = out.amounts.get(x.id)!;
+            sum = sum.add(a);
+            expect(a.decimalPlaces()).toBeLessThanOrEqual(2);
+            expect(a.sub(x.quantity.mul(price)).abs().lt('0.01')).toBe(true);
+          }
+          const q = side.reduce((acc, x) => acc.add(x.quantity), dec(0));
+          expect(sum.eq(out.total)).toBe(true);
+          expect(out.total.eq(q.mul(price).toDecimalPlaces(2, Decimal.ROUND_HALF_UP))).toBe(true);
+        }
+        expect(b.total.eq(s.total)).toBe(true);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('the w2/w3 examples: a crossed sell of 10 at 405.5614094 gets 4055.61; 7 and 3 bought at the mid 405.175 pay 2836.23 and 1215.52 against a sell of 10 for 4051.75', () => {
+    expect(allocateNotional('405.5614094', '0.01', [{ id: 'a', quantity: '10', seq: 0 }]).amounts.get('a')!.toFixed()).toBe('4055.61');
+    const buys = allocateNotional('405.175', '0.01', [{ id: 'b1', quantity: '7', seq: 0 }, { id: 'b2', quantity: '3', seq: 1 }]);
+    // 7 × 405.175 = 2836.225 and 3 × 405.175 = 1215.525: the total 4051.75 leaves one paisa for the earlier.
+    expect([buys.amounts.get('b1')!.toFixed(), buys.amounts.get('b2')!.toFixed(), buys.total.toFixed()]).toEqual(['2836.23', '1215.52', '4051.75']);
+    expect(allocateNotional('405.175', '0.01', [{ id: 's', quantity: '10', seq: 0 }]).total.toFixed()).toBe('4051.75');
+    // Tick-priced executions are exact: nothing moves.
+    expect(allocateNotional('405.15', '0.01', [{ id: 'x', quantity: '13', seq: 0 }]).amounts.get('x')!.toFixed()).toBe('5266.95');
   });
 });
 

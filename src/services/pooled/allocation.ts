@@ -97,3 +97,37 @@ export function allocateFee(fee: DecimalLike, minorUnit: DecimalLike, shares: { 
   );
   return new Map([...units].map(([id, n]) => [id, n.mul(unit)]));
 }
+
+/**
+ * The cash of one execution (a parent fill or the window's cross) shared by the child fills it was split
+ * into, all at the execution's one price, so that every child's cash moves by whole smallest units and
+ * the children together move by exactly the execution's value: T = Σ quantity × price rounded half-up to
+ * `minorUnit`. Each child first gets its exact value q × price rounded down to the unit; the units left
+ * (T minus those, fewer than the number of children) go one each to the largest fractional parts (the
+ * largest remainder method on the exact values, which are pro rata to the quantities), ties broken by
+ * time priority (earlier `seq`, then id). So Σ = T and every amount is strictly within one unit of
+ * q × price. Both sides of a cross have the same quantity at the same price, so the buyers pay in total
+ * exactly what the sellers receive. When every q × price is already whole units, each child gets exactly
+ * that.
+ */
+export function allocateNotional(price: DecimalLike, minorUnit: DecimalLike, shares: { id: string; quantity: DecimalLike; seq: number }[]): { total: Decimal; amounts: Map<string, Decimal> } {
+  const unit = dec(minorUnit);
+  const p = dec(price);
+  const parts = shares.map((s) => {
+    const units = dec(s.quantity).mul(p).div(unit);
+    const floor = units.floor();
+    return { s, floor, rem: units.sub(floor) };
+  });
+  const exact = parts.reduce((acc, x) => acc.add(x.floor).add(x.rem), dec(0));
+  const total = exact.toDecimalPlaces(0, Decimal.ROUND_HALF_UP);
+  let left = total.sub(parts.reduce((acc, x) => acc.add(x.floor), dec(0)));
+  const ranked = [...parts].sort((a, b) => b.rem.cmp(a.rem) || a.s.seq - b.s.seq || (a.s.id < b.s.id ? -1 : a.s.id > b.s.id ? 1 : 0));
+  const amounts = new Map<string, Decimal>();
+  for (const x of ranked) {
+    const extra = left.gt(0) && x.rem.gt(0) ? dec(1) : dec(0);
+    left = left.sub(extra);
+    amounts.set(x.s.id, x.floor.add(extra).mul(unit));
+  }
+  if (!left.isZero()) throw new AllocationError('notional remainder left over'); // impossible: left = round(Σ rem) ≤ #(rem > 0)
+  return { total: total.mul(unit), amounts };
+}

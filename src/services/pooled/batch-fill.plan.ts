@@ -27,6 +27,11 @@ export interface ChildShare {
   price: Decimal;
   fee: Decimal;
   executedAt: Date;
+  /**
+   * The cash the child's TRADE line moves, when not exactly quantity × price: its share of the
+   * execution's value rounded to the currency's smallest unit (allocation.ts `allocateNotional`).
+   */
+  notional?: Decimal;
 }
 
 /** The rows the batch touches, read under the portfolios' locks. */
@@ -87,6 +92,7 @@ export function planBatch(shares: { share: ChildShare; fill: FillRow }[], state:
       { brokerFillId: f.brokerFillId, brokerOrderId: f.brokerOrderId, clientOrderId: o.id, quantity: toDb(f.quantity), price: toDb(f.price), fee: toDb(f.fee), executedAt: f.executedAt.toISOString() },
       fill,
       now,
+      f.notional,
     );
     cur.orders.set(o.id, e.order);
     plan.orders.set(o.id, e.orderSet);

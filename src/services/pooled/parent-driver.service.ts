@@ -12,7 +12,7 @@ import { BatchFillApplier } from './batch-fill.js';
 import { PooledPublisher } from './pooled-publisher.js';
 import { OrderTransitions } from '../orders/order.transitions.js';
 import { isTerminal, type OrderStatus } from '../orders/order.state.js';
-import { allocateFee, allocateQuantity } from './allocation.js';
+import { allocateFee, allocateNotional, allocateQuantity } from './allocation.js';
 import type { ChildKey, ParentOrderRow, PooledRepository } from './pooled.repository.js';
 
 /** The client order id a parent carries at the broker: tells its events apart from members' orders. */
@@ -218,13 +218,17 @@ export class ParentDriver {
     const qty = allocateQuantity(quantity, lotSize, claims);
     const shares = claims.filter((c) => qty.get(c.id)!.gt(0)).map((c) => ({ id: c.id, quantity: qty.get(c.id)!, seq: c.seq }));
     const fees = allocateFee(fee, MINOR_UNIT, shares);
+    // The cash each child's TRADE line moves: the execution's value q × price rounded to the paisa, split
+    // to the paisa (the crossed part's price, the parent's average or a half-tick mid, has more decimals;
+    // so may a broker price for fractional quantities). Both sides of a cross get the same total.
+    const { amounts } = allocateNotional(price, MINOR_UNIT, shares);
     // Every child's fill in a few multi-row statements: one transaction for the whole parent fill. A child's
     // fill (broker fill id `<parent>:<key>`, unique per order) is the record of its share; the parent
     // fill's row (or, for the cross, these fills: PooledRepository.allocated) keeps it from being allocated twice.
     return this.batch.apply(
       tx,
       state,
-      shares.map((c) => ({ orderId: c.id, brokerFillId: `${p.id}:${key}`, brokerOrderId, quantity: c.quantity, price, fee: fees.get(c.id)!, executedAt: now })),
+      shares.map((c) => ({ orderId: c.id, brokerFillId: `${p.id}:${key}`, brokerOrderId, quantity: c.quantity, price, fee: fees.get(c.id)!, executedAt: now, notional: amounts.get(c.id)! })),
       now,
     );
   }
