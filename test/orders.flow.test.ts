@@ -117,6 +117,34 @@ describe.each(modes())('orders from mutation to fills pushed live (%s)', (mode) 
     await assertLedgerInvariants(server.app.db.db, pid);
   });
 
+  it('shows availableCash rounded down to the paisa under a sub-paisa hold (a resting STOP buy), and that figure can be withdrawn', async () => {
+    const u = await newUser(server);
+    const pid = await createFundedPortfolio(server, u.token, { amount: '100000' });
+    const q = await waitForQuote(server, 'ITC');
+    // A stop far above the market (it rests), on the 0.05 grid, whose hold (stop × 1.05) has paise fractions.
+    let stop = new Decimal(q.last).mul(2).div('0.05').toDecimalPlaces(0).mul('0.05');
+    while (stop.mul('1.05').decimalPlaces() <= 2) stop = stop.add('0.05');
+    const o = await placeOrder(server, u.token, { portfolioId: pid, symbol: 'ITC', side: 'BUY', type: 'STOP', quantity: '1', stopPrice: stop.toFixed(2) });
+    const rows = await server.app.db.db.execute(sql`select amount::text as amount from holds where order_id = ${o.id} and released_at is null`);
+    const hold = new Decimal(((Array.isArray(rows) ? rows : (rows as unknown as { rows: { amount: string }[] }).rows) as { amount: string }[])[0].amount);
+    expect(hold.decimalPlaces()).toBeGreaterThan(2);
+    const raw = new Decimal('100000').sub(hold);
+    const shown = raw.toDecimalPlaces(2, Decimal.ROUND_FLOOR);
+    const state = await portfolioState(server, u.token, pid);
+    expect(state.cash).toBe('100000.00');
+    expect(state.availableCash).toBe(shown.toFixed(2));
+    // One paisa more than shown is refused, naming the same figure; exactly what is shown is withdrawn.
+    const over = await gql(server, `mutation($p:ID!,$a:Decimal!){ withdraw(portfolioId:$p, amount:$a){ cash } }`, { p: pid, a: shown.add('0.01').toFixed(2) }, u.token);
+    expect(over.errors?.[0]?.extensions).toMatchObject({ code: 'INSUFFICIENT_FUNDS', available: shown.toFixed(2) });
+    const w = await must<{ withdraw: { cash: string; availableCash: string } }>(server, `mutation($p:ID!,$a:Decimal!){ withdraw(portfolioId:$p, amount:$a){ cash availableCash } }`, { p: pid, a: state.availableCash }, u.token);
+    expect(w.withdraw.availableCash).toBe('0.00');
+    // A buy needing more than is left reports the available cash to the paisa, rounded down.
+    const buy = await gql(server, `mutation($i:PlaceOrderInput!){ placeOrder(input:$i){ id } }`, { i: { portfolioId: pid, symbol: 'ITC', side: 'BUY', type: 'MARKET', quantity: '1' } }, u.token);
+    expect(buy.errors?.[0]?.extensions).toMatchObject({ code: 'INSUFFICIENT_FUNDS', available: '0.00' });
+    await must(server, `mutation($id:ID!){ cancelOrder(id:$id){ id } }`, { id: o.id }, u.token);
+    await assertLedgerInvariants(server.app.db.db, pid);
+  });
+
   it('returns the first order for a repeated clientOrderId and refuses the same key with other parameters', async () => {
     const u = await newUser(server);
     const pid = await createFundedPortfolio(server, u.token);

@@ -41,3 +41,15 @@ export function isMultipleOf(value: DecimalLike, step: DecimalLike): boolean {
 }
 
 export const Rounding = { UP: DecimalJs.ROUND_UP, DOWN: DecimalJs.ROUND_DOWN, HALF_UP: DecimalJs.ROUND_HALF_UP } as const;
+
+/** Cash is kept to the smallest currency unit: 0.01 (deposits, withdrawals and cash never have more places). */
+export const CASH_PLACES = 2;
+
+/**
+ * Available cash as shown to a client: rounded DOWN (toward −∞) to the smallest currency unit, so the
+ * figure shown can be withdrawn as printed. Holds are kept to 8 places (and released pro rata), so cash
+ * minus holds can have fractions of a paisa; they are never shown.
+ */
+export function fmtAvailable(value: DecimalLike): string {
+  return dec(value).toDecimalPlaces(CASH_PLACES, DecimalJs.ROUND_FLOOR).toFixed(CASH_PLACES);
+}

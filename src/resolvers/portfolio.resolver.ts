@@ -9,7 +9,7 @@ import { DecimalScalar } from '../schema/scalars.js';
 import { requireUser, type GqlContext } from './context.js';
 import { pageInfo, pageSize } from './pagination.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
-import { fmt } from '../lib/decimal.js';
+import { fmt, fmtAvailable } from '../lib/decimal.js';
 import { positionsValue, totalValue, type PortfolioRow } from '../services/portfolio.service.js';
 import { NotFoundError } from '../errors.js';
 import { instrumentOf } from './loaders.js';
@@ -80,7 +80,7 @@ export class PortfolioResolver {
 
   @FieldResolver(() => DecimalScalar, { description: 'Cash minus holds for open buy orders.' })
   async availableCash(@Root() p: PortfolioRow, @Ctx() ctx: GqlContext) {
-    return fmt((await ctx.loaders.balances.load(p.id)).available, 2);
+    return fmtAvailable((await ctx.loaders.balances.load(p.id)).available);
   }
 
   @FieldResolver(() => DecimalScalar, { description: 'Positions at market.' })

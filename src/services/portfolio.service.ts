@@ -7,7 +7,7 @@ import { BadInputError, ForbiddenError, InsufficientFundsError, NotFoundError } 
 import { AccessPolicy, allows, isUuid } from './people/access.policy.js';
 import type { Principal } from '../auth/tokens.js';
 import type { Clock } from '../lib/clock.js';
-import { dec, fmt, type Decimal } from '../lib/decimal.js';
+import { dec, fmt, type Decimal, fmtAvailable } from '../lib/decimal.js';
 import { appendEvents, lockPortfolio, type OutboxRelay } from '../events/outbox.js';
 import { balances, postLedger, type Balances } from './ledger.js';
 import { readPortfolioDetails, readPortfoliosDetails, type PortfolioWants } from './portfolio.read.js';
@@ -161,14 +161,14 @@ export class PortfolioService {
       if (!p) throw new NotFoundError('Portfolio', portfolioId);
       if (amount.isNegative()) {
         const b = await balances(tx, portfolioId, dec(p.cash));
-        if (b.available.lt(amount.abs())) throw new InsufficientFundsError(fmt(amount.abs(), 2), fmt(b.available, 2));
+        if (b.available.lt(amount.abs())) throw new InsufficientFundsError(fmt(amount.abs(), 2), fmtAvailable(b.available));
       }
       const cash = await postLedger(tx, portfolioId, p.baseCurrency, [{ kind, amount, description: kind.toLowerCase() }], now);
       const b = await balances(tx, portfolioId, cash);
       const events = await appendEvents(
         tx,
         portfolioId,
-        [{ type: 'BALANCE_CHANGED', payload: { cash: fmt(b.cash, 2), availableCash: fmt(b.available, 2), reason: kind } }],
+        [{ type: 'BALANCE_CHANGED', payload: { cash: fmt(b.cash, 2), availableCash: fmtAvailable(b.available), reason: kind } }],
         now,
       );
       return { row: { ...p, cash: cash.toFixed() }, events };

@@ -3,7 +3,7 @@ import { and, eq, inArray, isNull, notInArray, sql } from 'drizzle-orm';
 import type { Tx } from '../../db/client.js';
 import { basketRunOrders, holds, orders, portfolios, positions } from '../../db/schema/index.js';
 import { BadInputError, DomainError } from '../../errors.js';
-import { dec, fmt, toDb, type Decimal } from '../../lib/decimal.js';
+import { dec, fmt, toDb, type Decimal, fmtAvailable } from '../../lib/decimal.js';
 import type { NewEvent } from '../../events/outbox.js';
 import type { BrokerRegistry } from '../../brokers/registry.js';
 import type { InstrumentRow, InstrumentService } from '../instrument.service.js';
@@ -121,7 +121,7 @@ export class RunPlacer {
     ]);
     const events: NewEvent[] = placed.map((o) => ({ type: 'ORDER_UPDATED', payload: { order: orderSnapshot(o) } }));
     if (args.phase === 'BUY') {
-      events.push({ type: 'BALANCE_CHANGED', payload: { cash: fmt(bal.cash, 2), availableCash: fmt(available, 2), reason: 'ORDER_HOLD' } });
+      events.push({ type: 'BALANCE_CHANGED', payload: { cash: fmt(bal.cash, 2), availableCash: fmtAvailable(available), reason: 'ORDER_HOLD' } });
     }
     return { orders: placed, refused, events };
   }
@@ -233,7 +233,7 @@ export class RunPlacer {
     const placed = ownIds.map((id) => byId.get(id)!);
     const events: NewEvent[] = placed.map((o) => ({ type: 'ORDER_UPDATED', payload: { order: orderSnapshot(o) } }));
     if (args.phase === 'BUY' && placed.length) {
-      events.push({ type: 'BALANCE_CHANGED', payload: { cash: fmt(cash, 2), availableCash: fmt(available, 2), reason: 'ORDER_HOLD' } });
+      events.push({ type: 'BALANCE_CHANGED', payload: { cash: fmt(cash, 2), availableCash: fmtAvailable(available), reason: 'ORDER_HOLD' } });
     }
     return { orders: placed, refused: [], events, locked, extra };
   }

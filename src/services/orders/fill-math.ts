@@ -1,4 +1,4 @@
-import { dec, fmt, toDb, Decimal } from '../../lib/decimal.js';
+import { dec, fmt, toDb, Decimal, fmtAvailable } from '../../lib/decimal.js';
 import type { BrokerFill } from '../../brokers/broker.js';
 import type { NewEvent } from '../../events/outbox.js';
 import { statusAfterFill, type OrderStatus } from './order.state.js';
@@ -120,7 +120,7 @@ export function fillEffects(b: FillBooks, f: BrokerFill, fill: FillRow, now: Dat
     { type: 'FILL_RECEIVED', payload: { fill: fillSnapshot(fill), order: snapshot } },
     { type: 'ORDER_UPDATED', payload: { order: snapshot } },
     { type: 'POSITION_CHANGED', payload: { position: { ...position, updatedAt: now.toISOString() } } },
-    { type: 'BALANCE_CHANGED', payload: { cash: fmt(cash, 2), availableCash: fmt(available, 2), reason: 'FILL' } },
+    { type: 'BALANCE_CHANGED', payload: { cash: fmt(cash, 2), availableCash: fmtAvailable(available), reason: 'FILL' } },
   ];
   return { order, orderSet, position, lines, cash, holdLeft, cashReleased, events };
 }

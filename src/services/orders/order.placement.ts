@@ -5,7 +5,7 @@ import { holds, positions } from '../../db/schema/index.js';
 import { genericPlans, jsonRows, lazyMap, uuidArray } from '../../db/batch-sql.js';
 import { heldCashOf, orderRows, selectOrders, selectPortfolios } from './batch-reads.js';
 import { NotFoundError } from '../../errors.js';
-import { dec, fmt, toDb, type Decimal } from '../../lib/decimal.js';
+import { dec, fmt, toDb, type Decimal, fmtAvailable } from '../../lib/decimal.js';
 import { insertOutboxRows, outboxRows, storedEvents, type NewEvent, type StoredEvent } from '../../events/outbox.js';
 import { checkBuyingPower, checkSellable } from './order.risk.js';
 import type { ValidOrder } from './order.validation.js';
@@ -125,7 +125,7 @@ export async function placeOrdersInTx(tx: Tx, inputs: PreparedOrder[], now: Date
         const before = available.get(p.id)!;
         checkBuyingPower(before, input.reserve);
         available.set(p.id, before.sub(input.reserve));
-        events.push({ type: 'BALANCE_CHANGED', payload: { cash: fmt(dec(p.cash), 2), availableCash: fmt(before.sub(input.reserve), 2), reason: 'ORDER_HOLD' } });
+        events.push({ type: 'BALANCE_CHANGED', payload: { cash: fmt(dec(p.cash), 2), availableCash: fmtAvailable(before.sub(input.reserve)), reason: 'ORDER_HOLD' } });
       } else {
         const k = key(p.id, input.instrumentId);
         checkSellable(owned.get(k) ?? dec(0), promised.get(k) ?? dec(0), input.reserve);

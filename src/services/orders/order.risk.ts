@@ -1,5 +1,5 @@
 import { InsufficientFundsError, InsufficientQuantityError, RiskLimitError } from '../../errors.js';
-import { Decimal, dec, fmt } from '../../lib/decimal.js';
+import { Decimal, dec, fmt, fmtAvailable } from '../../lib/decimal.js';
 
 /**
  * Pre-trade risk rules, pure so they can be tested alone. The service runs them inside the placing
@@ -22,7 +22,7 @@ export function cashToReserve(quantity: Decimal, reservationPrice: Decimal): Dec
 
 /** A buy needs its whole reserve in available cash (cash minus other open buys' holds). */
 export function checkBuyingPower(available: Decimal, reserve: Decimal): void {
-  if (available.lt(reserve)) throw new InsufficientFundsError(fmt(reserve, 2), fmt(available, 2));
+  if (available.lt(reserve)) throw new InsufficientFundsError(fmt(reserve, 2), fmtAvailable(available));
 }
 
 /** A sell needs the quantity held and not already promised to other open sells (no shorting). */

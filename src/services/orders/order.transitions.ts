@@ -3,7 +3,7 @@ import type { PgUpdateSetSource } from 'drizzle-orm/pg-core';
 import type { Db, Tx } from '../../db/client.js';
 import { orders } from '../../db/schema/index.js';
 import type { Clock } from '../../lib/clock.js';
-import { fmt } from '../../lib/decimal.js';
+import { fmt, fmtAvailable } from '../../lib/decimal.js';
 import { appendEvents, lockPortfolio, type NewEvent, type OutboxRelay } from '../../events/outbox.js';
 import { balances, reduceHold } from '../ledger.js';
 import { canTransition, IllegalTransitionError, isTerminal, type OrderStatus } from './order.state.js';
@@ -71,7 +71,7 @@ export class OrderTransitions {
       await reduceHold(tx, o.id, 'all', now);
       if (o.side === 'BUY') {
         const b = await balances(tx, o.portfolioId);
-        events.push({ type: 'BALANCE_CHANGED', payload: { cash: fmt(b.cash, 2), availableCash: fmt(b.available, 2), reason: `ORDER_${to}` } });
+        events.push({ type: 'BALANCE_CHANGED', payload: { cash: fmt(b.cash, 2), availableCash: fmtAvailable(b.available), reason: `ORDER_${to}` } });
       }
     }
     return { order: u, events: await appendEvents(tx, o.portfolioId, events, now) };
