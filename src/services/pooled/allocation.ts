@@ -121,7 +121,8 @@ export function allocateNotional(price: DecimalLike, minorUnit: DecimalLike, sha
   const exact = parts.reduce((acc, x) => acc.add(x.floor).add(x.rem), dec(0));
   const total = exact.toDecimalPlaces(0, Decimal.ROUND_HALF_UP);
   let left = total.sub(parts.reduce((acc, x) => acc.add(x.floor), dec(0)));
-  const ranked = [...parts].sort((a, b) => b.rem.cmp(a.rem) || a.s.seq - b.s.seq || (a.s.id < b.s.id ? -1 : a.s.id > b.s.id ? 1 : 0));
+  // Whole units already (a tick price, whole quantities): nothing to rank.
+  const ranked = left.isZero() ? parts : [...parts].sort((a, b) => b.rem.cmp(a.rem) || a.s.seq - b.s.seq || (a.s.id < b.s.id ? -1 : a.s.id > b.s.id ? 1 : 0));
   const amounts = new Map<string, Decimal>();
   for (const x of ranked) {
     const extra = left.gt(0) && x.rem.gt(0) ? dec(1) : dec(0);
