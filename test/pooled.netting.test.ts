@@ -91,9 +91,9 @@ describe.each(modes())('a pooled master account nets members’ orders in one wi
     const vwap = filledAtBroker.gt(0) ? brokerFills.reduce((s, f) => s.add(f.quantity.mul(f.price)), new Decimal(0)).div(filledAtBroker).toDecimalPlaces(8) : null;
     const want = expectedFills(children, parent.side, brokerFills, new Decimal(parent.crossedQuantity), crossedPrice ?? vwap);
     for (const c of children) {
-      const d = await must<{ order: { fills: { quantity: string; price: string; fee: string; brokerFillId: string | null }[]; parentOrder: { id: string } | null } }>(
+      const d = await must<{ order: { fills: { quantity: string; price: string; fee: string; brokerFillId: string | null; executedAt: string }[]; parentOrder: { id: string } | null } }>(
         server,
-        `query($id:ID!){ order(id:$id){ fills { quantity price fee brokerFillId } parentOrder { id } } }`,
+        `query($id:ID!){ order(id:$id){ fills { quantity price fee brokerFillId executedAt } parentOrder { id } } }`,
         { id: c.id },
         c.owner.token,
       );
@@ -101,6 +101,11 @@ describe.each(modes())('a pooled master account nets members’ orders in one wi
       // Each fill names its parent and the broker's execution it is a share of (or the internal cross).
       const executions = new Set([...(remote?.fills ?? []).map((f) => `${parent.id}:${f.brokerFillId}`), `${parent.id}:cross`]);
       for (const f of d.order.fills) expect(executions, `brokerFillId of child ${c.side} ${c.quantity}`).toContain(f.brokerFillId);
+      // A share of a broker execution happened when the broker executed it (not when it was allocated).
+      const at = new Map((remote?.fills ?? []).map((f) => [`${parent.id}:${f.brokerFillId}`, new Date(f.executedAt).getTime()]));
+      for (const f of d.order.fills) {
+        if (at.has(f.brokerFillId!)) expect(new Date(f.executedAt).getTime(), `executedAt of child ${c.side} ${c.quantity}`).toBe(at.get(f.brokerFillId!));
+      }
       const norm = (xs: Exec[]) => xs.map((f) => `${f.quantity.toFixed(2)}@${f.price.toFixed(8)}+${f.fee.toFixed(2)}`).sort();
       expect(norm(d.order.fills.map((f) => ({ quantity: new Decimal(f.quantity), price: new Decimal(f.price), fee: new Decimal(f.fee) }))), `fills of child ${c.side} ${c.quantity}`).toEqual(
         norm(want.get(c.id)!),

@@ -179,7 +179,7 @@ export class ParentDriver {
       if (!recorded) return null; // allocated before: the parent fill and its allocations commit together
       const [p] = await tx.select().from(pooledParentOrders).where(eq(pooledParentOrders.id, parentId)).for('update');
       const kids = (await this.deps.repo.childKeys(parentId, tx)).filter((k) => k.side === p.side);
-      const out = await this.allocateInTx(tx, p, kids, lot, f.brokerFillId, dec(f.quantity), dec(f.price), dec(f.fee), f.brokerOrderId, now);
+      const out = await this.allocateInTx(tx, p, kids, lot, f.brokerFillId, dec(f.quantity), dec(f.price), dec(f.fee), f.brokerOrderId, new Date(f.executedAt), now);
       const filledBefore = dec(p.filledQuantity);
       const filled = filledBefore.add(f.quantity);
       const avg = dec(p.averageFillPrice ?? 0).mul(filledBefore).add(dec(f.price).mul(f.quantity)).div(filled).toDecimalPlaces(8);
@@ -205,6 +205,8 @@ export class ParentDriver {
     price: Decimal,
     fee: Decimal,
     brokerOrderId: string,
+    /** When the execution happened (the broker's time; the cross: when it is settled). */
+    executedAt: Date,
     now: Date,
   ): Promise<StoredEvent[]> {
     if (quantity.isZero()) return [];
@@ -228,7 +230,7 @@ export class ParentDriver {
     return this.batch.apply(
       tx,
       state,
-      shares.map((c) => ({ orderId: c.id, brokerFillId: `${p.id}:${key}`, brokerOrderId, quantity: c.quantity, price, fee: fees.get(c.id)!, executedAt: now, notional: amounts.get(c.id)! })),
+      shares.map((c) => ({ orderId: c.id, brokerFillId: `${p.id}:${key}`, brokerOrderId, quantity: c.quantity, price, fee: fees.get(c.id)!, executedAt, notional: amounts.get(c.id)! })),
       now,
     );
   }
@@ -253,7 +255,7 @@ export class ParentDriver {
           const kids = await this.deps.repo.childKeys(p.id, tx);
           const out: StoredEvent[] = [];
           for (const side of ['BUY', 'SELL'] as const) {
-            out.push(...(await this.allocateInTx(tx, locked, kids.filter((k) => k.side === side), lot, CROSS_KEY, crossed, price, dec(0), `cross-${p.id}`, now)));
+            out.push(...(await this.allocateInTx(tx, locked, kids.filter((k) => k.side === side), lot, CROSS_KEY, crossed, price, dec(0), `cross-${p.id}`, now, now)));
           }
           return out;
         });
