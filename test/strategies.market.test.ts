@@ -3,7 +3,7 @@ import { RSI, SMA } from 'technicalindicators';
 import { startTestServer, type TestServer } from './support/server.js';
 import { modes } from './support/env.js';
 import { adminEmail, registerAdmin } from './support/people.js';
-import { errorCode, gql, must, newUser } from './support/gql.js';
+import { errorCode, gql, must, newUser, waitFor } from './support/gql.js';
 
 const CANDLES = `query($s:String!,$i:CandleInterval!,$l:Int,$f:DateTime,$t:DateTime){ candles(symbol:$s, interval:$i, last:$l, from:$f, to:$t){ time open high low close volume } }`;
 const INDICATOR = `query($s:String!,$i:CandleInterval!,$e:String!,$l:Int){ indicator(symbol:$s, interval:$i, expression:$e, last:$l){ time value } }`;
@@ -53,6 +53,90 @@ describe.each(modes())('market history, candles, indicators and imports over Gra
     expect(rsi.at(-1)!.value!).toBeCloseTo(libRsi.at(-1)!, 1);
     const cond = (await must(server, INDICATOR, { s: 'INFY', i: 'D1', e: 'close > sma(close, 20)', l: 5 }, token)).indicator as { value: number }[];
     expect(cond.every((p) => p.value === 0 || p.value === 1)).toBe(true);
+  });
+
+  it('anchors vwap to the UTC day in an indicator window, a backtest and a screener that start mid-day', async () => {
+    type C = { time: string; high: string; low: string; close: string; volume: string };
+    const DAY = 86_400_000;
+    const RANGE = `query($s:String!,$i:CandleInterval!,$e:String!,$f:DateTime,$t:DateTime){ indicator(symbol:$s, interval:$i, expression:$e, from:$f, to:$t){ time value } }`;
+    // The last day of minute bars up to `to`, from its first bar, and the day-anchored VWAP (and close) at each bar.
+    const dayOf = async (s: string, to?: string) => {
+      const all = (await must(server, CANDLES, { s, i: 'M1', l: 2000, t: to }, token)).candles as C[];
+      const day = Math.floor(new Date(all.at(-1)!.time).getTime() / DAY);
+      const bars = all.filter((c) => Math.floor(new Date(c.time).getTime() / DAY) === day);
+      let pv = 0;
+      let v = 0;
+      const vwap = bars.map((c) => {
+        pv += ((Number(c.high) + Number(c.low) + Number(c.close)) / 3) * Number(c.volume);
+        v += Number(c.volume);
+        return pv / v;
+      });
+      return { bars, vwap, close: bars.map((c) => Number(c.close)) };
+    };
+    // Generated history ends yesterday (today's bars come from live ticks and keep changing).
+    const yesterday = new Date(Math.floor(Date.now() / DAY) * DAY - 1).toISOString();
+    const { bars, vwap, close } = await dayOf('RELIANCE', yesterday);
+    expect(bars.length).toBeGreaterThan(100);
+    const mid = Math.floor(bars.length / 2);
+    const midTime = new Date(bars[mid]!.time);
+    const next = new Date(midTime.getTime() + 60_000).toISOString();
+    const w = (await must(server, RANGE, { s: 'RELIANCE', i: 'M1', e: 'vwap()', f: bars[mid]!.time, t: next }, token)).indicator as { value: number }[];
+    expect(w).toHaveLength(2);
+    expect(w[0]!.value).toBeCloseTo(vwap[mid]!, 8);
+    expect(w[1]!.value).toBeCloseTo(vwap[mid + 1]!, 8);
+
+    // A LONG backtest on vwap crosses from mid-day enters and exits where the day-anchored crosses are.
+    const expected: string[] = [];
+    let long = false;
+    for (let i = mid; i < bars.length; i++) {
+      const up = close[i - 1]! <= vwap[i - 1]! && close[i]! > vwap[i]!;
+      const down = close[i - 1]! >= vwap[i - 1]! && close[i]! < vwap[i]!;
+      if (!long && up) (long = true), expected.push(bars[i]!.time);
+      else if (long && down) long = false;
+    }
+    const bt = await must(
+      server,
+      `mutation($i:BacktestInput!){ runBacktest(input:$i){ id } }`,
+      {
+        i: {
+          definition: { name: 'vw', kind: 'RULES', rules: { entry: 'crossesAbove(close, vwap())', exit: 'crossesBelow(close, vwap())', side: 'LONG' }, interval: 'M1', universe: { symbols: ['RELIANCE'] }, mode: 'SIGNAL_ONLY', sizing: { quantity: '1' } },
+          from: bars[mid]!.time,
+          to: bars.at(-1)!.time,
+          initialCash: '100000',
+        },
+      },
+      token,
+    );
+    let done: { status: string; trades: { edges: { node: { entryTime: string } }[] } } | undefined;
+    await waitFor('backtest to end', async () => {
+      done = (await must(server, `query($id:ID!){ backtest(id:$id){ status trades(first:100){ edges { node { entryTime } } } } }`, { id: bt.runBacktest.id }, token)).backtest;
+      return ['COMPLETED', 'FAILED', 'CANCELED'].includes(done!.status);
+    }, 30_000);
+    expect(done!.status).toBe('COMPLETED');
+    expect(done!.trades.edges.map((e) => new Date(e.node.entryTime).toISOString())).toEqual(expected.map((t) => new Date(t).toISOString()));
+
+    // A RULES screener on the last minute bar compares its close with the whole day's VWAP (retried if a
+    // live tick moved the latest bar while it ran).
+    const symbols = ['RELIANCE', 'TCS', 'INFY', 'HDFCBANK', 'ICICIBANK', 'SBIN', 'ITC', 'LT', 'WIPRO', 'NTPC'];
+    const holding = async () => {
+      const out: string[] = [];
+      for (const s of symbols) {
+        const d = await dayOf(s);
+        if (d.close.at(-1)! > d.vwap.at(-1)!) out.push(s);
+      }
+      return out.sort().join(',');
+    };
+    const sc = (await must(server, `mutation($i:CreateScreenerInput!){ createScreener(input:$i){ id } }`, { i: { name: 'vw', kind: 'RULES', rule: 'close > vwap()', interval: 'M1', universe: { symbols } } }, token)).createScreener;
+    let before = '';
+    let got = '';
+    let after = ' ';
+    for (let attempt = 0; attempt < 5 && before !== after; attempt++) {
+      before = await holding();
+      const run = (await must(server, `mutation($id:ID!){ runScreener(id:$id){ matches { instrument { symbol } } } }`, { id: sc.id }, token)).runScreener;
+      got = run.matches.map((m: { instrument: { symbol: string } }) => m.instrument.symbol).sort().join(',');
+      after = await holding();
+    }
+    expect(got).toBe(after);
   });
 
   it('imports CSV bars with per-line errors, and replaces a bar on re-import', async () => {

@@ -21,6 +21,8 @@ export interface RuleSet {
   exitShort?: CompiledRule;
   /** Bars needed before every condition is warm. */
   warmup: number;
+  /** Whether the warm-up must also start at the UTC day of its first bar (a condition uses `vwap`). */
+  dayAnchored: boolean;
   /** The expressions, for run records and the README. */
   expressions: Partial<Record<'enterLong' | 'exitLong' | 'enterShort' | 'exitShort', string>>;
 }
@@ -134,13 +136,14 @@ export function buildRuleSet(kind: StrategyKind, params: Params, rules?: RulesSp
     if (kind !== 'RULES') return `parameters`;
     return expressions[k] === rules?.exit && rules?.exit !== rules?.entry ? 'rules.exit' : 'rules.entry';
   };
-  const set: RuleSet = { warmup: 1, expressions };
+  const set: RuleSet = { warmup: 1, dayAnchored: false, expressions };
   for (const k of ['enterLong', 'exitLong', 'enterShort', 'exitShort'] as const) {
     const src = expressions[k];
     if (src === undefined) continue;
     const compiled = compileField(src, field(k));
     set[k] = compiled;
     set.warmup = Math.max(set.warmup, compiled.warmup);
+    set.dayAnchored ||= compiled.dayAnchored;
   }
   return set;
 }

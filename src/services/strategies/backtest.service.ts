@@ -140,7 +140,7 @@ export class BacktestService {
       for (const i of insts) {
         const bars = await this.deps.marketData.bars(i.id, input.definition.interval, { from: new Date(input.from), to: new Date(input.to) });
         if (bars.length === 0) continue;
-        const warmup = await this.deps.marketData.barsBefore(i.id, input.definition.interval, new Date(bars[0]!.time), rules.warmup);
+        const warmup = await this.deps.marketData.warmupBars(i.id, input.definition.interval, new Date(bars[0]!.time), rules);
         series.push({ symbol: i.symbol, instrumentId: i.id, lot: i.lotSize, warmup, bars });
       }
       total = Math.max(1, series.reduce((n, s) => n + s.bars.length, 0));

@@ -31,6 +31,13 @@ export interface RangeArgs {
 /** Most candles one request returns, and the default when neither `from` nor `last` is given. */
 export const MAX_CANDLES = 10_000;
 const DEFAULT_LAST = 500;
+const DAY_MS = 86_400_000;
+
+/** What a rule needs replayed before a time (see `CompiledRule.warmup` and `dayAnchored`). */
+export interface Warmup {
+  warmup: number;
+  dayAnchored: boolean;
+}
 
 export function intervalCode(name: string, field = 'interval'): IntervalCode {
   if (!isIntervalName(name)) throw new BadInputError(`Unknown interval ${name} (M1, M5, M15, H1, D1)`, field, 'UNKNOWN_INTERVAL');
@@ -109,6 +116,29 @@ export class MarketDataService {
     return rows.reverse().map(toBar);
   }
 
+  /**
+   * The warm-up of a rule before `time`, oldest first: its `warmup` bars and, for a rule that reads a
+   * day-anchored value (`vwap`), also every bar of the UTC day of the first of them, so the first value
+   * that matters is the day's and not the window's. On D1 and longer bars the day starts at the bar.
+   */
+  async warmupBars(instrumentId: string, interval: IntervalCode, time: Date, need: Warmup): Promise<Bar[]> {
+    const warm = await this.barsBefore(instrumentId, interval, time, need.warmup);
+    if (!need.dayAnchored) return warm;
+    return [...(await this.dayOpening(instrumentId, interval, new Date(warm[0]?.time ?? time.getTime()))), ...warm];
+  }
+
+  /** The bars of `time`'s UTC day strictly before `time`, oldest first. */
+  async dayOpening(instrumentId: string, interval: IntervalCode, time: Date): Promise<Bar[]> {
+    const dayStart = new Date(Math.floor(time.getTime() / DAY_MS) * DAY_MS);
+    if (dayStart.getTime() === time.getTime()) return [];
+    const rows = await this.deps.db
+      .select()
+      .from(candles)
+      .where(and(eq(candles.instrumentId, instrumentId), eq(candles.interval, interval), gte(candles.startsAt, dayStart), lt(candles.startsAt, time)))
+      .orderBy(asc(candles.startsAt));
+    return rows.map(toBar);
+  }
+
   async candles(symbol: string, exchange: string | null | undefined, interval: string, r: RangeArgs): Promise<CandleView[]> {
     this.checkRange(r);
     const code = intervalCode(interval);
@@ -130,7 +160,7 @@ export class MarketDataService {
     const inst = await this.deps.instruments.resolve(symbol, exchange);
     const rows = await this.rows(inst.id, code, r);
     if (rows.length === 0) return [];
-    const warm = await this.barsBefore(inst.id, code, rows[0]!.startsAt, rule.warmup);
+    const warm = await this.warmupBars(inst.id, code, rows[0]!.startsAt, rule);
     const ev = rule.create();
     for (const b of warm) ev.next(b);
     return rows.map((c) => {

@@ -153,7 +153,9 @@ export class ScreenerService {
       const lookback = int(p, 'lookback', 60);
       const need = rule ? rule.warmup + 1 : Math.max(period, lookback) + 2;
       for (const i of insts) {
-        const bars = await this.deps.marketData.bars(i.id, interval, { last: need });
+        let bars = await this.deps.marketData.bars(i.id, interval, { last: need });
+        // A day-anchored rule (vwap) also sees the opening of the day of its first bar.
+        if (rule?.dayAnchored && bars.length) bars = [...(await this.deps.marketData.dayOpening(i.id, interval, new Date(bars[0]!.time))), ...bars];
         if (s.kind === 'TOP_GAINERS') {
           const g = gain(bars, period);
           if (g !== null) matches.push({ instrumentId: i.id, score: g, values: { return: g } });

@@ -125,7 +125,7 @@ export class StrategyRunner {
       ? (await this.deps.marketData.bars(inst.id, interval, { from: new Date(pos.lastBarAt.getTime() + 1), to: closedBefore, max: MAX_NEW_BARS }))
       : await this.deps.marketData.bars(inst.id, interval, { to: closedBefore, last: 1 });
     if (fresh.length === 0) return 0;
-    const warm = await this.deps.marketData.barsBefore(inst.id, interval, new Date(fresh[0]!.time), rules.warmup);
+    const warm = await this.deps.marketData.warmupBars(inst.id, interval, new Date(fresh[0]!.time), rules);
     const side = (pos?.side ?? 'FLAT') as Side;
     const out = evaluateNewBars(rules, side, warm, fresh);
     let qty = dec(pos?.quantity ?? '0');

@@ -158,6 +158,28 @@ export function lookback(n: Node): number {
   }
 }
 
+/**
+ * Whether a rule reads a value anchored to the UTC day (`vwap`): its warm-up must then also reach back to
+ * the start of the UTC day of its first warm-up bar, whatever `lookback` counts.
+ */
+export function anchoredToDay(n: Node): boolean {
+  switch (n.kind) {
+    case 'num':
+    case 'field':
+      return false;
+    case 'neg':
+    case 'not':
+    case 'offset':
+      return anchoredToDay(n.arg);
+    case 'arith':
+    case 'compare':
+    case 'logic':
+      return anchoredToDay(n.left) || anchoredToDay(n.right);
+    case 'call':
+      return n.name === 'vwap' || n.args.some(anchoredToDay);
+  }
+}
+
 /** The rule printed in one canonical form (fully parenthesised binary operations, defaults left as written). */
 export function normalize(n: Node): string {
   switch (n.kind) {

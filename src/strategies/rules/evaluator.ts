@@ -1,7 +1,7 @@
 import type { Bar } from '../../market/history.js';
 import { Atr, Bollinger, Ema, Macd, Returns, Rsi, Sma, StdDev, Vwap, type SeriesIndicator } from '../indicators/incremental.js';
 import type { Node, ValueType } from './ast.js';
-import { callParams, check, lookback, normalize } from './check.js';
+import { anchoredToDay, callParams, check, lookback, normalize } from './check.js';
 import { parse } from './parser.js';
 
 /** One step of a compiled rule: the newest bar in, the rule's value for it out (null while warming up). */
@@ -18,6 +18,8 @@ export interface CompiledRule {
   type: ValueType;
   /** Bars to replay before the rule's value can be trusted (see `lookback`). */
   warmup: number;
+  /** Whether the warm-up must also start at the UTC day of its first bar (the rule uses `vwap`). */
+  dayAnchored: boolean;
   /**
    * A fresh evaluator. Evaluators created with the same `shared` map share identical sub-expressions
    * (one MACD for `macd(...)` and `macdSignal(...)` of a strategy's entry and exit rules), each computed
@@ -34,7 +36,7 @@ export interface RuleEvaluator {
 export function compileRule(source: string): CompiledRule {
   const ast = parse(source);
   const type = check(ast);
-  return { source, normalized: normalize(ast), type, warmup: lookback(ast), create: (shared) => ({ next: build(ast, shared ?? new Map()) }) };
+  return { source, normalized: normalize(ast), type, warmup: lookback(ast), dayAnchored: anchoredToDay(ast), create: (shared) => ({ next: build(ast, shared ?? new Map()) }) };
 }
 
 const truthy = (v: number | null) => v !== null && v !== 0;
