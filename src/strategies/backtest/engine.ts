@@ -209,6 +209,10 @@ export async function runEngine(series: readonly BacktestSeries[], p: BacktestPa
       returnPct: null,
     });
   });
+  // Trades were collected as they closed (open ones last): report them in entry order, ties (one bar time)
+  // in the order of `series`, as the bars were replayed.
+  const rank = new Map(series.map((s, i) => [s.instrumentId, i]));
+  trades.sort((a, b) => a.entryTime - b.entryTime || rank.get(a.instrumentId)! - rank.get(b.instrumentId)!);
   await hooks.onChunk?.(total);
   return {
     signals,

@@ -66,4 +66,18 @@ describe('backtest engine', () => {
     expect(r).toBeNull();
     expect(calls).toBe(2);
   });
+  it('reports trades in entry order, open ones among them, whatever order they closed in', async () => {
+    // close > 100 enters, close < 100 exits. A enters first and exits last; B enters and exits in between;
+    // C enters on the same bar as B (ties in series order) and is still open; D enters on the first bar.
+    const at = (closes: number[]): Bar[] => closes.map((c, k) => ({ time: Date.UTC(2026, 0, 5 + k), open: c, high: c, low: c, close: c, volume: 1 }));
+    const series = [
+      { symbol: 'D', instrumentId: 'd', lot: '1', warmup: [], bars: at([110, 110, 110, 110, 110, 110]) },
+      { symbol: 'A', instrumentId: 'a', lot: '1', warmup: [], bars: at([90, 110, 110, 110, 110, 90]) },
+      { symbol: 'C', instrumentId: 'c', lot: '1', warmup: [], bars: at([90, 90, 110, 110, 110, 110]) },
+      { symbol: 'B', instrumentId: 'b', lot: '1', warmup: [], bars: at([90, 90, 110, 90, 90, 90]) },
+    ];
+    const level = buildRuleSet('RULES', {}, { entry: 'close > 100', exit: 'close < 100', side: 'LONG' });
+    const r = (await runEngine(series, { rules: level, sizing: { quantity: '1' }, initialCash: '100000', feeRate: '0', slippageBps: 0 }))!;
+    expect(r.trades.map((t) => `${t.symbol}@${new Date(t.entryTime).getUTCDate()}${t.exitTime === null ? ' open' : ''}`)).toEqual(['D@5 open', 'A@6', 'C@7 open', 'B@7']);
+  });
 });
