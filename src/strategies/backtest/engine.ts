@@ -85,7 +85,8 @@ const DAY = 86_400_000;
  * that close moved against us by `slippageBps` (rounded to 8 places), paying `feeRate` of the notional
  * (rounded half-up to 8 places). Cash and trade P&L are exact decimals (fixed-point, fixed.ts); the equity
  * curve marks positions at closes in floating point (it feeds ratios, not money). Entry sizes follow the
- * live rule (`entryQuantity`): a quantity, an amount or a percent of equity, rounded down to the lot.
+ * live rule (`entryQuantity`): a quantity, an amount or a percent of equity, rounded down to the lot; a
+ * long entry whose cost and fee exceed the cash is skipped (live, the order would be refused).
  * Deterministic: the same input gives the same signals, trades and curve. Bars of several instruments are
  * merged by time (ties in the order of `series`).
  */
@@ -138,6 +139,9 @@ export async function runEngine(series: readonly BacktestSeries[], p: BacktestPa
       if (q <= 0n) return;
       const notional = mulU(px, q);
       const fee = mulU(notional, feeRate);
+      // As a live order would be refused for insufficient funds, a long entry that costs more (with its
+      // fee) than the cash on hand is not taken: no silent leverage. The signal stands, as it does live.
+      if (action === 'ENTER_LONG' && notional + fee > cash) return;
       cash = action === 'ENTER_LONG' ? cash - notional - fee : cash + notional - fee;
       books[i] = { qty: q, side: action === 'ENTER_LONG' ? 'LONG' : 'SHORT', entryTime: bar.time, entryPrice: px, entryFee: fee };
       qtyF[i] = (action === 'ENTER_LONG' ? 1 : -1) * (Number(q) / 1e8);

@@ -80,4 +80,18 @@ describe('backtest engine', () => {
     const r = (await runEngine(series, { rules: level, sizing: { quantity: '1' }, initialCash: '100000', feeRate: '0', slippageBps: 0 }))!;
     expect(r.trades.map((t) => `${t.symbol}@${new Date(t.entryTime).getUTCDate()}${t.exitTime === null ? ' open' : ''}`)).toEqual(['D@5 open', 'A@6', 'C@7 open', 'B@7']);
   });
+  it('skips a long entry that costs more than the cash, instead of borrowing; one that fits to the paisa is taken', async () => {
+    const at = (closes: number[]): Bar[] => closes.map((c, k) => ({ time: Date.UTC(2026, 0, 5 + k), open: c, high: c, low: c, close: c, volume: 1 }));
+    const level = buildRuleSet('RULES', {}, { entry: 'close > 100', exit: 'close < 100', side: 'LONG' });
+    const run = (cash: string) => runEngine([{ symbol: 'T', instrumentId: 't', lot: '1', warmup: [], bars: at([90, 1343.5, 1343.5, 90, 1343.5, 1343.5]) }], { rules: level, sizing: { quantity: '10' }, initialCash: cash, feeRate: '0.001', slippageBps: 0 });
+    // 10 × 1343.50 = 13435 plus a fee of 13.435: 13448.435.
+    const short = (await run('13448.43499999'))!;
+    expect(short.trades).toEqual([]);
+    expect(short.finalCash).toBe('13448.43499999');
+    expect(short.signals.map((s) => s.action)).toEqual(['ENTER_LONG', 'EXIT_LONG', 'ENTER_LONG']);
+    // Exactly enough: taken. After its losing round trip (900 − 0.90 back) the second entry no longer fits.
+    const exact = (await run('13448.435'))!;
+    expect(exact.trades.map((t) => [t.quantity, t.exitTime === null])).toEqual([['10', false]]);
+    expect(Number(exact.finalCash)).toBeCloseTo(899.1, 8);
+  });
 });
