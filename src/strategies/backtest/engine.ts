@@ -47,7 +47,8 @@ export interface EngineTrade {
 /** Equity at the close of a bar time (all instruments marked at their latest close). */
 export interface EnginePoint {
   time: number;
-  value: number;
+  /** Exact decimal text (8 places at most): cash plus each position marked at its latest close. */
+  value: string;
   /** Whether a position was open at this close. */
   exposed: boolean;
 }
@@ -83,8 +84,8 @@ const DAY = 86_400_000;
 /**
  * Replays bars through the strategy's engines with a simple fill model: a signal on a bar's close fills at
  * that close moved against us by `slippageBps` (rounded to 8 places), paying `feeRate` of the notional
- * (rounded half-up to 8 places). Cash and trade P&L are exact decimals (fixed-point, fixed.ts); the equity
- * curve marks positions at closes in floating point (it feeds ratios, not money). Entry sizes follow the
+ * (rounded half-up to 8 places). Cash, trade P&L and the daily equity points are exact decimals
+ * (fixed-point, fixed.ts); only percent-of-equity sizing reads a floating-point mark. Entry sizes follow the
  * live rule (`entryQuantity`): a quantity, an amount or a percent of equity, rounded down to the lot; a
  * long entry whose cost and fee exceed the cash is skipped (live, the order would be refused).
  * Deterministic: the same input gives the same signals, trades and curve. Bars of several instruments are
@@ -119,6 +120,18 @@ export async function runEngine(series: readonly BacktestSeries[], p: BacktestPa
   const chunk = hooks.chunk ?? 50_000;
   let lastDay = -1;
   let lastTime = NaN;
+
+  // Cash plus every open position marked at its latest close, exactly (units of 1e-8).
+  const valueU = (): bigint => {
+    let v = cash;
+    for (let i = 0; i < books.length; i++) {
+      const b = books[i];
+      if (!b) continue;
+      const mark = mulU(unitsOf(closeF[i]!), b.qty);
+      v = b.side === 'LONG' ? v + mark : v - mark;
+    }
+    return v;
+  };
 
   const fill = (i: number, action: SignalAction, bar: Bar) => {
     const s = series[i]!;
@@ -180,7 +193,7 @@ export async function runEngine(series: readonly BacktestSeries[], p: BacktestPa
     // Close the previous bar time's day before this bar moves the marks.
     const day = Math.floor(bar.time / DAY);
     if (day !== lastDay && !Number.isNaN(lastTime)) {
-      daily.push({ time: lastTime, value: cashF + sumMarks(qtyF, closeF), exposed: openBooks > 0 });
+      daily.push({ time: lastTime, value: text(openBooks > 0 ? valueU() : cash), exposed: openBooks > 0 });
       if (openBooks > 0) exposed++;
     }
     lastDay = day;
@@ -191,15 +204,13 @@ export async function runEngine(series: readonly BacktestSeries[], p: BacktestPa
     if (hooks.onChunk && (k + 1) % chunk === 0 && (await hooks.onChunk(k + 1)) === true) return null;
   }
   if (!Number.isNaN(lastTime)) {
-    daily.push({ time: lastTime, value: cashF + sumMarks(qtyF, closeF), exposed: openBooks > 0 });
+    daily.push({ time: lastTime, value: text(openBooks > 0 ? valueU() : cash), exposed: openBooks > 0 });
     if (openBooks > 0) exposed++;
   }
   // Positions still open are reported as open trades, valued at the last close.
-  let value = cash;
+  const value = valueU();
   books.forEach((b, i) => {
     if (!b) return;
-    const mark = mulU(unitsOf(closeF[i]!), b.qty);
-    value = b.side === 'LONG' ? value + mark : value - mark;
     trades.push({
       instrumentId: series[i]!.instrumentId,
       symbol: series[i]!.symbol,

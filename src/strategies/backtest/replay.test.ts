@@ -94,4 +94,14 @@ describe('backtest engine', () => {
     expect(exact.trades.map((t) => [t.quantity, t.exitTime === null])).toEqual([['10', false]]);
     expect(Number(exact.finalCash)).toBeCloseTo(899.1, 8);
   });
+  it('keeps the equity curve exact to 8 places, and the total return computed from the exact final value', async () => {
+    const at = (closes: number[]): Bar[] => closes.map((c, k) => ({ time: Date.UTC(2026, 0, 5 + k), open: c, high: c, low: c, close: c, volume: 1 }));
+    const level = buildRuleSet('RULES', {}, { entry: 'close > 100', exit: 'close < 100', side: 'LONG' });
+    // Buy 7 at 1543.37 (fee 0.0007 × 10803.59 = 7.562513), mark at 1544.01, sell at 99.99 (fee 0.489951).
+    const r = (await runEngine([{ symbol: 'T', instrumentId: 't', lot: '1', warmup: [], bars: at([1543.37, 1544.01, 99.99]) }], { rules: level, sizing: { quantity: '7' }, initialCash: '1000000', feeRate: '0.0007', slippageBps: 0 }))!;
+    const s = summarize(r, '1000000');
+    expect(s.equity.map((p) => p.value)).toEqual(['1000000', '999992.437487', '999996.917487', '989888.287536']);
+    expect(r.finalValue).toBe('989888.287536');
+    expect(s.metrics.totalReturn).toBe(989888.287536 / 1000000 - 1);
+  });
 });

@@ -24,7 +24,7 @@ export const STORED_POINTS = 2000;
  * `exposed` flag of each close feeds exposure.
  */
 export function summarize(r: EngineResult, initialCash: string): StoredResult {
-  const points = [{ time: new Date(r.daily[0] ? r.daily[0].time - 86_400_000 : 0), value: initialCash, exposed: false }, ...r.daily.map((p) => ({ time: new Date(p.time), value: p.value.toFixed(4), exposed: p.exposed }))];
+  const points = [{ time: new Date(r.daily[0] ? r.daily[0].time - 86_400_000 : 0), value: initialCash, exposed: false }, ...r.daily.map((p) => ({ time: new Date(p.time), value: p.value, exposed: p.exposed }))];
   const closed = r.trades.filter((t) => t.pnl !== null).map((t) => ({ pnl: t.pnl! }));
   const perf = computePerformance({ points, trades: closed });
   const m = perf.metrics;
