@@ -153,6 +153,19 @@ describe.each(modes())('market history, candles, indicators and imports over Gra
     expect(bad.data!.importCandles.errors[0].line).toBe(1);
   });
 
+  it('refuses imported bars that start in the future, as line errors, and keeps the latest bar a past one', async () => {
+    const tomorrow = new Date((Math.floor(Date.now() / 86_400_000) + 1) * 86_400_000).toISOString();
+    const csv = ['time,open,high,low,close,volume', '2021-03-01T00:00:00Z,10,12,9,11,100', `${tomorrow},10,12,9,11,100`, '2030-01-21T00:00:00Z,10,12,9,11,100'].join('\n');
+    const r = await must(server, `mutation($c:String!){ importCandles(symbol:"WIPRO", interval:D1, csv:$c){ imported skipped errors { line message } } }`, { c: csv }, adminToken);
+    expect(r.importCandles).toMatchObject({ imported: 1, skipped: 2 });
+    expect(r.importCandles.errors).toEqual([
+      { line: 3, message: `time ${tomorrow} is in the future` },
+      { line: 4, message: 'time 2030-01-21T00:00:00.000Z is in the future' },
+    ]);
+    const last = (await must(server, CANDLES, { s: 'WIPRO', i: 'D1', l: 1 }, token)).candles as { time: string }[];
+    expect(new Date(last[0]!.time).getTime()).toBeLessThanOrEqual(Date.now());
+  });
+
   it('validates rules with line and column, and refuses bad indicator expressions with field and reason', async () => {
     const ok = await must(server, `{ validateRule(expression:"rsi(close,14) < 30 and not (close < sma(close,200))"){ valid normalized } }`, {}, token);
     expect(ok.validateRule.valid).toBe(true);

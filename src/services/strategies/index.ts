@@ -62,7 +62,7 @@ export function createStrategyCapability(deps: {
     ? new BullMqScheduler({ url: config.redisUrl, prefix: config.redisPrefix, logger })
     : new MemoryScheduler({ clock, logger });
   const universe: UniverseSources = { db, instruments: deps.instruments, watchlists: deps.watchlists, smallcases: deps.smallcases };
-  const marketData = new MarketDataService({ db, instruments: deps.instruments });
+  const marketData = new MarketDataService({ db, instruments: deps.instruments, clock });
   const runner = new StrategyRunner({ db, clock, logger, pubsub, instruments: deps.instruments, portfolios: deps.portfolios, orders: deps.orders, marketData, universe, notifier: deps.notifier });
   const strategies = new StrategyService({ db, clock, logger, instruments: deps.instruments, portfolios: deps.portfolios, runner, scheduler, universe });
   const strategySignals = new SignalStream({ db, pubsub, strategies });

@@ -2,6 +2,7 @@ import { and, asc, desc, eq, gte, lt, lte, sql } from 'drizzle-orm';
 import type { Principal } from '../../auth/tokens.js';
 import { assertAdmin } from '../people/access.policy.js';
 import type { Db } from '../../db/client.js';
+import type { Clock } from '../../lib/clock.js';
 import { candles } from '../../db/schema/market.js';
 import { BadInputError } from '../../errors.js';
 import { fmt } from '../../lib/decimal.js';
@@ -55,7 +56,7 @@ const toBar = (r: typeof candles.$inferSelect): Bar => ({
 
 /** Stored candles: reads for charts, rules and backtests, and CSV imports. */
 export class MarketDataService {
-  constructor(private readonly deps: { db: Db; instruments: InstrumentService }) {}
+  constructor(private readonly deps: { db: Db; instruments: InstrumentService; clock: Clock }) {}
 
   private checkRange(r: RangeArgs): void {
     if (r.last != null && (!Number.isInteger(r.last) || r.last < 1 || r.last > MAX_CANDLES)) {
@@ -181,10 +182,16 @@ export class MarketDataService {
     const step = { '1m': 60_000, '5m': 300_000, '15m': 900_000, '1h': 3_600_000, '1d': 86_400_000 }[code];
     const good = [];
     const seen = new Map<number, number>();
+    const now = this.deps.clock.now().getTime();
     for (const b of bars) {
       const t = b.time.getTime();
       if (t % step !== 0) {
         errors.push({ line: b.line, message: `time ${b.time.toISOString()} is not the start of a ${code} bar` });
+        continue;
+      }
+      // A bar that has not started yet would become every chart's and screener's latest bar.
+      if (t > now) {
+        errors.push({ line: b.line, message: `time ${b.time.toISOString()} is in the future` });
         continue;
       }
       // The same bar twice in one file: the later line wins (as a re-import would).
