@@ -105,6 +105,16 @@ describe.each(modes())('backtests over GraphQL (%s)', (mode) => {
     }
   });
 
+  it('replays the one bar when from == to (both ends inclusive), and refuses from after to', async () => {
+    const c = (await must(server, `{ candles(symbol:"INFY", interval:D1, last:5){ time } }`, {}, token)).candles as { time: string }[];
+    const t = c[2]!.time;
+    const b = await finish((await must(server, RUN, { i: input({ from: t, to: t }) }, token)).runBacktest.id);
+    expect(b.status).toBe('COMPLETED');
+    expect(b.barsProcessed).toBe(2); // INFY and TCS, one bar each
+    const r = await gql(server, RUN, { i: input({ from: t, to: new Date(new Date(t).getTime() - 1).toISOString() }) }, token);
+    expect(r.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'from', reason: 'INVALID_RANGE' });
+  });
+
   it("hides another user's backtest", async () => {
     const bt = (await must(server, RUN, { i: input() }, token)).runBacktest;
     const other = await newUser(server);

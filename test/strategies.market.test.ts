@@ -166,6 +166,17 @@ describe.each(modes())('market history, candles, indicators and imports over Gra
     expect(new Date(last[0]!.time).getTime()).toBeLessThanOrEqual(Date.now());
   });
 
+  it('takes from == to as the one bar that starts then (both ends inclusive), and refuses from after to', async () => {
+    const bar = ((await must(server, CANDLES, { s: 'RELIANCE', i: 'D1', l: 3 }, token)).candles as { time: string; close: string }[])[0]!;
+    const one = (await must(server, CANDLES, { s: 'RELIANCE', i: 'D1', f: bar.time, t: bar.time }, token)).candles;
+    expect(one).toMatchObject([{ time: bar.time, close: bar.close }]);
+    const ind = (await must(server, `query($f:DateTime,$t:DateTime){ indicator(symbol:"RELIANCE", interval:D1, expression:"close", from:$f, to:$t){ time value } }`, { f: bar.time, t: bar.time }, token)).indicator;
+    expect(ind).toEqual([{ time: bar.time, value: Number(bar.close) }]);
+    const reversed = await gql(server, CANDLES, { s: 'RELIANCE', i: 'D1', f: bar.time, t: new Date(new Date(bar.time).getTime() - 1).toISOString() }, token);
+    expect(errorCode(reversed)).toBe('BAD_USER_INPUT');
+    expect(reversed.errors![0]!.extensions!.reason).toBe('INVALID_RANGE');
+  });
+
   it('validates rules with line and column, and refuses bad indicator expressions with field and reason', async () => {
     const ok = await must(server, `{ validateRule(expression:"rsi(close,14) < 30 and not (close < sma(close,200))"){ valid normalized } }`, {}, token);
     expect(ok.validateRule.valid).toBe(true);

@@ -77,7 +77,8 @@ export class BacktestService {
     } else throw new BadInputError('Give strategyId or definition', 'definition', 'REQUIRED');
     const from = input.from;
     const to = input.to;
-    if (!(from < to)) throw new BadInputError('from must be before to', 'from', 'INVALID_RANGE');
+    // Both ends are inclusive: from == to replays the one bar that starts then.
+    if (!(from <= to)) throw new BadInputError('from must not be after to', 'from', 'INVALID_RANGE');
     const days = (to.getTime() - from.getTime()) / 86_400_000;
     if (days > this.deps.limits.backtestMaxDays) throw new BadInputError(`The range is longer than ${this.deps.limits.backtestMaxDays} days`, 'to', 'RANGE_TOO_LONG');
     const cash = dec(input.initialCash);

@@ -62,7 +62,8 @@ export class MarketDataService {
     if (r.last != null && (!Number.isInteger(r.last) || r.last < 1 || r.last > MAX_CANDLES)) {
       throw new BadInputError(`last must be between 1 and ${MAX_CANDLES}`, 'last', 'OUT_OF_RANGE');
     }
-    if (r.from && r.to && r.from >= r.to) throw new BadInputError('from must be before to', 'from', 'INVALID_RANGE');
+    // Both ends are inclusive: from == to asks for the one bar that starts then.
+    if (r.from && r.to && r.from > r.to) throw new BadInputError('from must not be after to', 'from', 'INVALID_RANGE');
   }
 
   /** Rows of one instrument and interval: in [from, to], or the `last` ones up to `to`, oldest first. */
