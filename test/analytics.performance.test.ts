@@ -151,6 +151,14 @@ describe.each(modes())('analytics: imported history, valuations and performance 
     expect(perf.series).toHaveLength(6);
     const few = await must(server, `query($p:ID!,$f:DateTime,$t:DateTime){ performance(portfolioId:$p, from:$f, to:$t){ series(points:3){ value } } }`, { p: pid, f: iso(5), t: iso(9) }, user.token);
     expect(few.performance.series.map((x: { value: string }) => Number(x.value))).toEqual([values[4], expect.any(Number), values[9]]);
+    // As Backtest.equityCurve: at most `points` (one is the last), and 1–2000 or OUT_OF_RANGE.
+    const POINTS = `query($p:ID!,$f:DateTime,$t:DateTime,$n:Int){ performance(portfolioId:$p, from:$f, to:$t){ series(points:$n){ value } } }`;
+    const one = await must(server, POINTS, { p: pid, f: iso(5), t: iso(9), n: 1 }, user.token);
+    expect(one.performance.series.map((x: { value: string }) => Number(x.value))).toEqual([values[9]]);
+    for (const n of [0, -1, 2001]) {
+      const bad = await gql(server, POINTS, { p: pid, f: iso(5), t: iso(9), n }, user.token);
+      expect(bad.errors?.[0]?.extensions, String(n)).toMatchObject({ code: 'BAD_USER_INPUT', field: 'points', reason: 'OUT_OF_RANGE' });
+    }
   });
 
   it('answers the preset ranges: MAX and Y1 since inception, D1 and W1 flat after the last close', async () => {

@@ -1,6 +1,6 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { ActivityInput, EquityPoint, Performance, PerformanceRange } from '../schema/analytics.type.js';
-import { downsample, type PerformanceResult } from '../services/analytics/metrics.js';
+import { checkChartPoints, downsample, type PerformanceResult } from '../services/analytics/metrics.js';
 import { ImportResult } from '../schema/import.type.js';
 import { DateTimeScalar } from '../schema/scalars.js';
 import { requireUser, type GqlContext } from './context.js';
@@ -67,8 +67,8 @@ export class PerformanceFieldsResolver {
   @FieldResolver(() => [EquityPoint], { description: 'One point per valuation day, the base first; with `points`, at most that many (evenly spaced, keeping the ends and the deepest drawdown).' })
   series(
     @Root() p: PerformanceResult,
-    @Arg('points', () => Int, { nullable: true, description: 'Most points to return (a chart needs a few hundred).' }) points: number | null,
+    @Arg('points', () => Int, { nullable: true, description: 'Most points to return, 1–2000 (a chart needs a few hundred); all when omitted.' }) points: number | null,
   ) {
-    return points ? downsample(p.series, points) : p.series;
+    return points === null || points === undefined ? p.series : downsample(p.series, checkChartPoints(points));
   }
 }

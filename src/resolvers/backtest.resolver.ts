@@ -8,6 +8,7 @@ import { pageInfo, pageSize } from './pagination.js';
 import { BadInputError } from '../errors.js';
 import type { BacktestRow } from '../services/strategies/backtest.service.js';
 import { downsample, type StoredResult } from '../strategies/backtest/result.js';
+import { checkChartPoints } from '../services/analytics/metrics.js';
 import { instrumentOf } from './loaders.js';
 
 type StoredTrade = StoredResult['trades'][number];
@@ -38,8 +39,7 @@ export class BacktestResolver {
 
   @FieldResolver(() => [EquityPoint], { description: 'Equity at daily closes, downsampled to at most `points` (first and last kept).' })
   equityCurve(@Root() b: BacktestRow, @Arg('points', () => Int, { nullable: true, description: 'Most points (1–2000, default 200).' }) points: number | null) {
-    const n = points ?? 200;
-    if (!Number.isInteger(n) || n < 1 || n > 2000) throw new BadInputError('points must be between 1 and 2000', 'points', 'OUT_OF_RANGE');
+    const n = checkChartPoints(points ?? 200);
     const eq = (b.equity ?? []) as StoredResult['equity'];
     return downsample(eq, n).map((p) => ({ time: new Date(p.t), value: p.value, netFlow: '0', twrIndex: p.twrIndex, drawdown: p.drawdown }));
   }

@@ -14,6 +14,7 @@
  *
  * Money (values, flows, profit) stays decimal; returns and ratios are floats, as API.md says.
  */
+import { BadInputError } from '../../errors.js';
 import { Decimal, ZERO, dec, fmt, type DecimalLike } from '../../lib/decimal.js';
 import { xirr, type CashFlow } from './xirr.js';
 import { isZero, num, text } from './decimal-like.js';
@@ -258,12 +259,22 @@ export function computePerformance(input: MetricsInput): PerformanceResult {
   };
 }
 
+/** Most points a chart series (`series(points)`, `equityCurve(points)`) may ask for. */
+export const MAX_CHART_POINTS = 2000;
+
+/** A chart's `points` argument: a whole number from 1 to MAX_CHART_POINTS, else BAD_USER_INPUT OUT_OF_RANGE. */
+export function checkChartPoints(points: number): number {
+  if (!Number.isInteger(points) || points < 1 || points > MAX_CHART_POINTS) throw new BadInputError(`points must be between 1 and ${MAX_CHART_POINTS}`, 'points', 'OUT_OF_RANGE');
+  return points;
+}
+
 /**
  * At most `max` points of a series for a chart: evenly spaced, always keeping the first and last points
- * and the deepest drawdown's trough (and the peak before it). Order is kept.
+ * and the deepest drawdown's trough (and the peak before it). Order is kept. One point is the last.
  */
 export function downsample<T extends { drawdown: number; twrIndex: number }>(series: readonly T[], max: number): T[] {
   if (max <= 0 || series.length <= max) return [...series];
+  if (max === 1) return [series[series.length - 1]!];
   const n = Math.max(max, 2);
   const keep = new Set<number>([0, series.length - 1]);
   let trough = 0;
