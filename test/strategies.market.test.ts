@@ -51,6 +51,13 @@ describe.each(modes())('market history, candles, indicators and imports over Gra
     const libRsi = RSI.calculate({ period: 14, values: closes });
     // Ours has more warm-up before the range; far from its start the two agree to the library's 2 places.
     expect(rsi.at(-1)!.value!).toBeCloseTo(libRsi.at(-1)!, 1);
+    // Warmed to its long-run value: a one-point window gives the last point of a long one. Wilder's
+    // smoothing (rsi, atr) keeps 1/period of its seed: ten periods of warm-up left 1e-4 of it.
+    for (const e of ['rsi(close, 14)', 'atr(14)', 'macdHist(close, 12, 26, 9)']) {
+      const one = (await must(server, INDICATOR, { s: 'INFY', i: 'D1', e, l: 1 }, token)).indicator as { value: number }[];
+      const long = (await must(server, INDICATOR, { s: 'INFY', i: 'D1', e, l: 300 }, token)).indicator as { value: number }[];
+      expect(one[0]!.value, e).toBeCloseTo(long.at(-1)!.value, 8);
+    }
     const cond = (await must(server, INDICATOR, { s: 'INFY', i: 'D1', e: 'close > sma(close, 20)', l: 5 }, token)).indicator as { value: number }[];
     expect(cond.every((p) => p.value === 0 || p.value === 1)).toBe(true);
   });

@@ -118,7 +118,8 @@ export function check(n: Node): ValueType {
 
 /**
  * Bars a rule needs before it can be true: the warm-up of its deepest indicator chain plus look-backs.
- * EMAs (and so MACD and RSI) are counted ten times their period, so seeded values have converged.
+ * EMAs (and so MACD) are counted ten times their period, Wilder's averages (RSI, ATR) twenty-five times
+ * (their weight on the seed decays more slowly), so seeded values have converged to about 1e-9.
  */
 export function lookback(n: Node): number {
   switch (n.kind) {
@@ -142,9 +143,11 @@ export function lookback(n: Node): number {
         case 'crossesBelow':
           return Math.max(lookback(n.args[0]!), lookback(n.args[1]!)) + 1;
         case 'ema':
+          return inner + 10 * ps[0]!;
         case 'rsi':
         case 'atr':
-          return inner + 10 * ps[0]!;
+          // Wilder's smoothing keeps (1 − 1/period) of the seed per bar: 25 periods leave e^-25 of it.
+          return inner + 25 * ps[0]!;
         case 'macd':
         case 'macdSignal':
         case 'macdHist':
