@@ -163,7 +163,7 @@ export async function startApp(config: Config, role: Exclude<Role, 'migrate'>, o
     const instruments = new InstrumentService({ db: db.db, quotes: cache });
     const policy = new AccessPolicy({ db: db.db });
     const portfolios = new PortfolioService({ db: db.db, clock, relay, instruments, brokers, policy, connections: brokerConnections });
-    const pooled = createPooled({ db: db.db, clock, logger, relay, rateLimiter, brokers, instruments, connections: brokerConnections, notifier: () => services?.notifications, reconcileMs: config.pooled.reconcileMs, maxWindowOrders: config.pooled.maxWindowOrders, windowTick: { queue, tickMs: config.pooled.tickMs } });
+    const pooled = createPooled({ db: db.db, clock, logger, relay, rateLimiter, brokers, instruments, connections: brokerConnections, policy, notifier: () => services?.notifications, reconcileMs: config.pooled.reconcileMs, maxWindowOrders: config.pooled.maxWindowOrders, windowTick: { queue, tickMs: config.pooled.tickMs } });
     const orders = new OrderService({ db: db.db, clock, logger, queue, relay, rateLimiter, instruments, portfolios, brokers, limits: config.limits, audit, connections: brokerConnections, pooled: pooled.accounts });
     const apiKeys = new ApiKeyService({ db: db.db, clock, audit });
     const oidc = config.people.oidc ? new OidcVerifier({ db: db.db, logger, audit }, config.people.oidc) : null;

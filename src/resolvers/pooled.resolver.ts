@@ -43,8 +43,7 @@ export class PooledAccountResolver {
 
   @FieldResolver(() => [Portfolio], { description: 'The member portfolios, oldest first.' })
   members(@Root() a: PooledAccountRow, @Ctx() ctx: GqlContext) {
-    requireUser(ctx);
-    return ctx.services.pooled.members(a.id);
+    return ctx.services.pooled.members(requireUser(ctx), a.id);
   }
 
   @FieldResolver(() => ParentOrderConnection, { description: 'Its parent orders, newest first.' })
@@ -54,7 +53,7 @@ export class PooledAccountResolver {
     @Arg('after', () => String, { nullable: true, description: 'The endCursor of the previous page.' }) after: string | null,
     @Ctx() ctx: GqlContext,
   ) {
-    const page = await ctx.services.pooled.parentOrders(a.id, pageSize(first, ctx, 50), after ? decodeCursor(after) : null);
+    const page = await ctx.services.pooled.parentOrders(requireUser(ctx), a.id, pageSize(first, ctx, 50), after ? decodeCursor(after) : null);
     const edges = page.rows.map((p) => ({ cursor: encodeCursor(p), node: p }));
     return { edges, pageInfo: pageInfo(edges, page.hasNextPage, after) };
   }
@@ -73,9 +72,9 @@ export class ParentOrderResolver {
     return instrumentOf(ctx, p.instrumentId);
   }
 
-  @FieldResolver(() => [Order], { description: 'The member orders it aggregates, oldest first.' })
+  @FieldResolver(() => [Order], { description: 'The member orders it aggregates that you may see (your own; an advisor also their clients’; an admin all), oldest first.' })
   children(@Root() p: ParentOrderRow, @Ctx() ctx: GqlContext) {
-    return ctx.services.pooled.children(p.id);
+    return ctx.services.pooled.children(requireUser(ctx), p.id);
   }
 }
 

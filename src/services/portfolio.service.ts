@@ -121,7 +121,7 @@ export class PortfolioService {
     input: { name: string; broker?: string | null; baseCurrency?: string | null; brokerConnectionId?: string | null },
   ): Promise<PortfolioRow> {
     const name = input.name.trim();
-    if (!name || name.length > 100) throw new BadInputError('name must be 1–100 characters', 'name');
+    if (!name || name.length > 100) throw new BadInputError('name must be 1–100 characters', 'name', 'INVALID_NAME');
     // A portfolio on a connection trades through that connection's broker account.
     const connection = input.brokerConnectionId && this.deps.connections ? await this.deps.connections.forPortfolio(viewer, input.brokerConnectionId) : null;
     const broker = (input.broker ?? connection?.broker ?? 'paper').trim().toLowerCase();

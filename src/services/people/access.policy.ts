@@ -1,4 +1,4 @@
-import { eq } from 'drizzle-orm';
+import { eq, inArray } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
 import { portfolios, users } from '../../db/schema/index.js';
 import { ForbiddenError } from '../../errors.js';
@@ -83,6 +83,26 @@ export class AccessPolicy {
       .where(eq(portfolios.id, portfolioId))
       .limit(1);
     return r ?? null;
+  }
+
+  /**
+   * Of `userIds`, those on whose things `viewer` may do `action` (one query at most): what a list mixing
+   * several users' objects (a pooled parent's children) is filtered by, so each user's are shown only to
+   * those the policy allows.
+   */
+  async allowedUsers(viewer: Principal, userIds: Iterable<string>, action: AccessAction): Promise<Set<string>> {
+    const allowed = new Set<string>();
+    const others: string[] = [];
+    for (const id of new Set(userIds)) {
+      if (id === viewer.userId) {
+        if (allows(viewer, { id, advisorId: null }, action)) allowed.add(id);
+      } else others.push(id);
+    }
+    // A client's decision on anyone else's things needs no facts: only admins and advisors see them.
+    if (others.length === 0 || (viewer.role !== 'ADMIN' && viewer.role !== 'ADVISOR')) return allowed;
+    const facts = await this.deps.db.select({ id: users.id, advisorId: users.advisorId }).from(users).where(inArray(users.id, others));
+    for (const f of facts) if (allows(viewer, f, action)) allowed.add(f.id);
+    return allowed;
   }
 
   async mayOnUser(viewer: Principal, userId: string, action: AccessAction): Promise<boolean> {

@@ -14,6 +14,7 @@ import { ParentDriver } from './parent-driver.service.js';
 import { ReconciliationCheck } from './reconciliation-check.service.js';
 import { ChildCancelService } from './child-cancel.service.js';
 import { PooledWindowSchedule } from './window-schedule.js';
+import { AccessPolicy } from '../people/access.policy.js';
 import type { NotifierPort } from '../../notifications/notification.service.js';
 
 export { PooledWindowSchedule };
@@ -39,6 +40,8 @@ export function createPooled(deps: {
   brokers: BrokerRegistry;
   instruments: InstrumentService;
   connections?: { forPortfolio(viewer: Principal, id: string): Promise<{ id: string; broker: string }> };
+  /** The one access policy (built here from `db` when not given). */
+  policy?: AccessPolicy;
   /** Admin alerts of reconciliation differences (built later than this; hence a getter). */
   notifier?: () => NotifierPort | undefined;
   reconcileMs?: number;
@@ -54,7 +57,7 @@ export function createPooled(deps: {
   const windows = new PooledWindowService({ ...deps, logger, repo, driver });
   const childCancels = new ChildCancelService({ ...deps, logger, repo, driver });
   driver.reductions = childCancels;
-  const accounts = new PooledAccountService({ repo, clock: deps.clock, brokers: deps.brokers, connections: deps.connections, window: () => windows, childCancels, onAccountCreated: schedule && (() => schedule.accountCreated()) });
+  const accounts = new PooledAccountService({ repo, policy: deps.policy ?? new AccessPolicy({ db: deps.db }), clock: deps.clock, brokers: deps.brokers, connections: deps.connections, window: () => windows, childCancels, onAccountCreated: schedule && (() => schedule.accountCreated()) });
   const reconciliation = new ReconciliationCheck({ db: deps.db, clock: deps.clock, logger, repo, accounts, notifier: deps.notifier ?? (() => undefined), periodMs: deps.reconcileMs ?? 60_000 });
   return { accounts, windows, driver, reconciliation, childCancels, schedule };
 }

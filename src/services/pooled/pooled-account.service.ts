@@ -5,7 +5,7 @@ import { BrokerAuthError, BrokerTransientError } from '../../brokers/broker.js';
 import type { Clock } from '../../lib/clock.js';
 import type { BrokerRegistry } from '../../brokers/registry.js';
 import { dec, fmt, type Decimal } from '../../lib/decimal.js';
-import { assertAdmin } from '../people/access.policy.js';
+import { assertAdmin, type AccessPolicy } from '../people/access.policy.js';
 import { SUPPORTED_CURRENCIES, type PortfolioRow } from '../portfolio.service.js';
 import type { OrderRow } from '../orders/order.snapshot.js';
 import { isTerminal, type OrderStatus } from '../orders/order.state.js';
@@ -37,6 +37,8 @@ export class PooledAccountService {
   constructor(
     private readonly deps: {
       repo: PooledRepository;
+      /** The one access policy: who may see which member's orders. */
+      policy: Pick<AccessPolicy, 'allowedUsers'>;
       clock: Clock;
       brokers: BrokerRegistry;
       connections?: { forPortfolio(viewer: Principal, id: string): Promise<{ id: string; broker: string }> };
@@ -50,7 +52,7 @@ export class PooledAccountService {
   async create(viewer: Principal, input: { name: string; broker: string; brokerConnectionId?: string | null; windowMs?: number | null }): Promise<PooledAccountRow> {
     assertAdmin(viewer);
     const name = input.name.trim();
-    if (!name || name.length > 100) throw new BadInputError('name must be 1–100 characters', 'name');
+    if (!name || name.length > 100) throw new BadInputError('name must be 1–100 characters', 'name', 'INVALID_NAME');
     const broker = input.broker.trim().toLowerCase();
     if (!this.deps.brokers.has(broker)) throw new BadInputError(`Unknown broker ${broker}`, 'broker', 'UNKNOWN_BROKER');
     const windowMs = input.windowMs ?? DEFAULT_WINDOW_MS;
@@ -91,7 +93,7 @@ export class PooledAccountService {
     const account = await this.deps.repo.account(pooledAccountId);
     if (!account) throw new NotFoundError('PooledAccount', pooledAccountId);
     const name = input.name.trim();
-    if (!name || name.length > 100) throw new BadInputError('name must be 1–100 characters', 'name');
+    if (!name || name.length > 100) throw new BadInputError('name must be 1–100 characters', 'name', 'INVALID_NAME');
     const baseCurrency = (input.baseCurrency ?? 'INR').trim().toUpperCase();
     if (!(SUPPORTED_CURRENCIES as readonly string[]).includes(baseCurrency)) {
       throw new BadInputError(`baseCurrency must be one of ${SUPPORTED_CURRENCIES.join(', ')}`, 'baseCurrency', 'UNSUPPORTED_CURRENCY');
@@ -151,17 +153,28 @@ export class PooledAccountService {
     return rows.filter((r): r is ParentOrderRow => r !== null);
   }
 
-  members(accountId: string) {
+  /** Admin: the account's member portfolios. */
+  members(viewer: Principal, accountId: string) {
+    assertAdmin(viewer);
     return this.deps.repo.members(accountId);
   }
 
-  async parentOrders(accountId: string, first: number, after?: { createdAt: Date; id: string } | null) {
+  /** Admin: the account's parent orders, newest first. */
+  async parentOrders(viewer: Principal, accountId: string, first: number, after?: { createdAt: Date; id: string } | null) {
+    assertAdmin(viewer);
     const rows = await this.deps.repo.parentsOf(accountId, first, after);
     return { rows: rows.slice(0, first), hasNextPage: rows.length > first };
   }
 
-  children(parentId: string) {
-    return this.deps.repo.children(parentId);
+  /**
+   * A parent's children the viewer may read, as the access policy decides per order's owner: a member
+   * sees their own (an advisor also their clients'), an admin all. The other members' orders are left
+   * out, never reported, so nothing of them (nor their portfolio ids) leaks through a shared parent.
+   */
+  async children(viewer: Principal, parentId: string) {
+    const rows = await this.deps.repo.children(parentId);
+    const allowed = await this.deps.policy.allowedUsers(viewer, rows.map((r) => r.userId), 'read');
+    return rows.filter((r) => allowed.has(r.userId));
   }
 
   /** The broker account's position per instrument against the sum of members' positions: every line. */

@@ -14,7 +14,7 @@ import type { PooledAccountRow, PooledRepository } from './pooled.repository.js'
 function service(getPositions: () => Promise<never>) {
   const adapter = { name: 'down', getPositions } as unknown as BrokerAdapter;
   const repo = { memberPositions: async () => [], instrumentsBySymbols: async () => [] } as unknown as PooledRepository;
-  return new PooledAccountService({ repo, clock: new ManualClock(new Date('2026-12-02T10:00:00Z')), brokers: new BrokerRegistry().register(adapter) });
+  return new PooledAccountService({ repo, policy: { allowedUsers: async () => new Set<string>() }, clock: new ManualClock(new Date('2026-12-02T10:00:00Z')), brokers: new BrokerRegistry().register(adapter) });
 }
 
 const account = { id: 'acc-1', broker: 'down', brokerConnectionId: 'conn-1' } as unknown as PooledAccountRow;
