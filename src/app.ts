@@ -180,8 +180,11 @@ export async function startApp(config: Config, role: Exclude<Role, 'migrate'>, o
         principals.forget(userId);
         await pubsub.publish('user-role-changed', '*', { userId });
       },
+      onAccessChanged: (userIds) => pubsub.publish('access-changed', '*', { userIds }),
     });
     await people.promoteConfiguredAdmin(config.people.adminEmail);
+    const events = new EventService({ db: db.db, pubsub, portfolios, instruments, policy });
+    onStop(() => events.stop());
     const baskets = createBasketServices({ db: db.db, clock, logger, queue, relay, instruments, portfolios, brokers, maxOrderNotional: config.limits.maxOrderNotional, minTicket: config.baskets.minTicket, audit });
     const peopleParts = buildPeople({ config, db: db.db, clock, logger, pubsub, relay, policy, audit, instruments, orders, baskets });
     const notifier = peopleParts.services.notifications;
@@ -215,7 +218,7 @@ export async function startApp(config: Config, role: Exclude<Role, 'migrate'>, o
       instruments,
       portfolios,
       orders,
-      events: new EventService({ db: db.db, pubsub, portfolios, instruments }),
+      events,
       accessTokens,
       rateLimiter,
       pubsub,

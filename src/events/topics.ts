@@ -68,6 +68,11 @@ export interface TopicMap {
   proposals: { proposalId: string; status: string };
   /** key: '*' — a user's role changed: every process forgets the role it kept for them (auth/principals.ts). */
   'user-role-changed': { userId: string };
+  /**
+   * key: '*' — who may read these users' things, or what these users may read, changed (a role, an
+   * owner's advisor): live portfolio streams that involve them re-check access (event.service.ts).
+   */
+  'access-changed': { userIds: string[] };
 }
 
 /** A signal was recorded (or changed status): subscribers load it by id. */

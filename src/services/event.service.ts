@@ -4,13 +4,14 @@ import { outboxEvents, portfolios } from '../db/schema/index.js';
 import { assertReplayWindow } from '../events/outbox-retention.js';
 import type { Principal } from '../auth/tokens.js';
 import { BadInputError, NotFoundError } from '../errors.js';
-import type { PubSub } from '../events/pubsub.js';
+import type { PubSub, Unsubscribe } from '../events/pubsub.js';
 import type { PortfolioEventMessage, PortfolioEventType, QuoteMessage } from '../events/topics.js';
 import { toAsyncIterator, type SubscriptionIterator } from '../events/async-iterator.js';
 import { toMessage } from '../events/outbox.js';
 import { liveQuotes } from '../market/quote-fanout.js';
 import type { PortfolioService } from './portfolio.service.js';
 import type { InstrumentService } from './instrument.service.js';
+import { AccessPolicy } from './people/access.policy.js';
 
 export const MAX_QUOTE_SYMBOLS = 100;
 const REPLAY_LIMIT = 10_000;
@@ -21,7 +22,41 @@ const REPLAY_LIMIT = 10_000;
  * processes may publish out of order; a gap is filled from the outbox, a repeat is dropped).
  */
 export class EventService {
-  constructor(private readonly deps: { db: Db; pubsub: PubSub; portfolios: PortfolioService; instruments: InstrumentService }) {}
+  constructor(private readonly deps: { db: Db; pubsub: PubSub; portfolios: PortfolioService; instruments: InstrumentService; policy?: Pick<AccessPolicy, 'readablePortfolios'> }) {
+    this.policy = deps.policy ?? new AccessPolicy({ db: deps.db });
+  }
+
+  private readonly policy: Pick<AccessPolicy, 'readablePortfolios'>;
+  /**
+   * Open streams by the users whose access change concerns them: the viewer and each portfolio's owner.
+   * Access is decided when a stream opens; an `access-changed` message (a role or an advisor changed)
+   * marks the streams of those users stale, and each re-checks once before it delivers anything more.
+   * Nothing is asked per event, so 10,000 subscribers cost nothing until someone's access changes.
+   */
+  private readonly watchers = new Map<string, Set<SequencedStream>>();
+  /** Access changes heard so far: a change heard while a stream was being opened marks it stale at once. */
+  private changes = 0;
+  private watching: Promise<Unsubscribe> | null = null;
+
+  private watch(): Promise<Unsubscribe> {
+    this.watching ??= this.deps.pubsub.subscribe('access-changed', '*', ({ userIds }) => this.accessChanged(userIds)).catch((err: unknown) => {
+      this.watching = null;
+      throw err;
+    });
+    return this.watching;
+  }
+
+  /** These users' access changed: every stream involving them re-checks before its next event. */
+  accessChanged(userIds: readonly string[]): void {
+    this.changes++;
+    for (const id of userIds) for (const s of this.watchers.get(id) ?? []) s.markStale();
+  }
+
+  async stop(): Promise<void> {
+    const w = this.watching;
+    this.watching = null;
+    if (w) await (await w.catch(() => async () => {}))();
+  }
 
   async stream(
     viewer: Principal,
@@ -33,6 +68,8 @@ export class EventService {
     },
   ): Promise<AsyncIterableIterator<PortfolioEventMessage>> {
     const cursors = replayCursors(opts);
+    await this.watch();
+    const since = this.changes;
     const ids = opts.portfolioId
       ? [(await this.deps.portfolios.get(viewer, opts.portfolioId)).id]
       : (await this.deps.portfolios.list(viewer)).map((p) => p.id);
@@ -49,9 +86,13 @@ export class EventService {
     // Only after the subscription is live do we read where each portfolio stands, so nothing falls between.
     const last = new Map<string, number>();
     const backlog: PortfolioEventMessage[] = [];
+    const involved = new Set([viewer.userId]);
     if (ids.length) {
-      const rows = await this.deps.db.select({ id: portfolios.id, seq: portfolios.eventSequence }).from(portfolios).where(inArray(portfolios.id, ids));
-      for (const r of rows) last.set(r.id, cursors.get(r.id) ?? r.seq);
+      const rows = await this.deps.db.select({ id: portfolios.id, seq: portfolios.eventSequence, ownerId: portfolios.ownerId }).from(portfolios).where(inArray(portfolios.id, ids));
+      for (const r of rows) {
+        last.set(r.id, cursors.get(r.id) ?? r.seq);
+        involved.add(r.ownerId);
+      }
       const replayed = [...cursors].filter(([id]) => last.has(id));
       if (replayed.length) {
         const replay = await this.deps.db
@@ -66,7 +107,25 @@ export class EventService {
         }
       }
     }
-    return new SequencedStream(live, last, backlog, new Set(opts.types), (pid, from, to) => this.gap(pid, from, to));
+    const stream: SequencedStream = new SequencedStream(live, last, backlog, new Set(opts.types), (pid, from, to) => this.gap(pid, from, to), {
+      // The portfolios the subscriber named: losing one ends the stream with NOT_FOUND; others just stop.
+      named: new Set(opts.portfolioId ? [opts.portfolioId] : cursors.keys()),
+      recheck: () => this.policy.readablePortfolios(viewer, ids),
+      release: () => {
+        for (const u of involved) {
+          const set = this.watchers.get(u);
+          set?.delete(stream);
+          if (set?.size === 0) this.watchers.delete(u);
+        }
+      },
+    });
+    for (const u of involved) {
+      const set = this.watchers.get(u) ?? new Set<SequencedStream>();
+      set.add(stream);
+      this.watchers.set(u, set);
+    }
+    if (this.changes !== since) stream.markStale();
+    return stream;
   }
 
   private async gap(portfolioId: string, after: number, before: number): Promise<PortfolioEventMessage[]> {
@@ -131,6 +190,16 @@ export function replayCursors(opts: {
 /** How long an out-of-order event waits for the ones before it to arrive live, before the outbox is asked. */
 export const GAP_WAIT_MS = 50;
 
+/** How a stream keeps to the access policy after it opened (EventService). */
+export interface StreamAccess {
+  /** The portfolios the subscriber asked for by id: if one is no longer readable the stream ends with NOT_FOUND. */
+  named: ReadonlySet<string>;
+  /** Of the stream's portfolios, those the viewer may read now. */
+  recheck(): Promise<Set<string>>;
+  /** The stream ended: stop watching it. */
+  release(): void;
+}
+
 /**
  * Orders a live stream by per-portfolio sequence: drops what was already delivered, holds an event that
  * arrives ahead of its predecessors (the api and the worker publish independently) until they arrive,
@@ -150,8 +219,64 @@ export class SequencedStream implements AsyncIterableIterator<PortfolioEventMess
     backlog: PortfolioEventMessage[],
     private readonly types: Set<PortfolioEventType>,
     private readonly fetchGap: (portfolioId: string, after: number, before: number) => Promise<PortfolioEventMessage[]>,
+    private readonly access?: StreamAccess,
   ) {
     for (const m of backlog) if (types.has(m.type)) this.out.push(m);
+  }
+
+  /** Portfolios still readable after a re-check (null: all the stream opened with). */
+  private allowed: Set<string> | null = null;
+  private stale = false;
+  /** Set while `next` waits for an event: wakes it when the stream turns stale, so it re-checks at once. */
+  private wake: (() => void) | null = null;
+  private ended = false;
+
+  /** Someone's access changed: re-check before delivering anything more. */
+  markStale(): void {
+    this.stale = true;
+    this.wake?.();
+  }
+
+  /**
+   * The next live event, or 'timeout' (a gap's wait ran out), or 'stale'. One promise per wait, never a
+   * race against a long-lived promise (each race would leave a reaction on it for the stream's life).
+   */
+  private waitLive(timeout?: Promise<'timeout'>): Promise<IteratorResult<PortfolioEventMessage> | 'timeout' | 'stale'> {
+    const live = this.pendingLive!;
+    if (!this.access) return timeout ? Promise.race([live, timeout]) : live;
+    return new Promise<IteratorResult<PortfolioEventMessage> | 'timeout' | 'stale'>((resolve, reject) => {
+      this.wake = () => resolve('stale');
+      live.then(resolve, reject);
+      timeout?.then(resolve);
+    }).finally(() => {
+      this.wake = null;
+    });
+  }
+
+  /**
+   * Ask the policy again. A portfolio the subscriber named and may no longer read ends the stream with
+   * NOT_FOUND (as subscribing to it now would); any other such portfolio's events stop (an unfiltered
+   * stream goes on with the rest).
+   */
+  private async recheck(): Promise<void> {
+    this.stale = false;
+    let visible: Set<string>;
+    try {
+      visible = await this.access!.recheck();
+    } catch (err) {
+      await this.return();
+      throw err;
+    }
+    for (const id of this.access!.named) {
+      if (!visible.has(id)) {
+        await this.return();
+        throw new NotFoundError('Portfolio', id);
+      }
+    }
+    this.allowed = visible;
+    for (let i = this.out.length - 1; i >= 0; i--) if (!visible.has(this.out[i].portfolioId)) this.out.splice(i, 1);
+    for (const id of [...this.ahead.keys()]) if (!visible.has(id)) this.ahead.delete(id);
+    if (this.ahead.size === 0) this.gapSince = null;
   }
 
   [Symbol.asyncIterator]() {
@@ -175,6 +300,7 @@ export class SequencedStream implements AsyncIterableIterator<PortfolioEventMess
   }
 
   private accept(m: PortfolioEventMessage): void {
+    if (this.allowed && !this.allowed.has(m.portfolioId)) return; // no longer the viewer's to see
     if (m.sequence <= (this.last.get(m.portfolioId) ?? 0)) return; // already delivered
     const held = this.ahead.get(m.portfolioId) ?? new Map<number, PortfolioEventMessage>();
     held.set(m.sequence, m);
@@ -194,31 +320,42 @@ export class SequencedStream implements AsyncIterableIterator<PortfolioEventMess
   }
 
   async next(): Promise<IteratorResult<PortfolioEventMessage>> {
-    while (this.out.length === 0) {
-      this.pendingLive ??= this.live.next();
-      let r: IteratorResult<PortfolioEventMessage> | 'timeout';
-      if (this.gapSince === null) {
-        r = await this.pendingLive;
-      } else {
-        const wait = Math.max(0, this.gapSince + GAP_WAIT_MS - Date.now());
-        let timer: NodeJS.Timeout | undefined;
-        r = await Promise.race([this.pendingLive, new Promise<'timeout'>((res) => (timer = setTimeout(() => res('timeout'), wait)))]);
-        clearTimeout(timer);
+    for (;;) {
+      if (this.ended) return { value: undefined, done: true };
+      if (this.stale) await this.recheck();
+      while (this.out.length === 0 && !this.stale) {
+        this.pendingLive ??= this.live.next();
+        let r: IteratorResult<PortfolioEventMessage> | 'timeout' | 'stale';
+        if (this.gapSince === null) {
+          r = await this.waitLive();
+        } else {
+          const wait = Math.max(0, this.gapSince + GAP_WAIT_MS - Date.now());
+          let timer: NodeJS.Timeout | undefined;
+          r = await this.waitLive(new Promise<'timeout'>((res) => (timer = setTimeout(() => res('timeout'), wait))));
+          clearTimeout(timer);
+        }
+        if (r === 'stale') continue;
+        if (r === 'timeout') {
+          await this.fillGaps();
+          continue;
+        }
+        this.pendingLive = null;
+        if (r.done) return { value: undefined, done: true };
+        this.accept(r.value);
       }
-      if (r === 'timeout') {
-        await this.fillGaps();
-        continue;
-      }
-      this.pendingLive = null;
-      if (r.done) return { value: undefined, done: true };
-      this.accept(r.value);
+      // Access may have changed while this event waited: never deliver it before the re-check.
+      if (this.stale) continue;
+      return { value: this.out.shift()!, done: false };
     }
-    return { value: this.out.shift()!, done: false };
   }
 
   async return(): Promise<IteratorResult<PortfolioEventMessage>> {
     this.out.length = 0;
     this.ahead.clear();
+    if (!this.ended) {
+      this.ended = true;
+      this.access?.release();
+    }
     await this.live.return?.();
     return { value: undefined, done: true };
   }

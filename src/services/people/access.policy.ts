@@ -105,6 +105,27 @@ export class AccessPolicy {
     return allowed;
   }
 
+  /**
+   * Of `portfolioIds`, those `viewer` may read as the database says now: the viewer's role as stored
+   * now (a socket keeps the principal it connected with) and each owner's advisor as stored now. What a
+   * live stream re-checks when someone's role or advisor changed (EventService).
+   */
+  async readablePortfolios(viewer: Principal, portfolioIds: readonly string[]): Promise<Set<string>> {
+    const ids = portfolioIds.filter(isUuid);
+    const readable = new Set<string>();
+    if (ids.length === 0) return readable;
+    const [me] = await this.deps.db.select({ role: users.role }).from(users).where(eq(users.id, viewer.userId)).limit(1);
+    if (!me) return readable;
+    const now: Principal = { ...viewer, role: me.role };
+    const rows = await this.deps.db
+      .select({ portfolioId: portfolios.id, id: users.id, advisorId: users.advisorId })
+      .from(portfolios)
+      .innerJoin(users, eq(users.id, portfolios.ownerId))
+      .where(inArray(portfolios.id, ids));
+    for (const r of rows) if (allows(now, r, 'read')) readable.add(r.portfolioId);
+    return readable;
+  }
+
   async mayOnUser(viewer: Principal, userId: string, action: AccessAction): Promise<boolean> {
     const facts = viewer.userId === userId ? { id: userId, advisorId: null } : await this.userFacts(userId);
     return facts !== null && allows(viewer, facts, action);

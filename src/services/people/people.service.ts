@@ -22,6 +22,11 @@ export class PeopleService {
       logger: Logger;
       /** Called once a role change has committed: processes that keep roles must forget this user's. */
       onRoleChanged?: (userId: string) => Promise<void>;
+      /**
+       * Called once a change of who may read what has committed (a role; a client's advisor): open
+       * subscriptions involving these users re-check access, so a reader who lost it stops at once.
+       */
+      onAccessChanged?: (userIds: string[]) => Promise<void>;
     },
   ) {}
 
@@ -31,6 +36,14 @@ export class PeopleService {
     } catch (err) {
       // Other processes then keep the old role for at most ROLE_KEPT_MS (auth/principals.ts).
       this.deps.logger.error({ err, userId }, 'could not announce a role change');
+    }
+  }
+
+  private async accessChanged(userIds: string[]): Promise<void> {
+    try {
+      await this.deps.onAccessChanged?.(userIds);
+    } catch (err) {
+      this.deps.logger.error({ err, userIds }, 'could not announce an access change');
     }
   }
 
@@ -101,6 +114,8 @@ export class PeopleService {
       return u;
     });
     await this.roleChanged(userId);
+    // What they read changes (and, for a demoted advisor, their clients' readers): their streams re-check.
+    await this.accessChanged([userId]);
     await this.deps.audit.record({ actorId: viewer.userId, action: 'user.role_changed', subjectId: userId, data: { from: target.role, to: role } });
     return updated;
   }
@@ -115,6 +130,8 @@ export class PeopleService {
       if (advisor.role !== 'ADVISOR') throw new BadInputError('That user is not an advisor', 'advisorId', 'NOT_AN_ADVISOR');
     }
     const [u] = await this.deps.db.update(users).set({ advisorId }).where(eq(users.id, clientId)).returning();
+    // The former advisor's open streams of this client's portfolios re-check access (and stop).
+    await this.accessChanged([clientId]);
     await this.deps.audit.record({
       actorId: viewer.userId,
       action: advisorId ? 'user.advisor_assigned' : 'user.advisor_unassigned',
