@@ -99,8 +99,20 @@ describe.each(modes())('baskets: access and bad input (%s)', (mode) => {
     const list = await must<{ smallcases: { id: string }[] }>(server, `{ smallcases { id } }`, {}, other.token);
     expect(list.smallcases.map((s) => s.id)).toContain(pub.id);
     expect(list.smallcases.map((s) => s.id)).not.toContain(priv.id);
-    const read = await must<{ smallcase: { name: string; owner: { id: string } } }>(server, `query($id:ID!){ smallcase(id:$id){ name owner { id } } }`, { id: pub.id }, other.token);
-    expect(read.smallcase.owner.id).toBe(owner.id);
+    const read = await must<{ smallcase: { name: string } }>(server, `query($id:ID!){ smallcase(id:$id){ name } }`, { id: pub.id }, other.token);
+    expect(read.smallcase.name).toBeTruthy();
+    // Its owner is a user record like any other: NOT_FOUND to someone who may not see it, with nothing of it in the answer.
+    for (const [q, v] of [
+      [`query($id:ID!){ smallcase(id:$id){ name owner { id email name role createdAt } } }`, { id: pub.id }],
+      [`{ smallcases { name owner { id email name role createdAt } } }`, {}],
+    ] as const) {
+      const r = await gql(server, q, v, other.token);
+      expect(errorCode(r), q).toBe('NOT_FOUND');
+      expect(JSON.stringify(r)).not.toContain(owner.id);
+      expect(JSON.stringify(r)).not.toContain(owner.email);
+    }
+    const own = await must<{ smallcase: { owner: { id: string; email: string } } }>(server, `query($id:ID!){ smallcase(id:$id){ owner { id email } } }`, { id: pub.id }, owner.token);
+    expect(own.smallcase.owner).toEqual({ id: owner.id, email: owner.email });
     const change = await gql(server, `mutation($id:ID!){ updateSmallcase(id:$id, input:{ name:"mine now" }){ id } }`, { id: pub.id }, other.token);
     expect(errorCode(change)).toBe('FORBIDDEN');
     // Anyone may invest in a public smallcase from their own portfolio.

@@ -7,6 +7,7 @@ import { requireUser, type GqlContext } from './context.js';
 import { planToGql } from './basket.mapping.js';
 import { instrumentOf } from './loaders.js';
 import { NotFoundError } from '../errors.js';
+import { canSeeUserRecord } from '../services/people/access.policy.js';
 import type { SmallcaseRow, ConstituentRow } from '../services/baskets/smallcase.service.js';
 
 /** Smallcases: versioned weighted baskets (create, update = new version, archive; previews of an investment). */
@@ -55,10 +56,15 @@ export class SmallcaseResolver {
     return ctx.services.baskets.smallcases.archive(requireUser(ctx), id);
   }
 
-  @FieldResolver(() => User, { description: 'Who made it.' })
+  @FieldResolver(() => User, {
+    description: 'Who made it, shown as any user record is (the access policy): to the owner, the owner’s advisor, an admin, and a client whose advisor made it. Anyone else (another user’s public smallcase) gets NOT_FOUND.',
+  })
   async owner(@Root() sc: SmallcaseRow, @Ctx() ctx: GqlContext) {
+    const viewer = requireUser(ctx);
     const u = sc.ownerId ? await ctx.loaders.user.load(sc.ownerId) : null;
-    if (!u) throw new NotFoundError('User', sc.ownerId ?? undefined);
+    const mine = u && u.id !== viewer.userId && viewer.role === 'CLIENT' ? await ctx.loaders.user.load(viewer.userId) : null;
+    // No id in the error: the owner's id is not the caller's to learn either.
+    if (!u || !canSeeUserRecord(viewer, u, mine?.advisorId ?? null)) throw new NotFoundError('User');
     return u;
   }
 

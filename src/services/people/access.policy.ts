@@ -48,6 +48,15 @@ export function canSeeUser(viewer: Principal, target: OwnerFacts): boolean {
   return allows(viewer, target, 'read');
 }
 
+/**
+ * Whose user record `viewer` may be shown where one is referred to (a smallcase's owner): those of
+ * {@link canSeeUser}, and a client's own advisor (`me { advisor }` shows them too). `viewerAdvisorId` is
+ * the viewer's advisor as stored now.
+ */
+export function canSeeUserRecord(viewer: Principal, target: OwnerFacts, viewerAdvisorId: string | null): boolean {
+  return canSeeUser(viewer, target) || (viewerAdvisorId !== null && viewerAdvisorId === target.id);
+}
+
 /** API keys without the TRADE scope cannot run any mutation. */
 export function assertMayMutate(viewer: Principal | null): void {
   if (viewer?.scopes && !viewer.scopes.includes('TRADE')) {
