@@ -128,3 +128,37 @@ describe.each(modes())('one door for HTTP and sockets: rate limits and subscript
     return server.app.http!.door.liveSubscriptions(userId);
   }
 });
+
+describe.each(modes())('subscription caps under a burst of subscribes (%s)', (mode) => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ mode, env: { MAX_SUBSCRIPTIONS_PER_SOCKET: '10', MAX_SUBSCRIPTIONS_PER_USER: '25', MARKET_SIM: 'false' } });
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+  const SUB = 'subscription { balanceChanged { sequence } }';
+  const liveOf = (userId: string) => server.app.http!.door.liveSubscriptions(userId);
+
+  it('keeps exactly the cap live when 30 subscribes arrive at once on one socket, and on four sockets of one user', async () => {
+    const u = await directUser(server);
+    const one = wsClient(server, u.token);
+    const burst = Array.from({ length: 30 }, () => collect(one, SUB)); // sent back to back, none awaited
+    await waitFor('every subscribe answered or live', () => liveOf(u.id) + burst.filter((s) => s.errors.length > 0).length === 30);
+    expect(liveOf(u.id)).toBe(10);
+    expect(burst.filter((s) => s.errors.length === 0)).toHaveLength(10);
+    for (const s of burst.filter((b) => b.errors.length > 0)) expect(JSON.stringify(s.errors)).toMatch(/SUBSCRIPTIONS_PER_SOCKET/);
+    await one.dispose();
+    await waitFor('released with the socket', () => liveOf(u.id) === 0);
+
+    const sockets = Array.from({ length: 4 }, () => wsClient(server, u.token));
+    const subs = sockets.map((c) => Array.from({ length: 30 }, () => collect(c, SUB)));
+    const refused = () => subs.flat().filter((s) => s.errors.length > 0).length;
+    await waitFor('every subscribe answered or live', () => liveOf(u.id) + refused() === 120);
+    expect(liveOf(u.id)).toBe(25);
+    for (const perSocket of subs) expect(perSocket.filter((s) => s.errors.length === 0).length).toBeLessThanOrEqual(10);
+    expect(JSON.stringify(subs.flat().map((s) => s.errors))).toMatch(/SUBSCRIPTIONS_PER_USER/);
+    await Promise.all(sockets.map((c) => c.dispose()));
+    await waitFor('all released when the sockets close', () => liveOf(u.id) === 0);
+  }, 30_000);
+});

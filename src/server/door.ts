@@ -39,9 +39,26 @@ export class Door {
 
   /**
    * Admit a new subscription on a socket. Returns a release function (idempotent) to call when it ends.
-   * Throws RateLimitedError when the socket opens them too fast or a cap would be passed.
+   * Throws RateLimitedError when the socket opens them too fast or a cap would be passed. The caller
+   * must count the subscription on its socket before awaiting this (see {@link reserveSubscription}).
    */
   async openSubscription(who: Principal, socketId: string, liveOnSocket: number): Promise<() => void> {
+    const release = this.reserveSubscription(who, liveOnSocket);
+    try {
+      await this.chargeSubscribe(socketId);
+    } catch (err) {
+      release();
+      throw err;
+    }
+    return release;
+  }
+
+  /**
+   * Check both caps and take the user's slot in the same synchronous step, so a burst of subscribes
+   * cannot all pass the check before any is counted (the check then an await then the count let 80 live
+   * on a socket capped at 50). Returns the slot's release (idempotent). Throws RateLimitedError.
+   */
+  reserveSubscription(who: Principal, liveOnSocket: number): () => void {
     const { limits } = this.deps;
     if (liveOnSocket >= limits.maxSubscriptionsPerSocket) {
       throw new RateLimitedError(1000, { reason: 'SUBSCRIPTIONS_PER_SOCKET', limit: limits.maxSubscriptionsPerSocket });
@@ -50,9 +67,7 @@ export class Door {
     if (live >= limits.maxSubscriptionsPerUser) {
       throw new RateLimitedError(1000, { reason: 'SUBSCRIPTIONS_PER_USER', limit: limits.maxSubscriptionsPerUser });
     }
-    const wait = await this.deps.rateLimiter.tryAcquire(`rl:socket:${socketId}`, { limit: limits.socketSubscribesPerMinute, windowMs: 60_000 });
-    if (wait > 0) throw new RateLimitedError(wait, { reason: 'SUBSCRIBES_PER_SOCKET' });
-    this.liveByUser.set(who.userId, (this.liveByUser.get(who.userId) ?? 0) + 1);
+    this.liveByUser.set(who.userId, live + 1);
     let released = false;
     return () => {
       if (released) return;
@@ -61,6 +76,12 @@ export class Door {
       if (n <= 0) this.liveByUser.delete(who.userId);
       else this.liveByUser.set(who.userId, n);
     };
+  }
+
+  /** Charge one subscribe to the socket's bucket (how fast it opens them); throws RateLimitedError. */
+  async chargeSubscribe(socketId: string): Promise<void> {
+    const wait = await this.deps.rateLimiter.tryAcquire(`rl:socket:${socketId}`, { limit: this.deps.limits.socketSubscribesPerMinute, windowMs: 60_000 });
+    if (wait > 0) throw new RateLimitedError(wait, { reason: 'SUBSCRIBES_PER_SOCKET' });
   }
 
   /** Live subscriptions of a user on this process (for tests and metrics). */

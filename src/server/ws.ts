@@ -127,10 +127,21 @@ export function attachGraphqlWs(opts: {
           checkQueryCost(schema, document, op, payload.variables, config.limits.maxCost);
         if (bad) return [bad];
         if (op.operation === 'subscription') {
+          const live = ctx.extra.live!;
+          let release: () => void;
           try {
-            const live = ctx.extra.live!;
-            live.set(id, await door.openSubscription(principal, ctx.extra.socketId!, live.size));
+            release = door.reserveSubscription(principal, live.size);
           } catch (err) {
+            return refuse(err);
+          }
+          // Counted on the socket in the same synchronous step as the check, before any await: subscribes
+          // sent in a burst see each other's slots, so no more than the caps are ever live.
+          live.set(id, release);
+          try {
+            await door.chargeSubscribe(ctx.extra.socketId!);
+          } catch (err) {
+            release();
+            if (live.get(id) === release) live.delete(id);
             return refuse(err);
           }
         }
