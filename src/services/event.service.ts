@@ -248,8 +248,6 @@ export class SequencedStream implements AsyncIterableIterator<PortfolioEventMess
       this.wake = () => resolve('stale');
       live.then(resolve, reject);
       timeout?.then(resolve);
-    }).finally(() => {
-      this.wake = null;
     });
   }
 
@@ -334,6 +332,7 @@ export class SequencedStream implements AsyncIterableIterator<PortfolioEventMess
           r = await this.waitLive(new Promise<'timeout'>((res) => (timer = setTimeout(() => res('timeout'), wait))));
           clearTimeout(timer);
         }
+        this.wake = null;
         if (r === 'stale') continue;
         if (r === 'timeout') {
           await this.fillGaps();
