@@ -79,5 +79,14 @@ describe.each(modes())('a pooled parent’s children, as each viewer may see the
     const person = await newUser(server, 'pooled-name');
     const r = await gql(server, `mutation($a:ID){ createPortfolio(name:"", pooledAccountId:$a){ id } }`, { a: accountId }, person.token);
     expect(r.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'name', reason: 'INVALID_NAME' });
+    // The pool's account trades for its members: another broker or a connection of one's own is refused, not ignored.
+    const other = await gql(server, `mutation($a:ID){ createPortfolio(name:"z", broker:"zerodha", pooledAccountId:$a){ id } }`, { a: accountId }, person.token);
+    expect(other.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'broker', reason: 'BROKER_MISMATCH' });
+    const conn = await gql(server, `mutation($a:ID){ createPortfolio(name:"c", brokerConnectionId:"00000000-0000-4000-8000-000000000000", pooledAccountId:$a){ id } }`, { a: accountId }, person.token);
+    expect(conn.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'brokerConnectionId', reason: 'POOLED_MEMBER' });
+    const same = await must<{ createPortfolio: { broker: string } }>(server, `mutation($a:ID){ createPortfolio(name:"p", broker:"PAPER", pooledAccountId:$a){ broker } }`, { a: accountId }, person.token);
+    expect(same.createPortfolio.broker).toBe('paper');
+    const mine = await must<{ portfolios: { name: string }[] }>(server, `{ portfolios { name } }`, {}, person.token);
+    expect(mine.portfolios.map((p) => p.name).sort()).toEqual(['p']);
   }, 30_000);
 });

@@ -44,7 +44,7 @@ export class PortfolioResolver {
     @Arg('pooledAccountId', () => ID, { nullable: true, description: 'Make it a member of this pooled master account: its orders are aggregated and sent by the account.' })
     pooledAccountId?: string | null,
   ) {
-    if (pooledAccountId) return ctx.services.pooled.createMemberPortfolio(requireUser(ctx), pooledAccountId, { name, baseCurrency });
+    if (pooledAccountId) return ctx.services.pooled.createMemberPortfolio(requireUser(ctx), pooledAccountId, { name, baseCurrency, broker, brokerConnectionId });
     return ctx.services.portfolios.create(requireUser(ctx), { name, broker, baseCurrency, brokerConnectionId });
   }
 

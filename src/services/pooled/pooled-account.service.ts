@@ -89,9 +89,19 @@ export class PooledAccountService {
   }
 
   /** createPortfolio(..., pooledAccountId): the viewer's member portfolio in an existing pooled account. */
-  async createMemberPortfolio(viewer: Principal, pooledAccountId: string, input: { name: string; baseCurrency?: string | null }): Promise<PortfolioRow> {
+  async createMemberPortfolio(
+    viewer: Principal,
+    pooledAccountId: string,
+    input: { name: string; baseCurrency?: string | null; broker?: string | null; brokerConnectionId?: string | null },
+  ): Promise<PortfolioRow> {
     const account = await this.deps.repo.account(pooledAccountId);
     if (!account) throw new NotFoundError('PooledAccount', pooledAccountId);
+    // The pool's account trades for its members: a broker named otherwise, or a connection of the member's
+    // own, would be silently ignored.
+    if (input.broker != null && input.broker.trim().toLowerCase() !== account.broker) {
+      throw new BadInputError(`This pooled account trades through ${account.broker}, not ${input.broker}`, 'broker', 'BROKER_MISMATCH');
+    }
+    if (input.brokerConnectionId != null) throw new BadInputError('A member portfolio trades through the pooled account, not a connection of its own', 'brokerConnectionId', 'POOLED_MEMBER');
     const name = input.name.trim();
     if (!name || name.length > 100) throw new BadInputError('name must be 1–100 characters', 'name', 'INVALID_NAME');
     const baseCurrency = (input.baseCurrency ?? 'INR').trim().toUpperCase();
